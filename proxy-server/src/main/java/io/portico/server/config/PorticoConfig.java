@@ -1,0 +1,83 @@
+package io.portico.server.config;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The whole running configuration, immutable. Built by {@link ConfigLoader} from
+ * {@code conf/portico.yaml}; a reload builds a new one and swaps it in whole.
+ *
+ * @param transport       io_uring, epoll, nio or auto (the first that works on this kernel)
+ * @param workers         event loops; 0 means one per core
+ * @param listeners       where clients connect
+ * @param upstreams       upstream groups by name
+ * @param servers         virtual servers, matched on Host
+ * @param forwarding      what Portico tells upstreams about the client
+ * @param accessLog       the access log
+ * @param demoOrigin      the built-in demo origin on loopback
+ * @param shutdownTimeout how long SIGTERM waits for in-flight requests before exiting
+ */
+public record PorticoConfig(
+        @Default("auto") TransportKind transport,
+        @Default("0") int workers,
+        List<ListenerConfig> listeners,
+        Map<String, UpstreamConfig> upstreams,
+        List<ServerConfig> servers,
+        ForwardingConfig forwarding,
+        AccessLogConfig accessLog,
+        DemoOriginConfig demoOrigin,
+        @Default("30s") Duration shutdownTimeout) {
+
+    public PorticoConfig {
+        listeners = List.copyOf(listeners);
+        upstreams = Map.copyOf(upstreams);
+        servers = List.copyOf(servers);
+        if (workers < 0) {
+            throw new InvalidConfigException("workers", "must be 0 (one per core) or more, got " + workers);
+        }
+        if (listeners.isEmpty()) {
+            throw new InvalidConfigException("listeners", "at least one listener is needed");
+        }
+        Set<String> listenerNames = new HashSet<>();
+        for (int i = 0; i < listeners.size(); i++) {
+            if (!listenerNames.add(listeners.get(i).name())) {
+                throw new InvalidConfigException("listeners[" + i + "].name",
+                        "two listeners are called '" + listeners.get(i).name() + "'");
+            }
+        }
+        int defaults = 0;
+        for (int s = 0; s < servers.size(); s++) {
+            ServerConfig server = servers.get(s);
+            if (server.defaultServer()) {
+                defaults++;
+                if (defaults > 1) {
+                    throw new InvalidConfigException("servers[" + s + "].default", "only one server can be the default");
+                }
+            }
+            for (int l = 0; l < server.listeners().size(); l++) {
+                if (!listenerNames.contains(server.listeners().get(l))) {
+                    throw new InvalidConfigException("servers[" + s + "].listeners[" + l + "]",
+                            "no listener is called '" + server.listeners().get(l) + "'; listeners are " + listenerNames);
+                }
+            }
+            for (int r = 0; r < server.routes().size(); r++) {
+                String upstream = server.routes().get(r).upstream();
+                if (upstream != null && !upstreams.containsKey(upstream)) {
+                    throw new InvalidConfigException("servers[" + s + "].routes[" + r + "].upstream",
+                            "no upstream group is called '" + upstream + "'; groups are " + upstreams.keySet());
+                }
+            }
+        }
+        if (shutdownTimeout.isNegative()) {
+            throw new InvalidConfigException("shutdown_timeout", "cannot be negative");
+        }
+    }
+
+    /** Event loops to start: {@link #workers()} or the number of cores. */
+    public int effectiveWorkers() {
+        return workers == 0 ? Runtime.getRuntime().availableProcessors() : workers;
+    }
+}

@@ -1,0 +1,61 @@
+package io.portico.server.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * An upstream group: the backends one route sends to, how to pick among them, how to pool
+ * connections to them, and when to give up or try another.
+ *
+ * @param backends               the members
+ * @param balance                round_robin (smooth weighted), least_conn, p2c or consistent_hash
+ * @param hash                   key and ring size for consistent_hash
+ * @param pool                   keep-alive connection pool, per backend per event loop
+ * @param connectTimeout         TCP connect (HAProxy's {@code timeout connect} 5s)
+ * @param responseHeaderTimeout  from request sent to response head received; then 504
+ * @param readTimeout            longest silence between two reads of the response; then 504 or abort
+ * @param totalTimeout           the whole exchange, 0 for none
+ * @param retry                  which failures try the next backend
+ * @param maxFails               failures within {@code failTimeout} that take a backend out (nginx max_fails)
+ * @param failTimeout            the window for maxFails and how long the backend stays out (nginx fail_timeout)
+ * @param socket                 socket options for upstream connections
+ */
+public record UpstreamConfig(
+        List<BackendConfig> backends,
+        @Default("round_robin") BalanceAlgorithm balance,
+        HashConfig hash,
+        PoolConfig pool,
+        @Default("5s") Duration connectTimeout,
+        @Default("60s") Duration responseHeaderTimeout,
+        @Default("60s") Duration readTimeout,
+        @Default("0s") Duration totalTimeout,
+        RetryConfig retry,
+        @Default("1") int maxFails,
+        @Default("10s") Duration failTimeout,
+        UpstreamSocketConfig socket) {
+
+    public UpstreamConfig {
+        backends = List.copyOf(backends);
+        if (backends.isEmpty()) {
+            throw new InvalidConfigException("backends", "an upstream group needs at least one backend");
+        }
+        if (backends.stream().allMatch(BackendConfig::backup)) {
+            throw new InvalidConfigException("backends", "every backend is a backup; at least one must not be");
+        }
+        if (connectTimeout.isZero() || connectTimeout.isNegative()) {
+            throw new InvalidConfigException("connect_timeout", "must be positive");
+        }
+        if (responseHeaderTimeout.isZero() || responseHeaderTimeout.isNegative()) {
+            throw new InvalidConfigException("response_header_timeout", "must be positive");
+        }
+        if (readTimeout.isZero() || readTimeout.isNegative()) {
+            throw new InvalidConfigException("read_timeout", "must be positive");
+        }
+        if (totalTimeout.isNegative()) {
+            throw new InvalidConfigException("total_timeout", "cannot be negative (0 turns it off)");
+        }
+        if (maxFails < 0) {
+            throw new InvalidConfigException("max_fails", "cannot be negative (0 turns passive checks off)");
+        }
+    }
+}
