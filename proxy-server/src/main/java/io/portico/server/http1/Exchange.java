@@ -1,0 +1,217 @@
+package io.portico.server.http1;
+
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.portico.http.RequestIds;
+import io.portico.server.log.AccessLogRecord;
+import io.portico.server.route.Route;
+import io.portico.server.route.Router;
+import io.portico.server.route.VirtualServer;
+
+import java.util.List;
+
+/**
+ * One request on a client connection, from its head to the last byte of its answer. {@link #start}
+ * validates and routes the head, then hands the request to a {@link ProxyExchange} (upstream) or a
+ * {@link LocalExchange} (redirect, fixed response, or an error Portico answers itself).
+ */
+abstract class Exchange {
+
+    static final System.Logger LOG = System.getLogger("portico");
+
+    final Http1ProxyHandler client;
+    final HttpRequest request;
+    final AccessLogRecord log;
+    final long startNanos;
+    final boolean head;
+    final boolean http10;
+
+    Exchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log) {
+        this.client = client;
+        this.request = request;
+        this.log = log;
+        this.startNanos = System.nanoTime();
+        this.head = HttpMethod.HEAD.equals(request.method());
+        this.http10 = request.protocolVersion().minorVersion() == 0;
+    }
+
+    /** Starts answering; called once the handler has made this its current exchange. */
+    abstract void begin();
+
+    /** Whether the request's last part has arrived. */
+    abstract boolean requestComplete();
+
+    /** A part of the request body; the exchange owns it. */
+    abstract void onRequestContent(HttpContent content);
+
+    /** Whether the exchange can use more request bytes now. */
+    abstract boolean wantsRequestBytes();
+
+    /** The end of a read burst from the client. */
+    abstract void onRequestReadComplete();
+
+    abstract void onClientWritabilityChanged(boolean writable);
+
+    /** The client connection closed before the exchange ended. */
+    abstract void onClientClosed();
+
+    /** Validates and routes a request head, and starts the exchange that answers it. */
+    static Exchange start(Http1ProxyHandler client, HttpRequest request) {
+        ListenerContext context = client.context();
+        HttpHeaders headers = request.headers();
+        AccessLogRecord log = newRecord(client, request);
+        String incomingId = headers.get(context.requestIdHeader());
+        log.requestId = incomingId != null && RequestIds.isValid(incomingId) ? incomingId : RequestIds.generate();
+
+        if (request.protocolVersion().majorVersion() != 1) {
+            return LocalExchange.error(client, request, log, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "bad_version");
+        }
+        if (HttpMethod.CONNECT.equals(request.method())) {
+            return LocalExchange.error(client, request, log, HttpResponseStatus.METHOD_NOT_ALLOWED, "connect_not_allowed");
+        }
+        String uri = request.uri();
+        String authority = null;
+        if (!uri.startsWith("/")) {
+            int scheme = schemeLength(uri);
+            if (scheme > 0) {
+                int pathStart = uri.indexOf('/', scheme);
+                authority = pathStart < 0 ? uri.substring(scheme) : uri.substring(scheme, pathStart);
+                uri = pathStart < 0 ? "/" : uri.substring(pathStart);
+                request.setUri(uri);
+            } else if (!(uri.equals("*") && HttpMethod.OPTIONS.equals(request.method()))) {
+                return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "bad_request_target");
+            }
+        }
+        List<String> hosts = headers.getAll(HttpHeaderNames.HOST);
+        if (hosts.size() > 1) {
+            return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "repeated_host");
+        }
+        String hostHeader = authority != null ? authority : hosts.isEmpty() ? null : hosts.get(0);
+        if (hostHeader == null && !(request.protocolVersion().minorVersion() == 0)) {
+            return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "missing_host");
+        }
+        String host = null;
+        if (hostHeader != null) {
+            host = Router.normalizeHost(hostHeader);
+            if (host == null) {
+                return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "invalid_host");
+            }
+            if (authority != null) {
+                headers.set(HttpHeaderNames.HOST, authority);
+            }
+        }
+        log.host = hostHeader;
+
+        VirtualServer server = context.router().select(host);
+        String path = path(uri);
+        Route route = server == null ? null : server.route(path);
+        if (route == null) {
+            return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_FOUND, "no_route");
+        }
+        log.route = route.name();
+
+        long maxBody = route.maxBodySize();
+        long length = HttpUtil.getContentLength(request, -1L);
+        if (maxBody > 0 && length > maxBody) {
+            return LocalExchange.error(client, request, log, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large");
+        }
+        String expect = headers.get(HttpHeaderNames.EXPECT);
+        if (expect != null) {
+            if (!HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
+                return LocalExchange.error(client, request, log, HttpResponseStatus.EXPECTATION_FAILED, "bad_expect");
+            }
+            headers.remove(HttpHeaderNames.EXPECT);
+            if (!http10(request)) {
+                // Like nginx: Portico asks for the body itself once it knows the request can go through.
+                client.ctx().writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+            }
+        }
+        switch (route.action()) {
+            case REDIRECT -> {
+                String location = route.redirectTemplate().expand(context.scheme(), hostHeader == null ? "" : hostHeader,
+                        uri, route.regexMatch(path));
+                return LocalExchange.redirect(client, request, log, route.redirectStatus(), location);
+            }
+            case RESPOND -> {
+                return LocalExchange.fixed(client, request, log, route.respond());
+            }
+            default -> {
+                return ProxyExchange.start(client, request, log, route, host, maxBody);
+            }
+        }
+    }
+
+    private static boolean http10(HttpRequest request) {
+        return request.protocolVersion().minorVersion() == 0;
+    }
+
+    /** Length of "http://" or "https://" at the start of {@code uri}, any case; 0 when neither. */
+    private static int schemeLength(String uri) {
+        if (uri.regionMatches(true, 0, "http://", 0, 7)) {
+            return 7;
+        }
+        if (uri.regionMatches(true, 0, "https://", 0, 8)) {
+            return 8;
+        }
+        return 0;
+    }
+
+    static String path(String uri) {
+        int q = uri.indexOf('?');
+        int h = uri.indexOf('#');
+        int end = q < 0 ? h : h < 0 ? q : Math.min(q, h);
+        return end < 0 ? uri : uri.substring(0, end);
+    }
+
+    private static AccessLogRecord newRecord(Http1ProxyHandler client, HttpRequest request) {
+        AccessLogRecord r = new AccessLogRecord();
+        r.remoteAddr = client.remote() == null ? "-" : client.remote().getAddress().getHostAddress();
+        r.startEpochMillis = System.currentTimeMillis();
+        r.method = request.method().name();
+        r.uri = request.uri();
+        r.protocol = request.protocolVersion().text();
+        r.referer = request.headers().get(HttpHeaderNames.REFERER);
+        r.userAgent = request.headers().get(HttpHeaderNames.USER_AGENT);
+        r.listener = client.context().name();
+        return r;
+    }
+
+    /** Logs a request that was refused before an exchange could start (a malformed head). */
+    static void logRejected(Http1ProxyHandler client, int status, String error) {
+        AccessLogRecord r = new AccessLogRecord();
+        r.remoteAddr = client.remote() == null ? "-" : client.remote().getAddress().getHostAddress();
+        r.startEpochMillis = System.currentTimeMillis();
+        r.method = "-";
+        r.uri = "-";
+        r.protocol = "-";
+        r.status = status;
+        r.listener = client.context().name();
+        r.error = error;
+        client.context().accessLog().log(r);
+    }
+
+    /** Adds the headers every response from Portico carries. */
+    void decorate(FullHttpResponse r) {
+        r.headers().set(client.context().requestIdHeader(), log.requestId);
+    }
+
+    /** Ends the access log line and hands it to the writer thread. */
+    void finishLog(int status, long bodyBytes, String error) {
+        log.status = status;
+        log.bodyBytesSent = bodyBytes;
+        log.requestNanos = System.nanoTime() - startNanos;
+        if (error != null) {
+            log.error = error;
+        }
+        client.context().accessLog().log(log);
+    }
+}

@@ -1,0 +1,259 @@
+package io.portico.server.http1;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+
+/**
+ * One HTTP/1.1 client connection. Requests are handled one at a time in arrival order: a
+ * pipelined request waits in {@link #queued} until the one before it has been answered, so
+ * responses leave in order. AUTO_READ is off; this handler asks for bytes only when it can use
+ * them (see {@link #maybeRead()}).
+ */
+final class Http1ProxyHandler extends ChannelDuplexHandler {
+
+    private final ListenerContext context;
+    private final ArrayDeque<HttpObject> queued = new ArrayDeque<>(4);
+    private ChannelHandlerContext ctx;
+    private InetSocketAddress remote;
+    private Exchange current;
+    private int requests;
+    private boolean closing;
+    private boolean draining;
+    private boolean replaying;
+
+    Http1ProxyHandler(ListenerContext context) {
+        this.context = context;
+    }
+
+    ListenerContext context() {
+        return context;
+    }
+
+    ChannelHandlerContext ctx() {
+        return ctx;
+    }
+
+    InetSocketAddress remote() {
+        return remote;
+    }
+
+    /** Requests seen on this connection, the current one included. */
+    int requests() {
+        return requests;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        remote = (InetSocketAddress) ctx.channel().remoteAddress();
+        context.lifecycle().connectionOpened(ctx.channel());
+        ctx.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof HttpObject http) || closing) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (!queued.isEmpty() || replaying) {
+            queued.add(http);
+            return;
+        }
+        dispatch(http);
+    }
+
+    private void dispatch(HttpObject msg) {
+        if (msg instanceof HttpRequest request) {
+            if (current != null) {
+                queued.add(msg);
+                return;
+            }
+            startRequest(request);
+            // A full request (HttpRequest + LastHttpContent) arrives as two messages; the content follows.
+            return;
+        }
+        HttpContent content = (HttpContent) msg;
+        if (current != null && !current.requestComplete()) {
+            current.onRequestContent(content);
+        } else if (current != null) {
+            queued.add(content);
+        } else {
+            content.release();
+        }
+    }
+
+    private void startRequest(HttpRequest request) {
+        requests++;
+        if (request.decoderResult().isFailure()) {
+            badRequest(request.decoderResult().cause());
+            return;
+        }
+        Exchange exchange = Exchange.start(this, request);
+        current = exchange;
+        exchange.begin();
+    }
+
+    private void badRequest(Throwable cause) {
+        HttpResponseStatus status = HttpResponseStatus.BAD_REQUEST;
+        if (cause instanceof TooLongHttpLineException) {
+            status = HttpResponseStatus.REQUEST_URI_TOO_LONG;
+        } else if (cause instanceof TooLongHttpHeaderException) {
+            status = HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+        } else if (cause instanceof TooLongFrameException) {
+            status = HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
+        }
+        // The decoder discards everything after a bad message: answer and close.
+        closing = true;
+        releaseQueued();
+        FullHttpResponse r = LocalResponses.error(ctx.alloc(), status, null, false);
+        LocalResponses.markClose(r, false, false);
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        Exchange.logRejected(this, status.code(), "bad_request:" + cause.getClass().getSimpleName());
+    }
+
+    /**
+     * Called by the current exchange when its response has been written.
+     *
+     * @param keepAlive whether the connection serves another request
+     * @param last      the future of the response's last write
+     */
+    void exchangeDone(boolean keepAlive, ChannelFuture last) {
+        current = null;
+        if (!keepAlive || closing) {
+            closing = true;
+            releaseQueued();
+            last.addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        if (draining) {
+            closing = true;
+            releaseQueued();
+            last.addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        if (replaying) {
+            // A queued request finished while the queue is being replayed: the outer loop goes on.
+            return;
+        }
+        replaying = true;
+        try {
+            HttpObject next;
+            while (!closing && (next = queued.peek()) != null) {
+                if (next instanceof HttpRequest && current != null) {
+                    break;
+                }
+                queued.poll();
+                dispatch(next);
+            }
+        } finally {
+            replaying = false;
+        }
+        maybeRead();
+    }
+
+    /** Whether this response may keep the connection open, as far as the connection is concerned. */
+    boolean connectionReusable() {
+        return !closing && !draining && !context.lifecycle().draining()
+                && requests < context.config().http().keepaliveRequests();
+    }
+
+    /** Asks for more bytes when somebody can use them. */
+    void maybeRead() {
+        if (closing) {
+            return;
+        }
+        if (current == null) {
+            if (queued.isEmpty()) {
+                ctx.read();
+            }
+        } else if (current.wantsRequestBytes() && queued.isEmpty()) {
+            ctx.read();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        Exchange exchange = current;
+        if (exchange != null) {
+            exchange.onRequestReadComplete();
+        }
+        maybeRead();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        Exchange exchange = current;
+        if (exchange != null) {
+            exchange.onClientWritabilityChanged(ctx.channel().isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (current == null && queued.isEmpty()) {
+                ctx.close();
+            }
+            return;
+        }
+        if (evt == ServerLifecycle.DRAIN) {
+            draining = true;
+            if (current == null && queued.isEmpty()) {
+                ctx.close();
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        releaseQueued();
+        Exchange exchange = current;
+        current = null;
+        if (exchange != null) {
+            exchange.onClientClosed();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (!(cause instanceof IOException)) {
+            Exchange.LOG.log(System.Logger.Level.WARNING, "client connection error from " + remote, cause);
+        }
+        ctx.close();
+    }
+
+    private void releaseQueued() {
+        HttpObject o;
+        while ((o = queued.poll()) != null) {
+            ReferenceCountUtil.release(o);
+        }
+    }
+
+}

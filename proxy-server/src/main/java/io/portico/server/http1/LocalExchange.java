@@ -1,0 +1,108 @@
+package io.portico.server.http1;
+
+import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.portico.server.config.FixedResponseConfig;
+import io.portico.server.log.AccessLogRecord;
+
+/**
+ * A request Portico answers itself. The answer is written at once; a small request body is read
+ * and dropped so the connection can carry the next request, anything else closes the connection.
+ */
+final class LocalExchange extends Exchange {
+
+    /** Bodies up to this size are read and dropped to keep the connection; larger ones close it. */
+    private static final long DISCARD_LIMIT = 64 * 1024;
+
+    private final boolean keepAlive;
+    private final FullHttpResponse response;
+    private final String error;
+    private ChannelFuture written;
+    private boolean complete;
+
+    private LocalExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log,
+                          FullHttpResponse response, boolean mayKeepAlive, String error) {
+        super(client, request, log);
+        long length = HttpUtil.getContentLength(request, 0L);
+        boolean chunked = HttpUtil.isTransferEncodingChunked(request);
+        this.keepAlive = mayKeepAlive && HttpUtil.isKeepAlive(request) && client.connectionReusable()
+                && !chunked && length <= DISCARD_LIMIT;
+        this.response = response;
+        this.error = error;
+    }
+
+    @Override
+    void begin() {
+        LocalResponses.markClose(response, keepAlive, http10);
+        decorate(response);
+        int status = response.status().code();
+        long bytes = response.content().readableBytes();
+        written = client.ctx().writeAndFlush(response);
+        finishLog(status, bytes, error);
+        if (!keepAlive) {
+            complete = true;
+            client.exchangeDone(false, written);
+        }
+    }
+
+    static LocalExchange error(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log,
+                               HttpResponseStatus status, String reason) {
+        FullHttpResponse r = LocalResponses.error(client.ctx().alloc(), status, log.requestId,
+                HttpMethod.HEAD.equals(request.method()));
+        // After a framing or size error the rest of the request cannot be trusted: close.
+        boolean mayKeepAlive = status.code() == 404 || status.code() == 405;
+        return new LocalExchange(client, request, log, r, mayKeepAlive, reason);
+    }
+
+    static LocalExchange redirect(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log,
+                                  int status, String location) {
+        FullHttpResponse r = LocalResponses.redirect(client.ctx().alloc(), status, location,
+                HttpMethod.HEAD.equals(request.method()));
+        return new LocalExchange(client, request, log, r, true, null);
+    }
+
+    static LocalExchange fixed(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log,
+                               FixedResponseConfig config) {
+        FullHttpResponse r = LocalResponses.text(client.ctx().alloc(), HttpResponseStatus.valueOf(config.status()),
+                config.body(), config.contentType(), HttpMethod.HEAD.equals(request.method()));
+        return new LocalExchange(client, request, log, r, true, null);
+    }
+
+    @Override
+    boolean requestComplete() {
+        return complete;
+    }
+
+    @Override
+    void onRequestContent(HttpContent content) {
+        boolean last = content instanceof LastHttpContent;
+        content.release();
+        if (last && !complete) {
+            complete = true;
+            client.exchangeDone(keepAlive, written);
+        }
+    }
+
+    @Override
+    boolean wantsRequestBytes() {
+        return !complete;
+    }
+
+    @Override
+    void onRequestReadComplete() {
+    }
+
+    @Override
+    void onClientWritabilityChanged(boolean writable) {
+    }
+
+    @Override
+    void onClientClosed() {
+    }
+}

@@ -1,0 +1,100 @@
+package io.portico.server.route;
+
+import io.portico.server.config.FixedResponseConfig;
+import io.portico.server.config.MatchConfig;
+import io.portico.server.config.RedirectConfig;
+import io.portico.server.config.RouteConfig;
+import io.portico.server.config.ServerConfig;
+import io.portico.server.upstream.UpstreamGroup;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A compiled route: its path test, its action, its limits and header edits (server's merged in). */
+public final class Route {
+
+    private final String name;
+    private final String exact;
+    private final String prefix;
+    private final Pattern regex;
+    private final RouteAction action;
+    private final UpstreamGroup upstream;
+    private final RedirectConfig redirect;
+    private final RedirectTemplate redirectTemplate;
+    private final FixedResponseConfig respond;
+    private final long maxBodySize;
+    private final HeaderRules requestHeaders;
+    private final HeaderRules responseHeaders;
+
+    Route(ServerConfig server, RouteConfig config, UpstreamGroup upstream) {
+        MatchConfig m = config.match();
+        this.name = config.name();
+        this.exact = m.path();
+        this.prefix = m.prefix();
+        this.regex = m.regex() == null ? null : Pattern.compile(m.regex());
+        this.upstream = upstream;
+        this.redirect = config.redirect();
+        this.redirectTemplate = redirect == null ? null : RedirectTemplate.parse(redirect.location());
+        this.respond = config.respond();
+        this.action = upstream != null ? RouteAction.UPSTREAM : redirect != null ? RouteAction.REDIRECT : RouteAction.RESPOND;
+        this.maxBodySize = (config.maxBodySize() != null ? config.maxBodySize() : server.maxBodySize()).bytes();
+        this.requestHeaders = HeaderRules.of(server.requestHeaders(), config.requestHeaders());
+        this.responseHeaders = HeaderRules.of(server.responseHeaders(), config.responseHeaders());
+    }
+
+    public boolean matches(String path) {
+        if (prefix != null) {
+            return path.startsWith(prefix);
+        }
+        if (exact != null) {
+            return path.equals(exact);
+        }
+        return regex.matcher(path).find();
+    }
+
+    /** The regex match for redirect templates, or null for non-regex routes. */
+    public Matcher regexMatch(String path) {
+        if (regex == null) {
+            return null;
+        }
+        Matcher matcher = regex.matcher(path);
+        return matcher.find() ? matcher : null;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public RouteAction action() {
+        return action;
+    }
+
+    public UpstreamGroup upstream() {
+        return upstream;
+    }
+
+    public int redirectStatus() {
+        return redirect.status();
+    }
+
+    public RedirectTemplate redirectTemplate() {
+        return redirectTemplate;
+    }
+
+    public FixedResponseConfig respond() {
+        return respond;
+    }
+
+    /** Largest request body in bytes, 0 for no limit. */
+    public long maxBodySize() {
+        return maxBodySize;
+    }
+
+    public HeaderRules requestHeaders() {
+        return requestHeaders;
+    }
+
+    public HeaderRules responseHeaders() {
+        return responseHeaders;
+    }
+}

@@ -1,0 +1,124 @@
+package io.portico.server.upstream;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.EventLoop;
+import io.portico.server.config.PoolConfig;
+
+import java.util.ArrayDeque;
+import java.util.Iterator;
+
+/**
+ * Keep-alive connections to one backend from one event loop. Only that loop touches it, so it is
+ * a plain deque: the most recently used connection is handed out first (warm, and least likely to
+ * have been closed by the backend's own idle timer).
+ */
+public final class ConnectionPool {
+
+    private final EventLoop loop;
+    private final Backend backend;
+    private final Bootstrap bootstrap;
+    private final int maxIdle;
+    private final long idleTimeoutNanos;
+    private final int maxRequests;
+    private final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
+    private final ChannelFutureListener onClose;
+    private long connects;
+    private long reuses;
+
+    ConnectionPool(EventLoop loop, Backend backend, Bootstrap base, PoolConfig config) {
+        this.loop = loop;
+        this.backend = backend;
+        this.bootstrap = base.clone(loop).handler(new UpstreamChannelInitializer(this));
+        this.maxIdle = config.maxIdle();
+        this.idleTimeoutNanos = config.idleTimeout().toNanos();
+        this.maxRequests = config.maxRequests();
+        this.onClose = f -> backend.connectionClosed();
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    int maxRequests() {
+        return maxRequests;
+    }
+
+    /** An idle live connection, or null. */
+    public UpstreamConnection pollIdle() {
+        assert loop.inEventLoop();
+        long now = System.nanoTime();
+        UpstreamConnection c;
+        while ((c = idle.pollLast()) != null) {
+            c.pooled(false, now);
+            if (c.channel().isActive() && now - c.idleSinceNanos() < idleTimeoutNanos) {
+                reuses++;
+                return c;
+            }
+            c.channel().close();
+        }
+        return null;
+    }
+
+    /** Opens a new connection; the {@link UpstreamConnection} is in its pipeline when the future completes. */
+    public ChannelFuture connect() {
+        assert loop.inEventLoop();
+        connects++;
+        backend.connectionOpened();
+        ChannelFuture f = bootstrap.connect(backend.connectAddress());
+        f.channel().closeFuture().addListener(onClose);
+        return f;
+    }
+
+    boolean offer(UpstreamConnection c) {
+        if (idle.size() >= maxIdle) {
+            return false;
+        }
+        c.pooled(true, System.nanoTime());
+        idle.addLast(c);
+        return true;
+    }
+
+    void remove(UpstreamConnection c) {
+        if (c.pooled()) {
+            c.pooled(false, 0);
+            idle.remove(c);
+        }
+    }
+
+    /** Closes idle connections past the idle timeout; run periodically by the loop. */
+    void evictExpired(long nowNanos) {
+        Iterator<UpstreamConnection> it = idle.iterator();
+        while (it.hasNext()) {
+            UpstreamConnection c = it.next();
+            if (nowNanos - c.idleSinceNanos() >= idleTimeoutNanos || !c.channel().isActive()) {
+                it.remove();
+                c.pooled(false, 0);
+                c.channel().close();
+            }
+        }
+    }
+
+    void closeAll() {
+        UpstreamConnection c;
+        while ((c = idle.pollFirst()) != null) {
+            c.pooled(false, 0);
+            c.channel().close();
+        }
+    }
+
+    public int idleCount() {
+        return idle.size();
+    }
+
+    /** Connections opened by this pool so far. */
+    public long connects() {
+        return connects;
+    }
+
+    /** Requests that went out on a pooled connection. */
+    public long reuses() {
+        return reuses;
+    }
+}

@@ -1,0 +1,91 @@
+package io.portico.server.upstream;
+
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.portico.server.upstream.balance.LoadBalancer;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * One upstream group as seen from one event loop: its balancers, its pools (one per backend) and
+ * its retry budget. Only that loop uses it.
+ */
+public final class GroupLoop {
+
+    private final UpstreamGroup group;
+    private final EventLoop loop;
+    private final LoadBalancer<Backend> primary;
+    private final LoadBalancer<Backend> backup;
+    private final ConnectionPool[] pools;
+    private final RetryBudget retryBudget;
+    private final ScheduledFuture<?> sweeper;
+
+    GroupLoop(UpstreamGroup group, EventLoop loop, LoadBalancer<Backend> primary, LoadBalancer<Backend> backup,
+              ConnectionPool[] pools) {
+        this.group = group;
+        this.loop = loop;
+        this.primary = primary;
+        this.backup = backup;
+        this.pools = pools;
+        this.retryBudget = new RetryBudget(group.config().retry());
+        long period = Math.max(250, Math.min(5_000, group.config().pool().idleTimeout().toMillis() / 4));
+        this.sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    public UpstreamGroup group() {
+        return group;
+    }
+
+    public EventLoop loop() {
+        return loop;
+    }
+
+    /**
+     * Picks a backend among primaries, then backups, for which {@code eligible} holds; null when none.
+     */
+    public Backend pick(long keyHash, Predicate<? super Backend> eligible) {
+        Backend b = primary.pick(keyHash, eligible);
+        if (b == null && backup != null) {
+            b = backup.pick(keyHash, eligible);
+        }
+        return b;
+    }
+
+    public ConnectionPool pool(Backend backend) {
+        return pools[backend.index()];
+    }
+
+    /** Counts a request towards the retry budget. */
+    public void onRequest() {
+        retryBudget.onRequest();
+    }
+
+    /** Spends one retry from the budget, if there is one. */
+    public boolean tryRetry(long nowNanos) {
+        return retryBudget.tryRetry(nowNanos);
+    }
+
+    private void sweep() {
+        long now = System.nanoTime();
+        for (ConnectionPool pool : pools) {
+            pool.evictExpired(now);
+        }
+    }
+
+    void close() {
+        sweeper.cancel(false);
+        for (ConnectionPool pool : pools) {
+            pool.closeAll();
+        }
+    }
+
+    /** Idle connections across this loop's pools. */
+    public int idleConnections() {
+        int n = 0;
+        for (ConnectionPool pool : pools) {
+            n += pool.idleCount();
+        }
+        return n;
+    }
+}

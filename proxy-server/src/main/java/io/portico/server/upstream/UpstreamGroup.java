@@ -1,0 +1,114 @@
+package io.portico.server.upstream;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.resolver.AddressResolverGroup;
+import io.netty.util.concurrent.EventExecutor;
+import io.portico.server.config.BackendConfig;
+import io.portico.server.config.UpstreamConfig;
+import io.portico.server.listener.ListenerSockets;
+import io.portico.server.listener.Transport;
+import io.portico.server.upstream.balance.LoadBalancer;
+import io.portico.server.upstream.balance.LoadBalancers;
+
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An upstream group: its backends (shared) and, for each event loop, a {@link GroupLoop} with that
+ * loop's balancers and pools. The map from loop to state is built once and only read afterwards.
+ */
+public final class UpstreamGroup {
+
+    private final String name;
+    private final UpstreamConfig config;
+    private final List<Backend> backends;
+    private final Map<EventExecutor, GroupLoop> loops;
+    private final List<String> warnings;
+    private final HashKeyExtractor hashKey;
+
+    private UpstreamGroup(String name, UpstreamConfig config, List<Backend> backends,
+                          EventLoopGroup workers, Transport transport,
+                          AddressResolverGroup<? extends SocketAddress> resolver) {
+        this.name = name;
+        this.config = config;
+        this.backends = backends;
+        this.hashKey = config.balance() == io.portico.server.config.BalanceAlgorithm.CONSISTENT_HASH
+                ? HashKeyExtractor.of(config.hash().key()) : HashKeyExtractor.NONE;
+        Bootstrap base = new Bootstrap()
+                .channel(transport.socketChannelClass())
+                .resolver(resolver)
+                .option(ChannelOption.AUTO_READ, false);
+        this.warnings = ListenerSockets.applyUpstreamOptions(base, config.socket(), config.connectTimeout(), transport);
+        List<Backend> primaries = new ArrayList<>();
+        List<Backend> backups = new ArrayList<>();
+        for (Backend b : backends) {
+            (b.backup() ? backups : primaries).add(b);
+        }
+        Map<EventExecutor, GroupLoop> perLoop = new IdentityHashMap<>();
+        for (EventExecutor executor : workers) {
+            EventLoop loop = (EventLoop) executor;
+            ConnectionPool[] pools = new ConnectionPool[backends.size()];
+            for (Backend b : backends) {
+                pools[b.index()] = new ConnectionPool(loop, b, base, config.pool());
+            }
+            LoadBalancer<Backend> primary = LoadBalancers.create(config.balance(), primaries, config.hash().virtualNodes());
+            LoadBalancer<Backend> backup = backups.isEmpty() ? null
+                    : LoadBalancers.create(config.balance(), backups, config.hash().virtualNodes());
+            perLoop.put(loop, new GroupLoop(this, loop, primary, backup, pools));
+        }
+        this.loops = Collections.unmodifiableMap(perLoop);
+    }
+
+    /** Builds a group for every loop of {@code workers}. */
+    public static UpstreamGroup create(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
+                                       AddressResolverGroup<? extends SocketAddress> resolver) {
+        List<Backend> backends = new ArrayList<>();
+        long primaries = config.backends().stream().filter(b -> !b.backup()).count();
+        // As in nginx, a lone server is never marked down: there is nowhere else to send its traffic.
+        int maxFails = primaries == 1 && config.backends().size() == 1 ? 0 : config.maxFails();
+        for (BackendConfig bc : config.backends()) {
+            backends.add(new Backend(backends.size(), bc, maxFails, config.failTimeout().toNanos()));
+        }
+        return new UpstreamGroup(name, config, List.copyOf(backends), workers, transport, resolver);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public UpstreamConfig config() {
+        return config;
+    }
+
+    public List<Backend> backends() {
+        return backends;
+    }
+
+    public HashKeyExtractor hashKey() {
+        return hashKey;
+    }
+
+    /** Socket options the transport could not honour for this group's connections. */
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    /** This group's state for {@code loop}; the loop must be one of the workers it was built for. */
+    public GroupLoop forLoop(EventLoop loop) {
+        return loops.get(loop);
+    }
+
+    /** Closes idle connections and stops the pools' timers; runs each loop's part on that loop. */
+    public void close() {
+        for (GroupLoop gl : loops.values()) {
+            gl.loop().execute(gl::close);
+        }
+    }
+}
