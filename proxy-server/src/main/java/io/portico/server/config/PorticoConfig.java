@@ -71,6 +71,14 @@ public record PorticoConfig(
                 }
             }
         }
+        for (int i = 0; i < listeners.size(); i++) {
+            String name = listeners.get(i).name();
+            boolean served = servers.stream().anyMatch(sc -> sc.listeners().isEmpty() || sc.listeners().contains(name));
+            if (!served) {
+                throw new InvalidConfigException("listeners[" + i + "].name",
+                        "no server answers on listener '" + name + "'; add it to a server's listeners or leave those empty");
+            }
+        }
         if (shutdownTimeout.isNegative()) {
             throw new InvalidConfigException("shutdown_timeout", "cannot be negative");
         }

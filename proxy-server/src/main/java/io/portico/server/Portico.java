@@ -1,0 +1,128 @@
+package io.portico.server;
+
+import io.portico.server.config.ConfigException;
+import io.portico.server.config.ConfigLoader;
+import io.portico.server.config.PorticoConfig;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Formatter;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/**
+ * The command line: {@code portico [--config FILE]} runs, {@code portico --check FILE} validates a
+ * config and exits 0 or 1 with the error (file, line, key).
+ */
+public final class Portico {
+
+    private static final String USAGE = """
+            usage: portico [--config FILE]     run (default conf/portico.yaml)
+                   portico --check FILE        validate a config file and exit
+                   portico --version
+            """;
+
+    private Portico() {
+    }
+
+    public static void main(String[] args) {
+        configureLogging();
+        String configFile = "conf/portico.yaml";
+        boolean check = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--config", "-c" -> configFile = value(args, ++i);
+                case "--check", "-t" -> {
+                    check = true;
+                    if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
+                        configFile = args[++i];
+                    }
+                }
+                case "--version", "-v" -> {
+                    System.out.println("portico " + version());
+                    return;
+                }
+                case "--help", "-h" -> {
+                    System.out.print(USAGE);
+                    return;
+                }
+                default -> {
+                    System.err.print("unknown argument: " + args[i] + "\n" + USAGE);
+                    System.exit(2);
+                }
+            }
+        }
+        PorticoConfig config;
+        try {
+            config = ConfigLoader.load(Path.of(configFile));
+        } catch (ConfigException e) {
+            System.err.println("portico: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        if (check) {
+            System.out.println("portico: " + configFile + " is valid");
+            return;
+        }
+        PorticoServer server;
+        try {
+            server = PorticoServer.start(config);
+        } catch (Exception e) {
+            System.err.println("portico: cannot start: " + e.getMessage());
+            Logger.getLogger("portico").log(Level.FINE, "start failure", e);
+            System.exit(1);
+            return;
+        }
+        long startedMs = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
+        Logger.getLogger("portico").info("portico " + version() + " started in " + startedMs + " ms with "
+                + Path.of(configFile).toAbsolutePath().normalize() + " (pid " + ProcessHandle.current().pid() + ")");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            Logger.getLogger("portico").info("shutting down: draining for up to " + config.shutdownTimeout().toSeconds() + "s");
+            server.shutdown(config.shutdownTimeout());
+            Logger.getLogger("portico").info("stopped");
+        }, "portico-shutdown"));
+    }
+
+    private static String value(String[] args, int i) {
+        if (i >= args.length) {
+            System.err.print("missing value for " + args[i - 1] + "\n" + USAGE);
+            System.exit(2);
+        }
+        return args[i];
+    }
+
+    static String version() {
+        String v = Portico.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    /** One line per message on stderr, nginx-style, through java.util.logging (Netty logs there too). */
+    static void configureLogging() {
+        Logger root = Logger.getLogger("");
+        for (var h : root.getHandlers()) {
+            root.removeHandler(h);
+        }
+        ConsoleHandler handler = new ConsoleHandler();
+        handler.setFormatter(new Formatter() {
+            @Override
+            public String format(LogRecord r) {
+                StringBuilder sb = new StringBuilder(128);
+                sb.append(java.time.OffsetDateTime.now().withNano(0)).append(' ')
+                        .append(r.getLevel() == Level.WARNING ? "warn" : r.getLevel() == Level.SEVERE ? "error"
+                                : r.getLevel().getName().toLowerCase())
+                        .append(' ').append(formatMessage(r)).append('\n');
+                if (r.getThrown() != null) {
+                    var w = new java.io.StringWriter();
+                    r.getThrown().printStackTrace(new java.io.PrintWriter(w));
+                    sb.append(w);
+                }
+                return sb.toString();
+            }
+        });
+        root.addHandler(handler);
+        root.setLevel(Level.INFO);
+        Logger.getLogger("io.netty").setLevel(Level.WARNING);
+    }
+}

@@ -1,0 +1,202 @@
+package io.portico.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.portico.server.config.ListenerConfig;
+import io.portico.server.config.PorticoConfig;
+import io.portico.server.config.UpstreamConfig;
+import io.portico.server.demo.DemoOrigin;
+import io.portico.server.http1.Http1ServerInitializer;
+import io.portico.server.http1.ListenerContext;
+import io.portico.server.http1.ServerLifecycle;
+import io.portico.server.listener.BoundListener;
+import io.portico.server.listener.KernelChecks;
+import io.portico.server.listener.ListenerBinder;
+import io.portico.server.listener.ListenerSockets;
+import io.portico.server.listener.Transport;
+import io.portico.server.log.AccessLog;
+import io.portico.server.route.Router;
+import io.portico.server.upstream.UpstreamGroup;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running Portico: event loops, upstream groups, listeners, the access log and (when enabled)
+ * the demo origin. {@link #start} builds everything from one config; {@link #shutdown} drains.
+ */
+public final class PorticoServer implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger("portico");
+
+    private final PorticoConfig config;
+    private final Transport transport;
+    private final EventLoopGroup workers;
+    private final DnsAddressResolverGroup resolver;
+    private final AccessLog accessLog;
+    private final ServerLifecycle lifecycle = new ServerLifecycle();
+    private final Map<String, UpstreamGroup> groups = new HashMap<>();
+    private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
+    private final List<String> warnings = new ArrayList<>();
+    private DemoOrigin demo;
+    private boolean stopped;
+
+    private PorticoServer(PorticoConfig config) throws Exception {
+        this.config = config;
+        this.transport = Transport.select(config.transport());
+        this.workers = transport.newEventLoopGroup(config.effectiveWorkers(), "portico-worker");
+        this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
+                .datagramChannelType(transport.datagramChannelClass())
+                .socketChannelType(transport.socketChannelClass()));
+        this.accessLog = AccessLog.open(config.accessLog());
+    }
+
+    /** Starts everything the config names; on failure, stops what had started and rethrows. */
+    public static PorticoServer start(PorticoConfig config) throws Exception {
+        PorticoServer server = new PorticoServer(config);
+        try {
+            server.startAll();
+        } catch (Exception | Error e) {
+            server.close();
+            throw e;
+        }
+        return server;
+    }
+
+    private void startAll() throws Exception {
+        if (config.demoOrigin().enabled()) {
+            demo = DemoOrigin.start(config.demoOrigin(), workers, transport.serverChannelClass());
+        }
+        for (Map.Entry<String, UpstreamConfig> e : config.upstreams().entrySet()) {
+            UpstreamGroup g = UpstreamGroup.create(e.getKey(), e.getValue(), workers, transport, resolver);
+            groups.put(e.getKey(), g);
+            for (String w : g.warnings()) {
+                warnings.add("upstream " + e.getKey() + ": " + w);
+            }
+        }
+        for (ListenerConfig lc : config.listeners()) {
+            Router router = Router.build(config.servers(), lc.name(), groups);
+            if (router == null) {
+                throw new IllegalStateException("listener " + lc.name() + ": no server answers on it");
+            }
+            ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle);
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(workers)
+                    .channel(transport.serverChannelClass())
+                    .childOption(ChannelOption.AUTO_READ, false)
+                    .childHandler(new Http1ServerInitializer(context));
+            for (String w : ListenerSockets.applyServerOptions(b, lc, transport)) {
+                warnings.add("listener " + lc.name() + ": " + w);
+            }
+            listeners.put(lc.name(), ListenerBinder.bind(b, lc, transport, workers));
+        }
+        warnings.addAll(KernelChecks.warnings(config.listeners()));
+        report();
+    }
+
+    private void report() {
+        LOG.log(System.Logger.Level.INFO, "transport " + transport.kind().name().toLowerCase() + " (" + transport.reason()
+                + "), " + config.effectiveWorkers() + " event loops");
+        for (BoundListener l : listeners.values()) {
+            LOG.log(System.Logger.Level.INFO, "listener " + l.name() + " on http://" + hostPort(l.localAddress())
+                    + (l.channels().size() > 1 ? " (" + l.channels().size() + " acceptors, reuse_port)" : ""));
+        }
+        if (demo != null) {
+            LOG.log(System.Logger.Level.INFO, "demo origin on http://" + hostPort(demo.address()));
+        }
+        for (String w : warnings) {
+            LOG.log(System.Logger.Level.WARNING, w);
+        }
+    }
+
+    private static String hostPort(InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    /** The address a listener is bound to (useful with port 0). */
+    public InetSocketAddress address(String listener) {
+        BoundListener l = listeners.get(listener);
+        if (l == null) {
+            throw new IllegalArgumentException("no listener " + listener);
+        }
+        return l.localAddress();
+    }
+
+    public PorticoConfig config() {
+        return config;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public AccessLog accessLog() {
+        return accessLog;
+    }
+
+    public ServerLifecycle lifecycle() {
+        return lifecycle;
+    }
+
+    public UpstreamGroup upstream(String name) {
+        return groups.get(name);
+    }
+
+    /** Startup warnings: options a transport cannot honour, kernel settings that will hurt. */
+    public List<String> warnings() {
+        return List.copyOf(warnings);
+    }
+
+    /**
+     * Graceful shutdown: stop accepting, let in-flight requests finish (their responses close the
+     * connection) for up to {@code drainTimeout}, then close everything.
+     */
+    public synchronized void shutdown(Duration drainTimeout) {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        for (BoundListener l : listeners.values()) {
+            l.closeAsync().awaitUninterruptibly();
+        }
+        lifecycle.startDraining();
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        while (lifecycle.inFlight() > 0 && System.nanoTime() - deadline < 0) {
+            try {
+                // The shutdown thread is not an event loop; polling here delays nothing else.
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (lifecycle.inFlight() > 0) {
+            LOG.log(System.Logger.Level.WARNING, "drain timeout: closing " + lifecycle.inFlight() + " requests in flight");
+        }
+        lifecycle.closeAll();
+        for (UpstreamGroup g : groups.values()) {
+            g.close();
+        }
+        if (demo != null) {
+            demo.close();
+        }
+        resolver.close();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        accessLog.close();
+    }
+
+    @Override
+    public void close() {
+        shutdown(Duration.ZERO);
+    }
+}

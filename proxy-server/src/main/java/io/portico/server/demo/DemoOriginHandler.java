@@ -1,0 +1,123 @@
+package io.portico.server.demo;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Answers the demo origin's few endpoints; see {@link #INDEX}. */
+@ChannelHandler.Sharable
+final class DemoOriginHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+    static final String INDEX = """
+            <!doctype html>
+            <html><head><meta charset="utf-8"><title>Portico demo origin</title></head>
+            <body>
+            <h1>Hello from the Portico demo origin</h1>
+            <p>This page came through Portico. Try:</p>
+            <ul>
+              <li><a href="/hello">/hello</a> &mdash; plain text</li>
+              <li><a href="/api/time">/api/time</a> &mdash; JSON</li>
+              <li><a href="/echo">/echo</a> &mdash; the request as the origin saw it (see X-Forwarded-For, Via, X-Request-Id)</li>
+              <li><a href="/status/503">/status/503</a> &mdash; any status</li>
+              <li><a href="/delay/500">/delay/500</a> &mdash; answer after 500 ms</li>
+              <li><a href="/bytes/1048576">/bytes/1048576</a> &mdash; a body of that many bytes</li>
+            </ul>
+            </body></html>
+            """;
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        String path = req.uri();
+        int q = path.indexOf('?');
+        if (q >= 0) {
+            path = path.substring(0, q);
+        }
+        if (path.equals("/") || path.equals("/index.html")) {
+            send(ctx, req, HttpResponseStatus.OK, "text/html; charset=utf-8", INDEX);
+        } else if (path.equals("/hello")) {
+            send(ctx, req, HttpResponseStatus.OK, "text/plain; charset=utf-8", "Hello from the Portico demo origin\n");
+        } else if (path.equals("/api/time")) {
+            send(ctx, req, HttpResponseStatus.OK, "application/json",
+                    "{\"time\":\"" + Instant.now() + "\",\"served_by\":\"portico-demo-origin\"}\n");
+        } else if (path.equals("/echo")) {
+            send(ctx, req, HttpResponseStatus.OK, "text/plain; charset=utf-8", echo(req));
+        } else if (path.startsWith("/status/")) {
+            int code = parse(path.substring(8), 200);
+            code = code < 200 || code > 599 ? 400 : code;
+            send(ctx, req, HttpResponseStatus.valueOf(code), "text/plain; charset=utf-8", code + "\n");
+        } else if (path.startsWith("/delay/")) {
+            long ms = Math.min(60_000, Math.max(0, parse(path.substring(7), 0)));
+            req.retain();
+            ctx.executor().schedule(() -> {
+                try {
+                    send(ctx, req, HttpResponseStatus.OK, "text/plain; charset=utf-8", "waited " + ms + " ms\n");
+                } finally {
+                    req.release();
+                }
+            }, ms, TimeUnit.MILLISECONDS);
+        } else if (path.startsWith("/bytes/")) {
+            int n = Math.min(64 << 20, Math.max(0, parse(path.substring(7), 0)));
+            ByteBuf body = ctx.alloc().buffer(n);
+            for (int i = 0; i < n; i++) {
+                body.writeByte('a' + i % 26);
+            }
+            respond(ctx, req, HttpResponseStatus.OK, "application/octet-stream", body);
+        } else {
+            send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain; charset=utf-8", "not found: " + path + "\n");
+        }
+    }
+
+    private static String echo(FullHttpRequest req) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(req.method()).append(' ').append(req.uri()).append(' ').append(req.protocolVersion()).append('\n');
+        for (Map.Entry<String, String> h : req.headers()) {
+            sb.append(h.getKey()).append(": ").append(h.getValue()).append('\n');
+        }
+        sb.append('\n').append(req.content().toString(StandardCharsets.UTF_8));
+        return sb.toString();
+    }
+
+    private static int parse(String s, int fallback) {
+        try {
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    private static void send(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status,
+                             String type, String body) {
+        respond(ctx, req, status, type, ctx.alloc().buffer().writeBytes(body.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private static void respond(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status,
+                                String type, ByteBuf body) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        r.headers().set(HttpHeaderNames.SERVER, "portico-demo-origin");
+        HttpUtil.setKeepAlive(r, HttpUtil.isKeepAlive(req));
+        if (!ctx.channel().isActive()) {
+            r.release();
+            return;
+        }
+        var f = ctx.writeAndFlush(r);
+        if (!HttpUtil.isKeepAlive(req)) {
+            f.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}

@@ -1,0 +1,661 @@
+package io.portico.server.http1;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.portico.http.ForwardedHeaders;
+import io.portico.http.HopByHopHeaders;
+import io.portico.server.config.ForwardingConfig;
+import io.portico.server.config.UpstreamConfig;
+import io.portico.server.log.AccessLogRecord;
+import io.portico.server.route.Route;
+import io.portico.server.upstream.Backend;
+import io.portico.server.upstream.ConnectionPool;
+import io.portico.server.upstream.GroupLoop;
+import io.portico.server.upstream.UpstreamConnection;
+import io.portico.server.upstream.UpstreamListener;
+
+import java.net.InetAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * One request proxied to a backend and its response proxied back. Everything runs on the client's
+ * event loop, which is also the upstream connection's.
+ *
+ * <p>Retries: the request goes to another backend (or a fresh connection) only when the backend
+ * cannot have acted on it — the connection failed before anything was sent, or an idempotent request
+ * whose body was not sent failed on a reused keep-alive connection before any response byte — and
+ * only within the attempt count and the group's retry budget. A connection that saw an error is
+ * closed, never pooled.
+ */
+final class ProxyExchange extends Exchange implements UpstreamListener, Predicate<Backend>, Runnable {
+
+    static final AsciiString PSEUDONYM = AsciiString.cached("portico");
+
+    private static final int WAITING_CONNECTION = 0;
+    private static final int WAITING_HEAD = 1;
+    private static final int READING_BODY = 2;
+    private static final int DONE = 3;
+
+    private final Route route;
+    private final GroupLoop group;
+    private final UpstreamConfig config;
+    private final long maxBody;
+    private final long keyHash;
+    private final boolean idempotent;
+    private final ChannelHandlerContext clientCtx;
+    private final ChannelFutureListener onConnect = this::onConnect;
+
+    private int state = WAITING_CONNECTION;
+    private boolean clientKeepAlive;
+    private ArrayDeque<HttpContent> pending;
+    private boolean requestComplete;
+    private long requestBodyBytes;
+    private boolean bodySent;
+
+    private Backend backend;
+    private boolean backendCounted;
+    private UpstreamConnection upstream;
+    private int attempts;
+    private long triedMask;
+    private boolean freshConnection;
+    private long upstreamStartNanos;
+
+    private boolean informational;
+    private boolean responseStarted;
+    private boolean upstreamKeepAlive;
+    private long responseBytes;
+    private int status;
+    private boolean upstreamPaused;
+    private long lastUpstreamReadNanos;
+
+    private ScheduledFuture<?> timer;
+    private long timerDeadline;
+    private long headerDeadline;
+    private long totalDeadline;
+
+    private ProxyExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
+                          String host, long maxBody) {
+        super(client, request, log);
+        this.route = route;
+        this.clientCtx = client.ctx();
+        this.group = route.upstream().forLoop(clientCtx.channel().eventLoop());
+        this.config = route.upstream().config();
+        this.maxBody = maxBody;
+        InetAddress clientAddress = client.remote() == null ? null : client.remote().getAddress();
+        this.keyHash = route.upstream().hashKey().hash(request, host, clientAddress);
+        HttpMethod m = request.method();
+        this.idempotent = m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS
+                || m == HttpMethod.PUT || m == HttpMethod.DELETE || m == HttpMethod.TRACE;
+    }
+
+    static ProxyExchange start(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
+                               String host, long maxBody) {
+        return new ProxyExchange(client, request, log, route, host, maxBody);
+    }
+
+    @Override
+    void begin() {
+        client.context().lifecycle().requestStarted();
+        prepareRequest();
+        group.onRequest();
+        if (config.totalTimeout().toNanos() > 0) {
+            totalDeadline = startNanos + config.totalTimeout().toNanos();
+            armTimer(totalDeadline);
+        }
+        tryBackend();
+    }
+
+    /** Rewrites the client's head into the upstream request, in place. */
+    private void prepareRequest() {
+        HttpHeaders headers = request.headers();
+        boolean chunked = HttpUtil.isTransferEncodingChunked(request);
+        String host = headers.get(HttpHeaderNames.HOST);
+        int connection = HopByHopHeaders.strip(headers);
+        clientKeepAlive = http10 ? (connection & HopByHopHeaders.KEEP_ALIVE) != 0
+                : (connection & HopByHopHeaders.CLOSE) == 0;
+        if (chunked) {
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        ListenerContext context = client.context();
+        ForwardingConfig fwd = context.forwarding();
+        InetAddress peer = client.remote() == null ? null : client.remote().getAddress();
+        if (peer != null) {
+            ForwardedHeaders.apply(headers, peer, context.trustedProxies().contains(peer), context.scheme(),
+                    host == null ? "" : host, fwd.xForwarded(), fwd.forwarded(), fwd.via(), PSEUDONYM);
+        }
+        headers.set(context.requestIdHeader(), log.requestId);
+        route.requestHeaders().apply(headers);
+        request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    }
+
+    // ---- choosing a backend and a connection -------------------------------------------------
+
+    /** The balancer's filter: not tried yet, not marked down, under its connection limit. */
+    @Override
+    public boolean test(Backend b) {
+        int i = b.index();
+        if (i < 64 && (triedMask & (1L << i)) != 0) {
+            return false;
+        }
+        return !b.isDown(System.nanoTime()) && !b.atConnectionLimit();
+    }
+
+    private void tryBackend() {
+        Backend b = backend != null && freshConnection ? backend : group.pick(keyHash, this);
+        if (b == null) {
+            fail(attempts == 0 ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.BAD_GATEWAY,
+                    attempts == 0 ? "no_live_upstream" : "upstream_retries_exhausted");
+            return;
+        }
+        attempts++;
+        backend = b;
+        if (b.index() < 64) {
+            triedMask |= 1L << b.index();
+        }
+        b.requestStarted();
+        backendCounted = true;
+        upstreamStartNanos = System.nanoTime();
+        log.upstreamAddr = log.upstreamAddr == null ? b.key() : log.upstreamAddr + ", " + b.key();
+        ConnectionPool pool = group.pool(b);
+        UpstreamConnection pooled = freshConnection ? null : pool.pollIdle();
+        freshConnection = false;
+        if (pooled != null) {
+            attach(pooled);
+            return;
+        }
+        ChannelFuture f = pool.connect();
+        if (f.isDone()) {
+            onConnect(f);
+        } else {
+            f.addListener(onConnect);
+        }
+    }
+
+    private void onConnect(ChannelFuture f) {
+        if (state == DONE) {
+            f.channel().close();
+            return;
+        }
+        if (!f.isSuccess()) {
+            endBackend();
+            backend.recordFailure(System.nanoTime());
+            boolean timeout = f.cause() instanceof ConnectTimeoutException;
+            retryOrFail(true, timeout ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY,
+                    timeout ? "upstream_connect_timeout" : "upstream_connect_failed");
+            return;
+        }
+        attach(f.channel().pipeline().get(UpstreamConnection.class));
+    }
+
+    private void attach(UpstreamConnection connection) {
+        upstream = connection;
+        connection.attach(this);
+        state = WAITING_HEAD;
+        Channel ch = connection.channel();
+        ch.write(request);
+        if (pending != null) {
+            HttpContent c;
+            while ((c = pending.poll()) != null) {
+                bodySent |= c.content().isReadable() || c != LastHttpContent.EMPTY_LAST_CONTENT;
+                ch.write(c);
+            }
+        }
+        ch.flush();
+        if (requestComplete) {
+            armHeaderTimer();
+        } else if (ch.isWritable()) {
+            client.maybeRead();
+        }
+        ch.read();
+    }
+
+    /**
+     * After a failed attempt: retry when that is safe and allowed, else answer {@code status}.
+     *
+     * @param nothingSent the backend cannot have seen the request (the connection never opened)
+     */
+    private void retryOrFail(boolean nothingSent, HttpResponseStatus status, String reason) {
+        boolean safe = nothingSent
+                || (idempotent && !bodySent && !responseStarted && upstreamWasReused);
+        if (safe && attempts < config.retry().attempts() && state != DONE && group.tryRetry(System.nanoTime())) {
+            // A keep-alive race is not the backend's fault: try it again on a fresh connection.
+            freshConnection = !nothingSent && upstreamWasReused && !backend.isDown(System.nanoTime());
+            upstreamWasReused = false;
+            state = WAITING_CONNECTION;
+            tryBackend();
+            return;
+        }
+        fail(status, reason);
+    }
+
+    private boolean upstreamWasReused;
+
+    // ---- request body: client → upstream ------------------------------------------------------
+
+    @Override
+    boolean requestComplete() {
+        return requestComplete;
+    }
+
+    @Override
+    void onRequestContent(HttpContent content) {
+        if (state == DONE) {
+            content.release();
+            return;
+        }
+        requestBodyBytes += content.content().readableBytes();
+        if (maxBody > 0 && requestBodyBytes > maxBody) {
+            content.release();
+            fail(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large");
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        if (last) {
+            requestComplete = true;
+        }
+        if (upstream != null) {
+            bodySent |= content.content().isReadable() || content != LastHttpContent.EMPTY_LAST_CONTENT;
+            upstream.channel().write(content);
+            if (last) {
+                upstream.channel().flush();
+                armHeaderTimer();
+            }
+        } else {
+            if (pending == null) {
+                pending = new ArrayDeque<>(4);
+            }
+            pending.add(content);
+        }
+    }
+
+    @Override
+    boolean wantsRequestBytes() {
+        return state != DONE && !requestComplete && upstream != null && upstream.channel().isWritable();
+    }
+
+    @Override
+    void onRequestReadComplete() {
+        if (upstream != null && state != DONE) {
+            upstream.channel().flush();
+        }
+    }
+
+    @Override
+    public void onUpstreamWritabilityChanged(UpstreamConnection connection) {
+        if (connection.channel().isWritable()) {
+            client.maybeRead();
+        }
+    }
+
+    // ---- response: upstream → client ----------------------------------------------------------
+
+    @Override
+    public void onUpstreamMessage(UpstreamConnection connection, HttpObject msg) {
+        if (state == DONE) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        lastUpstreamReadNanos = System.nanoTime();
+        if (msg instanceof HttpResponse response) {
+            onResponseHead(response);
+            if (msg instanceof HttpContent content) {
+                onResponseContent(content);
+            }
+            return;
+        }
+        onResponseContent((HttpContent) msg);
+    }
+
+    private void onResponseHead(HttpResponse response) {
+        if (response.decoderResult().isFailure()) {
+            upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_invalid_response");
+            return;
+        }
+        int code = response.status().code();
+        if (code == 101) {
+            // Upgrade is not forwarded, so a 101 answers nothing that was asked.
+            upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_unexpected_101");
+            return;
+        }
+        if (code < 200) {
+            // 100 was answered by Portico itself; other 1xx (103 Early Hints) go on to HTTP/1.1 clients.
+            informational = true;
+            forwardInformational = code != 100 && !http10;
+            if (forwardInformational) {
+                response.setProtocolVersion(HttpVersion.HTTP_1_1);
+                clientCtx.write(response);
+            }
+            return;
+        }
+        state = READING_BODY;
+        status = code;
+        responseStarted = true;
+        armTimer(lastUpstreamReadNanos + config.readTimeout().toNanos());
+        backend.recordSuccess();
+        HttpHeaders headers = response.headers();
+        boolean chunked = HttpUtil.isTransferEncodingChunked(response);
+        boolean hasLength = headers.contains(HttpHeaderNames.CONTENT_LENGTH);
+        int connection = HopByHopHeaders.strip(headers);
+        boolean bodyless = head || code == 204 || code == 304;
+        upstreamKeepAlive = response.protocolVersion().minorVersion() == 0
+                ? (connection & HopByHopHeaders.KEEP_ALIVE) != 0 && (hasLength || bodyless)
+                : (connection & HopByHopHeaders.CLOSE) == 0 && (hasLength || chunked || bodyless);
+        boolean keepAlive = clientKeepAlive && requestComplete && client.connectionReusable();
+        if (!bodyless && !hasLength) {
+            if (http10) {
+                keepAlive = false;
+            } else {
+                headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            }
+        }
+        clientKeepAlive = keepAlive;
+        if (!keepAlive) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (http10) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        if (client.context().forwarding().via()) {
+            ForwardedHeaders.addVia(headers, PSEUDONYM);
+        }
+        headers.set(client.context().requestIdHeader(), log.requestId);
+        route.responseHeaders().apply(headers);
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        clientCtx.write(response);
+    }
+
+    private boolean forwardInformational;
+
+    private void onResponseContent(HttpContent content) {
+        boolean last = content instanceof LastHttpContent;
+        if (informational) {
+            if (forwardInformational) {
+                clientCtx.write(content);
+            } else {
+                content.release();
+            }
+            if (last) {
+                informational = false;
+                forwardInformational = false;
+            }
+            return;
+        }
+        if (!responseStarted) {
+            content.release();
+            return;
+        }
+        if (content.decoderResult().isFailure()) {
+            content.release();
+            abort("upstream_invalid_body");
+            return;
+        }
+        responseBytes += content.content().readableBytes();
+        if (!last) {
+            clientCtx.write(content);
+            return;
+        }
+        state = DONE;
+        cancelTimer();
+        ChannelFuture written = clientCtx.writeAndFlush(content);
+        long now = System.nanoTime();
+        log.upstreamNanos = now - upstreamStartNanos;
+        releaseUpstream(upstreamKeepAlive && requestComplete);
+        end(status, null);
+        client.exchangeDone(clientKeepAlive, written);
+    }
+
+    @Override
+    public void onUpstreamReadComplete(UpstreamConnection connection) {
+        if (state == DONE) {
+            return;
+        }
+        clientCtx.flush();
+        if (clientCtx.channel().isWritable()) {
+            connection.channel().read();
+        } else {
+            upstreamPaused = true;
+        }
+    }
+
+    @Override
+    void onClientWritabilityChanged(boolean writable) {
+        if (writable && upstreamPaused && upstream != null && state != DONE) {
+            upstreamPaused = false;
+            lastUpstreamReadNanos = System.nanoTime();
+            upstream.channel().read();
+        }
+    }
+
+    // ---- failures -------------------------------------------------------------------------------
+
+    @Override
+    public void onUpstreamClosed(UpstreamConnection connection) {
+        upstreamLost(connection, "upstream_closed");
+    }
+
+    @Override
+    public void onUpstreamError(UpstreamConnection connection, Throwable cause) {
+        upstreamLost(connection, "upstream_reset");
+    }
+
+    private void upstreamLost(UpstreamConnection connection, String reason) {
+        if (state == DONE || connection != upstream) {
+            return;
+        }
+        boolean reused = connection.reused();
+        connection.abort();
+        upstream = null;
+        endBackend();
+        if (responseStarted || informational) {
+            abort(reason);
+            return;
+        }
+        cancelHeaderTimer();
+        upstreamWasReused = reused;
+        if (!reused) {
+            backend.recordFailure(System.nanoTime());
+        }
+        retryOrFail(false, HttpResponseStatus.BAD_GATEWAY, reason);
+    }
+
+    /** The upstream misbehaved before the response started: count it, close it, answer 502/504. */
+    private void upstreamFailed(HttpResponseStatus status, String reason) {
+        backend.recordFailure(System.nanoTime());
+        if (upstream != null) {
+            upstream.abort();
+            upstream = null;
+        }
+        endBackend();
+        fail(status, reason);
+    }
+
+    /** Answers the client with an error page, or cuts the response if it has started. */
+    private void fail(HttpResponseStatus failStatus, String reason) {
+        if (state == DONE) {
+            return;
+        }
+        if (responseStarted) {
+            abort(reason);
+            return;
+        }
+        state = DONE;
+        cancelTimer();
+        releasePending();
+        if (upstream != null) {
+            upstream.abort();
+            upstream = null;
+        }
+        endBackend();
+        boolean keepAlive = clientKeepAlive && requestComplete && client.connectionReusable();
+        FullHttpResponse r = LocalResponses.error(clientCtx.alloc(), failStatus, log.requestId, head);
+        LocalResponses.markClose(r, keepAlive, http10);
+        decorate(r);
+        ChannelFuture written = clientCtx.writeAndFlush(r);
+        end(failStatus.code(), reason);
+        client.exchangeDone(keepAlive, written);
+    }
+
+    /** Ends the exchange mid-response: the client sees a cut response and a closed connection. */
+    private void abort(String reason) {
+        if (state == DONE) {
+            return;
+        }
+        state = DONE;
+        cancelTimer();
+        releasePending();
+        if (upstream != null) {
+            upstream.abort();
+            upstream = null;
+        }
+        endBackend();
+        end(status == 0 ? 502 : status, reason);
+        clientCtx.flush();
+        clientCtx.close();
+    }
+
+    @Override
+    void onClientClosed() {
+        if (state == DONE) {
+            return;
+        }
+        state = DONE;
+        cancelTimer();
+        releasePending();
+        if (upstream != null) {
+            upstream.abort();
+            upstream = null;
+        }
+        endBackend();
+        // 499 as nginx: the client closed the connection before the response was complete.
+        end(499, "client_closed");
+    }
+
+    private void releaseUpstream(boolean reusable) {
+        UpstreamConnection c = upstream;
+        upstream = null;
+        endBackend();
+        if (c != null) {
+            c.release(reusable);
+        }
+    }
+
+    private void endBackend() {
+        if (backendCounted) {
+            backendCounted = false;
+            backend.requestEnded();
+        }
+    }
+
+    private void releasePending() {
+        if (pending != null) {
+            HttpContent c;
+            while ((c = pending.poll()) != null) {
+                c.release();
+            }
+        }
+    }
+
+    private void end(int finalStatus, String error) {
+        client.context().lifecycle().requestEnded();
+        if (log.upstreamNanos < 0 && upstreamStartNanos != 0) {
+            log.upstreamNanos = System.nanoTime() - upstreamStartNanos;
+        }
+        finishLog(finalStatus, responseBytes, error);
+    }
+
+    // ---- timers ---------------------------------------------------------------------------------
+
+    private void armHeaderTimer() {
+        if (state == WAITING_HEAD && headerDeadline == 0) {
+            headerDeadline = System.nanoTime() + config.responseHeaderTimeout().toNanos();
+            armTimer(headerDeadline);
+        }
+    }
+
+    private void cancelHeaderTimer() {
+        headerDeadline = 0;
+    }
+
+    private void armTimer(long deadline) {
+        if (timer != null && timerDeadline <= deadline) {
+            return;
+        }
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        timerDeadline = deadline;
+        timer = clientCtx.channel().eventLoop().schedule(this, Math.max(0, deadline - System.nanoTime()),
+                TimeUnit.NANOSECONDS);
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    /** The single timer of this exchange fired: find which deadline passed, or sleep until the next. */
+    @Override
+    public void run() {
+        timer = null;
+        if (state == DONE) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (totalDeadline != 0 && now - totalDeadline >= 0) {
+            timeout("upstream_total_timeout");
+            return;
+        }
+        long next = totalDeadline;
+        if (state == WAITING_HEAD && headerDeadline != 0) {
+            if (now - headerDeadline >= 0) {
+                timeout("upstream_response_header_timeout");
+                return;
+            }
+            next = earliest(next, headerDeadline);
+        } else if (state == READING_BODY) {
+            long readDeadline = lastUpstreamReadNanos + config.readTimeout().toNanos();
+            if (!upstreamPaused && now - readDeadline >= 0) {
+                timeout("upstream_read_timeout");
+                return;
+            }
+            next = earliest(next, upstreamPaused ? now + config.readTimeout().toNanos() : readDeadline);
+        }
+        if (next != 0) {
+            armTimer(next);
+        }
+    }
+
+    private static long earliest(long a, long b) {
+        return a == 0 ? b : b == 0 ? a : (a - b < 0 ? a : b);
+    }
+
+    private void timeout(String reason) {
+        if (responseStarted) {
+            abort(reason);
+        } else {
+            upstreamFailed(HttpResponseStatus.GATEWAY_TIMEOUT, reason);
+        }
+    }
+}
