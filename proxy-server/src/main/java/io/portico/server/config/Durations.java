@@ -1,0 +1,76 @@
+package io.portico.server.config;
+
+import java.time.Duration;
+
+/**
+ * Durations as written in config: {@code 250ms}, {@code 5s}, {@code 10m}, {@code 2h}, {@code 1d},
+ * or parts run together as {@code 1m30s}. A bare number means seconds, as in nginx.
+ */
+final class Durations {
+
+    private static final String EXPECTED = "expected a duration such as 250ms, 5s, 10m, 2h or 1d";
+
+    private Durations() {
+    }
+
+    static Duration parse(String text) {
+        String s = text.trim();
+        if (s.startsWith("-")) {
+            throw new IllegalArgumentException("a duration cannot be negative, got '" + text + "'");
+        }
+        if (s.isEmpty()) {
+            throw new IllegalArgumentException(EXPECTED + ", got '" + text + "'");
+        }
+        try {
+            Duration total = Duration.ZERO;
+            int i = 0;
+            while (i < s.length()) {
+                int digits = i;
+                while (i < s.length() && isDigit(s.charAt(i))) {
+                    i++;
+                }
+                if (i == digits) {
+                    throw new IllegalArgumentException(EXPECTED + ", got '" + text + "'");
+                }
+                long n = Long.parseLong(s, digits, i, 10);
+                int unit = i;
+                while (i < s.length() && Character.isLetter(s.charAt(i))) {
+                    i++;
+                }
+                total = total.plus(part(n, s.substring(unit, i), digits == 0 && i == s.length(), text));
+                while (i < s.length() && s.charAt(i) == ' ') {
+                    i++;
+                }
+            }
+            return total;
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException("a duration too long to use: '" + text + "'");
+        }
+    }
+
+    private static Duration part(long n, String unit, boolean whole, String text) {
+        switch (unit) {
+            case "ms":
+                return Duration.ofMillis(n);
+            case "s":
+                return Duration.ofSeconds(n);
+            case "m":
+                return Duration.ofMinutes(n);
+            case "h":
+                return Duration.ofHours(n);
+            case "d":
+                return Duration.ofDays(n);
+            case "":
+                if (whole) {
+                    return Duration.ofSeconds(n);
+                }
+                throw new IllegalArgumentException(EXPECTED + ", got '" + text + "'");
+            default:
+                throw new IllegalArgumentException(EXPECTED + ", got '" + text + "' (units are ms, s, m, h and d)");
+        }
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+}

@@ -1,0 +1,296 @@
+package io.portico.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    private static final String LISTENER = """
+            listeners:
+              - address: 127.0.0.1:8080
+            """;
+
+    private static ConfigException failure(String yaml) {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse("portico.yaml", yaml));
+        assertThat(e).as("a ConfigException for:%n%s", yaml).isNotNull();
+        return e;
+    }
+
+    @Test
+    void buildsAConfigFromTheSmallestFileWithDefaultsEverywhereElse() throws ConfigException {
+        PorticoConfig config = ConfigLoader.parse("portico.yaml", LISTENER);
+
+        assertThat(config.transport()).isEqualTo(TransportKind.AUTO);
+        assertThat(config.listeners()).hasSize(1);
+        ListenerConfig listener = config.listeners().get(0);
+        assertThat(listener.name()).isEqualTo("127.0.0.1:8080");
+        assertThat(listener.backlog()).isEqualTo(4096);
+        assertThat(listener.http().keepaliveTimeout()).isEqualTo(Duration.ofSeconds(75));
+        assertThat(listener.http().maxHeaderSize().bytes()).isEqualTo(32 * 1024);
+        assertThat(config.upstreams()).isEmpty();
+        assertThat(config.servers()).isEmpty();
+        assertThat(config.forwarding().requestIdHeader()).isEqualTo("X-Request-Id");
+        assertThat(config.accessLog().buffer()).isEqualTo(65536);
+        assertThat(config.demoOrigin().enabled()).isFalse();
+        assertThat(config.shutdownTimeout()).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void reportsAnEmptyFileAsHavingNoListener() {
+        assertThat(failure("")).hasMessage("portico.yaml:1: listeners: at least one listener is needed");
+        assertThat(failure("# nothing yet\n")).hasMessage("portico.yaml:1: listeners: at least one listener is needed");
+    }
+
+    @Test
+    void rejectsAFileThatIsNotAMapping() {
+        ConfigException e = failure("- listeners\n");
+
+        assertThat(e.line()).isEqualTo(1);
+        assertThat(e.reason()).contains("must be a mapping of keys").endsWith("got a list");
+    }
+
+    @Test
+    void reportsAYamlSyntaxErrorWithItsLine() {
+        ConfigException e = failure(LISTENER + "workers: 2\n  backlog: 3\n");
+
+        assertThat(e.line()).isEqualTo(4);
+        assertThat(e.key()).isEmpty();
+        assertThat(e.reason()).isEqualTo("mapping values are not allowed here");
+    }
+
+    @Test
+    void reportsAnUnclosedQuoteWithTheLineWhereItStarted() {
+        ConfigException e = failure(LISTENER + "transport: \"epoll\n");
+
+        assertThat(e.reason()).contains("while scanning a quoted scalar (line 3)");
+    }
+
+    @Test
+    void rejectsASecondDocumentInTheFile() {
+        ConfigException e = failure(LISTENER + "---\nworkers: 2\n");
+
+        assertThat(e.line()).isEqualTo(3);
+        assertThat(e.reason()).contains("expected a single document");
+    }
+
+    @Test
+    void rejectsADuplicateKeyWithItsFullPathAndLine() {
+        ConfigException e = failure("""
+                listeners:
+                  - address: 127.0.0.1:8080
+                    backlog: 100
+                    backlog: 200
+                """);
+
+        assertThat(e).hasMessage("portico.yaml:4: listeners[0].backlog: duplicate key 'backlog' (first at line 3)");
+    }
+
+    @Test
+    void rejectsADuplicateTopLevelKey() {
+        ConfigException e = failure(LISTENER + "workers: 1\nworkers: 2\n");
+
+        assertThat(e.line()).isEqualTo(4);
+        assertThat(e.key()).isEqualTo("workers");
+    }
+
+    @Test
+    void suggestsTheIntendedKeyForATypo() {
+        ConfigException e = failure("""
+                listeners:
+                  - address: 127.0.0.1:8080
+                    backlgo: 100
+                """);
+
+        assertThat(e).hasMessage("portico.yaml:3: listeners[0].backlgo: unknown key 'backlgo' (did you mean 'backlog'?)");
+    }
+
+    @Test
+    void reportsAWrongTypeWithTheFullKey() {
+        ConfigException e = failure("""
+                listeners:
+                  - address: 127.0.0.1:8080
+                    http:
+                      keepalive_requests: lots
+                """);
+
+        assertThat(e).hasMessage("portico.yaml:4: listeners[0].http.keepalive_requests: expected an integer, got 'lots'");
+    }
+
+    @Test
+    void reportsAMissingRequiredKeyAtItsMapping() {
+        ConfigException e = failure("""
+                listeners:
+                  - name: http
+                    backlog: 10
+                """);
+
+        assertThat(e).hasMessage("portico.yaml:2: listeners[0].address: missing required key 'address'");
+    }
+
+    @Test
+    void reportsABadAddressWithTheParsersReason() {
+        ConfigException e = failure("listeners:\n  - address: localhost\n");
+
+        assertThat(e).hasMessage("portico.yaml:2: listeners[0].address: expected host:port, got 'localhost'");
+    }
+
+    @Test
+    void placesAnInvalidBackendWeightAtItsLine() {
+        ConfigException e = failure(LISTENER + """
+                upstreams:
+                  api:
+                    balance: p2c
+                    backends:
+                      - address: 10.0.0.1:80
+                        weight: 0
+                """);
+
+        assertThat(e).hasMessage("portico.yaml:8: upstreams.api.backends[0].weight: must be 1..1000, got 0");
+    }
+
+    @Test
+    void placesARouteToAnUnknownUpstreamAtTheUpstreamKey() {
+        ConfigException e = failure(LISTENER + """
+                upstreams:
+                  api:
+                    backends: [{address: 10.0.0.1:80}]
+                servers:
+                  - routes:
+                      - match: {prefix: /}
+                        upstream: apj
+                """);
+
+        assertThat(e.line()).isEqualTo(9);
+        assertThat(e.key()).isEqualTo("servers[0].routes[0].upstream");
+        assertThat(e.reason()).isEqualTo("no upstream group is called 'apj'; groups are [api]");
+    }
+
+    @Test
+    void placesAnUnknownListenerNameAtItsListItem() {
+        ConfigException e = failure(LISTENER + """
+                servers:
+                  - listeners:
+                      - 127.0.0.1:8080
+                      - https
+                    routes:
+                      - match: {prefix: /}
+                        respond: {status: 204}
+                """);
+
+        assertThat(e.line()).isEqualTo(6);
+        assertThat(e.key()).isEqualTo("servers[0].listeners[1]");
+        assertThat(e.reason()).startsWith("no listener is called 'https'");
+    }
+
+    @Test
+    void placesAnInvalidRegexInASecondServer() {
+        ConfigException e = failure(LISTENER + """
+                servers:
+                  - routes:
+                      - match: {prefix: /}
+                        respond: {}
+                  - names: [b.example]
+                    routes:
+                      - match:
+                          regex: "(unclosed"
+                        respond: {}
+                """);
+
+        assertThat(e.line()).isEqualTo(10);
+        assertThat(e.key()).isEqualTo("servers[1].routes[0].match.regex");
+        assertThat(e.reason()).startsWith("not a valid regular expression");
+    }
+
+    @Test
+    void placesARouteWithoutAnActionAtTheRoute() {
+        ConfigException e = failure(LISTENER + """
+                servers:
+                  - routes:
+                      - name: nothing
+                        match: {path: /x}
+                """);
+
+        assertThat(e.line()).isEqualTo(5);
+        assertThat(e.key()).isEqualTo("servers[0].routes[0].upstream");
+        assertThat(e.reason()).isEqualTo("a route needs exactly one of upstream, redirect or respond");
+    }
+
+    @Test
+    void placesASecondDefaultServerAtItsDefaultKey() {
+        ConfigException e = failure(LISTENER + """
+                servers:
+                  - default: true
+                    routes: [{match: {prefix: /}, respond: {}}]
+                  - default: true
+                    routes: [{match: {prefix: /}, respond: {}}]
+                """);
+
+        assertThat(e).hasMessage("portico.yaml:6: servers[1].default: only one server can be the default");
+    }
+
+    @Test
+    void rejectsAnAliasBomb() {
+        StringBuilder yaml = new StringBuilder(LISTENER).append("a0: &a0 [x, x]\n");
+        for (int i = 1; i < 40; i++) {
+            yaml.append('a').append(i).append(": &a").append(i).append(" [*a").append(i - 1).append(", *a")
+                    .append(i - 1).append("]\n");
+        }
+
+        ConfigException e = failure(yaml.toString());
+
+        assertThat(e.reason()).containsIgnoringCase("aliases");
+    }
+
+    @Test
+    void loadsAFileFromDisk(@TempDir Path dir) throws IOException, ConfigException {
+        Path file = dir.resolve("portico.yaml");
+        Files.writeString(file, LISTENER + "workers: 3\n");
+
+        assertThat(ConfigLoader.load(file).workers()).isEqualTo(3);
+    }
+
+    @Test
+    void namesTheFileOnDiskInMessages(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("portico.yaml");
+        Files.writeString(file, LISTENER + "workers: -1\n");
+
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(file));
+
+        assertThat(e).hasMessage(file + ":3: workers: must be 0 (one per core) or more, got -1");
+    }
+
+    @Test
+    void reportsAMissingFileAtLineZero(@TempDir Path dir) {
+        Path file = dir.resolve("nope.yaml");
+
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(file));
+
+        assertThat(e).hasMessage(file + ":0: cannot read the file: no such file");
+        assertThat(e.line()).isZero();
+    }
+
+    @Test
+    void reportsADirectoryAsUnreadable(@TempDir Path dir) {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(dir));
+
+        assertThat(e.line()).isZero();
+        assertThat(e.reason()).startsWith("cannot read the file: ");
+    }
+
+    @Test
+    void reportsAFileThatIsNotUtf8(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("latin1.yaml");
+        Files.write(file, new byte[] {'a', ':', ' ', (byte) 0xE9, '\n'});
+
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(file));
+
+        assertThat(e).hasMessage(file + ":0: cannot read the file: it is not valid UTF-8");
+    }
+}
