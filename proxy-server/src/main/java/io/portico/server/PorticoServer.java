@@ -167,7 +167,7 @@ public final class PorticoServer implements AutoCloseable {
         }
         stopped = true;
         for (BoundListener l : listeners.values()) {
-            l.closeAsync().awaitUninterruptibly();
+            l.closeAsync().join();
         }
         lifecycle.startDraining();
         long deadline = System.nanoTime() + drainTimeout.toNanos();

@@ -18,6 +18,12 @@ public final class FailingLeakDetector<T> extends ResourceLeakDetector<T> {
         super(resourceType, samplingInterval);
     }
 
+    /** The constructor Netty looks for first; {@code maxActive} is ignored by Netty itself. */
+    @SuppressWarnings("deprecation")
+    public FailingLeakDetector(Class<?> resourceType, int samplingInterval, long maxActive) {
+        super(resourceType, samplingInterval, maxActive);
+    }
+
     @Override
     protected boolean needReport() {
         return true;

@@ -203,7 +203,7 @@ public final class TestOrigin implements AutoCloseable {
                 ctx.writeAndFlush(new DefaultHttpContent(ctx.alloc().buffer(100).writeZero(100)));
             } else if (uri.equals("/early-hints")) {
                 HttpResponse hints = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(103));
-                hints.headers().set(HttpHeaderNames.LINK, "</style.css>; rel=preload; as=style");
+                hints.headers().set("Link", "</style.css>; rel=preload; as=style");
                 ctx.write(hints);
                 full(ctx, r, HttpResponseStatus.OK, "after hints");
             } else if (uri.equals("/close-after")) {
