@@ -1,0 +1,81 @@
+package io.portico.server.it;
+
+import io.portico.server.PorticoServer;
+import io.portico.server.config.ConfigLoader;
+import io.portico.server.config.PorticoConfig;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.time.Duration;
+
+/**
+ * A Portico started in this JVM on port 0 from YAML, as a user would write it. The text given is
+ * appended to a base with one listener called {@code http} on 127.0.0.1:0, two event loops, the
+ * access log on stdout off, and no demo origin.
+ */
+public final class PorticoHarness implements AutoCloseable {
+
+    private final PorticoServer server;
+
+    private PorticoHarness(PorticoServer server) {
+        this.server = server;
+    }
+
+    public static PorticoHarness start(String yaml) throws Exception {
+        return start(yaml, "");
+    }
+
+    /** @param listenerExtra YAML lines (indented by 4) added to the listener, e.g. http limits */
+    public static PorticoHarness start(String yaml, String listenerExtra) throws Exception {
+        String text = """
+                workers: 2
+                listeners:
+                  - name: http
+                    address: 127.0.0.1:0
+                """ + listenerExtra + """
+                access_log:
+                  enabled: false
+                """ + yaml;
+        PorticoConfig config = ConfigLoader.parse("test.yaml", text);
+        return new PorticoHarness(PorticoServer.start(config));
+    }
+
+    /** A single-upstream setup: every request goes to {@code origin}; {@code upstreamExtra} adds group keys. */
+    public static PorticoHarness proxyTo(TestOrigin origin, String upstreamExtra) throws Exception {
+        return start("""
+                upstreams:
+                  origin:
+                    backends:
+                      - address: 127.0.0.1:%d
+                %s
+                servers:
+                  - default: true
+                    max_body_size: 0
+                    routes:
+                      - match: { prefix: / }
+                        upstream: origin
+                """.formatted(origin.port(), upstreamExtra));
+    }
+
+    public PorticoServer server() {
+        return server;
+    }
+
+    public int port() {
+        return server.address("http").getPort();
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port() + path);
+    }
+
+    public static HttpClient client() {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}
