@@ -78,10 +78,12 @@ public final class Portico {
         long startedMs = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
         Logger.getLogger("portico").info("portico " + version() + " started in " + startedMs + " ms with "
                 + Path.of(configFile).toAbsolutePath().normalize() + " (pid " + ProcessHandle.current().pid() + ")");
+        // java.util.logging closes its handlers in its own shutdown hook, so the hook writes to stderr.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            Logger.getLogger("portico").info("shutting down: draining for up to " + config.shutdownTimeout().toSeconds() + "s");
+            System.err.println(java.time.OffsetDateTime.now().withNano(0) + " info shutting down: draining for up to "
+                    + config.shutdownTimeout().toSeconds() + "s");
             server.shutdown(config.shutdownTimeout());
-            Logger.getLogger("portico").info("stopped");
+            System.err.println(java.time.OffsetDateTime.now().withNano(0) + " info stopped");
         }, "portico-shutdown"));
     }
 

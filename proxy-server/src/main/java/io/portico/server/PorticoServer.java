@@ -119,6 +119,9 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     private static String hostPort(InetSocketAddress a) {
+        if (a.getAddress().isAnyLocalAddress()) {
+            return "*:" + a.getPort();
+        }
         String host = a.getAddress().getHostAddress();
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }

@@ -61,7 +61,7 @@ public final class Transport {
      */
     public static Transport select(TransportKind requested) {
         Transport t = select(requested, Transport::probe);
-        LOG.log(System.Logger.Level.INFO, "transport {0}", t.reason);
+        LOG.log(System.Logger.Level.DEBUG, "transport {0}", t.reason);
         return t;
     }
 

@@ -12,9 +12,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ConfigLoaderTest {
 
-    private static final String LISTENER = """
+    /** A listener alone, for tests that write their own servers. */
+    private static final String LISTENER_ONLY = """
             listeners:
               - address: 127.0.0.1:8080
+            """;
+
+    /** The smallest valid file: a listener and a server that answers on it. */
+    private static final String LISTENER = """
+            servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
+            listeners: [{address: 127.0.0.1:8080}]
             """;
 
     private static ConfigException failure(String yaml) {
@@ -35,7 +42,7 @@ class ConfigLoaderTest {
         assertThat(listener.http().keepaliveTimeout()).isEqualTo(Duration.ofSeconds(75));
         assertThat(listener.http().maxHeaderSize().bytes()).isEqualTo(32 * 1024);
         assertThat(config.upstreams()).isEmpty();
-        assertThat(config.servers()).isEmpty();
+        assertThat(config.servers()).hasSize(1);
         assertThat(config.forwarding().requestIdHeader()).isEqualTo("X-Request-Id");
         assertThat(config.accessLog().buffer()).isEqualTo(65536);
         assertThat(config.demoOrigin().enabled()).isFalse();
@@ -157,7 +164,7 @@ class ConfigLoaderTest {
 
     @Test
     void placesARouteToAnUnknownUpstreamAtTheUpstreamKey() {
-        ConfigException e = failure(LISTENER + """
+        ConfigException e = failure(LISTENER_ONLY + """
                 upstreams:
                   api:
                     backends: [{address: 10.0.0.1:80}]
@@ -174,7 +181,7 @@ class ConfigLoaderTest {
 
     @Test
     void placesAnUnknownListenerNameAtItsListItem() {
-        ConfigException e = failure(LISTENER + """
+        ConfigException e = failure(LISTENER_ONLY + """
                 servers:
                   - listeners:
                       - 127.0.0.1:8080
@@ -191,7 +198,7 @@ class ConfigLoaderTest {
 
     @Test
     void placesAnInvalidRegexInASecondServer() {
-        ConfigException e = failure(LISTENER + """
+        ConfigException e = failure(LISTENER_ONLY + """
                 servers:
                   - routes:
                       - match: {prefix: /}
@@ -210,7 +217,7 @@ class ConfigLoaderTest {
 
     @Test
     void placesARouteWithoutAnActionAtTheRoute() {
-        ConfigException e = failure(LISTENER + """
+        ConfigException e = failure(LISTENER_ONLY + """
                 servers:
                   - routes:
                       - name: nothing
@@ -224,7 +231,7 @@ class ConfigLoaderTest {
 
     @Test
     void placesASecondDefaultServerAtItsDefaultKey() {
-        ConfigException e = failure(LISTENER + """
+        ConfigException e = failure(LISTENER_ONLY + """
                 servers:
                   - default: true
                     routes: [{match: {prefix: /}, respond: {}}]
@@ -293,4 +300,21 @@ class ConfigLoaderTest {
 
         assertThat(e).hasMessage(file + ":0: cannot read the file: it is not valid UTF-8");
     }
+
+    @Test
+    void rejectsAListenerThatNoServerAnswersOn() {
+        ConfigException e = failure("""
+                listeners:
+                  - {name: public, address: 127.0.0.1:8080}
+                  - {name: spare, address: 127.0.0.1:8081}
+                servers:
+                  - listeners: [public]
+                    routes: [{match: {prefix: /}, respond: {status: 204}}]
+                """);
+
+        assertThat(e.line()).isEqualTo(3);
+        assertThat(e.key()).isEqualTo("listeners[1].name");
+        assertThat(e.reason()).contains("no server answers on listener 'spare'");
+    }
+
 }

@@ -81,7 +81,8 @@ class ShippedConfigTest {
                 "default: true\nroutes: [{match: {prefix: /}, upstream: demo}]", ServerConfig.class));
         assertThat(shipped.forwarding()).isEqualTo(ConfigLoader.parse("t", "", ForwardingConfig.class));
         assertThat(shipped.accessLog()).isEqualTo(ConfigLoader.parse("t", "", AccessLogConfig.class));
-        PorticoConfig defaults = ConfigLoader.parse("t", "listeners: [{address: 0.0.0.0:8080}]");
+        PorticoConfig defaults = ConfigLoader.parse("t", "listeners: [{address: 0.0.0.0:8080}]\n"
+                + "servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]");
         assertThat(shipped.transport()).isEqualTo(defaults.transport());
         assertThat(shipped.workers()).isEqualTo(defaults.workers());
         assertThat(shipped.shutdownTimeout()).isEqualTo(defaults.shutdownTimeout());
