@@ -64,7 +64,6 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     private final long keyHash;
     private final boolean idempotent;
     private final ChannelHandlerContext clientCtx;
-    private final ChannelFutureListener onConnect = this::onConnect;
 
     private int state = WAITING_CONNECTION;
     private boolean clientKeepAlive;
@@ -188,7 +187,8 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         if (f.isDone()) {
             onConnect(f);
         } else {
-            f.addListener(onConnect);
+            // Allocated only when a new connection is opened; pooled requests never pay for it.
+            f.addListener((ChannelFutureListener) this::onConnect);
         }
     }
 
@@ -362,7 +362,10 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
                 ? (connection & HopByHopHeaders.KEEP_ALIVE) != 0 && (hasLength || bodyless)
                 : (connection & HopByHopHeaders.CLOSE) == 0 && (hasLength || chunked || bodyless);
         boolean keepAlive = clientKeepAlive && requestComplete && client.connectionReusable();
-        if (!bodyless && !hasLength) {
+        if (head && chunked) {
+            // A HEAD answer describes the GET answer, framing included.
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        } else if (!bodyless && !hasLength) {
             if (http10) {
                 keepAlive = false;
             } else {
