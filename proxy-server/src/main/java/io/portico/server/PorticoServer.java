@@ -4,7 +4,6 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
-import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.PorticoConfig;
 import io.portico.server.config.UpstreamConfig;
@@ -20,6 +19,7 @@ import io.portico.server.listener.Transport;
 import io.portico.server.log.AccessLog;
 import io.portico.server.route.Router;
 import io.portico.server.upstream.UpstreamGroup;
+import io.portico.server.upstream.UpstreamResolver;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -54,9 +54,7 @@ public final class PorticoServer implements AutoCloseable {
         this.config = config;
         this.transport = Transport.select(config.transport());
         this.workers = transport.newEventLoopGroup(config.effectiveWorkers(), "portico-worker");
-        this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
-                .datagramChannelType(transport.datagramChannelClass())
-                .socketChannelType(transport.socketChannelClass()));
+        this.resolver = UpstreamResolver.create(config.resolver(), transport);
         this.accessLog = AccessLog.open(config.accessLog());
     }
 

@@ -16,6 +16,7 @@ import java.util.Set;
  * @param upstreams       upstream groups by name
  * @param servers         virtual servers, matched on Host
  * @param forwarding      what Portico tells upstreams about the client
+ * @param resolver        the DNS resolver for upstream host names
  * @param accessLog       the access log
  * @param demoOrigin      the built-in demo origin on loopback
  * @param shutdownTimeout how long SIGTERM waits for in-flight requests before exiting
@@ -27,6 +28,7 @@ public record PorticoConfig(
         Map<String, UpstreamConfig> upstreams,
         List<ServerConfig> servers,
         ForwardingConfig forwarding,
+        ResolverConfig resolver,
         AccessLogConfig accessLog,
         DemoOriginConfig demoOrigin,
         @Default("30s") Duration shutdownTimeout) {

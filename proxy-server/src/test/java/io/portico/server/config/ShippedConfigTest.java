@@ -80,6 +80,7 @@ class ShippedConfigTest {
         assertThat(shipped.servers().get(0)).isEqualTo(ConfigLoader.parse("t",
                 "default: true\nroutes: [{match: {prefix: /}, upstream: demo}]", ServerConfig.class));
         assertThat(shipped.forwarding()).isEqualTo(ConfigLoader.parse("t", "", ForwardingConfig.class));
+        assertThat(shipped.resolver()).isEqualTo(ConfigLoader.parse("t", "", ResolverConfig.class));
         assertThat(shipped.accessLog()).isEqualTo(ConfigLoader.parse("t", "", AccessLogConfig.class));
         PorticoConfig defaults = ConfigLoader.parse("t", "listeners: [{address: 0.0.0.0:8080}]\n"
                 + "servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]");

@@ -75,6 +75,11 @@ public final class TestOrigin implements AutoCloseable {
     public final Map<String, HttpHeaders> trailers = new ConcurrentHashMap<>();
 
     public TestOrigin(String name) throws InterruptedException {
+        this(name, "127.0.0.1", 0);
+    }
+
+    /** An origin bound to {@code host:port}, e.g. two origins on one port of different loopback addresses. */
+    public TestOrigin(String name, String host, int port) throws InterruptedException {
         this.name = name;
         this.server = new ServerBootstrap()
                 .group(group)
@@ -88,7 +93,7 @@ public final class TestOrigin implements AutoCloseable {
                         ch.pipeline().addLast(new HttpServerCodec()).addLast(new Handler());
                     }
                 })
-                .bind("127.0.0.1", 0).sync().channel();
+                .bind(host, port).sync().channel();
     }
 
     public int port() {
