@@ -163,8 +163,9 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     private void tryBackend() {
         Backend b = backend != null && freshConnection ? backend : group.pick(keyHash, this);
         if (b == null) {
-            fail(attempts == 0 ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.BAD_GATEWAY,
-                    attempts == 0 ? "no_live_upstream" : "upstream_retries_exhausted");
+            // Nothing left to try: answer with what went wrong last, or 503 when nothing was eligible.
+            fail(attempts == 0 ? HttpResponseStatus.SERVICE_UNAVAILABLE : lastFailureStatus,
+                    attempts == 0 ? "no_live_upstream" : lastFailure);
             return;
         }
         attempts++;
@@ -238,6 +239,8 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     private void retryOrFail(boolean nothingSent, HttpResponseStatus status, String reason) {
         boolean safe = nothingSent
                 || (idempotent && !bodySent && !responseStarted && upstreamWasReused);
+        lastFailureStatus = status;
+        lastFailure = reason;
         if (safe && attempts < config.retry().attempts() && state != DONE && group.tryRetry(System.nanoTime())) {
             // A keep-alive race is not the backend's fault: try it again on a fresh connection.
             freshConnection = !nothingSent && upstreamWasReused && !backend.isDown(System.nanoTime());
@@ -250,6 +253,8 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     }
 
     private boolean upstreamWasReused;
+    private HttpResponseStatus lastFailureStatus = HttpResponseStatus.BAD_GATEWAY;
+    private String lastFailure;
 
     // ---- request body: client → upstream ------------------------------------------------------
 
@@ -513,6 +518,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         FullHttpResponse r = LocalResponses.error(clientCtx.alloc(), failStatus, log.requestId, head);
         LocalResponses.markClose(r, keepAlive, http10);
         decorate(r);
+        responseBytes = r.content().readableBytes();
         ChannelFuture written = clientCtx.writeAndFlush(r);
         end(failStatus.code(), reason);
         client.exchangeDone(keepAlive, written);

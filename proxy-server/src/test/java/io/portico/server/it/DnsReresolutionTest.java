@@ -66,7 +66,7 @@ class DnsReresolutionTest {
     @Test
     void unresolvableBackendGives502AndTheAccessLogSaysTheConnectFailed(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("access.log");
-        // One attempt, so the log names the failure itself rather than upstream_retries_exhausted.
+        // One attempt: a failed name is cached for negative_ttl, so the DNS server sees one query.
         try (TestDnsServer dns = new TestDnsServer(1)) {
             PorticoServer server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
                     workers: 2
