@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.portico.http.PathNormalizer;
 import io.portico.http.RequestIds;
 import io.portico.server.log.AccessLogRecord;
 import io.portico.server.route.Route;
@@ -111,8 +112,17 @@ abstract class Exchange {
         }
         log.host = hostHeader;
 
+        // Routing sees the normal form of the path; the upstream still gets the target as sent.
+        String path = uri.equals("*") ? uri : PathNormalizer.normalize(path(uri));
+        if (path == null) {
+            return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "invalid_path");
+        }
+        List<String> codings = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        if (!codings.isEmpty() && (codings.size() > 1 || !"chunked".equalsIgnoreCase(codings.get(0).trim()))) {
+            // Only chunked is understood; forwarding anything else would let both ends frame the body differently.
+            return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_IMPLEMENTED, "unsupported_transfer_coding");
+        }
         VirtualServer server = context.router().select(host);
-        String path = path(uri);
         Route route = server == null ? null : server.route(path);
         if (route == null) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_FOUND, "no_route");
@@ -139,10 +149,10 @@ abstract class Exchange {
             case REDIRECT -> {
                 String location = route.redirectTemplate().expand(context.scheme(), hostHeader == null ? "" : hostHeader,
                         uri, route.regexMatch(path));
-                return LocalExchange.redirect(client, request, log, route.redirectStatus(), location);
+                return LocalExchange.redirect(client, request, log, route, location);
             }
             case RESPOND -> {
-                return LocalExchange.fixed(client, request, log, route.respond());
+                return LocalExchange.fixed(client, request, log, route);
             }
             default -> {
                 return ProxyExchange.start(client, request, log, route, host, maxBody);
@@ -186,14 +196,13 @@ abstract class Exchange {
     }
 
     /** Logs a request that was refused before an exchange could start (a malformed head). */
-    static void logRejected(Http1ProxyHandler client, int status, String error) {
+    static void logRejected(Http1ProxyHandler client, int status, String requestId, long bytes, String error) {
         AccessLogRecord r = new AccessLogRecord();
         r.remoteAddr = client.remote() == null ? "-" : client.remote().getAddress().getHostAddress();
         r.startEpochMillis = System.currentTimeMillis();
-        r.method = "-";
-        r.uri = "-";
-        r.protocol = "-";
         r.status = status;
+        r.requestId = requestId;
+        r.bodyBytesSent = bytes;
         r.listener = client.context().name();
         r.error = error;
         client.context().accessLog().log(r);

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.portico.http.RequestIds;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -127,10 +128,13 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         // The decoder discards everything after a bad message: answer and close.
         closing = true;
         releaseQueued();
-        FullHttpResponse r = LocalResponses.error(ctx.alloc(), status, null, false);
+        String requestId = RequestIds.generate();
+        FullHttpResponse r = LocalResponses.error(ctx.alloc(), status, requestId, false);
         LocalResponses.markClose(r, false, false);
+        r.headers().set(context.requestIdHeader(), requestId);
+        long bytes = r.content().readableBytes();
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-        Exchange.logRejected(this, status.code(), "bad_request:" + cause.getClass().getSimpleName());
+        Exchange.logRejected(this, status.code(), requestId, bytes, "bad_request:" + cause.getClass().getSimpleName());
     }
 
     /**

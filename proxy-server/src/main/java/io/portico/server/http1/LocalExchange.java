@@ -10,6 +10,8 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.portico.server.config.FixedResponseConfig;
 import io.portico.server.log.AccessLogRecord;
+import io.portico.server.route.HeaderRules;
+import io.portico.server.route.Route;
 
 /**
  * A request Portico answers itself. The answer is written at once; a small request body is read
@@ -22,23 +24,26 @@ final class LocalExchange extends Exchange {
 
     private final boolean keepAlive;
     private final FullHttpResponse response;
+    private final HeaderRules responseHeaders;
     private final String error;
     private ChannelFuture written;
     private boolean complete;
 
     private LocalExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log,
-                          FullHttpResponse response, boolean mayKeepAlive, String error) {
+                          FullHttpResponse response, HeaderRules responseHeaders, boolean mayKeepAlive, String error) {
         super(client, request, log);
         long length = HttpUtil.getContentLength(request, 0L);
         boolean chunked = HttpUtil.isTransferEncodingChunked(request);
         this.keepAlive = mayKeepAlive && HttpUtil.isKeepAlive(request) && client.connectionReusable()
                 && !chunked && length <= DISCARD_LIMIT;
         this.response = response;
+        this.responseHeaders = responseHeaders;
         this.error = error;
     }
 
     @Override
     void begin() {
+        responseHeaders.apply(response.headers());
         LocalResponses.markClose(response, keepAlive, http10);
         decorate(response);
         int status = response.status().code();
@@ -57,21 +62,21 @@ final class LocalExchange extends Exchange {
                 HttpMethod.HEAD.equals(request.method()));
         // After a framing or size error the rest of the request cannot be trusted: close.
         boolean mayKeepAlive = status.code() == 404 || status.code() == 405;
-        return new LocalExchange(client, request, log, r, mayKeepAlive, reason);
+        return new LocalExchange(client, request, log, r, HeaderRules.NONE, mayKeepAlive, reason);
     }
 
     static LocalExchange redirect(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log,
-                                  int status, String location) {
-        FullHttpResponse r = LocalResponses.redirect(client.ctx().alloc(), status, location,
+                                  Route route, String location) {
+        FullHttpResponse r = LocalResponses.redirect(client.ctx().alloc(), route.redirectStatus(), location,
                 HttpMethod.HEAD.equals(request.method()));
-        return new LocalExchange(client, request, log, r, true, null);
+        return new LocalExchange(client, request, log, r, route.responseHeaders(), true, null);
     }
 
-    static LocalExchange fixed(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log,
-                               FixedResponseConfig config) {
+    static LocalExchange fixed(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route) {
+        FixedResponseConfig config = route.respond();
         FullHttpResponse r = LocalResponses.text(client.ctx().alloc(), HttpResponseStatus.valueOf(config.status()),
                 config.body(), config.contentType(), HttpMethod.HEAD.equals(request.method()));
-        return new LocalExchange(client, request, log, r, true, null);
+        return new LocalExchange(client, request, log, r, route.responseHeaders(), true, null);
     }
 
     @Override

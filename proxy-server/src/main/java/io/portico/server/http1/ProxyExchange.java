@@ -157,7 +157,8 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         if (i < 64 && (triedMask & (1L << i)) != 0) {
             return false;
         }
-        return !b.isDown(System.nanoTime()) && !b.atConnectionLimit();
+        // At max_connections a member still serves requests over its idle pooled connections.
+        return !b.isDown(System.nanoTime()) && (!b.atConnectionLimit() || group.pool(b).idleCount() > 0);
     }
 
     private void tryBackend() {
@@ -168,18 +169,23 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
                     attempts == 0 ? "no_live_upstream" : lastFailure);
             return;
         }
-        attempts++;
-        backend = b;
         if (b.index() < 64) {
             triedMask |= 1L << b.index();
         }
+        backend = b;
+        ConnectionPool pool = group.pool(b);
+        UpstreamConnection pooled = freshConnection ? null : pool.pollIdle();
+        freshConnection = false;
+        if (pooled == null && b.atConnectionLimit()) {
+            // Its pooled connections turned out stale and it is full: pick again without it.
+            tryBackend();
+            return;
+        }
+        attempts++;
         b.requestStarted();
         backendCounted = true;
         upstreamStartNanos = System.nanoTime();
         log.upstreamAddr = log.upstreamAddr == null ? b.key() : log.upstreamAddr + ", " + b.key();
-        ConnectionPool pool = group.pool(b);
-        UpstreamConnection pooled = freshConnection ? null : pool.pollIdle();
-        freshConnection = false;
         if (pooled != null) {
             attach(pooled);
             return;

@@ -2,7 +2,6 @@ package io.portico.server.it;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -241,8 +240,6 @@ class LoadBalancingTest {
         }
     }
 
-    @Disabled("bug: a member whose connections are all idle in the pool counts as full, so max_connections: N "
-            + "stops it after its first N connections instead of reusing them")
     @Test
     void aMemberAtItsConnectionLimitKeepsServingOverItsIdleConnection() throws Exception {
         try (PorticoHarness p = PorticoHarness.start("""
