@@ -117,7 +117,8 @@ abstract class Exchange {
         if (path == null) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "invalid_path");
         }
-        List<String> codings = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        List<String> codings = headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                ? headers.getAll(HttpHeaderNames.TRANSFER_ENCODING) : List.of();
         if (!codings.isEmpty() && (codings.size() > 1 || !"chunked".equalsIgnoreCase(codings.get(0).trim()))) {
             // Only chunked is understood; forwarding anything else would let both ends frame the body differently.
             return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_IMPLEMENTED, "unsupported_transfer_coding");
@@ -184,7 +185,11 @@ abstract class Exchange {
 
     private static AccessLogRecord newRecord(Http1ProxyHandler client, HttpRequest request) {
         AccessLogRecord r = new AccessLogRecord();
-        r.remoteAddr = client.remote() == null ? "-" : client.remote().getAddress().getHostAddress();
+        if (!client.context().accessLog().enabled()) {
+            // Nothing will be written: skip the header look-ups and the clock.
+            return r;
+        }
+        r.remoteAddr = client.remoteText();
         r.startEpochMillis = System.currentTimeMillis();
         r.method = request.method().name();
         r.uri = request.uri();
@@ -198,7 +203,7 @@ abstract class Exchange {
     /** Logs a request that was refused before an exchange could start (a malformed head). */
     static void logRejected(Http1ProxyHandler client, int status, String requestId, long bytes, String error) {
         AccessLogRecord r = new AccessLogRecord();
-        r.remoteAddr = client.remote() == null ? "-" : client.remote().getAddress().getHostAddress();
+        r.remoteAddr = client.remoteText();
         r.startEpochMillis = System.currentTimeMillis();
         r.status = status;
         r.requestId = requestId;

@@ -32,6 +32,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private final ArrayDeque<HttpObject> queued = new ArrayDeque<>(4);
     private ChannelHandlerContext ctx;
     private InetSocketAddress remote;
+    private String remoteText = "-";
     private Exchange current;
     private int requests;
     private boolean closing;
@@ -54,6 +55,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         return remote;
     }
 
+    /** The client's address as text, computed once per connection for the access log. */
+    String remoteText() {
+        return remoteText;
+    }
+
     /** Requests seen on this connection, the current one included. */
     int requests() {
         return requests;
@@ -67,6 +73,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         remote = (InetSocketAddress) ctx.channel().remoteAddress();
+        if (remote != null && remote.getAddress() != null) {
+            remoteText = remote.getAddress().getHostAddress();
+        }
         context.lifecycle().connectionOpened(ctx.channel());
         ctx.read();
         ctx.fireChannelActive();

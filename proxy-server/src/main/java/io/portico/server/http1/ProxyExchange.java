@@ -611,8 +611,17 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         headerDeadline = 0;
     }
 
+    /**
+     * Arranges for the deadlines to be checked by {@code deadline}: through the upstream
+     * connection's watchdog when there is one (no scheduling per request), else with a timer of
+     * this exchange's own (only while connecting with a total timeout).
+     */
     private void armTimer(long deadline) {
-        if (timer != null && timerDeadline <= deadline) {
+        if (upstream != null) {
+            upstream.watch(deadline);
+            return;
+        }
+        if (timer != null && timerDeadline - deadline <= 0) {
             return;
         }
         if (timer != null) {
@@ -630,36 +639,42 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
     }
 
-    /** The single timer of this exchange fired: find which deadline passed, or sleep until the next. */
+    /** This exchange's own timer fired (total timeout while there is no upstream connection). */
     @Override
     public void run() {
         timer = null;
-        if (state == DONE) {
-            return;
+        long next = onDeadlineCheck(System.nanoTime());
+        if (next != 0) {
+            armTimer(next);
         }
-        long now = System.nanoTime();
+    }
+
+    /** Finds which deadline passed, if any, and returns the next one to check at (0 for none). */
+    @Override
+    public long onDeadlineCheck(long now) {
+        if (state == DONE) {
+            return 0;
+        }
         if (totalDeadline != 0 && now - totalDeadline >= 0) {
             timeout("upstream_total_timeout");
-            return;
+            return 0;
         }
         long next = totalDeadline;
         if (state == WAITING_HEAD && headerDeadline != 0) {
             if (now - headerDeadline >= 0) {
                 timeout("upstream_response_header_timeout");
-                return;
+                return 0;
             }
             next = earliest(next, headerDeadline);
         } else if (state == READING_BODY) {
             long readDeadline = lastUpstreamReadNanos + config.readTimeout().toNanos();
             if (!upstreamPaused && now - readDeadline >= 0) {
                 timeout("upstream_read_timeout");
-                return;
+                return 0;
             }
             next = earliest(next, upstreamPaused ? now + config.readTimeout().toNanos() : readDeadline);
         }
-        if (next != 0) {
-            armTimer(next);
-        }
+        return next;
     }
 
     private static long earliest(long a, long b) {

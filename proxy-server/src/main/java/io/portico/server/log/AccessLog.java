@@ -112,6 +112,11 @@ public final class AccessLog implements AutoCloseable {
         }
     }
 
+    /** False for the log of {@code enabled: false}; callers may skip gathering its fields. */
+    public boolean enabled() {
+        return queue != null;
+    }
+
     /** Lines handed to the output so far. */
     public long written() {
         return written;

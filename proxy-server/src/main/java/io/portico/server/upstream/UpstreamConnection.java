@@ -5,6 +5,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.util.concurrent.TimeUnit;
 
 /**
  * The last handler of an upstream connection's pipeline, and the connection's state: which
@@ -22,6 +25,9 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private int requests;
     private long idleSinceNanos;
     private boolean pooled;
+    private final Runnable watchdogTask = this::watchdogFired;
+    private ScheduledFuture<?> watchdog;
+    private long watchdogAt;
 
     UpstreamConnection(ConnectionPool pool) {
         this.pool = pool;
@@ -79,6 +85,35 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Makes sure the owner's deadlines are checked at or before {@code deadlineNanos}. A check
+     * already due earlier is left alone and re-arms itself for the owner's next deadline when it
+     * fires, so a busy keep-alive connection schedules about once per timeout period rather than
+     * once per request (the trick Netty's IdleStateHandler uses).
+     */
+    public void watch(long deadlineNanos) {
+        if (watchdog != null) {
+            if (watchdogAt - deadlineNanos <= 0) {
+                return;
+            }
+            watchdog.cancel(false);
+        }
+        watchdogAt = deadlineNanos;
+        watchdog = channel.eventLoop().schedule(watchdogTask, Math.max(0, deadlineNanos - System.nanoTime()),
+                TimeUnit.NANOSECONDS);
+    }
+
+    private void watchdogFired() {
+        watchdog = null;
+        UpstreamListener listener = owner;
+        if (listener != null) {
+            long next = listener.onDeadlineCheck(System.nanoTime());
+            if (next != 0 && channel.isActive()) {
+                watch(next);
+            }
+        }
+    }
+
     /** Closes the connection after an error; it never returns to the pool. */
     public void abort() {
         owner = null;
@@ -121,6 +156,10 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (watchdog != null) {
+            watchdog.cancel(false);
+            watchdog = null;
+        }
         UpstreamListener listener = owner;
         owner = null;
         if (listener != null) {

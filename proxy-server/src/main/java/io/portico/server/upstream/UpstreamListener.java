@@ -20,6 +20,13 @@ public interface UpstreamListener {
     /** The upstream connection closed while this listener owned it. */
     void onUpstreamClosed(UpstreamConnection connection);
 
+    /**
+     * The connection's watchdog fired: check the exchange's deadlines now.
+     *
+     * @return the next deadline ({@link System#nanoTime()} based) to check again at, or 0 for none
+     */
+    long onDeadlineCheck(long nowNanos);
+
     /** An exception on the upstream connection (it will be closed). */
     void onUpstreamError(UpstreamConnection connection, Throwable cause);
 }
