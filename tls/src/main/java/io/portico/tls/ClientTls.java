@@ -9,8 +9,10 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.internal.tcnative.SSL;
 
+import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
 import java.util.List;
 
 /**
@@ -70,6 +72,9 @@ public final class ClientTls {
      */
     public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
         SslHandler handler = context.newHandler(alloc, host, port);
+        if (!ServerNames.isIpLiteral(host)) {
+            requestServerName(handler.engine(), host);
+        }
         if (openSsl) {
             SSLEngine engine = handler.engine();
             if (engine instanceof ReferenceCountedOpenSslEngine) {
@@ -81,6 +86,22 @@ public final class ClientTls {
             }
         }
         return handler;
+    }
+
+    /**
+     * Both engines leave SNI out for names without a dot ({@code localhost}, single-label service
+     * names), which name-based upstreams need as much as any other, so it is set explicitly.
+     */
+    private static void requestServerName(SSLEngine engine, String host) {
+        SNIHostName name;
+        try {
+            name = new SNIHostName(host);
+        } catch (IllegalArgumentException e) {
+            return; // not a valid DNS name (e.g. an underscore): nothing an upstream could match anyway
+        }
+        SSLParameters parameters = engine.getSSLParameters();
+        parameters.setServerNames(List.of(name));
+        engine.setSSLParameters(parameters);
     }
 
     public SslContext context() {

@@ -5,6 +5,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.internal.tcnative.KeyLogCallback;
 
 import java.io.IOException;
+import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystems;
@@ -82,15 +83,47 @@ final class KeyLogFile {
         WRITER.execute(() -> write(line));
     }
 
-    /** Has BoringSSL report this context's secrets; false when the native library lacks the callback. */
-    @SuppressWarnings("deprecation") // sslCtxPointer is the only way to the SSL_CTX that tcnative's callback needs
+    /** Has BoringSSL report this context's secrets; false when the native library or Netty does not let it. */
     boolean attach(SslContext context) {
         if (!(context instanceof ReferenceCountedOpenSslContext)) {
             return false;
         }
-        long ctx = ((ReferenceCountedOpenSslContext) context).sslCtxPointer();
+        long ctx = TcnContext.pointer((ReferenceCountedOpenSslContext) context);
+        if (ctx == 0) {
+            return false;
+        }
         KeyLogCallback callback = (ssl, line) -> append(line);
         return io.netty.internal.tcnative.SSLContext.setKeyLogCallback(ctx, callback);
+    }
+
+    /**
+     * tcnative's context handle, the protected {@code ctx} field. Netty's public accessors
+     * ({@code sslCtxPointer()}, {@code context()}) return the raw {@code SSL_CTX}, which tcnative's
+     * {@code SSLContext} calls do not take: passing it crashes the JVM.
+     */
+    private static final class TcnContext {
+        private static final Field CTX = field();
+
+        private static Field field() {
+            try {
+                Field field = ReferenceCountedOpenSslContext.class.getDeclaredField("ctx");
+                field.setAccessible(true);
+                return field.getType() == long.class ? field : null;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        static long pointer(ReferenceCountedOpenSslContext context) {
+            if (CTX == null) {
+                return 0;
+            }
+            try {
+                return CTX.getLong(context);
+            } catch (IllegalAccessException e) {
+                return 0;
+            }
+        }
     }
 
     private void write(byte[] line) {

@@ -58,6 +58,13 @@ final class TestPki {
     record Issued(X509Certificate certificate, PrivateKey key, KeyPair pair) {
     }
 
+    private static final java.util.Map<X509Certificate, Issued> ISSUERS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The issuer a leaf was signed by in this run. */
+    static Issued intermediateOf(Issued leaf) {
+        return ISSUERS.get(leaf.certificate());
+    }
+
     private TestPki() {
     }
 
@@ -141,7 +148,9 @@ final class TestPki {
                     "RSA".equals(keyType) ? KeyUsage.digitalSignature | KeyUsage.keyEncipherment : KeyUsage.digitalSignature));
             builder.addExtension(Extension.extendedKeyUsage, false,
                     new ExtendedKeyUsage(client ? KeyPurposeId.id_kp_clientAuth : KeyPurposeId.id_kp_serverAuth));
-            return new Issued(sign(builder, issuer.key()), pair.getPrivate(), pair);
+            Issued issued = new Issued(sign(builder, issuer.key()), pair.getPrivate(), pair);
+            ISSUERS.put(issued.certificate(), issuer);
+            return issued;
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

@@ -111,11 +111,17 @@ final class TlsHarness implements AutoCloseable {
         }
     }
 
-    /** Records the handshake outcome once, swallows what follows a failure, and releases anything read. */
+    /**
+     * Records the handshake outcome once and swallows what follows a failure. The server echoes what
+     * it reads; the client sends a byte after its handshake and reports success only when the echo
+     * is back, so that TLS 1.3 session tickets (sent after the handshake) have arrived and a server
+     * that rejects the client after the client's Finished (TLS 1.3 client auth) shows as a failure.
+     */
     private static final class Probe extends ChannelInboundHandlerAdapter {
         private final BlockingQueue<Handshake> sink;
         private final boolean client;
         private boolean reported;
+        private Handshake pending;
 
         Probe(BlockingQueue<Handshake> sink, boolean client) {
             this.sink = sink;
@@ -126,10 +132,13 @@ final class TlsHarness implements AutoCloseable {
         public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
             if (event instanceof SslHandshakeCompletionEvent) {
                 SslHandshakeCompletionEvent completion = (SslHandshakeCompletionEvent) event;
-                if (completion.isSuccess()) {
-                    report(success(ctx.channel()));
-                } else {
+                if (!completion.isSuccess()) {
                     report(failure(completion.cause(), ctx.channel()));
+                } else if (client) {
+                    pending = success(ctx.channel());
+                    ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('?'));
+                } else {
+                    report(success(ctx.channel()));
                 }
             }
             ctx.fireUserEventTriggered(event);
@@ -137,7 +146,14 @@ final class TlsHarness implements AutoCloseable {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ReferenceCountUtil.release(msg);
+            if (client) {
+                ReferenceCountUtil.release(msg);
+                if (pending != null) {
+                    report(pending);
+                }
+            } else {
+                ctx.writeAndFlush(msg);
+            }
         }
 
         @Override
@@ -174,7 +190,11 @@ final class TlsHarness implements AutoCloseable {
             if (engine instanceof ReferenceCountedOpenSslEngine) {
                 ReferenceCountedOpenSslEngine openSsl = (ReferenceCountedOpenSslEngine) engine;
                 reused = SSL.isSessionReused(openSsl.sslPointer());
-                ocsp = client ? openSsl.getOcspResponse() : null;
+                try {
+                    ocsp = client ? openSsl.getOcspResponse() : null;
+                } catch (IllegalStateException e) {
+                    // the client context did not ask for OCSP
+                }
             }
             return new Handshake(null, session.getProtocol(), session.getCipherSuite(), ssl.applicationProtocol(), peer,
                     session.getId(), reused, client ? null : ServerTls.sniHostname(channel), ocsp);
