@@ -38,7 +38,8 @@ public final class ClientTls {
     }
 
     public static ClientTls build(ClientTlsOptions options) throws TlsConfigException {
-        SslProvider provider = options.provider();
+        // The reference-counted engine would need explicit releases that nothing here does.
+        SslProvider provider = options.provider() == SslProvider.OPENSSL_REFCNT ? SslProvider.OPENSSL : options.provider();
         if (provider == null) {
             throw new TlsConfigException("no TLS provider given");
         }

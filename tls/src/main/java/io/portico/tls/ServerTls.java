@@ -257,7 +257,8 @@ public final class ServerTls {
         Builder(ServerTlsOptions options, OcspStapler stapler) {
             this.options = options;
             this.stapler = stapler;
-            this.provider = options.provider();
+            // The reference-counted engine would need explicit releases that nothing here does.
+            this.provider = options.provider() == SslProvider.OPENSSL_REFCNT ? SslProvider.OPENSSL : options.provider();
             this.openSsl = TlsProviders.isOpenSsl(provider);
         }
 

@@ -26,7 +26,9 @@ import java.util.List;
  * @param alpn               e.g. {@code h2}, {@code http/1.1}, in server preference order; empty = no ALPN
  * @param sessionCacheSize   server session cache entries; 0 or less = provider default
  * @param sessionTimeout     session (and ticket) lifetime; null or zero = provider default
- * @param ticketKeys         session ticket keys; null = provider default (see {@link TicketKeys})
+ * @param ticketKeys         session ticket keys (see {@link TicketKeys}); null = provider default, which with
+ *                           OpenSSL means TLS 1.3 tickets under a key of each context's own (lost on reload)
+ *                           and no TLS 1.2 tickets (TLS 1.2 resumes from the session-ID cache)
  * @param clientAuth         NONE, OPTIONAL or REQUIRE
  * @param clientCa           authorities for client certificates; needed unless clientAuth is NONE
  * @param ocspStapling       staple OCSP responses set through {@link ServerTls#ocspStapler()} (OpenSSL only)

@@ -111,6 +111,27 @@ class ServerTlsHandshakeTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
+    void refusesClientInitiatedRenegotiation(SslProvider server) throws Exception {
+        SslContext client = TestOptions.client(SslProvider.JDK, b -> b.protocols("TLSv1.2"));
+        try (TlsHarness.Server listener = harness.serve(TestOptions.server(server, ecServer).buildTls())) {
+            io.netty.channel.Channel channel = harness.open(listener.port(),
+                    TestOptions.handler(client, "www.example.com", listener.port()));
+            try {
+                io.netty.handler.ssl.SslHandler ssl = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+                assertThat(ssl.handshakeFuture().isSuccess()).isTrue();
+
+                io.netty.util.concurrent.Future<io.netty.channel.Channel> renegotiation = ssl.renegotiate();
+
+                assertThat(renegotiation.awaitUninterruptibly(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(renegotiation.isSuccess()).isFalse();
+            } finally {
+                channel.close().syncUninterruptibly();
+            }
+        }
+    }
+
     @ParameterizedTest(name = "server {0}, client {1}")
     @MethodSource("providerPairs")
     void selectsTheApplicationProtocolTheClientOffers(SslProvider server, SslProvider client) throws Exception {

@@ -111,6 +111,20 @@ final class TlsHarness implements AutoCloseable {
         }
     }
 
+    /** Connects and waits for the client's handshake to finish (successfully or not); the caller closes the channel. */
+    Channel open(int port, Function<Channel, SslHandler> handler) {
+        Channel channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(handler.apply(ch), new Probe(new LinkedBlockingQueue<>(), true));
+                    }
+                })
+                .connect(new InetSocketAddress("127.0.0.1", port)).syncUninterruptibly().channel();
+        channel.pipeline().get(SslHandler.class).handshakeFuture().awaitUninterruptibly(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        return channel;
+    }
+
     /**
      * Records the handshake outcome once and swallows what follows a failure. The server echoes what
      * it reads; the client sends a byte after its handshake and reports success only when the echo
@@ -180,10 +194,14 @@ final class TlsHarness implements AutoCloseable {
             SSLEngine engine = ssl.engine();
             SSLSession session = engine.getSession();
             X509Certificate peer = null;
-            try {
-                peer = (X509Certificate) session.getPeerCertificates()[0];
-            } catch (Exception e) {
-                // no peer certificate: a client that sent none
+            if (!client) {
+                peer = ServerTls.clientCertificate(channel);
+            } else {
+                try {
+                    peer = (X509Certificate) session.getPeerCertificates()[0];
+                } catch (Exception e) {
+                    // not reached: servers always send a certificate here
+                }
             }
             Boolean reused = null;
             byte[] ocsp = null;
