@@ -1,0 +1,140 @@
+package io.portico.tls;
+
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
+import io.netty.handler.ssl.SslContext;
+import io.netty.internal.tcnative.KeyLogCallback;
+
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileSystems;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An NSS key log (the SSLKEYLOGFILE format Wireshark reads), appended to by a daemon thread so that
+ * handshakes on event loops never wait for the disk. One per path in the process: a reloaded
+ * listener keeps appending to the same open file.
+ *
+ * <p>OpenSSL: BoringSSL's key log callback hands over complete NSS lines ({@code CLIENT_RANDOM} for
+ * TLS 1.2, the {@code *_TRAFFIC_SECRET_0} and {@code *_HANDSHAKE_TRAFFIC_SECRET} lines for TLS 1.3).
+ * JDK: see {@link JdkKeyLogHandler}; TLS 1.2 only.
+ */
+final class KeyLogFile {
+
+    private static final Map<Path, KeyLogFile> OPEN = new ConcurrentHashMap<>();
+
+    private static final ExecutorService WRITER = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>(), runnable -> {
+                Thread thread = new Thread(runnable, "portico-tls-keylog");
+                thread.setDaemon(true);
+                return thread;
+            });
+
+    private final Path path;
+    private final FileChannel channel;
+
+    private KeyLogFile(Path path, FileChannel channel) {
+        this.path = path;
+        this.channel = channel;
+    }
+
+    static KeyLogFile open(Path file) throws TlsConfigException {
+        Path path = file.toAbsolutePath().normalize();
+        KeyLogFile existing = OPEN.get(path);
+        if (existing != null) {
+            return existing;
+        }
+        synchronized (OPEN) {
+            existing = OPEN.get(path);
+            if (existing != null) {
+                return existing;
+            }
+            try {
+                FileAttribute<?>[] attributes = FileSystems.getDefault().supportedFileAttributeViews().contains("posix")
+                        ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))}
+                        : new FileAttribute<?>[0];
+                FileChannel channel = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE, StandardOpenOption.APPEND), attributes);
+                KeyLogFile created = new KeyLogFile(path, channel);
+                OPEN.put(path, created);
+                return created;
+            } catch (IOException e) {
+                throw new TlsConfigException("cannot open the TLS key log file " + path + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    Path path() {
+        return path;
+    }
+
+    /** Queues one line (without its newline) for appending. */
+    void append(byte[] line) {
+        WRITER.execute(() -> write(line));
+    }
+
+    /** Has BoringSSL report this context's secrets; false when the native library or Netty does not let it. */
+    boolean attach(SslContext context) {
+        if (!(context instanceof ReferenceCountedOpenSslContext)) {
+            return false;
+        }
+        long ctx = TcnContext.pointer((ReferenceCountedOpenSslContext) context);
+        if (ctx == 0) {
+            return false;
+        }
+        KeyLogCallback callback = (ssl, line) -> append(line);
+        return io.netty.internal.tcnative.SSLContext.setKeyLogCallback(ctx, callback);
+    }
+
+    /**
+     * tcnative's context handle, the protected {@code ctx} field. Netty's public accessors
+     * ({@code sslCtxPointer()}, {@code context()}) return the raw {@code SSL_CTX}, which tcnative's
+     * {@code SSLContext} calls do not take: passing it crashes the JVM.
+     */
+    private static final class TcnContext {
+        private static final Field CTX = field();
+
+        private static Field field() {
+            try {
+                Field field = ReferenceCountedOpenSslContext.class.getDeclaredField("ctx");
+                field.setAccessible(true);
+                return field.getType() == long.class ? field : null;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        static long pointer(ReferenceCountedOpenSslContext context) {
+            if (CTX == null) {
+                return 0;
+            }
+            try {
+                return CTX.getLong(context);
+            } catch (IllegalAccessException e) {
+                return 0;
+            }
+        }
+    }
+
+    private void write(byte[] line) {
+        ByteBuffer buffer = ByteBuffer.allocate(line.length + 1);
+        buffer.put(line).put((byte) '\n').flip();
+        try {
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+        } catch (IOException e) {
+            // A debugging aid that cannot write is not worth failing connections for; the file shows the gap.
+        }
+    }
+}
