@@ -19,6 +19,13 @@ import io.portico.server.listener.Transport;
 import io.portico.server.log.AccessLog;
 import io.portico.server.route.Router;
 import io.portico.server.upstream.UpstreamGroup;
+import io.portico.server.upstream.UpstreamTls;
+import io.portico.server.listener.ListenerTls;
+import io.portico.tls.ClientTls;
+import io.portico.tls.ServerTls;
+import io.portico.tls.TlsProviders;
+import io.netty.handler.ssl.SslProvider;
+import java.util.Locale;
 import io.portico.server.upstream.UpstreamResolver;
 
 import java.net.InetSocketAddress;
@@ -48,6 +55,7 @@ public final class PorticoServer implements AutoCloseable {
     private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
     private final List<String> warnings = new ArrayList<>();
     private DemoOrigin demo;
+    private SslProvider sslProvider;
     private boolean stopped;
 
     private PorticoServer(PorticoConfig config) throws Exception {
@@ -75,7 +83,8 @@ public final class PorticoServer implements AutoCloseable {
             demo = DemoOrigin.start(config.demoOrigin(), workers, transport.serverChannelClass());
         }
         for (Map.Entry<String, UpstreamConfig> e : config.upstreams().entrySet()) {
-            UpstreamGroup g = UpstreamGroup.create(e.getKey(), e.getValue(), workers, transport, resolver);
+            ClientTls clientTls = UpstreamTls.build(e.getValue().tls(), tlsProvider());
+            UpstreamGroup g = UpstreamGroup.create(e.getKey(), e.getValue(), workers, transport, resolver, clientTls);
             groups.put(e.getKey(), g);
             for (String w : g.warnings()) {
                 warnings.add("upstream " + e.getKey() + ": " + w);
@@ -86,7 +95,9 @@ public final class PorticoServer implements AutoCloseable {
             if (router == null) {
                 throw new IllegalStateException("listener " + lc.name() + ": no server answers on it");
             }
-            ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle);
+            ServerTls serverTls = lc.tls() == null ? null
+                    : ListenerTls.build(lc.name(), lc.tls(), config.tls(), tlsProvider(), warnings);
+            ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle, serverTls);
             ServerBootstrap b = new ServerBootstrap()
                     .group(workers)
                     .channel(transport.serverChannelClass())
@@ -101,11 +112,22 @@ public final class PorticoServer implements AutoCloseable {
         report();
     }
 
+    /** The TLS provider, chosen once on first use (OpenSSL through BoringSSL when it loads, else the JDK). */
+    private SslProvider tlsProvider() {
+        if (sslProvider == null) {
+            sslProvider = TlsProviders.select(TlsProviders.Choice.valueOf(config.tls().provider().toUpperCase(Locale.ROOT)));
+            LOG.log(System.Logger.Level.INFO, "tls provider " + TlsProviders.describe(sslProvider));
+        }
+        return sslProvider;
+    }
+
     private void report() {
         LOG.log(System.Logger.Level.INFO, "transport " + transport.kind().name().toLowerCase() + " (" + transport.reason()
                 + "), " + config.effectiveWorkers() + " event loops");
         for (BoundListener l : listeners.values()) {
-            LOG.log(System.Logger.Level.INFO, "listener " + l.name() + " on http://" + hostPort(l.localAddress())
+            boolean tls = config.listeners().stream().anyMatch(lc -> lc.name().equals(l.name()) && lc.tls() != null);
+            LOG.log(System.Logger.Level.INFO, "listener " + l.name() + " on " + (tls ? "https://" : "http://")
+                    + hostPort(l.localAddress())
                     + (l.channels().size() > 1 ? " (" + l.channels().size() + " acceptors, reuse_port)" : ""));
         }
         if (demo != null) {

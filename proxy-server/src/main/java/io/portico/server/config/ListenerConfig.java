@@ -16,6 +16,7 @@ import java.time.Duration;
  * @param receiveBuffer  SO_RCVBUF, 0 for the kernel's default
  * @param sendBuffer     SO_SNDBUF, 0 for the kernel's default
  * @param http           HTTP/1.1 limits and keep-alive on this listener
+ * @param tls            TLS termination; absent for plain HTTP
  */
 public record ListenerConfig(
         @Default("") String name,
@@ -28,7 +29,8 @@ public record ListenerConfig(
         @Default("0s") Duration deferAccept,
         @Default("0") ByteSize receiveBuffer,
         @Default("0") ByteSize sendBuffer,
-        HttpListenerConfig http) {
+        HttpListenerConfig http,
+        @Nullable TlsListenerConfig tls) {
 
     public ListenerConfig {
         if (name == null || name.isEmpty()) {

@@ -17,6 +17,7 @@ import java.util.Set;
  * @param servers         virtual servers, matched on Host
  * @param forwarding      what Portico tells upstreams about the client
  * @param resolver        the DNS resolver for upstream host names
+ * @param tls             TLS provider and the development certificate's folder
  * @param accessLog       the access log
  * @param demoOrigin      the built-in demo origin on loopback
  * @param shutdownTimeout how long SIGTERM waits for in-flight requests before exiting
@@ -28,6 +29,7 @@ public record PorticoConfig(
         Map<String, UpstreamConfig> upstreams,
         List<ServerConfig> servers,
         ForwardingConfig forwarding,
+        TlsGlobalConfig tls,
         ResolverConfig resolver,
         AccessLogConfig accessLog,
         DemoOriginConfig demoOrigin,

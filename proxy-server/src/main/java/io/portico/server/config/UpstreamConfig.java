@@ -19,6 +19,7 @@ import java.util.List;
  * @param maxFails               failures within {@code failTimeout} that take a backend out (nginx max_fails)
  * @param failTimeout            the window for maxFails and how long the backend stays out (nginx fail_timeout)
  * @param socket                 socket options for upstream connections
+ * @param tls                    TLS to the backends (HTTPS upstreams)
  */
 public record UpstreamConfig(
         List<BackendConfig> backends,
@@ -32,7 +33,8 @@ public record UpstreamConfig(
         RetryConfig retry,
         @Default("1") int maxFails,
         @Default("10s") Duration failTimeout,
-        UpstreamSocketConfig socket) {
+        UpstreamSocketConfig socket,
+        UpstreamTlsConfig tls) {
 
     public UpstreamConfig {
         backends = List.copyOf(backends);

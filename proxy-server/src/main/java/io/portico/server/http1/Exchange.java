@@ -124,6 +124,11 @@ abstract class Exchange {
             return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_IMPLEMENTED, "unsupported_transfer_coding");
         }
         VirtualServer server = context.router().select(host);
+        String sni = client.sniName();
+        if (sni != null && host != null && !sni.equals(host) && context.router().select(sni) != server) {
+            // The connection was set up for another virtual server's certificate (RFC 9110 section 15.5.20).
+            return LocalExchange.error(client, request, log, HttpResponseStatus.MISDIRECTED_REQUEST, "sni_host_mismatch");
+        }
         Route route = server == null ? null : server.route(path);
         if (route == null) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_FOUND, "no_route");

@@ -12,7 +12,19 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.portico.tls.ServerTls;
+
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import io.netty.handler.codec.DecoderException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.http.RequestIds;
 
@@ -33,6 +45,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private ChannelHandlerContext ctx;
     private InetSocketAddress remote;
     private String remoteText = "-";
+    private String sniName;
+    private String clientSubject;
+    private String clientFingerprint;
     private Exchange current;
     private int requests;
     private boolean closing;
@@ -226,6 +241,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent handshake) {
+            onHandshake(handshake);
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
             if (current == null && queued.isEmpty()) {
                 ctx.close();
@@ -256,10 +275,63 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (!(cause instanceof IOException)) {
+        // A failed TLS handshake arrives here too (after its completion event, which counted it).
+        boolean tlsFailure = cause instanceof DecoderException && cause.getCause() instanceof SSLException;
+        if (!(cause instanceof IOException) && !tlsFailure) {
             Exchange.LOG.log(System.Logger.Level.WARNING, "client connection error from " + remote, cause);
         }
         ctx.close();
+    }
+
+    private void onHandshake(SslHandshakeCompletionEvent handshake) {
+        if (!handshake.isSuccess()) {
+            context.countHandshakeFailure(handshake.cause());
+            return;
+        }
+        sniName = ServerTls.sniHostname(ctx.channel());
+        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (ssl == null) {
+            return;
+        }
+        try {
+            Certificate[] peer = ssl.engine().getSession().getPeerCertificates();
+            if (peer.length > 0 && peer[0] instanceof X509Certificate leaf) {
+                clientSubject = leaf.getSubjectX500Principal().getName();
+                clientFingerprint = sha256(leaf.getEncoded());
+            }
+        } catch (SSLPeerUnverifiedException noClientCertificate) {
+            // optional client authentication and the client sent none
+        } catch (CertificateEncodingException e) {
+            clientSubject = null;
+        }
+    }
+
+    private static String sha256(byte[] der) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(der);
+            StringBuilder sb = new StringBuilder(d.length * 2);
+            for (byte b : d) {
+                sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+            }
+            return sb.toString();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The server name the client sent in its TLS ClientHello, or null. */
+    String sniName() {
+        return sniName;
+    }
+
+    /** The verified client certificate's subject (mTLS), or null. */
+    String clientSubject() {
+        return clientSubject;
+    }
+
+    /** The verified client certificate's SHA-256 fingerprint in hex (mTLS), or null. */
+    String clientFingerprint() {
+        return clientFingerprint;
     }
 
     private void releaseQueued() {

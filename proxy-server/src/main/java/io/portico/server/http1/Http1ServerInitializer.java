@@ -22,9 +22,16 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
+        addTlsHandlers(ch);
         addTimeoutHandlers(ch);
         addHttp1Handlers(ch);
         addProxyHandler(ch);
+    }
+
+    private void addTlsHandlers(Channel ch) {
+        if (context.tls() != null) {
+            ch.pipeline().addLast("tls", context.tls().newHandler(context.config().tls().handshakeTimeout()));
+        }
     }
 
     private void addTimeoutHandlers(Channel ch) {

@@ -6,6 +6,12 @@ import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.log.AccessLog;
 import io.portico.server.route.Router;
+import io.portico.tls.ServerTls;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Everything an HTTP connection on one listener needs, built once per config. A connection keeps
@@ -20,9 +26,14 @@ public final class ListenerContext {
     private final AsciiString requestIdHeader;
     private final AccessLog accessLog;
     private final ServerLifecycle lifecycle;
+    private final ServerTls tls;
+    private final ConcurrentHashMap<String, LongAdder> handshakeFailures = new ConcurrentHashMap<>();
+    private final AsciiString clientSubjectHeader;
+    private final AsciiString clientFingerprintHeader;
 
+    /** @param tls the listener's TLS contexts, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
-                           ServerLifecycle lifecycle) {
+                           ServerLifecycle lifecycle, ServerTls tls) {
         this.config = config;
         this.router = router;
         this.forwarding = forwarding;
@@ -30,6 +41,42 @@ public final class ListenerContext {
         this.requestIdHeader = AsciiString.cached(forwarding.requestIdHeader());
         this.accessLog = accessLog;
         this.lifecycle = lifecycle;
+        this.tls = tls;
+        this.clientSubjectHeader = config.tls() == null ? null : AsciiString.cached(config.tls().clientSubjectHeader());
+        this.clientFingerprintHeader = config.tls() == null ? null
+                : AsciiString.cached(config.tls().clientFingerprintHeader());
+    }
+
+    /** Counts a failed TLS handshake under a short reason, such as {@code SSLHandshakeException: no cipher suites in common}. */
+    void countHandshakeFailure(Throwable cause) {
+        String reason = cause == null ? "unknown" : cause.getClass().getSimpleName()
+                + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+        if (reason.length() > 120) {
+            reason = reason.substring(0, 120);
+        }
+        handshakeFailures.computeIfAbsent(reason, r -> new LongAdder()).increment();
+    }
+
+    /** Failed TLS handshakes on this listener by reason. */
+    public Map<String, Long> handshakeFailures() {
+        Map<String, Long> copy = new TreeMap<>();
+        handshakeFailures.forEach((k, v) -> copy.put(k, v.sum()));
+        return copy;
+    }
+
+    /** The listener's TLS contexts, or null for plain HTTP. */
+    public ServerTls tls() {
+        return tls;
+    }
+
+    /** Header that carries a verified client certificate's subject upstream (TLS listeners). */
+    public AsciiString clientSubjectHeader() {
+        return clientSubjectHeader;
+    }
+
+    /** Header that carries a verified client certificate's SHA-256 fingerprint upstream (TLS listeners). */
+    public AsciiString clientFingerprintHeader() {
+        return clientFingerprintHeader;
     }
 
     public String name() {
@@ -65,6 +112,6 @@ public final class ListenerContext {
     }
 
     public String scheme() {
-        return "http";
+        return tls == null ? "http" : "https";
     }
 }

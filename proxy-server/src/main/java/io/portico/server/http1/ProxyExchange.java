@@ -5,6 +5,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -33,6 +34,7 @@ import io.portico.server.upstream.GroupLoop;
 import io.portico.server.upstream.UpstreamConnection;
 import io.portico.server.upstream.UpstreamListener;
 
+import javax.net.ssl.SSLException;
 import java.net.InetAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
@@ -144,6 +146,15 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
                     host == null ? "" : host, fwd.xForwarded(), fwd.forwarded(), fwd.via(), PSEUDONYM);
         }
         headers.set(context.requestIdHeader(), log.requestId);
+        if (context.tls() != null) {
+            // Only Portico vouches for a client certificate: whatever the client sent is dropped.
+            headers.remove(context.clientSubjectHeader());
+            headers.remove(context.clientFingerprintHeader());
+            if (client.clientSubject() != null) {
+                headers.set(context.clientSubjectHeader(), client.clientSubject());
+                headers.set(context.clientFingerprintHeader(), client.clientFingerprint());
+            }
+        }
         route.requestHeaders().apply(headers);
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
     }
@@ -469,6 +480,19 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     @Override
     public void onUpstreamError(UpstreamConnection connection, Throwable cause) {
+        Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (root instanceof SSLException && connection == upstream && state == WAITING_HEAD && !responseStarted
+                && !informational) {
+            // The request waits inside the SslHandler until the handshake ends, so none of it left:
+            // count the failure against the backend and try another, as for a failed connect, unless
+            // body parts were handed to the failed connection (they are gone with it).
+            connection.abort();
+            upstream = null;
+            endBackend();
+            backend.recordFailure(System.nanoTime());
+            retryOrFail(!bodySent, HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed");
+            return;
+        }
         upstreamLost(connection, "upstream_reset");
     }
 

@@ -5,9 +5,11 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
 import io.portico.server.config.PoolConfig;
+import io.portico.tls.ClientTls;
 
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.List;
 
 /**
  * Keep-alive connections to one backend from one event loop. Only that loop touches it, so it is
@@ -27,10 +29,10 @@ public final class ConnectionPool {
     private long connects;
     private long reuses;
 
-    ConnectionPool(EventLoop loop, Backend backend, Bootstrap base, PoolConfig config) {
+    ConnectionPool(EventLoop loop, Backend backend, Bootstrap base, PoolConfig config, ClientTls tls, String sni) {
         this.loop = loop;
         this.backend = backend;
-        this.bootstrap = base.clone(loop).handler(new UpstreamChannelInitializer(this));
+        this.bootstrap = base.clone(loop).handler(new UpstreamChannelInitializer(this, tls, sni));
         this.maxIdle = config.maxIdle();
         this.idleTimeoutNanos = config.idleTimeout().toNanos();
         this.maxRequests = config.maxRequests();
@@ -100,11 +102,11 @@ public final class ConnectionPool {
         }
     }
 
-    void closeAll() {
+    void closeAll(List<ChannelFuture> closing) {
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
             c.pooled(false, 0);
-            c.channel().close();
+            closing.add(c.channel().close());
         }
     }
 

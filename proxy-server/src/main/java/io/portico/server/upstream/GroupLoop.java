@@ -1,9 +1,12 @@
 package io.portico.server.upstream;
 
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.upstream.balance.LoadBalancer;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -73,11 +76,14 @@ public final class GroupLoop {
         }
     }
 
-    void close() {
+    /** Stops the sweeper and closes the idle connections; returns their close futures. */
+    List<ChannelFuture> close() {
         sweeper.cancel(false);
+        List<ChannelFuture> closing = new ArrayList<>();
         for (ConnectionPool pool : pools) {
-            pool.closeAll();
+            pool.closeAll(closing);
         }
+        return closing;
     }
 
     /** Idle connections across this loop's pools. */

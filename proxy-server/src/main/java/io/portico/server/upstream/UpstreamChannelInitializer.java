@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.portico.tls.ClientTls;
 
 /** The pipeline of a connection to a backend: the HTTP/1.1 client codec and the connection's state. */
 final class UpstreamChannelInitializer extends ChannelInitializer<Channel> {
@@ -13,9 +14,14 @@ final class UpstreamChannelInitializer extends ChannelInitializer<Channel> {
     static final int MAX_CHUNK = 64 * 1024;
 
     private final ConnectionPool pool;
+    private final ClientTls tls;
+    private final String sni;
 
-    UpstreamChannelInitializer(ConnectionPool pool) {
+    /** @param tls the group's client TLS, or null for plain HTTP; @param sni the server name to send */
+    UpstreamChannelInitializer(ConnectionPool pool, ClientTls tls, String sni) {
         this.pool = pool;
+        this.tls = tls;
+        this.sni = sni;
     }
 
     @Override
@@ -25,6 +31,10 @@ final class UpstreamChannelInitializer extends ChannelInitializer<Channel> {
                 .setMaxHeaderSize(MAX_HEADER_SIZE)
                 .setMaxChunkSize(MAX_CHUNK)
                 .setValidateHeaders(true);
+        if (tls != null) {
+            // Requests written before the handshake ends wait inside the SslHandler.
+            ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), sni, pool.backend().config().address().port()));
+        }
         ch.pipeline()
                 .addLast("http", new HttpClientCodec(decoder, false, false))
                 .addLast("upstream", new UpstreamConnection(pool));

@@ -1,17 +1,20 @@
 package io.portico.server.upstream;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
 import io.portico.server.config.BackendConfig;
 import io.portico.server.config.UpstreamConfig;
 import io.portico.server.listener.ListenerSockets;
 import io.portico.server.listener.Transport;
 import io.portico.server.upstream.balance.LoadBalancer;
 import io.portico.server.upstream.balance.LoadBalancers;
+import io.portico.tls.ClientTls;
 
 import java.net.SocketAddress;
 import java.util.ArrayList;
@@ -19,6 +22,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * An upstream group: its backends (shared) and, for each event loop, a {@link GroupLoop} with that
@@ -35,7 +39,7 @@ public final class UpstreamGroup {
 
     private UpstreamGroup(String name, UpstreamConfig config, List<Backend> backends,
                           EventLoopGroup workers, Transport transport,
-                          AddressResolverGroup<? extends SocketAddress> resolver) {
+                          AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls) {
         this.name = name;
         this.config = config;
         this.backends = backends;
@@ -56,7 +60,8 @@ public final class UpstreamGroup {
             EventLoop loop = (EventLoop) executor;
             ConnectionPool[] pools = new ConnectionPool[backends.size()];
             for (Backend b : backends) {
-                pools[b.index()] = new ConnectionPool(loop, b, base, config.pool());
+                String sni = config.tls().sni() != null ? config.tls().sni() : b.config().address().host();
+                pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni);
             }
             LoadBalancer<Backend> primary = LoadBalancers.create(config.balance(), primaries, config.hash().virtualNodes());
             LoadBalancer<Backend> backup = backups.isEmpty() ? null
@@ -67,8 +72,9 @@ public final class UpstreamGroup {
     }
 
     /** Builds a group for every loop of {@code workers}. */
+    /** @param tls the group's client TLS context, or null for plain HTTP */
     public static UpstreamGroup create(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
-                                       AddressResolverGroup<? extends SocketAddress> resolver) {
+                                       AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls) {
         List<Backend> backends = new ArrayList<>();
         long primaries = config.backends().stream().filter(b -> !b.backup()).count();
         // As in nginx, a lone server is never marked down: there is nowhere else to send its traffic.
@@ -76,7 +82,7 @@ public final class UpstreamGroup {
         for (BackendConfig bc : config.backends()) {
             backends.add(new Backend(backends.size(), bc, maxFails, config.failTimeout().toNanos()));
         }
-        return new UpstreamGroup(name, config, List.copyOf(backends), workers, transport, resolver);
+        return new UpstreamGroup(name, config, List.copyOf(backends), workers, transport, resolver, tls);
     }
 
     public String name() {
@@ -105,10 +111,24 @@ public final class UpstreamGroup {
         return loops.get(loop);
     }
 
-    /** Closes idle connections and stops the pools' timers; runs each loop's part on that loop. */
+    /**
+     * Closes idle connections and stops the pools' timers, each loop's part on that loop, and waits
+     * until those connections are closed so the loops can stop cleanly afterwards. Call it from
+     * outside the event loops.
+     */
     public void close() {
+        List<Future<List<ChannelFuture>>> parts = new ArrayList<>();
         for (GroupLoop gl : loops.values()) {
-            gl.loop().execute(gl::close);
+            if (!gl.loop().isShuttingDown()) {
+                parts.add(gl.loop().submit(gl::close));
+            }
+        }
+        for (Future<List<ChannelFuture>> part : parts) {
+            if (part.awaitUninterruptibly(5, TimeUnit.SECONDS) && part.isSuccess()) {
+                for (ChannelFuture f : part.getNow()) {
+                    f.awaitUninterruptibly(5, TimeUnit.SECONDS);
+                }
+            }
         }
     }
 }

@@ -38,7 +38,15 @@ class ShippedConfigTest {
 
         assertThat(config.transport()).isEqualTo(TransportKind.AUTO);
         assertThat(config.workers()).isZero();
-        assertThat(config.listeners()).singleElement().satisfies(l -> {
+        assertThat(config.listeners()).hasSize(2);
+        assertThat(config.listeners().get(1)).satisfies(l -> {
+            assertThat(l.name()).isEqualTo("https");
+            assertThat(l.address()).isEqualTo(new HostPort("0.0.0.0", 8443));
+            assertThat(l.tls()).isNotNull();
+            assertThat(l.tls().certificates()).isEmpty();
+            assertThat(l.tls().profile()).isEqualTo("intermediate");
+        });
+        assertThat(config.listeners().get(0)).satisfies(l -> {
             assertThat(l.name()).isEqualTo("http");
             assertThat(l.address()).isEqualTo(new HostPort("0.0.0.0", 8080));
             assertThat(l.backlog()).isEqualTo(4096);
@@ -151,8 +159,9 @@ class ShippedConfigTest {
             } else if (type instanceof ParameterizedType p && p.getActualTypeArguments()[p.getActualTypeArguments().length - 1]
                     instanceof Class<?> element && ConfigBinder.isNested(element)) {
                 if (value instanceof SequenceNode seq) {
-                    for (int i = 0; i < seq.getValue().size(); i++) {
-                        checkWritten(element, (MappingNode) seq.getValue().get(i), keyPath + "[" + i + "]", missing);
+                    // The first element of a list is the reference; later ones may lean on the defaults.
+                    if (!seq.getValue().isEmpty()) {
+                        checkWritten(element, (MappingNode) seq.getValue().get(0), keyPath + "[0]", missing);
                     }
                 } else {
                     for (NodeTuple entry : ((MappingNode) value).getValue()) {

@@ -57,6 +57,11 @@ public final class PorticoHarness implements AutoCloseable {
                 """.formatted(origin.port(), upstreamExtra));
     }
 
+    /** Wraps a server started from a hand-written config. */
+    public static PorticoHarness wrap(PorticoServer server) {
+        return new PorticoHarness(server);
+    }
+
     public PorticoServer server() {
         return server;
     }

@@ -80,6 +80,12 @@ public final class TestOrigin implements AutoCloseable {
 
     /** An origin bound to {@code host:port}, e.g. two origins on one port of different loopback addresses. */
     public TestOrigin(String name, String host, int port) throws InterruptedException {
+        this(name, host, port, null);
+    }
+
+    /** An HTTPS origin when {@code tls} is given. */
+    public TestOrigin(String name, String host, int port, io.netty.handler.ssl.SslContext tls)
+            throws InterruptedException {
         this.name = name;
         this.server = new ServerBootstrap()
                 .group(group)
@@ -90,6 +96,9 @@ public final class TestOrigin implements AutoCloseable {
                         connections.incrementAndGet();
                         openConnections.incrementAndGet();
                         ch.closeFuture().addListener(f -> openConnections.decrementAndGet());
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast(new HttpServerCodec()).addLast(new Handler());
                     }
                 })

@@ -122,7 +122,7 @@ class ListenerBinderTest {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
             ListenerConfig c = new ListenerConfig("busy", new HostPort("127.0.0.1", taken.getLocalPort()), 128,
                     true, 0, true, Fixtures.KEEPALIVE_OFF, Duration.ZERO,
-                    new ByteSize(0), new ByteSize(0), Fixtures.HTTP);
+                    new ByteSize(0), new ByteSize(0), Fixtures.HTTP, null);
 
             assertThatThrownBy(() -> bind(t, c, new Fixtures.Accepted()))
                     .isInstanceOf(ListenerBindException.class)

@@ -1,0 +1,88 @@
+package io.portico.server.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * TLS on a listener. With no certificate configured, a self-signed development certificate for
+ * localhost is generated under {@code conf/tls/} (and Portico says so loudly at startup).
+ *
+ * @param certificates       certificates by server name; the first is the default for unknown names
+ * @param unknownSni         {@code default} (serve the first certificate) or {@code reject} (fail the handshake)
+ * @param profile            Mozilla profile: {@code intermediate} (TLS 1.2+1.3) or {@code modern} (TLS 1.3)
+ * @param protocols          overrides the profile's protocols, e.g. [TLSv1.3]
+ * @param ciphers            overrides the profile's cipher suites
+ * @param curves             key exchange groups, e.g. [X25519, prime256v1]; empty for the provider's
+ * @param alpn               protocols offered in ALPN, in order of preference
+ * @param sessionCacheSize   sessions kept for resumption by session id
+ * @param sessionTimeout     how long a session can be resumed (nginx ssl_session_timeout 5m)
+ * @param sessionTickets     stateless resumption with session tickets
+ * @param ticketKeyFile      shared ticket keys (as nginx ssl_session_ticket_key), so instances resume each other's sessions
+ * @param ticketRotation     how often generated ticket keys rotate (when no key file is given)
+ * @param clientAuth         {@code none}, {@code optional} or {@code require} a client certificate
+ * @param clientCa           PEM bundle of CAs that client certificates must chain to
+ * @param clientSubjectHeader     request header carrying a verified client certificate's subject to upstreams
+ * @param clientFingerprintHeader request header carrying its SHA-256 fingerprint
+ * @param ocspResponseFile   DER OCSP response to staple (OpenSSL provider)
+ * @param handshakeTimeout   a client that has not finished its handshake by then is dropped
+ */
+public record TlsListenerConfig(
+        List<TlsCertificateConfig> certificates,
+        @Default("default") String unknownSni,
+        @Default("intermediate") String profile,
+        List<String> protocols,
+        List<String> ciphers,
+        List<String> curves,
+        List<String> alpn,
+        @Default("20480") int sessionCacheSize,
+        @Default("5m") Duration sessionTimeout,
+        @Default("true") boolean sessionTickets,
+        @Nullable String ticketKeyFile,
+        @Default("1h") Duration ticketRotation,
+        @Default("none") String clientAuth,
+        @Nullable String clientCa,
+        @Default("X-Client-Subject") String clientSubjectHeader,
+        @Default("X-Client-Fingerprint") String clientFingerprintHeader,
+        @Nullable String ocspResponseFile,
+        @Default("10s") Duration handshakeTimeout) {
+
+    public TlsListenerConfig {
+        certificates = List.copyOf(certificates);
+        protocols = List.copyOf(protocols);
+        ciphers = List.copyOf(ciphers);
+        curves = List.copyOf(curves);
+        alpn = alpn.isEmpty() ? List.of("http/1.1") : List.copyOf(alpn);
+        if (!unknownSni.equals("default") && !unknownSni.equals("reject")) {
+            throw new InvalidConfigException("unknown_sni", "must be default or reject, got '" + unknownSni + "'");
+        }
+        if (!profile.equals("intermediate") && !profile.equals("modern")) {
+            throw new InvalidConfigException("profile", "must be intermediate or modern, got '" + profile + "'");
+        }
+        for (String p : protocols) {
+            if (!p.equals("TLSv1.2") && !p.equals("TLSv1.3")) {
+                throw new InvalidConfigException("protocols", "only TLSv1.2 and TLSv1.3 are allowed, got '" + p + "'");
+            }
+        }
+        for (String a : alpn) {
+            if (!a.equals("http/1.1")) {
+                throw new InvalidConfigException("alpn", "supported: http/1.1 (h2 comes with HTTP/2 support), got '" + a + "'");
+            }
+        }
+        if (sessionCacheSize < 0) {
+            throw new InvalidConfigException("session_cache_size", "cannot be negative");
+        }
+        if (sessionTimeout.isNegative() || ticketRotation.isNegative() || ticketRotation.isZero()) {
+            throw new InvalidConfigException(sessionTimeout.isNegative() ? "session_timeout" : "ticket_rotation",
+                    "must be positive");
+        }
+        if (!clientAuth.equals("none") && !clientAuth.equals("optional") && !clientAuth.equals("require")) {
+            throw new InvalidConfigException("client_auth", "must be none, optional or require, got '" + clientAuth + "'");
+        }
+        if (!clientAuth.equals("none") && clientCa == null) {
+            throw new InvalidConfigException("client_ca", "client_auth " + clientAuth + " needs a client_ca bundle");
+        }
+        if (handshakeTimeout.isZero() || handshakeTimeout.isNegative()) {
+            throw new InvalidConfigException("handshake_timeout", "must be positive");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package io.portico.server.listener;
+
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslProvider;
+import io.portico.server.config.TlsCertificateConfig;
+import io.portico.server.config.TlsGlobalConfig;
+import io.portico.server.config.TlsListenerConfig;
+import io.portico.tls.DevCertificate;
+import io.portico.tls.KeyMaterial;
+import io.portico.tls.OcspStapler;
+import io.portico.tls.PemFiles;
+import io.portico.tls.ServerTls;
+import io.portico.tls.ServerTlsOptions;
+import io.portico.tls.SniCertificate;
+import io.portico.tls.TicketKeys;
+import io.portico.tls.TlsConfigException;
+import io.portico.tls.TlsProfile;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+
+/** Turns a listener's {@code tls:} section into built server contexts (certificates loaded and checked). */
+public final class ListenerTls {
+
+    private ListenerTls() {
+    }
+
+    /**
+     * @param warnings receives what the operator should know: the development certificate, expiry, key log
+     */
+    public static ServerTls build(String listener, TlsListenerConfig c, TlsGlobalConfig global, SslProvider provider,
+                                  List<String> warnings) throws TlsConfigException {
+        List<SniCertificate> certificates = new ArrayList<>();
+        for (TlsCertificateConfig cc : c.certificates()) {
+            certificates.add(load(cc, warnings, listener));
+        }
+        if (certificates.isEmpty()) {
+            KeyMaterial dev = DevCertificate.loadOrCreate(Path.of(global.devCertDir()));
+            certificates.add(new SniCertificate(dev.names(), List.of(dev)));
+            warnings.add("listener " + listener + ": no certificate configured, serving the self-signed DEVELOPMENT "
+                    + "certificate for localhost from " + Path.of(global.devCertDir()).toAbsolutePath()
+                    + " — clients will not trust it; configure tls.certificates for production");
+        }
+        List<X509Certificate> clientCa = c.clientCa() == null ? List.of() : PemFiles.loadCertificates(Path.of(c.clientCa()));
+        TicketKeys tickets = null;
+        if (c.ticketKeyFile() != null) {
+            tickets = TicketKeys.fromFile(Path.of(c.ticketKeyFile()));
+        } else if (c.sessionTickets()) {
+            tickets = TicketKeys.random(c.ticketRotation());
+        }
+        Path keyLog = null;
+        String keyLogEnv = System.getenv("SSLKEYLOGFILE");
+        if (keyLogEnv != null && !keyLogEnv.isBlank()) {
+            keyLog = Path.of(keyLogEnv);
+            warnings.add("listener " + listener + ": SSLKEYLOGFILE is set: TLS secrets are written to " + keyLog
+                    + " — anyone with that file can decrypt this traffic; unset it outside debugging");
+        }
+        ServerTlsOptions options = new ServerTlsOptions(provider, certificates, null,
+                c.unknownSni().equals("reject"),
+                c.profile().equals("modern") ? TlsProfile.MODERN : TlsProfile.INTERMEDIATE,
+                c.protocols(), c.ciphers(), c.curves(), c.alpn(),
+                c.sessionCacheSize(), c.sessionTimeout(), tickets,
+                switch (c.clientAuth()) {
+                    case "optional" -> ClientAuth.OPTIONAL;
+                    case "require" -> ClientAuth.REQUIRE;
+                    default -> ClientAuth.NONE;
+                },
+                clientCa, c.ocspResponseFile() != null, keyLog);
+        OcspStapler stapler = new OcspStapler();
+        ServerTls tls = ServerTls.build(options, stapler);
+        if (c.ocspResponseFile() != null) {
+            // The response vouches for one certificate: the default one.
+            for (String w : stapler.load(tls.materials().get(0), Path.of(c.ocspResponseFile()))) {
+                warnings.add("listener " + listener + ": " + w);
+            }
+        }
+        for (String w : tls.warnings()) {
+            warnings.add("listener " + listener + ": " + w);
+        }
+        return tls;
+    }
+
+    private static SniCertificate load(TlsCertificateConfig cc, List<String> warnings, String listener)
+            throws TlsConfigException {
+        char[] password = password(cc);
+        List<KeyMaterial> material = new ArrayList<>();
+        if (cc.pkcs12() != null) {
+            material.add(KeyMaterial.loadPkcs12(Path.of(cc.pkcs12()), password));
+        } else {
+            material.add(KeyMaterial.loadPem(Path.of(cc.cert()), Path.of(cc.key()), password));
+            if (cc.cert2() != null) {
+                material.add(KeyMaterial.loadPem(Path.of(cc.cert2()), Path.of(cc.key2()), password));
+            }
+        }
+        LinkedHashSet<String> names = new LinkedHashSet<>(cc.names());
+        if (names.isEmpty()) {
+            for (KeyMaterial m : material) {
+                names.addAll(m.names());
+            }
+        }
+        for (KeyMaterial m : material) {
+            for (String w : m.warnings()) {
+                warnings.add("listener " + listener + ": " + w);
+            }
+        }
+        return new SniCertificate(List.copyOf(names), material);
+    }
+
+    private static char[] password(TlsCertificateConfig cc) throws TlsConfigException {
+        if (cc.passwordEnv() != null) {
+            String v = System.getenv(cc.passwordEnv());
+            if (v == null) {
+                throw new TlsConfigException("environment variable " + cc.passwordEnv() + " (password_env) is not set", null);
+            }
+            return v.toCharArray();
+        }
+        if (cc.passwordFile() != null) {
+            try {
+                List<String> lines = Files.readAllLines(Path.of(cc.passwordFile()), StandardCharsets.UTF_8);
+                return lines.isEmpty() ? new char[0] : lines.get(0).toCharArray();
+            } catch (IOException e) {
+                throw new TlsConfigException("cannot read password_file " + cc.passwordFile() + ": " + e.getMessage(), e);
+            }
+        }
+        return null;
+    }
+}
