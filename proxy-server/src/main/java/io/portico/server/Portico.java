@@ -78,6 +78,7 @@ public final class Portico {
         long startedMs = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
         Logger.getLogger("portico").info("portico " + version() + " started in " + startedMs + " ms with "
                 + Path.of(configFile).toAbsolutePath().normalize() + " (pid " + ProcessHandle.current().pid() + ")");
+        installReloadSignal(server);
         // java.util.logging closes its handlers in its own shutdown hook, so the hook writes to stderr.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println(java.time.OffsetDateTime.now().withNano(0) + " info shutting down: draining for up to "
@@ -85,6 +86,19 @@ public final class Portico {
             server.shutdown(config.shutdownTimeout());
             System.err.println(java.time.OffsetDateTime.now().withNano(0) + " info stopped");
         }, "portico-shutdown"));
+    }
+
+    /** SIGHUP re-reads TLS certificates and keys (the whole config comes with hot reload). */
+    @SuppressWarnings("restriction")
+    private static void installReloadSignal(PorticoServer server) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                Logger.getLogger("portico").info("SIGHUP: reloading TLS certificates");
+                server.reloadCertificates();
+            });
+        } catch (IllegalArgumentException | UnsupportedOperationException noSighupHere) {
+            Logger.getLogger("portico").fine("SIGHUP is not available on this platform");
+        }
     }
 
     private static String value(String[] args, int i) {

@@ -22,7 +22,6 @@ import io.portico.server.upstream.UpstreamGroup;
 import io.portico.server.upstream.UpstreamTls;
 import io.portico.server.listener.ListenerTls;
 import io.portico.tls.ClientTls;
-import io.portico.tls.ServerTls;
 import io.portico.tls.TlsProviders;
 import io.netty.handler.ssl.SslProvider;
 import java.util.Locale;
@@ -35,6 +34,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -56,6 +57,8 @@ public final class PorticoServer implements AutoCloseable {
     private final List<String> warnings = new ArrayList<>();
     private DemoOrigin demo;
     private SslProvider sslProvider;
+    private final List<ListenerTls> tlsListeners = new ArrayList<>();
+    private ScheduledExecutorService tlsWatcher;
     private boolean stopped;
 
     private PorticoServer(PorticoConfig config) throws Exception {
@@ -95,9 +98,12 @@ public final class PorticoServer implements AutoCloseable {
             if (router == null) {
                 throw new IllegalStateException("listener " + lc.name() + ": no server answers on it");
             }
-            ServerTls serverTls = lc.tls() == null ? null
-                    : ListenerTls.build(lc.name(), lc.tls(), config.tls(), tlsProvider(), warnings);
-            ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle, serverTls);
+            ListenerTls listenerTls = lc.tls() == null ? null
+                    : ListenerTls.create(lc.name(), lc.tls(), config.tls(), tlsProvider(), warnings);
+            if (listenerTls != null) {
+                tlsListeners.add(listenerTls);
+            }
+            ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle, listenerTls);
             ServerBootstrap b = new ServerBootstrap()
                     .group(workers)
                     .channel(transport.serverChannelClass())
@@ -109,7 +115,36 @@ public final class PorticoServer implements AutoCloseable {
             listeners.put(lc.name(), ListenerBinder.bind(b, lc, transport, workers));
         }
         warnings.addAll(KernelChecks.warnings(config.listeners()));
+        watchCertificates();
         report();
+    }
+
+    /** Checks certificate files for changes every {@code tls.watch_interval}, off the event loops. */
+    private void watchCertificates() {
+        long every = config.tls().watchInterval().toMillis();
+        if (tlsListeners.isEmpty() || every == 0) {
+            return;
+        }
+        tlsWatcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "portico-tls-watch");
+            t.setDaemon(true);
+            return t;
+        });
+        tlsWatcher.scheduleWithFixedDelay(() -> {
+            for (ListenerTls t : tlsListeners) {
+                t.reload(false);
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Re-reads every TLS listener's certificates and keys now (SIGHUP). New handshakes use them;
+     * established connections are untouched. A file that fails to load keeps the old ones.
+     */
+    public void reloadCertificates() {
+        for (ListenerTls t : tlsListeners) {
+            t.reload(true);
+        }
     }
 
     /** The TLS provider, chosen once on first use (OpenSSL through BoringSSL when it loads, else the JDK). */
@@ -207,6 +242,12 @@ public final class PorticoServer implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "drain timeout: closing " + lifecycle.inFlight() + " requests in flight");
         }
         lifecycle.closeAll();
+        if (tlsWatcher != null) {
+            tlsWatcher.shutdownNow();
+        }
+        for (ListenerTls t : tlsListeners) {
+            t.close();
+        }
         for (UpstreamGroup g : groups.values()) {
             g.close();
         }

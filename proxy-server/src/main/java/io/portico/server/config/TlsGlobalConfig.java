@@ -5,14 +5,20 @@ package io.portico.server.config;
  *
  * @param provider  {@code auto} (OpenSSL through BoringSSL when it loads, else the JDK), {@code openssl} or {@code jdk}
  * @param devCertDir where the generated development certificate is kept
+ * @param watchInterval how often certificate and key files are checked for changes (new
+ *                      handshakes then use the new ones); 0s turns watching off (SIGHUP still reloads)
  */
 public record TlsGlobalConfig(
         @Default("auto") String provider,
-        @Default("conf/tls") String devCertDir) {
+        @Default("conf/tls") String devCertDir,
+        @Default("10s") java.time.Duration watchInterval) {
 
     public TlsGlobalConfig {
         if (!provider.equals("auto") && !provider.equals("openssl") && !provider.equals("jdk")) {
             throw new InvalidConfigException("provider", "must be auto, openssl or jdk, got '" + provider + "'");
+        }
+        if (watchInterval.isNegative()) {
+            throw new InvalidConfigException("watch_interval", "cannot be negative (0s turns watching off)");
         }
     }
 }

@@ -6,6 +6,7 @@ import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.log.AccessLog;
 import io.portico.server.route.Router;
+import io.portico.server.listener.ListenerTls;
 import io.portico.tls.ServerTls;
 
 import java.util.Map;
@@ -26,14 +27,14 @@ public final class ListenerContext {
     private final AsciiString requestIdHeader;
     private final AccessLog accessLog;
     private final ServerLifecycle lifecycle;
-    private final ServerTls tls;
+    private final ListenerTls tls;
     private final ConcurrentHashMap<String, LongAdder> handshakeFailures = new ConcurrentHashMap<>();
     private final AsciiString clientSubjectHeader;
     private final AsciiString clientFingerprintHeader;
 
-    /** @param tls the listener's TLS contexts, or null for plain HTTP */
+    /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
-                           ServerLifecycle lifecycle, ServerTls tls) {
+                           ServerLifecycle lifecycle, ListenerTls tls) {
         this.config = config;
         this.router = router;
         this.forwarding = forwarding;
@@ -64,9 +65,9 @@ public final class ListenerContext {
         return copy;
     }
 
-    /** The listener's TLS contexts, or null for plain HTTP. */
+    /** The TLS contexts new connections on this listener get (the newest after a reload), or null for plain HTTP. */
     public ServerTls tls() {
-        return tls;
+        return tls == null ? null : tls.current();
     }
 
     /** Header that carries a verified client certificate's subject upstream (TLS listeners). */

@@ -24,18 +24,127 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
-/** Turns a listener's {@code tls:} section into built server contexts (certificates loaded and checked). */
-public final class ListenerTls {
+/**
+ * A listener's TLS: its {@code tls:} section turned into built server contexts (certificates loaded
+ * and checked), rebuilt when the files change or on demand. New handshakes use the newest contexts;
+ * established connections keep the ones they started with. Ticket keys and the OCSP stapler
+ * outlive rebuilds, so tickets issued before a reload still resume after it.
+ */
+public final class ListenerTls implements AutoCloseable {
 
-    private ListenerTls() {
+    private static final System.Logger LOG = System.getLogger("portico");
+
+    private final String listener;
+    private final TlsListenerConfig config;
+    private final TlsGlobalConfig global;
+    private final SslProvider provider;
+    private final TicketKeys tickets;
+    private final OcspStapler stapler = new OcspStapler();
+    private volatile ServerTls current;
+    private Map<Path, String> stamps;
+
+    private ListenerTls(String listener, TlsListenerConfig config, TlsGlobalConfig global, SslProvider provider,
+                        TicketKeys tickets) {
+        this.listener = listener;
+        this.config = config;
+        this.global = global;
+        this.provider = provider;
+        this.tickets = tickets;
     }
 
     /**
+     * Loads and checks everything the section names.
+     *
      * @param warnings receives what the operator should know: the development certificate, expiry, key log
      */
-    public static ServerTls build(String listener, TlsListenerConfig c, TlsGlobalConfig global, SslProvider provider,
-                                  List<String> warnings) throws TlsConfigException {
+    public static ListenerTls create(String listener, TlsListenerConfig c, TlsGlobalConfig global, SslProvider provider,
+                                     List<String> warnings) throws TlsConfigException {
+        TicketKeys tickets = null;
+        if (c.ticketKeyFile() != null) {
+            tickets = TicketKeys.fromFile(Path.of(c.ticketKeyFile()));
+        } else if (c.sessionTickets()) {
+            tickets = TicketKeys.random(c.ticketRotation());
+        }
+        ListenerTls tls = new ListenerTls(listener, c, global, provider, tickets);
+        tls.current = tls.build(warnings);
+        tls.stamps = tls.stamps();
+        return tls;
+    }
+
+    /** The contexts new handshakes use. */
+    public ServerTls current() {
+        return current;
+    }
+
+    /**
+     * Rebuilds the contexts when a file they came from changed (or always, when {@code force}).
+     * A file that fails to load leaves the running contexts in place and says why.
+     *
+     * @return true when new contexts were swapped in
+     */
+    public synchronized boolean reload(boolean force) {
+        Map<Path, String> now = stamps();
+        if (!force && now.equals(stamps)) {
+            return false;
+        }
+        List<String> warnings = new ArrayList<>();
+        try {
+            ServerTls rebuilt = build(warnings);
+            current = rebuilt;
+            stamps = now;
+            LOG.log(System.Logger.Level.INFO, "listener " + listener + ": TLS certificates reloaded");
+            for (String w : warnings) {
+                LOG.log(System.Logger.Level.WARNING, w);
+            }
+            return true;
+        } catch (TlsConfigException | RuntimeException e) {
+            stamps = now;
+            LOG.log(System.Logger.Level.WARNING, "listener " + listener + ": TLS reload failed, keeping the "
+                    + "certificates in use: " + e.getMessage());
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (tickets != null) {
+            tickets.close();
+        }
+    }
+
+    /** Size and modification time of every file the section names, to notice a change. */
+    private Map<Path, String> stamps() {
+        Map<Path, String> stamps = new TreeMap<>();
+        List<String> files = new ArrayList<>();
+        for (TlsCertificateConfig cc : config.certificates()) {
+            files.add(cc.cert());
+            files.add(cc.key());
+            files.add(cc.cert2());
+            files.add(cc.key2());
+            files.add(cc.pkcs12());
+            files.add(cc.passwordFile());
+        }
+        files.add(config.clientCa());
+        files.add(config.ocspResponseFile());
+        for (String f : files) {
+            if (f == null) {
+                continue;
+            }
+            Path p = Path.of(f);
+            try {
+                stamps.put(p, Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis());
+            } catch (IOException e) {
+                stamps.put(p, "unreadable");
+            }
+        }
+        return stamps;
+    }
+
+    private ServerTls build(List<String> warnings) throws TlsConfigException {
+        TlsListenerConfig c = config;
         List<SniCertificate> certificates = new ArrayList<>();
         for (TlsCertificateConfig cc : c.certificates()) {
             certificates.add(load(cc, warnings, listener));
@@ -48,12 +157,6 @@ public final class ListenerTls {
                     + " — clients will not trust it; configure tls.certificates for production");
         }
         List<X509Certificate> clientCa = c.clientCa() == null ? List.of() : PemFiles.loadCertificates(Path.of(c.clientCa()));
-        TicketKeys tickets = null;
-        if (c.ticketKeyFile() != null) {
-            tickets = TicketKeys.fromFile(Path.of(c.ticketKeyFile()));
-        } else if (c.sessionTickets()) {
-            tickets = TicketKeys.random(c.ticketRotation());
-        }
         Path keyLog = null;
         String keyLogEnv = System.getenv("SSLKEYLOGFILE");
         if (keyLogEnv != null && !keyLogEnv.isBlank()) {
@@ -72,7 +175,6 @@ public final class ListenerTls {
                     default -> ClientAuth.NONE;
                 },
                 clientCa, c.ocspResponseFile() != null, keyLog);
-        OcspStapler stapler = new OcspStapler();
         ServerTls tls = ServerTls.build(options, stapler);
         if (c.ocspResponseFile() != null) {
             // The response vouches for one certificate: the default one.
