@@ -25,8 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * OCSP responses stapled to handshakes, per certificate (OpenSSL provider only; the listener must
  * be built with {@code ocspStapling}). Responses come from DER files that something else fetches,
- * e.g. {@code openssl ocsp -respout}; Portico does not query responders itself yet. A response can
- * be replaced at any time and is used from the next handshake on.
+ * e.g. {@code openssl ocsp -respout}, or from the certificate's responder through
+ * {@link OcspFetcher}. A response can be replaced at any time and is used from the next handshake on.
  *
  * <p>With the JDK provider nothing is stapled: SunJSSE staples only what it fetches itself
  * ({@code jdk.tls.server.enableStatusRequestExtension}), so a given response cannot be handed to it.
