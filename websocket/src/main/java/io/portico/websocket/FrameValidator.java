@@ -1,0 +1,105 @@
+package io.portico.websocket;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+
+/**
+ * The checks on decoded frames from one side that Netty's decoder does not make: RSV bits under
+ * permessage-deflate, the message size across fragments, UTF-8 of text messages (incrementally,
+ * fragment by fragment) and close frame bodies.
+ *
+ * <p>A text message compressed with permessage-deflate (RSV1 on its first frame) is relayed
+ * unchecked: its UTF-8 can only be seen after inflating, which would cost the proxy a zlib context
+ * per connection and a copy of every message; the receiving endpoint checks it after inflating.
+ * Uncompressed text messages on a deflate connection are still checked.
+ */
+final class FrameValidator {
+
+    static final int OK = 0;
+    static final int PROTOCOL_ERROR = 1002;
+    static final int INVALID_PAYLOAD = 1007;
+    static final int MESSAGE_TOO_BIG = 1009;
+
+    private static final int RSV1 = 0b100;
+    private static final int RSV2_RSV3 = 0b011;
+
+    private final boolean deflate;
+    private final boolean validateUtf8;
+    private final long maxMessageSize;
+    private final Utf8Checker utf8 = new Utf8Checker();
+    private final Utf8Checker closeReason = new Utf8Checker();
+
+    private long messageSize;
+    private boolean checkingText;
+
+    FrameValidator(RelayLimits limits, boolean deflate) {
+        this.deflate = deflate;
+        this.validateUtf8 = limits.validateUtf8();
+        this.maxMessageSize = limits.maxMessageSize();
+    }
+
+    /** {@link #OK} when the frame may be relayed, else the close code to fail the side with. */
+    int check(WebSocketFrame frame) {
+        int rsv = frame.rsv();
+        ByteBuf content = frame.content();
+        boolean continuation = frame instanceof ContinuationWebSocketFrame;
+        boolean text = frame instanceof TextWebSocketFrame;
+        if (!continuation && !text && !(frame instanceof BinaryWebSocketFrame)) {
+            // The decoder lets any RSV through when extensions are allowed; no extension here uses them on control frames.
+            if (rsv != 0) {
+                return PROTOCOL_ERROR;
+            }
+            return frame instanceof CloseWebSocketFrame ? checkClose(content) : OK;
+        }
+        if ((rsv & RSV2_RSV3) != 0 || continuation && (rsv & RSV1) != 0) {
+            // Only permessage-deflate can be negotiated, and it sets RSV1 on first frames only (RFC 7692 section 6.1).
+            return PROTOCOL_ERROR;
+        }
+        int size = content.readableBytes();
+        if (continuation) {
+            messageSize += size;
+        } else {
+            messageSize = size;
+            checkingText = text && validateUtf8 && (rsv & RSV1) == 0;
+            if (checkingText) {
+                utf8.reset();
+            }
+        }
+        if (messageSize > maxMessageSize) {
+            return MESSAGE_TOO_BIG;
+        }
+        if (checkingText && (!utf8.update(content) || frame.isFinalFragment() && !utf8.isComplete())) {
+            return INVALID_PAYLOAD;
+        }
+        return OK;
+    }
+
+    private int checkClose(ByteBuf content) {
+        int length = content.readableBytes();
+        if (length == 0) {
+            return OK;
+        }
+        if (length == 1 || !isSendableCloseCode(content.getUnsignedShort(content.readerIndex()))) {
+            return PROTOCOL_ERROR;
+        }
+        if (validateUtf8 && length > 2) {
+            if (!closeReason.isValid(content.slice(content.readerIndex() + 2, length - 2))) {
+                return INVALID_PAYLOAD;
+            }
+        }
+        return OK;
+    }
+
+    /**
+     * Codes an endpoint may put in a close frame: the defined 1000-1003 and 1007-1014 (1004 is
+     * reserved; 1005, 1006 and 1015 must never be sent), registered 3000-3999 and private
+     * 4000-4999 (RFC 6455 section 7.4, IANA registry).
+     */
+    static boolean isSendableCloseCode(int code) {
+        return code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999;
+    }
+}

@@ -1,0 +1,179 @@
+package io.portico.websocket;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Watches one side of a relay for silence: after {@code idle} without traffic it reports the side
+ * idle; after {@code pingInterval} without any bytes it asks for a ping, and when nothing at all
+ * arrives within {@code pongTimeout} of that ping it reports the side dead.
+ *
+ * <p>One timer per side, re-armed only when it fires, so reads cost a clock read and no
+ * scheduling. While the relay is not reading the side (backpressure) the side counts as active:
+ * its silence would be ours.
+ */
+final class Heartbeat implements Runnable {
+
+    /** What the heartbeat asks its side to do. */
+    interface Listener {
+        void idle();
+
+        void ping(long payload);
+
+        void dead();
+    }
+
+    private static final long MIN_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    private final EventLoop loop;
+    private final Listener listener;
+    private final long idleNanos;
+    private final long pingNanos;
+    private final long pongNanos;
+    private final long pingBase;
+
+    private long lastReadNanos;
+    private long lastTrafficNanos;
+    private long pingSentNanos;
+    private boolean pingOutstanding;
+    private long pingPayload;
+    private long pingCount;
+    private boolean paused;
+    private boolean stopped;
+    private ScheduledFuture<?> timer;
+
+    Heartbeat(EventLoop loop, Listener listener, long idleNanos, long pingNanos, long pongNanos, long pingBase) {
+        this.loop = loop;
+        this.listener = listener;
+        this.idleNanos = idleNanos;
+        this.pingNanos = pingNanos;
+        this.pongNanos = pongNanos;
+        this.pingBase = pingBase;
+    }
+
+    /** The heartbeat for these limits, or null when they ask for neither idle timeout nor pings. */
+    static Heartbeat create(EventLoop loop, Listener listener, RelayLimits limits, boolean pings, long pingBase) {
+        long idle = limits.idleTimeout().toNanos();
+        long ping = pings ? limits.pingInterval().toNanos() : 0;
+        if (idle == 0 && ping == 0) {
+            return null;
+        }
+        return new Heartbeat(loop, listener, idle, ping, limits.pongTimeout().toNanos(), pingBase);
+    }
+
+    void start() {
+        long now = System.nanoTime();
+        lastReadNanos = now;
+        lastTrafficNanos = now;
+        schedule(now);
+    }
+
+    /** Bytes arrived from the side. */
+    void bytesRead() {
+        lastReadNanos = System.nanoTime();
+    }
+
+    /** A message worth relaying arrived from the side (not a pong to our own ping). */
+    void trafficRead() {
+        lastTrafficNanos = lastReadNanos;
+    }
+
+    /** Bytes arrived and they count as traffic (raw relays see no messages). */
+    void bytesAndTrafficRead() {
+        long now = System.nanoTime();
+        lastReadNanos = now;
+        lastTrafficNanos = now;
+    }
+
+    /** Whether this pong payload answers a ping of ours; if so the side is known alive. */
+    boolean isOwnPong(ByteBuf payload) {
+        if (pingCount == 0 || payload.readableBytes() != Long.BYTES
+                || payload.getLong(payload.readerIndex()) != pingPayload) {
+            return false;
+        }
+        pingOutstanding = false;
+        return true;
+    }
+
+    void pause() {
+        paused = true;
+    }
+
+    void resume() {
+        if (paused) {
+            paused = false;
+            long now = System.nanoTime();
+            lastReadNanos = now;
+            lastTrafficNanos = now;
+            if (pingOutstanding) {
+                pingSentNanos = now;
+            }
+        }
+    }
+
+    void stop() {
+        stopped = true;
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    @Override
+    public void run() {
+        timer = null;
+        if (stopped) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (paused) {
+            schedule(now);
+            return;
+        }
+        if (idleNanos > 0 && now - lastTrafficNanos >= idleNanos) {
+            stop();
+            listener.idle();
+            return;
+        }
+        if (pingNanos > 0) {
+            if (pingOutstanding) {
+                if (lastReadNanos - pingSentNanos > 0) {
+                    // Anything read since the ping proves the side alive, even if its pong is late.
+                    pingOutstanding = false;
+                } else if (now - pingSentNanos >= pongNanos) {
+                    stop();
+                    listener.dead();
+                    return;
+                }
+            }
+            if (!pingOutstanding && now - lastReadNanos >= pingNanos) {
+                pingPayload = pingBase + ++pingCount;
+                pingOutstanding = true;
+                pingSentNanos = now;
+                listener.ping(pingPayload);
+                if (stopped) {
+                    return;
+                }
+            }
+        }
+        schedule(now);
+    }
+
+    private void schedule(long now) {
+        long delay = Long.MAX_VALUE;
+        if (idleNanos > 0) {
+            delay = lastTrafficNanos + idleNanos - now;
+        }
+        if (pingNanos > 0) {
+            long next = pingOutstanding ? pingSentNanos + pongNanos - now : lastReadNanos + pingNanos - now;
+            delay = Math.min(delay, next);
+        }
+        if (paused) {
+            delay = Math.min(idleNanos > 0 ? idleNanos : Long.MAX_VALUE, pingNanos > 0 ? pingNanos : Long.MAX_VALUE);
+        }
+        timer = loop.schedule(this, Math.max(delay, MIN_DELAY_NANOS), TimeUnit.NANOSECONDS);
+    }
+}

@@ -1,0 +1,227 @@
+package io.portico.websocket;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.Iterator;
+
+/**
+ * The RFC 6455 opening handshake as a proxy sees it: is this request an upgrade, is it a valid
+ * one, and did the upstream's {@code 101} answer it.
+ */
+public final class WebSocketHandshake {
+
+    /** The only protocol version this proxy speaks (RFC 6455). */
+    public static final String VERSION = "13";
+
+    private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    private static final AsciiString PERMESSAGE_DEFLATE = AsciiString.cached("permessage-deflate");
+    private static final AsciiString VERSION_13 = AsciiString.cached(VERSION);
+    /** The 22nd character of a 16-byte value's base64 carries 2 bits and 4 zero bits. */
+    private static final String LAST_KEY_CHARS = "AQgw";
+
+    private static final Rejection NOT_GET =
+            new Rejection(HttpResponseStatus.BAD_REQUEST, "WebSocket upgrade must use GET");
+    private static final Rejection OLD_HTTP =
+            new Rejection(HttpResponseStatus.BAD_REQUEST, "WebSocket upgrade needs HTTP/1.1 or later");
+    private static final Rejection NO_HOST =
+            new Rejection(HttpResponseStatus.BAD_REQUEST, "WebSocket upgrade without Host");
+    private static final Rejection NO_UPGRADE =
+            new Rejection(HttpResponseStatus.BAD_REQUEST, "Upgrade does not name websocket");
+    private static final Rejection NO_CONNECTION_UPGRADE =
+            new Rejection(HttpResponseStatus.BAD_REQUEST, "Connection does not name upgrade");
+    private static final Rejection BAD_KEY =
+            new Rejection(HttpResponseStatus.BAD_REQUEST, "Sec-WebSocket-Key is not base64 of 16 bytes");
+    private static final Rejection BAD_VERSION =
+            new Rejection(HttpResponseStatus.UPGRADE_REQUIRED, "Sec-WebSocket-Version must be 13");
+
+    private WebSocketHandshake() {
+    }
+
+    /**
+     * Why a request is not a valid opening handshake, and the status to answer it with.
+     *
+     * @param status {@code 400 Bad Request}, or {@code 426 Upgrade Required} when only the
+     *               version is wrong or missing
+     * @param reason a short text for the response body or the log
+     */
+    public record Rejection(HttpResponseStatus status, String reason) {
+
+        /**
+         * Adds the header fields this rejection's response must carry: {@code
+         * Sec-WebSocket-Version: 13} on a 426 (RFC 6455 section 4.4); nothing on a 400.
+         */
+        public void addHeadersTo(HttpHeaders headers) {
+            if (status.code() == HttpResponseStatus.UPGRADE_REQUIRED.code()) {
+                headers.set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, VERSION_13);
+            }
+        }
+    }
+
+    /**
+     * True when the request asks for a WebSocket upgrade at all: an {@code Upgrade} field with the
+     * token {@code websocket}, any case.
+     */
+    public static boolean isUpgradeRequest(HttpRequest request) {
+        HttpHeaders headers = request.headers();
+        // contains() first: it allocates nothing, and almost no request carries Upgrade.
+        return headers.contains(HttpHeaderNames.UPGRADE)
+                && headers.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+    }
+
+    /**
+     * Checks an opening handshake (RFC 6455 section 4.2.1): {@code GET}, HTTP/1.1 or later, a
+     * non-empty {@code Host}, {@code Connection} naming {@code upgrade}, {@code Upgrade} naming
+     * {@code websocket}, exactly one {@code Sec-WebSocket-Key} that is the base64 of 16 bytes,
+     * and {@code Sec-WebSocket-Version: 13}.
+     *
+     * @return null when valid; otherwise the answer to give. The version is checked last, so a 426
+     *         means everything else was right; a missing version is answered 426 too, because a
+     *         client without one speaks a pre-RFC draft and the 426 tells it what to speak.
+     */
+    public static Rejection validate(HttpRequest request) {
+        if (!HttpMethod.GET.equals(request.method())) {
+            return NOT_GET;
+        }
+        HttpVersion version = request.protocolVersion();
+        if (version.majorVersion() < 1 || version.majorVersion() == 1 && version.minorVersion() < 1) {
+            return OLD_HTTP;
+        }
+        HttpHeaders headers = request.headers();
+        String host = headers.get(HttpHeaderNames.HOST);
+        if (host == null || host.isBlank()) {
+            return NO_HOST;
+        }
+        if (!headers.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+            return NO_UPGRADE;
+        }
+        if (!headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
+            return NO_CONNECTION_UPGRADE;
+        }
+        CharSequence key = single(headers, HttpHeaderNames.SEC_WEBSOCKET_KEY);
+        if (key == null || !isKey(key)) {
+            return BAD_KEY;
+        }
+        CharSequence wsVersion = single(headers, HttpHeaderNames.SEC_WEBSOCKET_VERSION);
+        if (wsVersion == null || !VERSION_13.contentEquals(AsciiString.trim(wsVersion))) {
+            return BAD_VERSION;
+        }
+        return null;
+    }
+
+    /** {@code base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))} (RFC 6455 section 4.2.2). */
+    public static String acceptFor(String key) {
+        MessageDigest sha1;
+        try {
+            sha1 = MessageDigest.getInstance("SHA-1");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform must provide SHA-1", e);
+        }
+        byte[] digest = sha1.digest((key.trim() + GUID).getBytes(StandardCharsets.US_ASCII));
+        return Base64.getEncoder().encodeToString(digest);
+    }
+
+    /**
+     * Whether an upstream's response is a correct {@code 101} for this request: status 101,
+     * {@code Upgrade} naming {@code websocket}, {@code Connection} naming {@code upgrade}, and
+     * {@code Sec-WebSocket-Accept} matching the request's key (RFC 6455 section 4.1).
+     */
+    public static boolean acceptMatches(HttpRequest request, HttpResponse response) {
+        if (response.status().code() != HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+            return false;
+        }
+        HttpHeaders headers = response.headers();
+        if (!headers.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
+                || !headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
+            return false;
+        }
+        CharSequence key = single(request.headers(), HttpHeaderNames.SEC_WEBSOCKET_KEY);
+        CharSequence accept = single(headers, HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
+        return key != null && accept != null
+                && acceptFor(key.toString()).contentEquals(AsciiString.trim(accept));
+    }
+
+    /**
+     * Whether the response's {@code Sec-WebSocket-Extensions} names {@code permessage-deflate}
+     * (RFC 7692), which allows RSV1 on the first frame of data messages.
+     */
+    public static boolean deflateNegotiated(HttpResponse response) {
+        Iterator<? extends CharSequence> values =
+                response.headers().valueCharSequenceIterator(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
+        while (values.hasNext()) {
+            if (namesDeflate(values.next())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Walks {@code extension *( ";" param ) *( "," extension ... )}, comparing each extension
+     * name; quoted parameter values may hold commas and semicolons, so quotes are tracked.
+     */
+    private static boolean namesDeflate(CharSequence value) {
+        int length = value.length();
+        int start = 0;
+        boolean inName = true;
+        boolean quoted = false;
+        for (int i = 0; i <= length; i++) {
+            char c = i < length ? value.charAt(i) : ',';
+            if (quoted) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    quoted = false;
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ';' || c == ',') {
+                if (inName && PERMESSAGE_DEFLATE.contentEqualsIgnoreCase(AsciiString.trim(value.subSequence(start, i)))) {
+                    return true;
+                }
+                inName = c == ',';
+                start = i + 1;
+            }
+        }
+        return false;
+    }
+
+    /** The field's only value, or null when absent or repeated. */
+    private static CharSequence single(HttpHeaders headers, AsciiString name) {
+        Iterator<? extends CharSequence> values = headers.valueCharSequenceIterator(name);
+        if (!values.hasNext()) {
+            return null;
+        }
+        CharSequence value = values.next();
+        return values.hasNext() ? null : value;
+    }
+
+    /** Exactly the canonical base64 of 16 bytes: 22 alphabet characters then {@code ==}. */
+    private static boolean isKey(CharSequence raw) {
+        CharSequence key = AsciiString.trim(raw);
+        if (key.length() != 24 || key.charAt(22) != '=' || key.charAt(23) != '=') {
+            return false;
+        }
+        for (int i = 0; i < 22; i++) {
+            if (!isBase64(key.charAt(i))) {
+                return false;
+            }
+        }
+        return LAST_KEY_CHARS.indexOf(key.charAt(21)) >= 0;
+    }
+
+    private static boolean isBase64(char c) {
+        return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/';
+    }
+}

@@ -1,0 +1,68 @@
+package io.portico.websocket;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32;
+
+/** A test endpoint that speaks bytes: counts and checksums what it receives and notes end-of-input. */
+final class BytePeer extends ChannelInboundHandlerAdapter {
+
+    final AtomicLong received = new AtomicLong();
+    private final CRC32 crc = new CRC32();
+    private final StringBuilder text = new StringBuilder();
+    volatile boolean inputShutdown;
+    volatile Channel channel;
+
+    void install(Channel ch) {
+        channel = ch;
+        ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        ch.pipeline().addLast(this);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf bytes = (ByteBuf) msg;
+        try {
+            synchronized (this) {
+                crc.update(bytes.nioBuffer());
+                if (text.length() < 1024) {
+                    text.append(bytes.toString(java.nio.charset.StandardCharsets.ISO_8859_1));
+                }
+            }
+            received.addAndGet(bytes.readableBytes());
+        } finally {
+            bytes.release();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == ChannelInputShutdownEvent.INSTANCE) {
+            inputShutdown = true;
+        }
+    }
+
+    synchronized long crc() {
+        return crc.getValue();
+    }
+
+    synchronized String text() {
+        return text.toString();
+    }
+
+    void send(byte[] bytes) {
+        channel.writeAndFlush(Unpooled.wrappedBuffer(bytes));
+    }
+
+    void shutdownOutput() {
+        ((DuplexChannel) channel).shutdownOutput().syncUninterruptibly();
+    }
+}
