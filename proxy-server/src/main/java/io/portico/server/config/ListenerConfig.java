@@ -17,6 +17,7 @@ import java.time.Duration;
  * @param sendBuffer     SO_SNDBUF, 0 for the kernel's default
  * @param http           HTTP/1.1 limits and keep-alive on this listener
  * @param tls            TLS termination; absent for plain HTTP
+ * @param websocket      caps on WebSocket connections through this listener
  */
 public record ListenerConfig(
         @Default("") String name,
@@ -30,7 +31,8 @@ public record ListenerConfig(
         @Default("0") ByteSize receiveBuffer,
         @Default("0") ByteSize sendBuffer,
         HttpListenerConfig http,
-        @Nullable TlsListenerConfig tls) {
+        @Nullable TlsListenerConfig tls,
+        WebSocketListenerConfig websocket) {
 
     public ListenerConfig {
         if (name == null || name.isEmpty()) {

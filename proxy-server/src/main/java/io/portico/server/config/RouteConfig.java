@@ -12,6 +12,7 @@ package io.portico.server.config;
  * @param maxBodySize      overrides the server's limit
  * @param requestHeaders   header edits on the request sent upstream
  * @param responseHeaders  header edits on the response sent to the client
+ * @param websocket        WebSocket upgrades on this route
  */
 public record RouteConfig(
         @Default("") String name,
@@ -21,7 +22,8 @@ public record RouteConfig(
         @Nullable FixedResponseConfig respond,
         @Nullable ByteSize maxBodySize,
         HeaderRulesConfig requestHeaders,
-        HeaderRulesConfig responseHeaders) {
+        HeaderRulesConfig responseHeaders,
+        WebSocketRouteConfig websocket) {
 
     public RouteConfig {
         int actions = (upstream != null ? 1 : 0) + (redirect != null ? 1 : 0) + (respond != null ? 1 : 0);

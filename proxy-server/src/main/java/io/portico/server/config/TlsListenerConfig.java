@@ -24,6 +24,8 @@ import java.util.List;
  * @param clientSubjectHeader     request header carrying a verified client certificate's subject to upstreams
  * @param clientFingerprintHeader request header carrying its SHA-256 fingerprint
  * @param ocspResponseFile   DER OCSP response to staple (OpenSSL provider)
+ * @param ocspFetch          fetch the OCSP response from the responder named in the certificate and
+ *                           keep it fresh (OpenSSL provider)
  * @param handshakeTimeout   a client that has not finished its handshake by then is dropped
  */
 public record TlsListenerConfig(
@@ -44,6 +46,7 @@ public record TlsListenerConfig(
         @Default("X-Client-Subject") String clientSubjectHeader,
         @Default("X-Client-Fingerprint") String clientFingerprintHeader,
         @Nullable String ocspResponseFile,
+        @Default("false") boolean ocspFetch,
         @Default("10s") Duration handshakeTimeout) {
 
     public TlsListenerConfig {
@@ -80,6 +83,9 @@ public record TlsListenerConfig(
         }
         if (!clientAuth.equals("none") && clientCa == null) {
             throw new InvalidConfigException("client_ca", "client_auth " + clientAuth + " needs a client_ca bundle");
+        }
+        if (ocspFetch && ocspResponseFile != null) {
+            throw new InvalidConfigException("ocsp_fetch", "give ocsp_response_file or ocsp_fetch, not both");
         }
         if (handshakeTimeout.isZero() || handshakeTimeout.isNegative()) {
             throw new InvalidConfigException("handshake_timeout", "must be positive");

@@ -7,13 +7,16 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.portico.server.config.DemoOriginConfig;
 
 import java.net.InetSocketAddress;
 
 /**
  * A small origin on loopback for the default config: a welcome page, a JSON endpoint, an echo of
- * the request, chosen status codes, delays and sized bodies. It runs on Portico's own event loops.
+ * the request, chosen status codes, delays, sized bodies, and a WebSocket echo on {@code /ws}
+ * (with a page that uses it on {@code /ws.html}). It runs on Portico's own event loops.
  */
 public final class DemoOrigin implements AutoCloseable {
 
@@ -35,6 +38,10 @@ public final class DemoOrigin implements AutoCloseable {
                                 .addLast(new HttpServerCodec())
                                 .addLast(new HttpServerKeepAliveHandler())
                                 .addLast(new HttpObjectAggregator(1 << 20))
+                                .addLast(new WebSocketServerProtocolHandler(WebSocketServerProtocolConfig.newBuilder()
+                                        .websocketPath("/ws").maxFramePayloadLength(16 << 20).allowExtensions(false)
+                                        .checkStartsWith(false).build()))
+                                .addLast(new DemoEchoHandler())
                                 .addLast(new DemoOriginHandler());
                     }
                 });

@@ -35,7 +35,26 @@ final class DemoOriginHandler extends SimpleChannelInboundHandler<FullHttpReques
               <li><a href="/status/503">/status/503</a> &mdash; any status</li>
               <li><a href="/delay/500">/delay/500</a> &mdash; answer after 500 ms</li>
               <li><a href="/bytes/1048576">/bytes/1048576</a> &mdash; a body of that many bytes</li>
+              <li><a href="/ws.html">/ws.html</a> &mdash; a WebSocket echo on /ws, through Portico</li>
             </ul>
+            </body></html>
+            """;
+
+    static final String WS_PAGE = """
+            <!doctype html>
+            <html><head><meta charset="utf-8"><title>Portico WebSocket echo</title></head>
+            <body>
+            <h1>WebSocket echo through Portico</h1>
+            <form id="f"><input id="m" value="hello" autocomplete="off"> <button>send</button></form>
+            <pre id="log"></pre>
+            <script>
+            const log = t => document.getElementById('log').textContent += t + '\\n';
+            const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+            ws.onopen = () => log('open');
+            ws.onmessage = e => log('echo: ' + e.data);
+            ws.onclose = e => log('closed ' + e.code);
+            document.getElementById('f').onsubmit = e => { e.preventDefault(); ws.send(document.getElementById('m').value); };
+            </script>
             </body></html>
             """;
 
@@ -48,6 +67,8 @@ final class DemoOriginHandler extends SimpleChannelInboundHandler<FullHttpReques
         }
         if (path.equals("/") || path.equals("/index.html")) {
             send(ctx, req, HttpResponseStatus.OK, "text/html; charset=utf-8", INDEX);
+        } else if (path.equals("/ws.html")) {
+            send(ctx, req, HttpResponseStatus.OK, "text/html; charset=utf-8", WS_PAGE);
         } else if (path.equals("/hello")) {
             send(ctx, req, HttpResponseStatus.OK, "text/plain; charset=utf-8", "Hello from the Portico demo origin\n");
         } else if (path.equals("/api/time")) {

@@ -15,6 +15,10 @@ import io.portico.http.PathNormalizer;
 import io.portico.http.RequestIds;
 import io.portico.server.log.AccessLogRecord;
 import io.portico.server.route.Route;
+import io.portico.server.route.RouteAction;
+import io.portico.websocket.WebSocketHandshake;
+
+import java.net.InetAddress;
 import io.portico.server.route.Router;
 import io.portico.server.route.VirtualServer;
 
@@ -135,6 +139,24 @@ abstract class Exchange {
         }
         log.route = route.name();
 
+        boolean upgrade = false;
+        if (route.action() == RouteAction.UPSTREAM && route.websocket().enabled()
+                && WebSocketHandshake.isUpgradeRequest(request)) {
+            WebSocketHandshake.Rejection rejection = WebSocketHandshake.validate(request);
+            if (rejection != null) {
+                LocalExchange refused = LocalExchange.error(client, request, log, rejection.status(),
+                        "bad_websocket_handshake");
+                if (rejection.status().code() == 426) {
+                    refused.header(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
+                }
+                return refused;
+            }
+            InetAddress peer = client.remote() == null ? null : client.remote().getAddress();
+            if (!context.acquireWebSocket(peer)) {
+                return LocalExchange.error(client, request, log, HttpResponseStatus.SERVICE_UNAVAILABLE, "websocket_limit");
+            }
+            upgrade = true;
+        }
         long maxBody = route.maxBodySize();
         long length = HttpUtil.getContentLength(request, -1L);
         if (maxBody > 0 && length > maxBody) {
@@ -161,7 +183,7 @@ abstract class Exchange {
                 return LocalExchange.fixed(client, request, log, route);
             }
             default -> {
-                return ProxyExchange.start(client, request, log, route, host, maxBody);
+                return ProxyExchange.start(client, request, log, route, host, maxBody, upgrade);
             }
         }
     }

@@ -201,6 +201,17 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         maybeRead();
     }
 
+    /**
+     * The connection became a WebSocket tunnel: this handler leaves the pipeline and forgets the
+     * exchange; the relay owns the connection from now on.
+     */
+    void upgraded() {
+        current = null;
+        closing = true;
+        releaseQueued();
+        ctx.pipeline().remove(this);
+    }
+
     /** Whether this response may keep the connection open, as far as the connection is concerned. */
     boolean connectionReusable() {
         return !closing && !draining && !context.lifecycle().draining()

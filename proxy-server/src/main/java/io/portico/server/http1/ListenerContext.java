@@ -12,7 +12,9 @@ import io.portico.tls.ServerTls;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.net.InetAddress;
 
 /**
  * Everything an HTTP connection on one listener needs, built once per config. A connection keeps
@@ -29,6 +31,8 @@ public final class ListenerContext {
     private final ServerLifecycle lifecycle;
     private final ListenerTls tls;
     private final ConcurrentHashMap<String, LongAdder> handshakeFailures = new ConcurrentHashMap<>();
+    private final AtomicInteger webSockets = new AtomicInteger();
+    private final ConcurrentHashMap<InetAddress, AtomicInteger> webSocketsByIp = new ConcurrentHashMap<>();
     private final AsciiString clientSubjectHeader;
     private final AsciiString clientFingerprintHeader;
 
@@ -46,6 +50,42 @@ public final class ListenerContext {
         this.clientSubjectHeader = config.tls() == null ? null : AsciiString.cached(config.tls().clientSubjectHeader());
         this.clientFingerprintHeader = config.tls() == null ? null
                 : AsciiString.cached(config.tls().clientFingerprintHeader());
+    }
+
+    /**
+     * Takes a WebSocket slot for {@code client} within the listener's caps.
+     *
+     * @return false when a cap is reached (nothing was taken)
+     */
+    boolean acquireWebSocket(InetAddress client) {
+        int max = config.websocket().maxConnections();
+        if (webSockets.incrementAndGet() > max && max > 0) {
+            webSockets.decrementAndGet();
+            return false;
+        }
+        int perIp = config.websocket().maxPerClientIp();
+        if (perIp > 0 && client != null) {
+            AtomicInteger n = webSocketsByIp.computeIfAbsent(client, a -> new AtomicInteger());
+            if (n.incrementAndGet() > perIp) {
+                n.decrementAndGet();
+                webSockets.decrementAndGet();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Gives back a slot taken by {@link #acquireWebSocket}. */
+    void releaseWebSocket(InetAddress client) {
+        webSockets.decrementAndGet();
+        if (config.websocket().maxPerClientIp() > 0 && client != null) {
+            webSocketsByIp.computeIfPresent(client, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+        }
+    }
+
+    /** Open WebSocket connections through this listener. */
+    public int webSockets() {
+        return webSockets.get();
     }
 
     /** Counts a failed TLS handshake under a short reason, such as {@code SSLHandshakeException: no cipher suites in common}. */

@@ -79,6 +79,11 @@ final class LocalExchange extends Exchange {
         return new LocalExchange(client, request, log, r, route.responseHeaders(), true, null);
     }
 
+    /** Adds a header to the answer before it is written (426 names the version it wants). */
+    void header(CharSequence name, CharSequence value) {
+        response.headers().set(name, value);
+    }
+
     @Override
     boolean requestComplete() {
         return complete;

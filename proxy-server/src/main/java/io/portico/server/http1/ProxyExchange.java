@@ -18,6 +18,11 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.portico.websocket.WebSocketHandshake;
+import io.portico.websocket.WebSocketRelay;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
@@ -66,6 +71,9 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     private final long keyHash;
     private final boolean idempotent;
     private final ChannelHandlerContext clientCtx;
+    private final boolean upgrade;
+    private boolean switching;
+    private boolean switched;
 
     private int state = WAITING_CONNECTION;
     private boolean clientKeepAlive;
@@ -96,8 +104,9 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     private long totalDeadline;
 
     private ProxyExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
-                          String host, long maxBody) {
+                          String host, long maxBody, boolean upgrade) {
         super(client, request, log);
+        this.upgrade = upgrade;
         this.route = route;
         this.clientCtx = client.ctx();
         this.group = route.upstream().forLoop(clientCtx.channel().eventLoop());
@@ -110,9 +119,10 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
                 || m == HttpMethod.PUT || m == HttpMethod.DELETE || m == HttpMethod.TRACE;
     }
 
+    /** @param upgrade a validated WebSocket upgrade: forward it and turn into a relay on the upstream's 101 */
     static ProxyExchange start(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
-                               String host, long maxBody) {
-        return new ProxyExchange(client, request, log, route, host, maxBody);
+                               String host, long maxBody, boolean upgrade) {
+        return new ProxyExchange(client, request, log, route, host, maxBody, upgrade);
     }
 
     @Override
@@ -137,6 +147,11 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
                 : (connection & HopByHopHeaders.CLOSE) == 0;
         if (chunked) {
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        if (upgrade) {
+            // The one hop-by-hop exchange that must reach the upstream.
+            headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         }
         ListenerContext context = client.context();
         ForwardingConfig fwd = context.forwarding();
@@ -356,8 +371,14 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         int code = response.status().code();
         if (code == 101) {
-            // Upgrade is not forwarded, so a 101 answers nothing that was asked.
-            upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_unexpected_101");
+            if (!upgrade) {
+                // Upgrade was not forwarded, so a 101 answers nothing that was asked.
+                upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_unexpected_101");
+            } else if (!WebSocketHandshake.acceptMatches(request, response)) {
+                upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_websocket_accept");
+            } else {
+                acceptUpgrade(response);
+            }
             return;
         }
         if (code < 200) {
@@ -411,8 +432,64 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     private boolean forwardInformational;
 
+    /** Passes the upstream's 101 on; the switch to the relay happens with the 101's last part. */
+    private void acceptUpgrade(HttpResponse response) {
+        cancelTimer();
+        status = 101;
+        switching = true;
+        deflate = WebSocketHandshake.deflateNegotiated(response);
+        HttpHeaders headers = response.headers();
+        HopByHopHeaders.strip(headers);
+        headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+        headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        headers.set(client.context().requestIdHeader(), log.requestId);
+        route.responseHeaders().apply(headers);
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        clientCtx.write(response);
+    }
+
+    private boolean deflate;
+
+    /**
+     * Both connections become a WebSocket relay. Called while the upstream's HTTP decoder is
+     * delivering the 101's last part: the relay handlers go in first, then the HTTP handlers leave,
+     * so frames that arrived right behind the 101 reach the relay, in order.
+     */
+    private void switchToRelay() {
+        state = DONE;
+        switched = true;
+        Channel up = upstream.channel();
+        Channel down = clientCtx.channel();
+        InetAddress peer = client.remote() == null ? null : client.remote().getAddress();
+        ListenerContext context = client.context();
+        clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        upstream = null;
+        // A tunnel's upstream side is closed with the client connections at shutdown.
+        context.lifecycle().connectionOpened(up);
+        WebSocketRelay.start(down, up, route.relayMode(), route.relayLimits(), deflate, () -> {
+            endBackend();
+            context.releaseWebSocket(peer);
+        });
+        // Handlers behind a decoder leave before it, so the bytes it still holds reach the relay.
+        up.pipeline().remove(UpstreamConnection.class);
+        up.pipeline().remove(HttpClientCodec.class);
+        end(101, null);
+        client.upgraded();
+        if (down.pipeline().get(IdleStateHandler.class) != null) {
+            down.pipeline().remove(IdleStateHandler.class);
+        }
+        down.pipeline().remove(HttpServerCodec.class);
+    }
+
     private void onResponseContent(HttpContent content) {
         boolean last = content instanceof LastHttpContent;
+        if (switching) {
+            content.release();
+            if (last) {
+                switchToRelay();
+            }
+            return;
+        }
         if (informational) {
             if (forwardInformational) {
                 clientCtx.write(content);
@@ -616,6 +693,9 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     private void end(int finalStatus, String error) {
         client.context().lifecycle().requestEnded();
+        if (upgrade && !switched) {
+            client.context().releaseWebSocket(client.remote() == null ? null : client.remote().getAddress());
+        }
         if (log.upstreamNanos < 0 && upstreamStartNanos != 0) {
             log.upstreamNanos = System.nanoTime() - upstreamStartNanos;
         }

@@ -7,7 +7,9 @@ import io.portico.server.config.TlsGlobalConfig;
 import io.portico.server.config.TlsListenerConfig;
 import io.portico.tls.DevCertificate;
 import io.portico.tls.KeyMaterial;
+import io.portico.tls.OcspFetcher;
 import io.portico.tls.OcspStapler;
+import io.portico.tls.TlsProviders;
 import io.portico.tls.PemFiles;
 import io.portico.tls.ServerTls;
 import io.portico.tls.ServerTlsOptions;
@@ -23,7 +25,10 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -44,6 +49,7 @@ public final class ListenerTls implements AutoCloseable {
     private final TicketKeys tickets;
     private final OcspStapler stapler = new OcspStapler();
     private volatile ServerTls current;
+    private OcspFetcher ocsp;
     private Map<Path, String> stamps;
 
     private ListenerTls(String listener, TlsListenerConfig config, TlsGlobalConfig global, SslProvider provider,
@@ -71,8 +77,31 @@ public final class ListenerTls implements AutoCloseable {
         ListenerTls tls = new ListenerTls(listener, c, global, provider, tickets);
         tls.current = tls.build(warnings);
         tls.stamps = tls.stamps();
+        tls.startOcsp(warnings);
         return tls;
     }
+
+    /** Starts fetching OCSP responses for the current certificates, when the listener asks for it. */
+    private void startOcsp(List<String> warnings) {
+        if (!config.ocspFetch()) {
+            return;
+        }
+        if (!TlsProviders.isOpenSsl(provider)) {
+            warnings.add("listener " + listener + ": ocsp_fetch needs the OpenSSL provider; not stapling");
+            return;
+        }
+        ocsp = OcspFetcher.start(stapler, current.materials(), OCSP_SCHEDULER, Duration.ofSeconds(10));
+        for (String w : ocsp.warnings()) {
+            warnings.add("listener " + listener + ": " + w);
+        }
+    }
+
+    /** One daemon thread for every listener's OCSP refreshes; the fetches run on the HTTP client's threads. */
+    private static final ScheduledExecutorService OCSP_SCHEDULER = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "portico-ocsp");
+        t.setDaemon(true);
+        return t;
+    });
 
     /** The contexts new handshakes use. */
     public ServerTls current() {
@@ -93,8 +122,16 @@ public final class ListenerTls implements AutoCloseable {
         List<String> warnings = new ArrayList<>();
         try {
             ServerTls rebuilt = build(warnings);
+            ServerTls old = current;
             current = rebuilt;
             stamps = now;
+            if (ocsp != null) {
+                ocsp.close();
+                for (KeyMaterial m : old.materials()) {
+                    stapler.clear(m);
+                }
+                startOcsp(warnings);
+            }
             LOG.log(System.Logger.Level.INFO, "listener " + listener + ": TLS certificates reloaded");
             for (String w : warnings) {
                 LOG.log(System.Logger.Level.WARNING, w);
@@ -110,6 +147,9 @@ public final class ListenerTls implements AutoCloseable {
 
     @Override
     public void close() {
+        if (ocsp != null) {
+            ocsp.close();
+        }
         if (tickets != null) {
             tickets.close();
         }
@@ -164,6 +204,7 @@ public final class ListenerTls implements AutoCloseable {
             warnings.add("listener " + listener + ": SSLKEYLOGFILE is set: TLS secrets are written to " + keyLog
                     + " — anyone with that file can decrypt this traffic; unset it outside debugging");
         }
+        boolean stapling = c.ocspResponseFile() != null || (c.ocspFetch() && TlsProviders.isOpenSsl(provider));
         ServerTlsOptions options = new ServerTlsOptions(provider, certificates, null,
                 c.unknownSni().equals("reject"),
                 c.profile().equals("modern") ? TlsProfile.MODERN : TlsProfile.INTERMEDIATE,
@@ -174,7 +215,7 @@ public final class ListenerTls implements AutoCloseable {
                     case "require" -> ClientAuth.REQUIRE;
                     default -> ClientAuth.NONE;
                 },
-                clientCa, c.ocspResponseFile() != null, keyLog);
+                clientCa, stapling, keyLog);
         ServerTls tls = ServerTls.build(options, stapler);
         if (c.ocspResponseFile() != null) {
             // The response vouches for one certificate: the default one.

@@ -5,7 +5,10 @@ import io.portico.server.config.MatchConfig;
 import io.portico.server.config.RedirectConfig;
 import io.portico.server.config.RouteConfig;
 import io.portico.server.config.ServerConfig;
+import io.portico.server.config.WebSocketRouteConfig;
 import io.portico.server.upstream.UpstreamGroup;
+import io.portico.websocket.RelayLimits;
+import io.portico.websocket.WebSocketRelay;
 
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -25,6 +28,8 @@ public final class Route {
     private final long maxBodySize;
     private final HeaderRules requestHeaders;
     private final HeaderRules responseHeaders;
+    private final WebSocketRouteConfig websocket;
+    private final RelayLimits relayLimits;
 
     Route(ServerConfig server, RouteConfig config, UpstreamGroup upstream) {
         MatchConfig m = config.match();
@@ -40,6 +45,24 @@ public final class Route {
         this.maxBodySize = (config.maxBodySize() != null ? config.maxBodySize() : server.maxBodySize()).bytes();
         this.requestHeaders = HeaderRules.of(server.requestHeaders(), config.requestHeaders());
         this.responseHeaders = HeaderRules.of(server.responseHeaders(), config.responseHeaders());
+        this.websocket = config.websocket();
+        this.relayLimits = new RelayLimits(websocket.maxFrameSize().intBytes(), websocket.maxMessageSize().intBytes(),
+                websocket.validateUtf8(), websocket.idleTimeout(), websocket.pingInterval(), websocket.pongTimeout());
+    }
+
+    /** WebSocket settings of this route. */
+    public WebSocketRouteConfig websocket() {
+        return websocket;
+    }
+
+    /** The relay's limits, built once. */
+    public RelayLimits relayLimits() {
+        return relayLimits;
+    }
+
+    /** The relay mode for upgraded connections. */
+    public WebSocketRelay.Mode relayMode() {
+        return websocket.mode().equals("raw") ? WebSocketRelay.Mode.RAW : WebSocketRelay.Mode.FRAMES;
     }
 
     public boolean matches(String path) {

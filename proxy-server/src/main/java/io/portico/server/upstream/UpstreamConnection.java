@@ -125,6 +125,15 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
         channel = ctx.channel();
     }
 
+    /** Leaving the pipeline (the connection became a WebSocket relay): stop watching deadlines. */
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (watchdog != null) {
+            watchdog.cancel(false);
+            watchdog = null;
+        }
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         UpstreamListener listener = owner;

@@ -52,7 +52,8 @@ final class Fixtures {
     static ListenerConfig listener(String name, int backlog, boolean reusePort, int fastOpen, boolean nodelay,
                                    TcpKeepaliveConfig keepalive, Duration deferAccept, long rcvbuf, long sndbuf) {
         return new ListenerConfig(name, new HostPort("127.0.0.1", 0), backlog, reusePort, fastOpen, nodelay,
-                keepalive, deferAccept, new ByteSize(rcvbuf), new ByteSize(sndbuf), HTTP, null);
+                keepalive, deferAccept, new ByteSize(rcvbuf), new ByteSize(sndbuf), HTTP, null,
+                new io.portico.server.config.WebSocketListenerConfig(0, 0));
     }
 
     static ListenerConfig plainListener(String name, boolean reusePort) {

@@ -11,32 +11,19 @@ import java.util.function.Predicate;
  *
  * <p>Each member's in-flight count is read once per pick, since other loops change it concurrently.
  */
-final class LeastConnections<M extends Member> implements LoadBalancer<M> {
+final class LeastConnections<M extends Member> extends WeightedMembers<M> {
 
     private static final int INELIGIBLE = -1;
 
-    private final List<M> members;
-    private final Member[] array;
-    private final int[] weights;
     /** This pick's in-flight snapshot, or {@link #INELIGIBLE}. */
     private final long[] loads;
     /** Smooth round robin state for breaking ties. */
     private final long[] current;
 
     LeastConnections(List<M> members) {
-        this.members = members;
-        this.array = members.toArray(new Member[0]);
-        this.weights = new int[array.length];
-        for (int i = 0; i < array.length; i++) {
-            weights[i] = array[i].weight();
-        }
+        super(members);
         this.loads = new long[array.length];
         this.current = new long[array.length];
-    }
-
-    @Override
-    public List<M> members() {
-        return members;
     }
 
     @Override

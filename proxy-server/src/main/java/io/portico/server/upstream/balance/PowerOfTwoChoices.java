@@ -14,27 +14,14 @@ import java.util.function.Predicate;
  * pick count the eligible members and draw again among them, which keeps the pair uniform over eligible
  * pairs.
  */
-final class PowerOfTwoChoices<M extends Member> implements LoadBalancer<M> {
+final class PowerOfTwoChoices<M extends Member> extends WeightedMembers<M> {
 
-    private final List<M> members;
-    private final Member[] array;
-    private final int[] weights;
     /** Eligibility snapshot for the slow path. */
     private final boolean[] ok;
 
     PowerOfTwoChoices(List<M> members) {
-        this.members = members;
-        this.array = members.toArray(new Member[0]);
-        this.weights = new int[array.length];
-        for (int i = 0; i < array.length; i++) {
-            weights[i] = array[i].weight();
-        }
+        super(members);
         this.ok = new boolean[array.length];
-    }
-
-    @Override
-    public List<M> members() {
-        return members;
     }
 
     @Override

@@ -13,26 +13,13 @@ import java.util.function.Predicate;
  * its current weight stays where it was and the total covers only the eligible members. nginx's
  * effective weight (lowered after failures) is not modelled; failures show up here as ineligibility.
  */
-final class SmoothWeightedRoundRobin<M extends Member> implements LoadBalancer<M> {
+final class SmoothWeightedRoundRobin<M extends Member> extends WeightedMembers<M> {
 
-    private final List<M> members;
-    private final Member[] array;
-    private final int[] weights;
     private final long[] current;
 
     SmoothWeightedRoundRobin(List<M> members) {
-        this.members = members;
-        this.array = members.toArray(new Member[0]);
-        this.weights = new int[array.length];
-        for (int i = 0; i < array.length; i++) {
-            weights[i] = array[i].weight();
-        }
+        super(members);
         this.current = new long[array.length];
-    }
-
-    @Override
-    public List<M> members() {
-        return members;
     }
 
     @Override
