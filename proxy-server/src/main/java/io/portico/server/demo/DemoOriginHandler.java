@@ -50,7 +50,7 @@ final class DemoOriginHandler extends SimpleChannelInboundHandler<FullHttpReques
             <script>
             const log = t => document.getElementById('log').textContent += t + '\\n';
             const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
-            ws.onopen = () => log('open');
+            ws.onopen = () => { log('open'); ws.send('hello through Portico'); };
             ws.onmessage = e => log('echo: ' + e.data);
             ws.onclose = e => log('closed ' + e.code);
             document.getElementById('f').onsubmit = e => { e.preventDefault(); ws.send(document.getElementById('m').value); };

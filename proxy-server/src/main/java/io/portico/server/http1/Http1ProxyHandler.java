@@ -25,6 +25,7 @@ import java.security.NoSuchAlgorithmException;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
+import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.http.RequestIds;
 
@@ -89,7 +90,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     public void channelActive(ChannelHandlerContext ctx) {
         remote = (InetSocketAddress) ctx.channel().remoteAddress();
         if (remote != null && remote.getAddress() != null) {
-            remoteText = remote.getAddress().getHostAddress();
+            // As nginx prints it: ::1 rather than 0:0:0:0:0:0:0:1.
+            remoteText = NetUtil.toAddressString(remote.getAddress());
         }
         context.lifecycle().connectionOpened(ctx.channel());
         ctx.read();
