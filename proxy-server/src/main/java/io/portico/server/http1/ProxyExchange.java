@@ -208,6 +208,14 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             return;
         }
         attempts++;
+        if (!request.headers().contains(HttpHeaderNames.HOST)) {
+            // An HTTP/1.0 client may send no Host, but the request goes upstream as HTTP/1.1, which
+            // requires one: name the backend, as nginx's default proxy_set_header Host $proxy_host does.
+            request.headers().set(HttpHeaderNames.HOST, b.key());
+            hostFromBackend = true;
+        } else if (hostFromBackend) {
+            request.headers().set(HttpHeaderNames.HOST, b.key());
+        }
         b.requestStarted();
         backendCounted = true;
         upstreamStartNanos = System.nanoTime();
@@ -285,6 +293,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     }
 
     private boolean upstreamWasReused;
+    private boolean hostFromBackend;
     private HttpResponseStatus lastFailureStatus = HttpResponseStatus.BAD_GATEWAY;
     private String lastFailure;
 

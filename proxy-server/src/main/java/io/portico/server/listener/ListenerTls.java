@@ -247,11 +247,7 @@ public final class ListenerTls implements AutoCloseable {
                 names.addAll(m.names());
             }
         }
-        for (KeyMaterial m : material) {
-            for (String w : m.warnings()) {
-                warnings.add("listener " + listener + ": " + w);
-            }
-        }
+        // The material's own warnings (expiry, chain) reach the operator through ServerTls.warnings().
         return new SniCertificate(List.copyOf(names), material);
     }
 

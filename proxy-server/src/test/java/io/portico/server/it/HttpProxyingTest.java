@@ -182,4 +182,14 @@ class HttpProxyingTest {
             assertThat(raw.closedByServer()).isTrue();
         }
     }
+
+    @Test
+    void givesAnHttp10RequestWithoutHostTheBackendAsHost() throws Exception {
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            RawHttp.Response r = raw.send("GET /headers HTTP/1.0\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).startsWith("GET /headers HTTP/1.1\n").contains("host: 127.0.0.1:" + origin.port() + "\n");
+        }
+    }
+
 }
