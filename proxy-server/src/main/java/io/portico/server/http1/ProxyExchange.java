@@ -254,12 +254,13 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         connection.attach(this);
         state = WAITING_HEAD;
         Channel ch = connection.channel();
-        ch.write(request);
+        // Void promises: a failed write surfaces as exceptionCaught, which ends the exchange anyway.
+        ch.write(request, ch.voidPromise());
         if (pending != null) {
             HttpContent c;
             while ((c = pending.poll()) != null) {
                 bodySent |= c.content().isReadable() || c != LastHttpContent.EMPTY_LAST_CONTENT;
-                ch.write(c);
+                ch.write(c, ch.voidPromise());
             }
         }
         ch.flush();
@@ -322,7 +323,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         if (upstream != null) {
             bodySent |= content.content().isReadable() || content != LastHttpContent.EMPTY_LAST_CONTENT;
-            upstream.channel().write(content);
+            upstream.channel().write(content, upstream.channel().voidPromise());
             if (last) {
                 upstream.channel().flush();
                 armHeaderTimer();
@@ -396,7 +397,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             forwardInformational = code != 100 && !http10;
             if (forwardInformational) {
                 response.setProtocolVersion(HttpVersion.HTTP_1_1);
-                clientCtx.write(response);
+                clientCtx.write(response, clientCtx.voidPromise());
             }
             return;
         }
@@ -436,7 +437,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         headers.set(client.context().requestIdHeader(), log.requestId);
         route.responseHeaders().apply(headers);
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
-        clientCtx.write(response);
+        clientCtx.write(response, clientCtx.voidPromise());
     }
 
     private boolean forwardInformational;
@@ -454,7 +455,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         headers.set(client.context().requestIdHeader(), log.requestId);
         route.responseHeaders().apply(headers);
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
-        clientCtx.write(response);
+        clientCtx.write(response, clientCtx.voidPromise());
     }
 
     private boolean deflate;
@@ -501,7 +502,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         if (informational) {
             if (forwardInformational) {
-                clientCtx.write(content);
+                clientCtx.write(content, clientCtx.voidPromise());
             } else {
                 content.release();
             }
@@ -522,7 +523,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         responseBytes += content.content().readableBytes();
         if (!last) {
-            clientCtx.write(content);
+            clientCtx.write(content, clientCtx.voidPromise());
             return;
         }
         state = DONE;
