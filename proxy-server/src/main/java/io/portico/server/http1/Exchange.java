@@ -101,7 +101,7 @@ abstract class Exchange {
             return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "repeated_host");
         }
         String hostHeader = authority != null ? authority : hosts.isEmpty() ? null : hosts.get(0);
-        if (hostHeader == null && !(request.protocolVersion().minorVersion() == 0)) {
+        if (hostHeader == null && !http10(request)) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "missing_host");
         }
         String host = null;
@@ -146,9 +146,7 @@ abstract class Exchange {
             if (rejection != null) {
                 LocalExchange refused = LocalExchange.error(client, request, log, rejection.status(),
                         "bad_websocket_handshake");
-                if (rejection.status().code() == 426) {
-                    refused.header(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
-                }
+                refused.headers(rejection::addHeadersTo);
                 return refused;
             }
             InetAddress peer = client.remote() == null ? null : client.remote().getAddress();

@@ -12,17 +12,14 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.portico.tls.ServerTls;
 
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLPeerUnverifiedException;
 import io.netty.handler.codec.DecoderException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.cert.Certificate;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import io.netty.util.NetUtil;
@@ -302,20 +299,14 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             return;
         }
         sniName = ServerTls.sniHostname(ctx.channel());
-        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-        if (ssl == null) {
-            return;
-        }
-        try {
-            Certificate[] peer = ssl.engine().getSession().getPeerCertificates();
-            if (peer.length > 0 && peer[0] instanceof X509Certificate leaf) {
-                clientSubject = leaf.getSubjectX500Principal().getName();
+        X509Certificate leaf = ServerTls.clientCertificate(ctx.channel());
+        if (leaf != null) {
+            try {
                 clientFingerprint = sha256(leaf.getEncoded());
+                clientSubject = leaf.getSubjectX500Principal().getName();
+            } catch (CertificateEncodingException unreadable) {
+                // a certificate the engine accepted but cannot encode again: send no identity
             }
-        } catch (SSLPeerUnverifiedException noClientCertificate) {
-            // optional client authentication and the client sent none
-        } catch (CertificateEncodingException e) {
-            clientSubject = null;
         }
     }
 

@@ -79,9 +79,9 @@ final class LocalExchange extends Exchange {
         return new LocalExchange(client, request, log, r, route.responseHeaders(), true, null);
     }
 
-    /** Adds a header to the answer before it is written (426 names the version it wants). */
-    void header(CharSequence name, CharSequence value) {
-        response.headers().set(name, value);
+    /** Lets the caller add headers to the answer before it is written (426 names the version it wants). */
+    void headers(java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> edit) {
+        edit.accept(response.headers());
     }
 
     @Override

@@ -98,6 +98,12 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     private boolean upstreamPaused;
     private long lastUpstreamReadNanos;
 
+    private boolean upstreamWasReused;
+    private HttpResponseStatus lastFailureStatus = HttpResponseStatus.BAD_GATEWAY;
+    private String lastFailure;
+    private boolean hostFromBackend;
+    private boolean forwardInformational;
+    private boolean deflate;
     private ScheduledFuture<?> timer;
     private long timerDeadline;
     private long headerDeadline;
@@ -293,11 +299,6 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         fail(status, reason);
     }
 
-    private boolean upstreamWasReused;
-    private boolean hostFromBackend;
-    private HttpResponseStatus lastFailureStatus = HttpResponseStatus.BAD_GATEWAY;
-    private String lastFailure;
-
     // ---- request body: client → upstream ------------------------------------------------------
 
     @Override
@@ -440,8 +441,6 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         clientCtx.write(response, clientCtx.voidPromise());
     }
 
-    private boolean forwardInformational;
-
     /** Passes the upstream's 101 on; the switch to the relay happens with the 101's last part. */
     private void acceptUpgrade(HttpResponse response) {
         cancelTimer();
@@ -457,8 +456,6 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
         clientCtx.write(response, clientCtx.voidPromise());
     }
-
-    private boolean deflate;
 
     /**
      * Both connections become a WebSocket relay. Called while the upstream's HTTP decoder is
@@ -616,21 +613,13 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     /** Answers the client with an error page, or cuts the response if it has started. */
     private void fail(HttpResponseStatus failStatus, String reason) {
-        if (state == DONE) {
-            return;
-        }
         if (responseStarted) {
             abort(reason);
             return;
         }
-        state = DONE;
-        cancelTimer();
-        releasePending();
-        if (upstream != null) {
-            upstream.abort();
-            upstream = null;
+        if (!finish()) {
+            return;
         }
-        endBackend();
         boolean keepAlive = clientKeepAlive && requestComplete && client.connectionReusable();
         FullHttpResponse r = LocalResponses.error(clientCtx.alloc(), failStatus, log.requestId, head);
         LocalResponses.markClose(r, keepAlive, http10);
@@ -643,17 +632,9 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     /** Ends the exchange mid-response: the client sees a cut response and a closed connection. */
     private void abort(String reason) {
-        if (state == DONE) {
+        if (!finish()) {
             return;
         }
-        state = DONE;
-        cancelTimer();
-        releasePending();
-        if (upstream != null) {
-            upstream.abort();
-            upstream = null;
-        }
-        endBackend();
         end(status == 0 ? 502 : status, reason);
         clientCtx.flush();
         clientCtx.close();
@@ -661,8 +642,22 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     @Override
     void onClientClosed() {
-        if (state == DONE) {
+        if (!finish()) {
             return;
+        }
+        // 499 as nginx: the client closed the connection before the response was complete.
+        end(499, "client_closed");
+    }
+
+    /**
+     * Ends the exchange on an error path: timers off, held request parts released, the upstream
+     * connection closed (never pooled), the backend's in-flight count given back.
+     *
+     * @return false when the exchange had already ended
+     */
+    private boolean finish() {
+        if (state == DONE) {
+            return false;
         }
         state = DONE;
         cancelTimer();
@@ -672,8 +667,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             upstream = null;
         }
         endBackend();
-        // 499 as nginx: the client closed the connection before the response was complete.
-        end(499, "client_closed");
+        return true;
     }
 
     private void releaseUpstream(boolean reusable) {

@@ -37,6 +37,19 @@ class TransportTest {
         assertAcceptsConnections(t);
     }
 
+    /**
+     * The option tests skip a native transport that cannot load; on Linux at least one must load,
+     * or the native half of the coverage would vanish without a failure.
+     */
+    @Test
+    void aNativeTransportLoadsOnLinux() {
+        assumeTrue(System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux"),
+                "native transports are Linux-only");
+
+        assertThat(Fixtures.available(TransportKind.IO_URING) || Fixtures.available(TransportKind.EPOLL))
+                .as("io_uring or epoll loads on Linux").isTrue();
+    }
+
     @Test
     void autoPrefersIoUringWhenTheKernelAllowsIt() {
         assumeTrue(Fixtures.available(TransportKind.IO_URING), "io_uring is unavailable here");
