@@ -5,8 +5,8 @@ import java.time.Duration;
 /**
  * Passive outlier detection, as Envoy's: a member that fails {@code consecutive_connect_failures}
  * connects in a row, or answers {@code consecutive_5xx} 5xx statuses in a row, is ejected for
- * {@code base_ejection_time × 2^n}, where n counts its ejections in a row (it drops back to 0 once the
- * member has stayed in for as long as its last ejection lasted), capped at {@code max_ejection_time}.
+ * {@code base_ejection_time × 2^n}, capped at {@code max_ejection_time}, where n counts its earlier
+ * ejections less one for each {@code base_ejection_time} it then stayed in rotation without one.
  * At most {@code max_ejection_percent} of the group's members are out this way at once, and always at
  * least one may be (except in a group of one), so detection never empties a group.
  *

@@ -58,7 +58,11 @@ import java.util.List;
  *   <li>{@code /early-hints} — 103 then 200</li>
  *   <li>{@code /close-after} — 200 keep-alive, then closes the connection right after</li>
  *   <li>{@code /status/N} — status N</li>
+ *   <li>{@code /health} — {@link #healthStatus} with body {@link #healthBody} (for health checks), counted in
+ *       {@link #healthChecks}</li>
+ *   <li>{@code /obj/ANYTHING} — 200 "NAME has /obj/ANYTHING" (a cacheable-looking object)</li>
  * </ul>
+ * When {@link #failWith} is set, every path but {@code /health} answers with that status instead.
  */
 public final class TestOrigin implements AutoCloseable {
 
@@ -73,6 +77,10 @@ public final class TestOrigin implements AutoCloseable {
     public final AtomicInteger openConnections = new AtomicInteger();
     public final List<HttpRequest> heads = new CopyOnWriteArrayList<>();
     public final Map<String, HttpHeaders> trailers = new ConcurrentHashMap<>();
+    public final AtomicInteger healthChecks = new AtomicInteger();
+    public volatile int healthStatus = 200;
+    public volatile String healthBody = "healthy";
+    public volatile int failWith;
 
     public TestOrigin(String name) throws InterruptedException {
         this(name, "127.0.0.1", 0);
@@ -164,7 +172,14 @@ public final class TestOrigin implements AutoCloseable {
         private void onComplete(ChannelHandlerContext ctx, HttpRequest r, LastHttpContent last) {
             String uri = r.uri();
             boolean keepAlive = HttpUtil.isKeepAlive(r);
-            if (uri.equals("/hello")) {
+            if (uri.equals("/health")) {
+                healthChecks.incrementAndGet();
+                full(ctx, r, HttpResponseStatus.valueOf(healthStatus), healthBody);
+            } else if (failWith != 0) {
+                full(ctx, r, HttpResponseStatus.valueOf(failWith), "failing on purpose");
+            } else if (uri.startsWith("/obj/")) {
+                full(ctx, r, HttpResponseStatus.OK, name + " has " + uri);
+            } else if (uri.equals("/hello")) {
                 full(ctx, r, HttpResponseStatus.OK, "hello from " + name);
             } else if (uri.startsWith("/headers")) {
                 StringBuilder sb = new StringBuilder();

@@ -38,7 +38,6 @@ public final class BackendHealth {
     private final AtomicInteger consecutiveConnectFailures = new AtomicInteger();
     private final AtomicBoolean ejected = new AtomicBoolean();
     private volatile long ejectedUntilNanos;
-    private volatile long lastEjectionNanos;
     private volatile long returnedAtNanos;
     private volatile int ejectionStreak;
     private volatile String ejectReason = "";
@@ -148,17 +147,18 @@ public final class BackendHealth {
             ejected.set(false);
             return;
         }
+        long base = outlier.baseEjectionTime().toNanos();
         int streak = ejectionStreak;
         long returned = returnedAtNanos;
-        if (returned != 0 && nowNanos - returned >= lastEjectionNanos) {
-            // It stayed in for as long as it was last out: forgive the earlier ejections.
-            streak = 0;
+        if (returned != 0 && streak > 0) {
+            // Each base_ejection_time spent in rotation without an ejection forgives one earlier ejection
+            // (Envoy lowers its multiplier once per interval the same way).
+            long forgiven = (nowNanos - returned) / base;
+            streak = (int) Math.max(0, streak - forgiven);
         }
-        long base = outlier.baseEjectionTime().toNanos();
         long max = outlier.maxEjectionTime().toNanos();
         long length = streak >= 62 || base > (max >> Math.min(streak, 62)) ? max : Math.min(max, base << streak);
         ejectionStreak = Math.min(streak + 1, 62);
-        lastEjectionNanos = length;
         ejectedUntilNanos = nowNanos + length;
         ejectReason = reason;
         consecutive5xx.set(0);
