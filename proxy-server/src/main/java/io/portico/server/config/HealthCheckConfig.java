@@ -63,7 +63,7 @@ public record HealthCheckConfig(
             jitter = interval.dividedBy(10);
         }
         if (jitter.isNegative() || jitter.compareTo(interval) >= 0) {
-            throw new InvalidConfigException("jitter", "must be at least 0s and shorter than interval (" + interval + ")");
+            throw new InvalidConfigException("jitter", "must be at least 0s and shorter than interval (" + interval.toMillis() + "ms)");
         }
         if (timeout.isZero() || timeout.isNegative()) {
             throw new InvalidConfigException("timeout", "must be positive");
