@@ -12,7 +12,8 @@ package io.portico.server.config;
  *                         in-flight requests (weighted); the key then goes to the next member on the ring.
  *                         0 turns bounding off; otherwise at least 1 (Google's "consistent hashing with
  *                         bounded loads", c = 1.25)
- * @param hotKeyThreshold  requests per second for one key above which the key is also served by the next
+ * @param hotKeyThreshold  requests per second (about: counts halve every second, so a steady rate of half
+ *                         of it to all of it makes a key hot) above which a key is also served by its next
  *                         member, so one hot object cannot saturate one node; 0 turns this off
  */
 public record HashConfig(

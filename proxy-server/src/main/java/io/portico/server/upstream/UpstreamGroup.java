@@ -31,6 +31,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -101,7 +102,7 @@ public final class UpstreamGroup {
         boolean checking = config.healthCheck().enabled();
         for (Backend b : backends) {
             EventLoop home = loopList.get(b.index() % loopList.size()).loop();
-            b.health(new BackendHealth(config.outlier(), ejectionBudget,
+            b.health(new BackendHealth("upstream " + name + " backend " + b.key(), config.outlier(), ejectionBudget,
                     config.healthCheck().rise(), config.healthCheck().fall(), home, () -> publish(b)));
             if (checking) {
                 String sni = config.tls().sni() != null ? config.tls().sni() : b.config().address().host();
@@ -121,7 +122,11 @@ public final class UpstreamGroup {
             if (loop.inEventLoop()) {
                 gl.refresh(b);
             } else if (!loop.isShuttingDown()) {
-                loop.execute(() -> gl.refresh(b));
+                try {
+                    loop.execute(() -> gl.refresh(b));
+                } catch (RejectedExecutionException e) {
+                    // The loop stopped between the check and the call: nothing there needs the news.
+                }
             }
         }
     }

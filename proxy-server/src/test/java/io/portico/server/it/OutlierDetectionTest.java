@@ -169,13 +169,16 @@ class OutlierDetectionTest {
 
             a.healthStatus = 200;
             await().atMost(Duration.ofSeconds(5)).until(() -> member(p, 0).state() == HealthState.SLOW_START);
-            double early = share(p, "a");
             assertThat(member(p, 0).effectiveWeight()).isLessThan(1.0);
+            double early = share(p, "a");
+            // However long the batch took on a busy machine, a's weight was at most this fraction of b's
+            // during it, so its share of the batch is at most about w / (1 + w).
+            double reached = member(p, 0).effectiveWeight();
+            assertThat(early).isLessThanOrEqualTo(reached / (1 + reached) + 0.05);
 
             await().atMost(Duration.ofSeconds(10)).until(() -> member(p, 0).state() == HealthState.UP);
             // The loops' ramps end within one step of the shared clock.
             await().atMost(Duration.ofSeconds(2)).until(() -> share(p, "a") == 0.5);
-            assertThat(early).isLessThan(0.3);
         }
     }
 

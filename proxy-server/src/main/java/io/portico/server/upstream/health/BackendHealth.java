@@ -18,6 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class BackendHealth {
 
+    private static final System.Logger LOG = System.getLogger("portico");
+
+    /** Names the backend in log lines, e.g. {@code upstream api backend 10.0.0.1:80}. */
+    private final String label;
     private final OutlierConfig outlier;
     private final EjectionBudget budget;
     private final EventExecutor timers;
@@ -48,6 +52,7 @@ public final class BackendHealth {
     private volatile long backSinceNanos;
 
     /**
+     * @param label     names the backend in the log lines of its state changes
      * @param outlier   passive detection settings
      * @param budget    the group's ejection budget
      * @param rise      passed checks in a row that bring it back (1 when checks are off)
@@ -55,8 +60,9 @@ public final class BackendHealth {
      * @param timers    where ejection ends are scheduled (an event loop)
      * @param onChange  runs after {@link #available()} may have changed, on the thread that changed it
      */
-    public BackendHealth(OutlierConfig outlier, EjectionBudget budget, int rise, int fall, EventExecutor timers,
-                         Runnable onChange) {
+    public BackendHealth(String label, OutlierConfig outlier, EjectionBudget budget, int rise, int fall,
+                         EventExecutor timers, Runnable onChange) {
+        this.label = label;
         this.outlier = outlier;
         this.budget = budget;
         this.rise = rise;
@@ -92,6 +98,8 @@ public final class BackendHealth {
                 backSinceNanos = System.nanoTime();
             }
             checkUp = true;
+            // State changes are rare (at most one per check), so a log line on the loop costs nothing.
+            LOG.log(System.Logger.Level.INFO, label + " is up: " + rise + " passed health checks");
             onChange.run();
         }
     }
@@ -108,6 +116,7 @@ public final class BackendHealth {
         if (++failsInARow >= fall) {
             failsInARow = 0;
             checkUp = false;
+            LOG.log(System.Logger.Level.WARNING, label + " is down: " + fall + " failed health checks, last: " + reason);
             onChange.run();
         }
     }
@@ -164,7 +173,10 @@ public final class BackendHealth {
         consecutive5xx.set(0);
         consecutiveConnectFailures.set(0);
         ejections.incrementAndGet();
-        timers.schedule(this::endEjection, length, TimeUnit.NANOSECONDS);
+        LOG.log(System.Logger.Level.WARNING, label + " ejected for " + length / 1_000_000 + "ms: " + reason);
+        if (!timers.isShuttingDown()) {
+            timers.schedule(this::endEjection, length, TimeUnit.NANOSECONDS);
+        }
         onChange.run();
     }
 
@@ -176,6 +188,7 @@ public final class BackendHealth {
         }
         ejected.set(false);
         budget.release();
+        LOG.log(System.Logger.Level.INFO, label + " is back from ejection");
         onChange.run();
     }
 
