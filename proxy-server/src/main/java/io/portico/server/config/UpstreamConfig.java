@@ -18,6 +18,9 @@ import java.util.List;
  * @param retry                  which failures try the next backend
  * @param maxFails               failures within {@code failTimeout} that take a backend out (nginx max_fails)
  * @param failTimeout            the window for maxFails and how long the backend stays out (nginx fail_timeout)
+ * @param healthCheck            active checks of the members
+ * @param outlier                passive outlier detection: ejection after failures in a row, with growing backoff
+ * @param slowStart              a member back in rotation ramps its weight from near 0 up over this time; 0s for none
  * @param socket                 socket options for upstream connections
  * @param tls                    TLS to the backends (HTTPS upstreams)
  */
@@ -33,6 +36,9 @@ public record UpstreamConfig(
         RetryConfig retry,
         @Default("1") int maxFails,
         @Default("10s") Duration failTimeout,
+        HealthCheckConfig healthCheck,
+        OutlierConfig outlier,
+        @Default("0s") Duration slowStart,
         UpstreamSocketConfig socket,
         UpstreamTlsConfig tls) {
 
@@ -58,6 +64,13 @@ public record UpstreamConfig(
         }
         if (maxFails < 0) {
             throw new InvalidConfigException("max_fails", "cannot be negative (0 turns passive checks off)");
+        }
+        if (slowStart.isNegative()) {
+            throw new InvalidConfigException("slow_start", "cannot be negative (0s turns it off)");
+        }
+        if (!slowStart.isZero() && balance == BalanceAlgorithm.CONSISTENT_HASH) {
+            // As nginx: a hashed key has one home, so there is no share of traffic to ramp.
+            throw new InvalidConfigException("slow_start", "does not apply to balance: consistent_hash");
         }
     }
 }

@@ -190,7 +190,8 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             return false;
         }
         // At max_connections a member still serves requests over its idle pooled connections.
-        return !b.isDown(System.nanoTime()) && (!b.atConnectionLimit() || group.pool(b).idleCount() > 0);
+        return group.inRotation(b) && !b.isDown(System.nanoTime())
+                && (!b.atConnectionLimit() || group.pool(b).idleCount() > 0);
     }
 
     private void tryBackend() {
@@ -246,8 +247,8 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         if (!f.isSuccess()) {
             endBackend();
-            backend.recordFailure(System.nanoTime());
             boolean timeout = f.cause() instanceof ConnectTimeoutException;
+            backend.recordConnectFailure(System.nanoTime(), timeout ? "connect timeout" : "connect refused");
             retryOrFail(true, timeout ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY,
                     timeout ? "upstream_connect_timeout" : "upstream_connect_failed");
             return;
@@ -406,7 +407,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         status = code;
         responseStarted = true;
         armTimer(lastUpstreamReadNanos + config.readTimeout().toNanos());
-        backend.recordSuccess();
+        backend.recordResponse(code);
         HttpHeaders headers = response.headers();
         boolean chunked = HttpUtil.isTransferEncodingChunked(response);
         boolean hasLength = headers.contains(HttpHeaderNames.CONTENT_LENGTH);
@@ -573,7 +574,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             connection.abort();
             upstream = null;
             endBackend();
-            backend.recordFailure(System.nanoTime());
+            backend.recordConnectFailure(System.nanoTime(), "TLS handshake failed");
             retryOrFail(!bodySent, HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed");
             return;
         }

@@ -3,6 +3,7 @@ package io.portico.server.upstream;
 import io.portico.server.config.BackendConfig;
 import io.portico.server.config.HostPort;
 import io.portico.server.upstream.balance.Member;
+import io.portico.server.upstream.health.BackendHealth;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -13,7 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Passive health follows nginx's {@code max_fails}/{@code fail_timeout}: {@code maxFails}
  * failures within {@code failTimeout} take the backend out for {@code failTimeout}. As in nginx, a
- * group with a single non-backup member never takes it out.
+ * group with a single non-backup member never takes it out. Active checks and outlier detection live
+ * in {@link #health()}; each event loop keeps its own copy of whether they have the backend out
+ * ({@link GroupLoop#inRotation(Backend)}).
  */
 public final class Backend implements Member {
 
@@ -29,6 +32,7 @@ public final class Backend implements Member {
     private volatile long failWindowStart;
     private volatile long downUntil;
     private volatile boolean down;
+    private BackendHealth health;
 
     Backend(int index, BackendConfig config, int maxFails, long failTimeoutNanos) {
         this.index = index;
@@ -44,6 +48,16 @@ public final class Backend implements Member {
         String host = hp.host();
         boolean literal = host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
         return literal ? new InetSocketAddress(host, hp.port()) : InetSocketAddress.createUnresolved(host, hp.port());
+    }
+
+    /** Set once by the group, before any loop sees the backend. */
+    void health(BackendHealth health) {
+        this.health = health;
+    }
+
+    /** Active check results and outlier ejection. */
+    public BackendHealth health() {
+        return health;
     }
 
     public int index() {
@@ -116,6 +130,11 @@ public final class Backend implements Member {
         return true;
     }
 
+    /** Whether max_fails has it out now, without ending an expired window (for status snapshots). */
+    boolean isDownNoReset(long nowNanos) {
+        return down && nowNanos - downUntil < 0;
+    }
+
     /** Records a failure that counts for max_fails (connect error, timeout, garbage). */
     public void recordFailure(long nowNanos) {
         if (maxFails == 0) {
@@ -129,6 +148,21 @@ public final class Backend implements Member {
             downUntil = nowNanos + failTimeoutNanos;
             down = true;
         }
+    }
+
+    /**
+     * A connection to it could not be opened: counts for max_fails and, as a connect failure in a row,
+     * for outlier detection.
+     */
+    public void recordConnectFailure(long nowNanos, String what) {
+        recordFailure(nowNanos);
+        health.onConnectFailure(nowNanos, what);
+    }
+
+    /** A response head arrived: a success for max_fails, and a 5xx or not for outlier detection. */
+    public void recordResponse(int status) {
+        recordSuccess();
+        health.onResponse(status);
     }
 
     /** A success ends a run of failures. */

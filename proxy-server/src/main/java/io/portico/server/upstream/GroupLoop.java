@@ -11,8 +11,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
- * One upstream group as seen from one event loop: its balancers, its pools (one per backend) and
- * its retry budget. Only that loop uses it.
+ * One upstream group as seen from one event loop: its balancers, its pools (one per backend), its
+ * retry budget, and its own copy of which backends health has out. Only that loop uses it.
+ *
+ * <p>Health changes arrive as tasks on this loop ({@link #refresh(Backend)}, queued by the group
+ * whenever a backend's {@code BackendHealth} may have changed), so the request path reads a plain
+ * array. A backend that comes back ramps its weight in the balancer over {@code slow_start}.
  */
 public final class GroupLoop {
 
@@ -23,6 +27,12 @@ public final class GroupLoop {
     private final ConnectionPool[] pools;
     private final RetryBudget retryBudget;
     private final ScheduledFuture<?> sweeper;
+    /** Whether health has each backend (by index) out of rotation, as last published to this loop. */
+    private final boolean[] out;
+    /** {@link System#nanoTime()} when each ramping backend came back, 0 when it is not ramping. */
+    private final long[] rampSince;
+    private final long slowStartNanos;
+    private ScheduledFuture<?> ramper;
 
     GroupLoop(UpstreamGroup group, EventLoop loop, LoadBalancer<Backend> primary, LoadBalancer<Backend> backup,
               ConnectionPool[] pools) {
@@ -34,6 +44,71 @@ public final class GroupLoop {
         this.retryBudget = new RetryBudget(group.config().retry());
         long period = Math.max(250, Math.min(5_000, group.config().pool().idleTimeout().toMillis() / 4));
         this.sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.MILLISECONDS);
+        this.out = new boolean[pools.length];
+        this.rampSince = new long[pools.length];
+        this.slowStartNanos = group.config().slowStart().toNanos();
+    }
+
+    /** Whether health (active checks, outlier ejection) has {@code backend} in rotation on this loop. */
+    public boolean inRotation(Backend backend) {
+        return !out[backend.index()];
+    }
+
+    /** Takes {@code backend}'s current health into this loop's view; runs on this loop. */
+    void refresh(Backend backend) {
+        assert loop.inEventLoop();
+        int i = backend.index();
+        boolean nowOut = !backend.health().available();
+        boolean wasOut = out[i];
+        out[i] = nowOut;
+        if (wasOut && !nowOut && slowStartNanos > 0) {
+            long since = backend.health().backSinceNanos();
+            rampSince[i] = since == 0 ? System.nanoTime() : since;
+            ramp();
+        } else if (nowOut && rampSince[i] != 0) {
+            rampSince[i] = 0;
+            balancerOf(backend).rampWeight(backend, 1000);
+        }
+    }
+
+    /** Sets each ramping backend's weight for now; reschedules itself while any is still ramping. */
+    private void ramp() {
+        long now = System.nanoTime();
+        boolean more = false;
+        for (int i = 0; i < rampSince.length; i++) {
+            if (rampSince[i] == 0) {
+                continue;
+            }
+            Backend b = pools[i].backend();
+            long elapsed = now - rampSince[i];
+            if (elapsed >= slowStartNanos) {
+                rampSince[i] = 0;
+                balancerOf(b).rampWeight(b, 1000);
+            } else {
+                balancerOf(b).rampWeight(b, (int) Math.max(1, elapsed * 1000 / slowStartNanos));
+                more = true;
+            }
+        }
+        if (more && (ramper == null || ramper.isDone())) {
+            // About 50 steps over the ramp, at most one every 10ms.
+            long step = Math.max(10_000_000L, slowStartNanos / 50);
+            ramper = loop.scheduleAtFixedRate(this::rampTick, step, step, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void rampTick() {
+        ramp();
+        boolean more = false;
+        for (long since : rampSince) {
+            more |= since != 0;
+        }
+        if (!more && ramper != null) {
+            ramper.cancel(false);
+        }
+    }
+
+    private LoadBalancer<Backend> balancerOf(Backend b) {
+        return b.backup() && backup != null ? backup : primary;
     }
 
     public UpstreamGroup group() {
@@ -79,6 +154,9 @@ public final class GroupLoop {
     /** Stops the sweeper and closes the idle connections; returns their close futures. */
     List<ChannelFuture> close() {
         sweeper.cancel(false);
+        if (ramper != null) {
+            ramper.cancel(false);
+        }
         List<ChannelFuture> closing = new ArrayList<>();
         for (ConnectionPool pool : pools) {
             pool.closeAll(closing);

@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.cookie.Cookie;
 import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
 import io.netty.util.AsciiString;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.portico.server.upstream.balance.HashKeys;
 
 import java.net.InetAddress;
@@ -12,7 +13,9 @@ import java.net.InetAddress;
 /**
  * Turns a request into the hash that places it on a consistent-hash ring, per the group's
  * {@code hash.key}: {@code uri}, {@code host}, {@code host_uri}, {@code client_ip},
- * {@code header:NAME} or {@code cookie:NAME}. A missing header or cookie hashes as empty.
+ * {@code header:NAME} or {@code cookie:NAME}. A missing header or cookie hashes as empty, as does
+ * the client address of a connection that has none (a Unix socket). {@code host} is the request's
+ * host without port as routing saw it; {@code uri} is path and query as the client sent them.
  */
 public abstract class HashKeyExtractor {
 
@@ -21,6 +24,13 @@ public abstract class HashKeyExtractor {
         @Override
         public long hash(HttpRequest request, String host, InetAddress client) {
             return 0;
+        }
+    };
+
+    private static final FastThreadLocal<StringBuilder> HOST_URI = new FastThreadLocal<>() {
+        @Override
+        protected StringBuilder initialValue() {
+            return new StringBuilder(128);
         }
     };
 
@@ -46,14 +56,17 @@ public abstract class HashKeyExtractor {
                 return new HashKeyExtractor() {
                     @Override
                     public long hash(HttpRequest request, String host, InetAddress client) {
-                        return HashKeys.hash(host + request.uri());
+                        // One builder per thread: the key is hashed straight away, never kept.
+                        StringBuilder sb = HOST_URI.get();
+                        sb.setLength(0);
+                        return HashKeys.hash(sb.append(host).append(request.uri()));
                     }
                 };
             case "client_ip":
                 return new HashKeyExtractor() {
                     @Override
                     public long hash(HttpRequest request, String host, InetAddress client) {
-                        return HashKeys.hash(client.getHostAddress());
+                        return HashKeys.hash(client == null ? "" : client.getHostAddress());
                     }
                 };
             default:

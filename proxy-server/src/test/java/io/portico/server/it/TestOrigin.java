@@ -29,7 +29,10 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -58,7 +61,11 @@ import java.util.List;
  *   <li>{@code /early-hints} — 103 then 200</li>
  *   <li>{@code /close-after} — 200 keep-alive, then closes the connection right after</li>
  *   <li>{@code /status/N} — status N</li>
+ *   <li>{@code /health} — {@link #healthStatus} with body {@link #healthBody} (for health checks), counted in
+ *       {@link #healthChecks}</li>
+ *   <li>{@code /obj/ANYTHING} — 200 "NAME has /obj/ANYTHING" (a cacheable-looking object)</li>
  * </ul>
+ * When {@link #failWith} is set, every path but {@code /health} answers with that status instead.
  */
 public final class TestOrigin implements AutoCloseable {
 
@@ -68,11 +75,17 @@ public final class TestOrigin implements AutoCloseable {
     private final String name;
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final Channel server;
+    /** Accepted connections, closed by {@link #close()}: a loop's shutdown alone does not always close them. */
+    private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     public final AtomicInteger connections = new AtomicInteger();
     public final AtomicInteger requests = new AtomicInteger();
     public final AtomicInteger openConnections = new AtomicInteger();
     public final List<HttpRequest> heads = new CopyOnWriteArrayList<>();
     public final Map<String, HttpHeaders> trailers = new ConcurrentHashMap<>();
+    public final AtomicInteger healthChecks = new AtomicInteger();
+    public volatile int healthStatus = 200;
+    public volatile String healthBody = "healthy";
+    public volatile int failWith;
 
     public TestOrigin(String name) throws InterruptedException {
         this(name, "127.0.0.1", 0);
@@ -93,6 +106,7 @@ public final class TestOrigin implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        children.add(ch);
                         connections.incrementAndGet();
                         openConnections.incrementAndGet();
                         ch.closeFuture().addListener(f -> openConnections.decrementAndGet());
@@ -116,6 +130,7 @@ public final class TestOrigin implements AutoCloseable {
     @Override
     public void close() {
         server.close().syncUninterruptibly();
+        children.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
@@ -164,7 +179,14 @@ public final class TestOrigin implements AutoCloseable {
         private void onComplete(ChannelHandlerContext ctx, HttpRequest r, LastHttpContent last) {
             String uri = r.uri();
             boolean keepAlive = HttpUtil.isKeepAlive(r);
-            if (uri.equals("/hello")) {
+            if (uri.equals("/health")) {
+                healthChecks.incrementAndGet();
+                full(ctx, r, HttpResponseStatus.valueOf(healthStatus), healthBody);
+            } else if (failWith != 0) {
+                full(ctx, r, HttpResponseStatus.valueOf(failWith), "failing on purpose");
+            } else if (uri.startsWith("/obj/")) {
+                full(ctx, r, HttpResponseStatus.OK, name + " has " + uri);
+            } else if (uri.equals("/hello")) {
                 full(ctx, r, HttpResponseStatus.OK, "hello from " + name);
             } else if (uri.startsWith("/headers")) {
                 StringBuilder sb = new StringBuilder();

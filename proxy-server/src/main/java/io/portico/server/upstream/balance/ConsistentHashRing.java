@@ -2,7 +2,6 @@ package io.portico.server.upstream.balance;
 
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Predicate;
 
 /**
  * A ketama consistent hash ring: a request goes to the owner of the first ring point at or after its key's
@@ -23,134 +22,120 @@ import java.util.function.Predicate;
  *
  * <p>When the owner of a key's point is not eligible, the walk goes clockwise to the next point owned by
  * an eligible member, which is where the key would land if the ineligible members were removed from the
- * config: keys of other members never move. Up to 64 members, each member is tested at most once per
- * pick; in larger groups a member can be tested again and the walk is bounded by one turn of the ring.
+ * config: keys of other members never move. Each member is tested at most once per pick, and the walk
+ * is bounded by one turn of the ring. Bounded loads and hot keys work on that same clockwise order
+ * ({@link HashBalancer}).
  *
- * <p>Immutable after construction.
+ * <p>The points are immutable and shared by the event loops' balancers ({@link Points}); each balancer
+ * keeps only its walk's scratch state.
  */
-final class ConsistentHashRing<M extends Member> implements LoadBalancer<M> {
+final class ConsistentHashRing<M extends Member> extends HashBalancer<M> {
 
-    private final List<M> members;
-    private final Member[] array;
-    /** Ring points, sorted, each stored as {@code point ^ 0x80000000} so that signed order is unsigned order. */
-    private final int[] points;
-    /** {@code owners[i]} is the index in {@link #array} of the member owning {@code points[i]}. */
-    private final int[] owners;
+    private final Points ring;
+    private int start;
+    private int step;
+    private int listed;
 
     ConsistentHashRing(List<M> members, int virtualNodes) {
-        if (virtualNodes < 1) {
-            throw new IllegalArgumentException("virtual nodes must be at least 1, got " + virtualNodes);
-        }
-        this.members = members;
-        this.array = members.toArray(new Member[0]);
-        int n = array.length;
-        long total = 0;
-        for (Member m : array) {
-            total += (long) virtualNodes * m.weight();
-        }
-        if (total > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("the ring would have " + total + " points; lower virtual nodes or weights");
-        }
-        // High half: the biased point, so that the signed sort is unsigned point order; low half: a tie
-        // order that puts later members first at equal points.
-        long[] entries = new long[(int) total];
-        int e = 0;
-        for (int m = 0; m < n; m++) {
-            long tieOrder = n - 1 - m;
-            int count = virtualNodes * array[m].weight();
-            String prefix = array[m].key() + "-";
-            for (int i = 0; count > 0; i++) {
-                byte[] digest = HashKeys.md5(prefix + i);
-                for (int h = 0; h < 4 && count > 0; h++, count--) {
-                    long point = HashKeys.littleEndianUnsigned(digest, 4 * h);
-                    entries[e++] = (point ^ 0x8000_0000L) << 32 | tieOrder;
-                }
-            }
-        }
-        Arrays.sort(entries);
-        this.points = new int[entries.length];
-        this.owners = new int[entries.length];
-        for (int i = 0; i < entries.length; i++) {
-            points[i] = (int) (entries[i] >>> 32);
-            owners[i] = n - 1 - (int) entries[i];
-        }
+        this(members, new Points(members, virtualNodes), HashOptions.ketama(virtualNodes));
     }
 
-    @Override
-    public List<M> members() {
-        return members;
+    ConsistentHashRing(List<M> members, Points ring, HashOptions options) {
+        super(members, options);
+        this.ring = ring;
     }
 
     /** Number of points on the ring. */
     int size() {
-        return points.length;
+        return ring.points.length;
     }
 
     @Override
-    @SuppressWarnings("unchecked")
-    public M pick(long keyHash, Predicate<? super M> eligible) {
-        int n = points.length;
-        if (n == 0) {
-            return null;
-        }
-        int start = firstAtOrAfter((int) keyHash ^ Integer.MIN_VALUE);
-        if (start == n) {
-            start = 0;
-        }
-        M owner = (M) array[owners[start]];
-        if (eligible.test(owner)) {
-            return owner;
-        }
-        return walk(start, eligible);
+    void begin(long keyHash) {
+        int n = ring.points.length;
+        int s = ring.firstAtOrAfter((int) keyHash ^ Integer.MIN_VALUE);
+        start = s == n ? 0 : s;
+        step = 0;
+        listed = 0;
+        clearVisited();
     }
 
-    /** Index of the first point {@code >= key} (both biased), or {@code points.length} when none is. */
-    private int firstAtOrAfter(int key) {
-        int lo = 0;
-        int hi = points.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (points[mid] < key) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
-    }
-
-    /** Clockwise from {@code start}, whose owner was ineligible, to the first eligible owner. */
-    @SuppressWarnings("unchecked")
-    private M walk(int start, Predicate<? super M> eligible) {
-        int n = points.length;
-        int memberCount = array.length;
-        int last = owners[start];
-        // A bit per member index below 64 remembers who was tested, without allocating.
-        long tested = last < 64 ? 1L << last : 0;
-        int distinct = 1;
-        for (int step = 1; step < n && distinct < memberCount; step++) {
-            int i = start + step;
+    @Override
+    int next() {
+        int[] owners = ring.owners;
+        int n = owners.length;
+        while (step < n && listed < array.length) {
+            int i = start + step++;
             if (i >= n) {
                 i -= n;
             }
             int owner = owners[i];
-            if (owner == last) {
-                continue;
-            }
-            last = owner;
-            if (owner < 64) {
-                long bit = 1L << owner;
-                if ((tested & bit) != 0) {
-                    continue;
-                }
-                tested |= bit;
-                distinct++;
-            }
-            M m = (M) array[owner];
-            if (eligible.test(m)) {
-                return m;
+            if (visit(owner)) {
+                listed++;
+                return owner;
             }
         }
-        return null;
+        return -1;
+    }
+
+    /** The ring's points and their owners, built once per group and shared by its event loops. */
+    static final class Points {
+        /** Ring points, sorted, each stored as {@code point ^ 0x80000000} so that signed order is unsigned order. */
+        final int[] points;
+        /** {@code owners[i]} is the index (in config order) of the member owning {@code points[i]}. */
+        final int[] owners;
+
+        Points(List<? extends Member> members, int virtualNodes) {
+            if (virtualNodes < 1) {
+                throw new IllegalArgumentException("virtual nodes must be at least 1, got " + virtualNodes);
+            }
+            Member[] array = members.toArray(new Member[0]);
+            int n = array.length;
+            long total = 0;
+            for (Member m : array) {
+                total += (long) virtualNodes * m.weight();
+            }
+            if (total > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("the ring would have " + total + " points; lower virtual nodes or weights");
+            }
+            // High half: the biased point, so that the signed sort is unsigned point order; low half: a tie
+            // order that puts later members first at equal points.
+            long[] entries = new long[(int) total];
+            int e = 0;
+            for (int m = 0; m < n; m++) {
+                long tieOrder = n - 1 - m;
+                int count = virtualNodes * array[m].weight();
+                String prefix = array[m].key() + "-";
+                for (int i = 0; count > 0; i++) {
+                    byte[] digest = HashKeys.md5(prefix + i);
+                    for (int h = 0; h < 4 && count > 0; h++, count--) {
+                        long point = HashKeys.littleEndianUnsigned(digest, 4 * h);
+                        entries[e++] = (point ^ 0x8000_0000L) << 32 | tieOrder;
+                    }
+                }
+            }
+            Arrays.sort(entries);
+            this.points = new int[entries.length];
+            this.owners = new int[entries.length];
+            for (int i = 0; i < entries.length; i++) {
+                points[i] = (int) (entries[i] >>> 32);
+                owners[i] = n - 1 - (int) entries[i];
+            }
+        }
+
+        /** Index of the first point {@code >= key} (both biased), or {@code points.length} when none is. */
+        int firstAtOrAfter(int key) {
+            int lo = 0;
+            int hi = points.length;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (points[mid] < key) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            return lo;
+        }
     }
 }

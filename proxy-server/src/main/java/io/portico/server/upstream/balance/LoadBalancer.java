@@ -23,4 +23,11 @@ public interface LoadBalancer<M extends Member> {
      *                 passes a reusable object so that the common path allocates nothing
      */
     M pick(long keyHash, Predicate<? super M> eligible);
+
+    /**
+     * Sets {@code member}'s weight to {@code permille}/1000 of its configured weight (slow start);
+     * 1000 restores it. Balancers without a share of traffic to ramp (consistent hashing) ignore it.
+     */
+    default void rampWeight(M member, int permille) {
+    }
 }

@@ -1,0 +1,236 @@
+package io.portico.server.upstream.health;
+
+import io.netty.util.concurrent.EventExecutor;
+import io.portico.server.config.OutlierConfig;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The health of one backend, shared by every event loop: what its active checks say (written only
+ * by its {@link HealthChecker}, on one loop) and whether outlier detection has ejected it (written
+ * by whichever loop saw the failure, with atomics). Nothing here is locked.
+ *
+ * <p>The request path does not read this object: whenever {@link #available()} may have changed,
+ * the {@code onChange} callback runs, and the group hands the new state to each event loop's own
+ * copy (see {@code GroupLoop}). That keeps the pick a read of a plain array on the loop's thread.
+ */
+public final class BackendHealth {
+
+    private static final System.Logger LOG = System.getLogger("portico");
+
+    /** Names the backend in log lines, e.g. {@code upstream api backend 10.0.0.1:80}. */
+    private final String label;
+    private final OutlierConfig outlier;
+    private final EjectionBudget budget;
+    private final EventExecutor timers;
+    private final Runnable onChange;
+    private final int rise;
+    private final int fall;
+
+    // Active checks: written by the checker's loop only, read by anyone.
+    private volatile boolean checkUp = true;
+    private volatile String checkReason = "";
+    private volatile long lastCheckMillis;
+    private volatile boolean lastCheckPassed;
+    private int passesInARow;
+    private int failsInARow;
+
+    // Outlier detection: written from any loop.
+    private final AtomicInteger consecutive5xx = new AtomicInteger();
+    private final AtomicInteger consecutiveConnectFailures = new AtomicInteger();
+    private final AtomicBoolean ejected = new AtomicBoolean();
+    private volatile long ejectedUntilNanos;
+    private volatile long returnedAtNanos;
+    private volatile int ejectionStreak;
+    private volatile String ejectReason = "";
+    private final AtomicInteger ejections = new AtomicInteger();
+    private volatile boolean closed;
+
+    /** When it last came back into rotation after being out; 0 when it never was out. */
+    private volatile long backSinceNanos;
+
+    /**
+     * @param label     names the backend in the log lines of its state changes
+     * @param outlier   passive detection settings
+     * @param budget    the group's ejection budget
+     * @param rise      passed checks in a row that bring it back (1 when checks are off)
+     * @param fall      failed checks in a row that take it out
+     * @param timers    where ejection ends are scheduled (an event loop)
+     * @param onChange  runs after {@link #available()} may have changed, on the thread that changed it
+     */
+    public BackendHealth(String label, OutlierConfig outlier, EjectionBudget budget, int rise, int fall,
+                         EventExecutor timers, Runnable onChange) {
+        this.label = label;
+        this.outlier = outlier;
+        this.budget = budget;
+        this.rise = rise;
+        this.fall = fall;
+        this.timers = timers;
+        this.onChange = onChange;
+    }
+
+    /** In rotation as far as health goes: its checks pass (or are off) and it is not ejected. */
+    public boolean available() {
+        return checkUp && !ejected.get();
+    }
+
+    /** {@link System#nanoTime()} at which it last came back into rotation, or 0 if it never left. */
+    public long backSinceNanos() {
+        return backSinceNanos;
+    }
+
+    // ---- active checks --------------------------------------------------------------------------
+
+    /** A check passed; called on the checker's loop. */
+    void checkPassed(long nowMillis) {
+        lastCheckMillis = nowMillis;
+        lastCheckPassed = true;
+        failsInARow = 0;
+        if (checkUp) {
+            return;
+        }
+        if (++passesInARow >= rise) {
+            passesInARow = 0;
+            checkReason = "";
+            if (!ejected.get()) {
+                backSinceNanos = System.nanoTime();
+            }
+            checkUp = true;
+            // State changes are rare (at most one per check), so a log line on the loop costs nothing.
+            LOG.log(System.Logger.Level.INFO, label + " is up: " + rise + " passed health checks");
+            onChange.run();
+        }
+    }
+
+    /** A check failed for {@code reason}; called on the checker's loop. */
+    void checkFailed(long nowMillis, String reason) {
+        lastCheckMillis = nowMillis;
+        lastCheckPassed = false;
+        checkReason = reason;
+        passesInARow = 0;
+        if (!checkUp) {
+            return;
+        }
+        if (++failsInARow >= fall) {
+            failsInARow = 0;
+            checkUp = false;
+            LOG.log(System.Logger.Level.WARNING, label + " is down: " + fall + " failed health checks, last: " + reason);
+            onChange.run();
+        }
+    }
+
+    // ---- passive: outlier detection -----------------------------------------------------------
+
+    /** A response head came back with {@code status}. */
+    public void onResponse(int status) {
+        if (consecutiveConnectFailures.get() != 0) {
+            consecutiveConnectFailures.set(0);
+        }
+        if (status >= 500 && status <= 599) {
+            int limit = outlier.consecutive5xx();
+            if (limit > 0 && consecutive5xx.incrementAndGet() >= limit) {
+                tryEject(System.nanoTime(), limit + " consecutive 5xx responses");
+            }
+        } else if (consecutive5xx.get() != 0) {
+            // Only write when there is something to reset: a shared cache line stays clean on success.
+            consecutive5xx.set(0);
+        }
+    }
+
+    /** A connection to it could not be opened (refused, unreachable, timed out, TLS handshake failed). */
+    public void onConnectFailure(long nowNanos, String what) {
+        int limit = outlier.consecutiveConnectFailures();
+        if (limit > 0 && consecutiveConnectFailures.incrementAndGet() >= limit) {
+            tryEject(nowNanos, limit + " consecutive connect failures (" + what + ")");
+        }
+    }
+
+    private void tryEject(long nowNanos, String reason) {
+        if (closed || !ejected.compareAndSet(false, true)) {
+            return;
+        }
+        if (!budget.tryAcquire()) {
+            // Too many out already: it stays in, and the next failure in the run tries again.
+            ejected.set(false);
+            return;
+        }
+        long base = outlier.baseEjectionTime().toNanos();
+        int streak = ejectionStreak;
+        long returned = returnedAtNanos;
+        if (returned != 0 && streak > 0) {
+            // Each base_ejection_time spent in rotation without an ejection forgives one earlier ejection
+            // (Envoy lowers its multiplier once per interval the same way).
+            long forgiven = (nowNanos - returned) / base;
+            streak = (int) Math.max(0, streak - forgiven);
+        }
+        long max = outlier.maxEjectionTime().toNanos();
+        long length = streak >= 62 || base > (max >> Math.min(streak, 62)) ? max : Math.min(max, base << streak);
+        ejectionStreak = Math.min(streak + 1, 62);
+        ejectedUntilNanos = nowNanos + length;
+        ejectReason = reason;
+        consecutive5xx.set(0);
+        consecutiveConnectFailures.set(0);
+        ejections.incrementAndGet();
+        LOG.log(System.Logger.Level.WARNING, label + " ejected for " + length / 1_000_000 + "ms: " + reason);
+        if (!timers.isShuttingDown()) {
+            timers.schedule(this::endEjection, length, TimeUnit.NANOSECONDS);
+        }
+        onChange.run();
+    }
+
+    private void endEjection() {
+        long now = System.nanoTime();
+        returnedAtNanos = now;
+        if (checkUp) {
+            backSinceNanos = now;
+        }
+        ejected.set(false);
+        budget.release();
+        LOG.log(System.Logger.Level.INFO, label + " is back from ejection");
+        onChange.run();
+    }
+
+    /** Stops scheduling; pending ejection ends still run but change nothing that matters. */
+    void close() {
+        closed = true;
+    }
+
+    // ---- snapshot -------------------------------------------------------------------------------
+
+    /** Whether active checks have it out. */
+    public boolean checkedDown() {
+        return !checkUp;
+    }
+
+    /** Whether outlier detection has it out. */
+    public boolean ejected() {
+        return ejected.get();
+    }
+
+    public String checkReason() {
+        return checkReason;
+    }
+
+    public String ejectReason() {
+        return ejectReason;
+    }
+
+    /** Epoch millis of the last check's end, 0 for none. */
+    public long lastCheckMillis() {
+        return lastCheckMillis;
+    }
+
+    public boolean lastCheckPassed() {
+        return lastCheckPassed;
+    }
+
+    public long ejectedUntilNanos() {
+        return ejectedUntilNanos;
+    }
+
+    public int ejections() {
+        return ejections.get();
+    }
+}
