@@ -245,6 +245,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             return;
         }
         if (!f.isSuccess()) {
+            group.group().metrics().connectFailed();
             endBackend();
             backend.recordFailure(System.nanoTime());
             boolean timeout = f.cause() instanceof ConnectTimeoutException;
@@ -256,6 +257,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     }
 
     private void attach(UpstreamConnection connection) {
+        group.group().metrics().requestSent(connection.reused());
         upstream = connection;
         connection.attach(this);
         state = WAITING_HEAD;
@@ -473,9 +475,11 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         upstream = null;
         // A tunnel's upstream side is closed with the client connections at shutdown.
         context.lifecycle().connectionOpened(up);
+        context.metrics().webSocketOpened();
         WebSocketRelay.start(down, up, route.relayMode(), route.relayLimits(), deflate, () -> {
             endBackend();
             context.releaseWebSocket(peer);
+            context.metrics().webSocketClosed();
         });
         // Handlers behind a decoder leave before it, so the bytes it still holds reach the relay.
         up.pipeline().remove(UpstreamConnection.class);
@@ -702,6 +706,9 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         if (log.upstreamNanos < 0 && upstreamStartNanos != 0) {
             log.upstreamNanos = System.nanoTime() - upstreamStartNanos;
+        }
+        if (log.upstreamNanos >= 0 && !switched) {
+            group.group().metrics().responseTime(log.upstreamNanos);
         }
         finishLog(finalStatus, responseBytes, error);
     }

@@ -12,6 +12,7 @@ import io.portico.server.config.BackendConfig;
 import io.portico.server.config.UpstreamConfig;
 import io.portico.server.listener.ListenerSockets;
 import io.portico.server.listener.Transport;
+import io.portico.server.metrics.UpstreamMetrics;
 import io.portico.server.upstream.balance.LoadBalancer;
 import io.portico.server.upstream.balance.LoadBalancers;
 import io.portico.tls.ClientTls;
@@ -36,11 +37,14 @@ public final class UpstreamGroup {
     private final Map<EventExecutor, GroupLoop> loops;
     private final List<String> warnings;
     private final HashKeyExtractor hashKey;
+    private final UpstreamMetrics metrics;
 
     private UpstreamGroup(String name, UpstreamConfig config, List<Backend> backends,
                           EventLoopGroup workers, Transport transport,
-                          AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls) {
+                          AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
+                          UpstreamMetrics metrics) {
         this.name = name;
+        this.metrics = metrics;
         this.config = config;
         this.backends = backends;
         this.hashKey = config.balance() == io.portico.server.config.BalanceAlgorithm.CONSISTENT_HASH
@@ -61,7 +65,7 @@ public final class UpstreamGroup {
             ConnectionPool[] pools = new ConnectionPool[backends.size()];
             for (Backend b : backends) {
                 String sni = config.tls().sni() != null ? config.tls().sni() : b.config().address().host();
-                pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni);
+                pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni, metrics);
             }
             LoadBalancer<Backend> primary = LoadBalancers.create(config.balance(), primaries, config.hash().virtualNodes());
             LoadBalancer<Backend> backup = backups.isEmpty() ? null
@@ -71,10 +75,15 @@ public final class UpstreamGroup {
         this.loops = Collections.unmodifiableMap(perLoop);
     }
 
-    /** Builds a group for every loop of {@code workers}. */
-    /** @param tls the group's client TLS context, or null for plain HTTP */
+    /**
+     * Builds a group for every loop of {@code workers}.
+     *
+     * @param tls     the group's client TLS context, or null for plain HTTP
+     * @param metrics where the group's requests and connections are counted
+     */
     public static UpstreamGroup create(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
-                                       AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls) {
+                                       AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
+                                       UpstreamMetrics metrics) {
         List<Backend> backends = new ArrayList<>();
         long primaries = config.backends().stream().filter(b -> !b.backup()).count();
         // As in nginx, a lone server is never marked down: there is nowhere else to send its traffic.
@@ -82,7 +91,7 @@ public final class UpstreamGroup {
         for (BackendConfig bc : config.backends()) {
             backends.add(new Backend(backends.size(), bc, maxFails, config.failTimeout().toNanos()));
         }
-        return new UpstreamGroup(name, config, List.copyOf(backends), workers, transport, resolver, tls);
+        return new UpstreamGroup(name, config, List.copyOf(backends), workers, transport, resolver, tls, metrics);
     }
 
     public String name() {
@@ -104,6 +113,15 @@ public final class UpstreamGroup {
     /** Socket options the transport could not honour for this group's connections. */
     public List<String> warnings() {
         return warnings;
+    }
+
+    public UpstreamMetrics metrics() {
+        return metrics;
+    }
+
+    /** The group's state on every event loop. */
+    public java.util.Collection<GroupLoop> loops() {
+        return loops.values();
     }
 
     /** This group's state for {@code loop}; the loop must be one of the workers it was built for. */

@@ -91,6 +91,7 @@ class TlsReloadTest {
     private static PorticoServer start(Path cert, Path key, String watch) throws Exception {
         return PorticoServer.start(ConfigLoader.parse("reload.yaml", """
                 workers: 1
+                admin: {address: "127.0.0.1:0"}
                 tls: {watch_interval: %s}
                 listeners:
                   - name: https
