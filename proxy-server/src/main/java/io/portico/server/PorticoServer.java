@@ -33,6 +33,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -67,19 +68,22 @@ public final class PorticoServer implements AutoCloseable {
     private final ProxyMetrics metrics;
     private final DashboardHistory history;
     private final long startedMillis = System.currentTimeMillis();
+    /** Changed under this object's monitor; readers use {@link #published}. */
     private final Map<String, ListenerSlot> listeners = new LinkedHashMap<>();
+    /** A copy of {@link #listeners} for readers, who must not wait for a reload or a drain. */
+    private volatile Map<String, ListenerSlot> published = Map.of();
     private final List<ConfigGeneration> retired = new CopyOnWriteArrayList<>();
     private final List<String> warnings = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService housekeeping;
     private final String tlsProviderChoice;
     /** The admin listener's own loop: it outlives admin rebinds, so a reload can answer the request that asked for it. */
-    private final EventLoopGroup adminLoop;
+    private EventLoopGroup adminLoop;
     private volatile ConfigGeneration current;
     private volatile ReloadResult lastReload;
     private volatile long lastReloadMillis;
     private DemoOrigin demo;
-    private SslProvider sslProvider;
-    private AdminServer admin;
+    private volatile SslProvider sslProvider;
+    private volatile AdminServer admin;
     private boolean stopped;
 
     /** A listener's sockets and the context its next connection gets. */
@@ -102,7 +106,6 @@ public final class PorticoServer implements AutoCloseable {
         this.resolver = UpstreamResolver.create(config.resolver(), transport);
         this.metrics = new ProxyMetrics(registry, this::currentGroups, workers);
         this.history = new DashboardHistory(metrics);
-        this.adminLoop = transport.newEventLoopGroup(1, "portico-admin");
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "portico-housekeeping");
             t.setDaemon(true);
@@ -147,9 +150,10 @@ public final class PorticoServer implements AutoCloseable {
             bind(slot, warnings);
             listeners.put(lc.name(), slot);
         }
+        published = Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
         warnings.addAll(KernelChecks.warnings(config.listeners()));
         if (config.admin().enabled()) {
-            admin = AdminServer.start(config.admin(), this, adminLoop, transport.serverChannelClass());
+            admin = AdminServer.start(config.admin(), this, adminLoop(), transport.serverChannelClass());
         }
         long watch = config.tls().watchInterval().toMillis();
         if (watch > 0) {
@@ -340,6 +344,7 @@ public final class PorticoServer implements AutoCloseable {
             }
             changes.add("listener " + removed.config.name() + " removed (its connections drain)");
         }
+        published = Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
         if (!old.config.upstreams().keySet().equals(next.upstreams().keySet())
                 || !old.config.upstreams().equals(next.upstreams())) {
             changes.add("upstream groups rebuilt: " + next.upstreams().keySet());
@@ -357,6 +362,14 @@ public final class PorticoServer implements AutoCloseable {
         return record(new ReloadResult(true, gen.number, null, changes, notes));
     }
 
+    /** The admin listener's loop, started on first use. */
+    private synchronized EventLoopGroup adminLoop() {
+        if (adminLoop == null) {
+            adminLoop = transport.newEventLoopGroup(1, "portico-admin");
+        }
+        return adminLoop;
+    }
+
     private String restartAdmin(PorticoConfig next) {
         if (admin != null) {
             admin.close();
@@ -366,7 +379,7 @@ public final class PorticoServer implements AutoCloseable {
             return "admin listener stopped";
         }
         try {
-            admin = AdminServer.start(next.admin(), this, adminLoop, transport.serverChannelClass());
+            admin = AdminServer.start(next.admin(), this, adminLoop(), transport.serverChannelClass());
             return "admin listener on http://" + hostPort(admin.address());
         } catch (Exception e) {
             LOG.log(System.Logger.Level.ERROR, "admin listener could not start: " + e.getMessage());
@@ -422,8 +435,9 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     /** The TLS provider in use, described, or null when no TLS context was built. */
-    public synchronized String tlsProviderDescription() {
-        return sslProvider == null ? null : TlsProviders.describe(sslProvider);
+    public String tlsProviderDescription() {
+        SslProvider p = sslProvider;
+        return p == null ? null : TlsProviders.describe(p);
     }
 
     static String hostPort(InetSocketAddress a) {
@@ -435,8 +449,8 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     /** The address a listener is bound to (useful with port 0). */
-    public synchronized InetSocketAddress address(String listener) {
-        ListenerSlot l = listeners.get(listener);
+    public InetSocketAddress address(String listener) {
+        ListenerSlot l = published.get(listener);
         if (l == null || l.bound == null) {
             throw new IllegalArgumentException("no listener " + listener);
         }
@@ -444,9 +458,9 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     /** Listener names and their bound addresses, in config order. */
-    public synchronized Map<String, InetSocketAddress> listenerAddresses() {
+    public Map<String, InetSocketAddress> listenerAddresses() {
         Map<String, InetSocketAddress> m = new LinkedHashMap<>();
-        listeners.forEach((name, slot) -> {
+        published.forEach((name, slot) -> {
             if (slot.bound != null) {
                 m.put(name, slot.bound.localAddress());
             }
@@ -455,8 +469,9 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     /** The admin listener's address, or null when it is off. */
-    public synchronized InetSocketAddress adminAddress() {
-        return admin == null ? null : admin.address();
+    public InetSocketAddress adminAddress() {
+        AdminServer a = admin;
+        return a == null ? null : a.address();
     }
 
     /** The config new connections get. */
@@ -593,7 +608,9 @@ public final class PorticoServer implements AutoCloseable {
         // A short quiet period lets io_uring finish closes it deferred before the loops stop.
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
         live.stream().map(g -> g.accessLog).distinct().forEach(AccessLog::close);
-        adminLoop.shutdownGracefully(0, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+        if (adminLoop != null) {
+            adminLoop.shutdownGracefully(0, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+        }
     }
 
     /** The metrics registry: every metric, Portico's and other features'. */
