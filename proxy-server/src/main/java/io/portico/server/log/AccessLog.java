@@ -40,7 +40,7 @@ public final class AccessLog implements AutoCloseable {
     private final Queue<AccessLogRecord> queue;
     private final OutputStream out;
     private final boolean ownsOut;
-    private final AccessLogFormatter formatter;
+    private final LineFormat formatter;
     private final Thread writer;
 
     private final LongAdder dropped = new LongAdder();
@@ -69,10 +69,14 @@ public final class AccessLog implements AutoCloseable {
      * @param ownsOut  whether {@link #close()} closes {@code out}, or only flushes it
      */
     AccessLog(OutputStream out, int capacity, ZoneId zone, boolean ownsOut) {
+        this(out, capacity, AccessLogFormats.create("combined", zone), ownsOut);
+    }
+
+    private AccessLog(OutputStream out, int capacity, LineFormat format, boolean ownsOut) {
         this.queue = PlatformDependent.newFixedMpscQueue(capacity);
         this.out = out;
         this.ownsOut = ownsOut;
-        this.formatter = new AccessLogFormatter(zone);
+        this.formatter = format;
         this.writer = new Thread(this::run, THREAD_NAME);
         writer.setDaemon(true);
         writer.start();
@@ -80,22 +84,23 @@ public final class AccessLog implements AutoCloseable {
 
     /**
      * Opens the log the config describes: a file (created with its parent directories, appended
-     * to), standard output for {@value #STDOUT}, or a log that does nothing when disabled.
-     * {@code $time_local} is printed in the system time zone.
+     * to, rotated as configured), standard output for {@value #STDOUT}, or a log that does nothing
+     * when disabled. Times are printed, and days counted, in the system time zone.
      */
     public static AccessLog open(AccessLogConfig config) throws IOException {
         if (!config.enabled()) {
             return DISABLED;
         }
         ZoneId zone = ZoneId.systemDefault();
+        LineFormat format = AccessLogFormats.create(config.format(), zone);
         if (STDOUT.equals(config.path())) {
-            return new AccessLog(System.out, config.buffer(), zone, false);
+            return new AccessLog(System.out, config.buffer(), format, false);
         }
         Path path = Path.of(config.path()).toAbsolutePath();
         Files.createDirectories(path.getParent());
-        OutputStream file = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                StandardOpenOption.WRITE);
-        return new AccessLog(file, config.buffer(), zone, true);
+        OutputStream file = new RotatingFile(path, config.rotation().maxSize().bytes(), config.rotation().daily(),
+                config.rotation().keep(), zone);
+        return new AccessLog(file, config.buffer(), format, true);
     }
 
     /**
