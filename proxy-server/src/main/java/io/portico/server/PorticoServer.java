@@ -106,6 +106,15 @@ public final class PorticoServer implements AutoCloseable {
         this.resolver = UpstreamResolver.create(config.resolver(), transport);
         this.metrics = new ProxyMetrics(registry, this::currentGroups, workers);
         this.history = new DashboardHistory(metrics);
+        registry.counterCallback("portico_access_log_dropped_total",
+                "Access log lines dropped (queue full or write failed) by the current log.", new String[0], cb -> {
+                    ConfigGeneration g = current;
+                    if (g != null) {
+                        cb.call(g.accessLog.dropped());
+                    }
+                });
+        registry.gauge("portico_config_generation", "The config generation new connections get.", new String[0],
+                cb -> cb.call(generation()));
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "portico-housekeeping");
             t.setDaemon(true);
