@@ -358,9 +358,11 @@ public final class PorticoServer implements AutoCloseable {
                 || !old.config.upstreams().equals(next.upstreams())) {
             changes.add("upstream groups rebuilt: " + next.upstreams().keySet());
         }
-        if (!old.config.admin().equals(next.admin())) {
+        if (old.config.admin().enabled() != next.admin().enabled()
+                || !old.config.admin().address().equals(next.admin().address())) {
             changes.add(restartAdmin(next));
         } else if (admin != null) {
+            // Same socket: only the token can have changed (its file may have, too).
             admin.refreshToken(token);
         }
         for (String n : notes) {

@@ -250,6 +250,24 @@ class ReloadTest {
     }
 
     @Test
+    void aNewListenerOnAPortInUseIsRefusedAndChangesNothing() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            write(config(1, echo.address().getPort(), """
+                      - name: extra
+                        address: 127.0.0.1:%d
+                    """.formatted(taken.getLocalPort())));
+            HttpResponse<String> r = admin.post("/reload");
+            assertThat(r.statusCode()).isEqualTo(422);
+            assertThat(r.body()).contains(file + ": listeners[1].address:");
+        }
+        assertThat(server.generation()).isEqualTo(1);
+        assertThat(server.listenerAddresses()).containsOnlyKeys("http");
+        HttpResponse<String> still = PorticoHarness.client().send(HttpRequest.newBuilder(uri("/")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(still.headers().firstValue("x-generation")).hasValue("0");
+    }
+
+    @Test
     void changedSocketOptionsRebindTheListener() throws Exception {
         write(config(1, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n",
                 "address: 127.0.0.1:0\n    backlog: 128\n"));
