@@ -65,6 +65,8 @@ final class ConfigGeneration {
         try {
             if (previous != null && previous.config.accessLog().equals(config.accessLog())) {
                 accessLog = previous.accessLog;
+                // As nginx's USR1: a file an external logrotate moved away is started anew.
+                accessLog.reopen();
             } else {
                 try {
                     accessLog = AccessLog.open(config.accessLog());

@@ -51,6 +51,8 @@ public final class AccessLog implements AutoCloseable {
     /** The last flush request the writer has completed. */
     private volatile long flushed;
     private volatile boolean closing;
+    /** Set by {@link #reopen()}; the writer reopens the file before its next write. */
+    private volatile boolean reopen;
     private boolean failing;
 
     private AccessLog() {
@@ -198,6 +200,10 @@ public final class AccessLog implements AutoCloseable {
             // Read before draining: whatever was logged before these were set is in the queue now.
             long flushRequest = flushRequests.get();
             boolean stopping = closing;
+            if (reopen) {
+                reopen = false;
+                reopenFile();
+            }
             AccessLogRecord r;
             while ((r = queue.poll()) != null) {
                 int lineStart = batch.length();
@@ -226,6 +232,28 @@ public final class AccessLog implements AutoCloseable {
                 return;
             }
             LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+        }
+    }
+
+    /**
+     * Has the writer close and reopen the file before its next write, so a file moved away by an
+     * external rotation (logrotate) is replaced by a new one, as nginx does on USR1. A reload does this.
+     */
+    public void reopen() {
+        if (writer != null) {
+            reopen = true;
+            LockSupport.unpark(writer);
+        }
+    }
+
+    private void reopenFile() {
+        if (out instanceof RotatingFile f) {
+            try {
+                f.reopen();
+                recovered();
+            } catch (IOException e) {
+                failed(e);
+            }
         }
     }
 

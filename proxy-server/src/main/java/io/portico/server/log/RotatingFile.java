@@ -80,6 +80,12 @@ final class RotatingFile extends OutputStream {
         open();
     }
 
+    /** Closes the file and opens {@code PATH} again (a new file if it was moved away). */
+    void reopen() throws IOException {
+        out.close();
+        open();
+    }
+
     private Path numbered(int n) {
         return path.resolveSibling(path.getFileName() + "." + n);
     }

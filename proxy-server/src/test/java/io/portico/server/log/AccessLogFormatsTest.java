@@ -134,6 +134,23 @@ class AccessLogFormatsTest {
     }
 
     @Test
+    void reopenStartsANewFileAfterAnExternalRotation() throws Exception {
+        Path file = dir.resolve("access.log");
+        try (AccessLog log = AccessLog.open(new AccessLogConfig(true, file.toString(), 64))) {
+            log.log(record());
+            log.flush();
+            Files.move(file, dir.resolve("access.log.old"));
+            log.reopen();
+            // Done by the time a flush asked for after it returns.
+            log.flush();
+            log.log(record());
+            log.flush();
+        }
+        assertThat(Files.readAllLines(dir.resolve("access.log.old"))).hasSize(1);
+        assertThat(Files.readAllLines(file)).hasSize(1);
+    }
+
+    @Test
     void theRotatingFileKeepsAppendingWhenNothingIsDue() throws Exception {
         Path file = dir.resolve("plain.log");
         try (RotatingFile f = new RotatingFile(file, 0, false, 3, ZoneId.systemDefault())) {
