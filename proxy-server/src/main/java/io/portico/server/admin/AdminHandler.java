@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AttributeKey;
 import io.portico.server.PorticoServer;
 import io.portico.server.ReloadResult;
 import io.portico.server.config.ConfigView;
@@ -26,6 +27,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -40,6 +42,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final System.Logger LOG = System.getLogger("portico");
     private static final String JSON = "application/json; charset=utf-8";
+    /**
+     * Requests that arrived on a connection while its reload is running: answered after the
+     * reload's response, so pipelined requests are answered in order.
+     */
+    private static final AttributeKey<ArrayDeque<FullHttpRequest>> WAITING = AttributeKey.valueOf("portico.admin.waiting");
 
     /** The bearer token, replaceable on reload. */
     static final class Auth {
@@ -96,6 +103,44 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        ArrayDeque<FullHttpRequest> waiting = ctx.channel().attr(WAITING).get();
+        if (waiting != null) {
+            waiting.add(req.retain());
+            return;
+        }
+        handle(ctx, req);
+    }
+
+    /** After a reload's response: answers what waited behind it, in order, until the next reload if any. */
+    private void resume(ChannelHandlerContext ctx, ArrayDeque<FullHttpRequest> waiting) {
+        FullHttpRequest next;
+        while ((next = waiting.poll()) != null) {
+            ArrayDeque<FullHttpRequest> again = ctx.channel().attr(WAITING).get();
+            if (again != null) {
+                // A queued request started another reload: the rest waits for that one.
+                again.add(next);
+                continue;
+            }
+            try {
+                if (ctx.channel().isActive()) {
+                    handle(ctx, next);
+                }
+            } finally {
+                next.release();
+            }
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        ArrayDeque<FullHttpRequest> waiting = ctx.channel().attr(WAITING).getAndSet(null);
+        if (waiting != null) {
+            waiting.forEach(FullHttpRequest::release);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    private void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         if (!req.decoderResult().isSuccess()) {
             send(ctx, false, text(HttpResponseStatus.BAD_REQUEST, "bad request\n"));
@@ -143,12 +188,26 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 }
                 LOG.log(System.Logger.Level.INFO, "reload requested through the admin API from "
                         + ctx.channel().remoteAddress());
+                ctx.channel().attr(WAITING).set(new ArrayDeque<>(2));
                 server.reloadAsync().whenComplete((result, error) -> {
                     FullHttpResponse r = error != null
                             ? json(HttpResponseStatus.INTERNAL_SERVER_ERROR, Map.of("ok", false, "error", String.valueOf(error)))
                             : json(result.ok() ? HttpResponseStatus.OK : HttpResponseStatus.UNPROCESSABLE_ENTITY,
                             reloadJson(result));
-                    ctx.executor().execute(() -> send(ctx, keepAlive, r));
+                    ctx.executor().execute(() -> {
+                        ArrayDeque<FullHttpRequest> waiting = ctx.channel().attr(WAITING).getAndSet(null);
+                        if (!ctx.channel().isActive()) {
+                            r.release();
+                            if (waiting != null) {
+                                waiting.forEach(FullHttpRequest::release);
+                            }
+                            return;
+                        }
+                        send(ctx, keepAlive, r);
+                        if (waiting != null) {
+                            resume(ctx, waiting);
+                        }
+                    });
                 });
             }
             case "/", "" -> get(ctx, keepAlive, method, () -> Map.of("endpoints",

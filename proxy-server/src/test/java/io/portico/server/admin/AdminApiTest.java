@@ -96,6 +96,21 @@ class AdminApiTest {
     }
 
     @Test
+    void pipelinedRequestsBehindAReloadAreAnsweredInOrder() throws Exception {
+        try (io.portico.server.it.RawHttp raw = new io.portico.server.it.RawHttp(portico.server().adminAddress().getPort())) {
+            raw.send("POST /reload HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+                    + "GET /status HTTP/1.1\r\nHost: a\r\n\r\n");
+            io.portico.server.it.RawHttp.Response reload = raw.read("POST");
+            // This server was started from text, not a file: there is nothing to re-read.
+            assertThat(reload.status()).isEqualTo(422);
+            assertThat(reload.text()).contains("\"ok\":false", "without a config file");
+            io.portico.server.it.RawHttp.Response status = raw.read();
+            assertThat(status.status()).isEqualTo(200);
+            assertThat(status.text()).contains("\"config_generation\":1");
+        }
+    }
+
+    @Test
     void unknownPathsAndWrongMethodsGetClearAnswers() throws Exception {
         assertThat(admin.get("/nope").statusCode()).isEqualTo(404);
         assertThat(admin.get("/reload").statusCode()).isEqualTo(405);
