@@ -162,11 +162,13 @@ class AdminApiTest {
         }
     }
 
-    @Test
-    void tlsHandshakesAreCountedByVersionAndResumption(@TempDir Path dir) throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"auto", "jdk"})
+    void tlsHandshakesAreCountedByVersionAndResumption(String provider) throws Exception {
         SelfSignedCertificate cert = new SelfSignedCertificate("localhost");
         try (PorticoServer server = PorticoServer.start(ConfigLoader.parse("tls.yaml", """
                 workers: 1
+                tls: {provider: %s}
                 admin: {address: "127.0.0.1:0"}
                 listeners:
                   - name: https
@@ -176,15 +178,23 @@ class AdminApiTest {
                 access_log: {enabled: false}
                 servers:
                   - routes: [{match: {prefix: /}, respond: {status: 200, body: ok}}]
-                """.formatted(cert.certificate(), cert.privateKey())))) {
-            HttpClient client = HttpClient.newBuilder().sslContext(trusting(cert)).version(HttpClient.Version.HTTP_1_1).build();
+                """.formatted(provider, cert.certificate(), cert.privateKey())))) {
+            javax.net.ssl.SSLContext context = trusting(cert);
             URI uri = URI.create("https://localhost:" + server.address("https").getPort() + "/");
-            assertThat(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()).body())
-                    .isEqualTo("ok");
+            // Two clients, two connections; the second resumes the first's session (same SSLContext).
+            for (int i = 0; i < 2; i++) {
+                HttpClient client = HttpClient.newBuilder().sslContext(context).version(HttpClient.Version.HTTP_1_1).build();
+                assertThat(client.send(HttpRequest.newBuilder(uri).build(),
+                        HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("ok");
+            }
             AdminClient a = new AdminClient(server.adminAddress(), null);
-            await().untilAsserted(() ->
-                    assertThat(a.scrape().sum("portico_tls_handshakes_total", "listener=https", "version=TLSv1.3"))
-                            .isGreaterThanOrEqualTo(1));
+            await().untilAsserted(() -> {
+                Scrape s = a.scrape();
+                assertThat(s.sum("portico_tls_handshakes_total", "listener=https", "version=TLSv1.3", "resumed=false"))
+                        .isEqualTo(1);
+                assertThat(s.sum("portico_tls_handshakes_total", "listener=https", "version=TLSv1.3", "resumed=true"))
+                        .isEqualTo(1);
+            });
         } finally {
             cert.delete();
         }
