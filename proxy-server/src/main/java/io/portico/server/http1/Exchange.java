@@ -236,7 +236,8 @@ abstract class Exchange {
         r.bodyBytesSent = bytes;
         r.listener = client.context().name();
         r.error = error;
-        client.context().metrics().request(null, ListenerMetrics.HTTP_1_1, status, 0);
+        // No latency: the request never got a head worth timing.
+        client.context().metrics().request(null, ListenerMetrics.HTTP_1_1, status, -1);
         client.context().accessLog().log(r);
     }
 

@@ -56,7 +56,7 @@ public final class ListenerMetrics {
      * @param route    the route's name, or null when none matched
      * @param protocol {@link #HTTP_1_1} and the like
      * @param status   the status sent, 0 when none was
-     * @param nanos    how long the request took
+     * @param nanos    how long the request took; negative when it was not timed (not recorded)
      */
     public void request(String route, int protocol, int status, long nanos) {
         String key = route == null ? "-" : route;
