@@ -265,7 +265,12 @@ public final class PorticoServer implements AutoCloseable {
      * handler waits for it; reloads run one at a time.
      */
     public java.util.concurrent.CompletableFuture<ReloadResult> reloadAsync() {
-        return java.util.concurrent.CompletableFuture.supplyAsync(this::reload, housekeeping);
+        try {
+            return java.util.concurrent.CompletableFuture.supplyAsync(this::reload, housekeeping);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            return java.util.concurrent.CompletableFuture.completedFuture(
+                    ReloadResult.failed(generation(), "the server is shutting down"));
+        }
     }
 
     /** Swaps in {@code next} as {@link #reload()} does; {@code source} names it in messages. */
