@@ -13,6 +13,7 @@ import io.portico.server.config.UpstreamConfig;
 import io.portico.server.listener.ListenerSockets;
 import io.portico.server.listener.Transport;
 import io.portico.server.upstream.balance.HashOptions;
+import io.portico.server.metrics.UpstreamMetrics;
 import io.portico.server.upstream.balance.LoadBalancer;
 import io.portico.server.upstream.balance.LoadBalancers;
 import io.portico.server.upstream.health.BackendHealth;
@@ -54,11 +55,14 @@ public final class UpstreamGroup {
     private final List<GroupLoop> loopList;
     private final List<HealthChecker> checkers = new ArrayList<>();
     private final EjectionBudget ejectionBudget;
+    private final UpstreamMetrics metrics;
 
     private UpstreamGroup(String name, UpstreamConfig config, List<Backend> backends,
                           EventLoopGroup workers, Transport transport,
-                          AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls) {
+                          AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
+                          UpstreamMetrics metrics) {
         this.name = name;
+        this.metrics = metrics;
         this.config = config;
         this.backends = backends;
         this.hashKey = config.balance() == io.portico.server.config.BalanceAlgorithm.CONSISTENT_HASH
@@ -88,7 +92,7 @@ public final class UpstreamGroup {
             ConnectionPool[] pools = new ConnectionPool[backends.size()];
             for (Backend b : backends) {
                 String sni = config.tls().sni() != null ? config.tls().sni() : b.config().address().host();
-                pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni);
+                pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni, metrics);
             }
             LoadBalancer<Backend> primary = primaryBalancers.get();
             LoadBalancer<Backend> backup = backupBalancers == null ? null : backupBalancers.get();
@@ -171,10 +175,12 @@ public final class UpstreamGroup {
     /**
      * Builds a group for every loop of {@code workers} and starts its health checks.
      *
-     * @param tls the group's client TLS context, or null for plain HTTP
+     * @param tls     the group's client TLS context, or null for plain HTTP
+     * @param metrics where the group's requests and connections are counted
      */
     public static UpstreamGroup create(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
-                                       AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls) {
+                                       AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
+                                       UpstreamMetrics metrics) {
         List<Backend> backends = new ArrayList<>();
         long primaries = config.backends().stream().filter(b -> !b.backup()).count();
         // As in nginx, a lone server is never marked down: there is nowhere else to send its traffic.
@@ -182,7 +188,7 @@ public final class UpstreamGroup {
         for (BackendConfig bc : config.backends()) {
             backends.add(new Backend(backends.size(), bc, maxFails, config.failTimeout().toNanos()));
         }
-        return new UpstreamGroup(name, config, List.copyOf(backends), workers, transport, resolver, tls);
+        return new UpstreamGroup(name, config, List.copyOf(backends), workers, transport, resolver, tls, metrics);
     }
 
     public String name() {
@@ -204,6 +210,15 @@ public final class UpstreamGroup {
     /** Socket options the transport could not honour for this group's connections. */
     public List<String> warnings() {
         return warnings;
+    }
+
+    public UpstreamMetrics metrics() {
+        return metrics;
+    }
+
+    /** The group's state on every event loop. */
+    public java.util.Collection<GroupLoop> loops() {
+        return loops.values();
     }
 
     /** This group's state for {@code loop}; the loop must be one of the workers it was built for. */
