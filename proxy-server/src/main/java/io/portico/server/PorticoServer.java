@@ -4,6 +4,8 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.portico.http.cache.HttpCache;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.PorticoConfig;
 import io.portico.server.config.UpstreamConfig;
@@ -55,6 +57,7 @@ public final class PorticoServer implements AutoCloseable {
     private final Map<String, UpstreamGroup> groups = new HashMap<>();
     private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
     private final List<String> warnings = new ArrayList<>();
+    private final HttpCache cache;
     private DemoOrigin demo;
     private SslProvider sslProvider;
     private final List<ListenerTls> tlsListeners = new ArrayList<>();
@@ -67,6 +70,7 @@ public final class PorticoServer implements AutoCloseable {
         this.workers = transport.newEventLoopGroup(config.effectiveWorkers(), "portico-worker");
         this.resolver = UpstreamResolver.create(config.resolver(), transport);
         this.accessLog = AccessLog.open(config.accessLog());
+        this.cache = new HttpCache(config.cache().memorySize().bytes(), PooledByteBufAllocator.DEFAULT);
     }
 
     /** Starts everything the config names; on failure, stops what had started and rethrows. */
@@ -94,7 +98,7 @@ public final class PorticoServer implements AutoCloseable {
             }
         }
         for (ListenerConfig lc : config.listeners()) {
-            Router router = Router.build(config.servers(), lc.name(), groups);
+            Router router = Router.build(config.servers(), lc.name(), groups, cache);
             if (router == null) {
                 throw new IllegalStateException("listener " + lc.name() + ": no server answers on it");
             }
@@ -206,6 +210,14 @@ public final class PorticoServer implements AutoCloseable {
         return lifecycle;
     }
 
+    /**
+     * The shared HTTP cache: purge ({@link HttpCache#purgeUrl}, {@link HttpCache#purgePrefix},
+     * {@link HttpCache#purgeTag}) and counters ({@link HttpCache#stats}).
+     */
+    public HttpCache cache() {
+        return cache;
+    }
+
     public UpstreamGroup upstream(String name) {
         return groups.get(name);
     }
@@ -257,6 +269,8 @@ public final class PorticoServer implements AutoCloseable {
         resolver.close();
         // A short quiet period lets io_uring finish closes it deferred before the loops stop.
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+        // After the loops: no reader can still be streaming a stored body.
+        cache.close();
         accessLog.close();
     }
 

@@ -136,7 +136,7 @@ public final class HttpCache implements AutoCloseable {
                 stats.collapsed();
                 return new Join(JoinResult.WAIT, existing, null);
             }
-            CachedResponse o = existing.joined(names -> Vary.selectingValues(names, request));
+            CachedResponse o = existing.joined(selector(request), false);
             if (o != null) {
                 stats.collapsed();
                 return new Join(JoinResult.WAIT, existing, o);
@@ -267,6 +267,11 @@ public final class HttpCache implements AutoCloseable {
     public int purgeTag(String tag) {
         Set<String> keys = byTag.get(tag);
         return keys == null ? 0 : remove(List.copyOf(keys));
+    }
+
+    /** Removes the object stored under exactly {@code key} (a variant key included). */
+    public boolean purgeKey(String key) {
+        return remove(List.of(key)) == 1;
     }
 
     /** Removes everything. */

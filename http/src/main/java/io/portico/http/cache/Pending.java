@@ -4,6 +4,7 @@ import io.netty.util.concurrent.EventExecutor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * One origin fetch in flight for a cache key, which other requests for the key wait on instead of
@@ -23,6 +24,10 @@ public final class Pending {
     private final List<EventExecutor> executors = new ArrayList<>(4);
     private int state = WAITING;
     private CachedResponse object;
+    /** Waiters woken (or to be woken) that have not called {@link #joined} yet; each holds a claim on the object. */
+    private int unclaimed;
+    private boolean finished;
+    private boolean released;
 
     Pending(HttpCache cache, String baseKey) {
         this.cache = cache;
@@ -34,9 +39,10 @@ public final class Pending {
     }
 
     /**
-     * Waits for this fetch to settle: {@code task} runs on {@code executor} once it has.
+     * Waits for this fetch to settle: {@code task} runs on {@code executor} once it has, and must
+     * then call {@link #joined} with {@code registered} true, exactly once.
      *
-     * @return false when it has settled already (call {@link #joined} now)
+     * @return false when it has settled already (call {@link #joined} now, not registered)
      */
     public synchronized boolean await(EventExecutor executor, Runnable task) {
         if (state != WAITING) {
@@ -44,21 +50,27 @@ public final class Pending {
         }
         wakeups.add(task);
         executors.add(executor);
+        unclaimed++;
         return true;
     }
 
     /**
-     * After settling: the object a waiter with {@code selectingValues} should read, retained for it,
-     * or null when it must go to the origin itself.
+     * After settling: the object a request with these selecting values should read, retained for
+     * it, or null when it must go to the origin itself.
+     *
+     * @param registered whether the caller is a waiter that {@link #await} registered
      */
-    public synchronized CachedResponse joined(java.util.function.Function<List<String>, String> selectingValues) {
-        if (state != PUBLISHED || object.failed()) {
-            return null;
+    public CachedResponse joined(Function<List<String>, String> selectingValues, boolean registered) {
+        CachedResponse o;
+        synchronized (this) {
+            if (registered) {
+                unclaimed--;
+            }
+            o = state == PUBLISHED && !released && !object.failed()
+                    && object.matches(selectingValues.apply(object.varyNames())) ? object.retain() : null;
         }
-        if (!object.matches(selectingValues.apply(object.varyNames()))) {
-            return null;
-        }
-        return object.retain();
+        releaseIfUnclaimed();
+        return o;
     }
 
     /** The head was storable: waiters read {@code filling} while it fills; so do requests arriving later. */
@@ -74,20 +86,32 @@ public final class Pending {
     public void pass(boolean uncacheable) {
         synchronized (this) {
             state = PASSED;
+            finished = true;
         }
         cache.settled(this, uncacheable);
         wake();
     }
 
-    /** The published object was stored or abandoned: later requests no longer find it here. */
+    /**
+     * The published object was stored or abandoned: later requests no longer find it here. Waiters
+     * already woken still get it; the pending's reference goes once they all have claimed it.
+     */
     public void finished() {
-        CachedResponse o;
         synchronized (this) {
-            o = object;
-            object = null;
-            state = PASSED;
+            finished = true;
         }
         cache.settled(this, false);
+        releaseIfUnclaimed();
+    }
+
+    private void releaseIfUnclaimed() {
+        CachedResponse o = null;
+        synchronized (this) {
+            if (finished && unclaimed == 0 && !released && object != null) {
+                released = true;
+                o = object;
+            }
+        }
         if (o != null) {
             o.release();
         }

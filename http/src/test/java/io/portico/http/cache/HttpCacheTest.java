@@ -150,7 +150,7 @@ class HttpCacheTest {
         CachedResponse o = cache.newObject("k", "u", 200, req, meta, List.of(), CacheRules.DEFAULT);
         lead.pending().publish(o);
         assertThat(woken.get()).isEqualTo(1);
-        CachedResponse joined = wait.pending().joined(HttpCache.selector(req));
+        CachedResponse joined = wait.pending().joined(HttpCache.selector(req), true);
         assertThat(joined).isSameAs(o);
         HttpCache.Join late = cache.join("k", req, ImmediateEventExecutor.INSTANCE, woken::incrementAndGet);
         assertThat(late.object()).isSameAs(o);
@@ -170,7 +170,7 @@ class HttpCacheTest {
         HttpCache.Join lead = cache.join("k", req, ImmediateEventExecutor.INSTANCE, () -> { });
         HttpCache.Join wait = cache.join("k", req, ImmediateEventExecutor.INSTANCE, () -> { });
         lead.pending().pass(true);
-        assertThat(wait.pending().joined(HttpCache.selector(req))).isNull();
+        assertThat(wait.pending().joined(HttpCache.selector(req), true)).isNull();
         assertThat(cache.join("k", req, ImmediateEventExecutor.INSTANCE, () -> { }).result())
                 .isEqualTo(HttpCache.JoinResult.PASS);
     }
