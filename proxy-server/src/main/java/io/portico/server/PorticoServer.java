@@ -5,7 +5,12 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.portico.http.cache.DiskStore;
 import io.portico.http.cache.HttpCache;
+import io.portico.server.config.CacheConfig;
+
+import java.io.IOException;
+import java.nio.file.Path;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.PorticoConfig;
 import io.portico.server.config.UpstreamConfig;
@@ -70,7 +75,25 @@ public final class PorticoServer implements AutoCloseable {
         this.workers = transport.newEventLoopGroup(config.effectiveWorkers(), "portico-worker");
         this.resolver = UpstreamResolver.create(config.resolver(), transport);
         this.accessLog = AccessLog.open(config.accessLog());
-        this.cache = new HttpCache(config.cache().memorySize().bytes(), PooledByteBufAllocator.DEFAULT);
+        this.cache = new HttpCache(config.cache().memorySize().bytes(), PooledByteBufAllocator.DEFAULT,
+                openDiskTier(config.cache(), warnings));
+    }
+
+    /** The cache's disk tier, or null when none is configured or its directory is unusable (then memory only). */
+    private static DiskStore openDiskTier(CacheConfig config, List<String> warnings) {
+        if (config.diskPath() == null) {
+            return null;
+        }
+        try {
+            DiskStore disk = DiskStore.open(Path.of(config.diskPath()), config.diskSize().bytes(),
+                    PooledByteBufAllocator.DEFAULT);
+            LOG.log(System.Logger.Level.INFO, "cache disk tier " + config.diskPath() + ": " + disk.objects()
+                    + " objects, " + disk.usedBytes() + " bytes found");
+            return disk;
+        } catch (IOException | RuntimeException e) {
+            warnings.add("cache disk tier off, memory only: " + config.diskPath() + ": " + e);
+            return null;
+        }
     }
 
     /** Starts everything the config names; on failure, stops what had started and rethrows. */

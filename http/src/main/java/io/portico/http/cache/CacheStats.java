@@ -62,14 +62,17 @@ public final class CacheStats {
      *
      * @param storedBytes bytes held by the memory tier now
      * @param objects     objects held by the memory tier now
+     * @param diskBytes   bytes held by the disk tier now
+     * @param diskObjects objects held by the disk tier now
      */
     public record Snapshot(long hits, long misses, long staleServed, long revalidated, long collapsed, long stored,
                            long bypassed, long evicted, long purged, long bytesServed, long storedBytes,
-                           long objects) {
+                           long objects, long diskBytes, long diskObjects) {
     }
 
-    Snapshot snapshot(long storedBytes, long objects) {
+    Snapshot snapshot(long storedBytes, long objects, long diskBytes, long diskObjects) {
         return new Snapshot(hits.sum(), misses.sum(), staleServed.sum(), revalidated.sum(), collapsed.sum(),
-                stored.sum(), bypassed.sum(), evicted.sum(), purged.sum(), bytesServed.sum(), storedBytes, objects);
+                stored.sum(), bypassed.sum(), evicted.sum(), purged.sum(), bytesServed.sum(), storedBytes, objects,
+                diskBytes, diskObjects);
     }
 }

@@ -61,6 +61,24 @@ public final class CachedResponse extends AbstractReferenceCounted {
         this.maxBytes = maxBytes;
     }
 
+    /** A complete object read back from the disk tier; it takes over {@code body}'s buffers. */
+    static CachedResponse loaded(String key, String baseKey, String url, List<String> tags, int status,
+                                 List<String> varyNames, String selecting, StoredMeta meta, ByteBufAllocator alloc,
+                                 long maxBytes, List<ByteBuf> body, long length) {
+        CachedResponse o = new CachedResponse(key, baseKey, url, tags, status, varyNames, selecting, meta, alloc, maxBytes);
+        ByteBuf[] arr = body.toArray(new ByteBuf[Math.max(4, body.size())]);
+        o.chunks = arr;
+        o.length = length;
+        o.chunkCount = body.size();
+        o.state = COMPLETE;
+        return o;
+    }
+
+    /** The normalised selecting values this variant was stored for ("" without Vary). */
+    String selecting() {
+        return selecting;
+    }
+
     public String key() {
         return key;
     }

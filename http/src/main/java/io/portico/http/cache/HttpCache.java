@@ -39,6 +39,7 @@ public final class HttpCache implements AutoCloseable {
     private final ConcurrentHashMap<String, Set<String>> byUrl = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Set<String>> byTag = new ConcurrentHashMap<>();
     private final ByteBufAllocator alloc;
+    private final DiskStore disk;
     private final CacheStats stats = new CacheStats();
 
     /** Which fields a base key's responses vary on, and its variants oldest first. */
@@ -51,9 +52,18 @@ public final class HttpCache implements AutoCloseable {
         }
     }
 
-    /** @param memoryBytes budget of the memory tier, bodies and headers counted */
+    /** A memory-only cache. */
     public HttpCache(long memoryBytes, ByteBufAllocator alloc) {
+        this(memoryBytes, alloc, null);
+    }
+
+    /**
+     * @param memoryBytes budget of the memory tier, bodies and headers counted
+     * @param disk        the disk tier behind it (this cache closes it), or null
+     */
+    public HttpCache(long memoryBytes, ByteBufAllocator alloc, DiskStore disk) {
         this.alloc = alloc;
+        this.disk = disk;
         this.memory = Caffeine.newBuilder()
                 .maximumWeight(memoryBytes)
                 .weigher((String k, CachedResponse v) -> v.weight())
@@ -63,32 +73,44 @@ public final class HttpCache implements AutoCloseable {
                 .build();
         this.uncacheable = Caffeine.newBuilder().maximumSize(65_536)
                 .expireAfterWrite(java.time.Duration.ofMillis(UNCACHEABLE_MILLIS)).executor(Runnable::run).build();
+        if (disk != null) {
+            // The disk tier's files are the index that survives a restart: rebuild ours from them.
+            for (DiskStore.Entry e : disk.entries()) {
+                indexKnown(e.key, e.baseKey, e.url, e.tags, e.varyNames, Integer.MAX_VALUE);
+            }
+        }
+    }
+
+    /** Whether there is a disk tier behind the memory tier. */
+    public boolean hasDisk() {
+        return disk != null;
+    }
+
+    /** The disk tier, or null. */
+    public DiskStore disk() {
+        return disk;
     }
 
     public CacheStats statsCounters() {
         return stats;
     }
 
-    /** The counters now, with the memory tier's size. */
+    /** The counters now, with the sizes of the tiers. */
     public CacheStats.Snapshot stats() {
         long bytes = memory.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
-        return stats.snapshot(bytes, memory.estimatedSize());
+        return stats.snapshot(bytes, memory.estimatedSize(), disk == null ? 0 : disk.usedBytes(),
+                disk == null ? 0 : disk.objects());
     }
 
     // ---- lookup --------------------------------------------------------------------------------
 
-    /** The stored, complete response for a request, retained for the caller, or null. */
+    /** The stored, complete response for a request from the memory tier, retained for the caller, or null. */
     public CachedResponse get(String baseKey, HttpHeaders request) {
-        VaryRecord vary = varies.get(baseKey);
-        String key = baseKey;
-        String selecting = "";
-        if (vary != null) {
-            selecting = Vary.selectingValues(vary.names, request);
-            if (selecting == null) {
-                return null;
-            }
-            key = variantKey(baseKey, selecting);
+        String selecting = selecting(baseKey, request);
+        if (selecting == null) {
+            return null;
         }
+        String key = selecting.isEmpty() ? baseKey : variantKey(baseKey, selecting);
         CachedResponse r = memory.getIfPresent(key);
         if (r == null || !r.matches(selecting)) {
             return null;
@@ -98,6 +120,41 @@ public final class HttpCache implements AutoCloseable {
         } catch (io.netty.util.IllegalReferenceCountException evictedMeanwhile) {
             return null;
         }
+    }
+
+    private String selecting(String baseKey, HttpHeaders request) {
+        VaryRecord vary = varies.get(baseKey);
+        if (vary == null) {
+            return "";
+        }
+        return Vary.selectingValues(vary.names, request);
+    }
+
+    /** The key under which the disk tier holds a response for this request, or null. */
+    public String onDisk(String baseKey, HttpHeaders request) {
+        if (disk == null) {
+            return null;
+        }
+        String selecting = selecting(baseKey, request);
+        if (selecting == null) {
+            return null;
+        }
+        String key = selecting.isEmpty() ? baseKey : variantKey(baseKey, selecting);
+        return disk.contains(key) ? key : null;
+    }
+
+    /**
+     * Reads a response from the disk tier and promotes it to the memory tier (whose admission
+     * policy keeps it only if it is hotter than what it would evict). {@code done} runs on
+     * {@code loop} with the object, retained for the caller, or null (gone, unreadable: a miss).
+     */
+    public void load(String key, EventExecutor loop, java.util.function.Consumer<CachedResponse> done) {
+        disk.load(key, loop, o -> {
+            if (o != null) {
+                memory.put(key, o.retain());
+            }
+            done.accept(o);
+        });
     }
 
     /** What a request that found nothing usable should do. */
@@ -174,8 +231,28 @@ public final class HttpCache implements AutoCloseable {
         if (!object.isComplete()) {
             throw new IllegalStateException("only complete objects are stored: " + object);
         }
-        String baseKey = object.baseKey();
-        List<String> names = object.varyNames();
+        List<String> dropped = indexKnown(object.key(), object.baseKey(), object.url(), object.tags(),
+                object.varyNames(), maxVariants);
+        for (String k : dropped) {
+            removeKey(k);
+        }
+        memory.put(object.key(), object.retain());
+        if (disk != null) {
+            disk.write(object);
+        }
+        stats.stored.increment();
+    }
+
+    /** After a 304 freshened a stored object: the disk copy gets the new header fields too. */
+    public void freshened(CachedResponse object) {
+        if (disk != null && object.isComplete()) {
+            disk.write(object);
+        }
+    }
+
+    /** Records a stored key in the Vary, URL and tag indexes; returns variants pushed out. */
+    private List<String> indexKnown(String key, String baseKey, String url, List<String> tags, List<String> names,
+                                    int maxVariants) {
         List<String> dropped = new ArrayList<>(1);
         varies.compute(baseKey, (k, rec) -> {
             if (names.isEmpty()) {
@@ -190,27 +267,19 @@ public final class HttpCache implements AutoCloseable {
                 }
                 rec = new VaryRecord(names);
             }
-            rec.keys.remove(object.key());
-            rec.keys.add(object.key());
+            rec.keys.remove(key);
+            rec.keys.add(key);
             while (rec.keys.size() > maxVariants) {
                 dropped.add(rec.keys.remove(0));
             }
             return rec;
         });
-        if (names.isEmpty()) {
-            dropped.remove(baseKey);
+        dropped.remove(key);
+        index(byUrl, url, key);
+        for (String tag : tags) {
+            index(byTag, tag, key);
         }
-        for (String k : dropped) {
-            if (!k.equals(object.key())) {
-                memory.invalidate(k);
-            }
-        }
-        index(byUrl, object.url(), object.key());
-        for (String tag : object.tags()) {
-            index(byTag, tag, object.key());
-        }
-        memory.put(object.key(), object.retain());
-        stats.stored.increment();
+        return dropped;
     }
 
     private static void index(ConcurrentHashMap<String, Set<String>> index, String name, String key) {
@@ -231,17 +300,26 @@ public final class HttpCache implements AutoCloseable {
         if (cause.wasEvicted()) {
             stats.evicted.increment();
         }
-        if (cause != RemovalCause.REPLACED) {
-            unindex(byUrl, value.url(), key);
-            for (String tag : value.tags()) {
-                unindex(byTag, tag, key);
-            }
-            varies.computeIfPresent(value.baseKey(), (k, rec) -> {
-                rec.keys.remove(key);
-                return rec.keys.isEmpty() ? null : rec;
-            });
+        if (cause != RemovalCause.REPLACED && (cause == RemovalCause.EXPLICIT || disk == null || !disk.holds(key))) {
+            // Still on disk after an eviction: still known, still purgeable.
+            unindex(value, key);
         }
         value.release();
+    }
+
+    private void unindex(CachedResponse value, String key) {
+        unindex(value.url(), value.tags(), value.baseKey(), key);
+    }
+
+    private void unindex(String url, List<String> tags, String baseKey, String key) {
+        unindex(byUrl, url, key);
+        for (String tag : tags) {
+            unindex(byTag, tag, key);
+        }
+        varies.computeIfPresent(baseKey, (k, rec) -> {
+            rec.keys.remove(key);
+            return rec.keys.isEmpty() ? null : rec;
+        });
     }
 
     // ---- purge and invalidation ----------------------------------------------------------------
@@ -271,26 +349,41 @@ public final class HttpCache implements AutoCloseable {
 
     /** Removes the object stored under exactly {@code key} (a variant key included). */
     public boolean purgeKey(String key) {
-        return remove(List.of(key)) == 1;
+        return removeKey(key);
     }
 
-    /** Removes everything. */
+    /** Removes everything, from both tiers. */
     public int purgeAll() {
-        int n = (int) memory.estimatedSize();
-        memory.invalidateAll();
-        stats.purged.add(n);
-        return n;
+        java.util.Set<String> keys = new java.util.HashSet<>(memory.asMap().keySet());
+        for (Set<String> k : byUrl.values()) {
+            keys.addAll(k);
+        }
+        return remove(List.copyOf(keys));
     }
 
     private int remove(List<String> keys) {
         int n = 0;
         for (String k : keys) {
-            if (memory.asMap().remove(k) != null) {
+            if (removeKey(k)) {
                 n++;
             }
         }
         stats.purged.add(n);
         return n;
+    }
+
+    /** Removes one key from both tiers and the indexes; true when it was stored. */
+    private boolean removeKey(String key) {
+        boolean inMemory = memory.asMap().remove(key) != null;
+        boolean onDisk = false;
+        if (disk != null) {
+            DiskStore.Entry e = disk.entry(key);
+            onDisk = disk.remove(key);
+            if (e != null && !inMemory) {
+                unindex(e.url, e.tags, e.baseKey, key);
+            }
+        }
+        return inMemory || onDisk;
     }
 
     /** Whether an object is stored under exactly {@code key} (tests, diagnostics). */
@@ -302,9 +395,12 @@ public final class HttpCache implements AutoCloseable {
         return baseKey + '\u0000' + selecting;
     }
 
-    /** Releases every stored body. */
+    /** Releases every stored body in memory; the disk tier's files stay for the next start. */
     @Override
     public void close() {
+        if (disk != null) {
+            disk.close();
+        }
         memory.invalidateAll();
         memory.cleanUp();
         uncacheable.invalidateAll();

@@ -124,6 +124,7 @@ public final class CacheFill {
             strip(merged, CachePolicy.fieldsToStrip(CacheControl.of(merged), route.rules()));
             merged.remove(CacheStatus.HEADER);
             stale.freshen(StoredMeta.of(stale.status(), merged, route.rules(), requestTime, now));
+            cache.freshened(stale);
             cache.statsCounters().revalidated();
             status = CacheStatus.forward("stale", 304, false, false, null);
             publishExisting(stale);

@@ -49,10 +49,11 @@ import io.portico.server.route.Route;
 final class CacheExchange extends Exchange implements Runnable {
 
     private static final int WAITING_REQUEST = 0;
-    private static final int WAITING_FETCH = 1;
-    private static final int PROXYING = 2;
-    private static final int STREAMING = 3;
-    private static final int DONE = 4;
+    private static final int WAITING_DISK = 1;
+    private static final int WAITING_FETCH = 2;
+    private static final int PROXYING = 3;
+    private static final int STREAMING = 4;
+    private static final int DONE = 5;
 
     private static final Runnable NO_WAKEUP = () -> { };
 
@@ -61,7 +62,9 @@ final class CacheExchange extends Exchange implements Runnable {
     private final String host;
     private final long maxBody;
     private final String uri;
-    private final HttpHeaders clientHeaders;
+    /** The request's fields as the client sent them (a copy once a proxy exchange may rewrite the request). */
+    private HttpHeaders clientHeaders;
+    private boolean headersCopied;
     private final String baseKey;
     private final String url;
     private final ChannelHandlerContext clientCtx;
@@ -85,8 +88,7 @@ final class CacheExchange extends Exchange implements Runnable {
         this.maxBody = maxBody;
         this.uri = request.uri();
         this.clientCtx = client.ctx();
-        // The proxy exchange rewrites the request's fields in place; the cache needs them as sent.
-        this.clientHeaders = request.headers().copy();
+        this.clientHeaders = request.headers();
         String scheme = client.context().scheme();
         this.baseKey = cache.baseKey(scheme, this.host, uri, clientHeaders);
         this.url = CacheKeyTemplate.url(scheme, this.host, uri);
@@ -167,11 +169,35 @@ final class CacheExchange extends Exchange implements Runnable {
 
     private void decide() {
         HttpCache store = cache.cache();
+        CachedResponse found = store.get(baseKey, clientHeaders);
+        if (found == null && store.hasDisk()) {
+            String key = store.onDisk(baseKey, clientHeaders);
+            if (key != null) {
+                // Read off the event loop; the answer continues here when the bytes are in memory.
+                state = WAITING_DISK;
+                store.load(key, clientCtx.channel().eventLoop(), this::onDiskLoaded);
+                return;
+            }
+        }
+        decide(found);
+    }
+
+    private void onDiskLoaded(CachedResponse loaded) {
+        if (state != WAITING_DISK) {
+            if (loaded != null) {
+                loaded.release();
+            }
+            return;
+        }
+        decide(loaded);
+    }
+
+    private void decide(CachedResponse found) {
+        HttpCache store = cache.cache();
         long now = System.currentTimeMillis();
         CacheControl requestCc = CacheControl.of(clientHeaders);
         boolean pragmaNoCache = !clientHeaders.contains(HttpHeaderNames.CACHE_CONTROL)
                 && clientHeaders.containsValue(HttpHeaderNames.PRAGMA, HttpHeaderValues.NO_CACHE, true);
-        CachedResponse found = store.get(baseKey, clientHeaders);
         if (found != null) {
             StoredMeta meta = found.meta();
             Usability use = meta.usability(requestCc, pragmaNoCache, now);
@@ -256,12 +282,22 @@ final class CacheExchange extends Exchange implements Runnable {
     /** Sends the request upstream with a fill (storing, revalidating {@link #stale} when set). */
     private void fetch(Pending pending) {
         cache.cache().statsCounters().miss();
+        keepClientHeaders();
         CacheFill fill = new CacheFill(cache, baseKey, url, clientHeaders, pending, stale, "miss");
         stale = null;
         proxy(fill, null);
     }
 
+    /** The proxy exchange rewrites the request's fields in place; the cache needs them as sent. */
+    private void keepClientHeaders() {
+        if (!headersCopied) {
+            headersCopied = true;
+            clientHeaders = clientHeaders.copy();
+        }
+    }
+
     private void proxy(CacheFill fill, String cacheStatus) {
+        keepClientHeaders();
         state = PROXYING;
         ProxyExchange p = ProxyExchange.start(client, request, log, route, host, maxBody, false);
         if (fill != null) {
@@ -296,7 +332,7 @@ final class CacheExchange extends Exchange implements Runnable {
             return;
         }
         HttpRequest copy = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri, clientHeaders.copy());
-        CacheFill fill = new CacheFill(cache, baseKey, url, clientHeaders, join.pending(), found.retain(), "stale");
+        CacheFill fill = new CacheFill(cache, baseKey, url, clientHeaders.copy(), join.pending(), found.retain(), "stale");
         // The origin sees the id of the request that triggered the refresh, so it can be traced.
         ProxyExchange.background(client, copy, route, host, fill, log.requestId).begin();
     }
