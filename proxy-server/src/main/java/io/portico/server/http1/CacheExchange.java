@@ -20,6 +20,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.portico.http.ForwardedHeaders;
+import io.portico.http.cache.ByteRange;
 import io.portico.http.cache.CacheControl;
 import io.portico.http.cache.CacheKeyTemplate;
 import io.portico.http.cache.CachedResponse;
@@ -78,6 +79,10 @@ final class CacheExchange extends Exchange implements Runnable {
     private long bytes;
     private boolean paused;
     private int status;
+    /** Byte offset in the body of the next chunk to write. */
+    private long position;
+    private long rangeFirst;
+    private long rangeLast = Long.MAX_VALUE;
 
     private CacheExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
                           String host, long maxBody) {
@@ -248,6 +253,21 @@ final class CacheExchange extends Exchange implements Runnable {
     /** Woken on this event loop: a fetch this request waits on has settled, or more bytes arrived. */
     @Override
     public void run() {
+        try {
+            resume();
+        } catch (RuntimeException e) {
+            // A task on the event loop has nobody to report to: end this response rather than hang it.
+            LOG.log(System.Logger.Level.WARNING, "cache exchange failed for " + url, e);
+            if (state != DONE) {
+                state = DONE;
+                releaseObjects();
+                end(status == 0 ? 500 : status, "cache_internal_error");
+            }
+            clientCtx.close();
+        }
+    }
+
+    private void resume() {
         if (waitingOn != null) {
             Pending p = waitingOn;
             waitingOn = null;
@@ -347,18 +367,34 @@ final class CacheExchange extends Exchange implements Runnable {
         StoredMeta meta = stored.meta();
         boolean notModified = stored.status() / 100 == 2 && Conditionals.present(clientHeaders)
                 && Conditionals.notModified(clientHeaders, meta.headers());
-        int code = notModified ? 304 : stored.status();
+        ByteRange range = null;
+        if (!notModified && !head && stored.status() == 200 && stored.isComplete()
+                && request.method() == HttpMethod.GET) {
+            range = ByteRange.of(clientHeaders, meta.headers(), stored.length());
+        }
+        int code = notModified ? 304 : range == ByteRange.UNSATISFIABLE ? 416 : range != null ? 206 : stored.status();
         HttpHeaders h = new DefaultHttpHeaders(false);
-        if (notModified) {
+        if (notModified || code == 416) {
             copy304Fields(meta.headers(), h);
         } else {
             h.set(meta.headers());
         }
+        if (code == 200 && stored.isComplete() && !h.contains(HttpHeaderNames.ACCEPT_RANGES)) {
+            h.set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
+        }
         h.set(HttpHeaderNames.AGE, Long.toString(Math.max(0, meta.currentAge(now) / 1000)));
         boolean keepAlive = clientKeepAlive && client.connectionReusable();
-        boolean bodyless = head || code == 304 || code == 204;
+        boolean bodyless = head || code == 304 || code == 204 || code == 416;
         if (code == 204 || code == 304) {
             h.remove(HttpHeaderNames.CONTENT_LENGTH);
+        } else if (code == 416) {
+            h.set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + stored.length());
+            h.set(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderValues.ZERO);
+        } else if (code == 206) {
+            rangeFirst = range.first();
+            rangeLast = range.last();
+            h.set(HttpHeaderNames.CONTENT_RANGE, range.contentRange(stored.length()));
+            h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(range.length()));
         } else if (stored.isComplete()) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(stored.length()));
         } else if (!h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
@@ -412,9 +448,23 @@ final class CacheExchange extends Exchange implements Runnable {
                     clientCtx.flush();
                     return;
                 }
-                ByteBuf chunk = o.chunk(index++).retainedDuplicate();
+                ByteBuf src = o.chunk(index++);
+                int n = src.readableBytes();
+                long start = position;
+                position += n;
+                if (position <= rangeFirst) {
+                    continue;
+                }
+                int from = (int) Math.max(0, rangeFirst - start);
+                int to = rangeLast - start >= n ? n : (int) (rangeLast - start + 1);
+                ByteBuf chunk = from == 0 && to == n ? src.retainedDuplicate()
+                        : src.retainedSlice(src.readerIndex() + from, to - from);
                 bytes += chunk.readableBytes();
                 clientCtx.write(new DefaultHttpContent(chunk), clientCtx.voidPromise());
+                if (position > rangeLast) {
+                    finishResponse();
+                    return;
+                }
                 continue;
             }
             if (o.isComplete()) {

@@ -598,6 +598,14 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         if (handover || detached) {
             if (!handover) {
                 fill.onContent(content.content());
+                if (!fill.storing()) {
+                    // Grew past the object limit with nobody left to pass it to: stop fetching it.
+                    content.release();
+                    if (finish()) {
+                        endDetached();
+                    }
+                    return;
+                }
             }
             content.release();
             if (last) {

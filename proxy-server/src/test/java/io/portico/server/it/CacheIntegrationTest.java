@@ -374,4 +374,39 @@ class CacheIntegrationTest {
         get("/b");
         assertThat(portico.server().cache().purgePrefix(base + "/")).isEqualTo(2);
     }
+
+    @Test
+    void rangesAreAnsweredFromTheStoredObject() throws Exception {
+        start("");
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; i < 20_000; i++) {
+            body.append((char) ('a' + i % 26));
+        }
+        String full = body.toString();
+        origin.on("/r", r -> ScriptedOrigin.Reply.ok(full, "Cache-Control", "max-age=60", "ETag", "\"r\""));
+        HttpResponse<String> first = get("/r", "Range", "bytes=0-9");
+        // A miss fetches the whole object for the cache; the client gets all of it.
+        assertThat(first.statusCode()).isEqualTo(200);
+        HttpResponse<String> mid = get("/r", "Range", "bytes=10000-10009");
+        assertThat(mid.statusCode()).isEqualTo(206);
+        assertThat(mid.body()).isEqualTo(full.substring(10000, 10010));
+        assertThat(mid.headers().firstValue("content-range")).hasValue("bytes 10000-10009/20000");
+        HttpResponse<String> suffix = get("/r", "Range", "bytes=-5");
+        assertThat(suffix.body()).isEqualTo(full.substring(19995));
+        HttpResponse<String> open = get("/r", "Range", "bytes=19990-");
+        assertThat(open.body()).isEqualTo(full.substring(19990));
+        HttpResponse<String> beyond = get("/r", "Range", "bytes=20000-");
+        assertThat(beyond.statusCode()).isEqualTo(416);
+        assertThat(beyond.headers().firstValue("content-range")).hasValue("bytes */20000");
+        HttpResponse<String> staleValidator = get("/r", "Range", "bytes=0-9", "If-Range", "\"old\"");
+        assertThat(staleValidator.statusCode()).isEqualTo(200);
+        assertThat(staleValidator.body()).isEqualTo(full);
+        HttpResponse<String> matching = get("/r", "Range", "bytes=0-9", "If-Range", "\"r\"");
+        assertThat(matching.statusCode()).isEqualTo(206);
+        assertThat(matching.body()).isEqualTo(full.substring(0, 10));
+        assertThat(get("/r").headers().firstValue("accept-ranges")).hasValue("bytes");
+        assertThat(origin.hits("/r")).isEqualTo(1);
+        // The origin never saw a Range: the cache asked for the whole object.
+        assertThat(origin.requestHeaders.get(0).contains("Range")).isFalse();
+    }
 }
