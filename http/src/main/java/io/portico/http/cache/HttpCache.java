@@ -40,6 +40,7 @@ public final class HttpCache implements AutoCloseable {
     private final ConcurrentHashMap<String, Set<String>> byTag = new ConcurrentHashMap<>();
     private final ByteBufAllocator alloc;
     private final DiskStore disk;
+    private final Compression compression;
     private final CacheStats stats = new CacheStats();
 
     /** Which fields a base key's responses vary on, and its variants oldest first. */
@@ -64,6 +65,7 @@ public final class HttpCache implements AutoCloseable {
     public HttpCache(long memoryBytes, ByteBufAllocator alloc, DiskStore disk) {
         this.alloc = alloc;
         this.disk = disk;
+        this.compression = new Compression(this, alloc);
         this.memory = Caffeine.newBuilder()
                 .maximumWeight(memoryBytes)
                 .weigher((String k, CachedResponse v) -> v.weight())
@@ -79,6 +81,33 @@ public final class HttpCache implements AutoCloseable {
                 indexKnown(e.key, e.baseKey, e.url, e.tags, e.varyNames, Integer.MAX_VALUE);
             }
         }
+    }
+
+    /** gzip copies of stored responses. */
+    public Compression compression() {
+        return compression;
+    }
+
+    /** The object stored in memory under exactly {@code key}, retained, or null. */
+    CachedResponse getExact(String key) {
+        CachedResponse r = memory.getIfPresent(key);
+        if (r == null) {
+            return null;
+        }
+        try {
+            return r.retain();
+        } catch (io.netty.util.IllegalReferenceCountException evictedMeanwhile) {
+            return null;
+        }
+    }
+
+    /** Stores an object derived from a stored one (its gzip copy): memory only, purged with its URL and tags. */
+    void storeDerived(CachedResponse object) {
+        index(byUrl, object.url(), object.key());
+        for (String tag : object.tags()) {
+            index(byTag, tag, object.key());
+        }
+        memory.put(object.key(), object.retain());
     }
 
     /** Whether there is a disk tier behind the memory tier. */
@@ -398,6 +427,7 @@ public final class HttpCache implements AutoCloseable {
     /** Releases every stored body in memory; the disk tier's files stay for the next start. */
     @Override
     public void close() {
+        compression.close();
         if (disk != null) {
             disk.close();
         }

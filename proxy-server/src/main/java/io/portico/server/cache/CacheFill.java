@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.portico.http.cache.CacheControl;
 import io.portico.http.cache.CachePolicy;
 import io.portico.http.cache.CachedResponse;
+import io.portico.http.cache.Compression;
 import io.portico.http.cache.HttpCache;
 import io.portico.http.cache.HttpDates;
 import io.portico.http.cache.Pending;
@@ -168,6 +169,10 @@ public final class CacheFill {
             pending.publish(object);
         }
         status = CacheStatus.forward(stale != null ? "stale" : missKind, code, true, false, null);
+        if (route.variesOnEncoding(code, headers)) {
+            // Later clients may get a gzip copy of this response: this one must say so too.
+            Compression.addVaryAcceptEncoding(headers);
+        }
         return Outcome.STORING;
     }
 

@@ -4,6 +4,8 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.portico.http.cache.CacheKeyTemplate;
 import io.portico.http.cache.CacheRules;
+import io.portico.http.cache.CachedResponse;
+import io.portico.http.cache.Compression;
 import io.portico.http.cache.HttpCache;
 import io.portico.server.config.CacheRouteConfig;
 
@@ -21,11 +23,37 @@ public final class RouteCache {
     private final HttpCache cache;
     private final CacheRules rules;
     private final CacheKeyTemplate key;
+    private final boolean compress;
+    private final Set<String> compressTypes;
+    private final long compressMinSize;
 
-    private RouteCache(HttpCache cache, CacheRules rules, CacheKeyTemplate key) {
+    private RouteCache(HttpCache cache, CacheRules rules, CacheKeyTemplate key, CacheRouteConfig config) {
         this.cache = cache;
         this.rules = rules;
         this.key = key;
+        this.compress = config.compress();
+        Set<String> types = new HashSet<>();
+        for (String t : config.compressTypes()) {
+            types.add(t.trim().toLowerCase(Locale.ROOT));
+        }
+        this.compressTypes = types.isEmpty() ? Compression.DEFAULT_TYPES : Set.copyOf(types);
+        this.compressMinSize = config.compressMinSize().bytes();
+    }
+
+    /**
+     * Whether {@code stored} gets a gzip copy on this route: compression is on and the response is
+     * of a listed type, large enough and not encoded already.
+     */
+    public boolean compressible(CachedResponse stored) {
+        return compress && Compression.compressible(stored, compressTypes, compressMinSize);
+    }
+
+    /**
+     * Whether responses like this one may be served gzipped on this route, so that they must say
+     * {@code Vary: Accept-Encoding} whichever encoding a client gets.
+     */
+    public boolean variesOnEncoding(int status, HttpHeaders headers) {
+        return compress && Compression.compressibleKind(status, headers, compressTypes);
     }
 
     /** The route's cache, or null when it is off (or there is no cache). */
@@ -48,7 +76,7 @@ public final class RouteCache {
         }
         CacheRules rules = new CacheRules(byStatus, any, ignore, config.maxObjectSize().bytes(), config.heuristicMax(),
                 config.staleIfError(), config.maxVariants());
-        return new RouteCache(cache, rules, CacheKeyTemplate.parse(config.key()));
+        return new RouteCache(cache, rules, CacheKeyTemplate.parse(config.key()), config);
     }
 
     public HttpCache cache() {

@@ -24,6 +24,10 @@ import java.util.Set;
  * @param staleIfError    grace: how long past its lifetime a stored response may answer when the
  *                        origin fails, whatever the response said (must-revalidate still wins)
  * @param maxVariants     variants kept per URL for responses with {@code Vary}
+ * @param compress        gzip stored responses the origin sent uncompressed, once, for clients
+ *                        that accept it (the gzip copy is stored next to the original)
+ * @param compressTypes   media types to compress; empty means the usual text types
+ * @param compressMinSize smaller responses are not worth compressing
  */
 public record CacheRouteConfig(
         @Default("false") boolean enabled,
@@ -33,13 +37,17 @@ public record CacheRouteConfig(
         @Default("8m") ByteSize maxObjectSize,
         @Default("1d") Duration heuristicMax,
         @Default("0s") Duration staleIfError,
-        @Default("16") int maxVariants) {
+        @Default("16") int maxVariants,
+        @Default("false") boolean compress,
+        List<String> compressTypes,
+        @Default("256") ByteSize compressMinSize) {
 
     private static final Set<String> IGNORABLE = Set.of("cache-control", "expires", "set-cookie", "vary");
 
     public CacheRouteConfig {
         ttl = Map.copyOf(ttl);
         ignoreHeaders = List.copyOf(ignoreHeaders);
+        compressTypes = List.copyOf(compressTypes);
         try {
             CacheKeyTemplate.parse(key);
         } catch (IllegalArgumentException e) {

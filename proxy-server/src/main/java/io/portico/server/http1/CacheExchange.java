@@ -24,6 +24,7 @@ import io.portico.http.cache.ByteRange;
 import io.portico.http.cache.CacheControl;
 import io.portico.http.cache.CacheKeyTemplate;
 import io.portico.http.cache.CachedResponse;
+import io.portico.http.cache.Compression;
 import io.portico.http.cache.Conditionals;
 import io.portico.http.cache.HttpCache;
 import io.portico.http.cache.Pending;
@@ -360,8 +361,19 @@ final class CacheExchange extends Exchange implements Runnable {
     // ---- serving from the store -----------------------------------------------------------------
 
     /** Answers with {@code stored} (this exchange takes over the reference). */
-    private void serve(CachedResponse stored, String cacheStatus) {
+    private void serve(CachedResponse served, String cacheStatus) {
         state = STREAMING;
+        CachedResponse stored = served;
+        boolean compressible = cache.compressible(stored);
+        if (compressible && !head && request.method() == HttpMethod.GET && !clientHeaders.contains(HttpHeaderNames.RANGE)
+                && Compression.acceptsGzip(clientHeaders)) {
+            // The gzip copy made once from this response, when it is ready; until then, identity.
+            CachedResponse gz = cache.cache().compression().gzipOf(stored);
+            if (gz != null) {
+                stored.release();
+                stored = gz;
+            }
+        }
         object = stored;
         long now = System.currentTimeMillis();
         StoredMeta meta = stored.meta();
@@ -381,6 +393,9 @@ final class CacheExchange extends Exchange implements Runnable {
         }
         if (code == 200 && stored.isComplete() && !h.contains(HttpHeaderNames.ACCEPT_RANGES)) {
             h.set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
+        }
+        if (code != 416 && cache.variesOnEncoding(stored.status(), meta.headers())) {
+            Compression.addVaryAcceptEncoding(h);
         }
         h.set(HttpHeaderNames.AGE, Long.toString(Math.max(0, meta.currentAge(now) / 1000)));
         boolean keepAlive = clientKeepAlive && client.connectionReusable();

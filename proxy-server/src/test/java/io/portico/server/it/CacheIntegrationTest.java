@@ -409,4 +409,45 @@ class CacheIntegrationTest {
         // The origin never saw a Range: the cache asked for the whole object.
         assertThat(origin.requestHeaders.get(0).contains("Range")).isFalse();
     }
+
+    @Test
+    void compressibleResponsesAreGzippedOnceAndServedGzippedToClientsThatAcceptIt() throws Exception {
+        start("compress: true");
+        String page = "<p>portico</p>\n".repeat(1000);
+        origin.on("/page", r -> ScriptedOrigin.Reply.ok(page, "Content-Type", "text/html; charset=utf-8",
+                "Cache-Control", "max-age=60", "ETag", "\"p\""));
+        origin.on("/img", r -> ScriptedOrigin.Reply.ok("x".repeat(5000), "Content-Type", "image/png",
+                "Cache-Control", "max-age=60"));
+        HttpResponse<String> miss = get("/page", "Accept-Encoding", "gzip");
+        assertThat(miss.headers().allValues("vary")).contains("Accept-Encoding");
+        assertThat(miss.body()).isEqualTo(page);
+        await().untilAsserted(() -> {
+            HttpResponse<byte[]> gz = client.send(HttpRequest.newBuilder(portico.uri("/page"))
+                    .header("Accept-Encoding", "gzip, br").build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(gz.headers().firstValue("content-encoding")).hasValue("gzip");
+            assertThat(gz.headers().firstValue("etag")).hasValue("W/\"p\"");
+            assertThat(gz.headers().allValues("vary")).contains("Accept-Encoding");
+            assertThat(gz.body().length).isLessThan(page.length() / 10);
+            assertThat(gz.headers().firstValue("content-length")).hasValue(Integer.toString(gz.body().length));
+            try (InputStream in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gz.body()))) {
+                assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(page);
+            }
+        });
+        HttpResponse<String> identity = get("/page", "Accept-Encoding", "gzip;q=0, identity");
+        assertThat(identity.headers().firstValue("content-encoding")).isEmpty();
+        assertThat(identity.body()).isEqualTo(page);
+        assertThat(identity.headers().allValues("vary")).contains("Accept-Encoding");
+        HttpResponse<String> range = get("/page", "Accept-Encoding", "gzip", "Range", "bytes=0-2");
+        assertThat(range.statusCode()).isEqualTo(206);
+        assertThat(range.body()).isEqualTo("<p>");
+        HttpResponse<String> notModified = get("/page", "Accept-Encoding", "gzip", "If-None-Match", "W/\"p\"");
+        assertThat(notModified.statusCode()).isEqualTo(304);
+        get("/img", "Accept-Encoding", "gzip");
+        HttpResponse<String> img = get("/img", "Accept-Encoding", "gzip");
+        assertThat(img.headers().firstValue("content-encoding")).isEmpty();
+        assertThat(img.headers().allValues("vary")).doesNotContain("Accept-Encoding");
+        assertThat(origin.hits("/page")).isEqualTo(1);
+        // A purge of the URL takes the gzip copy with it.
+        assertThat(portico.server().cache().purgeUrl("http://127.0.0.1/page")).isEqualTo(2);
+    }
 }
