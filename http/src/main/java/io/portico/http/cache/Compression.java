@@ -191,8 +191,14 @@ public final class Compression implements AutoCloseable {
         h.add(HttpHeaderNames.VARY, "Accept-Encoding");
     }
 
+    /** Stops taking work and waits briefly for the copy being made, so nothing is stored after the cache closed. */
     @Override
     public void close() {
-        worker.shutdownNow();
+        worker.shutdown();
+        try {
+            worker.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -283,7 +283,13 @@ public final class DiskStore implements AutoCloseable {
                     remove(key);
                 }
                 CachedResponse result = o;
-                loop.execute(() -> done.accept(result));
+                try {
+                    loop.execute(() -> done.accept(result));
+                } catch (RejectedExecutionException shuttingDown) {
+                    if (result != null) {
+                        result.release();
+                    }
+                }
             });
         } catch (RejectedExecutionException busy) {
             loop.execute(() -> done.accept(null));

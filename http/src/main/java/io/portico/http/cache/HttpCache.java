@@ -42,6 +42,7 @@ public final class HttpCache implements AutoCloseable {
     private final DiskStore disk;
     private final Compression compression;
     private final CacheStats stats = new CacheStats();
+    private volatile boolean closed;
 
     /** Which fields a base key's responses vary on, and its variants oldest first. */
     private static final class VaryRecord {
@@ -103,6 +104,9 @@ public final class HttpCache implements AutoCloseable {
 
     /** Stores an object derived from a stored one (its gzip copy): memory only, purged with its URL and tags. */
     void storeDerived(CachedResponse object) {
+        if (closed) {
+            return;
+        }
         index(byUrl, object.url(), object.key());
         for (String tag : object.tags()) {
             index(byTag, tag, object.key());
@@ -427,6 +431,7 @@ public final class HttpCache implements AutoCloseable {
     /** Releases every stored body in memory; the disk tier's files stay for the next start. */
     @Override
     public void close() {
+        closed = true;
         compression.close();
         if (disk != null) {
             disk.close();

@@ -792,6 +792,11 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         if (!finish()) {
             return;
         }
+        if (fill != null) {
+            // Left while a 304 or a covered error was being read: nobody to hand the stored response to.
+            fill.close();
+            fill = null;
+        }
         // 499 as nginx: the client closed the connection before the response was complete.
         end(499, "client_closed");
     }

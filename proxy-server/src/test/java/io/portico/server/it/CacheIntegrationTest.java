@@ -450,4 +450,25 @@ class CacheIntegrationTest {
         // A purge of the URL takes the gzip copy with it.
         assertThat(portico.server().cache().purgeUrl("http://127.0.0.1/page")).isEqualTo(2);
     }
+
+    @Test
+    void theFillGoesOnWhenItsOwnClientLeavesSoCollapsedReadersGetEverything() throws Exception {
+        start("");
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        origin.on("/leave", r -> ScriptedOrigin.Reply.ok("L".repeat(40_000) + "R".repeat(40_000),
+                "Cache-Control", "max-age=60").gated(gate));
+        try (java.net.Socket leader = new java.net.Socket("127.0.0.1", portico.port())) {
+            leader.getOutputStream().write("GET /leave HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            leader.getInputStream().readNBytes(1000);
+            HttpResponse<InputStream> follower = client.send(HttpRequest.newBuilder(portico.uri("/leave")).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            assertThat(cacheStatus(follower)).contains("collapsed");
+            leader.close();
+            gate.complete(null);
+            byte[] all = follower.body().readAllBytes();
+            assertThat(new String(all, StandardCharsets.US_ASCII)).isEqualTo("L".repeat(40_000) + "R".repeat(40_000));
+        }
+        await().untilAsserted(() -> assertThat(cacheStatus(get("/leave"))).startsWith("portico; hit"));
+        assertThat(origin.hits("/leave")).isEqualTo(1);
+    }
 }
