@@ -471,4 +471,35 @@ class CacheIntegrationTest {
         await().untilAsserted(() -> assertThat(cacheStatus(get("/leave"))).startsWith("portico; hit"));
         assertThat(origin.hits("/leave")).isEqualTo(1);
     }
+
+    @Test
+    void pipelinedAndHttp10RequestsAreAnsweredFromTheCacheInOrder() throws Exception {
+        start("");
+        origin.on("/p1", r -> ScriptedOrigin.Reply.ok("one", "Cache-Control", "max-age=60"));
+        origin.on("/p2", r -> ScriptedOrigin.Reply.ok("two", "Cache-Control", "max-age=60"));
+        get("/p1");
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            raw.send("GET /p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /p2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    + "GET /p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            RawHttp.Response first = raw.read("GET");
+            RawHttp.Response second = raw.read("GET");
+            RawHttp.Response third = raw.read("GET");
+            assertThat(first.text()).isEqualTo("one");
+            assertThat(first.header("cache-status")).startsWith("portico; hit");
+            assertThat(second.text()).isEqualTo("two");
+            assertThat(second.header("cache-status")).contains("fwd=miss");
+            assertThat(third.text()).isEqualTo("one");
+        }
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            raw.send("GET /p2 HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+            RawHttp.Response r = raw.read("GET");
+            assertThat(r.statusLine()).startsWith("HTTP/1.1 200");
+            assertThat(r.text()).isEqualTo("two");
+            assertThat(r.header("content-length")).isEqualTo("3");
+            assertThat(r.header("connection")).isEqualTo("close");
+            assertThat(raw.closedByServer()).isTrue();
+        }
+        assertThat(origin.hits("/p1")).isEqualTo(1);
+        assertThat(origin.hits("/p2")).isEqualTo(1);
+    }
 }
