@@ -90,7 +90,7 @@ final class ConfigGeneration {
             Map<String, ListenerContext> contexts = new LinkedHashMap<>();
             for (int i = 0; i < config.listeners().size(); i++) {
                 ListenerConfig lc = config.listeners().get(i);
-                Router router = Router.build(config.servers(), lc.name(), groups);
+                Router router = Router.build(config.servers(), lc.name(), groups, server.cache());
                 if (router == null) {
                     throw new BuildException("listeners[" + i + "]", "no server answers on listener " + lc.name(), null);
                 }

@@ -8,6 +8,10 @@ import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.portico.server.admin.AdminServer;
 import io.portico.server.config.ConfigException;
 import io.portico.server.config.ConfigLoader;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.portico.http.cache.DiskStore;
+import io.portico.http.cache.HttpCache;
+import io.portico.server.config.CacheConfig;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.PorticoConfig;
 import io.portico.server.demo.DemoOrigin;
@@ -29,6 +33,7 @@ import io.portico.server.upstream.UpstreamResolver;
 import io.portico.tls.TlsProviders;
 
 import java.net.InetSocketAddress;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -81,6 +86,8 @@ public final class PorticoServer implements AutoCloseable {
     private volatile ConfigGeneration current;
     private volatile ReloadResult lastReload;
     private volatile long lastReloadMillis;
+    /** Shared by every config generation: a reload keeps what is cached. */
+    private final HttpCache cache;
     private DemoOrigin demo;
     private volatile SslProvider sslProvider;
     private volatile AdminServer admin;
@@ -120,6 +127,25 @@ public final class PorticoServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.cache = new HttpCache(config.cache().memorySize().bytes(), PooledByteBufAllocator.DEFAULT,
+                openDiskTier(config.cache(), warnings));
+    }
+
+    /** The cache's disk tier, or null when none is configured or its directory is unusable (then memory only). */
+    private static DiskStore openDiskTier(CacheConfig config, List<String> warnings) {
+        if (config.diskPath() == null) {
+            return null;
+        }
+        try {
+            DiskStore disk = DiskStore.open(Path.of(config.diskPath()), config.diskSize().bytes(),
+                    PooledByteBufAllocator.DEFAULT);
+            LOG.log(System.Logger.Level.INFO, "cache disk tier " + config.diskPath() + ": " + disk.objects()
+                    + " objects, " + disk.usedBytes() + " bytes found");
+            return disk;
+        } catch (IOException | RuntimeException e) {
+            warnings.add("cache disk tier off, memory only: " + config.diskPath() + ": " + e);
+            return null;
+        }
     }
 
     /** Starts everything the config names; on failure, stops what had started and rethrows. */
@@ -561,6 +587,14 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     /** The upstream group called {@code name} in the current config, or null. */
+    /**
+     * The shared HTTP cache: purge ({@link HttpCache#purgeUrl}, {@link HttpCache#purgePrefix},
+     * {@link HttpCache#purgeTag}) and counters ({@link HttpCache#stats}).
+     */
+    public HttpCache cache() {
+        return cache;
+    }
+
     public UpstreamGroup upstream(String name) {
         return current.groups.get(name);
     }
@@ -624,6 +658,8 @@ public final class PorticoServer implements AutoCloseable {
         // A short quiet period lets io_uring finish closes it deferred before the loops stop.
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
         live.stream().map(g -> g.accessLog).distinct().forEach(AccessLog::close);
+        // After the loops: no reader can still be streaming a stored body.
+        cache.close();
         if (adminLoop != null) {
             adminLoop.shutdownGracefully(0, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
         }

@@ -21,6 +21,7 @@ import java.util.Set;
  * @param accessLog       the access log
  * @param demoOrigin      the built-in demo origin on loopback
  * @param admin           the admin listener (metrics, status, reload, dashboard)
+ * @param cache           the shared HTTP cache (routes turn it on)
  * @param shutdownTimeout how long SIGTERM waits for in-flight requests before exiting
  */
 public record PorticoConfig(
@@ -35,6 +36,7 @@ public record PorticoConfig(
         AccessLogConfig accessLog,
         DemoOriginConfig demoOrigin,
         AdminConfig admin,
+        CacheConfig cache,
         @Default("30s") Duration shutdownTimeout) {
 
     public PorticoConfig {

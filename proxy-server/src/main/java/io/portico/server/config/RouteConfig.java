@@ -13,6 +13,7 @@ package io.portico.server.config;
  * @param requestHeaders   header edits on the request sent upstream
  * @param responseHeaders  header edits on the response sent to the client
  * @param websocket        WebSocket upgrades on this route
+ * @param cache            the HTTP cache on this route
  */
 public record RouteConfig(
         @Default("") String name,
@@ -23,13 +24,17 @@ public record RouteConfig(
         @Nullable ByteSize maxBodySize,
         HeaderRulesConfig requestHeaders,
         HeaderRulesConfig responseHeaders,
-        WebSocketRouteConfig websocket) {
+        WebSocketRouteConfig websocket,
+        CacheRouteConfig cache) {
 
     public RouteConfig {
         int actions = (upstream != null ? 1 : 0) + (redirect != null ? 1 : 0) + (respond != null ? 1 : 0);
         if (actions != 1) {
             throw new InvalidConfigException(actions == 0 ? "upstream" : "redirect",
                     "a route needs exactly one of upstream, redirect or respond");
+        }
+        if (cache.enabled() && upstream == null) {
+            throw new InvalidConfigException("cache.enabled", "only routes with an upstream can cache");
         }
         if (name == null || name.isEmpty()) {
             name = match.toString();

@@ -14,7 +14,10 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 
 import java.nio.charset.StandardCharsets;
+import io.netty.handler.codec.DateFormatter;
+
 import java.time.Instant;
+import java.util.Date;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -58,6 +61,12 @@ final class DemoOriginHandler extends SimpleChannelInboundHandler<FullHttpReques
             </body></html>
             """;
 
+    /** Pages that do not change while the demo origin runs: cacheable for a minute, with validators. */
+    private static final String STATIC_PAGES = "public, max-age=60, stale-while-revalidate=30, stale-if-error=600";
+    /** Answers that differ on every request. */
+    private static final String NEVER = "no-store";
+    private static final String STARTED = DateFormatter.format(new Date());
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
         String path = req.uri();
@@ -66,26 +75,27 @@ final class DemoOriginHandler extends SimpleChannelInboundHandler<FullHttpReques
             path = path.substring(0, q);
         }
         if (path.equals("/") || path.equals("/index.html")) {
-            send(ctx, req, HttpResponseStatus.OK, "text/html; charset=utf-8", INDEX);
+            page(ctx, req, "text/html; charset=utf-8", INDEX);
         } else if (path.equals("/ws.html")) {
-            send(ctx, req, HttpResponseStatus.OK, "text/html; charset=utf-8", WS_PAGE);
+            page(ctx, req, "text/html; charset=utf-8", WS_PAGE);
         } else if (path.equals("/hello")) {
-            send(ctx, req, HttpResponseStatus.OK, "text/plain; charset=utf-8", "Hello from the Portico demo origin\n");
+            page(ctx, req, "text/plain; charset=utf-8", "Hello from the Portico demo origin\n");
         } else if (path.equals("/api/time")) {
             send(ctx, req, HttpResponseStatus.OK, "application/json",
-                    "{\"time\":\"" + Instant.now() + "\",\"served_by\":\"portico-demo-origin\"}\n");
+                    "{\"time\":\"" + Instant.now() + "\",\"served_by\":\"portico-demo-origin\"}\n", NEVER);
         } else if (path.equals("/echo")) {
-            send(ctx, req, HttpResponseStatus.OK, "text/plain; charset=utf-8", echo(req));
+            send(ctx, req, HttpResponseStatus.OK, "text/plain; charset=utf-8", echo(req), NEVER);
         } else if (path.startsWith("/status/")) {
             int code = parse(path.substring(8), 200);
             code = code < 200 || code > 599 ? 400 : code;
-            send(ctx, req, HttpResponseStatus.valueOf(code), "text/plain; charset=utf-8", code + "\n");
+            send(ctx, req, HttpResponseStatus.valueOf(code), "text/plain; charset=utf-8", code + "\n", NEVER);
         } else if (path.startsWith("/delay/")) {
             long ms = Math.min(60_000, Math.max(0, parse(path.substring(7), 0)));
             req.retain();
             ctx.executor().schedule(() -> {
                 try {
-                    send(ctx, req, HttpResponseStatus.OK, "text/plain; charset=utf-8", "waited " + ms + " ms\n");
+                    send(ctx, req, HttpResponseStatus.OK, "text/plain; charset=utf-8", "waited " + ms + " ms\n",
+                            "max-age=10");
                 } finally {
                     req.release();
                 }
@@ -96,9 +106,12 @@ final class DemoOriginHandler extends SimpleChannelInboundHandler<FullHttpReques
             for (int i = 0; i < n; i++) {
                 body.writeByte('a' + i % 26);
             }
-            respond(ctx, req, HttpResponseStatus.OK, "application/octet-stream", body);
+            FullHttpResponse r = response(ctx, req, HttpResponseStatus.OK, "application/octet-stream", body);
+            r.headers().set(HttpHeaderNames.CACHE_CONTROL, "public, max-age=300");
+            r.headers().set(HttpHeaderNames.ETAG, "\"bytes-" + n + "\"");
+            write(ctx, req, r);
         } else {
-            send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain; charset=utf-8", "not found: " + path + "\n");
+            send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain; charset=utf-8", "not found: " + path + "\n", NEVER);
         }
     }
 
@@ -120,18 +133,49 @@ final class DemoOriginHandler extends SimpleChannelInboundHandler<FullHttpReques
         }
     }
 
-    private static void send(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status,
-                             String type, String body) {
-        respond(ctx, req, status, type, ctx.alloc().buffer().writeBytes(body.getBytes(StandardCharsets.UTF_8)));
+    /**
+     * A page that only changes when the demo origin restarts: cacheable, with an ETag and
+     * Last-Modified, and a 304 for a matching If-None-Match (so a cache can revalidate it).
+     */
+    private static void page(ChannelHandlerContext ctx, FullHttpRequest req, String type, String body) {
+        String etag = "\"" + Integer.toHexString(body.hashCode()) + "\"";
+        String inm = req.headers().get(HttpHeaderNames.IF_NONE_MATCH);
+        FullHttpResponse r;
+        if (inm != null && (inm.contains(etag) || inm.trim().equals("*"))) {
+            r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED, ctx.alloc().buffer(0));
+            r.headers().set(HttpHeaderNames.SERVER, "portico-demo-origin");
+            r.headers().set(HttpHeaderNames.DATE, DateFormatter.format(new Date()));
+            HttpUtil.setKeepAlive(r, HttpUtil.isKeepAlive(req));
+        } else {
+            r = response(ctx, req, HttpResponseStatus.OK, type,
+                    ctx.alloc().buffer().writeBytes(body.getBytes(StandardCharsets.UTF_8)));
+            r.headers().set(HttpHeaderNames.LAST_MODIFIED, STARTED);
+        }
+        r.headers().set(HttpHeaderNames.CACHE_CONTROL, STATIC_PAGES);
+        r.headers().set(HttpHeaderNames.ETAG, etag);
+        write(ctx, req, r);
     }
 
-    private static void respond(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status,
-                                String type, ByteBuf body) {
+    private static void send(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status,
+                             String type, String body, String cacheControl) {
+        FullHttpResponse r = response(ctx, req, status, type,
+                ctx.alloc().buffer().writeBytes(body.getBytes(StandardCharsets.UTF_8)));
+        r.headers().set(HttpHeaderNames.CACHE_CONTROL, cacheControl);
+        write(ctx, req, r);
+    }
+
+    private static FullHttpResponse response(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status,
+                                             String type, ByteBuf body) {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         r.headers().set(HttpHeaderNames.SERVER, "portico-demo-origin");
+        r.headers().set(HttpHeaderNames.DATE, DateFormatter.format(new Date()));
         HttpUtil.setKeepAlive(r, HttpUtil.isKeepAlive(req));
+        return r;
+    }
+
+    private static void write(ChannelHandlerContext ctx, FullHttpRequest req, FullHttpResponse r) {
         if (!ctx.channel().isActive()) {
             r.release();
             return;

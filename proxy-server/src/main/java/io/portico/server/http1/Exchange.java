@@ -182,6 +182,9 @@ abstract class Exchange {
                 return LocalExchange.fixed(client, request, log, route);
             }
             default -> {
+                if (route.cache() != null && !upgrade) {
+                    return CacheExchange.start(client, request, log, route, host, maxBody);
+                }
                 return ProxyExchange.start(client, request, log, route, host, maxBody, upgrade);
             }
         }

@@ -205,6 +205,14 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     }
 
     /**
+     * Makes {@code next} the exchange this connection's events go to: a cache exchange handing the
+     * request to a proxy exchange, or getting it back to answer from the store.
+     */
+    void replaceCurrent(Exchange next) {
+        current = next;
+    }
+
+    /**
      * The connection became a WebSocket tunnel: this handler leaves the pipeline and forgets the
      * exchange; the relay owns the connection from now on.
      */

@@ -29,6 +29,9 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.http.ForwardedHeaders;
 import io.portico.http.HopByHopHeaders;
+import io.portico.server.cache.CacheFill;
+import io.portico.server.cache.CacheStatus;
+import io.portico.server.cache.RouteCache;
 import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.UpstreamConfig;
 import io.portico.server.log.AccessLogRecord;
@@ -54,6 +57,11 @@ import java.util.function.Predicate;
  * whose body was not sent failed on a reused keep-alive connection before any response byte — and
  * only within the attempt count and the group's retry budget. A connection that saw an error is
  * closed, never pooled.
+ *
+ * <p>Cache: with a {@link CacheFill} the response is judged and its body stored as it streams
+ * past; a 304 or a failure the stale response may cover hands the client back to the
+ * {@link CacheExchange} that started this one. A fill keeps going when its client leaves
+ * ({@code detached}), and a background revalidation runs detached from the start.
  */
 final class ProxyExchange extends Exchange implements UpstreamListener, Predicate<Backend>, Runnable {
 
@@ -109,6 +117,19 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     private long headerDeadline;
     private long totalDeadline;
 
+    private CacheFill fill;
+    private CacheExchange cacheOwner;
+    private String cacheStatus;
+    private RouteCache invalidates;
+    private String invalidateHost;
+    /** No client to answer any more (it left, or this is a background revalidation): only the fill reads. */
+    private boolean detached;
+    private boolean background;
+    private boolean logged;
+    private boolean lifecycleEnded;
+    /** The origin's answer is a 304 or an error the stale response covers: discard it, then hand back. */
+    private boolean handover;
+
     private ProxyExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
                           String host, long maxBody, boolean upgrade) {
         super(client, request, log);
@@ -123,6 +144,42 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         HttpMethod m = request.method();
         this.idempotent = m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS
                 || m == HttpMethod.PUT || m == HttpMethod.DELETE || m == HttpMethod.TRACE;
+    }
+
+    /**
+     * Fills or revalidates the cache with this fetch; {@code owner} gets the client back when the
+     * stored response is to be served after all (304 from the origin, or stale on error).
+     */
+    void cacheFill(CacheFill fill, CacheExchange owner) {
+        this.fill = fill;
+        this.cacheOwner = owner;
+    }
+
+    /** A Cache-Status value for the response on a cache-enabled route that bypasses the cache. */
+    void cacheStatus(String value) {
+        this.cacheStatus = value;
+    }
+
+    /** After a non-error answer, invalidate what the cache holds for the URI and its Location(s). */
+    void invalidateOnSuccess(RouteCache cache, String host) {
+        this.invalidates = cache;
+        this.invalidateHost = host;
+    }
+
+    /**
+     * A revalidation in the background (stale-while-revalidate): nobody is answered and nothing is
+     * logged; the fill freshens or replaces the stored response. The request must be complete.
+     */
+    static ProxyExchange background(Http1ProxyHandler client, HttpRequest request, Route route, String host,
+                                    CacheFill fill, String requestId) {
+        AccessLogRecord log = new AccessLogRecord();
+        log.requestId = requestId;
+        ProxyExchange p = new ProxyExchange(client, request, log, route, host, 0, false);
+        p.fill = fill;
+        p.background = true;
+        p.detached = true;
+        p.onRequestContent(LastHttpContent.EMPTY_LAST_CONTENT);
+        return p;
     }
 
     /** @param upgrade a validated WebSocket upgrade: forward it and turn into a relay on the upstream's 101 */
@@ -177,6 +234,9 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             }
         }
         route.requestHeaders().apply(headers);
+        if (fill != null) {
+            fill.prepare(headers);
+        }
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
     }
 
@@ -354,7 +414,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     @Override
     public void onUpstreamWritabilityChanged(UpstreamConnection connection) {
-        if (connection.channel().isWritable()) {
+        if (connection.channel().isWritable() && !background) {
             client.maybeRead();
         }
     }
@@ -398,7 +458,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         if (code < 200) {
             // 100 was answered by Portico itself; other 1xx (103 Early Hints) go on to HTTP/1.1 clients.
             informational = true;
-            forwardInformational = code != 100 && !http10;
+            forwardInformational = code != 100 && !http10 && !detached;
             if (forwardInformational) {
                 response.setProtocolVersion(HttpVersion.HTTP_1_1);
                 clientCtx.write(response, clientCtx.voidPromise());
@@ -415,6 +475,19 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         boolean hasLength = headers.contains(HttpHeaderNames.CONTENT_LENGTH);
         int connection = HopByHopHeaders.strip(headers);
         boolean bodyless = head || code == 204 || code == 304;
+        if (fill != null) {
+            CacheFill.Outcome outcome = fill.onHead(response);
+            if (outcome == CacheFill.Outcome.NOT_MODIFIED || outcome == CacheFill.Outcome.STALE_ON_ERROR) {
+                // The stored response answers; this one is read to its end so the connection can be reused.
+                handover = true;
+            }
+            CacheStatus.add(headers, fill.status());
+        } else if (cacheStatus != null) {
+            CacheStatus.add(headers, cacheStatus);
+        }
+        if (invalidates != null && code < 400) {
+            invalidates.invalidate(client.context().scheme(), invalidateHost, request.uri(), headers);
+        }
         upstreamKeepAlive = response.protocolVersion().minorVersion() == 0
                 ? (connection & HopByHopHeaders.KEEP_ALIVE) != 0 && (hasLength || bodyless)
                 : (connection & HopByHopHeaders.CLOSE) == 0 && (hasLength || chunked || bodyless);
@@ -441,6 +514,10 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         headers.set(client.context().requestIdHeader(), log.requestId);
         route.responseHeaders().apply(headers);
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        if (handover || detached) {
+            // Nobody gets this head; a body part it carries goes through onResponseContent.
+            return;
+        }
         clientCtx.write(response, clientCtx.voidPromise());
     }
 
@@ -523,6 +600,36 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             abort("upstream_invalid_body");
             return;
         }
+        if (handover || detached) {
+            if (!handover) {
+                fill.onContent(content.content());
+                if (!fill.storing()) {
+                    // Grew past the object limit with nobody left to pass it to: stop fetching it.
+                    content.release();
+                    if (finish()) {
+                        endDetached();
+                    }
+                    return;
+                }
+            }
+            content.release();
+            if (last) {
+                state = DONE;
+                cancelTimer();
+                releaseUpstream(upstreamKeepAlive && requestComplete);
+                if (handover) {
+                    handBack();
+                } else {
+                    fill.onComplete();
+                    fill.close();
+                    endDetached();
+                }
+            }
+            return;
+        }
+        if (fill != null) {
+            fill.onContent(content.content());
+        }
         responseBytes += content.content().readableBytes();
         if (!last) {
             clientCtx.write(content, clientCtx.voidPromise());
@@ -530,6 +637,10 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         state = DONE;
         cancelTimer();
+        if (fill != null) {
+            fill.onComplete();
+            fill.close();
+        }
         ChannelFuture written = clientCtx.writeAndFlush(content);
         long now = System.nanoTime();
         log.upstreamNanos = now - upstreamStartNanos;
@@ -541,6 +652,11 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     @Override
     public void onUpstreamReadComplete(UpstreamConnection connection) {
         if (state == DONE) {
+            return;
+        }
+        if (detached || handover) {
+            // Nobody to pace the reads by: the object's size limit bounds what is held.
+            connection.channel().read();
             return;
         }
         clientCtx.flush();
@@ -618,11 +734,24 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     /** Answers the client with an error page, or cuts the response if it has started. */
     private void fail(HttpResponseStatus failStatus, String reason) {
-        if (responseStarted) {
+        if (responseStarted && !handover) {
             abort(reason);
             return;
         }
+        if (handover || (!detached && fill != null && fill.onOriginFailure())) {
+            // The stored response stands in for the origin (stale-if-error, or the route's grace).
+            handover = true;
+            if (finish()) {
+                log.error = reason;
+                handBack();
+            }
+            return;
+        }
         if (!finish()) {
+            return;
+        }
+        if (detached) {
+            endDetached();
             return;
         }
         boolean keepAlive = clientKeepAlive && requestComplete && client.connectionReusable();
@@ -637,7 +766,15 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     /** Ends the exchange mid-response: the client sees a cut response and a closed connection. */
     private void abort(String reason) {
+        if (handover) {
+            fail(HttpResponseStatus.BAD_GATEWAY, reason);
+            return;
+        }
         if (!finish()) {
+            return;
+        }
+        if (detached) {
+            endDetached();
             return;
         }
         end(status == 0 ? 502 : status, reason);
@@ -647,8 +784,23 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     @Override
     void onClientClosed() {
+        if (state == READING_BODY && fill != null && fill.storing() && !detached) {
+            // Others may be reading the object this fetch fills: finish the fetch without the client.
+            detached = true;
+            end(499, "client_closed");
+            if (upstreamPaused && upstream != null) {
+                upstreamPaused = false;
+                upstream.channel().read();
+            }
+            return;
+        }
         if (!finish()) {
             return;
+        }
+        if (fill != null) {
+            // Left while a 304 or a covered error was being read: nobody to hand the stored response to.
+            fill.close();
+            fill = null;
         }
         // 499 as nginx: the client closed the connection before the response was complete.
         end(499, "client_closed");
@@ -672,7 +824,38 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             upstream = null;
         }
         endBackend();
+        if (fill != null && !handover) {
+            fill.close();
+        }
         return true;
+    }
+
+    /**
+     * Gives the client back to the cache exchange that started this fetch, to be answered from the
+     * stored response (freshened by a 304, or stale standing in for a failed origin).
+     */
+    private void handBack() {
+        CacheFill f = fill;
+        fill = null;
+        endLifecycle();
+        if (background || detached) {
+            f.close();
+            return;
+        }
+        cacheOwner.resumeFromStore(f);
+    }
+
+    /** The end of a fetch nobody waits for any more (its client, if any, was logged already). */
+    private void endDetached() {
+        endLifecycle();
+    }
+
+    /** This exchange no longer counts as in flight for a graceful shutdown; once. */
+    private void endLifecycle() {
+        if (!lifecycleEnded) {
+            lifecycleEnded = true;
+            client.context().lifecycle().requestEnded();
+        }
     }
 
     private void releaseUpstream(boolean reusable) {
@@ -701,7 +884,14 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     }
 
     private void end(int finalStatus, String error) {
-        client.context().lifecycle().requestEnded();
+        if (logged) {
+            return;
+        }
+        logged = true;
+        if (!detached) {
+            // A detached fill stays in flight until its body is in; endDetached ends it.
+            endLifecycle();
+        }
         if (upgrade && !switched) {
             client.context().releaseWebSocket(client.remote() == null ? null : client.remote().getAddress());
         }

@@ -1,5 +1,7 @@
 package io.portico.server.route;
 
+import io.portico.http.cache.HttpCache;
+import io.portico.server.cache.RouteCache;
 import io.portico.server.config.FixedResponseConfig;
 import io.portico.server.config.MatchConfig;
 import io.portico.server.config.RedirectConfig;
@@ -30,8 +32,9 @@ public final class Route {
     private final HeaderRules responseHeaders;
     private final WebSocketRouteConfig websocket;
     private final RelayLimits relayLimits;
+    private final RouteCache cache;
 
-    Route(ServerConfig server, RouteConfig config, UpstreamGroup upstream) {
+    Route(ServerConfig server, RouteConfig config, UpstreamGroup upstream, HttpCache httpCache) {
         MatchConfig m = config.match();
         this.name = config.name();
         this.exact = m.path();
@@ -48,6 +51,12 @@ public final class Route {
         this.websocket = config.websocket();
         this.relayLimits = new RelayLimits(websocket.maxFrameSize().intBytes(), websocket.maxMessageSize().intBytes(),
                 websocket.validateUtf8(), websocket.idleTimeout(), websocket.pingInterval(), websocket.pongTimeout());
+        this.cache = RouteCache.of(config.cache(), httpCache);
+    }
+
+    /** The HTTP cache on this route, or null when it does not cache. */
+    public RouteCache cache() {
+        return cache;
     }
 
     /** WebSocket settings of this route. */

@@ -1,5 +1,6 @@
 package io.portico.server.route;
 
+import io.portico.http.cache.HttpCache;
 import io.portico.server.config.ServerConfig;
 import io.portico.server.upstream.UpstreamGroup;
 
@@ -33,9 +34,11 @@ public final class Router {
 
     /**
      * @param servers all servers from config; those not bound to {@code listener} are left out
+     * @param cache   the shared HTTP cache routes with {@code cache.enabled} use, or null
      * @return the router, or null when no server answers on this listener
      */
-    public static Router build(List<ServerConfig> servers, String listener, Map<String, UpstreamGroup> groups) {
+    public static Router build(List<ServerConfig> servers, String listener, Map<String, UpstreamGroup> groups,
+                               HttpCache cache) {
         Map<String, VirtualServer> exact = new HashMap<>();
         List<Map.Entry<String, VirtualServer>> wildcards = new ArrayList<>();
         VirtualServer first = null;
@@ -45,7 +48,7 @@ public final class Router {
                 continue;
             }
             Route[] routes = sc.routes().stream()
-                    .map(rc -> new Route(sc, rc, rc.upstream() == null ? null : groups.get(rc.upstream())))
+                    .map(rc -> new Route(sc, rc, rc.upstream() == null ? null : groups.get(rc.upstream()), cache))
                     .toArray(Route[]::new);
             String name = sc.names().isEmpty() ? (sc.defaultServer() ? "default" : "-") : sc.names().get(0);
             VirtualServer vs = new VirtualServer(name, routes);

@@ -69,6 +69,7 @@ class ShippedConfigTest {
                 assertThat(r.match().prefix()).isEqualTo("/");
                 assertThat(r.upstream()).isEqualTo("demo");
                 assertThat(r.name()).isEqualTo("/");
+                assertThat(r.cache().enabled()).isTrue();
             });
         });
         assertThat(config.forwarding().trustedProxies()).isEmpty();
@@ -86,7 +87,8 @@ class ShippedConfigTest {
         assertThat(shipped.upstreams().get("demo")).isEqualTo(
                 ConfigLoader.parse("t", "backends: [{address: 127.0.0.1:8081}]", UpstreamConfig.class));
         assertThat(shipped.servers().get(0)).isEqualTo(ConfigLoader.parse("t",
-                "default: true\nroutes: [{match: {prefix: /}, upstream: demo}]", ServerConfig.class));
+                "default: true\nroutes: [{match: {prefix: /}, upstream: demo, cache: {enabled: true, compress: true}}]", ServerConfig.class));
+        assertThat(shipped.cache()).isEqualTo(ConfigLoader.parse("t", "", CacheConfig.class));
         assertThat(shipped.forwarding()).isEqualTo(ConfigLoader.parse("t", "", ForwardingConfig.class));
         assertThat(shipped.resolver()).isEqualTo(ConfigLoader.parse("t", "", ResolverConfig.class));
         assertThat(shipped.accessLog()).isEqualTo(ConfigLoader.parse("t", "", AccessLogConfig.class));

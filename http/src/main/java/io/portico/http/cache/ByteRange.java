@@ -1,0 +1,109 @@
+package io.portico.http.cache;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+
+/**
+ * A single byte range of a stored response (RFC 9110 section 14): {@code Range: bytes=a-b},
+ * {@code bytes=a-} or {@code bytes=-n}, checked against {@code If-Range}. Anything else — other
+ * units, several ranges, malformed syntax — is ignored and the whole response is sent, as the RFC
+ * allows.
+ *
+ * @param first first byte, inclusive
+ * @param last  last byte, inclusive
+ */
+public record ByteRange(long first, long last) {
+
+    /** The range could not be satisfied: answer 416 with {@code Content-Range: bytes *}{@code /length}. */
+    public static final ByteRange UNSATISFIABLE = new ByteRange(-1, -1);
+
+    /** Bytes in the range. */
+    public long length() {
+        return last - first + 1;
+    }
+
+    /** The {@code Content-Range} value for a 206 of a representation of {@code total} bytes. */
+    public String contentRange(long total) {
+        return "bytes " + first + "-" + last + "/" + total;
+    }
+
+    /**
+     * The range a GET asks of a stored response of {@code length} bytes, {@link #UNSATISFIABLE},
+     * or null to send it whole (no Range, an If-Range that does not match, or a Range this cache
+     * does not serve).
+     */
+    public static ByteRange of(HttpHeaders request, HttpHeaders stored, long length) {
+        String range = request.get(HttpHeaderNames.RANGE);
+        if (range == null) {
+            return null;
+        }
+        String ifRange = request.get(HttpHeaderNames.IF_RANGE);
+        if (ifRange != null && !ifRangeMatches(ifRange.trim(), stored)) {
+            return null;
+        }
+        return parse(range, length);
+    }
+
+    /** Section 13.1.5: a strong ETag match, or a Last-Modified date equal to the one stored. */
+    static boolean ifRangeMatches(String ifRange, HttpHeaders stored) {
+        if (ifRange.startsWith("\"") || ifRange.startsWith("W/")) {
+            String etag = stored.get(HttpHeaderNames.ETAG);
+            // Weak tags never match here: If-Range uses the strong comparison.
+            return etag != null && !ifRange.startsWith("W/") && !etag.startsWith("W/") && etag.trim().equals(ifRange);
+        }
+        long date = HttpDates.parse(ifRange);
+        long lastModified = HttpDates.parse(stored.get(HttpHeaderNames.LAST_MODIFIED));
+        return date != HttpDates.INVALID && date == lastModified;
+    }
+
+    static ByteRange parse(String range, long length) {
+        String r = range.trim();
+        if (!r.regionMatches(true, 0, "bytes=", 0, 6)) {
+            return null;
+        }
+        String spec = r.substring(6).trim();
+        if (spec.indexOf(',') >= 0) {
+            return null;
+        }
+        int dash = spec.indexOf('-');
+        if (dash < 0) {
+            return null;
+        }
+        String a = spec.substring(0, dash).trim();
+        String b = spec.substring(dash + 1).trim();
+        long first = a.isEmpty() ? -1 : digits(a);
+        long last = b.isEmpty() ? -1 : digits(b);
+        if ((a.isEmpty() && b.isEmpty()) || (!a.isEmpty() && first < 0) || (!b.isEmpty() && last < 0)) {
+            return null;
+        }
+        if (a.isEmpty()) {
+            // Suffix: the last n bytes.
+            if (last == 0 || length == 0) {
+                return UNSATISFIABLE;
+            }
+            return new ByteRange(Math.max(0, length - last), length - 1);
+        }
+        if (!b.isEmpty() && last < first) {
+            return null;
+        }
+        if (first >= length) {
+            return UNSATISFIABLE;
+        }
+        return new ByteRange(first, b.isEmpty() ? length - 1 : Math.min(last, length - 1));
+    }
+
+    private static long digits(String s) {
+        if (s.length() > 18) {
+            return -1;
+        }
+        long v = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            v = v * 10 + (c - '0');
+        }
+        return v;
+    }
+}

@@ -1,0 +1,463 @@
+package io.portico.http.cache;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.concurrent.EventExecutor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * The shared HTTP cache of one Portico: a memory tier (Caffeine, weighted by bytes, bodies off
+ * the Java heap) of {@link CachedResponse}s, the fetches in flight that requests collapse onto, and
+ * indexes for purge by URL and by tag. Thread-safe; called from every event loop.
+ *
+ * <p>Keys: a route's {@link CacheKeyTemplate} gives the base key; a response with {@code Vary}
+ * is stored under the base key plus its normalised selecting values, and the base key remembers
+ * which fields the URL varies on (at most {@code maxVariants} variants per base key; the oldest
+ * goes first).
+ *
+ * <p>Purge API (for the admin listener): {@link #purgeUrl}, {@link #purgePrefix}, {@link #purgeTag}
+ * return how many objects they removed. Counters: {@link #stats()}.
+ */
+public final class HttpCache implements AutoCloseable {
+
+    /** How long a key whose response could not be stored stops collapsing (as Varnish's hit-for-miss). */
+    private static final long UNCACHEABLE_MILLIS = 30_000;
+
+    private final Cache<String, CachedResponse> memory;
+    private final ConcurrentHashMap<String, VaryRecord> varies = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Pending> inflight = new ConcurrentHashMap<>();
+    private final Cache<String, Long> uncacheable;
+    private final ConcurrentHashMap<String, Set<String>> byUrl = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Set<String>> byTag = new ConcurrentHashMap<>();
+    private final ByteBufAllocator alloc;
+    private final DiskStore disk;
+    private final Compression compression;
+    private final CacheStats stats = new CacheStats();
+    private volatile boolean closed;
+
+    /** Which fields a base key's responses vary on, and its variants oldest first. */
+    private static final class VaryRecord {
+        final List<String> names;
+        final List<String> keys = new ArrayList<>(4);
+
+        VaryRecord(List<String> names) {
+            this.names = names;
+        }
+    }
+
+    /** A memory-only cache. */
+    public HttpCache(long memoryBytes, ByteBufAllocator alloc) {
+        this(memoryBytes, alloc, null);
+    }
+
+    /**
+     * @param memoryBytes budget of the memory tier, bodies and headers counted
+     * @param disk        the disk tier behind it (this cache closes it), or null
+     */
+    public HttpCache(long memoryBytes, ByteBufAllocator alloc, DiskStore disk) {
+        this.alloc = alloc;
+        this.disk = disk;
+        this.compression = new Compression(this, alloc);
+        this.memory = Caffeine.newBuilder()
+                .maximumWeight(memoryBytes)
+                .weigher((String k, CachedResponse v) -> v.weight())
+                // Evictions run on the thread that caused them: no pool threads, no surprise ordering.
+                .executor(Runnable::run)
+                .removalListener(this::onRemoval)
+                .build();
+        this.uncacheable = Caffeine.newBuilder().maximumSize(65_536)
+                .expireAfterWrite(java.time.Duration.ofMillis(UNCACHEABLE_MILLIS)).executor(Runnable::run).build();
+        if (disk != null) {
+            // The disk tier's files are the index that survives a restart: rebuild ours from them.
+            for (DiskStore.Entry e : disk.entries()) {
+                indexKnown(e.key, e.baseKey, e.url, e.tags, e.varyNames, Integer.MAX_VALUE);
+            }
+        }
+    }
+
+    /** gzip copies of stored responses. */
+    public Compression compression() {
+        return compression;
+    }
+
+    /** The object stored in memory under exactly {@code key}, retained, or null. */
+    CachedResponse getExact(String key) {
+        CachedResponse r = memory.getIfPresent(key);
+        if (r == null) {
+            return null;
+        }
+        try {
+            return r.retain();
+        } catch (io.netty.util.IllegalReferenceCountException evictedMeanwhile) {
+            return null;
+        }
+    }
+
+    /** Stores an object derived from a stored one (its gzip copy): memory only, purged with its URL and tags. */
+    void storeDerived(CachedResponse object) {
+        if (closed) {
+            return;
+        }
+        index(byUrl, object.url(), object.key());
+        for (String tag : object.tags()) {
+            index(byTag, tag, object.key());
+        }
+        memory.put(object.key(), object.retain());
+    }
+
+    /** Whether there is a disk tier behind the memory tier. */
+    public boolean hasDisk() {
+        return disk != null;
+    }
+
+    /** The disk tier, or null. */
+    public DiskStore disk() {
+        return disk;
+    }
+
+    public CacheStats statsCounters() {
+        return stats;
+    }
+
+    /** The counters now, with the sizes of the tiers. */
+    public CacheStats.Snapshot stats() {
+        long bytes = memory.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
+        return stats.snapshot(bytes, memory.estimatedSize(), disk == null ? 0 : disk.usedBytes(),
+                disk == null ? 0 : disk.objects());
+    }
+
+    // ---- lookup --------------------------------------------------------------------------------
+
+    /** The stored, complete response for a request from the memory tier, retained for the caller, or null. */
+    public CachedResponse get(String baseKey, HttpHeaders request) {
+        String selecting = selecting(baseKey, request);
+        if (selecting == null) {
+            return null;
+        }
+        String key = selecting.isEmpty() ? baseKey : variantKey(baseKey, selecting);
+        CachedResponse r = memory.getIfPresent(key);
+        if (r == null || !r.matches(selecting)) {
+            return null;
+        }
+        try {
+            return r.retain();
+        } catch (io.netty.util.IllegalReferenceCountException evictedMeanwhile) {
+            return null;
+        }
+    }
+
+    private String selecting(String baseKey, HttpHeaders request) {
+        VaryRecord vary = varies.get(baseKey);
+        if (vary == null) {
+            return "";
+        }
+        return Vary.selectingValues(vary.names, request);
+    }
+
+    /** The key under which the disk tier holds a response for this request, or null. */
+    public String onDisk(String baseKey, HttpHeaders request) {
+        if (disk == null) {
+            return null;
+        }
+        String selecting = selecting(baseKey, request);
+        if (selecting == null) {
+            return null;
+        }
+        String key = selecting.isEmpty() ? baseKey : variantKey(baseKey, selecting);
+        return disk.contains(key) ? key : null;
+    }
+
+    /**
+     * Reads a response from the disk tier and promotes it to the memory tier (whose admission
+     * policy keeps it only if it is hotter than what it would evict). {@code done} runs on
+     * {@code loop} with the object, retained for the caller, or null (gone, unreadable: a miss).
+     */
+    public void load(String key, EventExecutor loop, java.util.function.Consumer<CachedResponse> done) {
+        disk.load(key, loop, o -> {
+            if (o != null) {
+                memory.put(key, o.retain());
+            }
+            done.accept(o);
+        });
+    }
+
+    /** What a request that found nothing usable should do. */
+    public enum JoinResult {
+        /** Fetch it from the origin and fill the store: the returned {@link Pending} is yours. */
+        LEAD,
+        /** Another request is fetching it: wait for the callback, then call {@link Pending#joined}. */
+        WAIT,
+        /** Recently uncacheable: fetch from the origin without collapsing. */
+        PASS
+    }
+
+    /** The outcome of {@link #join}. */
+    public record Join(JoinResult result, Pending pending, CachedResponse object) {
+    }
+
+    /**
+     * Joins the fetch in flight for {@code baseKey}, or becomes it. When a fetch in flight already
+     * publishes an object this request may use, that object comes back (retained) in
+     * {@link Join#object()} with result {@code WAIT} and no wait is needed.
+     */
+    public Join join(String baseKey, HttpHeaders request, EventExecutor executor, Runnable wakeup) {
+        while (true) {
+            Pending existing = inflight.get(baseKey);
+            if (existing == null) {
+                if (uncacheable.getIfPresent(baseKey) != null) {
+                    return new Join(JoinResult.PASS, null, null);
+                }
+                Pending mine = new Pending(this, baseKey);
+                if (inflight.putIfAbsent(baseKey, mine) == null) {
+                    return new Join(JoinResult.LEAD, mine, null);
+                }
+                continue;
+            }
+            if (existing.await(executor, wakeup)) {
+                stats.collapsed();
+                return new Join(JoinResult.WAIT, existing, null);
+            }
+            CachedResponse o = existing.joined(selector(request), false);
+            if (o != null) {
+                stats.collapsed();
+                return new Join(JoinResult.WAIT, existing, o);
+            }
+            // Settled without anything for this request: go to the origin without collapsing.
+            return new Join(JoinResult.PASS, null, null);
+        }
+    }
+
+    void settled(Pending p, boolean markUncacheable) {
+        inflight.remove(p.baseKey(), p);
+        if (markUncacheable) {
+            uncacheable.put(p.baseKey(), System.currentTimeMillis());
+        }
+    }
+
+    // ---- filling -------------------------------------------------------------------------------
+
+    /**
+     * A new object to fill from a storable response; its one reference belongs to the caller, who
+     * {@link #store}s it when complete and then releases it.
+     */
+    public CachedResponse newObject(String baseKey, String url, int status, HttpHeaders request, StoredMeta meta,
+                                    List<String> tags, CacheRules rules) {
+        List<String> varyNames = rules.ignores("vary") ? List.of() : Vary.names(meta.headers());
+        String selecting = Vary.selectingValues(varyNames, request);
+        String key = varyNames.isEmpty() ? baseKey : variantKey(baseKey, selecting);
+        uncacheable.invalidate(baseKey);
+        return new CachedResponse(key, baseKey, url, tags, status, varyNames, selecting == null ? "" : selecting,
+                meta, alloc, rules.maxObjectSize());
+    }
+
+    /** Puts a complete object in the memory tier (which takes its own reference). */
+    public void store(CachedResponse object, int maxVariants) {
+        if (!object.isComplete()) {
+            throw new IllegalStateException("only complete objects are stored: " + object);
+        }
+        List<String> dropped = indexKnown(object.key(), object.baseKey(), object.url(), object.tags(),
+                object.varyNames(), maxVariants);
+        for (String k : dropped) {
+            removeKey(k);
+        }
+        memory.put(object.key(), object.retain());
+        if (disk != null) {
+            disk.write(object);
+        }
+        stats.stored.increment();
+    }
+
+    /** After a 304 freshened a stored object: the disk copy gets the new header fields too. */
+    public void freshened(CachedResponse object) {
+        if (disk != null && object.isComplete()) {
+            disk.write(object);
+        }
+    }
+
+    /** Records a stored key in the Vary, URL and tag indexes; returns variants pushed out. */
+    private List<String> indexKnown(String key, String baseKey, String url, List<String> tags, List<String> names,
+                                    int maxVariants) {
+        List<String> dropped = new ArrayList<>(1);
+        varies.compute(baseKey, (k, rec) -> {
+            if (names.isEmpty()) {
+                if (rec != null) {
+                    dropped.addAll(rec.keys);
+                }
+                return null;
+            }
+            if (rec == null || !rec.names.equals(names)) {
+                if (rec != null) {
+                    dropped.addAll(rec.keys);
+                }
+                rec = new VaryRecord(names);
+            }
+            rec.keys.remove(key);
+            rec.keys.add(key);
+            while (rec.keys.size() > maxVariants) {
+                dropped.add(rec.keys.remove(0));
+            }
+            return rec;
+        });
+        dropped.remove(key);
+        index(byUrl, url, key);
+        for (String tag : tags) {
+            index(byTag, tag, key);
+        }
+        return dropped;
+    }
+
+    private static void index(ConcurrentHashMap<String, Set<String>> index, String name, String key) {
+        index.computeIfAbsent(name, n -> ConcurrentHashMap.newKeySet()).add(key);
+    }
+
+    private static void unindex(ConcurrentHashMap<String, Set<String>> index, String name, String key) {
+        index.computeIfPresent(name, (n, keys) -> {
+            keys.remove(key);
+            return keys.isEmpty() ? null : keys;
+        });
+    }
+
+    private void onRemoval(String key, CachedResponse value, RemovalCause cause) {
+        if (value == null) {
+            return;
+        }
+        if (cause.wasEvicted()) {
+            stats.evicted.increment();
+        }
+        if (cause != RemovalCause.REPLACED && (cause == RemovalCause.EXPLICIT || disk == null || !disk.holds(key))) {
+            // Still on disk after an eviction: still known, still purgeable.
+            unindex(value, key);
+        }
+        value.release();
+    }
+
+    private void unindex(CachedResponse value, String key) {
+        unindex(value.url(), value.tags(), value.baseKey(), key);
+    }
+
+    private void unindex(String url, List<String> tags, String baseKey, String key) {
+        unindex(byUrl, url, key);
+        for (String tag : tags) {
+            unindex(byTag, tag, key);
+        }
+        varies.computeIfPresent(baseKey, (k, rec) -> {
+            rec.keys.remove(key);
+            return rec.keys.isEmpty() ? null : rec;
+        });
+    }
+
+    // ---- purge and invalidation ----------------------------------------------------------------
+
+    /** Removes every variant stored for {@code url} (scheme://host/path?query). */
+    public int purgeUrl(String url) {
+        Set<String> keys = byUrl.get(url);
+        return keys == null ? 0 : remove(List.copyOf(keys));
+    }
+
+    /** Removes every object whose URL starts with {@code prefix}. */
+    public int purgePrefix(String prefix) {
+        List<String> keys = new ArrayList<>();
+        for (Map.Entry<String, Set<String>> e : byUrl.entrySet()) {
+            if (e.getKey().startsWith(prefix)) {
+                keys.addAll(e.getValue());
+            }
+        }
+        return remove(keys);
+    }
+
+    /** Removes every object tagged {@code tag} by its {@code Surrogate-Key} or {@code Cache-Tag} header. */
+    public int purgeTag(String tag) {
+        Set<String> keys = byTag.get(tag);
+        return keys == null ? 0 : remove(List.copyOf(keys));
+    }
+
+    /** Removes the object stored under exactly {@code key} (a variant key included). */
+    public boolean purgeKey(String key) {
+        return removeKey(key);
+    }
+
+    /** Removes everything, from both tiers. */
+    public int purgeAll() {
+        java.util.Set<String> keys = new java.util.HashSet<>(memory.asMap().keySet());
+        for (Set<String> k : byUrl.values()) {
+            keys.addAll(k);
+        }
+        return remove(List.copyOf(keys));
+    }
+
+    private int remove(List<String> keys) {
+        int n = 0;
+        for (String k : keys) {
+            if (removeKey(k)) {
+                n++;
+            }
+        }
+        stats.purged.add(n);
+        return n;
+    }
+
+    /** Removes one key from both tiers and the indexes; true when it was stored. */
+    private boolean removeKey(String key) {
+        boolean inMemory = memory.asMap().remove(key) != null;
+        boolean onDisk = false;
+        if (disk != null) {
+            DiskStore.Entry e = disk.entry(key);
+            onDisk = disk.remove(key);
+            if (e != null && !inMemory) {
+                unindex(e.url, e.tags, e.baseKey, key);
+            }
+        }
+        return inMemory || onDisk;
+    }
+
+    /** Whether an object is stored under exactly {@code key} (tests, diagnostics). */
+    public boolean contains(String key) {
+        return memory.getIfPresent(key) != null;
+    }
+
+    static String variantKey(String baseKey, String selecting) {
+        return baseKey + '\u0000' + selecting;
+    }
+
+    /** Releases every stored body in memory; the disk tier's files stay for the next start. */
+    @Override
+    public void close() {
+        closed = true;
+        compression.close();
+        if (disk != null) {
+            disk.close();
+        }
+        memory.invalidateAll();
+        memory.cleanUp();
+        uncacheable.invalidateAll();
+    }
+
+    /** Surrogate keys of a response: space-separated values of {@code Surrogate-Key} and {@code Cache-Tag} (commas too). */
+    public static List<String> tags(HttpHeaders response) {
+        List<String> out = new ArrayList<>();
+        for (String name : new String[] {"surrogate-key", "cache-tag"}) {
+            for (String v : response.getAll(name)) {
+                for (String t : v.split("[\\s,]+")) {
+                    if (!t.isEmpty() && !out.contains(t)) {
+                        out.add(t);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Convenience for callers that have the selecting-values function at hand. */
+    public static Function<List<String>, String> selector(HttpHeaders request) {
+        return names -> Vary.selectingValues(names, request);
+    }
+}

@@ -1,0 +1,163 @@
+package io.portico.http.cache;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.concurrent.DefaultEventExecutor;
+import io.netty.util.concurrent.EventExecutor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+class DiskStoreTest {
+
+    @TempDir
+    Path dir;
+    private final EventExecutor loop = new DefaultEventExecutor();
+    private HttpCache cache;
+
+    @AfterEach
+    void stop() {
+        if (cache != null) {
+            cache.close();
+        }
+        loop.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+    }
+
+    private HttpCache open(long diskBudget) throws Exception {
+        if (cache != null) {
+            cache.close();
+        }
+        cache = new HttpCache(1 << 20, PooledByteBufAllocator.DEFAULT,
+                DiskStore.open(dir, diskBudget, PooledByteBufAllocator.DEFAULT));
+        return cache;
+    }
+
+    private void store(String url, String body, HttpHeaders response, HttpHeaders request) {
+        StoredMeta meta = StoredMeta.of(200, response, CacheRules.DEFAULT, 1000, System.currentTimeMillis());
+        CachedResponse o = cache.newObject(url, url, 200, request, meta, HttpCache.tags(response), CacheRules.DEFAULT);
+        ByteBuf b = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+        o.append(b);
+        b.release();
+        o.complete();
+        cache.store(o, 4);
+        o.release();
+    }
+
+    private CachedResponse load(String key) throws Exception {
+        CompletableFuture<CachedResponse> f = new CompletableFuture<>();
+        cache.load(key, loop, f::complete);
+        return f.get(5, TimeUnit.SECONDS);
+    }
+
+    private static String body(CachedResponse o) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < o.chunkCount(); i++) {
+            sb.append(o.chunk(i).toString(StandardCharsets.UTF_8));
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void aReopenedStoreServesWhatWasWrittenWithItsHeadersTagsAndVariants() throws Exception {
+        open(1 << 20);
+        HttpHeaders response = new DefaultHttpHeaders().add("Cache-Control", "max-age=60").add("ETag", "\"x\"")
+                .add("Vary", "Accept-Language").add("Surrogate-Key", "t1");
+        store("http://h/a", "x".repeat(200_000), response, new DefaultHttpHeaders().add("Accept-Language", "de"));
+        await().until(() -> cache.disk().objects() == 1);
+
+        open(1 << 20);
+        HttpHeaders de = new DefaultHttpHeaders().add("Accept-Language", "de");
+        assertThat(cache.get("http://h/a", de)).isNull();
+        assertThat(cache.onDisk("http://h/a", new DefaultHttpHeaders().add("Accept-Language", "fr"))).isNull();
+        String key = cache.onDisk("http://h/a", de);
+        assertThat(key).isNotNull();
+        CachedResponse o = load(key);
+        assertThat(body(o)).hasSize(200_000);
+        assertThat(o.meta().headers().get("ETag")).isEqualTo("\"x\"");
+        assertThat(o.meta().lifetime()).isEqualTo(60_000);
+        assertThat(o.isComplete()).isTrue();
+        o.release();
+        // Promoted: the next lookup is a memory hit.
+        CachedResponse again = cache.get("http://h/a", de);
+        assertThat(again).isNotNull();
+        again.release();
+        assertThat(cache.purgeTag("t1")).isEqualTo(1);
+        await().until(() -> cache.disk().objects() == 0 && files() == 0);
+    }
+
+    @Test
+    void theBudgetDropsTheLeastRecentlyUsedFilesAndSkipsObjectsLargerThanIt() throws Exception {
+        open(25_000);
+        for (int i = 0; i < 5; i++) {
+            store("http://h/" + i, "y".repeat(10_000), new DefaultHttpHeaders(), new DefaultHttpHeaders());
+        }
+        store("http://h/huge", "z".repeat(30_000), new DefaultHttpHeaders(), new DefaultHttpHeaders());
+        await().until(() -> cache.disk().writes.sum() == 5);
+        assertThat(cache.disk().usedBytes()).isLessThanOrEqualTo(25_000);
+        assertThat(cache.disk().objects()).isEqualTo(2);
+        assertThat(cache.disk().contains("http://h/4")).isTrue();
+        assertThat(cache.disk().contains("http://h/huge")).isFalse();
+    }
+
+    @Test
+    void corruptFilesAreDroppedAtStartup() throws Exception {
+        open(1 << 20);
+        store("http://h/c", "c", new DefaultHttpHeaders(), new DefaultHttpHeaders());
+        await().until(() -> cache.disk().objects() == 1);
+        cache.close();
+        cache = null;
+        try (Stream<Path> files = Files.walk(dir)) {
+            Path f = files.filter(p -> p.toString().endsWith(".obj")).findFirst().orElseThrow();
+            Files.write(f, new byte[] {1, 2, 3});
+        }
+        open(1 << 20);
+        assertThat(cache.disk().objects()).isZero();
+        assertThat(files()).isZero();
+    }
+
+    @Test
+    void failingWritesTurnTheDiskTierOffWithoutFailingTheCache() throws Exception {
+        open(1 << 20);
+        // The directory disappears under the running store, replaced by a plain file.
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).filter(p -> !p.equals(dir)).forEach(p -> p.toFile().delete());
+        }
+        Files.delete(dir);
+        Files.writeString(dir, "not a directory");
+        store("http://h/f", "f", new DefaultHttpHeaders(), new DefaultHttpHeaders());
+        await().until(() -> cache.disk().failing());
+        CachedResponse fromMemory = cache.get("http://h/f", new DefaultHttpHeaders());
+        assertThat(body(fromMemory)).isEqualTo("f");
+        fromMemory.release();
+        Files.delete(dir);
+        Files.createDirectories(dir);
+    }
+
+    @Test
+    void aPathThatIsNotADirectoryCannotBeOpened() throws Exception {
+        Path file = dir.resolve("file");
+        Files.writeString(file, "x");
+        assertThatThrownBy(() -> DiskStore.open(file, 1 << 20, PooledByteBufAllocator.DEFAULT))
+                .isInstanceOf(java.io.IOException.class);
+    }
+
+    private long files() throws Exception {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(p -> p.toString().endsWith(".obj")).count();
+        }
+    }
+}

@@ -1,0 +1,294 @@
+package io.portico.server.cache;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.portico.http.cache.CacheControl;
+import io.portico.http.cache.CachePolicy;
+import io.portico.http.cache.CachedResponse;
+import io.portico.http.cache.Compression;
+import io.portico.http.cache.HttpCache;
+import io.portico.http.cache.HttpDates;
+import io.portico.http.cache.Pending;
+import io.portico.http.cache.StoredMeta;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One origin fetch on behalf of the cache: it asks with the stored validators when there is a
+ * stored response to revalidate, judges the response head, and either freshens the stored
+ * response (304), stands the stale one in for a failing origin, or fills a new object while the
+ * body streams. It settles the {@link Pending} other requests collapsed onto exactly once.
+ *
+ * <p>Single-threaded: every call comes from the event loop of the exchange that owns it.
+ */
+public final class CacheFill {
+
+    /** What the caller does with the origin's response. */
+    public enum Outcome {
+        /** Pass it on; its body is being stored. */
+        STORING,
+        /** Pass it on; it is not stored ({@link #status()} says why). */
+        PASS,
+        /** The origin confirmed the stored response (304): serve {@link #stale()} instead. */
+        NOT_MODIFIED,
+        /** The origin failed; serve {@link #stale()} instead (stale-if-error or grace). */
+        STALE_ON_ERROR
+    }
+
+    /** Fields a 304 must not change in the stored response (RFC 9111 section 3.2). */
+    private static final Set<String> KEPT_ON_UPDATE = Set.of("content-length", "content-encoding", "content-range",
+            "transfer-encoding", "content-type");
+
+    private final RouteCache route;
+    private final String baseKey;
+    private final String url;
+    private final HttpHeaders clientHeaders;
+    private final CacheControl requestCc;
+    private final Pending pending;
+    private CachedResponse stale;
+    private CachedResponse object;
+    private boolean settled;
+    private long requestTime;
+    private String status;
+    private final String missKind;
+
+    /**
+     * @param clientHeaders the request's fields as the client sent them (a copy the fill keeps)
+     * @param pending       the fetch others wait on, or null
+     * @param stale         a stored response to revalidate (the fill takes over this reference), or null
+     */
+    public CacheFill(RouteCache route, String baseKey, String url, HttpHeaders clientHeaders, Pending pending,
+                     CachedResponse stale, String missKind) {
+        this.route = route;
+        this.baseKey = baseKey;
+        this.url = url;
+        this.clientHeaders = clientHeaders;
+        this.requestCc = CacheControl.of(clientHeaders);
+        this.pending = pending;
+        this.stale = stale;
+        this.missKind = missKind;
+        this.settled = pending == null;
+    }
+
+    /**
+     * Turns the upstream request into the cache's own: the client's validators and ranges go (the
+     * cache wants the whole response, and answers the client's preconditions itself), the stored
+     * response's validators come in.
+     */
+    public void prepare(HttpHeaders upstream) {
+        upstream.remove(HttpHeaderNames.IF_NONE_MATCH);
+        upstream.remove(HttpHeaderNames.IF_MODIFIED_SINCE);
+        upstream.remove(HttpHeaderNames.IF_RANGE);
+        upstream.remove(HttpHeaderNames.RANGE);
+        if (stale != null) {
+            HttpHeaders s = stale.meta().headers();
+            String etag = s.get(HttpHeaderNames.ETAG);
+            String lastModified = s.get(HttpHeaderNames.LAST_MODIFIED);
+            if (etag != null) {
+                upstream.set(HttpHeaderNames.IF_NONE_MATCH, etag);
+            }
+            if (lastModified != null) {
+                upstream.set(HttpHeaderNames.IF_MODIFIED_SINCE, lastModified);
+            }
+        }
+        requestTime = System.currentTimeMillis();
+    }
+
+    /**
+     * Judges the response head (hop-by-hop fields already removed, nothing of Portico's added yet).
+     */
+    public Outcome onHead(HttpResponse response) {
+        long now = System.currentTimeMillis();
+        int code = response.status().code();
+        HttpHeaders headers = response.headers();
+        HttpCache cache = route.cache();
+        if (stale != null && code == 304) {
+            HttpHeaders merged = stale.meta().headers().copy();
+            for (Map.Entry<String, String> e : headers) {
+                if (!KEPT_ON_UPDATE.contains(e.getKey().toLowerCase(Locale.ROOT))) {
+                    merged.remove(e.getKey());
+                }
+            }
+            for (Map.Entry<String, String> e : headers) {
+                if (!KEPT_ON_UPDATE.contains(e.getKey().toLowerCase(Locale.ROOT))) {
+                    merged.add(e.getKey(), e.getValue());
+                }
+            }
+            strip(merged, CachePolicy.fieldsToStrip(CacheControl.of(merged), route.rules()));
+            merged.remove(CacheStatus.HEADER);
+            stale.freshen(StoredMeta.of(stale.status(), merged, route.rules(), requestTime, now));
+            cache.freshened(stale);
+            cache.statsCounters().revalidated();
+            status = CacheStatus.forward("stale", 304, false, false, null);
+            publishExisting(stale);
+            return Outcome.NOT_MODIFIED;
+        }
+        if (code >= 500 && staleUsableOnError(now)) {
+            cache.statsCounters().staleOnError();
+            status = CacheStatus.forward("stale", code, false, false, "stale-if-error");
+            publishExisting(stale);
+            return Outcome.STALE_ON_ERROR;
+        }
+        HttpMethod method = HttpMethod.GET;
+        String reason = CachePolicy.notStorable(method, clientHeaders, requestCc, code, headers,
+                CacheControl.of(headers), route.rules());
+        long length = HttpUtil.getContentLength(response, -1L);
+        if (reason == null && length > route.rules().maxObjectSize()) {
+            reason = "too-large";
+        }
+        if (reason != null) {
+            return pass(code, reason, !reason.equals("too-large") && !reason.equals("request-no-store"));
+        }
+        HttpHeaders stored = new DefaultHttpHeaders(false);
+        stored.set(headers);
+        strip(stored, CachePolicy.fieldsToStrip(CacheControl.of(headers), route.rules()));
+        // The upstream caches' verdicts described this fetch, not the hits to come.
+        stored.remove(CacheStatus.HEADER);
+        if (!stored.contains(HttpHeaderNames.DATE)) {
+            // A cache with a clock adds the Date an origin left out (RFC 9110 section 6.6.1).
+            stored.set(HttpHeaderNames.DATE, HttpDates.format(now));
+            headers.set(HttpHeaderNames.DATE, stored.get(HttpHeaderNames.DATE));
+        }
+        StoredMeta meta = StoredMeta.of(code, stored, route.rules(), requestTime, now);
+        if (meta.lifetime() == 0 && !stored.contains(HttpHeaderNames.ETAG) && !stored.contains(HttpHeaderNames.LAST_MODIFIED)
+                && meta.staleIfError() == CacheControl.ABSENT && route.rules().staleIfError().isZero()) {
+            // Stale on arrival, nothing to revalidate with, never to be served on error: storing it gains nothing.
+            return pass(code, "stale-on-arrival", true);
+        }
+        object = cache.newObject(baseKey, url, code, clientHeaders, meta, HttpCache.tags(headers), route.rules());
+        if (pending != null && !settled) {
+            settled = true;
+            pending.publish(object);
+        }
+        status = CacheStatus.forward(stale != null ? "stale" : missKind, code, true, false, null);
+        if (route.variesOnEncoding(code, headers)) {
+            // Later clients may get a gzip copy of this response: this one must say so too.
+            Compression.addVaryAcceptEncoding(headers);
+        }
+        return Outcome.STORING;
+    }
+
+    private Outcome pass(int code, String reason, boolean uncacheable) {
+        if (stale != null && code < 500) {
+            // The origin has a newer answer that is not stored: the old one must not be served again.
+            route.cache().purgeKey(stale.key());
+        }
+        status = CacheStatus.forward(stale != null ? "stale" : missKind, code, false, false, reason);
+        settle(uncacheable);
+        return Outcome.PASS;
+    }
+
+    /** Whether a failed fetch (no response) may be answered with the stale response instead. */
+    public boolean staleUsableOnError(long now) {
+        return stale != null && stale.meta().usableOnError(requestCc, route.rules().staleIfError().toMillis(), now);
+    }
+
+    /** The origin could not be reached or answered garbage: serve stale when allowed. */
+    public boolean onOriginFailure() {
+        if (object != null || !staleUsableOnError(System.currentTimeMillis())) {
+            return false;
+        }
+        route.cache().statsCounters().staleOnError();
+        status = CacheStatus.forward("stale", 0, false, false, "stale-if-error");
+        publishExisting(stale);
+        return true;
+    }
+
+    /** A part of the body; the caller keeps {@code data}. */
+    public void onContent(ByteBuf data) {
+        if (object == null) {
+            return;
+        }
+        if (!object.append(data)) {
+            abandon();
+        }
+    }
+
+    /** The body ended: the object is stored. */
+    public void onComplete() {
+        if (object == null) {
+            settle(false);
+            return;
+        }
+        CachedResponse o = object;
+        object = null;
+        o.complete();
+        route.cache().store(o, route.rules().maxVariants());
+        if (pending != null) {
+            pending.finished();
+        }
+        o.release();
+    }
+
+    /** The fetch broke off: nothing is stored, readers of the object see it end early. */
+    public void onFailure() {
+        abandon();
+        settle(false);
+    }
+
+    private void abandon() {
+        if (object != null) {
+            CachedResponse o = object;
+            object = null;
+            o.fail();
+            if (pending != null) {
+                pending.finished();
+            }
+            o.release();
+        }
+    }
+
+    private void publishExisting(CachedResponse existing) {
+        if (pending != null && !settled) {
+            settled = true;
+            pending.publish(existing);
+            pending.finished();
+        }
+    }
+
+    private void settle(boolean uncacheable) {
+        if (!settled) {
+            settled = true;
+            pending.pass(uncacheable);
+        }
+    }
+
+    /** Whether the body is being stored. */
+    public boolean storing() {
+        return object != null;
+    }
+
+    /** The stored response this fetch revalidates, or null. */
+    public CachedResponse stale() {
+        return stale;
+    }
+
+    /** The {@code Cache-Status} value for the response this fetch produced. */
+    public String status() {
+        return status;
+    }
+
+    /** Releases what the fill still holds; safe to call more than once. */
+    public void close() {
+        onFailure();
+        if (stale != null) {
+            CachedResponse s = stale;
+            stale = null;
+            s.release();
+        }
+    }
+
+    private static void strip(HttpHeaders headers, List<String> names) {
+        for (String n : names) {
+            headers.remove(n);
+        }
+    }
+}

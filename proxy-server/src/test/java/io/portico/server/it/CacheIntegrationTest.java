@@ -1,0 +1,505 @@
+package io.portico.server.it;
+
+import io.portico.http.cache.CacheStats;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The cache as clients and the origin see it: every test counts the requests the origin got. */
+class CacheIntegrationTest {
+
+    private ScriptedOrigin origin;
+    private PorticoHarness portico;
+    private final HttpClient client = PorticoHarness.client();
+
+    @AfterEach
+    void stop() {
+        if (portico != null) {
+            portico.close();
+        }
+        if (origin != null) {
+            origin.close();
+        }
+    }
+
+    private void start(String cacheExtra) throws Exception {
+        origin = new ScriptedOrigin();
+        portico = PorticoHarness.start("""
+                upstreams:
+                  origin:
+                    backends:
+                      - address: 127.0.0.1:%d
+                    max_fails: 0
+                servers:
+                  - default: true
+                    routes:
+                      - match: { prefix: / }
+                        upstream: origin
+                        cache:
+                          enabled: true
+                %s
+                """.formatted(origin.port(), cacheExtra.indent(10)));
+    }
+
+    private HttpResponse<String> get(String path, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(portico.uri(path)).timeout(Duration.ofSeconds(10));
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String cacheStatus(HttpResponse<?> r) {
+        return r.headers().firstValue("cache-status").orElse("");
+    }
+
+    @Test
+    void secondRequestIsAHitWithAgeAndTheOriginSeesOne() throws Exception {
+        start("");
+        origin.on("/page", r -> ScriptedOrigin.Reply.ok("hello", "Cache-Control", "max-age=60", "ETag", "\"v1\""));
+        HttpResponse<String> first = get("/page");
+        HttpResponse<String> second = get("/page");
+        assertThat(first.body()).isEqualTo("hello");
+        assertThat(cacheStatus(first)).isEqualTo("portico; fwd=miss; fwd-status=200; stored");
+        assertThat(second.body()).isEqualTo("hello");
+        assertThat(cacheStatus(second)).startsWith("portico; hit; ttl=");
+        assertThat(second.headers().firstValue("age")).isPresent();
+        assertThat(second.headers().firstValue("etag")).hasValue("\"v1\"");
+        assertThat(second.headers().firstValue("via")).hasValue("1.1 portico");
+        assertThat(origin.hits("/page")).isEqualTo(1);
+        CacheStats.Snapshot stats = portico.server().cache().stats();
+        assertThat(stats.hits()).isEqualTo(1);
+        assertThat(stats.misses()).isEqualTo(1);
+        assertThat(stats.stored()).isEqualTo(1);
+        assertThat(stats.bytesServed()).isEqualTo(5);
+    }
+
+    @Test
+    void headIsAnsweredFromTheCachedGet() throws Exception {
+        start("");
+        origin.on("/doc", r -> ScriptedOrigin.Reply.ok("0123456789", "Cache-Control", "max-age=60"));
+        get("/doc");
+        HttpResponse<String> head = client.send(HttpRequest.newBuilder(portico.uri("/doc"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.headers().firstValue("content-length")).hasValue("10");
+        assertThat(head.body()).isEmpty();
+        assertThat(cacheStatus(head)).contains("hit");
+        assertThat(origin.hits("/doc")).isEqualTo(1);
+    }
+
+    @Test
+    void hundredConcurrentRequestsMakeOneOriginFetch() throws Exception {
+        start("");
+        origin.on("/hot", r -> ScriptedOrigin.Reply.ok("x".repeat(20_000), "Cache-Control", "max-age=60").delayed(300));
+        List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+        HttpClient many = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        for (int i = 0; i < 100; i++) {
+            all.add(many.sendAsync(HttpRequest.newBuilder(portico.uri("/hot")).timeout(Duration.ofSeconds(20)).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+        }
+        for (CompletableFuture<HttpResponse<String>> f : all) {
+            HttpResponse<String> r = f.get();
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).hasSize(20_000);
+        }
+        assertThat(origin.hits("/hot")).isEqualTo(1);
+        assertThat(portico.server().cache().stats().collapsed()).isGreaterThan(0);
+    }
+
+    @Test
+    void aCollapsedRequestReadsTheBodyWhileItIsStillArriving() throws Exception {
+        start("");
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        origin.on("/big", r -> ScriptedOrigin.Reply.ok("A".repeat(50_000) + "B".repeat(50_000),
+                "Cache-Control", "max-age=60").gated(gate));
+        CompletableFuture<HttpResponse<InputStream>> leader = client.sendAsync(
+                HttpRequest.newBuilder(portico.uri("/big")).build(), HttpResponse.BodyHandlers.ofInputStream());
+        await().until(() -> origin.hits("/big") == 1);
+        HttpResponse<InputStream> follower = client.send(HttpRequest.newBuilder(portico.uri("/big")).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(cacheStatus(follower)).contains("collapsed");
+        // The first half arrives although the origin has not sent the second one yet.
+        byte[] first = follower.body().readNBytes(50_000);
+        assertThat(new String(first, StandardCharsets.US_ASCII)).isEqualTo("A".repeat(50_000));
+        assertThat(gate.isDone()).isFalse();
+        gate.complete(null);
+        assertThat(new String(follower.body().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("B".repeat(50_000));
+        assertThat(leader.get().body().readAllBytes()).hasSize(100_000);
+        assertThat(origin.hits("/big")).isEqualTo(1);
+    }
+
+    @Test
+    void staleWhileRevalidateServesStaleAndRefreshesInTheBackground() throws Exception {
+        start("");
+        AtomicInteger version = new AtomicInteger();
+        origin.on("/swr", r -> version.incrementAndGet() == 1
+                // Age 15 against max-age 10: stale on arrival, but within the 30 s window.
+                ? ScriptedOrigin.Reply.ok("v1", "Cache-Control", "max-age=10, stale-while-revalidate=30", "Age", "15")
+                : ScriptedOrigin.Reply.ok("v2", "Cache-Control", "max-age=60"));
+        assertThat(get("/swr").body()).isEqualTo("v1");
+        HttpResponse<String> stale = get("/swr");
+        assertThat(stale.body()).isEqualTo("v1");
+        assertThat(cacheStatus(stale)).contains("hit").contains("detail=stale-while-revalidate");
+        await().until(() -> origin.hits("/swr") == 2);
+        await().untilAsserted(() -> {
+            HttpResponse<String> fresh = get("/swr");
+            assertThat(fresh.body()).isEqualTo("v2");
+            assertThat(cacheStatus(fresh)).startsWith("portico; hit");
+        });
+        assertThat(origin.hits("/swr")).isEqualTo(2);
+    }
+
+    @Test
+    void staleIfErrorServesTheStoredResponseWhenTheOriginIsDown() throws Exception {
+        start("");
+        origin.on("/sie", r -> ScriptedOrigin.Reply.ok("kept", "Cache-Control", "max-age=0, stale-if-error=600"));
+        origin.on("/plain", r -> ScriptedOrigin.Reply.ok("gone", "Cache-Control", "max-age=0"));
+        assertThat(get("/sie").body()).isEqualTo("kept");
+        assertThat(get("/plain").body()).isEqualTo("gone");
+        origin.down();
+        HttpResponse<String> r = get("/sie");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("kept");
+        assertThat(cacheStatus(r)).contains("fwd=stale").contains("detail=stale-if-error");
+        // Without stale-if-error (and no grace configured) the failure shows.
+        assertThat(get("/plain").statusCode()).isEqualTo(502);
+    }
+
+    @Test
+    void graceServesStaleOnOriginErrorsWithoutDirective() throws Exception {
+        start("stale_if_error: 1h");
+        AtomicInteger n = new AtomicInteger();
+        origin.on("/g", r -> n.incrementAndGet() == 1
+                ? ScriptedOrigin.Reply.ok("good", "Cache-Control", "max-age=0")
+                : ScriptedOrigin.Reply.of(503, "busy"));
+        AtomicInteger m = new AtomicInteger();
+        origin.on("/strict", r -> m.incrementAndGet() == 1
+                ? ScriptedOrigin.Reply.ok("strict", "Cache-Control", "max-age=0, must-revalidate")
+                : ScriptedOrigin.Reply.of(503, "busy"));
+        assertThat(get("/g").body()).isEqualTo("good");
+        HttpResponse<String> r = get("/g");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("good");
+        assertThat(cacheStatus(r)).contains("fwd-status=503");
+        assertThat(get("/strict").body()).isEqualTo("strict");
+        // must-revalidate forbids serving it stale, grace or not.
+        assertThat(get("/strict").statusCode()).isEqualTo(503);
+    }
+
+    @Test
+    void varyKeepsOneVariantPerNormalisedValue() throws Exception {
+        start("");
+        origin.on("/v", r -> ScriptedOrigin.Reply.ok("lang=" + r.headers().get("Accept-Language"),
+                "Cache-Control", "max-age=60", "Vary", "Accept-Language"));
+        assertThat(get("/v", "Accept-Language", "en").body()).isEqualTo("lang=en");
+        assertThat(get("/v", "Accept-Language", "de").body()).isEqualTo("lang=de");
+        assertThat(get("/v", "Accept-Language", "EN").body()).isEqualTo("lang=en");
+        assertThat(get("/v", "Accept-Language", "de").body()).isEqualTo("lang=de");
+        assertThat(origin.hits("/v")).isEqualTo(2);
+        assertThat(get("/v").body()).isEqualTo("lang=null");
+        assertThat(origin.hits("/v")).isEqualTo(3);
+    }
+
+    @Test
+    void varyStarIsNeverServedFromTheCache() throws Exception {
+        start("");
+        origin.on("/star", r -> ScriptedOrigin.Reply.ok("s", "Cache-Control", "max-age=60", "Vary", "*"));
+        get("/star");
+        get("/star");
+        assertThat(origin.hits("/star")).isEqualTo(2);
+    }
+
+    @Test
+    void clientConditionalsAreAnswered304FromTheCache() throws Exception {
+        start("");
+        origin.on("/c", r -> ScriptedOrigin.Reply.ok("body", "Cache-Control", "max-age=60", "ETag", "W/\"e1\"",
+                "Last-Modified", "Sun, 01 Nov 2026 10:00:00 GMT"));
+        get("/c");
+        HttpResponse<String> inm = get("/c", "If-None-Match", "\"e1\"");
+        assertThat(inm.statusCode()).isEqualTo(304);
+        assertThat(inm.headers().firstValue("etag")).hasValue("W/\"e1\"");
+        assertThat(inm.body()).isEmpty();
+        HttpResponse<String> ims = get("/c", "If-Modified-Since", "Sun, 01 Nov 2026 10:00:00 GMT");
+        assertThat(ims.statusCode()).isEqualTo(304);
+        // If-None-Match that does not match wins over a matching If-Modified-Since.
+        HttpResponse<String> both = get("/c", "If-None-Match", "\"other\"", "If-Modified-Since", "Sun, 01 Nov 2026 10:00:00 GMT");
+        assertThat(both.statusCode()).isEqualTo(200);
+        assertThat(both.body()).isEqualTo("body");
+        assertThat(origin.hits("/c")).isEqualTo(1);
+    }
+
+    @Test
+    void staleResponseIsRevalidatedAndAn304FromTheOriginFreshensIt() throws Exception {
+        start("");
+        AtomicInteger n = new AtomicInteger();
+        origin.on("/r", r -> {
+            if (n.incrementAndGet() == 1) {
+                return ScriptedOrigin.Reply.ok("original", "Cache-Control", "max-age=0", "ETag", "\"r1\"", "X-Gen", "1");
+            }
+            return "\"r1\"".equals(r.headers().get("If-None-Match"))
+                    ? ScriptedOrigin.Reply.of(304, "", "Cache-Control", "max-age=60", "ETag", "\"r1\"", "X-Gen", "2")
+                    : ScriptedOrigin.Reply.ok("unexpected full answer", "Cache-Control", "max-age=60");
+        });
+        assertThat(get("/r").body()).isEqualTo("original");
+        HttpResponse<String> revalidated = get("/r");
+        assertThat(revalidated.statusCode()).isEqualTo(200);
+        assertThat(revalidated.body()).isEqualTo("original");
+        assertThat(revalidated.headers().firstValue("x-gen")).hasValue("2");
+        assertThat(cacheStatus(revalidated)).contains("fwd=stale").contains("fwd-status=304");
+        HttpResponse<String> hit = get("/r");
+        assertThat(cacheStatus(hit)).startsWith("portico; hit");
+        assertThat(hit.body()).isEqualTo("original");
+        assertThat(origin.hits("/r")).isEqualTo(2);
+        assertThat(portico.server().cache().stats().revalidated()).isEqualTo(1);
+    }
+
+    @Test
+    void requestNoCacheRevalidatesAndOnlyIfCachedGets504WhenNothingIsStored() throws Exception {
+        start("");
+        origin.on("/n", r -> ScriptedOrigin.Reply.ok("n", "Cache-Control", "max-age=60"));
+        get("/n");
+        get("/n", "Cache-Control", "no-cache");
+        assertThat(origin.hits("/n")).isEqualTo(2);
+        get("/n", "Pragma", "no-cache");
+        assertThat(origin.hits("/n")).isEqualTo(3);
+        assertThat(get("/n", "Cache-Control", "only-if-cached").statusCode()).isEqualTo(200);
+        HttpResponse<String> none = get("/missing", "Cache-Control", "only-if-cached");
+        assertThat(none.statusCode()).isEqualTo(504);
+        assertThat(origin.hits("/missing")).isZero();
+    }
+
+    @Test
+    void unstorableResponsesAreNotStored() throws Exception {
+        start("");
+        origin.on("/nostore", r -> ScriptedOrigin.Reply.ok("a", "Cache-Control", "no-store"));
+        origin.on("/private", r -> ScriptedOrigin.Reply.ok("b", "Cache-Control", "private, max-age=60"));
+        origin.on("/cookie", r -> ScriptedOrigin.Reply.ok("c", "Cache-Control", "max-age=60", "Set-Cookie", "s=1"));
+        origin.on("/error", r -> ScriptedOrigin.Reply.of(500, "e", "Cache-Control", "max-age=60"));
+        origin.on("/nf", r -> ScriptedOrigin.Reply.of(404, "nf", "Cache-Control", "max-age=60"));
+        for (String p : List.of("/nostore", "/private", "/cookie", "/error", "/nf")) {
+            get(p);
+            HttpResponse<String> again = get(p);
+            assertThat(cacheStatus(again)).as(p).contains("fwd=miss");
+            assertThat(origin.hits(p)).as(p).isEqualTo(2);
+        }
+        HttpResponse<String> withAuth = get("/auth", "Authorization", "Bearer t");
+        origin.on("/auth", r -> ScriptedOrigin.Reply.ok("secret", "Cache-Control", "max-age=60"));
+        get("/auth", "Authorization", "Bearer t");
+        get("/auth", "Authorization", "Bearer t");
+        assertThat(withAuth.statusCode()).isEqualTo(404);
+        assertThat(origin.hits("/auth")).isEqualTo(3);
+    }
+
+    @Test
+    void ttlRulesStoreErrorsOnlyWhenNamedAndFillSilentOrigins() throws Exception {
+        start("""
+                ttl:
+                  "404": 1m
+                  any: 1m
+                """);
+        origin.on("/nf", r -> ScriptedOrigin.Reply.of(404, "nf"));
+        origin.on("/redirect", r -> ScriptedOrigin.Reply.of(302, "", "Location", "/x"));
+        origin.on("/boom", r -> ScriptedOrigin.Reply.of(500, "boom"));
+        for (int i = 0; i < 2; i++) {
+            get("/nf");
+            get("/redirect");
+            get("/boom");
+        }
+        assertThat(origin.hits("/nf")).isEqualTo(1);
+        assertThat(origin.hits("/redirect")).isEqualTo(1);
+        assertThat(origin.hits("/boom")).isEqualTo(2);
+    }
+
+    @Test
+    void responsesOverTheObjectSizeLimitPassThrough() throws Exception {
+        start("max_object_size: 1k");
+        origin.on("/large", r -> ScriptedOrigin.Reply.ok("z".repeat(4000), "Cache-Control", "max-age=60"));
+        assertThat(get("/large").body()).hasSize(4000);
+        HttpResponse<String> again = get("/large");
+        assertThat(again.body()).hasSize(4000);
+        assertThat(cacheStatus(again)).contains("detail=too-large");
+        assertThat(origin.hits("/large")).isEqualTo(2);
+    }
+
+    @Test
+    void unsafeMethodsInvalidateTheUriAndSameOriginLocations() throws Exception {
+        start("");
+        origin.on("/item", r -> r.method().name().equals("GET")
+                ? ScriptedOrigin.Reply.ok("item", "Cache-Control", "max-age=60")
+                : ScriptedOrigin.Reply.ok("changed"));
+        origin.on("/other", r -> ScriptedOrigin.Reply.ok("other", "Cache-Control", "max-age=60"));
+        origin.on("/items", r -> ScriptedOrigin.Reply.of(201, "", "Location", "/other"));
+        get("/item");
+        get("/item");
+        assertThat(origin.hits("/item")).isEqualTo(1);
+        HttpResponse<String> post = client.send(HttpRequest.newBuilder(portico.uri("/item"))
+                .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(cacheStatus(post)).contains("fwd=method");
+        get("/item");
+        assertThat(origin.hits("/item")).isEqualTo(3);
+        get("/other");
+        client.send(HttpRequest.newBuilder(portico.uri("/items")).POST(HttpRequest.BodyPublishers.ofString("y")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        get("/other");
+        assertThat(origin.hits("/other")).isEqualTo(2);
+    }
+
+    @Test
+    void purgeByUrlPrefixAndTag() throws Exception {
+        start("");
+        origin.on("/a", r -> ScriptedOrigin.Reply.ok("a", "Cache-Control", "max-age=60", "Surrogate-Key", "red"));
+        origin.on("/b", r -> ScriptedOrigin.Reply.ok("b", "Cache-Control", "max-age=60", "Cache-Tag", "red,blue"));
+        get("/a");
+        get("/b");
+        String base = "http://127.0.0.1";
+        assertThat(portico.server().cache().purgeTag("red")).isEqualTo(2);
+        get("/a");
+        assertThat(origin.hits("/a")).isEqualTo(2);
+        assertThat(portico.server().cache().purgeUrl(base + "/a")).isEqualTo(1);
+        get("/a");
+        get("/b");
+        assertThat(portico.server().cache().purgePrefix(base + "/")).isEqualTo(2);
+    }
+
+    @Test
+    void rangesAreAnsweredFromTheStoredObject() throws Exception {
+        start("");
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; i < 20_000; i++) {
+            body.append((char) ('a' + i % 26));
+        }
+        String full = body.toString();
+        origin.on("/r", r -> ScriptedOrigin.Reply.ok(full, "Cache-Control", "max-age=60", "ETag", "\"r\""));
+        HttpResponse<String> first = get("/r", "Range", "bytes=0-9");
+        // A miss fetches the whole object for the cache; the client gets all of it.
+        assertThat(first.statusCode()).isEqualTo(200);
+        HttpResponse<String> mid = get("/r", "Range", "bytes=10000-10009");
+        assertThat(mid.statusCode()).isEqualTo(206);
+        assertThat(mid.body()).isEqualTo(full.substring(10000, 10010));
+        assertThat(mid.headers().firstValue("content-range")).hasValue("bytes 10000-10009/20000");
+        HttpResponse<String> suffix = get("/r", "Range", "bytes=-5");
+        assertThat(suffix.body()).isEqualTo(full.substring(19995));
+        HttpResponse<String> open = get("/r", "Range", "bytes=19990-");
+        assertThat(open.body()).isEqualTo(full.substring(19990));
+        HttpResponse<String> beyond = get("/r", "Range", "bytes=20000-");
+        assertThat(beyond.statusCode()).isEqualTo(416);
+        assertThat(beyond.headers().firstValue("content-range")).hasValue("bytes */20000");
+        HttpResponse<String> staleValidator = get("/r", "Range", "bytes=0-9", "If-Range", "\"old\"");
+        assertThat(staleValidator.statusCode()).isEqualTo(200);
+        assertThat(staleValidator.body()).isEqualTo(full);
+        HttpResponse<String> matching = get("/r", "Range", "bytes=0-9", "If-Range", "\"r\"");
+        assertThat(matching.statusCode()).isEqualTo(206);
+        assertThat(matching.body()).isEqualTo(full.substring(0, 10));
+        assertThat(get("/r").headers().firstValue("accept-ranges")).hasValue("bytes");
+        assertThat(origin.hits("/r")).isEqualTo(1);
+        // The origin never saw a Range: the cache asked for the whole object.
+        assertThat(origin.requestHeaders.get(0).contains("Range")).isFalse();
+    }
+
+    @Test
+    void compressibleResponsesAreGzippedOnceAndServedGzippedToClientsThatAcceptIt() throws Exception {
+        start("compress: true");
+        String page = "<p>portico</p>\n".repeat(1000);
+        origin.on("/page", r -> ScriptedOrigin.Reply.ok(page, "Content-Type", "text/html; charset=utf-8",
+                "Cache-Control", "max-age=60", "ETag", "\"p\""));
+        origin.on("/img", r -> ScriptedOrigin.Reply.ok("x".repeat(5000), "Content-Type", "image/png",
+                "Cache-Control", "max-age=60"));
+        HttpResponse<String> miss = get("/page", "Accept-Encoding", "gzip");
+        assertThat(miss.headers().allValues("vary")).contains("Accept-Encoding");
+        assertThat(miss.body()).isEqualTo(page);
+        await().untilAsserted(() -> {
+            HttpResponse<byte[]> gz = client.send(HttpRequest.newBuilder(portico.uri("/page"))
+                    .header("Accept-Encoding", "gzip, br").build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(gz.headers().firstValue("content-encoding")).hasValue("gzip");
+            assertThat(gz.headers().firstValue("etag")).hasValue("W/\"p\"");
+            assertThat(gz.headers().allValues("vary")).contains("Accept-Encoding");
+            assertThat(gz.body().length).isLessThan(page.length() / 10);
+            assertThat(gz.headers().firstValue("content-length")).hasValue(Integer.toString(gz.body().length));
+            try (InputStream in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gz.body()))) {
+                assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(page);
+            }
+        });
+        HttpResponse<String> identity = get("/page", "Accept-Encoding", "gzip;q=0, identity");
+        assertThat(identity.headers().firstValue("content-encoding")).isEmpty();
+        assertThat(identity.body()).isEqualTo(page);
+        assertThat(identity.headers().allValues("vary")).contains("Accept-Encoding");
+        HttpResponse<String> range = get("/page", "Accept-Encoding", "gzip", "Range", "bytes=0-2");
+        assertThat(range.statusCode()).isEqualTo(206);
+        assertThat(range.body()).isEqualTo("<p>");
+        HttpResponse<String> notModified = get("/page", "Accept-Encoding", "gzip", "If-None-Match", "W/\"p\"");
+        assertThat(notModified.statusCode()).isEqualTo(304);
+        get("/img", "Accept-Encoding", "gzip");
+        HttpResponse<String> img = get("/img", "Accept-Encoding", "gzip");
+        assertThat(img.headers().firstValue("content-encoding")).isEmpty();
+        assertThat(img.headers().allValues("vary")).doesNotContain("Accept-Encoding");
+        assertThat(origin.hits("/page")).isEqualTo(1);
+        // A purge of the URL takes the gzip copy with it.
+        assertThat(portico.server().cache().purgeUrl("http://127.0.0.1/page")).isEqualTo(2);
+    }
+
+    @Test
+    void theFillGoesOnWhenItsOwnClientLeavesSoCollapsedReadersGetEverything() throws Exception {
+        start("");
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        origin.on("/leave", r -> ScriptedOrigin.Reply.ok("L".repeat(40_000) + "R".repeat(40_000),
+                "Cache-Control", "max-age=60").gated(gate));
+        try (java.net.Socket leader = new java.net.Socket("127.0.0.1", portico.port())) {
+            leader.getOutputStream().write("GET /leave HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            leader.getInputStream().readNBytes(1000);
+            HttpResponse<InputStream> follower = client.send(HttpRequest.newBuilder(portico.uri("/leave")).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            assertThat(cacheStatus(follower)).contains("collapsed");
+            leader.close();
+            gate.complete(null);
+            byte[] all = follower.body().readAllBytes();
+            assertThat(new String(all, StandardCharsets.US_ASCII)).isEqualTo("L".repeat(40_000) + "R".repeat(40_000));
+        }
+        await().untilAsserted(() -> assertThat(cacheStatus(get("/leave"))).startsWith("portico; hit"));
+        assertThat(origin.hits("/leave")).isEqualTo(1);
+    }
+
+    @Test
+    void pipelinedAndHttp10RequestsAreAnsweredFromTheCacheInOrder() throws Exception {
+        start("");
+        origin.on("/p1", r -> ScriptedOrigin.Reply.ok("one", "Cache-Control", "max-age=60"));
+        origin.on("/p2", r -> ScriptedOrigin.Reply.ok("two", "Cache-Control", "max-age=60"));
+        get("/p1");
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            raw.send("GET /p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /p2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    + "GET /p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            RawHttp.Response first = raw.read("GET");
+            RawHttp.Response second = raw.read("GET");
+            RawHttp.Response third = raw.read("GET");
+            assertThat(first.text()).isEqualTo("one");
+            assertThat(first.header("cache-status")).startsWith("portico; hit");
+            assertThat(second.text()).isEqualTo("two");
+            assertThat(second.header("cache-status")).contains("fwd=miss");
+            assertThat(third.text()).isEqualTo("one");
+        }
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            raw.send("GET /p2 HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+            RawHttp.Response r = raw.read("GET");
+            assertThat(r.statusLine()).startsWith("HTTP/1.1 200");
+            assertThat(r.text()).isEqualTo("two");
+            assertThat(r.header("content-length")).isEqualTo("3");
+            assertThat(r.header("connection")).isEqualTo("close");
+            assertThat(raw.closedByServer()).isTrue();
+        }
+        assertThat(origin.hits("/p1")).isEqualTo(1);
+        assertThat(origin.hits("/p2")).isEqualTo(1);
+    }
+}
