@@ -218,7 +218,7 @@ abstract class Exchange {
         r.startEpochMillis = System.currentTimeMillis();
         r.method = request.method().name();
         r.uri = request.uri();
-        r.protocol = request.protocolVersion().text();
+        r.protocol = client.stream() ? "HTTP/2.0" : request.protocolVersion().text();
         r.referer = request.headers().get(HttpHeaderNames.REFERER);
         r.userAgent = request.headers().get(HttpHeaderNames.USER_AGENT);
         r.listener = client.context().name();
@@ -248,7 +248,7 @@ abstract class Exchange {
         log.status = status;
         log.bodyBytesSent = bodyBytes;
         log.requestNanos = System.nanoTime() - startNanos;
-        if (error != null) {
+        if (error != null && log.error == null) {
             log.error = error;
         }
         client.context().accessLog().log(log);

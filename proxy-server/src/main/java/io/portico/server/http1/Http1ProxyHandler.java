@@ -5,7 +5,12 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.portico.server.http2.Http2Counters;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -35,10 +40,15 @@ import java.util.ArrayDeque;
  * pipelined request waits in {@link #queued} until the one before it has been answered, so
  * responses leave in order. AUTO_READ is off; this handler asks for bytes only when it can use
  * them (see {@link #maybeRead()}).
+ *
+ * <p>The same handler serves one HTTP/2 stream (a child channel behind the stream bridge): then it
+ * sees exactly one request, never keeps anything alive, and leaves the connection's lifecycle
+ * (registration, drain, idle close) to the HTTP/2 connection handler.
  */
 final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     private final ListenerContext context;
+    private final boolean stream;
     private final ArrayDeque<HttpObject> queued = new ArrayDeque<>(4);
     private ChannelHandlerContext ctx;
     private InetSocketAddress remote;
@@ -54,6 +64,21 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     Http1ProxyHandler(ListenerContext context) {
         this.context = context;
+        this.stream = false;
+    }
+
+    /** The handler of one HTTP/2 stream, with the TLS identity of its connection. */
+    Http1ProxyHandler(ListenerContext context, String sniName, String clientSubject, String clientFingerprint) {
+        this.context = context;
+        this.stream = true;
+        this.sniName = sniName;
+        this.clientSubject = clientSubject;
+        this.clientFingerprint = clientFingerprint;
+    }
+
+    /** Whether this handler serves one HTTP/2 stream. */
+    boolean stream() {
+        return stream;
     }
 
     ListenerContext context() {
@@ -90,7 +115,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             // As nginx prints it: ::1 rather than 0:0:0:0:0:0:0:1.
             remoteText = NetUtil.toAddressString(remote.getAddress());
         }
-        context.lifecycle().connectionOpened(ctx.channel());
+        if (!stream) {
+            context.lifecycle().connectionOpened(ctx.channel());
+        }
         ctx.read();
         ctx.fireChannelActive();
     }
@@ -99,6 +126,12 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!(msg instanceof HttpObject http) || closing) {
             ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (http instanceof FullHttpRequest full) {
+            // An h2c upgrade that did not happen hands the request on aggregated.
+            channelRead(ctx, new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers()));
+            channelRead(ctx, new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
             return;
         }
         if (!queued.isEmpty() || replaying) {
@@ -213,7 +246,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     /** Whether this response may keep the connection open, as far as the connection is concerned. */
     boolean connectionReusable() {
-        return !closing && !draining && !context.lifecycle().draining()
+        return !stream && !closing && !draining && !context.lifecycle().draining()
                 && requests < context.config().http().keepaliveRequests();
     }
 
@@ -256,7 +289,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             return;
         }
         if (evt instanceof IdleStateEvent) {
-            if (current == null && queued.isEmpty()) {
+            if (stream) {
+                onStreamIdle();
+            } else if (current == null && queued.isEmpty()) {
                 ctx.close();
             }
             return;
@@ -269,6 +304,22 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             return;
         }
         ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * Nothing moved on this stream for stream_idle_timeout. A stream waiting for its upstream is
+     * left to the upstream timeouts; one stuck on the client — a zero window, a body that stopped
+     * coming — is reset, so it cannot hold a slot and buffers forever.
+     */
+    private void onStreamIdle() {
+        Exchange exchange = current;
+        if (exchange == null || !ctx.channel().isWritable() || exchange.wantsRequestBytes()) {
+            context.http2Counters().count(Http2Counters.Reason.STREAM_IDLE_TIMEOUT);
+            if (exchange != null) {
+                exchange.log.error = "stream_idle_timeout";
+            }
+            ctx.close();
+        }
     }
 
     @Override
@@ -287,7 +338,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // A failed TLS handshake arrives here too (after its completion event, which counted it).
         boolean tlsFailure = cause instanceof DecoderException && cause.getCause() instanceof SSLException;
-        if (!(cause instanceof IOException) && !tlsFailure) {
+        // A stream reset for a protocol error has been answered with RST_STREAM already.
+        boolean streamError = cause instanceof Http2FrameStreamException;
+        if (!(cause instanceof IOException) && !tlsFailure && !streamError) {
             Exchange.LOG.log(System.Logger.Level.WARNING, "client connection error from " + remote, cause);
         }
         ctx.close();

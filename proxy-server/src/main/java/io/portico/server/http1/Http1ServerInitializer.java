@@ -12,6 +12,9 @@ import java.util.concurrent.TimeUnit;
 /** The pipeline of an HTTP/1.1 client connection, step by step. */
 public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
+    /** Name of the HTTP/1 codec in the pipeline. */
+    static final String HTTP_CODEC = "http";
+
     private static final int MAX_CHUNK = 64 * 1024;
 
     private final ListenerContext context;
@@ -23,6 +26,7 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel ch) {
         addTlsHandlers(ch);
+        addHttp2Detection(ch);
         addTimeoutHandlers(ch);
         addHttp1Handlers(ch);
         addProxyHandler(ch);
@@ -31,6 +35,15 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     private void addTlsHandlers(Channel ch) {
         if (context.tls() != null) {
             ch.pipeline().addLast("tls", context.tls().newHandler(context.config().tls().handshakeTimeout()));
+        }
+    }
+
+    /** HTTP/2 starts as HTTP/1.1 and switches: after ALPN chose h2, or on the h2c preface or upgrade. */
+    private void addHttp2Detection(Channel ch) {
+        if (context.offersH2()) {
+            ch.pipeline().addLast("alpn", new AlpnSwitchHandler());
+        } else if (context.acceptsH2c()) {
+            ch.pipeline().addLast("h2c-preface", new H2cPrefaceDetector());
         }
     }
 
@@ -49,7 +62,10 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
                 .setValidateHeaders(true)
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true);
-        ch.pipeline().addLast("http", new HttpServerCodec(decoder));
+        ch.pipeline().addLast(HTTP_CODEC, new HttpServerCodec(decoder));
+        if (context.acceptsH2c()) {
+            ch.pipeline().addLast("h2c-upgrade-filter", new H2cUpgradeFilter());
+        }
     }
 
     private void addProxyHandler(Channel ch) {

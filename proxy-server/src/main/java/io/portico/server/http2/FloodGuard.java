@@ -1,0 +1,137 @@
+package io.portico.server.http2;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder;
+import io.netty.handler.codec.http2.DecoratingHttp2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Settings;
+
+/**
+ * Counts the control frames Netty has no limit for — SETTINGS, PING, PRIORITY and WINDOW_UPDATE —
+ * per second and per connection, and ends a connection that sends more than it can have a reason
+ * to with GOAWAY ENHANCE_YOUR_CALM. WINDOW_UPDATE frames are a client's answer to DATA, so each
+ * DATA frame Portico sent (this second or the last) allows two more.
+ */
+final class FloodGuard {
+
+    private static final long SECOND = 1_000_000_000L;
+
+    private final int max;
+    private long windowStart = System.nanoTime();
+    private int settings;
+    private int pings;
+    private int priorities;
+    private int windowUpdates;
+    private int dataSent;
+    private int dataSentBefore;
+
+    FloodGuard(int maxPerSecond) {
+        this.max = maxPerSecond;
+    }
+
+    Http2ConnectionDecoder decorate(Http2ConnectionDecoder decoder) {
+        return new DecoratingHttp2ConnectionDecoder(decoder) {
+            @Override
+            public void frameListener(Http2FrameListener listener) {
+                super.frameListener(new Listener(listener));
+            }
+        };
+    }
+
+    Http2ConnectionEncoder decorate(Http2ConnectionEncoder encoder) {
+        return new DecoratingHttp2ConnectionEncoder(encoder) {
+            @Override
+            public ChannelFuture writeData(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
+                                           boolean endStream, ChannelPromise promise) {
+                dataSent++;
+                return super.writeData(ctx, streamId, data, padding, endStream, promise);
+            }
+        };
+    }
+
+    private void roll() {
+        long now = System.nanoTime();
+        if (now - windowStart >= SECOND) {
+            boolean adjacent = now - windowStart < 2 * SECOND;
+            windowStart = now;
+            dataSentBefore = adjacent ? dataSent : 0;
+            dataSent = 0;
+            settings = 0;
+            pings = 0;
+            priorities = 0;
+            windowUpdates = 0;
+        }
+    }
+
+    private static Http2Exception flood(Http2Counters.Reason reason, int count) {
+        return new FloodException(reason, count);
+    }
+
+    /** A connection error that names which limit was crossed. */
+    static final class FloodException extends Http2Exception {
+        private static final long serialVersionUID = 1L;
+        private final transient Http2Counters.Reason reason;
+
+        FloodException(Http2Counters.Reason reason, int count) {
+            super(Http2Error.ENHANCE_YOUR_CALM, reason.key() + ": " + count + " frames in a second",
+                    ShutdownHint.HARD_SHUTDOWN);
+            this.reason = reason;
+        }
+
+        Http2Counters.Reason reason() {
+            return reason;
+        }
+    }
+
+    private final class Listener extends Http2FrameListenerDecorator {
+
+        Listener(Http2FrameListener delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings s) throws Http2Exception {
+            roll();
+            if (++settings > max) {
+                throw flood(Http2Counters.Reason.SETTINGS_FLOOD, settings);
+            }
+            super.onSettingsRead(ctx, s);
+        }
+
+        @Override
+        public void onPingRead(ChannelHandlerContext ctx, long data) throws Http2Exception {
+            roll();
+            if (++pings > max) {
+                throw flood(Http2Counters.Reason.PING_FLOOD, pings);
+            }
+            super.onPingRead(ctx, data);
+        }
+
+        @Override
+        public void onPriorityRead(ChannelHandlerContext ctx, int streamId, int dependency, short weight,
+                                   boolean exclusive) throws Http2Exception {
+            roll();
+            if (++priorities > max) {
+                throw flood(Http2Counters.Reason.PRIORITY_FLOOD, priorities);
+            }
+            super.onPriorityRead(ctx, streamId, dependency, weight, exclusive);
+        }
+
+        @Override
+        public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int increment) throws Http2Exception {
+            roll();
+            if (++windowUpdates > max + 2 * (dataSent + dataSentBefore)) {
+                throw flood(Http2Counters.Reason.WINDOW_UPDATE_FLOOD, windowUpdates);
+            }
+            super.onWindowUpdateRead(ctx, streamId, increment);
+        }
+    }
+}
