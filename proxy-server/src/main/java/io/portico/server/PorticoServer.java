@@ -10,6 +10,7 @@ import io.portico.server.config.UpstreamConfig;
 import io.portico.server.demo.DemoOrigin;
 import io.portico.server.http1.Http1ServerInitializer;
 import io.portico.server.http1.ListenerContext;
+import io.portico.server.http2.Http2Counters;
 import io.portico.server.http1.ServerLifecycle;
 import io.portico.server.listener.BoundListener;
 import io.portico.server.listener.KernelChecks;
@@ -54,6 +55,7 @@ public final class PorticoServer implements AutoCloseable {
     private final ServerLifecycle lifecycle = new ServerLifecycle();
     private final Map<String, UpstreamGroup> groups = new HashMap<>();
     private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
+    private final Map<String, ListenerContext> contexts = new HashMap<>();
     private final List<String> warnings = new ArrayList<>();
     private DemoOrigin demo;
     private SslProvider sslProvider;
@@ -104,6 +106,7 @@ public final class PorticoServer implements AutoCloseable {
                 tlsListeners.add(listenerTls);
             }
             ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle, listenerTls);
+            contexts.put(lc.name(), context);
             ServerBootstrap b = new ServerBootstrap()
                     .group(workers)
                     .channel(transport.serverChannelClass())
@@ -204,6 +207,11 @@ public final class PorticoServer implements AutoCloseable {
 
     public ServerLifecycle lifecycle() {
         return lifecycle;
+    }
+
+    /** HTTP/2 counters of a listener (connections, streams, abuse that ended connections). */
+    public Http2Counters http2Counters(String listener) {
+        return contexts.get(listener).http2Counters();
     }
 
     public UpstreamGroup upstream(String name) {

@@ -12,19 +12,31 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2LifecycleManager;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http.HttpResponseStatus;
 
 /**
  * Counts the control frames Netty has no limit for — SETTINGS, PING, PRIORITY and WINDOW_UPDATE —
  * per second and per connection, and ends a connection that sends more than it can have a reason
  * to with GOAWAY ENHANCE_YOUR_CALM. WINDOW_UPDATE frames are a client's answer to DATA, so each
- * DATA frame Portico sent (this second or the last) allows two more.
+ * DATA frame Portico sent (this second or the last) allows two more. On the way out it counts the
+ * resets a client provokes (max_server_resets) and the bare 431 Netty answers an oversized header
+ * list with (an HPACK bomb), each ending the connection too.
  */
 final class FloodGuard {
 
     private static final long SECOND = 1_000_000_000L;
 
     private final int max;
+    private final Http2Counters counters;
+    private final int maxServerResets;
+    private final long resetWindowNanos;
+    private long resetWindowStart = System.nanoTime();
+    private int serverResets;
+    private Http2LifecycleManager lifecycle;
+    private boolean failed;
     private long windowStart = System.nanoTime();
     private int settings;
     private int pings;
@@ -33,8 +45,11 @@ final class FloodGuard {
     private int dataSent;
     private int dataSentBefore;
 
-    FloodGuard(int maxPerSecond) {
+    FloodGuard(int maxPerSecond, int maxServerResets, long resetWindowNanos, Http2Counters counters) {
         this.max = maxPerSecond;
+        this.maxServerResets = maxServerResets;
+        this.resetWindowNanos = resetWindowNanos;
+        this.counters = counters;
     }
 
     Http2ConnectionDecoder decorate(Http2ConnectionDecoder decoder) {
@@ -49,12 +64,56 @@ final class FloodGuard {
     Http2ConnectionEncoder decorate(Http2ConnectionEncoder encoder) {
         return new DecoratingHttp2ConnectionEncoder(encoder) {
             @Override
+            public void lifecycleManager(Http2LifecycleManager manager) {
+                lifecycle = manager;
+                super.lifecycleManager(manager);
+            }
+
+            @Override
+            public ChannelFuture writeRstStream(ChannelHandlerContext ctx, int streamId, long errorCode,
+                                                ChannelPromise promise) {
+                ChannelFuture f = super.writeRstStream(ctx, streamId, errorCode, promise);
+                long now = System.nanoTime();
+                if (now - resetWindowStart > resetWindowNanos) {
+                    resetWindowStart = now;
+                    serverResets = 0;
+                }
+                // Resets the client provoked (malformed requests, MadeYouReset); a CANCEL is Portico's own doing.
+                if (errorCode != Http2Error.CANCEL.code() && ++serverResets > maxServerResets) {
+                    fail(ctx, Http2Counters.Reason.SERVER_RESETS, serverResets);
+                }
+                return f;
+            }
+
+            @Override
+            public ChannelFuture writeHeaders(ChannelHandlerContext ctx, int streamId, Http2Headers headers,
+                                              int padding, boolean endStream, ChannelPromise promise) {
+                ChannelFuture f = super.writeHeaders(ctx, streamId, headers, padding, endStream, promise);
+                // Netty answers a header list over max_header_list_size with a bare 431 (an exchange's
+                // answer always carries more fields): that client ignored our SETTINGS, or sent an HPACK bomb.
+                if (headers.size() == 1 && HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.codeAsText()
+                        .contentEquals(headers.status())) {
+                    fail(ctx, Http2Counters.Reason.HEADER_LIST_TOO_LARGE, 1);
+                }
+                return f;
+            }
+
+            @Override
             public ChannelFuture writeData(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
                                            boolean endStream, ChannelPromise promise) {
                 dataSent++;
                 return super.writeData(ctx, streamId, data, padding, endStream, promise);
             }
         };
+    }
+
+    /** An outbound limit was crossed: count it and let the codec send GOAWAY and close. */
+    private void fail(ChannelHandlerContext ctx, Http2Counters.Reason reason, int count) {
+        if (lifecycle != null && !failed && ctx.channel().isActive()) {
+            failed = true;
+            counters.count(reason);
+            lifecycle.onError(ctx, true, new FloodException(reason, count));
+        }
     }
 
     private void roll() {
@@ -81,7 +140,7 @@ final class FloodGuard {
         private final transient Http2Counters.Reason reason;
 
         FloodException(Http2Counters.Reason reason, int count) {
-            super(Http2Error.ENHANCE_YOUR_CALM, reason.key() + ": " + count + " frames in a second",
+            super(Http2Error.ENHANCE_YOUR_CALM, reason.key() + " (" + count + ")",
                     ShutdownHint.HARD_SHUTDOWN);
             this.reason = reason;
         }

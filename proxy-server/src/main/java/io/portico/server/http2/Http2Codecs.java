@@ -27,7 +27,8 @@ final class Http2Codecs extends Http2FrameCodecBuilder {
      * @param connectProtocol announce SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 WebSockets)
      * @param gracefulMillis  how long a closing connection waits for its open streams
      */
-    static Http2FrameCodec newCodec(Http2ListenerConfig c, boolean connectProtocol, long gracefulMillis) {
+    static Http2FrameCodec newCodec(Http2ListenerConfig c, Http2Counters counters, boolean connectProtocol,
+                                    long gracefulMillis) {
         Http2Settings settings = Http2Settings.defaultSettings()
                 .maxConcurrentStreams(c.maxConcurrentStreams())
                 .initialWindowSize(c.initialWindowSize().intBytes())
@@ -38,12 +39,15 @@ final class Http2Codecs extends Http2FrameCodecBuilder {
             settings.connectProtocolEnabled(true);
         }
         int window = (int) c.resetWindow().toSeconds();
-        return new Http2Codecs(new FloodGuard(c.maxControlFramesPerSecond()))
+        FloodGuard guard = new FloodGuard(c.maxControlFramesPerSecond(), c.maxServerResets(),
+                c.resetWindow().toNanos(), counters);
+        return new Http2Codecs(guard)
                 .initialSettings(settings)
                 .validateHeaders(true)
                 .gracefulShutdownTimeoutMillis(gracefulMillis)
                 .decoderEnforceMaxRstFramesPerWindow(c.maxResets(), window)
-                .encoderEnforceMaxRstFramesPerWindow(c.maxServerResets(), window)
+                // Resets Portico sends are limited by the FloodGuard, which can tell provoked ones from its own.
+                .encoderEnforceMaxRstFramesPerWindow(0, 0)
                 .decoderEnforceMaxSmallContinuationFrames(c.maxContinuationFrames())
                 .decoderEnforceMaxConsecutiveEmptyDataFrames(c.maxEmptyDataFrames())
                 .encoderEnforceMaxQueuedControlFrames(c.maxQueuedControlFrames())

@@ -133,8 +133,11 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Http2Exception h2 = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
         if (h2 != null) {
-            // The codec sends GOAWAY and closes after this handler has seen the error.
-            counters.count(reason(h2));
+            // The codec sends GOAWAY and closes after this handler has seen the error. Flood
+            // exceptions raised on the way out were counted where they were raised.
+            if (!(h2 instanceof FloodGuard.FloodException flood) || !flood.reason().outbound()) {
+                counters.count(reason(h2));
+            }
             return;
         }
         if (!(cause instanceof IOException)) {
@@ -149,9 +152,6 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
             return flood.reason();
         }
         String m = e.getMessage() == null ? "" : e.getMessage();
-        if (m.contains("RST frames frames")) {
-            return Http2Counters.Reason.SERVER_RESETS;
-        }
         if (m.contains("RST frames")) {
             return Http2Counters.Reason.RAPID_RESET;
         }

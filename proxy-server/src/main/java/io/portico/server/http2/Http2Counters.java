@@ -41,6 +41,11 @@ public final class Http2Counters {
             this.key = key;
         }
 
+        /** Whether this limit is checked on frames Portico sends (counted where it is detected). */
+        boolean outbound() {
+            return this == SERVER_RESETS || this == HEADER_LIST_TOO_LARGE;
+        }
+
         public String key() {
             return key;
         }

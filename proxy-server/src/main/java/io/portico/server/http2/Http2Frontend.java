@@ -42,7 +42,7 @@ public final class Http2Frontend {
     /** Appends the HTTP/2 handlers to a connection whose HTTP/1 handlers are gone (ALPN h2, prior knowledge). */
     public void install(ChannelPipeline pipeline) {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters);
-        pipeline.addLast("h2", Http2Codecs.newCodec(config, connectProtocol, 0));
+        pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0));
         pipeline.addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer(guard)));
         pipeline.addLast("h2-guard", guard);
     }
@@ -50,7 +50,7 @@ public final class Http2Frontend {
     /** The codec {@code Upgrade: h2c} switches to; it adds the same handlers as {@link #install}. */
     public HttpServerUpgradeHandler.UpgradeCodec upgradeCodec() {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters);
-        Http2FrameCodec codec = Http2Codecs.newCodec(config, connectProtocol, 0);
+        Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0);
         return new Http2ServerUpgradeCodec(codec, new Http2MultiplexHandler(new StreamInitializer(guard)), guard);
     }
 

@@ -11,7 +11,7 @@ class Http2CodecsTest {
 
     @Test
     void theServerPrefaceAnnouncesTheConfiguredSettings() {
-        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), true, 0));
+        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), new Http2Counters(), true, 0));
         ByteBuf settings = ch.readOutbound();
         assertThat(settings).isNotNull();
         // type SETTINGS, 6 entries of 6 bytes: header table, push, max streams, window, frame, header list, connect

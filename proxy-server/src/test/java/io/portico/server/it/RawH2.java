@@ -52,7 +52,8 @@ final class RawH2 implements AutoCloseable {
     }
 
     /** A response read off one stream. */
-    record Response(Http2Headers headers, byte[] body, Http2Headers trailers, Integer resetCode) {
+    record Response(Http2Headers headers, byte[] body, Http2Headers trailers, Integer resetCode,
+                    java.util.List<String> informational) {
         String status() {
             return headers == null ? null : headers.status().toString();
         }
@@ -69,12 +70,23 @@ final class RawH2 implements AutoCloseable {
     private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
 
     RawH2(int port) throws IOException {
+        this(port, new byte[0]);
+    }
+
+    /** @param settings the payload of the client's first SETTINGS frame (6 bytes per setting) */
+    RawH2(int port, byte[] settings) throws IOException {
         socket = new Socket("127.0.0.1", port);
         socket.setSoTimeout(10_000);
         in = new DataInputStream(socket.getInputStream());
         out = socket.getOutputStream();
         out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-        frame(SETTINGS, 0, 0, new byte[0]);
+        frame(SETTINGS, 0, 0, settings);
+    }
+
+    /** One SETTINGS entry. */
+    static byte[] setting(int id, int value) {
+        return new byte[] {(byte) (id >>> 8), (byte) id, (byte) (value >>> 24), (byte) (value >>> 16),
+                (byte) (value >>> 8), (byte) value};
     }
 
     void frame(int type, int flags, int stream, byte[] payload) throws IOException {
@@ -163,6 +175,8 @@ final class RawH2 implements AutoCloseable {
                 }
                 if (f.type() == HEADERS) {
                     decode(f);
+                } else if (f.type() == PING && (f.flags() & ACK) == 0) {
+                    frame(PING, ACK, 0, f.payload());
                 }
             }
         } catch (SocketTimeoutException e) {
@@ -177,6 +191,7 @@ final class RawH2 implements AutoCloseable {
     Response response(int stream) throws Exception {
         Http2Headers head = null;
         Http2Headers trailers = null;
+        java.util.List<String> informational = new java.util.ArrayList<>();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         Frame f;
         while ((f = next()) != null) {
@@ -184,12 +199,15 @@ final class RawH2 implements AutoCloseable {
                 Http2Headers h = decode(f);
                 if (f.stream() == stream) {
                     if (head == null || head.status().charAt(0) == '1') {
+                        if (h.status() != null && h.status().charAt(0) == '1') {
+                            informational.add(h.status().toString());
+                        }
                         head = h;
                     } else {
                         trailers = h;
                     }
                     if ((f.flags() & END_STREAM) != 0) {
-                        return new Response(head, body.toByteArray(), trailers, null);
+                        return new Response(head, body.toByteArray(), trailers, null, informational);
                     }
                 }
             } else if (f.type() == DATA && f.stream() == stream) {
@@ -199,10 +217,10 @@ final class RawH2 implements AutoCloseable {
                     frame(WINDOW_UPDATE, 0, stream, int32(f.payload().length));
                 }
                 if ((f.flags() & END_STREAM) != 0) {
-                    return new Response(head, body.toByteArray(), trailers, null);
+                    return new Response(head, body.toByteArray(), trailers, null, informational);
                 }
             } else if (f.type() == RST_STREAM && f.stream() == stream) {
-                return new Response(head, body.toByteArray(), trailers, f.errorCode());
+                return new Response(head, body.toByteArray(), trailers, f.errorCode(), informational);
             } else if (f.type() == GOAWAY) {
                 throw new AssertionError("GOAWAY while waiting for stream " + stream + ": code " + f.errorCode());
             } else if (f.type() == PING && (f.flags() & ACK) == 0) {
