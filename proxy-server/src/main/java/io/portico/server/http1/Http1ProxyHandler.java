@@ -338,9 +338,12 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // A failed TLS handshake arrives here too (after its completion event, which counted it).
         boolean tlsFailure = cause instanceof DecoderException && cause.getCause() instanceof SSLException;
-        // A stream reset for a protocol error has been answered with RST_STREAM already.
-        boolean streamError = cause instanceof Http2FrameStreamException;
-        if (!(cause instanceof IOException) && !tlsFailure && !streamError) {
+        if (cause instanceof Http2FrameStreamException) {
+            // The codec resets the stream with the right error code, which closes this channel and
+            // ends the exchange; closing here would send CANCEL first.
+            return;
+        }
+        if (!(cause instanceof IOException) && !tlsFailure) {
             Exchange.LOG.log(System.Logger.Level.WARNING, "client connection error from " + remote, cause);
         }
         ctx.close();

@@ -43,6 +43,7 @@ public final class Http2Frontend {
     public void install(ChannelPipeline pipeline) {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters);
         pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0));
+        pipeline.addLast("h2-errors", new Http2StreamErrors(counters));
         pipeline.addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer(guard)));
         pipeline.addLast("h2-guard", guard);
     }
@@ -51,7 +52,8 @@ public final class Http2Frontend {
     public HttpServerUpgradeHandler.UpgradeCodec upgradeCodec() {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters);
         Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0);
-        return new Http2ServerUpgradeCodec(codec, new Http2MultiplexHandler(new StreamInitializer(guard)), guard);
+        return new Http2ServerUpgradeCodec(codec, new Http2StreamErrors(counters),
+                new Http2MultiplexHandler(new StreamInitializer(guard)), guard);
     }
 
     private final class StreamInitializer extends ChannelInitializer<Http2StreamChannel> {
