@@ -212,12 +212,12 @@ final class RawH2 implements AutoCloseable {
                 }
             } else if (f.type() == DATA && f.stream() == stream) {
                 body.write(f.payload());
+                if ((f.flags() & END_STREAM) != 0) {
+                    return new Response(head, body.toByteArray(), trailers, null, informational);
+                }
                 if (f.payload().length > 0) {
                     frame(WINDOW_UPDATE, 0, 0, int32(f.payload().length));
                     frame(WINDOW_UPDATE, 0, stream, int32(f.payload().length));
-                }
-                if ((f.flags() & END_STREAM) != 0) {
-                    return new Response(head, body.toByteArray(), trailers, null, informational);
                 }
             } else if (f.type() == RST_STREAM && f.stream() == stream) {
                 return new Response(head, body.toByteArray(), trailers, f.errorCode(), informational);
@@ -228,6 +228,20 @@ final class RawH2 implements AutoCloseable {
             }
         }
         throw new AssertionError("connection closed while waiting for stream " + stream);
+    }
+
+    /** Whether the server ends the connection (FIN or RST) within the read timeout, skipping frames before that. */
+    boolean closedByServer() throws IOException {
+        try {
+            while (next() != null) {
+                // frames still in flight before the close
+            }
+            return true;
+        } catch (SocketTimeoutException stillOpen) {
+            return false;
+        } catch (IOException reset) {
+            return true;
+        }
     }
 
     @Override
