@@ -140,6 +140,12 @@ abstract class Exchange {
         log.route = route.name();
 
         boolean upgrade = false;
+        if (client.stream() && WebSocketHandshake.isUpgradeRequest(request)
+                && !(route.action() == RouteAction.UPSTREAM && route.websocket().enabled())) {
+            // An extended CONNECT (RFC 8441, the only way an HTTP/2 request carries Upgrade) asks for a
+            // tunnel; a route without WebSockets cannot give one, and answering 2xx would claim it did.
+            return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_IMPLEMENTED, "websocket_not_enabled");
+        }
         if (route.action() == RouteAction.UPSTREAM && route.websocket().enabled()
                 && WebSocketHandshake.isUpgradeRequest(request)) {
             WebSocketHandshake.Rejection rejection = WebSocketHandshake.validate(request);

@@ -18,6 +18,8 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -47,7 +49,10 @@ import java.util.Map;
  *   <li>DATA is counted against content-length: too much or too little resets the stream with
  *       PROTOCOL_ERROR, and the request never completes upstream;</li>
  *   <li>trailers pass both ways; 1xx responses go out as HEADERS without END_STREAM; a response's
- *       hop-by-hop fields are dropped.</li>
+ *       hop-by-hop fields are dropped;</li>
+ *   <li>an extended CONNECT with {@code :protocol websocket} (RFC 8441) becomes an HTTP/1.1 opening
+ *       handshake with a key of Portico's; the upstream's 101 becomes 200, and from then on the
+ *       stream's DATA frames carry the WebSocket bytes both ways for the relay.</li>
  * </ul>
  */
 final class Http2StreamBridge extends ChannelDuplexHandler {
@@ -56,6 +61,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(true);
     private static final HttpHeadersFactory TRAILERS = DefaultHttpHeadersFactory.trailersFactory().withValidation(true);
     private static final AsciiString TRAILERS_VALUE = AsciiString.cached("trailers");
+    private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
 
     private final Http2Counters counters;
     private boolean requestSeen;
@@ -64,6 +70,10 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     private long received;
     private boolean informational;
     private boolean reset;
+    /** An extended CONNECT for a WebSocket (RFC 8441) waits for its upstream's 101. */
+    private boolean webSocketPending;
+    /** The stream carries WebSocket bytes both ways in DATA frames. */
+    private boolean tunnel;
 
     Http2StreamBridge(Http2Counters counters) {
         this.counters = counters;
@@ -73,6 +83,10 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (tunnel) {
+            readTunnel(ctx, msg);
+            return;
+        }
         if (reset || requestEnded) {
             ReferenceCountUtil.release(msg);
             return;
@@ -148,12 +162,34 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             return;
         }
         String uri = path == null ? authority == null ? "" : authority.toString() : path.toString();
-        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method.toString()), uri,
-                headers);
+        HttpMethod httpMethod = HttpMethod.valueOf(method.toString());
+        CharSequence protocol = h2.get(PROTOCOL);
+        if (protocol != null) {
+            if (!HttpMethod.CONNECT.equals(httpMethod) || path == null || frame.isEndStream()) {
+                malformed(ctx);
+                return;
+            }
+            if (HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(protocol)) {
+                // RFC 8441 section 5: the upstream gets the HTTP/1.1 opening handshake it knows.
+                httpMethod = HttpMethod.GET;
+                headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+                headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, newKey());
+                webSocketPending = true;
+            }
+        }
+        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, httpMethod, uri, headers);
         if (authority != null && host != null && !host.equalsIgnoreCase(authority.toString())) {
             // RFC 9113 section 8.3.1: they must agree; nginx answers 400 as well.
             request.setDecoderResult(DecoderResult.failure(new MalformedRequestException(
                     "Host '" + host + "' disagrees with :authority '" + authority + "'")));
+        }
+        if (webSocketPending) {
+            // No HTTP body follows: the stream's DATA is the WebSocket once the upstream said 101.
+            requestEnded = true;
+            ctx.fireChannelRead(request);
+            ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
+            return;
         }
         if (frame.isEndStream()) {
             if (declaredLength > 0) {
@@ -255,10 +291,37 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(ChannelFutureListener.CLOSE);
     }
 
+    private static String newKey() {
+        byte[] key = new byte[16];
+        java.util.concurrent.ThreadLocalRandom.current().nextBytes(key);
+        return java.util.Base64.getEncoder().encodeToString(key);
+    }
+
+    /** WebSocket bytes from the client, for the relay; END_STREAM is the client's half-close. */
+    private void readTunnel(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof Http2DataFrame data) {
+            boolean end = data.isEndStream();
+            if (data.content().isReadable()) {
+                ctx.fireChannelRead(data.content());
+            } else {
+                data.release();
+            }
+            if (end) {
+                ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            }
+            return;
+        }
+        ReferenceCountUtil.release(msg);
+    }
+
     // ---- exchange → client ---------------------------------------------------------------------
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (tunnel) {
+            writeTunnel(ctx, msg, promise);
+            return;
+        }
         if (msg instanceof HttpResponse response) {
             writeHead(ctx, response, promise);
         } else if (msg instanceof HttpContent content) {
@@ -269,9 +332,21 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     }
 
     private void writeHead(ChannelHandlerContext ctx, HttpResponse response, ChannelPromise promise) {
+        int code = response.status().code();
+        if (code == 101 && webSocketPending) {
+            // The upstream accepted: the extended CONNECT succeeds with 200 and the stream becomes the tunnel.
+            response.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
+            Http2Headers headers = HttpConversionUtil.toHttp2Headers(response.headers(), false);
+            headers.status(HttpResponseStatus.OK.codeAsText());
+            ReferenceCountUtil.release(response);
+            webSocketPending = false;
+            tunnel = true;
+            ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+            return;
+        }
+        webSocketPending = false;
         Http2Headers headers = HttpConversionUtil.toHttp2Headers(response.headers(), false);
         headers.status(response.status().codeAsText());
-        int code = response.status().code();
         if (code < 200) {
             // 103 Early Hints and friends: a HEADERS frame of their own; their (empty) body parts are dropped.
             informational = !(response instanceof FullHttpResponse);
@@ -322,6 +397,18 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             content.release();
         }
         ctx.write(new DefaultHttp2HeadersFrame(HttpConversionUtil.toHttp2Headers(trailers, false), true), promise);
+    }
+
+    private static void writeTunnel(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof ByteBuf bytes) {
+            ctx.write(new DefaultHttp2DataFrame(bytes, false), promise);
+        } else if (msg instanceof HttpContent content) {
+            // The end of the 101 "response" the exchange writes before the relay takes over.
+            content.release();
+            promise.trySuccess();
+        } else {
+            ctx.write(msg, promise);
+        }
     }
 
     /** Why a request was answered 400 rather than routed. */
