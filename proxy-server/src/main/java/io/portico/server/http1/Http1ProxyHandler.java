@@ -128,9 +128,12 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (http instanceof FullHttpRequest full) {
-            // An h2c upgrade that did not happen hands the request on aggregated.
-            channelRead(ctx, new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers()));
+        if (http instanceof FullHttpRequest full && full.decoderResult().isSuccess()) {
+            // An h2c upgrade that did not happen hands the request on aggregated. (A failed decode
+            // arrives as a FullHttpRequest too, and goes on as it is to be answered 400/414/431.)
+            DefaultHttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(),
+                    full.headers());
+            channelRead(ctx, head);
             channelRead(ctx, new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
             return;
         }

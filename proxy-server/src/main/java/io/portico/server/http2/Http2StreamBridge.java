@@ -358,7 +358,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             boolean bodyless = !full.content().isReadable() && full.trailingHeaders().isEmpty();
             if (bodyless) {
                 full.release();
-                ctx.write(new DefaultHttp2HeadersFrame(headers, true), promise);
+                ctx.write(new DefaultHttp2HeadersFrame(headers, true), endOfResponse(ctx, promise));
                 return;
             }
             ctx.write(new DefaultHttp2HeadersFrame(headers, false), ctx.voidPromise());
@@ -388,7 +388,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         }
         HttpHeaders trailers = ((LastHttpContent) content).trailingHeaders();
         if (trailers.isEmpty()) {
-            ctx.write(new DefaultHttp2DataFrame(data, true), promise);
+            ctx.write(new DefaultHttp2DataFrame(data, true), endOfResponse(ctx, promise));
             return;
         }
         if (data.isReadable()) {
@@ -396,7 +396,28 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         } else {
             content.release();
         }
-        ctx.write(new DefaultHttp2HeadersFrame(HttpConversionUtil.toHttp2Headers(trailers, false), true), promise);
+        ctx.write(new DefaultHttp2HeadersFrame(HttpConversionUtil.toHttp2Headers(trailers, false), true),
+                endOfResponse(ctx, promise));
+    }
+
+    /**
+     * The whole response is out. A client still sending its request (say, a body Portico refused
+     * with 413) is asked to stop with RST_STREAM NO_ERROR (RFC 9113 section 8.1), so it keeps the
+     * response rather than see the CANCEL that closing the stream would send.
+     */
+    private ChannelPromise endOfResponse(ChannelHandlerContext ctx, ChannelPromise promise) {
+        if (requestEnded || reset) {
+            return promise;
+        }
+        reset = true;
+        // After the last frame has really left (DATA may wait for window), never before it.
+        ChannelPromise p = promise.unvoid();
+        p.addListener(f -> {
+            if (f.isSuccess()) {
+                ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR), ctx.voidPromise());
+            }
+        });
+        return p;
     }
 
     private static void writeTunnel(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {

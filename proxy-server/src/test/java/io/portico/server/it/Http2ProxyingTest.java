@@ -45,6 +45,9 @@ class Http2ProxyingTest {
                   - default: true
                     max_body_size: 0
                     routes: [{match: {prefix: /}, upstream: origin}]
+                  - names: [small.test]
+                    max_body_size: 1k
+                    routes: [{match: {prefix: /}, upstream: origin}]
                 """.formatted(cert.certificate(), cert.privateKey(), origin.port()))));
     }
 
@@ -245,6 +248,21 @@ class Http2ProxyingTest {
             assertThat(n).isEqualTo(size);
             // Flow control keeps Portico's buffers to a few windows, not the 64 MiB bodies.
             assertThat(peak.peak()).isLessThan(24L << 20);
+        }
+    }
+
+    @Test
+    void aRefusedUploadGets413AndTheClientIsToldToStopWithoutError() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.request("POST", "/upload").authority("small.test").add("content-length", "5000"), false);
+            RawH2.Response r = h2.response(1);
+            assertThat(r.status()).isEqualTo("413");
+            RawH2.Frame f;
+            do {
+                f = h2.next();
+            } while (f.type() != RawH2.RST_STREAM);
+            assertThat(f.stream()).isEqualTo(1);
+            assertThat(f.errorCode()).as("NO_ERROR").isZero();
         }
     }
 }
