@@ -17,6 +17,7 @@ import io.portico.server.config.PorticoConfig;
 import io.portico.server.demo.DemoOrigin;
 import io.portico.server.http1.Http1ServerInitializer;
 import io.portico.server.http1.ListenerContext;
+import io.portico.server.http2.Http2Counters;
 import io.portico.server.http1.ServerLifecycle;
 import io.portico.server.listener.BoundListener;
 import io.portico.server.listener.KernelChecks;
@@ -586,7 +587,11 @@ public final class PorticoServer implements AutoCloseable {
         return history;
     }
 
-    /** The upstream group called {@code name} in the current config, or null. */
+    /** HTTP/2 counters of a listener in the current config (connections, streams, abuse that ended connections). */
+    public Http2Counters http2Counters(String listener) {
+        return published.get(listener).context.http2Counters();
+    }
+
     /**
      * The shared HTTP cache: purge ({@link HttpCache#purgeUrl}, {@link HttpCache#purgePrefix},
      * {@link HttpCache#purgeTag}) and counters ({@link HttpCache#stats}).
@@ -595,6 +600,7 @@ public final class PorticoServer implements AutoCloseable {
         return cache;
     }
 
+    /** The upstream group called {@code name} in the current config, or null. */
     public UpstreamGroup upstream(String name) {
         return current.groups.get(name);
     }

@@ -1,6 +1,7 @@
 package io.portico.server.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * One listening socket, tuned like nginx's {@code listen}.
@@ -18,6 +19,7 @@ import java.time.Duration;
  * @param http           HTTP/1.1 limits and keep-alive on this listener
  * @param tls            TLS termination; absent for plain HTTP
  * @param websocket      caps on WebSocket connections through this listener
+ * @param http2          HTTP/2 towards clients: ALPN h2 on TLS, h2c on plain listeners, settings and abuse limits
  */
 public record ListenerConfig(
         @Default("") String name,
@@ -32,7 +34,8 @@ public record ListenerConfig(
         @Default("0") ByteSize sendBuffer,
         HttpListenerConfig http,
         @Nullable TlsListenerConfig tls,
-        WebSocketListenerConfig websocket) {
+        WebSocketListenerConfig websocket,
+        Http2ListenerConfig http2) {
 
     public ListenerConfig {
         if (name == null || name.isEmpty()) {
@@ -43,6 +46,14 @@ public record ListenerConfig(
         }
         if (fastOpen < 0) {
             throw new InvalidConfigException("fast_open", "must be 0 (off) or a queue length, got " + fastOpen);
+        }
+        if (http2 == null) {
+            http2 = Http2ListenerConfig.defaults();
+        }
+        if (tls != null && tls.alpn().isEmpty()) {
+            tls = tls.withAlpn(http2.enabled() ? List.of("h2", "http/1.1") : List.of("http/1.1"));
+        } else if (tls != null && tls.alpn().contains("h2") && !http2.enabled()) {
+            throw new InvalidConfigException("tls", "alpn offers h2 but http2.enabled is false");
         }
         if (deferAccept.isNegative()) {
             throw new InvalidConfigException("defer_accept", "cannot be negative");

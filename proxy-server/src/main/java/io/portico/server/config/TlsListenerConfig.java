@@ -13,7 +13,8 @@ import java.util.List;
  * @param protocols          overrides the profile's protocols, e.g. [TLSv1.3]
  * @param ciphers            overrides the profile's cipher suites
  * @param curves             key exchange groups, e.g. [X25519, prime256v1]; empty for the provider's
- * @param alpn               protocols offered in ALPN, in order of preference
+ * @param alpn               protocols offered in ALPN, in order of preference; empty = [h2, http/1.1]
+ *                           when the listener's http2.enabled, else [http/1.1]
  * @param sessionCacheSize   sessions kept for resumption by session id
  * @param sessionTimeout     how long a session can be resumed (nginx ssl_session_timeout 5m)
  * @param sessionTickets     stateless resumption with session tickets
@@ -54,7 +55,7 @@ public record TlsListenerConfig(
         protocols = List.copyOf(protocols);
         ciphers = List.copyOf(ciphers);
         curves = List.copyOf(curves);
-        alpn = alpn.isEmpty() ? List.of("http/1.1") : List.copyOf(alpn);
+        alpn = List.copyOf(alpn);
         if (!unknownSni.equals("default") && !unknownSni.equals("reject")) {
             throw new InvalidConfigException("unknown_sni", "must be default or reject, got '" + unknownSni + "'");
         }
@@ -67,8 +68,8 @@ public record TlsListenerConfig(
             }
         }
         for (String a : alpn) {
-            if (!a.equals("http/1.1")) {
-                throw new InvalidConfigException("alpn", "supported: http/1.1 (h2 comes with HTTP/2 support), got '" + a + "'");
+            if (!a.equals("http/1.1") && !a.equals("h2")) {
+                throw new InvalidConfigException("alpn", "supported: h2 and http/1.1, got '" + a + "'");
             }
         }
         if (sessionCacheSize < 0) {
@@ -90,5 +91,12 @@ public record TlsListenerConfig(
         if (handshakeTimeout.isZero() || handshakeTimeout.isNegative()) {
             throw new InvalidConfigException("handshake_timeout", "must be positive");
         }
+    }
+
+    /** This config with another ALPN list. */
+    public TlsListenerConfig withAlpn(List<String> protocols) {
+        return new TlsListenerConfig(certificates, unknownSni, profile, this.protocols, ciphers, curves, protocols,
+                sessionCacheSize, sessionTimeout, sessionTickets, ticketKeyFile, ticketRotation, clientAuth, clientCa,
+                clientSubjectHeader, clientFingerprintHeader, ocspResponseFile, ocspFetch, handshakeTimeout);
     }
 }

@@ -141,6 +141,12 @@ abstract class Exchange {
         log.route = route.name();
 
         boolean upgrade = false;
+        if (client.stream() && WebSocketHandshake.isUpgradeRequest(request)
+                && !(route.action() == RouteAction.UPSTREAM && route.websocket().enabled())) {
+            // An extended CONNECT (RFC 8441, the only way an HTTP/2 request carries Upgrade) asks for a
+            // tunnel; a route without WebSockets cannot give one, and answering 2xx would claim it did.
+            return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_IMPLEMENTED, "websocket_not_enabled");
+        }
         if (route.action() == RouteAction.UPSTREAM && route.websocket().enabled()
                 && WebSocketHandshake.isUpgradeRequest(request)) {
             WebSocketHandshake.Rejection rejection = WebSocketHandshake.validate(request);
@@ -222,7 +228,7 @@ abstract class Exchange {
         r.startEpochMillis = System.currentTimeMillis();
         r.method = request.method().name();
         r.uri = request.uri();
-        r.protocol = request.protocolVersion().text();
+        r.protocol = client.stream() ? "HTTP/2.0" : request.protocolVersion().text();
         r.referer = request.headers().get(HttpHeaderNames.REFERER);
         r.userAgent = request.headers().get(HttpHeaderNames.USER_AGENT);
         r.listener = client.context().name();
@@ -254,7 +260,7 @@ abstract class Exchange {
         log.status = status;
         log.bodyBytesSent = bodyBytes;
         log.requestNanos = System.nanoTime() - startNanos;
-        if (error != null) {
+        if (error != null && log.error == null) {
             log.error = error;
         }
         client.context().metrics().request(log.route, http10 ? ListenerMetrics.HTTP_1_0 : ListenerMetrics.HTTP_1_1,

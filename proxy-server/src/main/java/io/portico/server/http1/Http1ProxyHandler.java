@@ -5,7 +5,12 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.portico.server.http2.Http2Counters;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -35,6 +40,10 @@ import java.util.ArrayDeque;
  * pipelined request waits in {@link #queued} until the one before it has been answered, so
  * responses leave in order. AUTO_READ is off; this handler asks for bytes only when it can use
  * them (see {@link #maybeRead()}).
+ *
+ * <p>The same handler serves one HTTP/2 stream (a child channel behind the stream bridge): then it
+ * sees exactly one request, never keeps anything alive, and leaves the connection's lifecycle
+ * (registration, drain, idle close) to the HTTP/2 connection handler.
  */
 final class Http1ProxyHandler extends ChannelDuplexHandler {
 
@@ -42,6 +51,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     static final io.netty.util.AttributeKey<Long> ACCEPTED_AT = io.netty.util.AttributeKey.valueOf("portico.acceptedAt");
 
     private final ListenerContext context;
+    private final boolean stream;
     private final ArrayDeque<HttpObject> queued = new ArrayDeque<>(4);
     private ChannelHandlerContext ctx;
     private InetSocketAddress remote;
@@ -57,6 +67,21 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     Http1ProxyHandler(ListenerContext context) {
         this.context = context;
+        this.stream = false;
+    }
+
+    /** The handler of one HTTP/2 stream, with the TLS identity of its connection. */
+    Http1ProxyHandler(ListenerContext context, String sniName, String clientSubject, String clientFingerprint) {
+        this.context = context;
+        this.stream = true;
+        this.sniName = sniName;
+        this.clientSubject = clientSubject;
+        this.clientFingerprint = clientFingerprint;
+    }
+
+    /** Whether this handler serves one HTTP/2 stream. */
+    boolean stream() {
+        return stream;
     }
 
     ListenerContext context() {
@@ -93,8 +118,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             // As nginx prints it: ::1 rather than 0:0:0:0:0:0:0:1.
             remoteText = NetUtil.toAddressString(remote.getAddress());
         }
-        context.lifecycle().connectionOpened(ctx.channel());
-        context.connectionOpened(ctx.channel());
+        if (!stream) {
+            context.lifecycle().connectionOpened(ctx.channel());
+            context.connectionOpened(ctx.channel());
+        }
         ctx.read();
         ctx.fireChannelActive();
     }
@@ -103,6 +130,15 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!(msg instanceof HttpObject http) || closing) {
             ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (http instanceof FullHttpRequest full && full.decoderResult().isSuccess()) {
+            // An h2c upgrade that did not happen hands the request on aggregated. (A failed decode
+            // arrives as a FullHttpRequest too, and goes on as it is to be answered 400/414/431.)
+            DefaultHttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(),
+                    full.headers());
+            channelRead(ctx, head);
+            channelRead(ctx, new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
             return;
         }
         if (!queued.isEmpty() || replaying) {
@@ -225,7 +261,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     /** Whether this response may keep the connection open, as far as the connection is concerned. */
     boolean connectionReusable() {
-        return !closing && !draining && !context.lifecycle().draining()
+        return !stream && !closing && !draining && !context.lifecycle().draining()
                 && requests < context.config().http().keepaliveRequests();
     }
 
@@ -268,7 +304,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             return;
         }
         if (evt instanceof IdleStateEvent) {
-            if (current == null && queued.isEmpty()) {
+            if (stream) {
+                onStreamIdle();
+            } else if (current == null && queued.isEmpty()) {
                 ctx.close();
             }
             return;
@@ -281,6 +319,22 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             return;
         }
         ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * Nothing moved on this stream for stream_idle_timeout. A stream waiting for its upstream is
+     * left to the upstream timeouts; one stuck on the client — a zero window, a body that stopped
+     * coming — is reset, so it cannot hold a slot and buffers forever.
+     */
+    private void onStreamIdle() {
+        Exchange exchange = current;
+        if (exchange == null || !ctx.channel().isWritable() || exchange.wantsRequestBytes()) {
+            context.http2Counters().count(Http2Counters.Reason.STREAM_IDLE_TIMEOUT);
+            if (exchange != null) {
+                exchange.log.error = "stream_idle_timeout";
+            }
+            ctx.close();
+        }
     }
 
     @Override
@@ -299,6 +353,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // A failed TLS handshake arrives here too (after its completion event, which counted it).
         boolean tlsFailure = cause instanceof DecoderException && cause.getCause() instanceof SSLException;
+        if (cause instanceof Http2FrameStreamException) {
+            // The codec resets the stream with the right error code, which closes this channel and
+            // ends the exchange; closing here would send CANCEL first.
+            return;
+        }
         if (!(cause instanceof IOException) && !tlsFailure) {
             Exchange.LOG.log(System.Logger.Level.WARNING, "client connection error from " + remote, cause);
         }

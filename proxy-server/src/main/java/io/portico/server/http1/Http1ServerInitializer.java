@@ -16,6 +16,9 @@ import java.util.function.Supplier;
  */
 public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
+    /** Name of the HTTP/1 codec in the pipeline. */
+    static final String HTTP_CODEC = "http";
+
     private static final int MAX_CHUNK = 64 * 1024;
 
     private final Supplier<ListenerContext> contexts;
@@ -34,6 +37,7 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
         ListenerContext context = contexts.get();
         ch.pipeline().addLast("traffic", context.trafficHandler());
         addTlsHandlers(ch, context);
+        addHttp2Detection(ch, context);
         addTimeoutHandlers(ch, context);
         addHttp1Handlers(ch, context);
         addProxyHandler(ch, context);
@@ -42,6 +46,15 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     private static void addTlsHandlers(Channel ch, ListenerContext context) {
         if (context.tls() != null) {
             ch.pipeline().addLast("tls", context.tls().newHandler(context.config().tls().handshakeTimeout()));
+        }
+    }
+
+    /** HTTP/2 starts as HTTP/1.1 and switches: after ALPN chose h2, or on the h2c preface or upgrade. */
+    private static void addHttp2Detection(Channel ch, ListenerContext context) {
+        if (context.offersH2()) {
+            ch.pipeline().addLast("alpn", new AlpnSwitchHandler());
+        } else if (context.acceptsH2c()) {
+            ch.pipeline().addLast("h2c-preface", new H2cPrefaceDetector());
         }
     }
 
@@ -60,7 +73,10 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
                 .setValidateHeaders(true)
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true);
-        ch.pipeline().addLast("http", new HttpServerCodec(decoder));
+        ch.pipeline().addLast(HTTP_CODEC, new HttpServerCodec(decoder));
+        if (context.acceptsH2c()) {
+            ch.pipeline().addLast("h2c-upgrade-filter", new H2cUpgradeFilter());
+        }
     }
 
     private static void addProxyHandler(Channel ch, ListenerContext context) {

@@ -8,6 +8,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.portico.http.CidrSet;
 import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.ListenerConfig;
+import io.portico.server.http2.Http2Counters;
 import io.portico.server.log.AccessLog;
 import io.portico.server.metrics.ListenerMetrics;
 import io.portico.server.route.Router;
@@ -44,6 +45,7 @@ public final class ListenerContext {
     /** This context's client connections: a reload retires the context once they are all closed. */
     private final ChannelGroup channels = new DefaultChannelGroup("portico-listener", GlobalEventExecutor.INSTANCE);
     private final ClientTrafficHandler trafficHandler;
+    private final Http2Counters http2Counters = new Http2Counters();
 
     /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
@@ -129,6 +131,21 @@ public final class ListenerContext {
     /** Header that carries a verified client certificate's SHA-256 fingerprint upstream (TLS listeners). */
     public AsciiString clientFingerprintHeader() {
         return clientFingerprintHeader;
+    }
+
+    /** HTTP/2 connections, streams and the abuse that closed connections on this listener. */
+    public Http2Counters http2Counters() {
+        return http2Counters;
+    }
+
+    /** Whether h2 is offered in ALPN (TLS listeners). */
+    boolean offersH2() {
+        return tls != null && config.tls().alpn().contains("h2");
+    }
+
+    /** Whether cleartext HTTP/2 is accepted (plain listeners). */
+    boolean acceptsH2c() {
+        return tls == null && config.http2().h2c();
     }
 
     public String name() {

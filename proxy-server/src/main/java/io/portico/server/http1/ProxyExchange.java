@@ -567,7 +567,10 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         if (down.pipeline().get(IdleStateHandler.class) != null) {
             down.pipeline().remove(IdleStateHandler.class);
         }
-        down.pipeline().remove(HttpServerCodec.class);
+        if (down.pipeline().get(HttpServerCodec.class) != null) {
+            // An HTTP/2 stream (RFC 8441) has no HTTP/1 codec: its bridge turns to DATA frames by itself.
+            down.pipeline().remove(HttpServerCodec.class);
+        }
     }
 
     private void onResponseContent(HttpContent content) {

@@ -317,4 +317,38 @@ class ConfigLoaderTest {
         assertThat(e.reason()).contains("no server answers on listener 'spare'");
     }
 
+
+    @Test
+    void http2SettingsOutsideTheirRfcRangeNameTheirKey() {
+        ConfigException e = failure("""
+                servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
+                listeners:
+                  - address: 127.0.0.1:8080
+                    http2:
+                      max_frame_size: 1k
+                """);
+        assertThat(e.getMessage()).contains("listeners[0].http2.max_frame_size").contains("16k");
+    }
+
+    @Test
+    void h2InAlpnWithHttp2DisabledIsAnError() {
+        ConfigException e = failure("""
+                servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
+                listeners:
+                  - address: 127.0.0.1:8443
+                    http2: {enabled: false}
+                    tls: {alpn: [h2, http/1.1]}
+                """);
+        assertThat(e.getMessage()).contains("listeners[0].tls").contains("http2.enabled");
+    }
+
+    @Test
+    void aTlsListenerOffersH2AndHttp11ByDefaultAndOnlyHttp11WithHttp2Off() throws ConfigException {
+        String servers = "servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]\n";
+        PorticoConfig on = ConfigLoader.parse("portico.yaml", servers + "listeners: [{address: 127.0.0.1:8443, tls: {}}]\n");
+        assertThat(on.listeners().get(0).tls().alpn()).containsExactly("h2", "http/1.1");
+        PorticoConfig off = ConfigLoader.parse("portico.yaml", servers
+                + "listeners: [{address: 127.0.0.1:8443, tls: {}, http2: {enabled: false}}]\n");
+        assertThat(off.listeners().get(0).tls().alpn()).containsExactly("http/1.1");
+    }
 }

@@ -205,4 +205,13 @@ class AccessLogIntegrationTest {
         assertThat(awaitLines(1).get(0)).contains("\" 431 ").contains(" listener=front ")
                 .endsWith(" error=bad_request:TooLongHttpHeaderException");
     }
+
+    @Test
+    void anHttp2StreamIsLoggedWithProtocolHttp2() throws Exception {
+        try (RawH2 h2 = new RawH2(port())) {
+            h2.headers(1, RawH2.get("/hello").authority("log.test"), true);
+            assertThat(h2.response(1).status()).isEqualTo("200");
+        }
+        assertThat(awaitLines(1).get(0)).contains("\"GET /hello HTTP/2.0\" 200 14 ").contains(" host=\"log.test\" ");
+    }
 }

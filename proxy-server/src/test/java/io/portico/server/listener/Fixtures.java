@@ -53,7 +53,7 @@ final class Fixtures {
                                    TcpKeepaliveConfig keepalive, Duration deferAccept, long rcvbuf, long sndbuf) {
         return new ListenerConfig(name, new HostPort("127.0.0.1", 0), backlog, reusePort, fastOpen, nodelay,
                 keepalive, deferAccept, new ByteSize(rcvbuf), new ByteSize(sndbuf), HTTP, null,
-                new io.portico.server.config.WebSocketListenerConfig(0, 0));
+                new io.portico.server.config.WebSocketListenerConfig(0, 0), null);
     }
 
     static ListenerConfig plainListener(String name, boolean reusePort) {

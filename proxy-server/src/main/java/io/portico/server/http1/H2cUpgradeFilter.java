@@ -1,0 +1,80 @@
+package io.portico.server.http1;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+
+import java.util.Collection;
+
+/**
+ * Watches the first request of a cleartext connection for {@code Upgrade: h2c} (RFC 7540 section
+ * 3.2). A body-less request that asks for it is handed to Netty's upgrade handler, which answers
+ * 101 and turns the request into stream 1 of the new HTTP/2 connection. A request with a body keeps
+ * HTTP/1.1 (the server may ignore an upgrade, and buffering a body to replay it is what nginx and
+ * Envoy refuse to do as well); later requests are never upgraded. The filter leaves the pipeline
+ * after the first request.
+ */
+final class H2cUpgradeFilter extends ChannelInboundHandlerAdapter {
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof HttpRequest request)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        if (wantsH2c(request)) {
+            HttpServerCodec http = ctx.pipeline().get(HttpServerCodec.class);
+            Http1ProxyHandler http1 = ctx.pipeline().get(Http1ProxyHandler.class);
+            HttpServerUpgradeHandler.UpgradeCodec h2c = new ReplacingHttp1(Http2Switch.frontend(http1).upgradeCodec());
+            ctx.pipeline().addAfter(ctx.name(), "h2c-upgrade", new HttpServerUpgradeHandler(http,
+                    protocol -> Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME.toString().contentEquals(protocol) ? h2c : null,
+                    0));
+        }
+        // Fired from here after leaving: the message goes to the handler that followed this one.
+        ctx.pipeline().remove(this);
+        ctx.fireChannelRead(msg);
+    }
+
+    static boolean wantsH2c(HttpRequest request) {
+        HttpHeaders h = request.headers();
+        if (!h.containsValue(HttpHeaderNames.UPGRADE, Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, true)
+                || !h.contains(Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER)) {
+            return false;
+        }
+        return !HttpUtil.isTransferEncodingChunked(request) && !h.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                && HttpUtil.getContentLength(request, 0L) == 0;
+    }
+
+    /** Netty's HTTP/2 upgrade codec, which also takes the HTTP/1 exchange handler out. */
+    private static final class ReplacingHttp1 implements HttpServerUpgradeHandler.UpgradeCodec {
+        private final HttpServerUpgradeHandler.UpgradeCodec delegate;
+
+        ReplacingHttp1(HttpServerUpgradeHandler.UpgradeCodec delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public Collection<CharSequence> requiredUpgradeHeaders() {
+            return delegate.requiredUpgradeHeaders();
+        }
+
+        @Override
+        public boolean prepareUpgradeResponse(ChannelHandlerContext ctx, FullHttpRequest request,
+                                              HttpHeaders headers) {
+            return delegate.prepareUpgradeResponse(ctx, request, headers);
+        }
+
+        @Override
+        public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest request) {
+            ctx.pipeline().remove(Http1ProxyHandler.class);
+            delegate.upgradeTo(ctx, request);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.portico.server.http1;
+
+import io.netty.channel.ChannelPipeline;
+import io.portico.server.http2.Http2Frontend;
+
+/** Hands a client connection from the HTTP/1 handlers to HTTP/2 (ALPN h2, h2c prior knowledge, h2c upgrade). */
+final class Http2Switch {
+
+    private Http2Switch() {
+    }
+
+    /**
+     * The HTTP/2 front end for a connection whose HTTP/1 handler is {@code http1}: each stream gets
+     * an exchange handler that carries the connection's TLS identity.
+     */
+    static Http2Frontend frontend(Http1ProxyHandler http1) {
+        ListenerContext context = http1.context();
+        String sni = http1.sniName();
+        String subject = http1.clientSubject();
+        String fingerprint = http1.clientFingerprint();
+        return new Http2Frontend(context.config().http2(), context.http2Counters(), true,
+                () -> new Http1ProxyHandler(context, sni, subject, fingerprint));
+    }
+
+    /** Replaces the HTTP/1 codec and handler with the HTTP/2 ones. */
+    static void toHttp2(ChannelPipeline pipeline) {
+        Http1ProxyHandler http1 = pipeline.get(Http1ProxyHandler.class);
+        Http2Frontend frontend = frontend(http1);
+        pipeline.remove(http1);
+        pipeline.remove(Http1ServerInitializer.HTTP_CODEC);
+        if (pipeline.get(H2cUpgradeFilter.class) != null) {
+            pipeline.remove(H2cUpgradeFilter.class);
+        }
+        frontend.install(pipeline);
+    }
+}

@@ -1,0 +1,196 @@
+package io.portico.server.http2;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder;
+import io.netty.handler.codec.http2.DecoratingHttp2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2LifecycleManager;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+/**
+ * Counts the control frames Netty has no limit for — SETTINGS, PING, PRIORITY and WINDOW_UPDATE —
+ * per second and per connection, and ends a connection that sends more than it can have a reason
+ * to with GOAWAY ENHANCE_YOUR_CALM. WINDOW_UPDATE frames are a client's answer to DATA, so each
+ * DATA frame Portico sent (this second or the last) allows two more. On the way out it counts the
+ * resets a client provokes (max_server_resets) and the bare 431 Netty answers an oversized header
+ * list with (an HPACK bomb), each ending the connection too.
+ */
+final class FloodGuard {
+
+    private static final long SECOND = 1_000_000_000L;
+
+    private final int max;
+    private final Http2Counters counters;
+    private final int maxServerResets;
+    private final long resetWindowNanos;
+    private long resetWindowStart = System.nanoTime();
+    private int serverResets;
+    private Http2LifecycleManager lifecycle;
+    private boolean failed;
+    private long windowStart = System.nanoTime();
+    private int settings;
+    private int pings;
+    private int priorities;
+    private int windowUpdates;
+    private int dataSent;
+    private int dataSentBefore;
+
+    FloodGuard(int maxPerSecond, int maxServerResets, long resetWindowNanos, Http2Counters counters) {
+        this.max = maxPerSecond;
+        this.maxServerResets = maxServerResets;
+        this.resetWindowNanos = resetWindowNanos;
+        this.counters = counters;
+    }
+
+    Http2ConnectionDecoder decorate(Http2ConnectionDecoder decoder) {
+        return new DecoratingHttp2ConnectionDecoder(decoder) {
+            @Override
+            public void frameListener(Http2FrameListener listener) {
+                super.frameListener(new Listener(listener));
+            }
+        };
+    }
+
+    Http2ConnectionEncoder decorate(Http2ConnectionEncoder encoder) {
+        return new DecoratingHttp2ConnectionEncoder(encoder) {
+            @Override
+            public void lifecycleManager(Http2LifecycleManager manager) {
+                lifecycle = manager;
+                super.lifecycleManager(manager);
+            }
+
+            @Override
+            public ChannelFuture writeRstStream(ChannelHandlerContext ctx, int streamId, long errorCode,
+                                                ChannelPromise promise) {
+                ChannelFuture f = super.writeRstStream(ctx, streamId, errorCode, promise);
+                long now = System.nanoTime();
+                if (now - resetWindowStart > resetWindowNanos) {
+                    resetWindowStart = now;
+                    serverResets = 0;
+                }
+                // Resets the client provoked (malformed requests, MadeYouReset); a CANCEL is Portico's own doing.
+                if (errorCode != Http2Error.CANCEL.code() && ++serverResets > maxServerResets) {
+                    fail(ctx, Http2Counters.Reason.SERVER_RESETS, serverResets);
+                }
+                return f;
+            }
+
+            @Override
+            public ChannelFuture writeHeaders(ChannelHandlerContext ctx, int streamId, Http2Headers headers,
+                                              int padding, boolean endStream, ChannelPromise promise) {
+                ChannelFuture f = super.writeHeaders(ctx, streamId, headers, padding, endStream, promise);
+                // Netty answers a header list over max_header_list_size with a bare 431 (an exchange's
+                // answer always carries more fields): that client ignored our SETTINGS, or sent an HPACK bomb.
+                if (headers.size() == 1 && HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.codeAsText()
+                        .contentEquals(headers.status())) {
+                    fail(ctx, Http2Counters.Reason.HEADER_LIST_TOO_LARGE, 1);
+                }
+                return f;
+            }
+
+            @Override
+            public ChannelFuture writeData(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
+                                           boolean endStream, ChannelPromise promise) {
+                dataSent++;
+                return super.writeData(ctx, streamId, data, padding, endStream, promise);
+            }
+        };
+    }
+
+    /** An outbound limit was crossed: count it and let the codec send GOAWAY and close. */
+    private void fail(ChannelHandlerContext ctx, Http2Counters.Reason reason, int count) {
+        if (lifecycle != null && !failed && ctx.channel().isActive()) {
+            failed = true;
+            counters.count(reason);
+            lifecycle.onError(ctx, true, new FloodException(reason, count));
+        }
+    }
+
+    private void roll() {
+        long now = System.nanoTime();
+        if (now - windowStart >= SECOND) {
+            boolean adjacent = now - windowStart < 2 * SECOND;
+            windowStart = now;
+            dataSentBefore = adjacent ? dataSent : 0;
+            dataSent = 0;
+            settings = 0;
+            pings = 0;
+            priorities = 0;
+            windowUpdates = 0;
+        }
+    }
+
+    private static Http2Exception flood(Http2Counters.Reason reason, int count) {
+        return new FloodException(reason, count);
+    }
+
+    /** A connection error that names which limit was crossed. */
+    static final class FloodException extends Http2Exception {
+        private static final long serialVersionUID = 1L;
+        private final transient Http2Counters.Reason reason;
+
+        FloodException(Http2Counters.Reason reason, int count) {
+            super(Http2Error.ENHANCE_YOUR_CALM, reason.key() + " (" + count + ")",
+                    ShutdownHint.HARD_SHUTDOWN);
+            this.reason = reason;
+        }
+
+        Http2Counters.Reason reason() {
+            return reason;
+        }
+    }
+
+    private final class Listener extends Http2FrameListenerDecorator {
+
+        Listener(Http2FrameListener delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings s) throws Http2Exception {
+            roll();
+            if (++settings > max) {
+                throw flood(Http2Counters.Reason.SETTINGS_FLOOD, settings);
+            }
+            super.onSettingsRead(ctx, s);
+        }
+
+        @Override
+        public void onPingRead(ChannelHandlerContext ctx, long data) throws Http2Exception {
+            roll();
+            if (++pings > max) {
+                throw flood(Http2Counters.Reason.PING_FLOOD, pings);
+            }
+            super.onPingRead(ctx, data);
+        }
+
+        @Override
+        public void onPriorityRead(ChannelHandlerContext ctx, int streamId, int dependency, short weight,
+                                   boolean exclusive) throws Http2Exception {
+            roll();
+            if (++priorities > max) {
+                throw flood(Http2Counters.Reason.PRIORITY_FLOOD, priorities);
+            }
+            super.onPriorityRead(ctx, streamId, dependency, weight, exclusive);
+        }
+
+        @Override
+        public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int increment) throws Http2Exception {
+            roll();
+            if (++windowUpdates > max + 2 * (dataSent + dataSentBefore)) {
+                throw flood(Http2Counters.Reason.WINDOW_UPDATE_FLOOD, windowUpdates);
+            }
+            super.onWindowUpdateRead(ctx, streamId, increment);
+        }
+    }
+}

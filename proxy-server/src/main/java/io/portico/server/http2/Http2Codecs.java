@@ -1,0 +1,62 @@
+package io.portico.server.http2;
+
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.portico.server.config.Http2ListenerConfig;
+
+/**
+ * Builds the frame codec of a client connection: the SETTINGS Portico announces and Netty's own
+ * abuse limits from config, with a {@link FloodGuard} around the decoder and encoder for the
+ * limits Netty lacks.
+ */
+final class Http2Codecs extends Http2FrameCodecBuilder {
+
+    private final FloodGuard guard;
+
+    private Http2Codecs(FloodGuard guard) {
+        this.guard = guard;
+        server(true);
+    }
+
+    /**
+     * A new codec for one connection.
+     *
+     * @param connectProtocol announce SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 WebSockets)
+     * @param gracefulMillis  how long a closing connection waits for its open streams
+     */
+    static Http2FrameCodec newCodec(Http2ListenerConfig c, Http2Counters counters, boolean connectProtocol,
+                                    long gracefulMillis) {
+        Http2Settings settings = Http2Settings.defaultSettings()
+                .maxConcurrentStreams(c.maxConcurrentStreams())
+                .initialWindowSize(c.initialWindowSize().intBytes())
+                .maxFrameSize(c.maxFrameSize().intBytes())
+                .maxHeaderListSize(c.maxHeaderListSize().bytes())
+                .headerTableSize(c.headerTableSize().bytes());
+        if (connectProtocol) {
+            settings.connectProtocolEnabled(true);
+        }
+        int window = (int) c.resetWindow().toSeconds();
+        FloodGuard guard = new FloodGuard(c.maxControlFramesPerSecond(), c.maxServerResets(),
+                c.resetWindow().toNanos(), counters);
+        return new Http2Codecs(guard)
+                .initialSettings(settings)
+                .validateHeaders(true)
+                .gracefulShutdownTimeoutMillis(gracefulMillis)
+                .decoderEnforceMaxRstFramesPerWindow(c.maxResets(), window)
+                // Resets Portico sends are limited by the FloodGuard, which can tell provoked ones from its own.
+                .encoderEnforceMaxRstFramesPerWindow(0, 0)
+                .decoderEnforceMaxSmallContinuationFrames(c.maxContinuationFrames())
+                .decoderEnforceMaxConsecutiveEmptyDataFrames(c.maxEmptyDataFrames())
+                .encoderEnforceMaxQueuedControlFrames(c.maxQueuedControlFrames())
+                .build();
+    }
+
+    @Override
+    protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
+                                    Http2Settings initialSettings) {
+        return super.build(guard.decorate(decoder), guard.decorate(encoder), initialSettings);
+    }
+}

@@ -1,0 +1,172 @@
+package io.portico.server.http2;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
+import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2PingFrame;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.portico.server.config.Http2ListenerConfig;
+import io.portico.server.http1.ServerLifecycle;
+
+import java.io.IOException;
+
+/**
+ * The last handler of an HTTP/2 client connection: it opens the connection's receive window,
+ * counts streams, closes an idle connection, names the abuse behind each connection error in
+ * {@link Http2Counters} (Netty's codec has already sent the GOAWAY), and drains on shutdown in two
+ * steps as RFC 9113 section 6.8 suggests: a GOAWAY with the largest stream id, a PING round trip
+ * for streams already on their way, then a GOAWAY with the real last stream id; the connection
+ * closes when its last stream ends.
+ */
+final class Http2ConnectionGuard extends ChannelDuplexHandler implements ChannelFutureListener {
+
+    static final System.Logger LOG = System.getLogger("portico");
+
+    /** PING payload that marks the round trip between the two GOAWAY frames of a drain. */
+    private static final long DRAIN_PING = 0x706f727469636fL;
+
+    private final Http2ListenerConfig config;
+    private final Http2Counters counters;
+    private ChannelHandlerContext ctx;
+    private int activeStreams;
+    private boolean draining;
+    private boolean finalGoAwaySent;
+
+    Http2ConnectionGuard(Http2ListenerConfig config, Http2Counters counters) {
+        this.config = config;
+        this.counters = counters;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        counters.connectionOpened();
+        Channel ch = ctx.channel();
+        // HTTP/2 frames are read as they come: flow control is per stream (see the child channels).
+        ch.config().setAutoRead(true);
+        int extra = config.connectionWindowSize().intBytes() - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+        if (extra > 0) {
+            ctx.write(new DefaultHttp2WindowUpdateFrame(extra));
+        }
+        ctx.flush();
+        ch.read();
+    }
+
+    void streamOpened(Channel stream) {
+        activeStreams++;
+        counters.streamOpened();
+        stream.closeFuture().addListener(this);
+    }
+
+    /** A stream's child channel closed. */
+    @Override
+    public void operationComplete(ChannelFuture future) {
+        activeStreams--;
+        if (draining && finalGoAwaySent && activeStreams == 0) {
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (msg instanceof Http2PingFrame ping && ping.ack() && ping.content() == DRAIN_PING && draining) {
+                sendFinalGoAway();
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (activeStreams == 0) {
+                ctx.close();
+            }
+            return;
+        }
+        if (evt == ServerLifecycle.DRAIN) {
+            drain();
+            return;
+        }
+        // The h2c upgrade event has done its work in the codec.
+        ReferenceCountUtil.release(evt);
+    }
+
+    private void drain() {
+        if (draining) {
+            return;
+        }
+        draining = true;
+        counters.gracefulGoAway();
+        if (activeStreams == 0) {
+            // Netty's close sends the GOAWAY with the last stream id and closes.
+            ctx.close();
+            return;
+        }
+        ctx.write(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR).setExtraStreamIds(Integer.MAX_VALUE));
+        ctx.writeAndFlush(new DefaultHttp2PingFrame(DRAIN_PING));
+    }
+
+    private void sendFinalGoAway() {
+        if (finalGoAwaySent) {
+            return;
+        }
+        finalGoAwaySent = true;
+        ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+        if (activeStreams == 0) {
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Http2Exception h2 = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+        if (h2 != null) {
+            // The codec sends GOAWAY and closes after this handler has seen the error. Flood
+            // exceptions raised on the way out were counted where they were raised.
+            if (!(h2 instanceof FloodGuard.FloodException flood) || !flood.reason().outbound()) {
+                counters.count(reason(h2));
+            }
+            return;
+        }
+        if (!(cause instanceof IOException)) {
+            LOG.log(System.Logger.Level.WARNING, "HTTP/2 connection error from " + ctx.channel().remoteAddress(), cause);
+        }
+        ctx.close();
+    }
+
+    /** Which limit a connection error came from; Netty's own limits are told apart by their messages. */
+    static Http2Counters.Reason reason(Http2Exception e) {
+        if (e instanceof FloodGuard.FloodException flood) {
+            return flood.reason();
+        }
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        if (m.contains("RST frames")) {
+            return Http2Counters.Reason.RAPID_RESET;
+        }
+        if (m.contains("continuations frames")) {
+            return Http2Counters.Reason.CONTINUATION_FLOOD;
+        }
+        if (m.contains("Header size exceeded")) {
+            return Http2Counters.Reason.HEADER_LIST_TOO_LARGE;
+        }
+        if (m.contains("empty data frames")) {
+            return Http2Counters.Reason.EMPTY_DATA_FLOOD;
+        }
+        if (m.contains("outstanding control frames")) {
+            return Http2Counters.Reason.CONTROL_FRAME_QUEUE;
+        }
+        return Http2Counters.Reason.PROTOCOL_ERROR;
+    }
+}

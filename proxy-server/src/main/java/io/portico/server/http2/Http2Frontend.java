@@ -1,0 +1,83 @@
+package io.portico.server.http2;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.portico.server.config.Http2ListenerConfig;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Turns a client connection into an HTTP/2 one: the frame codec, the stream multiplexer and the
+ * {@link Http2ConnectionGuard}; every stream becomes a child channel with AUTO_READ off, a stream
+ * idle timer, the {@link Http2StreamBridge} and the exchange handler {@code exchanges} supplies.
+ */
+public final class Http2Frontend {
+
+    private final Http2ListenerConfig config;
+    private final Http2Counters counters;
+    private final boolean connectProtocol;
+    private final Supplier<ChannelHandler> exchanges;
+
+    /**
+     * @param connectProtocol announce extended CONNECT (RFC 8441)
+     * @param exchanges       a new exchange handler for each stream
+     */
+    public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, boolean connectProtocol,
+                         Supplier<ChannelHandler> exchanges) {
+        this.config = config;
+        this.counters = counters;
+        this.connectProtocol = connectProtocol;
+        this.exchanges = exchanges;
+    }
+
+    /** Appends the HTTP/2 handlers to a connection whose HTTP/1 handlers are gone (ALPN h2, prior knowledge). */
+    public void install(ChannelPipeline pipeline) {
+        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters);
+        pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0));
+        pipeline.addLast("h2-errors", new Http2StreamErrors(counters));
+        pipeline.addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer(guard)));
+        pipeline.addLast("h2-guard", guard);
+    }
+
+    /** The codec {@code Upgrade: h2c} switches to; it adds the same handlers as {@link #install}. */
+    public HttpServerUpgradeHandler.UpgradeCodec upgradeCodec() {
+        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters);
+        Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0);
+        return new Http2ServerUpgradeCodec(codec, new Http2StreamErrors(counters),
+                new Http2MultiplexHandler(new StreamInitializer(guard)), guard);
+    }
+
+    private final class StreamInitializer extends ChannelInitializer<Http2StreamChannel> {
+
+        private final Http2ConnectionGuard guard;
+
+        StreamInitializer(Http2ConnectionGuard guard) {
+            this.guard = guard;
+        }
+
+        @Override
+        protected void initChannel(Http2StreamChannel ch) {
+            // A stream's window opens only as its exchange reads (see package-info).
+            ch.config().setAutoRead(false);
+            guard.streamOpened(ch);
+            ChannelPipeline p = ch.pipeline();
+            p.addLast("idle", new IdleStateHandler(0, 0, config.streamIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+            p.addLast("h2-bridge", new Http2StreamBridge(counters));
+            p.addLast("proxy", exchanges.get());
+        }
+    }
+
+    /** Whether {@code ch} is one HTTP/2 stream rather than a whole connection. */
+    public static boolean isStream(Channel ch) {
+        return ch instanceof Http2StreamChannel;
+    }
+}

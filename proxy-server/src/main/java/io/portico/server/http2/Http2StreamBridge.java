@@ -1,0 +1,443 @@
+package io.portico.server.http2;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+
+import java.util.Map;
+
+/**
+ * Translates one HTTP/2 stream to the HTTP/1-shaped messages the exchange handler speaks, and its
+ * answer back (RFC 9113 section 8.3 and 8.2):
+ *
+ * <ul>
+ *   <li>pseudo-headers become the request line; {@code :authority} becomes Host, and a Host that
+ *       disagrees with it gets 400 (as nginx);</li>
+ *   <li>connection-specific fields and {@code TE} other than {@code trailers} are refused with
+ *       RST_STREAM PROTOCOL_ERROR (Netty's HPACK decoder checks them first; this is the second line);</li>
+ *   <li>cookie fields are joined with "; " for HTTP/1 upstreams (section 8.2.3);</li>
+ *   <li>DATA is counted against content-length: too much or too little resets the stream with
+ *       PROTOCOL_ERROR, and the request never completes upstream;</li>
+ *   <li>trailers pass both ways; 1xx responses go out as HEADERS without END_STREAM; a response's
+ *       hop-by-hop fields are dropped;</li>
+ *   <li>an extended CONNECT with {@code :protocol websocket} (RFC 8441) becomes an HTTP/1.1 opening
+ *       handshake with a key of Portico's; the upstream's 101 becomes 200, and from then on the
+ *       stream's DATA frames carry the WebSocket bytes both ways for the relay.</li>
+ * </ul>
+ */
+final class Http2StreamBridge extends ChannelDuplexHandler {
+
+    /** Validates names and values, so CR, LF or NUL can never reach an HTTP/1 upstream. */
+    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(true);
+    private static final HttpHeadersFactory TRAILERS = DefaultHttpHeadersFactory.trailersFactory().withValidation(true);
+    private static final AsciiString TRAILERS_VALUE = AsciiString.cached("trailers");
+    private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
+
+    private final Http2Counters counters;
+    private boolean requestSeen;
+    private boolean requestEnded;
+    private long declaredLength = -1;
+    private long received;
+    private boolean informational;
+    private boolean reset;
+    /** An extended CONNECT for a WebSocket (RFC 8441) waits for its upstream's 101. */
+    private boolean webSocketPending;
+    /** The stream carries WebSocket bytes both ways in DATA frames. */
+    private boolean tunnel;
+
+    Http2StreamBridge(Http2Counters counters) {
+        this.counters = counters;
+    }
+
+    // ---- client → exchange ---------------------------------------------------------------------
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (tunnel) {
+            readTunnel(ctx, msg);
+            return;
+        }
+        if (reset || requestEnded) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof Http2HeadersFrame headers) {
+            if (!requestSeen) {
+                onRequestHeaders(ctx, headers);
+            } else {
+                onTrailers(ctx, headers);
+            }
+        } else if (msg instanceof Http2DataFrame data) {
+            onData(ctx, data);
+        } else {
+            // RST_STREAM from the client closes the child channel by itself; nothing else is for us.
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onRequestHeaders(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
+        requestSeen = true;
+        Http2Headers h2 = frame.headers();
+        CharSequence method = h2.method();
+        CharSequence path = h2.path();
+        CharSequence authority = h2.authority();
+        if (method == null || (path == null && !HttpMethod.CONNECT.asciiName().contentEquals(method))) {
+            malformed(ctx);
+            return;
+        }
+        HttpHeaders headers = HEADERS.newHeaders();
+        StringBuilder cookies = null;
+        String host = null;
+        try {
+            for (Map.Entry<CharSequence, CharSequence> e : h2) {
+                CharSequence name = e.getKey();
+                if (name.length() > 0 && name.charAt(0) == ':') {
+                    continue;
+                }
+                CharSequence value = e.getValue();
+                if (forbidden(name, value)) {
+                    malformed(ctx);
+                    return;
+                }
+                if (HttpHeaderNames.COOKIE.contentEquals(name)) {
+                    cookies = cookies == null ? new StringBuilder(value.length() + 16) : cookies.append("; ");
+                    cookies.append(value);
+                    continue;
+                }
+                if (HttpHeaderNames.HOST.contentEquals(name)) {
+                    if (host != null) {
+                        malformed(ctx);
+                        return;
+                    }
+                    host = value.toString();
+                }
+                if (HttpHeaderNames.TE.contentEquals(name)) {
+                    // "trailers" only (checked above); hop-by-hop on HTTP/1, so it stops here.
+                    continue;
+                }
+                headers.add(name, value);
+            }
+            if (cookies != null) {
+                headers.set(HttpHeaderNames.COOKIE, cookies.toString());
+            }
+            if (authority != null) {
+                headers.set(HttpHeaderNames.HOST, authority);
+            }
+        } catch (IllegalArgumentException invalid) {
+            malformed(ctx);
+            return;
+        }
+        if (!checkContentLength(headers)) {
+            malformed(ctx);
+            return;
+        }
+        String uri = path == null ? authority == null ? "" : authority.toString() : path.toString();
+        HttpMethod httpMethod = HttpMethod.valueOf(method.toString());
+        CharSequence protocol = h2.get(PROTOCOL);
+        if (protocol != null) {
+            if (!HttpMethod.CONNECT.equals(httpMethod) || path == null || frame.isEndStream()) {
+                malformed(ctx);
+                return;
+            }
+            if (HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(protocol)) {
+                // RFC 8441 section 5: the upstream gets the HTTP/1.1 opening handshake it knows.
+                httpMethod = HttpMethod.GET;
+                headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+                headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, newKey());
+                webSocketPending = true;
+            }
+        }
+        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, httpMethod, uri, headers);
+        if (authority != null && host != null && !host.equalsIgnoreCase(authority.toString())) {
+            // RFC 9113 section 8.3.1: they must agree; nginx answers 400 as well.
+            request.setDecoderResult(DecoderResult.failure(new MalformedRequestException(
+                    "Host '" + host + "' disagrees with :authority '" + authority + "'")));
+        }
+        if (webSocketPending) {
+            // No HTTP body follows: the stream's DATA is the WebSocket once the upstream said 101.
+            requestEnded = true;
+            ctx.fireChannelRead(request);
+            ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
+            return;
+        }
+        if (frame.isEndStream()) {
+            if (declaredLength > 0) {
+                malformed(ctx);
+                return;
+            }
+            requestEnded = true;
+            ctx.fireChannelRead(request);
+            ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
+            return;
+        }
+        if (declaredLength < 0) {
+            // The body's length is unknown: it goes to an HTTP/1.1 upstream chunked.
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        ctx.fireChannelRead(request);
+    }
+
+    /** RFC 9113 section 8.2.2: fields a request must not carry in HTTP/2. */
+    private static boolean forbidden(CharSequence name, CharSequence value) {
+        if (HttpHeaderNames.CONNECTION.contentEquals(name) || HttpHeaderNames.KEEP_ALIVE.contentEquals(name)
+                || HttpHeaderNames.PROXY_CONNECTION.contentEquals(name)
+                || HttpHeaderNames.TRANSFER_ENCODING.contentEquals(name)
+                || HttpHeaderNames.UPGRADE.contentEquals(name)) {
+            return true;
+        }
+        return HttpHeaderNames.TE.contentEquals(name) && !TRAILERS_VALUE.contentEqualsIgnoreCase(value);
+    }
+
+    private boolean checkContentLength(HttpHeaders headers) {
+        String declared = null;
+        for (String v : headers.getAll(HttpHeaderNames.CONTENT_LENGTH)) {
+            if (declared != null && !declared.equals(v)) {
+                return false;
+            }
+            declared = v;
+        }
+        if (declared == null) {
+            return true;
+        }
+        try {
+            declaredLength = Long.parseLong(declared);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        if (declaredLength < 0) {
+            return false;
+        }
+        headers.set(HttpHeaderNames.CONTENT_LENGTH, declared);
+        return true;
+    }
+
+    private void onData(ChannelHandlerContext ctx, Http2DataFrame frame) {
+        ByteBuf content = frame.content();
+        received += content.readableBytes();
+        boolean end = frame.isEndStream();
+        if (declaredLength >= 0 && (received > declaredLength || (end && received != declaredLength))) {
+            frame.release();
+            malformed(ctx);
+            return;
+        }
+        if (end) {
+            requestEnded = true;
+            ctx.fireChannelRead(new DefaultLastHttpContent(content));
+        } else if (content.isReadable()) {
+            ctx.fireChannelRead(new DefaultHttpContent(content));
+        } else {
+            frame.release();
+        }
+    }
+
+    private void onTrailers(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
+        if (!frame.isEndStream() || (declaredLength >= 0 && received != declaredLength)) {
+            malformed(ctx);
+            return;
+        }
+        LastHttpContent last = new DefaultLastHttpContent(io.netty.buffer.Unpooled.EMPTY_BUFFER, TRAILERS);
+        try {
+            for (Map.Entry<CharSequence, CharSequence> e : frame.headers()) {
+                CharSequence name = e.getKey();
+                if (name.length() > 0 && name.charAt(0) == ':' || forbidden(name, e.getValue())) {
+                    malformed(ctx);
+                    return;
+                }
+                last.trailingHeaders().add(name, e.getValue());
+            }
+        } catch (IllegalArgumentException invalid) {
+            malformed(ctx);
+            return;
+        }
+        requestEnded = true;
+        ctx.fireChannelRead(last);
+    }
+
+    /** A stream error (RFC 9113 section 8.1.1): reset the stream; the exchange sees its client go. */
+    private void malformed(ChannelHandlerContext ctx) {
+        reset = true;
+        counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
+        ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private static String newKey() {
+        byte[] key = new byte[16];
+        java.util.concurrent.ThreadLocalRandom.current().nextBytes(key);
+        return java.util.Base64.getEncoder().encodeToString(key);
+    }
+
+    /** WebSocket bytes from the client, for the relay; END_STREAM is the client's half-close. */
+    private void readTunnel(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof Http2DataFrame data) {
+            boolean end = data.isEndStream();
+            if (data.content().isReadable()) {
+                ctx.fireChannelRead(data.content());
+            } else {
+                data.release();
+            }
+            if (end) {
+                ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            }
+            return;
+        }
+        ReferenceCountUtil.release(msg);
+    }
+
+    // ---- exchange → client ---------------------------------------------------------------------
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (tunnel) {
+            writeTunnel(ctx, msg, promise);
+            return;
+        }
+        if (msg instanceof HttpResponse response) {
+            writeHead(ctx, response, promise);
+        } else if (msg instanceof HttpContent content) {
+            writeContent(ctx, content, promise);
+        } else {
+            ctx.write(msg, promise);
+        }
+    }
+
+    private void writeHead(ChannelHandlerContext ctx, HttpResponse response, ChannelPromise promise) {
+        int code = response.status().code();
+        if (code == 101 && webSocketPending) {
+            // The upstream accepted: the extended CONNECT succeeds with 200 and the stream becomes the tunnel.
+            response.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
+            Http2Headers headers = HttpConversionUtil.toHttp2Headers(response.headers(), false);
+            headers.status(HttpResponseStatus.OK.codeAsText());
+            ReferenceCountUtil.release(response);
+            webSocketPending = false;
+            tunnel = true;
+            ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+            return;
+        }
+        webSocketPending = false;
+        Http2Headers headers = HttpConversionUtil.toHttp2Headers(response.headers(), false);
+        headers.status(response.status().codeAsText());
+        if (code < 200) {
+            // 103 Early Hints and friends: a HEADERS frame of their own; their (empty) body parts are dropped.
+            informational = !(response instanceof FullHttpResponse);
+            ReferenceCountUtil.release(response);
+            ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+            return;
+        }
+        if (response instanceof FullHttpResponse full) {
+            boolean bodyless = !full.content().isReadable() && full.trailingHeaders().isEmpty();
+            if (bodyless) {
+                full.release();
+                ctx.write(new DefaultHttp2HeadersFrame(headers, true), endOfResponse(ctx, promise));
+                return;
+            }
+            ctx.write(new DefaultHttp2HeadersFrame(headers, false), ctx.voidPromise());
+            writeContent(ctx, full, promise);
+            return;
+        }
+        ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+    }
+
+    private void writeContent(ChannelHandlerContext ctx, HttpContent content, ChannelPromise promise) {
+        boolean last = content instanceof LastHttpContent;
+        if (informational) {
+            content.release();
+            informational = !last;
+            promise.trySuccess();
+            return;
+        }
+        ByteBuf data = content.content();
+        if (!last) {
+            if (data.isReadable()) {
+                ctx.write(new DefaultHttp2DataFrame(data, false), promise);
+            } else {
+                content.release();
+                promise.trySuccess();
+            }
+            return;
+        }
+        HttpHeaders trailers = ((LastHttpContent) content).trailingHeaders();
+        if (trailers.isEmpty()) {
+            ctx.write(new DefaultHttp2DataFrame(data, true), endOfResponse(ctx, promise));
+            return;
+        }
+        if (data.isReadable()) {
+            ctx.write(new DefaultHttp2DataFrame(data, false), ctx.voidPromise());
+        } else {
+            content.release();
+        }
+        ctx.write(new DefaultHttp2HeadersFrame(HttpConversionUtil.toHttp2Headers(trailers, false), true),
+                endOfResponse(ctx, promise));
+    }
+
+    /**
+     * The whole response is out. A client still sending its request (say, a body Portico refused
+     * with 413) is asked to stop with RST_STREAM NO_ERROR (RFC 9113 section 8.1), so it keeps the
+     * response rather than see the CANCEL that closing the stream would send.
+     */
+    private ChannelPromise endOfResponse(ChannelHandlerContext ctx, ChannelPromise promise) {
+        if (requestEnded || reset) {
+            return promise;
+        }
+        reset = true;
+        // After the last frame has really left (DATA may wait for window), never before it.
+        ChannelPromise p = promise.unvoid();
+        p.addListener(f -> {
+            if (f.isSuccess()) {
+                ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR), ctx.voidPromise());
+            }
+        });
+        return p;
+    }
+
+    private static void writeTunnel(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof ByteBuf bytes) {
+            ctx.write(new DefaultHttp2DataFrame(bytes, false), promise);
+        } else if (msg instanceof HttpContent content) {
+            // The end of the 101 "response" the exchange writes before the relay takes over.
+            content.release();
+            promise.trySuccess();
+        } else {
+            ctx.write(msg, promise);
+        }
+    }
+
+    /** Why a request was answered 400 rather than routed. */
+    static final class MalformedRequestException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        MalformedRequestException(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

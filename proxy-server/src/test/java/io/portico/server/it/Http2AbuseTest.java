@@ -1,0 +1,195 @@
+package io.portico.server.it;
+
+import io.netty.handler.codec.http2.Http2Headers;
+import io.portico.server.http2.Http2Counters;
+import io.portico.server.http2.Http2Counters.Reason;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Each HTTP/2 abuse pattern ends its connection with GOAWAY and is counted, while a well-behaved
+ * connection opened before it on the same listener keeps being served.
+ */
+class Http2AbuseTest {
+
+    static final int PROTOCOL_ERROR = 0x1;
+    static final int CANCEL = 0x8;
+    static final int ENHANCE_YOUR_CALM = 0xb;
+
+    static TestOrigin origin;
+    static PorticoHarness portico;
+
+    @BeforeAll
+    static void start() throws Exception {
+        origin = new TestOrigin("abuse");
+        portico = PorticoHarness.start("""
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - default: true
+                    max_body_size: 0
+                    routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(origin.port()), """
+                    http2:
+                      max_resets: 10
+                      max_server_resets: 5
+                      reset_window: 30s
+                      max_continuation_frames: 8
+                      max_empty_data_frames: 5
+                      max_control_frames_per_second: 50
+                      max_header_list_size: 4k
+                      stream_idle_timeout: 1s
+                """);
+    }
+
+    @AfterAll
+    static void stop() {
+        portico.close();
+        origin.close();
+    }
+
+    static Http2Counters counters() {
+        return portico.server().http2Counters("http");
+    }
+
+    /** Runs {@code abuse} on a fresh connection, expects GOAWAY with {@code code}, and checks a bystander still works. */
+    void endsWithGoAway(Reason reason, int code, Abuse abuse) throws Exception {
+        long before = counters().get(reason);
+        try (RawH2 bystander = new RawH2(portico.port()); RawH2 attacker = new RawH2(portico.port())) {
+            bystander.headers(1, RawH2.get("/hello"), true);
+            assertThat(bystander.response(1).status()).isEqualTo("200");
+
+            abuse.run(attacker);
+            RawH2.Frame goAway = attacker.awaitGoAway();
+            assertThat(goAway.errorCode()).isEqualTo(code);
+            await().atMost(Duration.ofSeconds(5)).until(() -> counters().get(reason) == before + 1);
+
+            bystander.headers(3, RawH2.get("/hello"), true);
+            RawH2.Response after = bystander.response(3);
+            assertThat(after.status()).isEqualTo("200");
+            assertThat(after.text()).isEqualTo("hello from abuse");
+        }
+    }
+
+    interface Abuse {
+        void run(RawH2 h2) throws Exception;
+    }
+
+    @Test
+    void rapidResetEndsTheConnection() throws Exception {
+        endsWithGoAway(Reason.RAPID_RESET, ENHANCE_YOUR_CALM, h2 -> {
+            for (int i = 0; i < 20; i++) {
+                int stream = 1 + 2 * i;
+                h2.headers(stream, RawH2.get("/hello"), true);
+                h2.rst(stream, CANCEL);
+            }
+        });
+    }
+
+    @Test
+    void provokingServerResetsEndsTheConnection() throws Exception {
+        endsWithGoAway(Reason.SERVER_RESETS, ENHANCE_YOUR_CALM, h2 -> {
+            for (int i = 0; i < 10; i++) {
+                // A connection-specific field: each such request is reset with PROTOCOL_ERROR.
+                h2.headers(1 + 2 * i, RawH2.get("/hello").add("connection", "close"), true);
+            }
+        });
+    }
+
+    @Test
+    void aContinuationFloodEndsTheConnection() throws Exception {
+        endsWithGoAway(Reason.CONTINUATION_FLOOD, ENHANCE_YOUR_CALM, h2 -> {
+            h2.frame(RawH2.HEADERS, RawH2.END_STREAM, 1, h2.block(RawH2.get("/hello")));
+            for (int i = 0; i < 50; i++) {
+                h2.frame(RawH2.CONTINUATION, 0, 1, new byte[0]);
+            }
+        });
+    }
+
+    @Test
+    void anHpackBombEndsTheConnection() throws Exception {
+        endsWithGoAway(Reason.HEADER_LIST_TOO_LARGE, ENHANCE_YOUR_CALM, h2 -> {
+            // One 1000-byte field enters the dynamic table once; each repeat is a one-byte reference,
+            // so some 1 KB on the wire decodes to 20 KB, far over 1.25 x max_header_list_size.
+            Http2Headers bomb = RawH2.get("/hello");
+            String big = "x".repeat(1000);
+            for (int i = 0; i < 20; i++) {
+                bomb.add("x-bomb", big);
+            }
+            byte[] block = h2.block(bomb);
+            assertThat(block.length).isLessThan(1200);
+            h2.frame(RawH2.HEADERS, RawH2.END_STREAM | RawH2.END_HEADERS, 1, block);
+        });
+    }
+
+    @Test
+    void aSettingsFloodEndsTheConnection() throws Exception {
+        endsWithGoAway(Reason.SETTINGS_FLOOD, ENHANCE_YOUR_CALM, h2 -> {
+            for (int i = 0; i < 200; i++) {
+                h2.frame(RawH2.SETTINGS, 0, 0, new byte[0]);
+            }
+        });
+    }
+
+    @Test
+    void aPingFloodEndsTheConnection() throws Exception {
+        endsWithGoAway(Reason.PING_FLOOD, ENHANCE_YOUR_CALM, h2 -> {
+            for (int i = 0; i < 200; i++) {
+                h2.frame(RawH2.PING, 0, 0, new byte[8]);
+            }
+        });
+    }
+
+    @Test
+    void aPriorityFloodEndsTheConnection() throws Exception {
+        endsWithGoAway(Reason.PRIORITY_FLOOD, ENHANCE_YOUR_CALM, h2 -> {
+            for (int i = 0; i < 200; i++) {
+                h2.frame(RawH2.PRIORITY, 0, 3 + 2 * i, new byte[] {0, 0, 0, 0, 16});
+            }
+        });
+    }
+
+    @Test
+    void aWindowUpdateFloodEndsTheConnection() throws Exception {
+        endsWithGoAway(Reason.WINDOW_UPDATE_FLOOD, ENHANCE_YOUR_CALM, h2 -> {
+            for (int i = 0; i < 200; i++) {
+                h2.frame(RawH2.WINDOW_UPDATE, 0, 0, RawH2.int32(1));
+            }
+        });
+    }
+
+    @Test
+    void anEmptyDataFloodEndsTheConnection() throws Exception {
+        endsWithGoAway(Reason.EMPTY_DATA_FLOOD, ENHANCE_YOUR_CALM, h2 -> {
+            h2.headers(1, RawH2.request("POST", "/upload"), false);
+            for (int i = 0; i < 20; i++) {
+                h2.data(1, new byte[0], false);
+            }
+        });
+    }
+
+    @Test
+    void aStreamStuckAtAZeroWindowIsResetAfterTheStreamIdleTimeout() throws Exception {
+        long before = counters().get(Reason.STREAM_IDLE_TIMEOUT);
+        try (RawH2 h2 = new RawH2(portico.port(), RawH2.setting(0x4, 0))) {
+            h2.headers(1, RawH2.get("/download/100000"), true);
+            RawH2.Response r = h2.response(1);
+            assertThat(r.status()).isEqualTo("200");
+            assertThat(r.body()).isEmpty();
+            assertThat(r.resetCode()).isEqualTo(CANCEL);
+            assertThat(counters().get(Reason.STREAM_IDLE_TIMEOUT)).isEqualTo(before + 1);
+
+            // The connection itself is fine: a small answer still fits... once the window opens.
+            h2.frame(RawH2.SETTINGS, 0, 0, RawH2.setting(0x4, 65535));
+            h2.headers(3, RawH2.get("/hello"), true);
+            assertThat(h2.response(3).text()).isEqualTo("hello from abuse");
+        }
+    }
+}

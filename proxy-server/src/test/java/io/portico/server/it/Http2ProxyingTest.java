@@ -1,0 +1,268 @@
+package io.portico.server.it;
+
+import io.netty.handler.ssl.util.SelfSignedCertificate;
+import io.portico.server.config.ConfigLoader;
+import io.portico.server.PorticoServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** HTTP/2 from clients: ALPN h2 over TLS, h2c by upgrade and by prior knowledge, each stream one proxied exchange. */
+class Http2ProxyingTest {
+
+    static SelfSignedCertificate cert;
+    static TestOrigin origin;
+    static PorticoHarness portico;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new TestOrigin("h2");
+        portico = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", """
+                workers: 2
+                listeners:
+                  - name: http
+                    address: 127.0.0.1:0
+                  - name: https
+                    address: 127.0.0.1:0
+                    tls:
+                      certificates:
+                        - cert: %s
+                          key: %s
+                access_log: {enabled: false}
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - default: true
+                    max_body_size: 0
+                    routes: [{match: {prefix: /}, upstream: origin}]
+                  - names: [small.test]
+                    max_body_size: 1k
+                    routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(cert.certificate(), cert.privateKey(), origin.port()))));
+    }
+
+    @AfterAll
+    static void stop() {
+        portico.close();
+        origin.close();
+        cert.delete();
+    }
+
+    static int tlsPort() {
+        return portico.server().address("https").getPort();
+    }
+
+    static HttpClient h2TlsClient() throws Exception {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+                .sslContext(TlsProxyingTest.trusting(cert.cert())).connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    @Test
+    void jdkClientSpeaksHttp2OverTlsAndTheOriginGetsHttp11() throws Exception {
+        HttpResponse<String> r = h2TlsClient().send(HttpRequest.newBuilder(
+                URI.create("https://localhost:" + tlsPort() + "/headers?x=1")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).startsWith("GET /headers?x=1 HTTP/1.1").contains("host: localhost:" + tlsPort())
+                .contains("x-forwarded-proto: https").doesNotContain("x-http2");
+        assertThat(r.headers().firstValue("x-request-id")).isPresent();
+    }
+
+    @Test
+    void jdkClientUpgradesToH2cOnAPlainListener() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+        HttpResponse<String> first = client.send(HttpRequest.newBuilder(portico.uri("/hello")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(first.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        assertThat(first.body()).isEqualTo("hello from h2");
+        HttpResponse<String> second = client.send(HttpRequest.newBuilder(portico.uri("/headers")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(second.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        assertThat(second.body()).startsWith("GET /headers HTTP/1.1");
+    }
+
+    @Test
+    void priorKnowledgeH2cIsServed() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.get("/hello"), true);
+            RawH2.Response r = h2.response(1);
+            assertThat(r.status()).isEqualTo("200");
+            assertThat(r.text()).isEqualTo("hello from h2");
+        }
+    }
+
+    static final int PROTOCOL_ERROR = 0x1;
+    static final int REFUSED_STREAM = 0x7;
+
+    @Test
+    void pseudoHeadersBecomeTheRequestLineAndCookiesAreJoined() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.get("/headers?q=1").add("cookie", "a=1").add("cookie", "b=2").add("te", "trailers"), true);
+            RawH2.Response r = h2.response(1);
+            assertThat(r.status()).isEqualTo("200");
+            assertThat(r.text()).startsWith("GET /headers?q=1 HTTP/1.1").contains("host: localhost\n")
+                    .contains("cookie: a=1; b=2\n").doesNotContain("te: ");
+        }
+    }
+
+    @Test
+    void aHostThatDisagreesWithAuthorityGets400() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.get("/hello").add("host", "elsewhere.example"), true);
+            assertThat(h2.response(1).status()).isEqualTo("400");
+            // The connection goes on.
+            h2.headers(3, RawH2.get("/hello").add("host", "LOCALHOST"), true);
+            assertThat(h2.response(3).status()).isEqualTo("200");
+        }
+    }
+
+    @Test
+    void connectionSpecificFieldsAndTeOtherThanTrailersResetTheStream() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            String[][] bad = {{"connection", "keep-alive"}, {"keep-alive", "timeout=5"},
+                    {"proxy-connection", "keep-alive"}, {"transfer-encoding", "chunked"}, {"upgrade", "websocket"},
+                    {"te", "gzip"}};
+            int stream = 1;
+            for (String[] field : bad) {
+                h2.headers(stream, RawH2.get("/hello").add(field[0], field[1]), true);
+                assertThat(h2.response(stream).resetCode()).as(field[0]).isEqualTo(PROTOCOL_ERROR);
+                stream += 2;
+            }
+            h2.headers(stream, RawH2.get("/hello"), true);
+            assertThat(h2.response(stream).text()).isEqualTo("hello from h2");
+        }
+    }
+
+    @Test
+    void dataThatDisagreesWithContentLengthResetsTheStreamAndNeverCompletesUpstream() throws Exception {
+        int before = origin.requests.get();
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.request("POST", "/upload").add("content-length", "10"), false);
+            h2.data(1, new byte[5], true);
+            assertThat(h2.response(1).resetCode()).isEqualTo(PROTOCOL_ERROR);
+            h2.headers(3, RawH2.request("POST", "/upload").add("content-length", "3"), false);
+            h2.data(3, new byte[5], true);
+            assertThat(h2.response(3).resetCode()).isEqualTo(PROTOCOL_ERROR);
+            h2.headers(5, RawH2.request("POST", "/upload").add("content-length", "5"), false);
+            h2.data(5, new byte[5], true);
+            RawH2.Response ok = h2.response(5);
+            assertThat(ok.text()).isEqualTo("received 5");
+        }
+        // The origin answered only the well-formed upload (the others never reached their end).
+        assertThat(origin.requests.get() - before).isLessThanOrEqualTo(3);
+    }
+
+    @Test
+    void trailersPassBothWays() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.request("POST", "/upload"), false);
+            h2.data(1, new byte[1000], false);
+            h2.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().add("x-sum", "42"), true);
+            assertThat(h2.response(1).text()).isEqualTo("received 1000 trailers [x-sum]");
+
+            h2.headers(3, RawH2.get("/chunked/5000"), true);
+            RawH2.Response r = h2.response(3);
+            assertThat(r.body()).hasSize(5000);
+            assertThat(r.trailers()).isNotNull();
+            assertThat(r.trailers().get("x-checksum").toString()).isEqualTo("done");
+        }
+    }
+
+    @Test
+    void earlyHintsArePassedOnBeforeTheResponse() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.get("/early-hints"), true);
+            RawH2.Response r = h2.response(1);
+            assertThat(r.informational()).containsExactly("103");
+            assertThat(r.status()).isEqualTo("200");
+            assertThat(r.text()).isEqualTo("after hints");
+        }
+    }
+
+    @Test
+    void aHundredAndTwentyEightConcurrentStreamsOnOneConnectionAllSucceed() throws Exception {
+        // The JDK client itself refuses to go past the server's MAX_CONCURRENT_STREAMS (128);
+        // streamsBeyondMaxConcurrentStreamsAreRefused covers a client that does.
+        HttpClient client = h2TlsClient();
+        // One request first, so that the connection exists and every stream below shares it.
+        client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + tlsPort() + "/hello")).build(),
+                HttpResponse.BodyHandlers.discarding());
+        java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all = new java.util.ArrayList<>();
+        for (int i = 0; i < 128; i++) {
+            all.add(client.sendAsync(HttpRequest.newBuilder(URI.create("https://localhost:" + tlsPort() + "/hello"))
+                    .build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        for (var f : all) {
+            HttpResponse<String> r = f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(r.body()).isEqualTo("hello from h2");
+        }
+    }
+
+    @Test
+    void streamsBeyondMaxConcurrentStreamsAreRefused() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            // /hang never answers, so the first 128 streams stay open.
+            for (int i = 0; i < 130; i++) {
+                h2.headers(1 + 2 * i, RawH2.get("/hang"), true);
+            }
+            assertThat(h2.response(1 + 2 * 128).resetCode()).isEqualTo(REFUSED_STREAM);
+            assertThat(h2.response(1 + 2 * 129).resetCode()).isEqualTo(REFUSED_STREAM);
+        }
+    }
+
+    @Test
+    void largeBodiesStreamBothWaysUnderFlowControl() throws Exception {
+        long size = 64L << 20;
+        HttpClient client = h2TlsClient();
+        try (LargeBodyTest.PeakDirectMemory peak = new LargeBodyTest.PeakDirectMemory()) {
+            HttpResponse<String> up = client.send(HttpRequest.newBuilder(
+                            URI.create("https://localhost:" + tlsPort() + "/upload"))
+                    .POST(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(
+                            () -> new LargeBodyTest.ZeroStream(size)), size)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(up.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(up.body()).isEqualTo("received " + size);
+
+            HttpResponse<java.io.InputStream> down = client.send(HttpRequest.newBuilder(
+                    URI.create("https://localhost:" + tlsPort() + "/download/" + size)).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            long n = 0;
+            try (java.io.InputStream in = down.body()) {
+                byte[] buf = new byte[65536];
+                int r;
+                while ((r = in.read(buf)) > 0) {
+                    n += r;
+                }
+            }
+            assertThat(n).isEqualTo(size);
+            // Flow control keeps Portico's buffers to a few windows, not the 64 MiB bodies.
+            assertThat(peak.peak()).isLessThan(24L << 20);
+        }
+    }
+
+    @Test
+    void aRefusedUploadGets413AndTheClientIsToldToStopWithoutError() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.request("POST", "/upload").authority("small.test").add("content-length", "5000"), false);
+            RawH2.Response r = h2.response(1);
+            assertThat(r.status()).isEqualTo("413");
+            RawH2.Frame f;
+            do {
+                f = h2.next();
+            } while (f.type() != RawH2.RST_STREAM);
+            assertThat(f.stream()).isEqualTo(1);
+            assertThat(f.errorCode()).as("NO_ERROR").isZero();
+        }
+    }
+}
