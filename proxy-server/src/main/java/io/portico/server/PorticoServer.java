@@ -10,6 +10,7 @@ import io.portico.server.config.ConfigException;
 import io.portico.server.config.ConfigLoader;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.portico.http.cache.DiskStore;
+import io.portico.http.cache.CacheStats;
 import io.portico.http.cache.HttpCache;
 import io.portico.server.config.CacheConfig;
 import io.portico.server.config.ListenerConfig;
@@ -130,6 +131,44 @@ public final class PorticoServer implements AutoCloseable {
         });
         this.cache = new HttpCache(config.cache().memorySize().bytes(), PooledByteBufAllocator.DEFAULT,
                 openDiskTier(config.cache(), warnings));
+        registerCacheMetrics(registry, cache);
+    }
+
+    /** The cache's counters and sizes, read at scrape time (the dashboard's hit ratio reads the first two). */
+    private static void registerCacheMetrics(MetricsRegistry registry, HttpCache cache) {
+        String[] none = new String[0];
+        registry.counterCallback("portico_cache_hits_total", "Responses served from the cache, fresh or stale.", none,
+                cb -> cb.call(cache.stats().hits()));
+        registry.counterCallback("portico_cache_misses_total", "Cache lookups that went to the origin.", none,
+                cb -> cb.call(cache.stats().misses()));
+        registry.counterCallback("portico_cache_stale_served_total",
+                "Stale responses served (stale-while-revalidate, stale-if-error, grace).", none,
+                cb -> cb.call(cache.stats().staleServed()));
+        registry.counterCallback("portico_cache_revalidated_total", "Stored responses revalidated with the origin.", none,
+                cb -> cb.call(cache.stats().revalidated()));
+        registry.counterCallback("portico_cache_collapsed_total",
+                "Requests that joined a fetch already in flight instead of going to the origin.", none,
+                cb -> cb.call(cache.stats().collapsed()));
+        registry.counterCallback("portico_cache_stored_total", "Responses stored.", none,
+                cb -> cb.call(cache.stats().stored()));
+        registry.counterCallback("portico_cache_bypassed_total", "Requests on caching routes that bypassed the cache.",
+                none, cb -> cb.call(cache.stats().bypassed()));
+        registry.counterCallback("portico_cache_evicted_total", "Objects evicted from the memory tier.", none,
+                cb -> cb.call(cache.stats().evicted()));
+        registry.counterCallback("portico_cache_purged_total", "Objects purged or invalidated.", none,
+                cb -> cb.call(cache.stats().purged()));
+        registry.counterCallback("portico_cache_served_bytes_total", "Body bytes served from the cache.", none,
+                cb -> cb.call(cache.stats().bytesServed()));
+        registry.gauge("portico_cache_bytes", "Bytes stored, by tier.", new String[] {"tier"}, cb -> {
+            CacheStats.Snapshot s = cache.stats();
+            cb.call(s.storedBytes(), "memory");
+            cb.call(s.diskBytes(), "disk");
+        });
+        registry.gauge("portico_cache_objects", "Objects stored, by tier.", new String[] {"tier"}, cb -> {
+            CacheStats.Snapshot s = cache.stats();
+            cb.call(s.objects(), "memory");
+            cb.call(s.diskObjects(), "disk");
+        });
     }
 
     /** The cache's disk tier, or null when none is configured or its directory is unusable (then memory only). */

@@ -1,5 +1,10 @@
 package io.portico.server.admin;
 
+import java.util.ArrayList;
+import java.util.List;
+import io.portico.http.cache.CacheStats;
+import io.portico.http.cache.HttpCache;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.Unpooled;
@@ -210,10 +215,79 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                     });
                 });
             }
+            case "/cache" -> get(ctx, keepAlive, method, this::cacheStats);
+            case "/cache/purge" -> {
+                if (!HttpMethod.POST.equals(method)) {
+                    send(ctx, keepAlive, notAllowed("POST"));
+                    return;
+                }
+                send(ctx, keepAlive, purge(new QueryStringDecoder(uri).parameters()));
+            }
             case "/", "" -> get(ctx, keepAlive, method, () -> Map.of("endpoints",
-                    java.util.List.of("/metrics", "/status", "/upstreams", "/config", "/ui", "/api/dashboard", "POST /reload")));
+                    java.util.List.of("/metrics", "/status", "/upstreams", "/config", "/ui", "/api/dashboard",
+                            "POST /reload", "/cache", "POST /cache/purge?url=|prefix=|tag=|all=true")));
             default -> send(ctx, keepAlive, json(HttpResponseStatus.NOT_FOUND, Map.of("error", "no such admin endpoint")));
         }
+    }
+
+    /** The cache's counters since start and its sizes now. */
+    private Map<String, Object> cacheStats() {
+        CacheStats.Snapshot s = server.cache().stats();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("hits", s.hits());
+        m.put("misses", s.misses());
+        m.put("stale_served", s.staleServed());
+        m.put("revalidated", s.revalidated());
+        m.put("collapsed", s.collapsed());
+        m.put("stored", s.stored());
+        m.put("bypassed", s.bypassed());
+        m.put("evicted", s.evicted());
+        m.put("purged", s.purged());
+        m.put("bytes_served", s.bytesServed());
+        m.put("memory", Map.of("bytes", s.storedBytes(), "objects", s.objects()));
+        m.put("disk", Map.of("bytes", s.diskBytes(), "objects", s.diskObjects()));
+        return m;
+    }
+
+    /**
+     * Purges by exactly one of {@code url} (every variant of it), {@code prefix} (of the URL),
+     * {@code tag} (from {@code Surrogate-Key}/{@code Cache-Tag}) or {@code all=true}; the URL is
+     * as the cache keys it by default: {@code scheme://host/path?query}.
+     */
+    private FullHttpResponse purge(Map<String, List<String>> params) {
+        List<String> given = new ArrayList<>();
+        for (String k : List.of("url", "prefix", "tag", "all")) {
+            if (params.containsKey(k)) {
+                given.add(k);
+            }
+        }
+        if (given.size() != 1 || params.get(given.get(0)).size() != 1 || params.get(given.get(0)).get(0).isEmpty()) {
+            return json(HttpResponseStatus.BAD_REQUEST,
+                    Map.of("error", "give exactly one of url=, prefix=, tag= or all=true"));
+        }
+        String by = given.get(0);
+        String value = params.get(by).get(0);
+        HttpCache cache = server.cache();
+        int purged = switch (by) {
+            case "url" -> cache.purgeUrl(value);
+            case "prefix" -> cache.purgePrefix(value);
+            case "tag" -> cache.purgeTag(value);
+            default -> {
+                if (!value.equals("true")) {
+                    yield -1;
+                }
+                yield cache.purgeAll();
+            }
+        };
+        if (purged < 0) {
+            return json(HttpResponseStatus.BAD_REQUEST, Map.of("error", "all= takes only true"));
+        }
+        LOG.log(System.Logger.Level.INFO, "cache purge by " + by + " " + value + ": " + purged + " objects");
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("purged", purged);
+        body.put("by", by);
+        body.put("value", value);
+        return json(HttpResponseStatus.OK, body);
     }
 
     private static Map<String, Object> reloadJson(ReloadResult r) {

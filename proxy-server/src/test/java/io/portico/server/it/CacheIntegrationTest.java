@@ -1,6 +1,8 @@
 package io.portico.server.it;
 
 import io.portico.http.cache.CacheStats;
+import io.portico.server.admin.AdminClient;
+import io.portico.server.admin.Scrape;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -373,6 +375,38 @@ class CacheIntegrationTest {
         get("/a");
         get("/b");
         assertThat(portico.server().cache().purgePrefix(base + "/")).isEqualTo(2);
+    }
+
+    @Test
+    void theAdminListenerPurgesAndCountsHitsAndMisses() throws Exception {
+        start("");
+        origin.on("/a", r -> ScriptedOrigin.Reply.ok("a", "Cache-Control", "max-age=60", "Surrogate-Key", "red"));
+        origin.on("/b", r -> ScriptedOrigin.Reply.ok("b", "Cache-Control", "max-age=60"));
+        AdminClient admin = new AdminClient(portico.server().adminAddress(), null);
+        get("/a");
+        get("/a");
+        get("/b");
+        Scrape scrape = admin.scrape();
+        assertThat(scrape.sum("portico_cache_hits_total")).isEqualTo(1);
+        assertThat(scrape.sum("portico_cache_misses_total")).isEqualTo(2);
+        assertThat(scrape.sum("portico_cache_objects", "tier=memory")).isEqualTo(2);
+
+        HttpResponse<String> byTag = admin.post("/cache/purge?tag=red");
+        assertThat(byTag.statusCode()).isEqualTo(200);
+        assertThat(byTag.body()).contains("\"purged\":1");
+        get("/a");
+        assertThat(origin.hits("/a")).isEqualTo(2);
+
+        assertThat(admin.post("/cache/purge?url=http://127.0.0.1/b").body()).contains("\"purged\":1");
+        get("/b");
+        assertThat(origin.hits("/b")).isEqualTo(2);
+
+        assertThat(admin.post("/cache/purge?prefix=http://127.0.0.1/").body()).contains("\"purged\":2");
+        assertThat(admin.get("/cache").body()).contains("\"purged\":");
+        // Purge needs exactly one selector, by POST.
+        assertThat(admin.post("/cache/purge").statusCode()).isEqualTo(400);
+        assertThat(admin.post("/cache/purge?url=x&tag=y").statusCode()).isEqualTo(400);
+        assertThat(admin.get("/cache/purge?url=x").statusCode()).isEqualTo(405);
     }
 
     @Test
