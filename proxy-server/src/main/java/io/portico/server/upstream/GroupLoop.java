@@ -151,6 +151,18 @@ public final class GroupLoop {
         }
     }
 
+    /** Replaced by a newer member set: timers off, idle connections closed, none taken back. */
+    void retire() {
+        sweeper.cancel(false);
+        if (ramper != null) {
+            ramper.cancel(false);
+        }
+        List<ChannelFuture> closing = new ArrayList<>();
+        for (ConnectionPool pool : pools) {
+            pool.retire(closing);
+        }
+    }
+
     /** Stops the sweeper and closes the idle connections; returns their close futures. */
     List<ChannelFuture> close() {
         sweeper.cancel(false);
