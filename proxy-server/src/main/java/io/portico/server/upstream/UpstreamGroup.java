@@ -100,7 +100,8 @@ public final class UpstreamGroup {
 
     /**
      * Builds a group for every loop of {@code workers} and starts its health checks. Names of
-     * {@code resolve: true} backends are looked up now (waiting at most the resolver's timeout).
+     * {@code resolve: true} backends are looked up now, waiting up to 10 seconds for each; a name that
+     * does not answer by then starts with no members and joins at a later refresh.
      *
      * @param tls the group's client TLS context, or null for plain HTTP
      */
