@@ -68,7 +68,7 @@ public final class Portico {
         }
         PorticoServer server;
         try {
-            server = PorticoServer.start(config);
+            server = PorticoServer.start(config, Path.of(configFile));
         } catch (Exception e) {
             System.err.println("portico: cannot start: " + e.getMessage());
             Logger.getLogger("portico").log(Level.FINE, "start failure", e);
@@ -81,20 +81,24 @@ public final class Portico {
         installReloadSignal(server);
         // java.util.logging closes its handlers in its own shutdown hook, so the hook writes to stderr.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            java.time.Duration drain = server.config().shutdownTimeout();
             System.err.println(java.time.OffsetDateTime.now().withNano(0) + " info shutting down: draining for up to "
-                    + config.shutdownTimeout().toSeconds() + "s");
-            server.shutdown(config.shutdownTimeout());
+                    + drain.toSeconds() + "s");
+            server.shutdown(drain);
             System.err.println(java.time.OffsetDateTime.now().withNano(0) + " info stopped");
         }, "portico-shutdown"));
     }
 
-    /** SIGHUP re-reads TLS certificates and keys (the whole config comes with hot reload). */
+    /**
+     * SIGHUP reloads the config file (which also re-reads every certificate and key); a file that
+     * does not validate changes nothing and the error is logged with file, line and key.
+     */
     @SuppressWarnings("restriction")
     private static void installReloadSignal(PorticoServer server) {
         try {
             sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
-                Logger.getLogger("portico").info("SIGHUP: reloading TLS certificates");
-                server.reloadCertificates();
+                Logger.getLogger("portico").info("SIGHUP: reloading " + server.configFile());
+                server.reloadAsync();
             });
         } catch (IllegalArgumentException | UnsupportedOperationException noSighupHere) {
             Logger.getLogger("portico").fine("SIGHUP is not available on this platform");
@@ -109,7 +113,8 @@ public final class Portico {
         return args[i];
     }
 
-    static String version() {
+    /** This build's version, or {@code dev} when run from classes rather than the jar. */
+    public static String version() {
         String v = Portico.class.getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
     }

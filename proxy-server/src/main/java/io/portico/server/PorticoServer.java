@@ -3,10 +3,13 @@ package io.portico.server;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.portico.server.admin.AdminServer;
+import io.portico.server.config.ConfigException;
+import io.portico.server.config.ConfigLoader;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.PorticoConfig;
-import io.portico.server.config.UpstreamConfig;
 import io.portico.server.demo.DemoOrigin;
 import io.portico.server.http1.Http1ServerInitializer;
 import io.portico.server.http1.ListenerContext;
@@ -15,65 +18,123 @@ import io.portico.server.listener.BoundListener;
 import io.portico.server.listener.KernelChecks;
 import io.portico.server.listener.ListenerBinder;
 import io.portico.server.listener.ListenerSockets;
+import io.portico.server.listener.ListenerTls;
 import io.portico.server.listener.Transport;
 import io.portico.server.log.AccessLog;
-import io.portico.server.route.Router;
+import io.portico.server.metrics.DashboardHistory;
+import io.portico.server.metrics.MetricsRegistry;
+import io.portico.server.metrics.ProxyMetrics;
 import io.portico.server.upstream.UpstreamGroup;
-import io.portico.server.upstream.UpstreamTls;
-import io.portico.server.listener.ListenerTls;
-import io.portico.tls.ClientTls;
-import io.portico.tls.TlsProviders;
-import io.netty.handler.ssl.SslProvider;
-import java.util.Locale;
 import io.portico.server.upstream.UpstreamResolver;
+import io.portico.tls.TlsProviders;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A running Portico: event loops, upstream groups, listeners, the access log and (when enabled)
- * the demo origin. {@link #start} builds everything from one config; {@link #shutdown} drains.
+ * A running Portico: event loops, listeners, the admin listener, metrics, and the current
+ * {@link ConfigGeneration} (upstream groups, TLS, access log, per-listener contexts). {@link #start}
+ * builds everything from one config; {@link #reload} swaps in a new one without dropping a
+ * connection; {@link #shutdown} drains.
+ *
+ * <p>Reload: the file is parsed and validated, then the new generation is built (a failure of
+ * either changes nothing). Listeners that are new or move to another address are bound before
+ * anything is swapped, so a port in use also changes nothing. Then new connections get the new
+ * generation; established ones (keep-alive, WebSocket) keep theirs until they close, after which
+ * the old generation's pools and timers are closed by the housekeeping thread.
  */
 public final class PorticoServer implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger("portico");
 
-    private final PorticoConfig config;
+    private final Path configFile;
     private final Transport transport;
     private final EventLoopGroup workers;
     private final DnsAddressResolverGroup resolver;
-    private final AccessLog accessLog;
     private final ServerLifecycle lifecycle = new ServerLifecycle();
-    private final Map<String, UpstreamGroup> groups = new HashMap<>();
-    private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
-    private final List<String> warnings = new ArrayList<>();
+    private final MetricsRegistry registry = new MetricsRegistry();
+    private final ProxyMetrics metrics;
+    private final DashboardHistory history;
+    private final long startedMillis = System.currentTimeMillis();
+    /** Changed under this object's monitor; readers use {@link #published}. */
+    private final Map<String, ListenerSlot> listeners = new LinkedHashMap<>();
+    /** A copy of {@link #listeners} for readers, who must not wait for a reload or a drain. */
+    private volatile Map<String, ListenerSlot> published = Map.of();
+    private final List<ConfigGeneration> retired = new CopyOnWriteArrayList<>();
+    private final List<String> warnings = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService housekeeping;
+    private final String tlsProviderChoice;
+    /** The admin listener's own loop: it outlives admin rebinds, so a reload can answer the request that asked for it. */
+    private EventLoopGroup adminLoop;
+    private volatile ConfigGeneration current;
+    private volatile ReloadResult lastReload;
+    private volatile long lastReloadMillis;
     private DemoOrigin demo;
-    private SslProvider sslProvider;
-    private final List<ListenerTls> tlsListeners = new ArrayList<>();
-    private ScheduledExecutorService tlsWatcher;
+    private volatile SslProvider sslProvider;
+    private volatile AdminServer admin;
     private boolean stopped;
 
-    private PorticoServer(PorticoConfig config) throws Exception {
-        this.config = config;
+    /** A listener's sockets and the context its next connection gets. */
+    private static final class ListenerSlot {
+        final ListenerConfig config;
+        volatile ListenerContext context;
+        BoundListener bound;
+
+        ListenerSlot(ListenerConfig config, ListenerContext context) {
+            this.config = config;
+            this.context = context;
+        }
+    }
+
+    private PorticoServer(PorticoConfig config, Path configFile) throws Exception {
+        this.configFile = configFile;
+        this.tlsProviderChoice = config.tls().provider().toUpperCase(Locale.ROOT);
         this.transport = Transport.select(config.transport());
         this.workers = transport.newEventLoopGroup(config.effectiveWorkers(), "portico-worker");
         this.resolver = UpstreamResolver.create(config.resolver(), transport);
-        this.accessLog = AccessLog.open(config.accessLog());
+        this.metrics = new ProxyMetrics(registry, this::currentGroups, workers);
+        this.history = new DashboardHistory(metrics);
+        registry.counterCallback("portico_access_log_dropped_total",
+                "Access log lines dropped (queue full or write failed) by the current log.", new String[0], cb -> {
+                    ConfigGeneration g = current;
+                    if (g != null) {
+                        cb.call(g.accessLog.dropped());
+                    }
+                });
+        registry.gauge("portico_config_generation", "The config generation new connections get.", new String[0],
+                cb -> cb.call(generation()));
+        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "portico-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** Starts everything the config names; on failure, stops what had started and rethrows. */
     public static PorticoServer start(PorticoConfig config) throws Exception {
-        PorticoServer server = new PorticoServer(config);
+        return start(config, null);
+    }
+
+    /**
+     * Starts everything the config names, remembering {@code configFile} for {@link #reload()};
+     * on failure, stops what had started and rethrows.
+     */
+    public static PorticoServer start(PorticoConfig config, Path configFile) throws Exception {
+        PorticoServer server = new PorticoServer(config, configFile);
         try {
-            server.startAll();
+            server.startAll(config);
         } catch (Exception | Error e) {
             server.close();
             throw e;
@@ -81,99 +142,321 @@ public final class PorticoServer implements AutoCloseable {
         return server;
     }
 
-    private void startAll() throws Exception {
+    private void startAll(PorticoConfig config) throws Exception {
         if (config.demoOrigin().enabled()) {
             demo = DemoOrigin.start(config.demoOrigin(), workers, transport.serverChannelClass());
         }
-        for (Map.Entry<String, UpstreamConfig> e : config.upstreams().entrySet()) {
-            ClientTls clientTls = UpstreamTls.build(e.getValue().tls(), tlsProvider());
-            UpstreamGroup g = UpstreamGroup.create(e.getKey(), e.getValue(), workers, transport, resolver, clientTls);
-            groups.put(e.getKey(), g);
-            for (String w : g.warnings()) {
-                warnings.add("upstream " + e.getKey() + ": " + w);
-            }
+        ConfigGeneration gen;
+        try {
+            gen = ConfigGeneration.build(1, config, this, null);
+        } catch (ConfigGeneration.BuildException e) {
+            throw new IllegalStateException(e.key() + ": " + e.getMessage(), e);
         }
+        current = gen;
+        warnings.addAll(gen.warnings);
         for (ListenerConfig lc : config.listeners()) {
-            Router router = Router.build(config.servers(), lc.name(), groups);
-            if (router == null) {
-                throw new IllegalStateException("listener " + lc.name() + ": no server answers on it");
-            }
-            ListenerTls listenerTls = lc.tls() == null ? null
-                    : ListenerTls.create(lc.name(), lc.tls(), config.tls(), tlsProvider(), warnings);
-            if (listenerTls != null) {
-                tlsListeners.add(listenerTls);
-            }
-            ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle, listenerTls);
-            ServerBootstrap b = new ServerBootstrap()
-                    .group(workers)
-                    .channel(transport.serverChannelClass())
-                    .childOption(ChannelOption.AUTO_READ, false)
-                    .childHandler(new Http1ServerInitializer(context));
-            for (String w : ListenerSockets.applyServerOptions(b, lc, transport)) {
-                warnings.add("listener " + lc.name() + ": " + w);
-            }
-            listeners.put(lc.name(), ListenerBinder.bind(b, lc, transport, workers));
+            ListenerSlot slot = new ListenerSlot(lc, gen.contexts.get(lc.name()));
+            bind(slot, warnings);
+            listeners.put(lc.name(), slot);
         }
+        published = Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
         warnings.addAll(KernelChecks.warnings(config.listeners()));
-        watchCertificates();
-        report();
+        if (config.admin().enabled()) {
+            admin = AdminServer.start(config.admin(), this, adminLoop(), transport.serverChannelClass());
+        }
+        long watch = config.tls().watchInterval().toMillis();
+        if (watch > 0) {
+            housekeeping.scheduleWithFixedDelay(this::watchCertificates, watch, watch, TimeUnit.MILLISECONDS);
+        }
+        housekeeping.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.SECONDS);
+        LOG.log(System.Logger.Level.INFO, StartupReport.render(this));
+    }
+
+    private void bind(ListenerSlot slot, List<String> warningsOut) {
+        ListenerConfig lc = slot.config;
+        ServerBootstrap b = new ServerBootstrap()
+                .group(workers)
+                .channel(transport.serverChannelClass())
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childHandler(new Http1ServerInitializer(() -> slot.context));
+        for (String w : ListenerSockets.applyServerOptions(b, lc, transport)) {
+            warningsOut.add("listener " + lc.name() + ": " + w);
+        }
+        slot.bound = ListenerBinder.bind(b, lc, transport, workers);
+    }
+
+    /** Once a second: the dashboard's sample, and closing replaced generations whose connections are gone. */
+    private void tick() {
+        try {
+            int up = 0;
+            int total = 0;
+            long now = System.nanoTime();
+            for (UpstreamGroup g : currentGroups()) {
+                for (var b : g.backends()) {
+                    total++;
+                    up += b.isDown(now) ? 0 : 1;
+                }
+            }
+            history.backendHealth(up, total);
+            history.sample(lifecycle.openConnections());
+            for (ConfigGeneration g : retired) {
+                if (g.openConnections() == 0) {
+                    retired.remove(g);
+                    g.close(liveGenerations(), true);
+                    LOG.log(System.Logger.Level.DEBUG, "config generation " + g.number + " closed");
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "housekeeping failed", e);
+        }
+    }
+
+    private List<ConfigGeneration> liveGenerations() {
+        List<ConfigGeneration> live = new ArrayList<>(retired);
+        if (current != null) {
+            live.add(current);
+        }
+        return live;
     }
 
     /** Checks certificate files for changes every {@code tls.watch_interval}, off the event loops. */
     private void watchCertificates() {
-        long every = config.tls().watchInterval().toMillis();
-        if (tlsListeners.isEmpty() || every == 0) {
-            return;
-        }
-        tlsWatcher = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "portico-tls-watch");
-            t.setDaemon(true);
-            return t;
-        });
-        tlsWatcher.scheduleWithFixedDelay(() -> {
-            for (ListenerTls t : tlsListeners) {
+        ConfigGeneration gen = current;
+        if (gen != null) {
+            for (ListenerTls t : gen.tls.values()) {
                 t.reload(false);
             }
-        }, every, every, TimeUnit.MILLISECONDS);
+        }
     }
 
     /**
-     * Re-reads every TLS listener's certificates and keys now (SIGHUP). New handshakes use them;
+     * Re-reads every TLS listener's certificates and keys now. New handshakes use them;
      * established connections are untouched. A file that fails to load keeps the old ones.
      */
     public void reloadCertificates() {
-        for (ListenerTls t : tlsListeners) {
-            t.reload(true);
+        ConfigGeneration gen = current;
+        if (gen != null) {
+            for (ListenerTls t : gen.tls.values()) {
+                t.reload(true);
+            }
         }
     }
 
+    /**
+     * Re-reads the config file this server was started with and swaps it in (SIGHUP, POST /reload).
+     * A file that does not parse or validate, or a part that cannot be built, changes nothing and
+     * the result says why, with file, line and key.
+     */
+    public ReloadResult reload() {
+        if (configFile == null) {
+            return record(ReloadResult.failed(generation(), "this server was started without a config file to re-read"));
+        }
+        PorticoConfig next;
+        try {
+            next = ConfigLoader.load(configFile);
+        } catch (ConfigException e) {
+            return record(ReloadResult.failed(generation(), e.getMessage()));
+        }
+        return apply(next, configFile.toString());
+    }
+
+    /**
+     * Runs {@link #reload()} on the housekeeping thread, so neither an event loop nor a signal
+     * handler waits for it; reloads run one at a time.
+     */
+    public java.util.concurrent.CompletableFuture<ReloadResult> reloadAsync() {
+        try {
+            return java.util.concurrent.CompletableFuture.supplyAsync(this::reload, housekeeping);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            return java.util.concurrent.CompletableFuture.completedFuture(
+                    ReloadResult.failed(generation(), "the server is shutting down"));
+        }
+    }
+
+    /** Swaps in {@code next} as {@link #reload()} does; {@code source} names it in messages. */
+    public synchronized ReloadResult apply(PorticoConfig next, String source) {
+        if (stopped) {
+            return record(ReloadResult.failed(generation(), "the server is shutting down"));
+        }
+        ConfigGeneration old = current;
+        String token;
+        try {
+            token = next.admin().enabled() ? AdminServer.readToken(next.admin()) : null;
+        } catch (IllegalStateException e) {
+            return record(ReloadResult.failed(old.number, source + ": " + e.getMessage()));
+        }
+        List<String> changes = new ArrayList<>();
+        List<String> notes = new ArrayList<>(restartOnly(old.config, next));
+        ConfigGeneration gen;
+        try {
+            gen = ConfigGeneration.build(old.number + 1, next, this, old);
+        } catch (ConfigGeneration.BuildException e) {
+            return record(ReloadResult.failed(old.number, source + ": " + e.key() + ": " + e.getMessage()));
+        }
+        notes.addAll(gen.warnings);
+
+        // Bind what is new or moves to another address first: a port in use must change nothing.
+        Map<String, ListenerSlot> fresh = new LinkedHashMap<>();
+        for (int i = 0; i < next.listeners().size(); i++) {
+            ListenerConfig lc = next.listeners().get(i);
+            ListenerSlot slot = listeners.get(lc.name());
+            if (slot == null || (!sameSockets(slot.config, lc) && !slot.config.address().equals(lc.address()))) {
+                ListenerSlot s = new ListenerSlot(lc, gen.contexts.get(lc.name()));
+                try {
+                    bind(s, notes);
+                } catch (RuntimeException e) {
+                    for (ListenerSlot f : fresh.values()) {
+                        f.bound.closeAsync().join();
+                    }
+                    gen.close(List.of(old), true);
+                    return record(ReloadResult.failed(old.number,
+                            source + ": listeners[" + i + "].address: " + e.getMessage()));
+                }
+                fresh.put(lc.name(), s);
+            }
+        }
+
+        current = gen;
+        retired.add(old);
+        Map<String, ListenerSlot> before = new LinkedHashMap<>(listeners);
+        listeners.clear();
+        for (ListenerConfig lc : next.listeners()) {
+            ListenerSlot slot = before.remove(lc.name());
+            ListenerSlot moved = fresh.get(lc.name());
+            if (moved != null) {
+                if (slot != null) {
+                    slot.bound.closeAsync().join();
+                    changes.add("listener " + lc.name() + " moved to " + lc.address());
+                } else {
+                    changes.add("listener " + lc.name() + " added on " + hostPort(moved.bound.localAddress()));
+                }
+                listeners.put(lc.name(), moved);
+            } else if (sameSockets(slot.config, lc)) {
+                slot.context = gen.contexts.get(lc.name());
+                listeners.put(lc.name(), slot);
+            } else {
+                // Same address, other socket options: the old sockets must go before new ones can bind.
+                slot.bound.closeAsync().join();
+                ListenerSlot s = new ListenerSlot(lc, gen.contexts.get(lc.name()));
+                try {
+                    bind(s, notes);
+                    listeners.put(lc.name(), s);
+                    changes.add("listener " + lc.name() + " rebound with new socket options");
+                } catch (RuntimeException e) {
+                    notes.add("listener " + lc.name() + ": could not rebind, it is not accepting: " + e.getMessage());
+                    LOG.log(System.Logger.Level.ERROR, "listener " + lc.name() + ": could not rebind: " + e.getMessage());
+                }
+            }
+        }
+        for (ListenerSlot removed : before.values()) {
+            removed.bound.closeAsync().join();
+            for (ConfigGeneration g : liveGenerations()) {
+                ListenerContext c = g.contexts.get(removed.config.name());
+                if (c != null && g != gen) {
+                    c.drain();
+                }
+            }
+            changes.add("listener " + removed.config.name() + " removed (its connections drain)");
+        }
+        published = Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
+        if (!old.config.upstreams().keySet().equals(next.upstreams().keySet())
+                || !old.config.upstreams().equals(next.upstreams())) {
+            changes.add("upstream groups rebuilt: " + next.upstreams().keySet());
+        }
+        if (old.config.admin().enabled() != next.admin().enabled()
+                || !old.config.admin().address().equals(next.admin().address())) {
+            changes.add(restartAdmin(next));
+        } else if (admin != null) {
+            // Same socket: only the token can have changed (its file may have, too).
+            admin.refreshToken(token);
+        }
+        for (String n : notes) {
+            LOG.log(System.Logger.Level.WARNING, "reload: " + n);
+        }
+        LOG.log(System.Logger.Level.INFO, "config reloaded from " + source + ": generation " + gen.number
+                + (changes.isEmpty() ? "" : "; " + String.join("; ", changes)));
+        return record(new ReloadResult(true, gen.number, null, changes, notes));
+    }
+
+    /** The admin listener's loop, started on first use. */
+    private synchronized EventLoopGroup adminLoop() {
+        if (adminLoop == null) {
+            adminLoop = transport.newEventLoopGroup(1, "portico-admin");
+        }
+        return adminLoop;
+    }
+
+    private String restartAdmin(PorticoConfig next) {
+        if (admin != null) {
+            admin.close();
+            admin = null;
+        }
+        if (!next.admin().enabled()) {
+            return "admin listener stopped";
+        }
+        try {
+            admin = AdminServer.start(next.admin(), this, adminLoop(), transport.serverChannelClass());
+            return "admin listener on http://" + hostPort(admin.address());
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.ERROR, "admin listener could not start: " + e.getMessage());
+            return "admin listener could not start: " + e.getMessage();
+        }
+    }
+
+    private ReloadResult record(ReloadResult r) {
+        metrics.reloaded(r.ok());
+        lastReload = r;
+        lastReloadMillis = System.currentTimeMillis();
+        if (!r.ok()) {
+            LOG.log(System.Logger.Level.ERROR, "reload refused, the running config stays: " + r.error());
+        }
+        return r;
+    }
+
+    /** Socket-level settings: equal means a listener keeps its sockets across a reload. */
+    private static boolean sameSockets(ListenerConfig a, ListenerConfig b) {
+        return a.address().equals(b.address()) && a.backlog() == b.backlog() && a.reusePort() == b.reusePort()
+                && a.fastOpen() == b.fastOpen() && a.tcpNodelay() == b.tcpNodelay()
+                && a.tcpKeepalive().equals(b.tcpKeepalive()) && a.deferAccept().equals(b.deferAccept())
+                && a.receiveBuffer().equals(b.receiveBuffer()) && a.sendBuffer().equals(b.sendBuffer());
+    }
+
+    /** Settings a running process cannot change: they are kept, with a warning. */
+    private static List<String> restartOnly(PorticoConfig old, PorticoConfig next) {
+        List<String> w = new ArrayList<>();
+        if (old.transport() != next.transport()) {
+            w.add("transport changed: takes effect at the next restart");
+        }
+        if (old.workers() != next.workers()) {
+            w.add("workers changed: takes effect at the next restart");
+        }
+        if (!old.resolver().equals(next.resolver())) {
+            w.add("resolver changed: takes effect at the next restart");
+        }
+        if (!old.demoOrigin().equals(next.demoOrigin())) {
+            w.add("demo_origin changed: takes effect at the next restart");
+        }
+        if (!old.tls().provider().equals(next.tls().provider())) {
+            w.add("tls.provider changed: takes effect at the next restart");
+        }
+        return w;
+    }
+
     /** The TLS provider, chosen once on first use (OpenSSL through BoringSSL when it loads, else the JDK). */
-    private SslProvider tlsProvider() {
+    synchronized SslProvider tlsProvider() {
         if (sslProvider == null) {
-            sslProvider = TlsProviders.select(TlsProviders.Choice.valueOf(config.tls().provider().toUpperCase(Locale.ROOT)));
-            LOG.log(System.Logger.Level.INFO, "tls provider " + TlsProviders.describe(sslProvider));
+            sslProvider = TlsProviders.select(TlsProviders.Choice.valueOf(tlsProviderChoice));
         }
         return sslProvider;
     }
 
-    private void report() {
-        LOG.log(System.Logger.Level.INFO, "transport " + transport.kind().name().toLowerCase() + " (" + transport.reason()
-                + "), " + config.effectiveWorkers() + " event loops");
-        for (BoundListener l : listeners.values()) {
-            boolean tls = config.listeners().stream().anyMatch(lc -> lc.name().equals(l.name()) && lc.tls() != null);
-            LOG.log(System.Logger.Level.INFO, "listener " + l.name() + " on " + (tls ? "https://" : "http://")
-                    + hostPort(l.localAddress())
-                    + (l.channels().size() > 1 ? " (" + l.channels().size() + " acceptors, reuse_port)" : ""));
-        }
-        if (demo != null) {
-            LOG.log(System.Logger.Level.INFO, "demo origin on http://" + hostPort(demo.address()));
-        }
-        for (String w : warnings) {
-            LOG.log(System.Logger.Level.WARNING, w);
-        }
+    /** The TLS provider in use, described, or null when no TLS context was built. */
+    public String tlsProviderDescription() {
+        SslProvider p = sslProvider;
+        return p == null ? null : TlsProviders.describe(p);
     }
 
-    private static String hostPort(InetSocketAddress a) {
+    static String hostPort(InetSocketAddress a) {
         if (a.getAddress().isAnyLocalAddress()) {
             return "*:" + a.getPort();
         }
@@ -183,31 +466,113 @@ public final class PorticoServer implements AutoCloseable {
 
     /** The address a listener is bound to (useful with port 0). */
     public InetSocketAddress address(String listener) {
-        BoundListener l = listeners.get(listener);
-        if (l == null) {
+        ListenerSlot l = published.get(listener);
+        if (l == null || l.bound == null) {
             throw new IllegalArgumentException("no listener " + listener);
         }
-        return l.localAddress();
+        return l.bound.localAddress();
     }
 
+    /** Listener names and their bound addresses, in config order. */
+    public Map<String, InetSocketAddress> listenerAddresses() {
+        Map<String, InetSocketAddress> m = new LinkedHashMap<>();
+        published.forEach((name, slot) -> {
+            if (slot.bound != null) {
+                m.put(name, slot.bound.localAddress());
+            }
+        });
+        return m;
+    }
+
+    /** The admin listener's address, or null when it is off. */
+    public InetSocketAddress adminAddress() {
+        AdminServer a = admin;
+        return a == null ? null : a.address();
+    }
+
+    /** The config new connections get. */
     public PorticoConfig config() {
-        return config;
+        return current.config;
+    }
+
+    /** The config generation new connections get: 1 at start, one more per successful reload. */
+    public long generation() {
+        ConfigGeneration g = current;
+        return g == null ? 0 : g.number;
+    }
+
+    /** Replaced generations still serving connections accepted before their reload. */
+    public int retiredGenerations() {
+        return retired.size();
+    }
+
+    /** The listener contexts new connections get now, by listener name. */
+    public Map<String, ListenerContext> listenerContexts() {
+        return current.contexts;
+    }
+
+    /** The result of the last reload, or null when there was none. */
+    public ReloadResult lastReload() {
+        return lastReload;
+    }
+
+    public long lastReloadMillis() {
+        return lastReloadMillis;
+    }
+
+    public long startedMillis() {
+        return startedMillis;
     }
 
     public Transport transport() {
         return transport;
     }
 
+    EventLoopGroup workers() {
+        return workers;
+    }
+
+    DnsAddressResolverGroup resolver() {
+        return resolver;
+    }
+
+    /** The demo origin's address, or null when it is off. */
+    public InetSocketAddress demoAddress() {
+        return demo == null ? null : demo.address();
+    }
+
+    /** The access log of the current config. */
     public AccessLog accessLog() {
-        return accessLog;
+        return current.accessLog;
     }
 
     public ServerLifecycle lifecycle() {
         return lifecycle;
     }
 
+    /** The proxy's metrics (and through them the registry other features add theirs to). */
+    public ProxyMetrics metrics() {
+        return metrics;
+    }
+
+    /** The dashboard's rolling samples. */
+    public DashboardHistory history() {
+        return history;
+    }
+
+    /** The upstream group called {@code name} in the current config, or null. */
     public UpstreamGroup upstream(String name) {
-        return groups.get(name);
+        return current.groups.get(name);
+    }
+
+    private Collection<UpstreamGroup> currentGroups() {
+        ConfigGeneration g = current;
+        return g == null ? List.of() : g.groups.values();
+    }
+
+    /** The upstream groups of the current config. */
+    public Collection<UpstreamGroup> upstreams() {
+        return currentGroups();
     }
 
     /** Startup warnings: options a transport cannot honour, kernel settings that will hurt. */
@@ -224,8 +589,13 @@ public final class PorticoServer implements AutoCloseable {
             return;
         }
         stopped = true;
-        for (BoundListener l : listeners.values()) {
-            l.closeAsync().join();
+        if (admin != null) {
+            admin.close();
+        }
+        for (ListenerSlot l : listeners.values()) {
+            if (l.bound != null) {
+                l.bound.closeAsync().join();
+            }
         }
         lifecycle.startDraining();
         long deadline = System.nanoTime() + drainTimeout.toNanos();
@@ -242,14 +612,10 @@ public final class PorticoServer implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "drain timeout: closing " + lifecycle.inFlight() + " requests in flight");
         }
         lifecycle.closeAll();
-        if (tlsWatcher != null) {
-            tlsWatcher.shutdownNow();
-        }
-        for (ListenerTls t : tlsListeners) {
-            t.close();
-        }
-        for (UpstreamGroup g : groups.values()) {
-            g.close();
+        housekeeping.shutdownNow();
+        List<ConfigGeneration> live = liveGenerations();
+        for (ConfigGeneration g : live) {
+            g.close(List.of(), false);
         }
         if (demo != null) {
             demo.close();
@@ -257,7 +623,25 @@ public final class PorticoServer implements AutoCloseable {
         resolver.close();
         // A short quiet period lets io_uring finish closes it deferred before the loops stop.
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
-        accessLog.close();
+        live.stream().map(g -> g.accessLog).distinct().forEach(AccessLog::close);
+        if (adminLoop != null) {
+            adminLoop.shutdownGracefully(0, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+        }
+    }
+
+    /** The metrics registry: every metric, Portico's and other features'. */
+    public MetricsRegistry registry() {
+        return registry;
+    }
+
+    /** This build's version. */
+    public static String version() {
+        return Portico.version();
+    }
+
+    /** The file {@link #reload()} re-reads, or null. */
+    public Path configFile() {
+        return configFile;
     }
 
     @Override

@@ -73,4 +73,20 @@ final class Durations {
     private static boolean isDigit(char c) {
         return c >= '0' && c <= '9';
     }
+
+    /** {@code d} as the file would write it: {@code 0s}, {@code 250ms}, {@code 90s}, {@code 1h}. */
+    static String format(Duration d) {
+        long ms = d.toMillis();
+        if (ms % 1000 != 0) {
+            return ms + "ms";
+        }
+        long s = ms / 1000;
+        if (s != 0 && s % 3600 == 0) {
+            return s / 3600 + "h";
+        }
+        if (s != 0 && s % 60 == 0) {
+            return s / 60 + "m";
+        }
+        return s + "s";
+    }
 }

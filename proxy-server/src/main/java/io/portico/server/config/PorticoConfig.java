@@ -20,6 +20,7 @@ import java.util.Set;
  * @param tls             TLS provider and the development certificate's folder
  * @param accessLog       the access log
  * @param demoOrigin      the built-in demo origin on loopback
+ * @param admin           the admin listener (metrics, status, reload, dashboard)
  * @param shutdownTimeout how long SIGTERM waits for in-flight requests before exiting
  */
 public record PorticoConfig(
@@ -33,6 +34,7 @@ public record PorticoConfig(
         ResolverConfig resolver,
         AccessLogConfig accessLog,
         DemoOriginConfig demoOrigin,
+        AdminConfig admin,
         @Default("30s") Duration shutdownTimeout) {
 
     public PorticoConfig {

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.portico.http.PathNormalizer;
 import io.portico.http.RequestIds;
 import io.portico.server.log.AccessLogRecord;
+import io.portico.server.metrics.ListenerMetrics;
 import io.portico.server.route.Route;
 import io.portico.server.route.RouteAction;
 import io.portico.websocket.WebSocketHandshake;
@@ -235,6 +236,8 @@ abstract class Exchange {
         r.bodyBytesSent = bytes;
         r.listener = client.context().name();
         r.error = error;
+        // No latency: the request never got a head worth timing.
+        client.context().metrics().request(null, ListenerMetrics.HTTP_1_1, status, -1);
         client.context().accessLog().log(r);
     }
 
@@ -251,6 +254,8 @@ abstract class Exchange {
         if (error != null) {
             log.error = error;
         }
+        client.context().metrics().request(log.route, http10 ? ListenerMetrics.HTTP_1_0 : ListenerMetrics.HTTP_1_1,
+                status, log.requestNanos);
         client.context().accessLog().log(log);
     }
 }

@@ -38,6 +38,9 @@ import java.util.ArrayDeque;
  */
 final class Http1ProxyHandler extends ChannelDuplexHandler {
 
+    /** When the connection was accepted (epoch ms), set by {@link ClientTrafficHandler}. */
+    static final io.netty.util.AttributeKey<Long> ACCEPTED_AT = io.netty.util.AttributeKey.valueOf("portico.acceptedAt");
+
     private final ListenerContext context;
     private final ArrayDeque<HttpObject> queued = new ArrayDeque<>(4);
     private ChannelHandlerContext ctx;
@@ -91,6 +94,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             remoteText = NetUtil.toAddressString(remote.getAddress());
         }
         context.lifecycle().connectionOpened(ctx.channel());
+        context.connectionOpened(ctx.channel());
         ctx.read();
         ctx.fireChannelActive();
     }
@@ -296,8 +300,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private void onHandshake(SslHandshakeCompletionEvent handshake) {
         if (!handshake.isSuccess()) {
             context.countHandshakeFailure(handshake.cause());
+            context.metrics().tlsHandshakeFailed();
             return;
         }
+        TlsHandshakes.record(ctx.channel(), context.metrics());
         sniName = ServerTls.sniHostname(ctx.channel());
         X509Certificate leaf = ServerTls.clientCertificate(ctx.channel());
         if (leaf != null) {

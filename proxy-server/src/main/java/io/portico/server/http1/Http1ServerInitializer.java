@@ -8,39 +8,50 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.portico.server.config.HttpListenerConfig;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
-/** The pipeline of an HTTP/1.1 client connection, step by step. */
+/**
+ * The pipeline of an HTTP/1.1 client connection, step by step. Each new connection takes the
+ * listener's context of the moment (a reload swaps it) and keeps it until it closes.
+ */
 public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
     private static final int MAX_CHUNK = 64 * 1024;
 
-    private final ListenerContext context;
+    private final Supplier<ListenerContext> contexts;
 
     public Http1ServerInitializer(ListenerContext context) {
-        this.context = context;
+        this(() -> context);
+    }
+
+    /** @param contexts the context for each new connection (read once per connection) */
+    public Http1ServerInitializer(Supplier<ListenerContext> contexts) {
+        this.contexts = contexts;
     }
 
     @Override
     protected void initChannel(Channel ch) {
-        addTlsHandlers(ch);
-        addTimeoutHandlers(ch);
-        addHttp1Handlers(ch);
-        addProxyHandler(ch);
+        ListenerContext context = contexts.get();
+        ch.pipeline().addLast("traffic", context.trafficHandler());
+        addTlsHandlers(ch, context);
+        addTimeoutHandlers(ch, context);
+        addHttp1Handlers(ch, context);
+        addProxyHandler(ch, context);
     }
 
-    private void addTlsHandlers(Channel ch) {
+    private static void addTlsHandlers(Channel ch, ListenerContext context) {
         if (context.tls() != null) {
             ch.pipeline().addLast("tls", context.tls().newHandler(context.config().tls().handshakeTimeout()));
         }
     }
 
-    private void addTimeoutHandlers(Channel ch) {
+    private static void addTimeoutHandlers(Channel ch, ListenerContext context) {
         long idle = context.config().http().keepaliveTimeout().toMillis();
         // Reader idle only closes a connection that has no request in progress (see Http1ProxyHandler).
         ch.pipeline().addLast("idle", new IdleStateHandler(idle, 0, 0, TimeUnit.MILLISECONDS));
     }
 
-    private void addHttp1Handlers(Channel ch) {
+    private static void addHttp1Handlers(Channel ch, ListenerContext context) {
         HttpListenerConfig http = context.config().http();
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(http.maxRequestLine().intBytes())
@@ -52,7 +63,7 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
         ch.pipeline().addLast("http", new HttpServerCodec(decoder));
     }
 
-    private void addProxyHandler(Channel ch) {
+    private static void addProxyHandler(Channel ch, ListenerContext context) {
         ch.pipeline().addLast("proxy", new Http1ProxyHandler(context));
     }
 }

@@ -1,10 +1,15 @@
 package io.portico.server.http1;
 
+import io.netty.channel.Channel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.AsciiString;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.portico.http.CidrSet;
 import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.log.AccessLog;
+import io.portico.server.metrics.ListenerMetrics;
 import io.portico.server.route.Router;
 import io.portico.server.listener.ListenerTls;
 import io.portico.tls.ServerTls;
@@ -35,10 +40,16 @@ public final class ListenerContext {
     private final ConcurrentHashMap<InetAddress, AtomicInteger> webSocketsByIp = new ConcurrentHashMap<>();
     private final AsciiString clientSubjectHeader;
     private final AsciiString clientFingerprintHeader;
+    private final ListenerMetrics metrics;
+    /** This context's client connections: a reload retires the context once they are all closed. */
+    private final ChannelGroup channels = new DefaultChannelGroup("portico-listener", GlobalEventExecutor.INSTANCE);
+    private final ClientTrafficHandler trafficHandler;
 
     /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
-                           ServerLifecycle lifecycle, ListenerTls tls) {
+                           ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics) {
+        this.metrics = metrics;
+        this.trafficHandler = new ClientTrafficHandler(metrics);
         this.config = config;
         this.router = router;
         this.forwarding = forwarding;
@@ -150,6 +161,34 @@ public final class ListenerContext {
 
     public ServerLifecycle lifecycle() {
         return lifecycle;
+    }
+
+    void connectionOpened(Channel ch) {
+        channels.add(ch);
+    }
+
+    /** Client connections accepted with this context that are still open. */
+    public int openConnections() {
+        return channels.size();
+    }
+
+    /**
+     * The listener was removed by a reload: its connections finish the request in progress and
+     * close (idle ones close now), as at shutdown.
+     */
+    public void drain() {
+        for (Channel ch : channels) {
+            ch.pipeline().fireUserEventTriggered(ServerLifecycle.DRAIN);
+        }
+    }
+
+    /** This listener's metrics (the same object across reloads). */
+    public ListenerMetrics metrics() {
+        return metrics;
+    }
+
+    ClientTrafficHandler trafficHandler() {
+        return trafficHandler;
     }
 
     public String scheme() {

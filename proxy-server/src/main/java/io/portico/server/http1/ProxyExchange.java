@@ -246,6 +246,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             return;
         }
         if (!f.isSuccess()) {
+            group.group().metrics().connectFailed();
             endBackend();
             boolean timeout = f.cause() instanceof ConnectTimeoutException;
             backend.recordConnectFailure(System.nanoTime(), timeout ? "connect timeout" : "connect refused");
@@ -257,6 +258,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     }
 
     private void attach(UpstreamConnection connection) {
+        group.group().metrics().requestSent(connection.reused());
         upstream = connection;
         connection.attach(this);
         state = WAITING_HEAD;
@@ -474,9 +476,11 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         upstream = null;
         // A tunnel's upstream side is closed with the client connections at shutdown.
         context.lifecycle().connectionOpened(up);
+        context.metrics().webSocketOpened();
         WebSocketRelay.start(down, up, route.relayMode(), route.relayLimits(), deflate, () -> {
             endBackend();
             context.releaseWebSocket(peer);
+            context.metrics().webSocketClosed();
         });
         // Handlers behind a decoder leave before it, so the bytes it still holds reach the relay.
         up.pipeline().remove(UpstreamConnection.class);
@@ -703,6 +707,9 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         if (log.upstreamNanos < 0 && upstreamStartNanos != 0) {
             log.upstreamNanos = System.nanoTime() - upstreamStartNanos;
+        }
+        if (log.upstreamNanos >= 0 && !switched) {
+            group.group().metrics().responseTime(log.upstreamNanos);
         }
         finishLog(finalStatus, responseBytes, error);
     }

@@ -40,7 +40,7 @@ public final class AccessLog implements AutoCloseable {
     private final Queue<AccessLogRecord> queue;
     private final OutputStream out;
     private final boolean ownsOut;
-    private final AccessLogFormatter formatter;
+    private final LineFormat formatter;
     private final Thread writer;
 
     private final LongAdder dropped = new LongAdder();
@@ -51,6 +51,8 @@ public final class AccessLog implements AutoCloseable {
     /** The last flush request the writer has completed. */
     private volatile long flushed;
     private volatile boolean closing;
+    /** Set by {@link #reopen()}; the writer reopens the file before its next write. */
+    private volatile boolean reopen;
     private boolean failing;
 
     private AccessLog() {
@@ -69,10 +71,14 @@ public final class AccessLog implements AutoCloseable {
      * @param ownsOut  whether {@link #close()} closes {@code out}, or only flushes it
      */
     AccessLog(OutputStream out, int capacity, ZoneId zone, boolean ownsOut) {
+        this(out, capacity, AccessLogFormats.create("combined", zone), ownsOut);
+    }
+
+    private AccessLog(OutputStream out, int capacity, LineFormat format, boolean ownsOut) {
         this.queue = PlatformDependent.newFixedMpscQueue(capacity);
         this.out = out;
         this.ownsOut = ownsOut;
-        this.formatter = new AccessLogFormatter(zone);
+        this.formatter = format;
         this.writer = new Thread(this::run, THREAD_NAME);
         writer.setDaemon(true);
         writer.start();
@@ -80,22 +86,23 @@ public final class AccessLog implements AutoCloseable {
 
     /**
      * Opens the log the config describes: a file (created with its parent directories, appended
-     * to), standard output for {@value #STDOUT}, or a log that does nothing when disabled.
-     * {@code $time_local} is printed in the system time zone.
+     * to, rotated as configured), standard output for {@value #STDOUT}, or a log that does nothing
+     * when disabled. Times are printed, and days counted, in the system time zone.
      */
     public static AccessLog open(AccessLogConfig config) throws IOException {
         if (!config.enabled()) {
             return DISABLED;
         }
         ZoneId zone = ZoneId.systemDefault();
+        LineFormat format = AccessLogFormats.create(config.format(), zone);
         if (STDOUT.equals(config.path())) {
-            return new AccessLog(System.out, config.buffer(), zone, false);
+            return new AccessLog(System.out, config.buffer(), format, false);
         }
         Path path = Path.of(config.path()).toAbsolutePath();
         Files.createDirectories(path.getParent());
-        OutputStream file = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                StandardOpenOption.WRITE);
-        return new AccessLog(file, config.buffer(), zone, true);
+        OutputStream file = new RotatingFile(path, config.rotation().maxSize().bytes(), config.rotation().daily(),
+                config.rotation().keep(), zone);
+        return new AccessLog(file, config.buffer(), format, true);
     }
 
     /**
@@ -193,6 +200,10 @@ public final class AccessLog implements AutoCloseable {
             // Read before draining: whatever was logged before these were set is in the queue now.
             long flushRequest = flushRequests.get();
             boolean stopping = closing;
+            if (reopen) {
+                reopen = false;
+                reopenFile();
+            }
             AccessLogRecord r;
             while ((r = queue.poll()) != null) {
                 int lineStart = batch.length();
@@ -221,6 +232,28 @@ public final class AccessLog implements AutoCloseable {
                 return;
             }
             LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+        }
+    }
+
+    /**
+     * Has the writer close and reopen the file before its next write, so a file moved away by an
+     * external rotation (logrotate) is replaced by a new one, as nginx does on USR1. A reload does this.
+     */
+    public void reopen() {
+        if (writer != null) {
+            reopen = true;
+            LockSupport.unpark(writer);
+        }
+    }
+
+    private void reopenFile() {
+        if (out instanceof RotatingFile f) {
+            try {
+                f.reopen();
+                recovered();
+            } catch (IOException e) {
+                failed(e);
+            }
         }
     }
 

@@ -15,7 +15,7 @@ import java.util.Locale;
  * </pre>
  * (one line). Used by the writer thread only, so it keeps its time cache unsynchronised.
  */
-final class AccessLogFormatter {
+final class AccessLogFormatter implements LineFormat {
 
     private static final byte[] HEX = "0123456789ABCDEF".getBytes(StandardCharsets.US_ASCII);
 
@@ -27,7 +27,8 @@ final class AccessLogFormatter {
         timeLocal = DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.US).withZone(zone);
     }
 
-    void format(AccessLogRecord r, LineBuffer out) {
+    @Override
+    public void format(AccessLogRecord r, LineBuffer out) {
         field(out, r.remoteAddr);
         out.appendAscii(" - - [");
         out.append(timeLocal(r.startEpochMillis));
@@ -67,7 +68,7 @@ final class AccessLogFormatter {
         out.append((byte) '\n');
     }
 
-    private byte[] timeLocal(long epochMillis) {
+    byte[] timeLocal(long epochMillis) {
         long second = Math.floorDiv(epochMillis, 1000);
         if (second != cachedSecond) {
             cachedTime = timeLocal.format(Instant.ofEpochSecond(second)).getBytes(StandardCharsets.US_ASCII);
@@ -77,7 +78,7 @@ final class AccessLogFormatter {
     }
 
     /** {@code $request}: the request line, or {@code -} when none was read. */
-    private static void request(LineBuffer out, AccessLogRecord r) {
+    static void request(LineBuffer out, AccessLogRecord r) {
         if (r.method == null && r.uri == null && r.protocol == null) {
             out.append((byte) '-');
             return;
@@ -99,7 +100,7 @@ final class AccessLogFormatter {
     }
 
     /** nginx prints {@code $status} with three digits. */
-    private static void status(LineBuffer out, int status) {
+    static void status(LineBuffer out, int status) {
         if (status >= 0 && status < 100) {
             out.append((byte) '0');
             if (status < 10) {
@@ -110,7 +111,7 @@ final class AccessLogFormatter {
     }
 
     /** Seconds with millisecond precision, as nginx prints {@code $request_time}. */
-    private static void seconds(LineBuffer out, long nanos) {
+    static void seconds(LineBuffer out, long nanos) {
         long millis = nanos / 1_000_000;
         out.append(millis / 1000);
         out.append((byte) '.');
@@ -120,7 +121,7 @@ final class AccessLogFormatter {
         out.append((byte) ('0' + fraction % 10));
     }
 
-    private static void field(LineBuffer out, String value) {
+    static void field(LineBuffer out, String value) {
         if (value == null) {
             out.append((byte) '-');
         } else {
@@ -134,7 +135,7 @@ final class AccessLogFormatter {
      * char per byte, so chars up to 0xFF are escaped as the byte they were; anything wider is
      * escaped as its UTF-8 bytes.
      */
-    private static void escaped(LineBuffer out, String value) {
+    static void escaped(LineBuffer out, String value) {
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
             if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {

@@ -5,6 +5,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
 import io.portico.server.config.PoolConfig;
+import io.portico.server.metrics.UpstreamMetrics;
 import io.portico.tls.ClientTls;
 
 import java.util.ArrayDeque;
@@ -29,9 +30,12 @@ public final class ConnectionPool {
     private long connects;
     private boolean retired;
     private long reuses;
+    private final UpstreamMetrics metrics;
 
-    ConnectionPool(EventLoop loop, Backend backend, Bootstrap base, PoolConfig config, ClientTls tls, String sni) {
+    ConnectionPool(EventLoop loop, Backend backend, Bootstrap base, PoolConfig config, ClientTls tls, String sni,
+                   UpstreamMetrics metrics) {
         this.loop = loop;
+        this.metrics = metrics;
         this.backend = backend;
         this.bootstrap = base.clone(loop).handler(new UpstreamChannelInitializer(this, tls, sni));
         this.maxIdle = config.maxIdle();
@@ -69,8 +73,15 @@ public final class ConnectionPool {
         assert loop.inEventLoop();
         connects++;
         backend.connectionOpened();
+        long started = System.nanoTime();
         ChannelFuture f = bootstrap.connect(backend.connectAddress());
         f.channel().closeFuture().addListener(onClose);
+        // A listener per new connection only; pooled requests never get here.
+        f.addListener(done -> {
+            if (done.isSuccess()) {
+                metrics.connected(System.nanoTime() - started);
+            }
+        });
         return f;
     }
 

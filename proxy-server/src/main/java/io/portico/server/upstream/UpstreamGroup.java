@@ -15,6 +15,7 @@ import io.portico.server.config.BackendConfig;
 import io.portico.server.config.UpstreamConfig;
 import io.portico.server.listener.ListenerSockets;
 import io.portico.server.listener.Transport;
+import io.portico.server.metrics.UpstreamMetrics;
 import io.portico.server.upstream.balance.HashOptions;
 import io.portico.server.upstream.balance.LoadBalancer;
 import io.portico.server.upstream.balance.LoadBalancers;
@@ -69,6 +70,7 @@ public final class UpstreamGroup {
     private final List<String> warnings;
     private final HashKeyExtractor hashKey;
     private final HashOptions hash;
+    private final UpstreamMetrics metrics;
     /** Per config entry with {@code resolve: true}, the addresses last resolved; others null. */
     private final List<InetSocketAddress>[] resolved;
     private volatile Generation current;
@@ -77,8 +79,10 @@ public final class UpstreamGroup {
 
     @SuppressWarnings("unchecked")
     private UpstreamGroup(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
-                          AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls) {
+                          AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
+                          UpstreamMetrics metrics) {
         this.name = name;
+        this.metrics = metrics;
         this.config = config;
         this.resolver = resolver;
         this.tls = tls;
@@ -103,11 +107,13 @@ public final class UpstreamGroup {
      * {@code resolve: true} backends are looked up now, waiting up to 10 seconds for each; a name that
      * does not answer by then starts with no members and joins at a later refresh.
      *
-     * @param tls the group's client TLS context, or null for plain HTTP
+     * @param tls     the group's client TLS context, or null for plain HTTP
+     * @param metrics where the group's requests and connections are counted
      */
     public static UpstreamGroup create(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
-                                       AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls) {
-        UpstreamGroup g = new UpstreamGroup(name, config, workers, transport, resolver, tls);
+                                       AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
+                                       UpstreamMetrics metrics) {
+        UpstreamGroup g = new UpstreamGroup(name, config, workers, transport, resolver, tls, metrics);
         boolean resolving = false;
         for (int i = 0; i < config.backends().size(); i++) {
             BackendConfig bc = config.backends().get(i);
@@ -274,6 +280,15 @@ public final class UpstreamGroup {
         return warnings;
     }
 
+    public UpstreamMetrics metrics() {
+        return metrics;
+    }
+
+    /** The group's state on every event loop, for the current member set. */
+    public java.util.Collection<GroupLoop> loops() {
+        return current.perLoop.values();
+    }
+
     /** This group's state for {@code loop}; the loop must be one of the workers it was built for. */
     public GroupLoop forLoop(EventLoop loop) {
         return current.perLoop.get(loop);
@@ -317,7 +332,7 @@ public final class UpstreamGroup {
             for (EventLoop loop : loops) {
                 ConnectionPool[] pools = new ConnectionPool[backends.size()];
                 for (Backend b : backends) {
-                    pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni(b));
+                    pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni(b), metrics);
                 }
                 LoadBalancer<Backend> primary = primaryBalancers.get();
                 LoadBalancer<Backend> backup = backupBalancers == null ? null : backupBalancers.get();

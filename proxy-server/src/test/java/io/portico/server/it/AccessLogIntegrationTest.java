@@ -36,6 +36,7 @@ class AccessLogIntegrationTest {
         logFile = dir.resolve("access.log");
         server = PorticoServer.start(ConfigLoader.parse("access-log.yaml", """
                 workers: 2
+                admin: {address: "127.0.0.1:0"}
                 listeners:
                   - name: front
                     address: 127.0.0.1:0

@@ -70,6 +70,7 @@ class DnsReresolutionTest {
         try (TestDnsServer dns = new TestDnsServer(1)) {
             PorticoServer server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
                     workers: 2
+                    admin: {address: "127.0.0.1:0"}
                     listeners:
                       - name: http
                         address: 127.0.0.1:0

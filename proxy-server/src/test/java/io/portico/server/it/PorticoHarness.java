@@ -11,7 +11,7 @@ import java.time.Duration;
 /**
  * A Portico started in this JVM on port 0 from YAML, as a user would write it. The text given is
  * appended to a base with one listener called {@code http} on 127.0.0.1:0, two event loops, the
- * access log on stdout off, and no demo origin.
+ * admin listener on 127.0.0.1:0, the access log off, and no demo origin.
  */
 public final class PorticoHarness implements AutoCloseable {
 
@@ -29,6 +29,8 @@ public final class PorticoHarness implements AutoCloseable {
     public static PorticoHarness start(String yaml, String listenerExtra) throws Exception {
         String text = """
                 workers: 2
+                admin:
+                  address: 127.0.0.1:0
                 listeners:
                   - name: http
                     address: 127.0.0.1:0

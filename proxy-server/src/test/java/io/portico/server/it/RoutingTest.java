@@ -299,6 +299,7 @@ class RoutingTest {
     void aServerBoundToOneListenerIsNotUsedOnAnother() throws Exception {
         try (PorticoServer server = PorticoServer.start(ConfigLoader.parse("two-listeners.yaml", """
                 workers: 1
+                admin: {address: "127.0.0.1:0"}
                 listeners:
                   - name: public
                     address: 127.0.0.1:0

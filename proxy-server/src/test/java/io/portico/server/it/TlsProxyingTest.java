@@ -170,6 +170,7 @@ class TlsProxyingTest {
                     address: 127.0.0.1:0
                 %s
                 access_log: {enabled: false}
+                admin: {address: "127.0.0.1:0"}
                 upstreams:
                   origin:
                     backends: [{address: "127.0.0.1:%d"}]

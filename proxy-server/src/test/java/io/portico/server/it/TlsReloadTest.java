@@ -74,6 +74,25 @@ class TlsReloadTest {
     }
 
     @Test
+    void aConfigReloadReReadsCertificatesWhileOpenTlsConnectionsCarryOn(@TempDir Path dir) throws Exception {
+        Path cert = dir.resolve("site.crt");
+        Path key = dir.resolve("site.key");
+        install(first, cert, key, 0);
+        Path file = dir.resolve("portico.yaml");
+        Files.writeString(file, yaml(cert, key, "0s"));
+        try (PorticoServer server = PorticoServer.start(ConfigLoader.load(file), file); SSLSocket open = connect(server)) {
+            assertThat(subject(open)).contains("first.test");
+            install(second, cert, key, 5_000);
+            assertThat(server.reload().ok()).isTrue();
+            try (SSLSocket fresh = connect(server)) {
+                assertThat(subject(fresh)).contains("second.test");
+                assertThat(get(fresh)).isEqualTo("ok");
+            }
+            assertThat(get(open)).isEqualTo("ok");
+        }
+    }
+
+    @Test
     void aBrokenFileKeepsTheCertificateInUse(@TempDir Path dir) throws Exception {
         Path cert = dir.resolve("site.crt");
         Path key = dir.resolve("site.key");
@@ -89,8 +108,13 @@ class TlsReloadTest {
     }
 
     private static PorticoServer start(Path cert, Path key, String watch) throws Exception {
-        return PorticoServer.start(ConfigLoader.parse("reload.yaml", """
+        return PorticoServer.start(ConfigLoader.parse("reload.yaml", yaml(cert, key, watch)));
+    }
+
+    private static String yaml(Path cert, Path key, String watch) {
+        return """
                 workers: 1
+                admin: {address: "127.0.0.1:0"}
                 tls: {watch_interval: %s}
                 listeners:
                   - name: https
@@ -100,7 +124,7 @@ class TlsReloadTest {
                 access_log: {enabled: false}
                 servers:
                   - routes: [{match: {prefix: /}, respond: {status: 200, body: ok}}]
-                """.formatted(watch, cert, key)));
+                """.formatted(watch, cert, key);
     }
 
     private static void install(SelfSignedCertificate c, Path cert, Path key, long ageShiftMillis) throws IOException {

@@ -1,0 +1,186 @@
+package io.portico.server;
+
+import io.portico.server.config.ListenerConfig;
+import io.portico.server.config.PorticoConfig;
+import io.portico.server.config.UpstreamConfig;
+import io.portico.server.http1.ListenerContext;
+import io.portico.server.listener.ListenerTls;
+import io.portico.server.log.AccessLog;
+import io.portico.server.route.Router;
+import io.portico.server.upstream.UpstreamGroup;
+import io.portico.server.upstream.UpstreamTls;
+import io.portico.tls.ClientTls;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Everything one config builds on top of the process's fixed parts (event loops, resolver,
+ * metrics): upstream groups with their pools, TLS contexts, the access log, and one
+ * {@link ListenerContext} per listener. New connections get the newest generation; a connection
+ * keeps the one it was accepted with, so a replaced generation is closed only once its last
+ * connection has.
+ */
+final class ConfigGeneration {
+
+    final long number;
+    final PorticoConfig config;
+    final Map<String, UpstreamGroup> groups;
+    final Map<String, ListenerTls> tls;
+    final Map<String, ListenerContext> contexts;
+    final AccessLog accessLog;
+    final List<String> warnings;
+
+    private ConfigGeneration(long number, PorticoConfig config, Map<String, UpstreamGroup> groups,
+                             Map<String, ListenerTls> tls, Map<String, ListenerContext> contexts, AccessLog accessLog,
+                             List<String> warnings) {
+        this.number = number;
+        this.config = config;
+        this.groups = Collections.unmodifiableMap(groups);
+        this.tls = Collections.unmodifiableMap(tls);
+        this.contexts = Collections.unmodifiableMap(contexts);
+        this.accessLog = accessLog;
+        this.warnings = List.copyOf(warnings);
+    }
+
+    /**
+     * Builds a generation. What the previous one has and this config leaves unchanged is shared
+     * rather than rebuilt: the access log (same settings) and a listener's TLS contexts (same TLS
+     * section; they are re-read from disk instead, so a reload also reloads certificates and
+     * session tickets keep resuming). On failure everything built so far is closed.
+     *
+     * @throws BuildException naming the config key whose part could not be built
+     */
+    static ConfigGeneration build(long number, PorticoConfig config, PorticoServer server, ConfigGeneration previous)
+            throws BuildException {
+        Map<String, UpstreamGroup> groups = new LinkedHashMap<>();
+        Map<String, ListenerTls> tls = new LinkedHashMap<>();
+        List<String> warnings = new ArrayList<>();
+        AccessLog accessLog = null;
+        try {
+            if (previous != null && previous.config.accessLog().equals(config.accessLog())) {
+                accessLog = previous.accessLog;
+                // As nginx's USR1: a file an external logrotate moved away is started anew.
+                accessLog.reopen();
+            } else {
+                try {
+                    accessLog = AccessLog.open(config.accessLog());
+                } catch (IOException | RuntimeException e) {
+                    throw new BuildException("access_log.path", "cannot open the access log: " + e.getMessage(), e);
+                }
+            }
+            for (Map.Entry<String, UpstreamConfig> e : config.upstreams().entrySet()) {
+                try {
+                    ClientTls clientTls = UpstreamTls.build(e.getValue().tls(), server.tlsProvider());
+                    UpstreamGroup g = UpstreamGroup.create(e.getKey(), e.getValue(), server.workers(), server.transport(),
+                            server.resolver(), clientTls, server.metrics().upstream(e.getKey()));
+                    groups.put(e.getKey(), g);
+                    for (String w : g.warnings()) {
+                        warnings.add("upstream " + e.getKey() + ": " + w);
+                    }
+                } catch (Exception ex) {
+                    throw new BuildException("upstreams." + e.getKey() + ".tls", ex.getMessage(), ex);
+                }
+            }
+            Map<String, ListenerContext> contexts = new LinkedHashMap<>();
+            for (int i = 0; i < config.listeners().size(); i++) {
+                ListenerConfig lc = config.listeners().get(i);
+                Router router = Router.build(config.servers(), lc.name(), groups);
+                if (router == null) {
+                    throw new BuildException("listeners[" + i + "]", "no server answers on listener " + lc.name(), null);
+                }
+                ListenerTls listenerTls = null;
+                if (lc.tls() != null) {
+                    listenerTls = reusableTls(previous, lc, config);
+                    if (listenerTls != null) {
+                        listenerTls.reload(true);
+                    } else {
+                        try {
+                            listenerTls = ListenerTls.create(lc.name(), lc.tls(), config.tls(), server.tlsProvider(), warnings);
+                        } catch (Exception ex) {
+                            throw new BuildException("listeners[" + i + "].tls", ex.getMessage(), ex);
+                        }
+                    }
+                    tls.put(lc.name(), listenerTls);
+                }
+                contexts.put(lc.name(), new ListenerContext(lc, router, config.forwarding(), accessLog, server.lifecycle(),
+                        listenerTls, server.metrics().listener(lc.name())));
+            }
+            return new ConfigGeneration(number, config, groups, tls, contexts, accessLog, warnings);
+        } catch (BuildException | RuntimeException | Error e) {
+            for (UpstreamGroup g : groups.values()) {
+                g.close();
+            }
+            for (ListenerTls t : tls.values()) {
+                if (previous == null || !previous.tls.containsValue(t)) {
+                    t.close();
+                }
+            }
+            if (accessLog != null && (previous == null || accessLog != previous.accessLog)) {
+                accessLog.close();
+            }
+            throw e;
+        }
+    }
+
+    private static ListenerTls reusableTls(ConfigGeneration previous, ListenerConfig lc, PorticoConfig config) {
+        if (previous == null || !previous.config.tls().equals(config.tls())) {
+            return null;
+        }
+        ListenerContext old = previous.contexts.get(lc.name());
+        if (old == null || !Objects.equals(old.config().tls(), lc.tls())) {
+            return null;
+        }
+        return previous.tls.get(lc.name());
+    }
+
+    /** Client connections still open on this generation's contexts. */
+    int openConnections() {
+        int n = 0;
+        for (ListenerContext c : contexts.values()) {
+            n += c.openConnections();
+        }
+        return n;
+    }
+
+    /**
+     * Closes what this generation owns and no generation in {@code live} shares: pools (idle
+     * connections close), TLS timers, the access log. Call it from outside the event loops.
+     */
+    void close(java.util.Collection<ConfigGeneration> live, boolean closeLog) {
+        for (UpstreamGroup g : groups.values()) {
+            g.close();
+        }
+        for (ListenerTls t : tls.values()) {
+            if (live.stream().noneMatch(g -> g != this && g.tls.containsValue(t))) {
+                t.close();
+            }
+        }
+        if (closeLog && live.stream().noneMatch(g -> g != this && g.accessLog == accessLog)) {
+            accessLog.close();
+        }
+    }
+
+    /** A part of a valid config that could not be built (a certificate that does not load, say). */
+    static final class BuildException extends Exception {
+
+        private static final long serialVersionUID = 1L;
+
+        private final String key;
+
+        BuildException(String key, String message, Throwable cause) {
+            super(message, cause);
+            this.key = key;
+        }
+
+        /** The config key of the part that failed, such as {@code listeners[1].tls}. */
+        String key() {
+            return key;
+        }
+    }
+}

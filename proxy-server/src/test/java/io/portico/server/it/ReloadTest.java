@@ -1,0 +1,281 @@
+package io.portico.server.it;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.portico.server.PorticoServer;
+import io.portico.server.ReloadResult;
+import io.portico.server.admin.AdminClient;
+import io.portico.server.config.ConfigLoader;
+import io.portico.server.config.DemoOriginConfig;
+import io.portico.server.config.HostPort;
+import io.portico.server.demo.DemoOrigin;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.ConnectException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Hot reload through {@code POST /reload}: under load nothing fails and no WebSocket closes; a bad
+ * file changes nothing; listeners come and go; each connection keeps the config it started with.
+ */
+class ReloadTest {
+
+    @TempDir
+    Path dir;
+    Path file;
+    EventLoopGroup originLoop;
+    DemoOrigin echo;
+    PorticoServer server;
+    AdminClient admin;
+
+    @BeforeEach
+    void start() throws Exception {
+        originLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        echo = DemoOrigin.start(new DemoOriginConfig(true, new HostPort("127.0.0.1", 0)), originLoop,
+                NioServerSocketChannel.class);
+        file = dir.resolve("portico.yaml");
+        write(config(0, echo.address().getPort(), ""));
+        server = PorticoServer.start(ConfigLoader.load(file), file);
+        admin = new AdminClient(server.adminAddress(), null);
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        echo.close();
+        originLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** A config whose responses carry {@code X-Generation: gen}; {@code extra} is appended at the top level. */
+    private static String config(int gen, int originPort, String extraListeners) {
+        return """
+                workers: 2
+                admin: {address: "127.0.0.1:0"}
+                access_log: {enabled: false}
+                listeners:
+                  - name: http
+                    address: 127.0.0.1:0
+                %s
+                upstreams:
+                  echo:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes:
+                      - match: {prefix: /}
+                        upstream: echo
+                        response_headers: {set: {X-Generation: "%d"}}
+                """.formatted(extraListeners, originPort, gen);
+    }
+
+    private void write(String yaml) throws Exception {
+        Files.writeString(file, yaml);
+    }
+
+    private ReloadResult reloadThroughAdmin() throws Exception {
+        HttpResponse<String> r = admin.post("/reload");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.body()).contains("\"ok\":true");
+        return server.lastReload();
+    }
+
+    private URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + server.address("http").getPort() + path);
+    }
+
+    @Test
+    void twentyReloadsUnderLoadFailNoRequestAndCloseNoWebSocket() throws Exception {
+        int port = echo.address().getPort();
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicLong ok = new AtomicLong();
+        ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+        URI target = uri("/");
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        List<Future<?>> clients = new ArrayList<>();
+        for (int c = 0; c < 3; c++) {
+            clients.add(pool.submit(() -> {
+                HttpClient http = PorticoHarness.client();
+                while (running.get()) {
+                    try {
+                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(10))
+                                .build(), HttpResponse.BodyHandlers.ofString());
+                        if (r.statusCode() == 200) {
+                            ok.incrementAndGet();
+                        } else {
+                            failures.add("status " + r.statusCode());
+                        }
+                    } catch (Exception e) {
+                        failures.add(e.toString());
+                    }
+                }
+            }));
+        }
+        List<WebSocket> sockets = new ArrayList<>();
+        List<WebSocketProxyingTest.Listener> listeners = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            WebSocketProxyingTest.Listener l = new WebSocketProxyingTest.Listener();
+            sockets.add(HttpClient.newHttpClient().newWebSocketBuilder()
+                    .buildAsync(URI.create("ws://127.0.0.1:" + server.address("http").getPort() + "/ws"), l).join());
+            listeners.add(l);
+        }
+        try {
+            for (int gen = 1; gen <= 20; gen++) {
+                long before = ok.get();
+                write(config(gen, port, ""));
+                ReloadResult result = reloadThroughAdmin();
+                assertThat(result.generation()).isEqualTo(gen + 1);
+                for (int i = 0; i < sockets.size(); i++) {
+                    sockets.get(i).sendText("ping " + gen + " " + i, true).join();
+                    assertThat(listeners.get(i).nextWhole()).isEqualTo("ping " + gen + " " + i);
+                }
+                // Traffic keeps flowing between reloads.
+                await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() > before);
+            }
+        } finally {
+            running.set(false);
+            for (Future<?> f : clients) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+        }
+        assertThat(failures).isEmpty();
+        assertThat(ok.get()).isGreaterThan(20);
+        for (WebSocketProxyingTest.Listener l : listeners) {
+            assertThat(l.closed).isNotDone();
+        }
+        for (WebSocket ws : sockets) {
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "").join();
+        }
+        for (WebSocketProxyingTest.Listener l : listeners) {
+            assertThat(l.closed.get(10, TimeUnit.SECONDS)).isEqualTo(WebSocket.NORMAL_CLOSURE);
+        }
+        HttpResponse<String> fresh = PorticoHarness.client().send(HttpRequest.newBuilder(uri("/")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(fresh.headers().firstValue("x-generation")).hasValue("20");
+        assertThat(admin.scrape().sum("portico_config_reloads_total", "result=ok")).isEqualTo(20);
+    }
+
+    @Test
+    void anEstablishedConnectionKeepsItsConfigAndNewOnesGetTheNewOne() throws Exception {
+        try (RawHttp old = new RawHttp(server.address("http").getPort())) {
+            assertThat(old.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("0");
+            write(config(1, echo.address().getPort(), ""));
+            reloadThroughAdmin();
+            assertThat(old.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("0");
+            try (RawHttp fresh = new RawHttp(server.address("http").getPort())) {
+                assertThat(fresh.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("1");
+            }
+        }
+        // Once its last connection is gone the replaced generation is closed.
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.retiredGenerations() == 0);
+    }
+
+    @Test
+    void aBadFileIsRefusedWithFileLineAndKeyAndTheRunningConfigKeepsServing() throws Exception {
+        write(config(1, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n",
+                "address: 127.0.0.1:0\n    backlgo: 10\n"));
+        HttpResponse<String> r = admin.post("/reload");
+        assertThat(r.statusCode()).isEqualTo(422);
+        assertThat(r.body()).contains("\"ok\":false", file + ":7: listeners[0].backlgo: unknown key 'backlgo'");
+        assertThat(server.generation()).isEqualTo(1);
+        HttpResponse<String> still = PorticoHarness.client().send(HttpRequest.newBuilder(uri("/")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(still.statusCode()).isEqualTo(200);
+        assertThat(still.headers().firstValue("x-generation")).hasValue("0");
+        assertThat(admin.scrape().sum("portico_config_reloads_total", "result=failed")).isEqualTo(1);
+
+        // A file that parses but names a certificate that is not there is refused too, naming the key.
+        write(config(1, echo.address().getPort(), """
+                  - name: https
+                    address: 127.0.0.1:0
+                    tls:
+                      certificates: [{cert: /nonexistent/c.pem, key: /nonexistent/k.pem}]
+                """));
+        HttpResponse<String> tls = admin.post("/reload");
+        assertThat(tls.statusCode()).isEqualTo(422);
+        assertThat(tls.body()).contains("listeners[1].tls");
+        assertThat(server.generation()).isEqualTo(1);
+        assertThat(server.listenerAddresses()).containsOnlyKeys("http");
+    }
+
+    @Test
+    void aReloadThatAddsAListenerStartsItAndOneThatRemovesItStopsIt() throws Exception {
+        write(config(1, echo.address().getPort(), """
+                  - name: extra
+                    address: 127.0.0.1:0
+                """));
+        ReloadResult added = reloadThroughAdmin();
+        assertThat(added.changes()).anySatisfy(c -> assertThat(c).startsWith("listener extra added"));
+        int extraPort = server.address("extra").getPort();
+        HttpResponse<String> viaExtra = PorticoHarness.client().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + extraPort + "/")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(viaExtra.statusCode()).isEqualTo(200);
+        assertThat(viaExtra.headers().firstValue("x-generation")).hasValue("1");
+
+        try (RawHttp idle = new RawHttp(extraPort)) {
+            assertThat(idle.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+            write(config(2, echo.address().getPort(), ""));
+            ReloadResult removed = reloadThroughAdmin();
+            assertThat(removed.changes()).anySatisfy(c -> assertThat(c).startsWith("listener extra removed"));
+            // Its idle keep-alive connection is closed as in a drain, and it accepts no more.
+            assertThat(idle.closedByServer()).isTrue();
+        }
+        assertThatThrownBy(() -> new Socket("127.0.0.1", extraPort).close()).isInstanceOf(ConnectException.class);
+        assertThat(server.listenerAddresses()).containsOnlyKeys("http");
+    }
+
+    @Test
+    void aNewListenerOnAPortInUseIsRefusedAndChangesNothing() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            write(config(1, echo.address().getPort(), """
+                      - name: extra
+                        address: 127.0.0.1:%d
+                    """.formatted(taken.getLocalPort())));
+            HttpResponse<String> r = admin.post("/reload");
+            assertThat(r.statusCode()).isEqualTo(422);
+            assertThat(r.body()).contains(file + ": listeners[1].address:");
+        }
+        assertThat(server.generation()).isEqualTo(1);
+        assertThat(server.listenerAddresses()).containsOnlyKeys("http");
+        HttpResponse<String> still = PorticoHarness.client().send(HttpRequest.newBuilder(uri("/")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(still.headers().firstValue("x-generation")).hasValue("0");
+    }
+
+    @Test
+    void changedSocketOptionsRebindTheListener() throws Exception {
+        write(config(1, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n",
+                "address: 127.0.0.1:0\n    backlog: 128\n"));
+        ReloadResult r = reloadThroughAdmin();
+        assertThat(r.changes()).anySatisfy(c -> assertThat(c).contains("listener http"));
+        HttpResponse<String> after = PorticoHarness.client().send(HttpRequest.newBuilder(uri("/")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(after.statusCode()).isEqualTo(200);
+        assertThat(after.headers().firstValue("x-generation")).hasValue("1");
+    }
+}
