@@ -87,13 +87,13 @@ final class AdminViews {
             for (Backend b : g.backends()) {
                 int idle = 0;
                 for (GroupLoop gl : g.loops()) {
-                    idle += gl.pool(b).idleCount();
+                    idle += gl.idleCount(b);
                 }
                 Map<String, Object> bm = new LinkedHashMap<>();
                 bm.put("address", b.key());
                 bm.put("weight", b.weight());
                 bm.put("backup", b.backup());
-                bm.put("healthy", !b.isDown(now));
+                bm.put("healthy", !b.isDown(now) && b.health().available());
                 bm.put("in_flight", b.inFlight());
                 bm.put("connections", b.openConnections());
                 bm.put("idle", idle);

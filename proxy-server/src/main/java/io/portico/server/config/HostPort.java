@@ -1,5 +1,6 @@
 package io.portico.server.config;
 
+import io.netty.util.NetUtil;
 import java.net.InetSocketAddress;
 
 /**
@@ -42,6 +43,11 @@ public record HostPort(String host, int port) {
             throw new IllegalArgumentException("port must be 0..65535, got '" + text + "'");
         }
         return new HostPort(host, port);
+    }
+
+    /** Whether {@code host} is an IP address literal rather than a name. */
+    public static boolean isLiteral(String host) {
+        return NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host);
     }
 
     /** An unresolved socket address; resolution happens where it is used (DNS for upstreams). */

@@ -89,7 +89,7 @@ public final class ProxyMetrics {
         registry.gauge("portico_upstream_backend_up", "1 when a backend takes traffic, 0 while passive health marks it down.",
                 member, cb -> {
                     long now = System.nanoTime();
-                    forEachBackend(groups, (g, b, idle) -> cb.call(b.isDown(now) ? 0 : 1, g.name(), b.key()));
+                    forEachBackend(groups, (g, b, idle) -> cb.call(b.isDown(now) || !b.health().available() ? 0 : 1, g.name(), b.key()));
                 });
         registry.gauge("portico_event_loop_pending_tasks", "Tasks waiting in each event loop's queue.", new String[] {"loop"},
                 cb -> {
@@ -114,7 +114,7 @@ public final class ProxyMetrics {
             for (GroupLoop gl : g.loops()) {
                 for (Backend b : backends) {
                     // Written by its loop; a scrape reading a slightly old size is fine for a gauge.
-                    idle[b.index()] += gl.pool(b).idleCount();
+                    idle[b.index()] += gl.idleCount(b);
                 }
             }
             for (Backend b : backends) {

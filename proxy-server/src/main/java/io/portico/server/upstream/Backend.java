@@ -34,8 +34,12 @@ public final class Backend implements Member {
     private volatile boolean down;
     private BackendHealth health;
 
-    Backend(int index, BackendConfig config, int maxFails, long failTimeoutNanos) {
+    private final String serverName;
+
+    /** @param serverName the name the backend was configured by, for SNI and the health check's Host */
+    Backend(int index, BackendConfig config, int maxFails, long failTimeoutNanos, String serverName) {
         this.index = index;
+        this.serverName = serverName;
         this.config = config;
         this.key = config.address().toString();
         this.connectAddress = connectAddress(config.address());
@@ -58,6 +62,16 @@ public final class Backend implements Member {
     /** Active check results and outlier ejection. */
     public BackendHealth health() {
         return health;
+    }
+
+    /** The host name it was configured by (for a member found through DNS, the name, not the address). */
+    public String serverName() {
+        return serverName;
+    }
+
+    /** Host header for requests Portico makes itself (health checks): the configured name and port. */
+    public String hostHeader() {
+        return new HostPort(serverName, config.address().port()).toString();
     }
 
     public int index() {

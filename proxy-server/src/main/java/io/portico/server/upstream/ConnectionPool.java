@@ -28,6 +28,7 @@ public final class ConnectionPool {
     private final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
     private final ChannelFutureListener onClose;
     private long connects;
+    private boolean retired;
     private long reuses;
     private final UpstreamMetrics metrics;
 
@@ -85,7 +86,7 @@ public final class ConnectionPool {
     }
 
     boolean offer(UpstreamConnection c) {
-        if (idle.size() >= maxIdle) {
+        if (retired || idle.size() >= maxIdle) {
             return false;
         }
         c.pooled(true, System.nanoTime());
@@ -111,6 +112,12 @@ public final class ConnectionPool {
                 c.channel().close();
             }
         }
+    }
+
+    /** The group's members changed: connections coming back are closed, not kept. */
+    void retire(List<ChannelFuture> closing) {
+        retired = true;
+        closeAll(closing);
     }
 
     void closeAll(List<ChannelFuture> closing) {

@@ -134,6 +134,15 @@ public final class GroupLoop {
         return pools[backend.index()];
     }
 
+    /**
+     * Idle connections to {@code backend} on this loop, or 0 when it is not one of this loop's members
+     * (the group's DNS members changed between reading its backends and its loops). For views and gauges.
+     */
+    public int idleCount(Backend backend) {
+        int i = backend.index();
+        return i < pools.length && pools[i].backend() == backend ? pools[i].idleCount() : 0;
+    }
+
     /** Counts a request towards the retry budget. */
     public void onRequest() {
         retryBudget.onRequest();
@@ -148,6 +157,18 @@ public final class GroupLoop {
         long now = System.nanoTime();
         for (ConnectionPool pool : pools) {
             pool.evictExpired(now);
+        }
+    }
+
+    /** Replaced by a newer member set: timers off, idle connections closed, none taken back. */
+    void retire() {
+        sweeper.cancel(false);
+        if (ramper != null) {
+            ramper.cancel(false);
+        }
+        List<ChannelFuture> closing = new ArrayList<>();
+        for (ConnectionPool pool : pools) {
+            pool.retire(closing);
         }
     }
 

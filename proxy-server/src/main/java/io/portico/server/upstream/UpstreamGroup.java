@@ -5,15 +5,18 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.resolver.AddressResolver;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.portico.server.config.HostPort;
 import io.portico.server.config.BackendConfig;
 import io.portico.server.config.UpstreamConfig;
 import io.portico.server.listener.ListenerSockets;
 import io.portico.server.listener.Transport;
-import io.portico.server.upstream.balance.HashOptions;
 import io.portico.server.metrics.UpstreamMetrics;
+import io.portico.server.upstream.balance.HashOptions;
 import io.portico.server.upstream.balance.LoadBalancer;
 import io.portico.server.upstream.balance.LoadBalancers;
 import io.portico.server.upstream.health.BackendHealth;
@@ -24,10 +27,12 @@ import io.portico.server.upstream.health.HealthChecker;
 import io.portico.server.upstream.health.HealthState;
 import io.portico.tls.ClientTls;
 
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -38,107 +43,187 @@ import java.util.function.Supplier;
 
 /**
  * An upstream group: its backends (shared) and, for each event loop, a {@link GroupLoop} with that
- * loop's balancers and pools. The map from loop to state is built once and only read afterwards.
+ * loop's balancers and pools.
  *
  * <p>Health: each backend has one {@link HealthChecker} (when {@code health_check} is on), on one
  * event loop chosen round robin, and one {@link BackendHealth} shared by all loops. A change of a
  * backend's health is published to every loop's {@link GroupLoop} as a task on that loop.
+ *
+ * <p>Members: a backend with {@code resolve: true} stands for every IPv4 address its name resolves to,
+ * each a member of its own (keyed {@code ip:port} on a hash ring). One loop asks the resolver again
+ * every second; answers come from the DNS cache until the record's TTL runs out, so the set follows
+ * DNS on the TTL. When it changes, a new {@link Generation} (backends, per-loop state, checkers) is
+ * built and swapped in; exchanges already running finish on the old one, whose pools then stop
+ * taking connections back. A failed lookup keeps the addresses last seen.
  */
 public final class UpstreamGroup {
 
+    private static final System.Logger LOG = System.getLogger("portico");
+    private static final long REFRESH_MILLIS = 1000;
+
     private final String name;
     private final UpstreamConfig config;
-    private final List<Backend> backends;
-    private final Map<EventExecutor, GroupLoop> loops;
+    private final List<EventLoop> loops;
+    private final AddressResolverGroup<? extends SocketAddress> resolver;
+    private final ClientTls tls;
+    private final Bootstrap base;
     private final List<String> warnings;
     private final HashKeyExtractor hashKey;
-    private final List<GroupLoop> loopList;
-    private final List<HealthChecker> checkers = new ArrayList<>();
-    private final EjectionBudget ejectionBudget;
+    private final HashOptions hash;
     private final UpstreamMetrics metrics;
+    /** Per config entry with {@code resolve: true}, the addresses last resolved; others null. */
+    private final List<InetSocketAddress>[] resolved;
+    private volatile Generation current;
+    private ScheduledFuture<?> refresher;
+    private volatile boolean closed;
 
-    private UpstreamGroup(String name, UpstreamConfig config, List<Backend> backends,
-                          EventLoopGroup workers, Transport transport,
+    @SuppressWarnings("unchecked")
+    private UpstreamGroup(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
                           AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
                           UpstreamMetrics metrics) {
         this.name = name;
         this.metrics = metrics;
         this.config = config;
-        this.backends = backends;
+        this.resolver = resolver;
+        this.tls = tls;
         this.hashKey = config.balance() == io.portico.server.config.BalanceAlgorithm.CONSISTENT_HASH
                 ? HashKeyExtractor.of(config.hash().key()) : HashKeyExtractor.NONE;
-        Bootstrap base = new Bootstrap()
+        this.base = new Bootstrap()
                 .channel(transport.socketChannelClass())
                 .resolver(resolver)
                 .option(ChannelOption.AUTO_READ, false);
         this.warnings = ListenerSockets.applyUpstreamOptions(base, config.socket(), config.connectTimeout(), transport);
-        List<Backend> primaries = new ArrayList<>();
-        List<Backend> backups = new ArrayList<>();
-        for (Backend b : backends) {
-            (b.backup() ? backups : primaries).add(b);
-        }
-        int loopCount = 0;
-        for (EventExecutor ignored : workers) {
-            loopCount++;
-        }
-        HashOptions hash = HashOptions.of(config.hash(), loopCount);
-        Supplier<LoadBalancer<Backend>> primaryBalancers = LoadBalancers.factory(config.balance(), primaries, hash);
-        Supplier<LoadBalancer<Backend>> backupBalancers = backups.isEmpty() ? null
-                : LoadBalancers.factory(config.balance(), backups, hash);
-        Map<EventExecutor, GroupLoop> perLoop = new IdentityHashMap<>();
-        List<GroupLoop> ordered = new ArrayList<>();
+        List<EventLoop> all = new ArrayList<>();
         for (EventExecutor executor : workers) {
-            EventLoop loop = (EventLoop) executor;
-            ConnectionPool[] pools = new ConnectionPool[backends.size()];
-            for (Backend b : backends) {
-                String sni = config.tls().sni() != null ? config.tls().sni() : b.config().address().host();
-                pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni, metrics);
-            }
-            LoadBalancer<Backend> primary = primaryBalancers.get();
-            LoadBalancer<Backend> backup = backupBalancers == null ? null : backupBalancers.get();
-            GroupLoop gl = new GroupLoop(this, loop, primary, backup, pools);
-            perLoop.put(loop, gl);
-            ordered.add(gl);
+            all.add((EventLoop) executor);
         }
-        this.loops = Collections.unmodifiableMap(perLoop);
-        this.loopList = List.copyOf(ordered);
-        this.ejectionBudget = new EjectionBudget(backends.size(), config.outlier().maxEjectionPercent());
-        boolean checking = config.healthCheck().enabled();
-        for (Backend b : backends) {
-            EventLoop home = loopList.get(b.index() % loopList.size()).loop();
-            b.health(new BackendHealth("upstream " + name + " backend " + b.key(), config.outlier(), ejectionBudget,
-                    config.healthCheck().rise(), config.healthCheck().fall(), home, () -> publish(b)));
-            if (checking) {
-                String sni = config.tls().sni() != null ? config.tls().sni() : b.config().address().host();
-                checkers.add(new HealthChecker(home, config.healthCheck(), b.health(), base, b.connectAddress(),
-                        b.key(), tls, sni));
-            }
-        }
-        for (HealthChecker c : checkers) {
-            c.start();
-        }
+        this.loops = List.copyOf(all);
+        this.hash = HashOptions.of(config.hash(), loops.size());
+        this.resolved = new List[config.backends().size()];
     }
 
-    /** Hands {@code b}'s health to every loop; each takes it on its own thread. */
-    private void publish(Backend b) {
-        for (GroupLoop gl : loopList) {
-            EventLoop loop = gl.loop();
-            if (loop.inEventLoop()) {
-                gl.refresh(b);
-            } else if (!loop.isShuttingDown()) {
-                try {
-                    loop.execute(() -> gl.refresh(b));
-                } catch (RejectedExecutionException e) {
-                    // The loop stopped between the check and the call: nothing there needs the news.
+    /**
+     * Builds a group for every loop of {@code workers} and starts its health checks. Names of
+     * {@code resolve: true} backends are looked up now, waiting up to 10 seconds for each; a name that
+     * does not answer by then starts with no members and joins at a later refresh.
+     *
+     * @param tls     the group's client TLS context, or null for plain HTTP
+     * @param metrics where the group's requests and connections are counted
+     */
+    public static UpstreamGroup create(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
+                                       AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
+                                       UpstreamMetrics metrics) {
+        UpstreamGroup g = new UpstreamGroup(name, config, workers, transport, resolver, tls, metrics);
+        boolean resolving = false;
+        for (int i = 0; i < config.backends().size(); i++) {
+            BackendConfig bc = config.backends().get(i);
+            if (bc.resolve()) {
+                resolving = true;
+                Future<List<InetSocketAddress>> f = g.lookup(g.loops.get(0), bc.address());
+                if (f.awaitUninterruptibly(10, TimeUnit.SECONDS) && f.isSuccess()) {
+                    g.resolved[i] = sorted(f.getNow());
+                } else {
+                    g.resolved[i] = List.of();
+                    LOG.log(System.Logger.Level.WARNING, "upstream " + name + ": " + bc.address().host()
+                            + " did not resolve (" + (f.cause() == null ? "timeout" : f.cause().getMessage())
+                            + "); its members join when it does");
                 }
             }
         }
+        g.current = g.new Generation(g.expand());
+        if (resolving) {
+            EventLoop home = g.loops.get(0);
+            g.refresher = home.scheduleWithFixedDelay(g::refresh, REFRESH_MILLIS, REFRESH_MILLIS, TimeUnit.MILLISECONDS);
+        }
+        return g;
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private Future<List<InetSocketAddress>> lookup(EventLoop loop, HostPort hp) {
+        AddressResolver r = resolver.getResolver(loop);
+        return r.resolveAll(InetSocketAddress.createUnresolved(hp.host(), hp.port()));
+    }
+
+    private static List<InetSocketAddress> sorted(List<InetSocketAddress> addresses) {
+        List<InetSocketAddress> copy = new ArrayList<>(addresses);
+        copy.sort((a, b) -> Arrays.compare(a.getAddress().getAddress(), b.getAddress().getAddress()));
+        return List.copyOf(copy);
+    }
+
+    /** The members now: config entries as written, resolve entries as one member per address. */
+    private List<Backend> expand() {
+        List<BackendConfig> members = new ArrayList<>();
+        List<String> serverNames = new ArrayList<>();
+        for (int i = 0; i < config.backends().size(); i++) {
+            BackendConfig bc = config.backends().get(i);
+            if (!bc.resolve()) {
+                members.add(bc);
+                serverNames.add(bc.address().host());
+                continue;
+            }
+            for (InetSocketAddress a : resolved[i]) {
+                HostPort hp = new HostPort(a.getAddress().getHostAddress(), bc.address().port());
+                members.add(new BackendConfig(hp, bc.weight(), bc.maxConnections(), bc.backup(), false));
+                serverNames.add(bc.address().host());
+            }
+        }
+        long primaries = members.stream().filter(b -> !b.backup()).count();
+        // As in nginx, a lone server is never marked down: there is nowhere else to send its traffic.
+        int maxFails = primaries == 1 && members.size() == 1 ? 0 : config.maxFails();
+        List<Backend> backends = new ArrayList<>();
+        for (int i = 0; i < members.size(); i++) {
+            backends.add(new Backend(i, members.get(i), maxFails, config.failTimeout().toNanos(), serverNames.get(i)));
+        }
+        return List.copyOf(backends);
+    }
+
+    /** Asks the resolver for every resolve entry; on the home loop. */
+    private void refresh() {
+        if (closed) {
+            return;
+        }
+        int[] pending = {0};
+        List<InetSocketAddress>[] answers = resolved.clone();
+        for (int i = 0; i < resolved.length; i++) {
+            if (resolved[i] != null) {
+                pending[0]++;
+            }
+        }
+        for (int i = 0; i < resolved.length; i++) {
+            if (resolved[i] == null) {
+                continue;
+            }
+            int entry = i;
+            lookup(loops.get(0), config.backends().get(i).address()).addListener(f -> {
+                if (f.isSuccess()) {
+                    @SuppressWarnings("unchecked")
+                    List<InetSocketAddress> got = (List<InetSocketAddress>) f.getNow();
+                    answers[entry] = sorted(got);
+                }
+                if (--pending[0] == 0) {
+                    applyAnswers(answers);
+                }
+            });
+        }
+    }
+
+    private void applyAnswers(List<InetSocketAddress>[] answers) {
+        if (closed || Arrays.equals(answers, resolved)) {
+            return;
+        }
+        System.arraycopy(answers, 0, resolved, 0, answers.length);
+        Generation old = current;
+        Generation next = new Generation(expand());
+        current = next;
+        LOG.log(System.Logger.Level.INFO, "upstream " + name + ": members now " + next.backends);
+        old.retire();
     }
 
     /** A snapshot of the members' health and load, for the admin listener and metrics. Safe from any thread. */
     public GroupStatus status() {
         long now = System.nanoTime();
         long slowStart = config.slowStart().toNanos();
+        List<Backend> backends = current.backends;
         List<BackendStatus> members = new ArrayList<>(backends.size());
         for (Backend b : backends) {
             BackendHealth h = b.health();
@@ -172,24 +257,6 @@ public final class UpstreamGroup {
         return new GroupStatus(name, config.healthCheck().enabled(), members);
     }
 
-    /**
-     * Builds a group for every loop of {@code workers} and starts its health checks.
-     *
-     * @param tls     the group's client TLS context, or null for plain HTTP
-     * @param metrics where the group's requests and connections are counted
-     */
-    public static UpstreamGroup create(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
-                                       AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
-                                       UpstreamMetrics metrics) {
-        List<Backend> backends = new ArrayList<>();
-        long primaries = config.backends().stream().filter(b -> !b.backup()).count();
-        // As in nginx, a lone server is never marked down: there is nowhere else to send its traffic.
-        int maxFails = primaries == 1 && config.backends().size() == 1 ? 0 : config.maxFails();
-        for (BackendConfig bc : config.backends()) {
-            backends.add(new Backend(backends.size(), bc, maxFails, config.failTimeout().toNanos()));
-        }
-        return new UpstreamGroup(name, config, List.copyOf(backends), workers, transport, resolver, tls, metrics);
-    }
 
     public String name() {
         return name;
@@ -199,8 +266,9 @@ public final class UpstreamGroup {
         return config;
     }
 
+    /** The members now (a resolve entry stands for as many as its name has addresses). */
     public List<Backend> backends() {
-        return backends;
+        return current.backends;
     }
 
     public HashKeyExtractor hashKey() {
@@ -216,35 +284,127 @@ public final class UpstreamGroup {
         return metrics;
     }
 
-    /** The group's state on every event loop. */
+    /** The group's state on every event loop, for the current member set. */
     public java.util.Collection<GroupLoop> loops() {
-        return loops.values();
+        return current.perLoop.values();
     }
 
     /** This group's state for {@code loop}; the loop must be one of the workers it was built for. */
     public GroupLoop forLoop(EventLoop loop) {
-        return loops.get(loop);
+        return current.perLoop.get(loop);
     }
 
     /**
-     * Closes idle connections and stops the pools' timers, each loop's part on that loop, and waits
-     * until those connections are closed so the loops can stop cleanly afterwards. Call it from
-     * outside the event loops.
+     * Stops the health checks and the DNS refresh, closes idle connections and stops the pools'
+     * timers, each loop's part on that loop, and waits until those connections are closed so the
+     * loops can stop cleanly afterwards. Call it from outside the event loops.
      */
     public void close() {
-        for (HealthChecker c : checkers) {
-            c.close();
+        closed = true;
+        if (refresher != null) {
+            refresher.cancel(false);
         }
-        List<Future<List<ChannelFuture>>> parts = new ArrayList<>();
-        for (GroupLoop gl : loops.values()) {
-            if (!gl.loop().isShuttingDown()) {
-                parts.add(gl.loop().submit(gl::close));
+        current.closeAndWait();
+    }
+
+    /**
+     * The members at one moment and everything built for them: per-loop state, health and checkers.
+     * Immutable once built, except for the state its parts keep themselves.
+     */
+    private final class Generation {
+        final List<Backend> backends;
+        final Map<EventExecutor, GroupLoop> perLoop;
+        final List<GroupLoop> loopList;
+        final List<HealthChecker> checkers = new ArrayList<>();
+
+        Generation(List<Backend> backends) {
+            this.backends = backends;
+            List<Backend> primaries = new ArrayList<>();
+            List<Backend> backups = new ArrayList<>();
+            for (Backend b : backends) {
+                (b.backup() ? backups : primaries).add(b);
+            }
+            Supplier<LoadBalancer<Backend>> primaryBalancers = LoadBalancers.factory(config.balance(), primaries, hash);
+            Supplier<LoadBalancer<Backend>> backupBalancers = backups.isEmpty() ? null
+                    : LoadBalancers.factory(config.balance(), backups, hash);
+            Map<EventExecutor, GroupLoop> map = new IdentityHashMap<>();
+            List<GroupLoop> ordered = new ArrayList<>();
+            for (EventLoop loop : loops) {
+                ConnectionPool[] pools = new ConnectionPool[backends.size()];
+                for (Backend b : backends) {
+                    pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni(b), metrics);
+                }
+                LoadBalancer<Backend> primary = primaryBalancers.get();
+                LoadBalancer<Backend> backup = backupBalancers == null ? null : backupBalancers.get();
+                GroupLoop gl = new GroupLoop(UpstreamGroup.this, loop, primary, backup, pools);
+                map.put(loop, gl);
+                ordered.add(gl);
+            }
+            this.perLoop = Collections.unmodifiableMap(map);
+            this.loopList = List.copyOf(ordered);
+            EjectionBudget budget = new EjectionBudget(backends.size(), config.outlier().maxEjectionPercent());
+            boolean checking = config.healthCheck().enabled();
+            for (Backend b : backends) {
+                EventLoop home = loops.get(b.index() % loops.size());
+                b.health(new BackendHealth("upstream " + name + " backend " + b.key(), config.outlier(), budget,
+                        config.healthCheck().rise(), config.healthCheck().fall(), home, () -> publish(b)));
+                if (checking) {
+                    checkers.add(new HealthChecker(home, config.healthCheck(), b.health(), base, b.connectAddress(),
+                            b.hostHeader(), tls, sni(b)));
+                }
+            }
+            for (HealthChecker c : checkers) {
+                c.start();
             }
         }
-        for (Future<List<ChannelFuture>> part : parts) {
-            if (part.awaitUninterruptibly(5, TimeUnit.SECONDS) && part.isSuccess()) {
-                for (ChannelFuture f : part.getNow()) {
-                    f.awaitUninterruptibly(5, TimeUnit.SECONDS);
+
+        private String sni(Backend b) {
+            return config.tls().sni() != null ? config.tls().sni() : b.serverName();
+        }
+
+        /** Hands {@code b}'s health to every loop; each takes it on its own thread. */
+        private void publish(Backend b) {
+            for (GroupLoop gl : loopList) {
+                EventLoop loop = gl.loop();
+                if (loop.inEventLoop()) {
+                    gl.refresh(b);
+                } else if (!loop.isShuttingDown()) {
+                    try {
+                        loop.execute(() -> gl.refresh(b));
+                    } catch (RejectedExecutionException e) {
+                        // The loop stopped between the check and the call: nothing there needs the news.
+                    }
+                }
+            }
+        }
+
+        /** Replaced by a newer generation: stop checking, close what is idle, take nothing back. */
+        void retire() {
+            for (HealthChecker c : checkers) {
+                c.close();
+            }
+            for (GroupLoop gl : loopList) {
+                if (!gl.loop().isShuttingDown()) {
+                    gl.loop().execute(gl::retire);
+                }
+            }
+        }
+
+        void closeAndWait() {
+            for (HealthChecker c : checkers) {
+                c.close();
+            }
+            List<Future<List<ChannelFuture>>> parts = new ArrayList<>();
+            for (GroupLoop gl : loopList) {
+                if (!gl.loop().isShuttingDown()) {
+                    parts.add(gl.loop().submit(gl::close));
+                }
+            }
+            for (Future<List<ChannelFuture>> part : parts) {
+                if (part.awaitUninterruptibly(5, TimeUnit.SECONDS) && part.isSuccess()) {
+                    for (ChannelFuture f : part.getNow()) {
+                        f.awaitUninterruptibly(5, TimeUnit.SECONDS);
+                    }
                 }
             }
         }

@@ -96,6 +96,13 @@ class HealthConfigTest {
     }
 
     @Test
+    void refusesResolveOnAnAddress() {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse("up.yaml",
+                "backends:\n  - address: 10.0.0.1:80\n    resolve: true\n", UpstreamConfig.class));
+        assertThat(e).hasMessage("up.yaml:3: backends[0].resolve: needs a host name, not the address 10.0.0.1");
+    }
+
+    @Test
     void refusesABoundedLoadBelowOneAndAMaglevTableThatIsNotPrime() {
         assertThat(failure("hash:\n  bounded_load: 0.5\n"))
                 .hasMessage("up.yaml:3: hash.bounded_load: must be 0 (off) or 1..100, got 0.5");

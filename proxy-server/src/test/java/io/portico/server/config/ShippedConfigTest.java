@@ -57,7 +57,7 @@ class ShippedConfigTest {
         assertThat(config.upstreams()).containsOnlyKeys("demo");
         UpstreamConfig demo = config.upstreams().get("demo");
         assertThat(demo.backends()).singleElement()
-                .isEqualTo(new BackendConfig(new HostPort("127.0.0.1", 8081), 1, 0, false));
+                .isEqualTo(new BackendConfig(new HostPort("127.0.0.1", 8081), 1, 0, false, false));
         assertThat(demo.balance()).isEqualTo(BalanceAlgorithm.ROUND_ROBIN);
         assertThat(demo.connectTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(config.servers()).singleElement().satisfies(s -> {

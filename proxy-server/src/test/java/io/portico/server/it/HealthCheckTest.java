@@ -104,7 +104,7 @@ class HealthCheckTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> member(p, 0).state() == HealthState.UP);
             assertThat(a.healthChecks.get() - down).isGreaterThanOrEqualTo(2);
             assertThat(member(p, 0).reason()).isEmpty();
-            await().atMost(Duration.ofSeconds(5)).until(() -> spread(p.port(), 10, "/hello").size() == 2);
+            await().atMost(Duration.ofSeconds(15)).until(() -> spread(p.port(), 10, "/hello").size() == 2);
         }
     }
 

@@ -24,6 +24,8 @@ import io.netty.handler.codec.dns.DnsSection;
 import io.netty.util.NetUtil;
 
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A tiny authoritative DNS server on 127.0.0.1, UDP port 0, for resolver tests. It answers A
- * queries for the names it was given with the current address and TTL, any other type for those
+ * queries for the names it was given with the current addresses and TTL, any other type for those
  * names with no records (NODATA), and every other name with NXDOMAIN. It counts the queries per
  * name, so a test can see when the resolver asked again.
  */
@@ -39,7 +41,7 @@ public final class TestDnsServer implements AutoCloseable {
 
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final Channel channel;
-    private final Map<String, byte[]> addresses = new ConcurrentHashMap<>();
+    private final Map<String, List<byte[]>> addresses = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> queries = new ConcurrentHashMap<>();
     private final long ttlSeconds;
 
@@ -68,12 +70,16 @@ public final class TestDnsServer implements AutoCloseable {
     }
 
     /** From now on, A queries for {@code name} are answered with {@code ipv4}. */
-    public void answer(String name, String ipv4) {
-        byte[] bytes = NetUtil.createByteArrayFromIpAddressString(ipv4);
-        if (bytes == null || bytes.length != 4) {
-            throw new IllegalArgumentException("not an IPv4 address: " + ipv4);
+    public void answer(String name, String... ipv4) {
+        List<byte[]> all = new ArrayList<>();
+        for (String ip : ipv4) {
+            byte[] bytes = NetUtil.createByteArrayFromIpAddressString(ip);
+            if (bytes == null || bytes.length != 4) {
+                throw new IllegalArgumentException("not an IPv4 address: " + ip);
+            }
+            all.add(bytes);
         }
-        addresses.put(fqdn(name), bytes);
+        addresses.put(fqdn(name), List.copyOf(all));
     }
 
     /** Queries received for {@code name}, of any type. */
@@ -103,12 +109,14 @@ public final class TestDnsServer implements AutoCloseable {
             response.setAuthoritativeAnswer(true);
             response.setRecursionDesired(query.isRecursionDesired());
             response.addRecord(DnsSection.QUESTION, new DefaultDnsQuestion(name, question.type()));
-            byte[] address = addresses.get(name);
-            if (address == null) {
+            List<byte[]> answers = addresses.get(name);
+            if (answers == null) {
                 response.setCode(DnsResponseCode.NXDOMAIN);
             } else if (question.type() == DnsRecordType.A) {
-                response.addRecord(DnsSection.ANSWER,
-                        new DefaultDnsRawRecord(name, DnsRecordType.A, ttlSeconds, Unpooled.wrappedBuffer(address)));
+                for (byte[] address : answers) {
+                    response.addRecord(DnsSection.ANSWER,
+                            new DefaultDnsRawRecord(name, DnsRecordType.A, ttlSeconds, Unpooled.wrappedBuffer(address)));
+                }
             }
             ctx.writeAndFlush(response);
         }

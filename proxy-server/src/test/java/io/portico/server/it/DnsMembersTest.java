@@ -1,0 +1,91 @@
+package io.portico.server.it;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A hash tier whose members come from one DNS name ({@code resolve: true}): every address is a
+ * member, and the set follows DNS once the TTL runs out, moving only the keys it has to.
+ */
+class DnsMembersTest {
+
+    private static final String NAME = "tier.portico.test";
+    private static final int URLS = 300;
+
+    private static Map<String, String> placement(int port) throws IOException {
+        Map<String, String> where = new HashMap<>();
+        try (RawHttp raw = new RawHttp(port)) {
+            for (int i = 0; i < URLS; i++) {
+                String url = "/obj/" + i;
+                RawHttp.Response r = raw.send("GET " + url + " HTTP/1.1\r\nHost: cdn.test\r\n\r\n").read();
+                assertThat(r.status()).as(url).isEqualTo(200);
+                where.put(url, r.header("x-origin"));
+            }
+        }
+        return where;
+    }
+
+    @Test
+    void membersFollowTheNamesAddressesAndOnlyTheirOwnKeysMove() throws Exception {
+        try (TestDnsServer dns = new TestDnsServer(1);
+             TestOrigin a = new TestOrigin("a", "127.0.0.1", 0);
+             TestOrigin b = new TestOrigin("b", "127.0.0.2", a.port());
+             TestOrigin c = new TestOrigin("c", "127.0.0.3", a.port())) {
+            dns.answer(NAME, "127.0.0.1", "127.0.0.2");
+            try (PorticoHarness p = PorticoHarness.start("""
+                    resolver:
+                      nameservers: ["%s"]
+                    upstreams:
+                      tier:
+                        balance: consistent_hash
+                        backends:
+                          - address: %s:%d
+                            resolve: true
+                    servers:
+                      - routes:
+                          - match: { prefix: / }
+                            upstream: tier
+                    """.formatted(dns.hostPort(), NAME, a.port()))) {
+                assertThat(p.server().upstream("tier").status().members())
+                        .extracting(m -> m.address())
+                        .containsExactly("127.0.0.1:" + a.port(), "127.0.0.2:" + a.port());
+                Map<String, String> two = placement(p.port());
+                assertThat(two.values()).containsOnly("a", "b");
+
+                // A third address: the new member takes about a third, from both, and nothing else moves.
+                dns.answer(NAME, "127.0.0.1", "127.0.0.2", "127.0.0.3");
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> p.server().upstream("tier").status().members().size() == 3);
+                Map<String, String> three = placement(p.port());
+                int moved = 0;
+                for (Map.Entry<String, String> e : three.entrySet()) {
+                    if (!e.getValue().equals(two.get(e.getKey()))) {
+                        assertThat(e.getValue()).as(e.getKey()).isEqualTo("c");
+                        moved++;
+                    }
+                }
+                assertThat(moved).isBetween(URLS / 3 - 40, URLS / 3 + 40);
+
+                // An address leaves: only its keys move.
+                dns.answer(NAME, "127.0.0.1", "127.0.0.3");
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> p.server().upstream("tier").status().members().size() == 2);
+                Map<String, String> withoutB = placement(p.port());
+                for (Map.Entry<String, String> e : three.entrySet()) {
+                    if (!e.getValue().equals("b")) {
+                        assertThat(withoutB.get(e.getKey())).as(e.getKey()).isEqualTo(e.getValue());
+                    } else {
+                        assertThat(withoutB.get(e.getKey())).as(e.getKey()).isIn("a", "c");
+                    }
+                }
+            }
+        }
+    }
+}
