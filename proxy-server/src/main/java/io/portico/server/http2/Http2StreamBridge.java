@@ -31,6 +31,7 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 
@@ -64,6 +65,10 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
 
     private final Http2Counters counters;
+    private final Http2ConnectionGuard guard;
+    private ChannelHandlerContext ctx;
+    /** When a frame last came in or a message went out, for the connection's stall sweep. */
+    private long lastActivity;
     private boolean requestSeen;
     private boolean requestEnded;
     private long declaredLength = -1;
@@ -75,14 +80,41 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     /** The stream carries WebSocket bytes both ways in DATA frames. */
     private boolean tunnel;
 
-    Http2StreamBridge(Http2Counters counters) {
+    Http2StreamBridge(Http2Counters counters, Http2ConnectionGuard guard) {
         this.counters = counters;
+        this.guard = guard;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        lastActivity = System.nanoTime();
+        guard.track(this);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        guard.untrack(this);
+        ctx.fireChannelInactive();
+    }
+
+    /**
+     * Called by the connection's sweep: when nothing moved on this stream for {@code timeoutNanos},
+     * the exchange handler gets an {@link IdleStateEvent} and decides whether the stream is stuck
+     * on the client. A WebSocket tunnel has its own idle timeout and heartbeats.
+     */
+    void checkIdle(long now, long timeoutNanos) {
+        if (!tunnel && now - lastActivity >= timeoutNanos) {
+            lastActivity = now;
+            ctx.fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        }
     }
 
     // ---- client → exchange ---------------------------------------------------------------------
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        lastActivity = System.nanoTime();
         if (tunnel) {
             readTunnel(ctx, msg);
             return;
@@ -318,6 +350,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        lastActivity = System.nanoTime();
         if (tunnel) {
             writeTunnel(ctx, msg, promise);
             return;
