@@ -17,7 +17,11 @@ import io.netty.util.ReferenceCountUtil;
 import io.portico.server.config.Http2ListenerConfig;
 import io.portico.server.http1.ServerLifecycle;
 
+import io.netty.util.concurrent.ScheduledFuture;
+
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The last handler of an HTTP/2 client connection: it opens the connection's receive window,
@@ -37,6 +41,9 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     private final Http2ListenerConfig config;
     private final Http2Counters counters;
     private ChannelHandlerContext ctx;
+    private final ArrayList<Http2StreamBridge> streams = new ArrayList<>();
+    private final long streamIdleNanos;
+    private ScheduledFuture<?> sweep;
     private int activeStreams;
     private boolean draining;
     private boolean finalGoAwaySent;
@@ -44,6 +51,49 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     Http2ConnectionGuard(Http2ListenerConfig config, Http2Counters counters) {
         this.config = config;
         this.counters = counters;
+        this.streamIdleNanos = config.streamIdleTimeout().toNanos();
+    }
+
+    /**
+     * A stream's bridge is open. One sweep per connection, every quarter of stream_idle_timeout
+     * while streams are open, replaces a timer per stream and a promise per write.
+     */
+    void track(Http2StreamBridge stream) {
+        streams.add(stream);
+        if (sweep == null) {
+            long period = Math.max(streamIdleNanos / 4, TimeUnit.MILLISECONDS.toNanos(50));
+            sweep = ctx.executor().scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    void untrack(Http2StreamBridge stream) {
+        streams.remove(stream);
+    }
+
+    private void sweep() {
+        long now = System.nanoTime();
+        // Backwards: a stream the check resets leaves the list on the way.
+        for (int i = streams.size() - 1; i >= 0; i--) {
+            if (i < streams.size()) {
+                streams.get(i).checkIdle(now, streamIdleNanos);
+            }
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (sweep != null) {
+            sweep.cancel(false);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (sweep != null) {
+            sweep.cancel(false);
+            sweep = null;
+        }
+        ctx.fireChannelInactive();
     }
 
     @Override

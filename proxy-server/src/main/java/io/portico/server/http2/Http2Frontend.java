@@ -9,16 +9,15 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.portico.server.config.Http2ListenerConfig;
 
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
  * Turns a client connection into an HTTP/2 one: the frame codec, the stream multiplexer and the
- * {@link Http2ConnectionGuard}; every stream becomes a child channel with AUTO_READ off, a stream
- * idle timer, the {@link Http2StreamBridge} and the exchange handler {@code exchanges} supplies.
+ * {@link Http2ConnectionGuard}; every stream becomes a child channel with AUTO_READ off, the
+ * {@link Http2StreamBridge} and the exchange handler {@code exchanges} supplies (stream idle
+ * checks come from the guard's sweep).
  */
 public final class Http2Frontend {
 
@@ -70,8 +69,7 @@ public final class Http2Frontend {
             ch.config().setAutoRead(false);
             guard.streamOpened(ch);
             ChannelPipeline p = ch.pipeline();
-            p.addLast("idle", new IdleStateHandler(0, 0, config.streamIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
-            p.addLast("h2-bridge", new Http2StreamBridge(counters));
+            p.addLast("h2-bridge", new Http2StreamBridge(counters, guard));
             p.addLast("proxy", exchanges.get());
         }
     }

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -15,7 +14,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -31,6 +29,7 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 
@@ -57,13 +56,13 @@ import java.util.Map;
  */
 final class Http2StreamBridge extends ChannelDuplexHandler {
 
-    /** Validates names and values, so CR, LF or NUL can never reach an HTTP/1 upstream. */
-    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(true);
-    private static final HttpHeadersFactory TRAILERS = DefaultHttpHeadersFactory.trailersFactory().withValidation(true);
-    private static final AsciiString TRAILERS_VALUE = AsciiString.cached("trailers");
     private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
 
     private final Http2Counters counters;
+    private final Http2ConnectionGuard guard;
+    private ChannelHandlerContext ctx;
+    /** When a frame last came in or a message went out, for the connection's stall sweep. */
+    private long lastActivity;
     private boolean requestSeen;
     private boolean requestEnded;
     private long declaredLength = -1;
@@ -75,14 +74,41 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     /** The stream carries WebSocket bytes both ways in DATA frames. */
     private boolean tunnel;
 
-    Http2StreamBridge(Http2Counters counters) {
+    Http2StreamBridge(Http2Counters counters, Http2ConnectionGuard guard) {
         this.counters = counters;
+        this.guard = guard;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        lastActivity = System.nanoTime();
+        guard.track(this);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        guard.untrack(this);
+        ctx.fireChannelInactive();
+    }
+
+    /**
+     * Called by the connection's sweep: when nothing moved on this stream for {@code timeoutNanos},
+     * the exchange handler gets an {@link IdleStateEvent} and decides whether the stream is stuck
+     * on the client. A WebSocket tunnel has its own idle timeout and heartbeats.
+     */
+    void checkIdle(long now, long timeoutNanos) {
+        if (!tunnel && now - lastActivity >= timeoutNanos) {
+            lastActivity = now;
+            ctx.fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        }
     }
 
     // ---- client → exchange ---------------------------------------------------------------------
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        lastActivity = System.nanoTime();
         if (tunnel) {
             readTunnel(ctx, msg);
             return;
@@ -115,49 +141,14 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             malformed(ctx);
             return;
         }
-        HttpHeaders headers = HEADERS.newHeaders();
-        StringBuilder cookies = null;
-        String host = null;
-        try {
-            for (Map.Entry<CharSequence, CharSequence> e : h2) {
-                CharSequence name = e.getKey();
-                if (name.length() > 0 && name.charAt(0) == ':') {
-                    continue;
-                }
-                CharSequence value = e.getValue();
-                if (forbidden(name, value)) {
-                    malformed(ctx);
-                    return;
-                }
-                if (HttpHeaderNames.COOKIE.contentEquals(name)) {
-                    cookies = cookies == null ? new StringBuilder(value.length() + 16) : cookies.append("; ");
-                    cookies.append(value);
-                    continue;
-                }
-                if (HttpHeaderNames.HOST.contentEquals(name)) {
-                    if (host != null) {
-                        malformed(ctx);
-                        return;
-                    }
-                    host = value.toString();
-                }
-                if (HttpHeaderNames.TE.contentEquals(name)) {
-                    // "trailers" only (checked above); hop-by-hop on HTTP/1, so it stops here.
-                    continue;
-                }
-                headers.add(name, value);
-            }
-            if (cookies != null) {
-                headers.set(HttpHeaderNames.COOKIE, cookies.toString());
-            }
-            if (authority != null) {
-                headers.set(HttpHeaderNames.HOST, authority);
-            }
-        } catch (IllegalArgumentException invalid) {
+        HttpHeaders headers = Http2RequestFields.toHttp1(h2);
+        if (headers == null) {
             malformed(ctx);
             return;
         }
-        if (!checkContentLength(headers)) {
+        CharSequence host = h2.get(HttpHeaderNames.HOST);
+        declaredLength = Http2RequestFields.contentLength(headers);
+        if (declaredLength == Http2RequestFields.INVALID_LENGTH) {
             malformed(ctx);
             return;
         }
@@ -174,12 +165,12 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
                 httpMethod = HttpMethod.GET;
                 headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
                 headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-                headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, newKey());
+                headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, Http2RequestFields.newWebSocketKey());
                 webSocketPending = true;
             }
         }
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, httpMethod, uri, headers);
-        if (authority != null && host != null && !host.equalsIgnoreCase(authority.toString())) {
+        if (authority != null && host != null && !AsciiString.contentEqualsIgnoreCase(host, authority)) {
             // RFC 9113 section 8.3.1: they must agree; nginx answers 400 as well.
             request.setDecoderResult(DecoderResult.failure(new MalformedRequestException(
                     "Host '" + host + "' disagrees with :authority '" + authority + "'")));
@@ -208,40 +199,6 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         ctx.fireChannelRead(request);
     }
 
-    /** RFC 9113 section 8.2.2: fields a request must not carry in HTTP/2. */
-    private static boolean forbidden(CharSequence name, CharSequence value) {
-        if (HttpHeaderNames.CONNECTION.contentEquals(name) || HttpHeaderNames.KEEP_ALIVE.contentEquals(name)
-                || HttpHeaderNames.PROXY_CONNECTION.contentEquals(name)
-                || HttpHeaderNames.TRANSFER_ENCODING.contentEquals(name)
-                || HttpHeaderNames.UPGRADE.contentEquals(name)) {
-            return true;
-        }
-        return HttpHeaderNames.TE.contentEquals(name) && !TRAILERS_VALUE.contentEqualsIgnoreCase(value);
-    }
-
-    private boolean checkContentLength(HttpHeaders headers) {
-        String declared = null;
-        for (String v : headers.getAll(HttpHeaderNames.CONTENT_LENGTH)) {
-            if (declared != null && !declared.equals(v)) {
-                return false;
-            }
-            declared = v;
-        }
-        if (declared == null) {
-            return true;
-        }
-        try {
-            declaredLength = Long.parseLong(declared);
-        } catch (NumberFormatException e) {
-            return false;
-        }
-        if (declaredLength < 0) {
-            return false;
-        }
-        headers.set(HttpHeaderNames.CONTENT_LENGTH, declared);
-        return true;
-    }
-
     private void onData(ChannelHandlerContext ctx, Http2DataFrame frame) {
         ByteBuf content = frame.content();
         received += content.readableBytes();
@@ -266,11 +223,12 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             malformed(ctx);
             return;
         }
-        LastHttpContent last = new DefaultLastHttpContent(io.netty.buffer.Unpooled.EMPTY_BUFFER, TRAILERS);
+        LastHttpContent last = new DefaultLastHttpContent(io.netty.buffer.Unpooled.EMPTY_BUFFER,
+                Http2RequestFields.TRAILERS);
         try {
             for (Map.Entry<CharSequence, CharSequence> e : frame.headers()) {
                 CharSequence name = e.getKey();
-                if (name.length() > 0 && name.charAt(0) == ':' || forbidden(name, e.getValue())) {
+                if (name.length() > 0 && name.charAt(0) == ':' || Http2RequestFields.forbidden(name, e.getValue())) {
                     malformed(ctx);
                     return;
                 }
@@ -289,12 +247,6 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         reset = true;
         counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(ChannelFutureListener.CLOSE);
-    }
-
-    private static String newKey() {
-        byte[] key = new byte[16];
-        java.util.concurrent.ThreadLocalRandom.current().nextBytes(key);
-        return java.util.Base64.getEncoder().encodeToString(key);
     }
 
     /** WebSocket bytes from the client, for the relay; END_STREAM is the client's half-close. */
@@ -318,6 +270,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        lastActivity = System.nanoTime();
         if (tunnel) {
             writeTunnel(ctx, msg, promise);
             return;
