@@ -5,6 +5,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.portico.server.config.ListenerConfig;
+import io.portico.server.config.ListenerProtocol;
+import io.portico.server.l4.StreamContext;
+import io.portico.server.l4.StreamInitializer;
+import io.portico.server.l4.StreamStats;
 import io.portico.server.config.PorticoConfig;
 import io.portico.server.config.UpstreamConfig;
 import io.portico.server.demo.DemoOrigin;
@@ -54,6 +58,7 @@ public final class PorticoServer implements AutoCloseable {
     private final ServerLifecycle lifecycle = new ServerLifecycle();
     private final Map<String, UpstreamGroup> groups = new HashMap<>();
     private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
+    private final Map<String, StreamContext> streams = new HashMap<>();
     private final List<String> warnings = new ArrayList<>();
     private DemoOrigin demo;
     private SslProvider sslProvider;
@@ -94,6 +99,10 @@ public final class PorticoServer implements AutoCloseable {
             }
         }
         for (ListenerConfig lc : config.listeners()) {
+            if (lc.protocol() != ListenerProtocol.HTTP) {
+                startStreamListener(lc);
+                continue;
+            }
             Router router = Router.build(config.servers(), lc.name(), groups);
             if (router == null) {
                 throw new IllegalStateException("listener " + lc.name() + ": no server answers on it");
@@ -117,6 +126,29 @@ public final class PorticoServer implements AutoCloseable {
         warnings.addAll(KernelChecks.warnings(config.listeners()));
         watchCertificates();
         report();
+    }
+
+    /** A {@code protocol: tcp} or {@code udp} listener, relaying to its upstream group. */
+    private void startStreamListener(ListenerConfig lc) throws Exception {
+        ListenerTls listenerTls = lc.tls() == null ? null
+                : ListenerTls.create(lc.name(), lc.tls(), config.tls(), tlsProvider(), warnings);
+        if (listenerTls != null) {
+            tlsListeners.add(listenerTls);
+        }
+        StreamContext context = new StreamContext(lc, groups, workers, transport, resolver, listenerTls, accessLog,
+                lifecycle);
+        warnings.addAll(context.warnings());
+        streams.put(lc.name(), context);
+        ServerBootstrap b = new ServerBootstrap()
+                .group(workers)
+                .channel(transport.serverChannelClass())
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childHandler(new StreamInitializer(context));
+        for (String w : ListenerSockets.applyServerOptions(b, lc, transport)) {
+            warnings.add("listener " + lc.name() + ": " + w);
+        }
+        listeners.put(lc.name(), ListenerBinder.bind(b, lc, transport, workers));
     }
 
     /** Checks certificate files for changes every {@code tls.watch_interval}, off the event loops. */
@@ -160,8 +192,14 @@ public final class PorticoServer implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "transport " + transport.kind().name().toLowerCase() + " (" + transport.reason()
                 + "), " + config.effectiveWorkers() + " event loops");
         for (BoundListener l : listeners.values()) {
-            boolean tls = config.listeners().stream().anyMatch(lc -> lc.name().equals(l.name()) && lc.tls() != null);
-            LOG.log(System.Logger.Level.INFO, "listener " + l.name() + " on " + (tls ? "https://" : "http://")
+            ListenerConfig lc = config.listeners().stream().filter(c -> c.name().equals(l.name())).findFirst().orElseThrow();
+            boolean tls = lc.tls() != null;
+            String scheme = switch (lc.protocol()) {
+                case HTTP -> tls ? "https://" : "http://";
+                case TCP -> tls ? "tcp+tls://" : "tcp://";
+                case UDP -> "udp://";
+            };
+            LOG.log(System.Logger.Level.INFO, "listener " + l.name() + " on " + scheme
                     + hostPort(l.localAddress())
                     + (l.channels().size() > 1 ? " (" + l.channels().size() + " acceptors, reuse_port)" : ""));
         }
@@ -204,6 +242,15 @@ public final class PorticoServer implements AutoCloseable {
 
     public ServerLifecycle lifecycle() {
         return lifecycle;
+    }
+
+    /** The counters of a {@code protocol: tcp} or {@code udp} listener. */
+    public StreamStats streamStats(String listener) {
+        StreamContext c = streams.get(listener);
+        if (c == null) {
+            throw new IllegalArgumentException("no stream listener " + listener);
+        }
+        return c.stats();
     }
 
     public UpstreamGroup upstream(String name) {

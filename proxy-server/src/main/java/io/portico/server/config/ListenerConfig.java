@@ -1,6 +1,7 @@
 package io.portico.server.config;
 
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * One listening socket, tuned like nginx's {@code listen}.
@@ -18,6 +19,10 @@ import java.time.Duration;
  * @param http           HTTP/1.1 limits and keep-alive on this listener
  * @param tls            TLS termination; absent for plain HTTP
  * @param websocket      caps on WebSocket connections through this listener
+ * @param protocol       http (routed by servers), or tcp/udp relayed to {@code upstream} (nginx {@code stream})
+ * @param upstream       the upstream group of a tcp or udp listener
+ * @param stream         the relay's timeouts, SNI routes and UDP session cap (tcp and udp listeners)
+ * @param proxyProtocol  accepting the PROXY protocol from trusted load balancers in front
  */
 public record ListenerConfig(
         @Default("") String name,
@@ -32,7 +37,11 @@ public record ListenerConfig(
         @Default("0") ByteSize sendBuffer,
         HttpListenerConfig http,
         @Nullable TlsListenerConfig tls,
-        WebSocketListenerConfig websocket) {
+        WebSocketListenerConfig websocket,
+        @Default("http") ListenerProtocol protocol,
+        @Nullable String upstream,
+        StreamListenerConfig stream,
+        ProxyProtocolListenerConfig proxyProtocol) {
 
     public ListenerConfig {
         if (name == null || name.isEmpty()) {
@@ -46,6 +55,27 @@ public record ListenerConfig(
         }
         if (deferAccept.isNegative()) {
             throw new InvalidConfigException("defer_accept", "cannot be negative");
+        }
+        if (protocol == ListenerProtocol.HTTP && upstream != null) {
+            throw new InvalidConfigException("upstream",
+                    "only tcp and udp listeners name an upstream; http listeners are routed by servers");
+        }
+        if (protocol != ListenerProtocol.HTTP && upstream == null && stream.sniRoutes().isEmpty()) {
+            throw new InvalidConfigException("upstream", "a " + protocol.name().toLowerCase(Locale.ROOT)
+                    + " listener needs the upstream group it relays to");
+        }
+        if (!stream.sniRoutes().isEmpty() && protocol != ListenerProtocol.TCP) {
+            throw new InvalidConfigException("stream.sni_routes", "SNI routing is for tcp listeners");
+        }
+        if (!stream.sniRoutes().isEmpty() && tls != null) {
+            throw new InvalidConfigException("stream.sni_routes",
+                    "sni_routes passes TLS through untouched, tls terminates it: use one or the other");
+        }
+        if (protocol == ListenerProtocol.UDP && tls != null) {
+            throw new InvalidConfigException("tls", "a udp listener cannot terminate TLS");
+        }
+        if (protocol == ListenerProtocol.UDP && proxyProtocol.accept()) {
+            throw new InvalidConfigException("proxy_protocol.accept", "is for tcp and http listeners");
         }
     }
 }

@@ -20,6 +20,7 @@ import java.util.List;
  * @param failTimeout            the window for maxFails and how long the backend stays out (nginx fail_timeout)
  * @param socket                 socket options for upstream connections
  * @param tls                    TLS to the backends (HTTPS upstreams)
+ * @param proxyProtocol          PROXY protocol header sent first on each backend connection: off, v1 or v2
  */
 public record UpstreamConfig(
         List<BackendConfig> backends,
@@ -34,7 +35,8 @@ public record UpstreamConfig(
         @Default("1") int maxFails,
         @Default("10s") Duration failTimeout,
         UpstreamSocketConfig socket,
-        UpstreamTlsConfig tls) {
+        UpstreamTlsConfig tls,
+        @Default("off") ProxyProtocolVersion proxyProtocol) {
 
     public UpstreamConfig {
         backends = List.copyOf(backends);

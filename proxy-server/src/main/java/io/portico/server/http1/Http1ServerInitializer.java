@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.portico.server.config.HttpListenerConfig;
+import io.portico.server.l4.ProxyProtocolHandler;
 
 import java.util.concurrent.TimeUnit;
 
@@ -22,10 +23,18 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
+        addProxyProtocolHandler(ch);
         addTlsHandlers(ch);
         addTimeoutHandlers(ch);
         addHttp1Handlers(ch);
         addProxyHandler(ch);
+    }
+
+    private void addProxyProtocolHandler(Channel ch) {
+        if (context.config().proxyProtocol().accept()) {
+            ch.pipeline().addLast("proxy-protocol", new ProxyProtocolHandler(context.proxyProtocolTrusted(),
+                    context.config().stream().prereadTimeout().toMillis()));
+        }
     }
 
     private void addTlsHandlers(Channel ch) {
