@@ -58,6 +58,10 @@ public record UpstreamConfig(
         if (totalTimeout.isNegative()) {
             throw new InvalidConfigException("total_timeout", "cannot be negative (0 turns it off)");
         }
+        if (proxyProtocol != ProxyProtocolVersion.OFF && tls.enabled()) {
+            throw new InvalidConfigException("proxy_protocol",
+                    "cannot be sent to TLS backends (the header would have to precede the handshake); turn one off");
+        }
         if (maxFails < 0) {
             throw new InvalidConfigException("max_fails", "cannot be negative (0 turns passive checks off)");
         }
