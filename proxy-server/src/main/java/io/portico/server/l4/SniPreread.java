@@ -9,7 +9,7 @@ import io.netty.util.concurrent.Future;
  * Reads the server name from the client's TLS ClientHello without terminating TLS (nginx
  * {@code ssl_preread}, HAProxy {@code req.ssl_sni}). Netty's {@link AbstractSniHandler} parses the
  * record, fires a {@link SniCompletionEvent} with the name (null without SNI, or when the bytes
- * are not TLS at all), then leaves the pipeline, handing every byte it held to the relay untouched.
+ * are not TLS at all), and this handler leaves the pipeline, handing every byte it held to the relay untouched.
  * A client that sends no complete ClientHello within the preread timeout is closed.
  */
 final class SniPreread extends AbstractSniHandler<String> {
@@ -25,6 +25,8 @@ final class SniPreread extends AbstractSniHandler<String> {
 
     @Override
     protected void onLookupComplete(ChannelHandlerContext ctx, String hostname, Future<String> future) {
-        // The relay acts on the SniCompletionEvent that follows.
+        // Leaving hands the bytes held so far (the ClientHello) on; the relay acts on the
+        // SniCompletionEvent that follows.
+        ctx.pipeline().remove(this);
     }
 }

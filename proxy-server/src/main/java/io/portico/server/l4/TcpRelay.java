@@ -140,7 +140,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             clientInputShutdown();
-        } else if (evt instanceof SniCompletionEvent sni) {
+        } else if (evt instanceof SniCompletionEvent sni && context.sniRouting()) {
+            // (A terminating listener's own SNI certificate selection fires one too; that is not a route.)
             serverName = sni.hostname();
             if (!sni.isSuccess()) {
                 abort(400, "preread_failed");
