@@ -1,5 +1,6 @@
 package io.portico.server;
 
+import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -8,6 +9,7 @@ import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.ListenerProtocol;
 import io.portico.server.l4.StreamContext;
 import io.portico.server.l4.StreamInitializer;
+import io.portico.server.l4.UdpInitializer;
 import io.portico.server.l4.StreamStats;
 import io.portico.server.config.PorticoConfig;
 import io.portico.server.config.UpstreamConfig;
@@ -139,6 +141,15 @@ public final class PorticoServer implements AutoCloseable {
                 lifecycle);
         warnings.addAll(context.warnings());
         streams.put(lc.name(), context);
+        if (lc.protocol() == ListenerProtocol.UDP) {
+            Bootstrap udp = new Bootstrap()
+                    .group(workers)
+                    .channel(transport.datagramChannelClass())
+                    .handler(new UdpInitializer(context));
+            warnings.addAll(ListenerSockets.applyDatagramOptions(udp, lc, transport));
+            listeners.put(lc.name(), ListenerBinder.bind(udp, lc, transport, workers));
+            return;
+        }
         ServerBootstrap b = new ServerBootstrap()
                 .group(workers)
                 .channel(transport.serverChannelClass())
@@ -251,6 +262,15 @@ public final class PorticoServer implements AutoCloseable {
             throw new IllegalArgumentException("no stream listener " + listener);
         }
         return c.stats();
+    }
+
+    /** UDP sessions open now on a {@code protocol: udp} listener. */
+    public int udpSessions(String listener) {
+        StreamContext c = streams.get(listener);
+        if (c == null) {
+            throw new IllegalArgumentException("no stream listener " + listener);
+        }
+        return c.sessions();
     }
 
     public UpstreamGroup upstream(String name) {

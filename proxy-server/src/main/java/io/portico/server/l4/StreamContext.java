@@ -12,6 +12,7 @@ import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.portico.http.CidrSet;
 import io.portico.server.config.ListenerConfig;
+import io.portico.server.config.ListenerProtocol;
 import io.portico.server.config.TransportKind;
 import io.portico.server.http1.ServerLifecycle;
 import io.portico.server.listener.ListenerSockets;
@@ -30,6 +31,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Everything the connections of one stream listener share, built once at startup and only read
@@ -61,6 +63,7 @@ public final class StreamContext {
     private final boolean spliceable;
     private final long idleTimeoutNanos;
     private final StreamStats stats = new StreamStats();
+    private final AtomicInteger sessions = new AtomicInteger();
     private final List<String> warnings = new ArrayList<>();
 
     /**
@@ -91,15 +94,17 @@ public final class StreamContext {
                 continue;
             }
             keys.put(g, StreamHashKey.of(g, config.name()));
-            Bootstrap base = new Bootstrap()
+            Bootstrap base = config.protocol() == ListenerProtocol.UDP ? datagramBootstrap(transport) : new Bootstrap()
                     .channel(transport.socketChannelClass())
                     .resolver(resolver)
                     .option(ChannelOption.AUTO_READ, false)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .handler(NoHandler.INSTANCE);
-            for (String w : ListenerSockets.applyUpstreamOptions(base, g.config().socket(), g.config().connectTimeout(),
-                    transport)) {
-                warnings.add("upstream " + g.name() + ": " + w);
+            if (config.protocol() == ListenerProtocol.TCP) {
+                for (String w : ListenerSockets.applyUpstreamOptions(base, g.config().socket(),
+                        g.config().connectTimeout(), transport)) {
+                    warnings.add("upstream " + g.name() + ": " + w);
+                }
             }
             Map<EventExecutor, Bootstrap> perLoop = new IdentityHashMap<>();
             for (EventExecutor loop : workers) {
@@ -114,6 +119,32 @@ public final class StreamContext {
         if (epoll && config.stream().splice() && tls == null && !SpliceSizeEstimator.available()) {
             warnings.add("listener " + config.name() + ": this Netty's splice internals are not as expected; copying instead");
         }
+    }
+
+    /** A backend socket of a UDP session: connected to one member, reading on its own. */
+    private static Bootstrap datagramBootstrap(Transport transport) {
+        return new Bootstrap()
+                .channel(transport.datagramChannelClass())
+                .handler(NoHandler.INSTANCE);
+    }
+
+    /** Takes a UDP session slot within {@code stream.max_sessions}; false when the cap is reached. */
+    boolean acquireSession() {
+        int max = config.stream().maxSessions();
+        if (sessions.incrementAndGet() > max && max > 0) {
+            sessions.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    void releaseSession() {
+        sessions.decrementAndGet();
+    }
+
+    /** UDP sessions open now across the listener's sockets. */
+    public int sessions() {
+        return sessions.get();
     }
 
     public ListenerConfig config() {
