@@ -1,6 +1,7 @@
 package io.portico.server;
 
 import io.portico.server.config.ListenerConfig;
+import io.portico.server.config.ListenerProtocol;
 import io.portico.server.config.PorticoConfig;
 import io.portico.server.config.UpstreamConfig;
 import io.portico.server.http1.ListenerContext;
@@ -90,6 +91,10 @@ final class ConfigGeneration {
             Map<String, ListenerContext> contexts = new LinkedHashMap<>();
             for (int i = 0; i < config.listeners().size(); i++) {
                 ListenerConfig lc = config.listeners().get(i);
+                if (lc.protocol() != ListenerProtocol.HTTP) {
+                    // tcp and udp listeners live outside generations (PorticoServer.startStreamListener).
+                    continue;
+                }
                 Router router = Router.build(config.servers(), lc.name(), groups, server.cache());
                 if (router == null) {
                     throw new BuildException("listeners[" + i + "]", "no server answers on listener " + lc.name(), null);

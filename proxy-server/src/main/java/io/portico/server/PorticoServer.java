@@ -1,5 +1,6 @@
 package io.portico.server;
 
+import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -14,7 +15,13 @@ import io.portico.http.cache.CacheStats;
 import io.portico.http.cache.HttpCache;
 import io.portico.server.config.CacheConfig;
 import io.portico.server.config.ListenerConfig;
+import io.portico.server.config.ListenerProtocol;
+import io.portico.server.l4.StreamContext;
+import io.portico.server.l4.StreamInitializer;
+import io.portico.server.l4.UdpInitializer;
+import io.portico.server.l4.StreamStats;
 import io.portico.server.config.PorticoConfig;
+import io.portico.server.config.UpstreamConfig;
 import io.portico.server.demo.DemoOrigin;
 import io.portico.server.http1.Http1ServerInitializer;
 import io.portico.server.http1.ListenerContext;
@@ -31,6 +38,7 @@ import io.portico.server.metrics.DashboardHistory;
 import io.portico.server.metrics.MetricsRegistry;
 import io.portico.server.metrics.ProxyMetrics;
 import io.portico.server.upstream.UpstreamGroup;
+import io.portico.server.upstream.UpstreamTls;
 import io.portico.server.upstream.UpstreamResolver;
 import io.portico.tls.TlsProviders;
 
@@ -41,6 +49,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -90,6 +99,15 @@ public final class PorticoServer implements AutoCloseable {
     private volatile long lastReloadMillis;
     /** Shared by every config generation: a reload keeps what is cached. */
     private final HttpCache cache;
+    /**
+     * tcp and udp listeners: bound at start and kept until shutdown (a reload leaves them as they
+     * are), with upstream groups and an access log of their own, so a retired config generation
+     * closing its pools and log cannot cut an established relay.
+     */
+    private final Map<String, BoundListener> streamListeners = new LinkedHashMap<>();
+    private final Map<String, StreamContext> streams = new HashMap<>();
+    private final Map<String, UpstreamGroup> streamGroups = new HashMap<>();
+    private AccessLog streamAccessLog;
     private DemoOrigin demo;
     private volatile SslProvider sslProvider;
     private volatile AdminServer admin;
@@ -221,6 +239,10 @@ public final class PorticoServer implements AutoCloseable {
         current = gen;
         warnings.addAll(gen.warnings);
         for (ListenerConfig lc : config.listeners()) {
+            if (lc.protocol() != ListenerProtocol.HTTP) {
+                startStreamListener(lc, config);
+                continue;
+            }
             ListenerSlot slot = new ListenerSlot(lc, gen.contexts.get(lc.name()));
             bind(slot, warnings);
             listeners.put(lc.name(), slot);
@@ -283,6 +305,54 @@ public final class PorticoServer implements AutoCloseable {
             live.add(current);
         }
         return live;
+    }
+
+    /** A {@code protocol: tcp} or {@code udp} listener, relaying to its upstream group. */
+    private void startStreamListener(ListenerConfig lc, PorticoConfig config) throws Exception {
+        ListenerTls listenerTls = lc.tls() == null ? null
+                : ListenerTls.create(lc.name(), lc.tls(), config.tls(), tlsProvider(), warnings);
+        if (streamAccessLog == null) {
+            streamAccessLog = AccessLog.open(config.accessLog());
+        }
+        List<String> needed = new ArrayList<>();
+        if (lc.upstream() != null) {
+            needed.add(lc.upstream());
+        }
+        needed.addAll(lc.stream().sniRoutes().values());
+        for (String name : needed) {
+            if (!streamGroups.containsKey(name)) {
+                UpstreamConfig uc = config.upstreams().get(name);
+                UpstreamGroup g = UpstreamGroup.create(name, uc, workers, transport, resolver,
+                        UpstreamTls.build(uc.tls(), tlsProvider()), metrics.upstream(name));
+                for (String w : g.warnings()) {
+                    warnings.add("upstream " + name + ": " + w);
+                }
+                streamGroups.put(name, g);
+            }
+        }
+        StreamContext context = new StreamContext(lc, streamGroups, workers, transport, resolver, listenerTls,
+                streamAccessLog, lifecycle);
+        warnings.addAll(context.warnings());
+        streams.put(lc.name(), context);
+        if (lc.protocol() == ListenerProtocol.UDP) {
+            Bootstrap udp = new Bootstrap()
+                    .group(workers)
+                    .channel(transport.datagramChannelClass())
+                    .handler(new UdpInitializer(context));
+            warnings.addAll(ListenerSockets.applyDatagramOptions(udp, lc, transport));
+            streamListeners.put(lc.name(), ListenerBinder.bind(udp, lc, transport, workers));
+            return;
+        }
+        ServerBootstrap b = new ServerBootstrap()
+                .group(workers)
+                .channel(transport.serverChannelClass())
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childHandler(new StreamInitializer(context));
+        for (String w : ListenerSockets.applyServerOptions(b, lc, transport)) {
+            warnings.add("listener " + lc.name() + ": " + w);
+        }
+        streamListeners.put(lc.name(), ListenerBinder.bind(b, lc, transport, workers));
     }
 
     /** Checks certificate files for changes every {@code tls.watch_interval}, off the event loops. */
@@ -365,6 +435,9 @@ public final class PorticoServer implements AutoCloseable {
         Map<String, ListenerSlot> fresh = new LinkedHashMap<>();
         for (int i = 0; i < next.listeners().size(); i++) {
             ListenerConfig lc = next.listeners().get(i);
+            if (lc.protocol() != ListenerProtocol.HTTP) {
+                continue;
+            }
             ListenerSlot slot = listeners.get(lc.name());
             if (slot == null || (!sameSockets(slot.config, lc) && !slot.config.address().equals(lc.address()))) {
                 ListenerSlot s = new ListenerSlot(lc, gen.contexts.get(lc.name()));
@@ -387,6 +460,9 @@ public final class PorticoServer implements AutoCloseable {
         Map<String, ListenerSlot> before = new LinkedHashMap<>(listeners);
         listeners.clear();
         for (ListenerConfig lc : next.listeners()) {
+            if (lc.protocol() != ListenerProtocol.HTTP) {
+                continue;
+            }
             ListenerSlot slot = before.remove(lc.name());
             ListenerSlot moved = fresh.get(lc.name());
             if (moved != null) {
@@ -505,7 +581,14 @@ public final class PorticoServer implements AutoCloseable {
         if (!old.tls().provider().equals(next.tls().provider())) {
             w.add("tls.provider changed: takes effect at the next restart");
         }
+        if (!streamListenerConfigs(old).equals(streamListenerConfigs(next))) {
+            w.add("tcp/udp listeners changed: they take effect at the next restart (a reload keeps every relay)");
+        }
         return w;
+    }
+
+    private static List<ListenerConfig> streamListenerConfigs(PorticoConfig c) {
+        return c.listeners().stream().filter(l -> l.protocol() != ListenerProtocol.HTTP).toList();
     }
 
     /** The TLS provider, chosen once on first use (OpenSSL through BoringSSL when it loads, else the JDK). */
@@ -533,6 +616,10 @@ public final class PorticoServer implements AutoCloseable {
     /** The address a listener is bound to (useful with port 0). */
     public InetSocketAddress address(String listener) {
         ListenerSlot l = published.get(listener);
+        BoundListener stream = streamListeners.get(listener);
+        if (stream != null) {
+            return stream.localAddress();
+        }
         if (l == null || l.bound == null) {
             throw new IllegalArgumentException("no listener " + listener);
         }
@@ -546,6 +633,22 @@ public final class PorticoServer implements AutoCloseable {
             if (slot.bound != null) {
                 m.put(name, slot.bound.localAddress());
             }
+        });
+        return m;
+    }
+
+    /** tcp and udp listeners by name, with their protocol and bound address, in config order. */
+    public Map<String, String> streamListenerDescriptions() {
+        Map<String, String> m = new LinkedHashMap<>();
+        streamListeners.forEach((name, bound) -> {
+            ListenerConfig lc = streams.get(name).config();
+            String scheme = switch (lc.protocol()) {
+                case TCP -> lc.tls() != null ? "tcp+tls" : lc.stream().sniRoutes().isEmpty() ? "tcp" : "tcp (sni routing)";
+                case UDP -> "udp";
+                case HTTP -> "http";
+            };
+            m.put(name, scheme + "://" + hostPort(bound.localAddress()) + " -> "
+                    + (lc.upstream() == null ? "by sni" : lc.upstream()));
         });
         return m;
     }
@@ -639,6 +742,24 @@ public final class PorticoServer implements AutoCloseable {
         return cache;
     }
 
+    /** The counters of a {@code protocol: tcp} or {@code udp} listener. */
+    public StreamStats streamStats(String listener) {
+        StreamContext c = streams.get(listener);
+        if (c == null) {
+            throw new IllegalArgumentException("no stream listener " + listener);
+        }
+        return c.stats();
+    }
+
+    /** UDP sessions open now on a {@code protocol: udp} listener. */
+    public int udpSessions(String listener) {
+        StreamContext c = streams.get(listener);
+        if (c == null) {
+            throw new IllegalArgumentException("no stream listener " + listener);
+        }
+        return c.sessions();
+    }
+
     /** The upstream group called {@code name} in the current config, or null. */
     public UpstreamGroup upstream(String name) {
         return current.groups.get(name);
@@ -676,6 +797,9 @@ public final class PorticoServer implements AutoCloseable {
                 l.bound.closeAsync().join();
             }
         }
+        for (BoundListener l : streamListeners.values()) {
+            l.closeAsync().join();
+        }
         lifecycle.startDraining();
         long deadline = System.nanoTime() + drainTimeout.toNanos();
         while (lifecycle.inFlight() > 0 && System.nanoTime() - deadline < 0) {
@@ -696,6 +820,9 @@ public final class PorticoServer implements AutoCloseable {
         for (ConfigGeneration g : live) {
             g.close(List.of(), false);
         }
+        for (UpstreamGroup g : streamGroups.values()) {
+            g.close();
+        }
         if (demo != null) {
             demo.close();
         }
@@ -703,6 +830,9 @@ public final class PorticoServer implements AutoCloseable {
         // A short quiet period lets io_uring finish closes it deferred before the loops stop.
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
         live.stream().map(g -> g.accessLog).distinct().forEach(AccessLog::close);
+        if (streamAccessLog != null) {
+            streamAccessLog.close();
+        }
         // After the loops: no reader can still be streaming a stored body.
         cache.close();
         if (adminLoop != null) {

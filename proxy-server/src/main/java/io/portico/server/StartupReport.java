@@ -26,6 +26,7 @@ final class StartupReport {
             var context = server.listenerContexts().get(name);
             line(sb, "listener", name + " " + context.scheme() + "://" + PorticoServer.hostPort(address));
         });
+        server.streamListenerDescriptions().forEach((name, d) -> line(sb, "listener", name + " " + d));
         InetSocketAddress admin = server.adminAddress();
         line(sb, "admin", admin == null ? "off" : "http://" + PorticoServer.hostPort(admin)
                 + " (/metrics /status /upstreams /config /ui, POST /reload"

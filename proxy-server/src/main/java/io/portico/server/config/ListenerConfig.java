@@ -2,6 +2,7 @@ package io.portico.server.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * One listening socket, tuned like nginx's {@code listen}.
@@ -20,6 +21,10 @@ import java.util.List;
  * @param tls            TLS termination; absent for plain HTTP
  * @param websocket      caps on WebSocket connections through this listener
  * @param http2          HTTP/2 towards clients: ALPN h2 on TLS, h2c on plain listeners, settings and abuse limits
+ * @param protocol       http (routed by servers), or tcp/udp relayed to {@code upstream} (nginx {@code stream})
+ * @param upstream       the upstream group of a tcp or udp listener
+ * @param stream         the relay's timeouts, SNI routes and UDP session cap (tcp and udp listeners)
+ * @param proxyProtocol  accepting the PROXY protocol from trusted load balancers in front
  */
 public record ListenerConfig(
         @Default("") String name,
@@ -35,7 +40,11 @@ public record ListenerConfig(
         HttpListenerConfig http,
         @Nullable TlsListenerConfig tls,
         WebSocketListenerConfig websocket,
-        Http2ListenerConfig http2) {
+        Http2ListenerConfig http2,
+        @Default("http") ListenerProtocol protocol,
+        @Nullable String upstream,
+        StreamListenerConfig stream,
+        ProxyProtocolListenerConfig proxyProtocol) {
 
     public ListenerConfig {
         if (name == null || name.isEmpty()) {
@@ -57,6 +66,27 @@ public record ListenerConfig(
         }
         if (deferAccept.isNegative()) {
             throw new InvalidConfigException("defer_accept", "cannot be negative");
+        }
+        if (protocol == ListenerProtocol.HTTP && upstream != null) {
+            throw new InvalidConfigException("upstream",
+                    "only tcp and udp listeners name an upstream; http listeners are routed by servers");
+        }
+        if (protocol != ListenerProtocol.HTTP && upstream == null && stream.sniRoutes().isEmpty()) {
+            throw new InvalidConfigException("upstream", "a " + protocol.name().toLowerCase(Locale.ROOT)
+                    + " listener needs the upstream group it relays to");
+        }
+        if (!stream.sniRoutes().isEmpty() && protocol != ListenerProtocol.TCP) {
+            throw new InvalidConfigException("stream.sni_routes", "SNI routing is for tcp listeners");
+        }
+        if (!stream.sniRoutes().isEmpty() && tls != null) {
+            throw new InvalidConfigException("stream.sni_routes",
+                    "sni_routes passes TLS through untouched, tls terminates it: use one or the other");
+        }
+        if (protocol == ListenerProtocol.UDP && tls != null) {
+            throw new InvalidConfigException("tls", "a udp listener cannot terminate TLS");
+        }
+        if (protocol == ListenerProtocol.UDP && proxyProtocol.accept()) {
+            throw new InvalidConfigException("proxy_protocol.accept", "is for tcp and http listeners");
         }
     }
 }

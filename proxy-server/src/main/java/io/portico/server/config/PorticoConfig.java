@@ -80,7 +80,27 @@ public record PorticoConfig(
             }
         }
         for (int i = 0; i < listeners.size(); i++) {
+            ListenerConfig l = listeners.get(i);
+            if (l.protocol() == ListenerProtocol.HTTP) {
+                continue;
+            }
+            if (l.upstream() != null && !upstreams.containsKey(l.upstream())) {
+                throw new InvalidConfigException("listeners[" + i + "].upstream",
+                        "no upstream group is called '" + l.upstream() + "'; groups are " + upstreams.keySet());
+            }
+            for (Map.Entry<String, String> route : l.stream().sniRoutes().entrySet()) {
+                if (!upstreams.containsKey(route.getValue())) {
+                    throw new InvalidConfigException("listeners[" + i + "].stream.sni_routes." + route.getKey(),
+                            "no upstream group is called '" + route.getValue() + "'; groups are " + upstreams.keySet());
+                }
+            }
+        }
+        for (int i = 0; i < listeners.size(); i++) {
             String name = listeners.get(i).name();
+            if (listeners.get(i).protocol() != ListenerProtocol.HTTP) {
+                // A stream listener relays to its upstream group; no server answers on it.
+                continue;
+            }
             boolean served = servers.stream().anyMatch(sc -> sc.listeners().isEmpty() || sc.listeners().contains(name));
             if (!served) {
                 throw new InvalidConfigException("listeners[" + i + "].name",

@@ -23,6 +23,7 @@ import java.util.List;
  * @param slowStart              a member back in rotation ramps its weight from near 0 up over this time; 0s for none
  * @param socket                 socket options for upstream connections
  * @param tls                    TLS to the backends (HTTPS upstreams)
+ * @param proxyProtocol          PROXY protocol header sent first on each backend connection: off, v1 or v2
  */
 public record UpstreamConfig(
         List<BackendConfig> backends,
@@ -40,7 +41,8 @@ public record UpstreamConfig(
         OutlierConfig outlier,
         @Default("0s") Duration slowStart,
         UpstreamSocketConfig socket,
-        UpstreamTlsConfig tls) {
+        UpstreamTlsConfig tls,
+        @Default("off") ProxyProtocolVersion proxyProtocol) {
 
     public UpstreamConfig {
         backends = List.copyOf(backends);
@@ -61,6 +63,10 @@ public record UpstreamConfig(
         }
         if (totalTimeout.isNegative()) {
             throw new InvalidConfigException("total_timeout", "cannot be negative (0 turns it off)");
+        }
+        if (proxyProtocol != ProxyProtocolVersion.OFF && tls.enabled()) {
+            throw new InvalidConfigException("proxy_protocol",
+                    "cannot be sent to TLS backends (the header would have to precede the handshake); turn one off");
         }
         if (maxFails < 0) {
             throw new InvalidConfigException("max_fails", "cannot be negative (0 turns passive checks off)");

@@ -28,6 +28,7 @@ import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import io.netty.util.NetUtil;
+import io.portico.server.l4.ClientAddress;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.http.RequestIds;
 
@@ -113,7 +114,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        remote = (InetSocketAddress) ctx.channel().remoteAddress();
+        // The address a trusted PROXY protocol header carried, if one came, else the peer's.
+        remote = ClientAddress.of(ctx.channel());
         if (remote != null && remote.getAddress() != null) {
             // As nginx prints it: ::1 rather than 0:0:0:0:0:0:0:1.
             remoteText = NetUtil.toAddressString(remote.getAddress());

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.portico.server.config.HttpListenerConfig;
+import io.portico.server.l4.ProxyProtocolHandler;
 
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -36,11 +37,19 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel ch) {
         ListenerContext context = contexts.get();
         ch.pipeline().addLast("traffic", context.trafficHandler());
+        addProxyProtocolHandler(ch, context);
         addTlsHandlers(ch, context);
         addHttp2Detection(ch, context);
         addTimeoutHandlers(ch, context);
         addHttp1Handlers(ch, context);
         addProxyHandler(ch, context);
+    }
+
+    private static void addProxyProtocolHandler(Channel ch, ListenerContext context) {
+        if (context.config().proxyProtocol().accept()) {
+            ch.pipeline().addLast("proxy-protocol", new ProxyProtocolHandler(context.proxyProtocolTrusted(),
+                    context.config().stream().prereadTimeout().toMillis()));
+        }
     }
 
     private static void addTlsHandlers(Channel ch, ListenerContext context) {

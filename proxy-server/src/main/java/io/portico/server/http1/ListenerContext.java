@@ -32,6 +32,7 @@ public final class ListenerContext {
     private final Router router;
     private final ForwardingConfig forwarding;
     private final CidrSet trustedProxies;
+    private final CidrSet proxyProtocolTrusted;
     private final AsciiString requestIdHeader;
     private final AccessLog accessLog;
     private final ServerLifecycle lifecycle;
@@ -56,6 +57,7 @@ public final class ListenerContext {
         this.router = router;
         this.forwarding = forwarding;
         this.trustedProxies = CidrSet.parse(forwarding.trustedProxies());
+        this.proxyProtocolTrusted = CidrSet.parse(config.proxyProtocol().trusted());
         this.requestIdHeader = AsciiString.cached(forwarding.requestIdHeader());
         this.accessLog = accessLog;
         this.lifecycle = lifecycle;
@@ -166,6 +168,11 @@ public final class ListenerContext {
 
     public CidrSet trustedProxies() {
         return trustedProxies;
+    }
+
+    /** Peers whose PROXY protocol header this listener accepts. */
+    public CidrSet proxyProtocolTrusted() {
+        return proxyProtocolTrusted;
     }
 
     public AsciiString requestIdHeader() {

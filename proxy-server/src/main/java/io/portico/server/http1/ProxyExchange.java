@@ -36,6 +36,9 @@ import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.UpstreamConfig;
 import io.portico.server.log.AccessLogRecord;
 import io.portico.server.route.Route;
+import io.portico.server.config.ProxyProtocolVersion;
+import io.portico.server.l4.ClientAddress;
+import io.portico.server.l4.ProxyHeaders;
 import io.portico.server.upstream.Backend;
 import io.portico.server.upstream.ConnectionPool;
 import io.portico.server.upstream.GroupLoop;
@@ -267,7 +270,8 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         backend = b;
         ConnectionPool pool = group.pool(b);
-        UpstreamConnection pooled = freshConnection ? null : pool.pollIdle();
+        // A connection that began with a PROXY header speaks for one client: never shared through the pool.
+        UpstreamConnection pooled = freshConnection || sendsProxyHeader() ? null : pool.pollIdle();
         freshConnection = false;
         if (pooled == null && b.atConnectionLimit()) {
             // Its pooled connections turned out stale and it is full: pick again without it.
@@ -314,7 +318,17 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
                     timeout ? "upstream_connect_timeout" : "upstream_connect_failed");
             return;
         }
+        if (sendsProxyHeader()) {
+            // From the head of the pipeline, so it goes out raw, ahead of the request.
+            Channel ch = f.channel();
+            ch.pipeline().firstContext().writeAndFlush(ProxyHeaders.encode(group.group().config().proxyProtocol(),
+                    client.remote(), ClientAddress.destinationOf(client.ctx().channel()), ch.alloc()), ch.voidPromise());
+        }
         attach(f.channel().pipeline().get(UpstreamConnection.class));
+    }
+
+    private boolean sendsProxyHeader() {
+        return group.group().config().proxyProtocol() != ProxyProtocolVersion.OFF;
     }
 
     private void attach(UpstreamConnection connection) {
@@ -866,7 +880,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         upstream = null;
         endBackend();
         if (c != null) {
-            c.release(reusable);
+            c.release(reusable && !sendsProxyHeader());
         }
     }
 

@@ -25,7 +25,8 @@ public final class ServerLifecycle {
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
 
-    void connectionOpened(Channel ch) {
+    /** Counts {@code ch} among the client connections that shutdown drains and closes. */
+    public void connectionOpened(Channel ch) {
         clients.add(ch);
     }
 

@@ -1,6 +1,6 @@
 package io.portico.server.listener;
 
-import io.netty.bootstrap.ServerBootstrap;
+import io.netty.bootstrap.AbstractBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
@@ -19,7 +19,7 @@ public final class ListenerBinder {
     }
 
     /**
-     * Binds {@code c.address()} with a bootstrap that already has its group, channel class,
+     * Binds {@code c.address()} with a bootstrap (a server's, or a datagram one for UDP) that already has its group, channel class,
      * handlers and {@link ListenerSockets#applyServerOptions options}. With {@code reuse_port} on a
      * transport that supports it, binds one socket per event loop of {@code workers} on the same
      * port, so the kernel spreads incoming connections across loops instead of one loop accepting
@@ -29,7 +29,7 @@ public final class ListenerBinder {
      *
      * @throws ListenerBindException when a socket cannot be bound; any already bound are closed
      */
-    public static BoundListener bind(ServerBootstrap configured, ListenerConfig c, Transport t, EventLoopGroup workers) {
+    public static BoundListener bind(AbstractBootstrap<?, ?> configured, ListenerConfig c, Transport t, EventLoopGroup workers) {
         int sockets = c.reusePort() && t.supportsReusePort() ? executorCount(workers) : 1;
         List<Channel> channels = new ArrayList<>(sockets);
         InetSocketAddress address = c.address().toResolved();
@@ -49,7 +49,7 @@ public final class ListenerBinder {
         return new BoundListener(c.name(), address, channels);
     }
 
-    private static Channel bindOne(ServerBootstrap b, String name, InetSocketAddress address) {
+    private static Channel bindOne(AbstractBootstrap<?, ?> b, String name, InetSocketAddress address) {
         ChannelFuture f = b.bind(address).awaitUninterruptibly();
         if (!f.isSuccess()) {
             throw new ListenerBindException(name, address, f.cause());

@@ -74,6 +74,33 @@ public final class ListenerSockets {
     }
 
     /**
+     * Sets a UDP listener's socket options on {@code b}: SO_REUSEPORT (one socket per event loop)
+     * and the buffer sizes. The TCP-only keys (backlog, fast_open, tcp_nodelay, tcp_keepalive,
+     * defer_accept) do not apply to datagrams.
+     *
+     * @return one human-readable warning per configured option the transport cannot apply
+     */
+    public static List<String> applyDatagramOptions(Bootstrap b, ListenerConfig c, Transport t) {
+        List<String> warnings = new ArrayList<>();
+        b.option(ChannelOption.SO_REUSEADDR, Boolean.TRUE);
+        if (c.reusePort()) {
+            if (t.supportsReusePort()) {
+                b.option(t.reusePortOption(), Boolean.TRUE);
+            } else {
+                warnings.add("listener " + c.name() + ": reuse_port ignored: the " + Transport.label(t.kind())
+                        + " transport cannot set SO_REUSEPORT here, so one socket receives for all event loops");
+            }
+        }
+        if (c.receiveBuffer().bytes() > 0) {
+            b.option(ChannelOption.SO_RCVBUF, c.receiveBuffer().intBytes());
+        }
+        if (c.sendBuffer().bytes() > 0) {
+            b.option(ChannelOption.SO_SNDBUF, c.sendBuffer().intBytes());
+        }
+        return List.copyOf(warnings);
+    }
+
+    /**
      * Sets the options of connections to backends on {@code b}.
      *
      * @param connectTimeout how long a connect may take; zero for no limit

@@ -13,7 +13,12 @@ import java.util.Locale;
  *   host="$host" upstream=$upstream_addr upstream_time=$upstream_time request_time=$request_time
  *   request_id=$request_id listener=$listener route="$route" [error=$error]
  * </pre>
- * (one line). Used by the writer thread only, so it keeps its time cache unsynchronised.
+ * (one line). A stream listener's connection (L4) has its own line, after nginx's {@code stream} log:
+ * <pre>
+ * $remote_addr [$time_local] $protocol $status $bytes_sent $bytes_received $session_time
+ *   upstream=$upstream_addr upstream_connect_time=$t sni="$server_name" listener=$listener splice=on|off end=$how
+ * </pre>
+ * Used by the writer thread only, so it keeps its time cache unsynchronised.
  */
 final class AccessLogFormatter implements LineFormat {
 
@@ -29,6 +34,10 @@ final class AccessLogFormatter implements LineFormat {
 
     @Override
     public void format(AccessLogRecord r, LineBuffer out) {
+        if (r.layer4) {
+            formatStream(r, out);
+            return;
+        }
         field(out, r.remoteAddr);
         out.appendAscii(" - - [");
         out.append(timeLocal(r.startEpochMillis));
@@ -65,6 +74,37 @@ final class AccessLogFormatter implements LineFormat {
             out.appendAscii(" error=");
             escaped(out, r.error);
         }
+        out.append((byte) '\n');
+    }
+
+    private void formatStream(AccessLogRecord r, LineBuffer out) {
+        field(out, r.remoteAddr);
+        out.appendAscii(" [");
+        out.append(timeLocal(r.startEpochMillis));
+        out.appendAscii("] ");
+        field(out, r.protocol);
+        out.append((byte) ' ');
+        status(out, r.status);
+        out.append((byte) ' ');
+        out.append(Math.max(0, r.bodyBytesSent));
+        out.append((byte) ' ');
+        out.append(Math.max(0, r.bytesReceived));
+        out.append((byte) ' ');
+        seconds(out, Math.max(0, r.requestNanos));
+        out.appendAscii(" upstream=");
+        field(out, r.upstreamAddr);
+        out.appendAscii(" upstream_connect_time=");
+        if (r.upstreamNanos < 0) {
+            out.append((byte) '-');
+        } else {
+            seconds(out, r.upstreamNanos);
+        }
+        out.appendAscii(" sni=\"");
+        field(out, r.host);
+        out.appendAscii("\" listener=");
+        field(out, r.listener);
+        out.appendAscii(r.spliced ? " splice=on end=" : " splice=off end=");
+        field(out, r.error);
         out.append((byte) '\n');
     }
 

@@ -39,6 +39,12 @@ public final class AccessLogRecord {
     public String listener;
     /** The route's name. */
     public String route;
-    /** Why the request failed, e.g. {@code upstream_connect_refused}; printed only when set. */
+    /** Why the request failed, e.g. {@code upstream_connect_refused}; printed only when set. For L4, how it ended. */
     public String error;
+    /** A stream listener's connection or UDP session rather than an HTTP request: printed in the L4 format. */
+    public boolean layer4;
+    /** L4: bytes received from the client ({@link #bodyBytesSent} holds the bytes sent to it). */
+    public long bytesReceived;
+    /** L4: relayed with splice(2). */
+    public boolean spliced;
 }

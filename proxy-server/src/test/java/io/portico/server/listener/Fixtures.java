@@ -43,6 +43,12 @@ final class Fixtures {
     static final HttpListenerConfig HTTP =
             new HttpListenerConfig(new ByteSize(8192), new ByteSize(32768), Duration.ofSeconds(75), 1000);
 
+    static final io.portico.server.config.ListenerProtocol HTTP_PROTOCOL = io.portico.server.config.ListenerProtocol.HTTP;
+    static final io.portico.server.config.StreamListenerConfig STREAM = new io.portico.server.config.StreamListenerConfig(
+            Duration.ofMinutes(10), java.util.Map.of(), Duration.ofSeconds(30), 4096, false);
+    static final io.portico.server.config.ProxyProtocolListenerConfig NO_PROXY_PROTOCOL =
+            new io.portico.server.config.ProxyProtocolListenerConfig(false, java.util.List.of());
+
     /** Raw getsockopt(IPPROTO_TCP, TCP_FASTOPEN): its own instance, not the one production code sets with. */
     static final ChannelOption<Integer> KERNEL_TCP_FASTOPEN = new IntegerUnixChannelOption("TCP_FASTOPEN", 6, 23);
 
@@ -53,7 +59,7 @@ final class Fixtures {
                                    TcpKeepaliveConfig keepalive, Duration deferAccept, long rcvbuf, long sndbuf) {
         return new ListenerConfig(name, new HostPort("127.0.0.1", 0), backlog, reusePort, fastOpen, nodelay,
                 keepalive, deferAccept, new ByteSize(rcvbuf), new ByteSize(sndbuf), HTTP, null,
-                new io.portico.server.config.WebSocketListenerConfig(0, 0), null);
+                new io.portico.server.config.WebSocketListenerConfig(0, 0), null, HTTP_PROTOCOL, null, STREAM, NO_PROXY_PROTOCOL);
     }
 
     static ListenerConfig plainListener(String name, boolean reusePort) {

@@ -1,0 +1,269 @@
+package io.portico.server.it;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.portico.server.PorticoServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.portico.server.it.StreamHarness.connect;
+import static io.portico.server.it.StreamHarness.readAll;
+import static io.portico.server.it.StreamHarness.readExactly;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** {@code protocol: tcp} listeners relaying to an upstream group, over real sockets. */
+class TcpRelayTest {
+
+    private static final long MEMORY_BOUND = 16L << 20;
+
+    static String config(String transport, String upstreamBackends, String streamExtra) {
+        return """
+                workers: 2
+                transport: %s
+                access_log: {enabled: false}
+                listeners:
+                  - name: tcp
+                    address: 127.0.0.1:0
+                    protocol: tcp
+                    upstream: origin
+                    stream:
+                      idle_timeout: 30s
+                %s
+                upstreams:
+                  origin:
+                    connect_timeout: 2s
+                    backends:
+                %s
+                """.formatted(transport, streamExtra, upstreamBackends);
+    }
+
+    /** {@code epoll-splice} is epoll with {@code stream.splice: true}. */
+    static String spliceConfig(String transport, String backends) {
+        return transport.equals("epoll-splice") ? config("epoll", backends, "      splice: true") : config(transport, backends, "");
+    }
+
+    static String backend(int port) {
+        return "      - address: 127.0.0.1:" + port + "\n";
+    }
+
+    @Test
+    void echoesBytesThroughTheRelay() throws Exception {
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(config("auto", backend(origin.port()), ""));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write("hello, relay".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(readExactly(s.getInputStream(), 12), StandardCharsets.US_ASCII)).isEqualTo("hello, relay");
+            s.shutdownOutput();
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+            assertThat(portico.streamStats("tcp").connections()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * Not on epoll: with Netty 4.2.18's epoll transport, once the client's FIN has turned off read
+     * interest and no write is pending, the socket is removed from the epoll set, and the next
+     * write that must wait for EPOLLOUT fails (epoll_ctl MOD: ENOENT), cutting the stream to a
+     * reader that is still behind. io_uring (the default) and NIO are not affected.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "nio"})
+    void relays256MebibytesToASlowReaderWithBoundedMemory(String transport) throws Exception {
+        long total = 256L << 20;
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(spliceConfig(transport, backend(origin.port())));
+             Socket s = connect(portico, "tcp")) {
+            AtomicLong written = new AtomicLong();
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    OutputStream out = s.getOutputStream();
+                    byte[] chunk = new byte[64 * 1024];
+                    for (long sent = 0; sent < total; sent += chunk.length) {
+                        fill(chunk, sent);
+                        out.write(chunk);
+                        written.addAndGet(chunk.length);
+                    }
+                    s.shutdownOutput();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            // The client reads nothing until the writer is stuck: every buffer on the way is full.
+            long[] last = {-1};
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() -> {
+                long now = written.get();
+                boolean stuck = now == last[0] && now > 0;
+                last[0] = now;
+                return stuck;
+            });
+            ByteBufAllocatorMetricProvider metrics = (ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT;
+            long heldWhileStuck = metrics.metric().usedDirectMemory();
+            assertThat(written.get()).isLessThan(total);
+
+            long received = 0;
+            try (LargeBodyTest.PeakDirectMemory peak = new LargeBodyTest.PeakDirectMemory()) {
+                InputStream in = s.getInputStream();
+                byte[] buf = new byte[256 * 1024];
+                byte[] expected = new byte[buf.length];
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    fill(expected, received);
+                    for (int i = 0; i < n; i++) {
+                        if (buf[i] != expected[i]) {
+                            throw new AssertionError("byte " + (received + i) + " differs");
+                        }
+                    }
+                    received += n;
+                }
+                writer.get(30, TimeUnit.SECONDS);
+                System.out.println(transport + ": held " + (heldWhileStuck >> 10) + " KiB while the reader stalled, peak "
+                        + (peak.peak() >> 10) + " KiB while 256 MiB went through; spliced "
+                        + portico.streamStats("tcp").spliced());
+                assertThat(peak.peak()).isLessThan(MEMORY_BOUND);
+            }
+            assertThat(received).isEqualTo(total);
+            assertThat(heldWhileStuck).isLessThan(MEMORY_BOUND);
+        }
+    }
+
+    /** Bytes that depend on their position, so a reordered or lost chunk is noticed. */
+    private static void fill(byte[] b, long offset) {
+        for (int i = 0; i < b.length; i++) {
+            long p = offset + i;
+            b[i] = (byte) (p ^ (p >>> 8) ^ (p >>> 16));
+        }
+    }
+
+    @Test
+    void clientHalfCloseReachesTheOriginWhichStillAnswers() throws Exception {
+        try (TcpOrigin origin = new TcpOrigin(s -> {
+                 byte[] got = readAll(s.getInputStream());
+                 s.getOutputStream().write(("got:" + new String(got, StandardCharsets.US_ASCII)).getBytes(StandardCharsets.US_ASCII));
+             });
+             PorticoServer portico = StreamHarness.start(config("auto", backend(origin.port()), ""));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write("question".getBytes(StandardCharsets.US_ASCII));
+            s.shutdownOutput();
+            assertThat(new String(readAll(s.getInputStream()), StandardCharsets.US_ASCII)).isEqualTo("got:question");
+        }
+    }
+
+    @Test
+    void originHalfCloseReachesTheClientWhichCanStillSend() throws Exception {
+        CompletableFuture<String> originGot = new CompletableFuture<>();
+        try (TcpOrigin origin = new TcpOrigin(s -> {
+                 s.getOutputStream().write("banner".getBytes(StandardCharsets.US_ASCII));
+                 s.shutdownOutput();
+                 originGot.complete(new String(readAll(s.getInputStream()), StandardCharsets.US_ASCII));
+             });
+             PorticoServer portico = StreamHarness.start(config("auto", backend(origin.port()), ""));
+             Socket s = connect(portico, "tcp")) {
+            assertThat(new String(readAll(s.getInputStream()), StandardCharsets.US_ASCII)).isEqualTo("banner");
+            s.getOutputStream().write("still talking".getBytes(StandardCharsets.US_ASCII));
+            s.shutdownOutput();
+            assertThat(originGot.get(10, TimeUnit.SECONDS)).isEqualTo("still talking");
+        }
+    }
+
+    @Test
+    void aBackendThatRefusesIsSkippedForTheNext() throws Exception {
+        int dead = closedPort();
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(config("auto", backend(dead) + backend(origin.port()), ""))) {
+            for (int i = 0; i < 4; i++) {
+                try (Socket s = connect(portico, "tcp")) {
+                    s.getOutputStream().write(("try " + i).getBytes(StandardCharsets.US_ASCII));
+                    assertThat(new String(readExactly(s.getInputStream(), 5), StandardCharsets.US_ASCII)).isEqualTo("try " + i);
+                }
+            }
+            assertThat(origin.connections.get()).isEqualTo(4);
+            assertThat(portico.streamStats("tcp").connectFailures()).isGreaterThanOrEqualTo(1);
+        }
+    }
+
+    @Test
+    void noReachableBackendClosesTheClient() throws Exception {
+        int dead = closedPort();
+        try (PorticoServer portico = StreamHarness.start(config("auto", backend(dead), ""));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write('x');
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void anIdleConnectionIsClosedAfterTheIdleTimeout() throws Exception {
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(config("auto", backend(origin.port()), "")
+                     .replace("idle_timeout: 30s", "idle_timeout: 300ms"));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write('x');
+            assertThat(s.getInputStream().read()).isEqualTo('x');
+            long start = System.nanoTime();
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(250));
+        }
+    }
+
+    @Test
+    void withEpollAndSpliceOnTheRelaySplicesEveryByteAndLogsThem(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path log = dir.resolve("access.log");
+        int size = 8 << 20;
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(spliceConfig("epoll-splice", backend(origin.port()))
+                     .replace("access_log: {enabled: false}", "access_log: {path: " + log + "}"));
+             Socket s = connect(portico, "tcp")) {
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    s.getOutputStream().write(new byte[size]);
+                    s.shutdownOutput();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertThat(readAll(s.getInputStream())).hasSize(size);
+            writer.get(10, TimeUnit.SECONDS);
+            s.close();
+            assertThat(portico.streamStats("tcp").spliced()).isEqualTo(1);
+            assertThat(portico.streamStats("tcp").copied()).isZero();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                portico.accessLog().flush();
+                assertThat(Files.readString(log)).contains(" TCP 200 " + size + " " + size + " ")
+                        .contains("splice=on end=closed").contains("upstream=127.0.0.1:" + origin.port());
+            });
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "epoll", "nio"})
+    void withoutSpliceOnEpollTheRelayCopies(String transport) throws Exception {
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(config(transport, backend(origin.port()), ""));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write('x');
+            assertThat(s.getInputStream().read()).isEqualTo('x');
+            assertThat(portico.streamStats("tcp").copied()).isEqualTo(1);
+            assertThat(portico.streamStats("tcp").spliced()).isZero();
+        }
+    }
+
+    static int closedPort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+}
