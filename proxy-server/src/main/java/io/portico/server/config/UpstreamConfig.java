@@ -20,6 +20,8 @@ import java.util.List;
  * @param failTimeout            the window for maxFails and how long the backend stays out (nginx fail_timeout)
  * @param socket                 socket options for upstream connections
  * @param tls                    TLS to the backends (HTTPS upstreams)
+ * @param protocol               http1, h2 (HTTP/2 over TLS with ALPN) or h2c (HTTP/2 with prior knowledge)
+ * @param http2                  the multiplexed connections of h2 and h2c
  */
 public record UpstreamConfig(
         List<BackendConfig> backends,
@@ -34,7 +36,9 @@ public record UpstreamConfig(
         @Default("1") int maxFails,
         @Default("10s") Duration failTimeout,
         UpstreamSocketConfig socket,
-        UpstreamTlsConfig tls) {
+        UpstreamTlsConfig tls,
+        @Default("http1") UpstreamProtocol protocol,
+        Http2UpstreamConfig http2) {
 
     public UpstreamConfig {
         backends = List.copyOf(backends);
@@ -55,6 +59,12 @@ public record UpstreamConfig(
         }
         if (totalTimeout.isNegative()) {
             throw new InvalidConfigException("total_timeout", "cannot be negative (0 turns it off)");
+        }
+        if (protocol == UpstreamProtocol.H2 && !tls.enabled()) {
+            throw new InvalidConfigException("protocol", "h2 is HTTP/2 over TLS: set tls.enabled: true, or use h2c");
+        }
+        if (protocol == UpstreamProtocol.H2C && tls.enabled()) {
+            throw new InvalidConfigException("protocol", "h2c is cleartext HTTP/2: use h2 with tls.enabled: true");
         }
         if (maxFails < 0) {
             throw new InvalidConfigException("max_fails", "cannot be negative (0 turns passive checks off)");

@@ -21,16 +21,18 @@ public final class GroupLoop {
     private final LoadBalancer<Backend> primary;
     private final LoadBalancer<Backend> backup;
     private final ConnectionPool[] pools;
+    private final Http2ConnectionPool[] http2Pools;
     private final RetryBudget retryBudget;
     private final ScheduledFuture<?> sweeper;
 
     GroupLoop(UpstreamGroup group, EventLoop loop, LoadBalancer<Backend> primary, LoadBalancer<Backend> backup,
-              ConnectionPool[] pools) {
+              ConnectionPool[] pools, Http2ConnectionPool[] http2Pools) {
         this.group = group;
         this.loop = loop;
         this.primary = primary;
         this.backup = backup;
         this.pools = pools;
+        this.http2Pools = http2Pools;
         this.retryBudget = new RetryBudget(group.config().retry());
         long period = Math.max(250, Math.min(5_000, group.config().pool().idleTimeout().toMillis() / 4));
         this.sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.MILLISECONDS);
@@ -59,6 +61,21 @@ public final class GroupLoop {
         return pools[backend.index()];
     }
 
+    /** Whether requests go to the backends over multiplexed HTTP/2 ({@code protocol: h2} or {@code h2c}). */
+    public boolean multiplexed() {
+        return http2Pools != null;
+    }
+
+    /** The HTTP/2 pool for {@code backend}; only when {@link #multiplexed()}. */
+    public Http2ConnectionPool http2Pool(Backend backend) {
+        return http2Pools[backend.index()];
+    }
+
+    /** Whether {@code backend} can take a request on a connection it already has (an idle one, or a free stream). */
+    public boolean hasReusable(Backend backend) {
+        return http2Pools != null ? http2Pools[backend.index()].hasRoom() : pools[backend.index()].idleCount() > 0;
+    }
+
     /** Counts a request towards the retry budget. */
     public void onRequest() {
         retryBudget.onRequest();
@@ -74,6 +91,11 @@ public final class GroupLoop {
         for (ConnectionPool pool : pools) {
             pool.evictExpired(now);
         }
+        if (http2Pools != null) {
+            for (Http2ConnectionPool pool : http2Pools) {
+                pool.evictIdle(now);
+            }
+        }
     }
 
     /** Stops the sweeper and closes the idle connections; returns their close futures. */
@@ -83,7 +105,23 @@ public final class GroupLoop {
         for (ConnectionPool pool : pools) {
             pool.closeAll(closing);
         }
+        if (http2Pools != null) {
+            for (Http2ConnectionPool pool : http2Pools) {
+                pool.closeAll(closing);
+            }
+        }
         return closing;
+    }
+
+    /** Open HTTP/2 connections across this loop's pools (0 for an HTTP/1.1 group). */
+    public int http2Connections() {
+        int n = 0;
+        if (http2Pools != null) {
+            for (Http2ConnectionPool pool : http2Pools) {
+                n += pool.connectionCount();
+            }
+        }
+        return n;
     }
 
     /** Idle connections across this loop's pools. */

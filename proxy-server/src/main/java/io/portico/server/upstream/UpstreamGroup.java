@@ -14,7 +14,11 @@ import io.portico.server.listener.ListenerSockets;
 import io.portico.server.listener.Transport;
 import io.portico.server.upstream.balance.LoadBalancer;
 import io.portico.server.upstream.balance.LoadBalancers;
+import io.portico.server.config.UpstreamProtocol;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.portico.tls.ClientTls;
+import io.portico.tls.ClientTlsOptions;
+import io.portico.tls.TlsConfigException;
 
 import java.net.SocketAddress;
 import java.util.ArrayList;
@@ -55,24 +59,36 @@ public final class UpstreamGroup {
         for (Backend b : backends) {
             (b.backup() ? backups : primaries).add(b);
         }
+        boolean multiplexed = config.protocol() != UpstreamProtocol.HTTP1;
+        ClientTls http2Tls = config.protocol() == UpstreamProtocol.H2 ? withAlpnH2(tls) : null;
         Map<EventExecutor, GroupLoop> perLoop = new IdentityHashMap<>();
         for (EventExecutor executor : workers) {
             EventLoop loop = (EventLoop) executor;
             ConnectionPool[] pools = new ConnectionPool[backends.size()];
+            // HTTP/1.1 pools exist in every group: a WebSocket upgrade needs HTTP/1.1 even to an h2 backend.
+            Http2ConnectionPool[] http2Pools = multiplexed ? new Http2ConnectionPool[backends.size()] : null;
             for (Backend b : backends) {
                 String sni = config.tls().sni() != null ? config.tls().sni() : b.config().address().host();
                 pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni);
+                if (multiplexed) {
+                    http2Pools[b.index()] = new Http2ConnectionPool(loop, b, base, config.http2(),
+                            config.pool().maxRequests(), config.pool().idleTimeout().toNanos(),
+                            config.connectTimeout().toNanos(), http2Tls, sni);
+                }
             }
             LoadBalancer<Backend> primary = LoadBalancers.create(config.balance(), primaries, config.hash().virtualNodes());
             LoadBalancer<Backend> backup = backups.isEmpty() ? null
                     : LoadBalancers.create(config.balance(), backups, config.hash().virtualNodes());
-            perLoop.put(loop, new GroupLoop(this, loop, primary, backup, pools));
+            perLoop.put(loop, new GroupLoop(this, loop, primary, backup, pools, http2Pools));
         }
         this.loops = Collections.unmodifiableMap(perLoop);
     }
 
-    /** Builds a group for every loop of {@code workers}. */
-    /** @param tls the group's client TLS context, or null for plain HTTP */
+    /**
+     * Builds a group for every loop of {@code workers}.
+     *
+     * @param tls the group's client TLS context, or null for plain HTTP
+     */
     public static UpstreamGroup create(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
                                        AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls) {
         List<Backend> backends = new ArrayList<>();
@@ -83,6 +99,17 @@ public final class UpstreamGroup {
             backends.add(new Backend(backends.size(), bc, maxFails, config.failTimeout().toNanos()));
         }
         return new UpstreamGroup(name, config, List.copyOf(backends), workers, transport, resolver, tls);
+    }
+
+    /** The same TLS settings offering only {@code h2} in ALPN, for the HTTP/2 connections of an h2 group. */
+    private static ClientTls withAlpnH2(ClientTls tls) {
+        ClientTlsOptions o = tls.options();
+        try {
+            return ClientTls.build(new ClientTlsOptions(o.provider(), o.trust(), o.verifyHostname(),
+                    o.clientCertificate(), o.protocols(), List.of(ApplicationProtocolNames.HTTP_2)));
+        } catch (TlsConfigException e) {
+            throw new IllegalStateException("upstream TLS worked without ALPN but not with it", e);
+        }
     }
 
     public String name() {

@@ -42,6 +42,11 @@ public final class PorticoHarness implements AutoCloseable {
 
     /** A single-upstream setup: every request goes to {@code origin}; {@code upstreamExtra} adds group keys. */
     public static PorticoHarness proxyTo(TestOrigin origin, String upstreamExtra) throws Exception {
+        return proxyTo(origin.port(), upstreamExtra);
+    }
+
+    /** A single-upstream setup sending every request to 127.0.0.1:{@code port}. */
+    public static PorticoHarness proxyTo(int port, String upstreamExtra) throws Exception {
         return start("""
                 upstreams:
                   origin:
@@ -54,7 +59,7 @@ public final class PorticoHarness implements AutoCloseable {
                     routes:
                       - match: { prefix: / }
                         upstream: origin
-                """.formatted(origin.port(), upstreamExtra));
+                """.formatted(port, upstreamExtra));
     }
 
     /** Wraps a server started from a hand-written config. */
