@@ -44,6 +44,8 @@ public final class Http2ConnectionPool {
     private final List<Http2UpstreamConnection> connections = new ArrayList<>(4);
     private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
     private final Runnable expireWaiting = this::expireWaiting;
+    private final Runnable serveLater = this::serveLater;
+    private boolean serveScheduled;
     private ScheduledFuture<?> waitTimer;
     private long connects;
     private long streams;
@@ -203,15 +205,25 @@ public final class Http2ConnectionPool {
         }
     }
 
-    /** A stream of {@code c} ended. */
+    /**
+     * A stream of {@code c} ended. Waiters are served in a task of their own: the stream channel
+     * closes while the codec is still delivering the stream's last frame, and the codec counts the
+     * stream as open until that delivery returns.
+     */
     void streamEnded(Http2UpstreamConnection c) {
         if (c.retiring() && c.idle()) {
             c.channel().close();
             return;
         }
-        if (!waiting.isEmpty()) {
-            serve();
+        if (!waiting.isEmpty() && !serveScheduled) {
+            serveScheduled = true;
+            loop.execute(serveLater);
         }
+    }
+
+    private void serveLater() {
+        serveScheduled = false;
+        serve();
     }
 
     /** {@code c} was told GOAWAY: it takes no new streams, so waiters may need another connection. */

@@ -41,6 +41,7 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
     private boolean goingAway;
     private boolean isClosed;
     private int lastStreamId = Integer.MAX_VALUE;
+    private int remoteMaxStreams = Integer.MAX_VALUE;
     private int active;
     private int opening;
     private int opened;
@@ -125,9 +126,8 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
         if (!ready || retiring() || !channel.isActive()) {
             return false;
         }
-        Http2Connection.Endpoint<?> local = codec.connection().local();
-        int limit = Math.min(pool.config().maxConcurrentStreams(), local.maxActiveStreams());
-        return active + opening < limit;
+        return active + opening < Math.min(pool.config().maxConcurrentStreams(), remoteMaxStreams)
+                && codec.connection().local().canOpenStream();
     }
 
     Future<Http2StreamChannel> openStream() {
@@ -168,7 +168,13 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         try {
-            if (msg instanceof Http2SettingsFrame) {
+            if (msg instanceof Http2SettingsFrame settings) {
+                // Read from the frame: the codec applies it only once its ACK is flushed, after
+                // this read, and streams opened now must already respect it.
+                Long max = settings.settings().maxConcurrentStreams();
+                if (max != null) {
+                    remoteMaxStreams = (int) Math.min(max, Integer.MAX_VALUE);
+                }
                 if (!ready) {
                     becomeReady(ctx);
                 } else {

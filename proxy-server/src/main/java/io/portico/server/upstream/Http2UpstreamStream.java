@@ -8,6 +8,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -90,7 +92,8 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     @Override
     public boolean unprocessed() {
         int id = channel.stream().id();
-        return refused || !Http2CodecUtil.isStreamIdValid(id) || id > connection.lastStreamId();
+        return refused || !Http2CodecUtil.isStreamIdValid(id) || channel.stream().state() == Http2Stream.State.IDLE
+                || id > connection.lastStreamId();
     }
 
     @Override
@@ -174,6 +177,11 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (error == null) {
             error = cause;
+        }
+        Http2Exception h2 = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+        if (h2 != null && h2.error() == Http2Error.REFUSED_STREAM) {
+            // Our own codec refused to open the stream (the backend's stream limit): nothing was sent.
+            refused = true;
         }
         ctx.close();
     }

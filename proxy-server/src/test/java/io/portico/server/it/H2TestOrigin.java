@@ -78,6 +78,8 @@ public final class H2TestOrigin implements AutoCloseable {
     public final AtomicInteger streams = new AtomicInteger();
     public final AtomicInteger openStreams = new AtomicInteger();
     public final AtomicInteger maxOpenStreams = new AtomicInteger();
+    /** The most streams open at once on any single connection. */
+    public final AtomicInteger maxStreamsOnOneConnection = new AtomicInteger();
     public final Map<String, String> trailersSeen = new ConcurrentHashMap<>();
 
     /** An h2c origin advertising {@code maxConcurrentStreams}. */
@@ -108,6 +110,7 @@ public final class H2TestOrigin implements AutoCloseable {
                         connections.incrementAndGet();
                         openConnections.incrementAndGet();
                         children.add(ch);
+                        AtomicInteger onThisConnection = new AtomicInteger();
                         ch.closeFuture().addListener(f -> {
                             openConnections.decrementAndGet();
                             children.remove(ch);
@@ -123,7 +126,11 @@ public final class H2TestOrigin implements AutoCloseable {
                             protected void initChannel(Http2StreamChannel stream) {
                                 streams.incrementAndGet();
                                 maxOpenStreams.accumulateAndGet(openStreams.incrementAndGet(), Math::max);
-                                stream.closeFuture().addListener(f -> openStreams.decrementAndGet());
+                                maxStreamsOnOneConnection.accumulateAndGet(onThisConnection.incrementAndGet(), Math::max);
+                                stream.closeFuture().addListener(f -> {
+                                    openStreams.decrementAndGet();
+                                    onThisConnection.decrementAndGet();
+                                });
                                 stream.pipeline().addLast(new StreamHandler());
                             }
                         }));
