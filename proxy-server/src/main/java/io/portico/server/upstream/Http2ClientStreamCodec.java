@@ -177,8 +177,6 @@ final class Http2ClientStreamCodec extends ChannelDuplexHandler {
             ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
             return;
         }
-        finalSeen = true;
-        bodyless = head || code == 204 || code == 304;
         String length = response.headers().get(HttpHeaderNames.CONTENT_LENGTH);
         if (length != null) {
             declaredLength = parseLength(length);
@@ -187,6 +185,8 @@ final class Http2ClientStreamCodec extends ChannelDuplexHandler {
                 return;
             }
         }
+        finalSeen = true;
+        bodyless = head || code == 204 || code == 304;
         if (frame.isEndStream()) {
             if (!bodyless && declaredLength > 0) {
                 fail(ctx, "content-length without DATA");

@@ -249,7 +249,7 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
         pingTimeout = channel.eventLoop().schedule(() -> {
             if (pingOutstanding) {
                 // A backend that stopped answering: its streams fail now instead of at their timeouts.
-                channel.close();
+                closeNow();
             }
         }, pool.config().pingTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -275,7 +275,13 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
             failed(HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed");
             return;
         }
-        ctx.close();
+        closeNow();
+    }
+
+    /** Closes without the codec's graceful wait for open streams: the connection is broken. */
+    private void closeNow() {
+        codec.gracefulShutdownTimeoutMillis(0);
+        channel.close();
     }
 
     private void cancelTimers() {

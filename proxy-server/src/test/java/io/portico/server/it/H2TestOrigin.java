@@ -84,15 +84,20 @@ public final class H2TestOrigin implements AutoCloseable {
 
     /** An h2c origin advertising {@code maxConcurrentStreams}. */
     public static H2TestOrigin cleartext(String name, int maxConcurrentStreams) throws Exception {
-        return new H2TestOrigin(name, maxConcurrentStreams, false);
+        return new H2TestOrigin(name, maxConcurrentStreams, false, true);
+    }
+
+    /** An h2c origin that never answers a PING, like a backend whose process hangs. */
+    public static H2TestOrigin cleartextIgnoringPings(String name) throws Exception {
+        return new H2TestOrigin(name, 100, false, false);
     }
 
     /** An h2 origin (TLS, ALPN h2 only) with a self-signed certificate for localhost. */
     public static H2TestOrigin tls(String name, int maxConcurrentStreams) throws Exception {
-        return new H2TestOrigin(name, maxConcurrentStreams, true);
+        return new H2TestOrigin(name, maxConcurrentStreams, true, true);
     }
 
-    private H2TestOrigin(String name, int maxConcurrentStreams, boolean tls) throws Exception {
+    private H2TestOrigin(String name, int maxConcurrentStreams, boolean tls, boolean answerPings) throws Exception {
         this.name = name;
         this.certificate = tls ? new SelfSignedCertificate("localhost") : null;
         SslContext ssl = tls ? SslContextBuilder.forServer(certificate.certificate(), certificate.privateKey())
@@ -120,6 +125,7 @@ public final class H2TestOrigin implements AutoCloseable {
                         }
                         ch.pipeline().addLast(Http2FrameCodecBuilder.forServer()
                                 .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(maxConcurrentStreams))
+                                .autoAckPingFrame(answerPings)
                                 .build());
                         ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                             @Override

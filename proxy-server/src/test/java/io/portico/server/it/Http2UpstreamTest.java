@@ -368,6 +368,21 @@ class Http2UpstreamTest {
     }
 
     @Test
+    void aBackendThatStopsAnsweringPingsIsDisconnected() throws Exception {
+        try (H2TestOrigin origin = H2TestOrigin.cleartextIgnoringPings("mute");
+             PorticoHarness p = PorticoHarness.proxyTo(origin.port(),
+                     H2C + "    retry: {attempts: 1}\n    http2: {ping_interval: 200ms, ping_timeout: 300ms}\n")) {
+            long start = System.nanoTime();
+            HttpResponse<String> r = PorticoHarness.client().send(HttpRequest.newBuilder(p.uri("/hang")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            // Long before the 60 s response header timeout: the unanswered PING closed the connection.
+            assertThat(r.statusCode()).isEqualTo(502);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+            await().atMost(Duration.ofSeconds(5)).until(() -> origin.openConnections.get() == 0);
+        }
+    }
+
+    @Test
     void aDeadBackendGives502() throws Exception {
         int dead = BackendFaultsTest.unusedPort();
         try (PorticoHarness p = PorticoHarness.proxyTo(dead, H2C)) {
