@@ -306,7 +306,7 @@ public final class Http2ConnectionPool {
         closed = true;
         failWaiting(HttpResponseStatus.BAD_GATEWAY, "upstream_closed", false);
         for (Http2UpstreamConnection c : new ArrayList<>(connections)) {
-            closing.add(c.channel().close());
+            closing.add(c.closeNow());
         }
     }
 

@@ -1,6 +1,7 @@
 package io.portico.server.upstream;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -278,10 +279,15 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
         closeNow();
     }
 
-    /** Closes without the codec's graceful wait for open streams: the connection is broken. */
-    private void closeNow() {
-        codec.gracefulShutdownTimeoutMillis(0);
-        channel.close();
+    /**
+     * Closes without the codec's graceful wait for open streams: the connection is broken, or Portico
+     * is stopping after its own drain.
+     */
+    ChannelFuture closeNow() {
+        if (codec != null) {
+            codec.gracefulShutdownTimeoutMillis(0);
+        }
+        return channel.close();
     }
 
     private void cancelTimers() {

@@ -3,6 +3,12 @@ package io.portico.server.it;
 import io.portico.server.upstream.Backend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import io.portico.server.PorticoServer;
+import io.portico.server.config.ConfigLoader;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import java.io.InputStream;
 import java.net.http.HttpClient;
@@ -379,6 +385,32 @@ class Http2UpstreamTest {
             assertThat(r.statusCode()).isEqualTo(502);
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
             await().atMost(Duration.ofSeconds(5)).until(() -> origin.openConnections.get() == 0);
+        }
+    }
+
+    @Test
+    void theAccessLogNamesTheBackendOfEachTryAndTheUpstreamTime(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("access.log");
+        try (H2TestOrigin origin = H2TestOrigin.cleartext("logged", 100);
+             PorticoHarness p = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("h2-log.yaml", """
+                     workers: 2
+                     listeners: [{name: http, address: 127.0.0.1:0}]
+                     access_log: {enabled: true, path: %s}
+                     upstreams:
+                       h2:
+                         protocol: h2c
+                         backends: [{address: 127.0.0.1:%d}]
+                     servers: [{routes: [{match: {prefix: /}, upstream: h2}]}]
+                     """.formatted(log, origin.port()))))) {
+            HttpClient client = PorticoHarness.client();
+            client.send(HttpRequest.newBuilder(p.uri("/hello")).build(), HttpResponse.BodyHandlers.ofString());
+            client.send(HttpRequest.newBuilder(p.uri("/refuse-once/logged")).build(), HttpResponse.BodyHandlers.ofString());
+            String backend = "127.0.0.1:" + origin.port();
+            await().until(() -> Files.exists(log) && Files.readAllLines(log).size() == 2);
+            List<String> lines = Files.readAllLines(log);
+            assertThat(lines.get(0)).contains("\"GET /hello HTTP/1.1\" 200 ", "upstream=" + backend + " upstream_time=0.");
+            // The refused stream and its retry, both on the same backend.
+            assertThat(lines.get(1)).contains("\" 200 ", "upstream=" + backend + ", " + backend + " upstream_time=");
         }
     }
 
