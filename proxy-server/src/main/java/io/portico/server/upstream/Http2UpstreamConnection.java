@@ -3,6 +3,7 @@ package io.portico.server.upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
@@ -22,6 +23,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.config.Http2UpstreamConfig;
 
+import javax.net.ssl.SSLException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -162,7 +164,7 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
         streamBootstrap = new Http2StreamChannelBootstrap(channel)
-                .option(io.netty.channel.ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.AUTO_READ, false)
                 .handler(new Http2StreamInitializer(this));
     }
 
@@ -272,7 +274,7 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // Connection errors were answered with GOAWAY by the codec; the streams learn of it as they close.
-        if (!ready && cause.getCause() instanceof javax.net.ssl.SSLException) {
+        if (!ready && cause.getCause() instanceof SSLException) {
             failed(HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed");
             return;
         }

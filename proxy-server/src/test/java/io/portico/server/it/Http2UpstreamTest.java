@@ -32,13 +32,25 @@ import static org.awaitility.Awaitility.await;
 class Http2UpstreamTest {
 
     private static final String H2C = "    protocol: h2c\n";
+    /**
+     * Portico's transport in these tests: epoll, because Netty 4.2.18's io_uring loop sometimes never
+     * finishes shutting down (IoUringIoHandler.prepareToDestroy waits in io_uring_enter), which hangs
+     * a test class that starts and stops Portico twenty times. {@code -Dportico.test.transport=io_uring}
+     * runs them on io_uring.
+     */
+    private static final String TRANSPORT = "transport: " + System.getProperty("portico.test.transport", "epoll") + "\n";
+
+    private static PorticoHarness portico(int port, String upstreamExtra) throws Exception {
+        return PorticoHarness.proxyTo(port, upstreamExtra, TRANSPORT);
+    }
+
     private static final String FAST_TIMEOUTS =
             "    response_header_timeout: 500ms\n    read_timeout: 500ms\n    connect_timeout: 1s\n";
 
     @Test
     void proxiesToAnH2cBackendWithPseudoHeadersFromTheRequest() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("h2c", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C)) {
+             PorticoHarness p = portico(origin.port(), H2C)) {
             HttpClient client = PorticoHarness.client();
             HttpResponse<String> hello = client.send(HttpRequest.newBuilder(p.uri("/hello")).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -59,7 +71,7 @@ class Http2UpstreamTest {
     @Test
     void connectionSpecificHeadersAreDroppedAndTeKeptOnlyAsTrailers() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("strip", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C);
+             PorticoHarness p = portico(origin.port(), H2C);
              RawHttp raw = new RawHttp(p.port())) {
             RawHttp.Response r = raw.send("GET /headers HTTP/1.1\r\nHost: example.test\r\nConnection: keep-alive, X-Hop\r\n"
                     + "X-Hop: gone\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers, deflate\r\n"
@@ -73,7 +85,7 @@ class Http2UpstreamTest {
     @Test
     void speaksH2OverTlsNegotiatedByAlpn() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.tls("secure", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), """
+             PorticoHarness p = portico(origin.port(), """
                          protocol: h2
                          tls: {enabled: true, ca: %s, sni: localhost}
                      """.formatted(origin.certificate.certificate()))) {
@@ -90,7 +102,7 @@ class Http2UpstreamTest {
         io.netty.handler.ssl.util.SelfSignedCertificate cert = new io.netty.handler.ssl.util.SelfSignedCertificate("localhost");
         try (TestOrigin http1Only = new TestOrigin("http1", "127.0.0.1", 0,
                 io.netty.handler.ssl.SslContextBuilder.forServer(cert.certificate(), cert.privateKey()).build());
-             PorticoHarness p = PorticoHarness.proxyTo(http1Only.port(), """
+             PorticoHarness p = portico(http1Only.port(), """
                          protocol: h2
                          retry: {attempts: 1}
                          tls: {enabled: true, ca: %s, sni: localhost}
@@ -107,7 +119,7 @@ class Http2UpstreamTest {
     @Test
     void manyClientsShareFewConnectionsWithinTheBackendsStreamLimit() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("mux", 10);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C + "    http2: {max_connections: 3}\n")) {
+             PorticoHarness p = portico(origin.port(), H2C + "    http2: {max_connections: 3}\n")) {
             HttpClient client = PorticoHarness.client();
             List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
@@ -128,7 +140,7 @@ class Http2UpstreamTest {
     @Test
     void requestsBeyondTheQueueGet503AtOnce() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("full", 1);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(),
+             PorticoHarness p = portico(origin.port(),
                      H2C + "    http2: {max_connections: 1, max_pending: 1}\n")) {
             HttpClient client = PorticoHarness.client();
             List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
@@ -154,7 +166,7 @@ class Http2UpstreamTest {
     void largeBodiesPassBothWaysWithBoundedMemory() throws Exception {
         long size = 32L << 20;
         try (H2TestOrigin origin = H2TestOrigin.cleartext("big", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C + "    http2: {initial_window_size: 256k}\n");
+             PorticoHarness p = portico(origin.port(), H2C + "    http2: {initial_window_size: 256k}\n");
              LargeBodyTest.PeakDirectMemory peak = new LargeBodyTest.PeakDirectMemory()) {
             HttpResponse<InputStream> down = PorticoHarness.client().send(
                     HttpRequest.newBuilder(p.uri("/download/" + size)).build(), HttpResponse.BodyHandlers.ofInputStream());
@@ -182,7 +194,7 @@ class Http2UpstreamTest {
     @Test
     void aStalledClientDoesNotStallOtherStreamsOnTheSameConnection() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("stall", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(),
+             PorticoHarness p = portico(origin.port(),
                      H2C + "    http2: {max_connections: 1, initial_window_size: 64k}\n");
              RawHttp stalled = new RawHttp(p.port())) {
             // This client asks for 64 MiB and never reads: its stream may fill its window and no more.
@@ -203,7 +215,7 @@ class Http2UpstreamTest {
     @Test
     void trailersPassBothWays() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("trailers", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C);
+             PorticoHarness p = portico(origin.port(), H2C);
              RawHttp raw = new RawHttp(p.port())) {
             RawHttp.Response up = raw.send("POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
                     + "TE: trailers\r\n\r\n5\r\nhello\r\n0\r\nX-Digest: abc\r\n\r\n").read();
@@ -219,7 +231,7 @@ class Http2UpstreamTest {
     @Test
     void earlyHintsReachTheClientBeforeTheResponse() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("hints", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C);
+             PorticoHarness p = portico(origin.port(), H2C);
              RawHttp raw = new RawHttp(p.port())) {
             raw.send("GET /early-hints HTTP/1.1\r\nHost: a\r\n\r\n");
             RawHttp.Response hints = raw.read();
@@ -234,7 +246,7 @@ class Http2UpstreamTest {
     @Test
     void anEmptyResponseGetsContentLengthZero() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("empty", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C);
+             PorticoHarness p = portico(origin.port(), H2C);
              RawHttp raw = new RawHttp(p.port())) {
             RawHttp.Response r = raw.send("GET /empty HTTP/1.1\r\nHost: a\r\n\r\n").read();
             assertThat(r.status()).isEqualTo(200);
@@ -246,7 +258,7 @@ class Http2UpstreamTest {
     @Test
     void aBodyShorterThanItsContentLengthCutsTheResponse() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("short", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C);
+             PorticoHarness p = portico(origin.port(), H2C);
              RawHttp raw = new RawHttp(p.port())) {
             RawHttp.Response r = raw.send("GET /short-body HTTP/1.1\r\nHost: a\r\n\r\n").read();
             assertThat(r.status()).isEqualTo(200);
@@ -258,7 +270,7 @@ class Http2UpstreamTest {
     @Test
     void aResponseFieldWithALineBreakGets502() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("inject", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C + "    retry: {attempts: 1}\n");
+             PorticoHarness p = portico(origin.port(), H2C + "    retry: {attempts: 1}\n");
              RawHttp raw = new RawHttp(p.port())) {
             RawHttp.Response r = raw.send("GET /bad-header HTTP/1.1\r\nHost: a\r\n\r\n").read();
             assertThat(r.status()).isEqualTo(502);
@@ -269,7 +281,7 @@ class Http2UpstreamTest {
     @Test
     void aResetStreamGives502AndTheConnectionServesOthers() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("rst", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C)) {
+             PorticoHarness p = portico(origin.port(), H2C)) {
             HttpClient client = PorticoHarness.client();
             HttpResponse<String> r = client.send(HttpRequest.newBuilder(p.uri("/rst")).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -285,7 +297,7 @@ class Http2UpstreamTest {
     @Test
     void aRefusedStreamIsRetriedWhateverTheMethod() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("refuse", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C)) {
+             PorticoHarness p = portico(origin.port(), H2C)) {
             HttpResponse<String> r = PorticoHarness.client().send(HttpRequest.newBuilder(p.uri("/refuse-once/post"))
                     .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
@@ -296,7 +308,7 @@ class Http2UpstreamTest {
     @Test
     void aStalledBackendGives504AndItsConnectionLivesOn() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("hang", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C + FAST_TIMEOUTS)) {
+             PorticoHarness p = portico(origin.port(), H2C + FAST_TIMEOUTS)) {
             HttpClient client = PorticoHarness.client();
             HttpResponse<String> r = client.send(HttpRequest.newBuilder(p.uri("/hang")).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -313,7 +325,7 @@ class Http2UpstreamTest {
     @Test
     void goAwayMidLoadFailsNoIdempotentRequest() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("goaway", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C)) {
+             PorticoHarness p = portico(origin.port(), H2C)) {
             HttpClient client = PorticoHarness.client();
             List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
             for (int i = 0; i < 60; i++) {
@@ -339,7 +351,7 @@ class Http2UpstreamTest {
     @Test
     void aBackendThatDiesFailsItsStreamsAndLeavesNoConnectionBehind() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("dies", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C + "    retry: {attempts: 1}\n")) {
+             PorticoHarness p = portico(origin.port(), H2C + "    retry: {attempts: 1}\n")) {
             HttpClient client = PorticoHarness.client();
             List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
@@ -363,7 +375,7 @@ class Http2UpstreamTest {
     @Test
     void idleConnectionsCloseAfterTheIdleTimeout() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("idle", 100);
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), H2C + "    pool: {idle_timeout: 1s}\n")) {
+             PorticoHarness p = portico(origin.port(), H2C + "    pool: {idle_timeout: 1s}\n")) {
             HttpResponse<String> r = PorticoHarness.client().send(HttpRequest.newBuilder(p.uri("/hello")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
@@ -376,7 +388,7 @@ class Http2UpstreamTest {
     @Test
     void aBackendThatStopsAnsweringPingsIsDisconnected() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartextIgnoringPings("mute");
-             PorticoHarness p = PorticoHarness.proxyTo(origin.port(),
+             PorticoHarness p = portico(origin.port(),
                      H2C + "    retry: {attempts: 1}\n    http2: {ping_interval: 200ms, ping_timeout: 300ms}\n")) {
             long start = System.nanoTime();
             HttpResponse<String> r = PorticoHarness.client().send(HttpRequest.newBuilder(p.uri("/hang")).build(),
@@ -394,6 +406,7 @@ class Http2UpstreamTest {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("logged", 100);
              PorticoHarness p = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("h2-log.yaml", """
                      workers: 2
+                     %s
                      listeners: [{name: http, address: 127.0.0.1:0}]
                      access_log: {enabled: true, path: %s}
                      upstreams:
@@ -401,7 +414,7 @@ class Http2UpstreamTest {
                          protocol: h2c
                          backends: [{address: 127.0.0.1:%d}]
                      servers: [{routes: [{match: {prefix: /}, upstream: h2}]}]
-                     """.formatted(log, origin.port()))))) {
+                     """.formatted(TRANSPORT.trim(), log, origin.port()))))) {
             HttpClient client = PorticoHarness.client();
             client.send(HttpRequest.newBuilder(p.uri("/hello")).build(), HttpResponse.BodyHandlers.ofString());
             client.send(HttpRequest.newBuilder(p.uri("/refuse-once/logged")).build(), HttpResponse.BodyHandlers.ofString());
@@ -417,7 +430,7 @@ class Http2UpstreamTest {
     @Test
     void aDeadBackendGives502() throws Exception {
         int dead = BackendFaultsTest.unusedPort();
-        try (PorticoHarness p = PorticoHarness.proxyTo(dead, H2C)) {
+        try (PorticoHarness p = portico(dead, H2C)) {
             HttpResponse<String> r = PorticoHarness.client().send(HttpRequest.newBuilder(p.uri("/hello")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(502);

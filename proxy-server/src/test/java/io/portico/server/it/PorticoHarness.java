@@ -47,7 +47,12 @@ public final class PorticoHarness implements AutoCloseable {
 
     /** A single-upstream setup sending every request to 127.0.0.1:{@code port}. */
     public static PorticoHarness proxyTo(int port, String upstreamExtra) throws Exception {
-        return start("""
+        return proxyTo(port, upstreamExtra, "");
+    }
+
+    /** As {@link #proxyTo(int, String)}, with top-level keys such as {@code transport: epoll}. */
+    public static PorticoHarness proxyTo(int port, String upstreamExtra, String topLevel) throws Exception {
+        return start(topLevel + """
                 upstreams:
                   origin:
                     backends:
