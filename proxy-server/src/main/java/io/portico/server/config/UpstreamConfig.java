@@ -24,6 +24,8 @@ import java.util.List;
  * @param socket                 socket options for upstream connections
  * @param tls                    TLS to the backends (HTTPS upstreams)
  * @param proxyProtocol          PROXY protocol header sent first on each backend connection: off, v1 or v2
+ * @param protocol               http1, h2 (HTTP/2 over TLS with ALPN) or h2c (HTTP/2 with prior knowledge)
+ * @param http2                  the multiplexed connections of h2 and h2c
  */
 public record UpstreamConfig(
         List<BackendConfig> backends,
@@ -42,7 +44,9 @@ public record UpstreamConfig(
         @Default("0s") Duration slowStart,
         UpstreamSocketConfig socket,
         UpstreamTlsConfig tls,
-        @Default("off") ProxyProtocolVersion proxyProtocol) {
+        @Default("off") ProxyProtocolVersion proxyProtocol,
+        @Default("http1") UpstreamProtocol protocol,
+        Http2UpstreamConfig http2) {
 
     public UpstreamConfig {
         backends = List.copyOf(backends);
@@ -67,6 +71,12 @@ public record UpstreamConfig(
         if (proxyProtocol != ProxyProtocolVersion.OFF && tls.enabled()) {
             throw new InvalidConfigException("proxy_protocol",
                     "cannot be sent to TLS backends (the header would have to precede the handshake); turn one off");
+        }
+        if (protocol == UpstreamProtocol.H2 && !tls.enabled()) {
+            throw new InvalidConfigException("protocol", "h2 is HTTP/2 over TLS: set tls.enabled: true, or use h2c");
+        }
+        if (protocol == UpstreamProtocol.H2C && tls.enabled()) {
+            throw new InvalidConfigException("protocol", "h2c is cleartext HTTP/2: use h2 with tls.enabled: true");
         }
         if (maxFails < 0) {
             throw new InvalidConfigException("max_fails", "cannot be negative (0 turns passive checks off)");

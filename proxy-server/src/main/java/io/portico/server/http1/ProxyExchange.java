@@ -42,8 +42,10 @@ import io.portico.server.l4.ProxyHeaders;
 import io.portico.server.upstream.Backend;
 import io.portico.server.upstream.ConnectionPool;
 import io.portico.server.upstream.GroupLoop;
+import io.portico.server.upstream.Http2StreamWaiter;
 import io.portico.server.upstream.UpstreamConnection;
 import io.portico.server.upstream.UpstreamListener;
+import io.portico.server.upstream.UpstreamStream;
 
 import javax.net.ssl.SSLException;
 import java.net.InetAddress;
@@ -59,14 +61,17 @@ import java.util.function.Predicate;
  * cannot have acted on it — the connection failed before anything was sent, or an idempotent request
  * whose body was not sent failed on a reused keep-alive connection before any response byte — and
  * only within the attempt count and the group's retry budget. A connection that saw an error is
- * closed, never pooled.
+ * closed, never pooled. Over HTTP/2 a stream the backend did not process (REFUSED_STREAM, or above a
+ * GOAWAY's last-stream-id) is retried on the same backend whatever the method, outside the budget,
+ * as long as no body part was handed to it.
  *
  * <p>Cache: with a {@link CacheFill} the response is judged and its body stored as it streams
  * past; a 304 or a failure the stale response may cover hands the client back to the
  * {@link CacheExchange} that started this one. A fill keeps going when its client leaves
  * ({@code detached}), and a background revalidation runs detached from the start.
  */
-final class ProxyExchange extends Exchange implements UpstreamListener, Predicate<Backend>, Runnable {
+final class ProxyExchange extends Exchange
+        implements UpstreamListener, Http2StreamWaiter, Predicate<Backend>, Runnable {
 
     static final AsciiString PSEUDONYM = AsciiString.cached("portico");
 
@@ -95,7 +100,8 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
 
     private Backend backend;
     private boolean backendCounted;
-    private UpstreamConnection upstream;
+    private UpstreamStream upstream;
+    private boolean waitingForStream;
     private int attempts;
     private long triedMask;
     private boolean freshConnection;
@@ -208,7 +214,12 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         HttpHeaders headers = request.headers();
         boolean chunked = HttpUtil.isTransferEncodingChunked(request);
         String host = headers.get(HttpHeaderNames.HOST);
+        // TE is hop-by-hop, but "TE: trailers" means the same end to end over HTTP/2 (gRPC needs it).
+        boolean teTrailers = group.multiplexed() && headers.containsValue(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS, true);
         int connection = HopByHopHeaders.strip(headers);
+        if (teTrailers) {
+            headers.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+        }
         clientKeepAlive = http10 ? (connection & HopByHopHeaders.KEEP_ALIVE) != 0
                 : (connection & HopByHopHeaders.CLOSE) == 0;
         if (chunked) {
@@ -254,7 +265,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         }
         // At max_connections a member still serves requests over its idle pooled connections.
         return group.inRotation(b) && !b.isDown(System.nanoTime())
-                && (!b.atConnectionLimit() || group.pool(b).idleCount() > 0);
+                && (!b.atConnectionLimit() || group.hasReusable(b));
     }
 
     private void tryBackend() {
@@ -269,11 +280,13 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             triedMask |= 1L << b.index();
         }
         backend = b;
+        // WebSocket upgrades need HTTP/1.1 even when the group speaks HTTP/2.
+        boolean multiplexed = group.multiplexed() && !upgrade;
         ConnectionPool pool = group.pool(b);
         // A connection that began with a PROXY header speaks for one client: never shared through the pool.
-        UpstreamConnection pooled = freshConnection || sendsProxyHeader() ? null : pool.pollIdle();
+        UpstreamConnection pooled = freshConnection || multiplexed || sendsProxyHeader() ? null : pool.pollIdle();
         freshConnection = false;
-        if (pooled == null && b.atConnectionLimit()) {
+        if (pooled == null && !multiplexed && b.atConnectionLimit()) {
             // Its pooled connections turned out stale and it is full: pick again without it.
             tryBackend();
             return;
@@ -291,6 +304,11 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         backendCounted = true;
         upstreamStartNanos = System.nanoTime();
         log.upstreamAddr = log.upstreamAddr == null ? b.key() : log.upstreamAddr + ", " + b.key();
+        if (multiplexed) {
+            waitingForStream = true;
+            group.http2Pool(b).acquire(this);
+            return;
+        }
         if (pooled != null) {
             attach(pooled);
             return;
@@ -331,7 +349,24 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         return group.group().config().proxyProtocol() != ProxyProtocolVersion.OFF;
     }
 
-    private void attach(UpstreamConnection connection) {
+
+    @Override
+    public void streamReady(UpstreamStream stream) {
+        waitingForStream = false;
+        attach(stream);
+    }
+
+    @Override
+    public void streamFailed(HttpResponseStatus failStatus, String reason, boolean backendFault) {
+        waitingForStream = false;
+        endBackend();
+        if (backendFault) {
+            backend.recordFailure(System.nanoTime());
+        }
+        retryOrFail(true, failStatus, reason);
+    }
+
+    private void attach(UpstreamStream connection) {
         group.group().metrics().requestSent(connection.reused());
         upstream = connection;
         connection.attach(this);
@@ -427,7 +462,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     }
 
     @Override
-    public void onUpstreamWritabilityChanged(UpstreamConnection connection) {
+    public void onUpstreamWritabilityChanged(UpstreamStream connection) {
         if (connection.channel().isWritable() && !background) {
             client.maybeRead();
         }
@@ -436,7 +471,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     // ---- response: upstream → client ----------------------------------------------------------
 
     @Override
-    public void onUpstreamMessage(UpstreamConnection connection, HttpObject msg) {
+    public void onUpstreamMessage(UpstreamStream connection, HttpObject msg) {
         if (state == DONE) {
             ReferenceCountUtil.release(msg);
             return;
@@ -667,7 +702,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     }
 
     @Override
-    public void onUpstreamReadComplete(UpstreamConnection connection) {
+    public void onUpstreamReadComplete(UpstreamStream connection) {
         if (state == DONE) {
             return;
         }
@@ -696,12 +731,12 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     // ---- failures -------------------------------------------------------------------------------
 
     @Override
-    public void onUpstreamClosed(UpstreamConnection connection) {
+    public void onUpstreamClosed(UpstreamStream connection) {
         upstreamLost(connection, "upstream_closed");
     }
 
     @Override
-    public void onUpstreamError(UpstreamConnection connection, Throwable cause) {
+    public void onUpstreamError(UpstreamStream connection, Throwable cause) {
         Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (root instanceof SSLException && connection == upstream && state == WAITING_HEAD && !responseStarted
                 && !informational) {
@@ -718,11 +753,12 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         upstreamLost(connection, "upstream_reset");
     }
 
-    private void upstreamLost(UpstreamConnection connection, String reason) {
+    private void upstreamLost(UpstreamStream connection, String reason) {
         if (state == DONE || connection != upstream) {
             return;
         }
         boolean reused = connection.reused();
+        boolean unprocessed = connection.unprocessed();
         connection.abort();
         upstream = null;
         endBackend();
@@ -731,11 +767,32 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             return;
         }
         cancelHeaderTimer();
+        if (unprocessed) {
+            retryUnprocessed(reason);
+            return;
+        }
         upstreamWasReused = reused;
         if (!reused) {
             backend.recordFailure(System.nanoTime());
         }
         retryOrFail(false, HttpResponseStatus.BAD_GATEWAY, reason);
+    }
+
+    /**
+     * The backend did not process the request (HTTP/2 REFUSED_STREAM or GOAWAY): nothing happened
+     * there, so any method may go again, to the same backend on another connection, without spending
+     * the retry budget — unless body parts went to the refused stream, which cannot be replayed.
+     */
+    private void retryUnprocessed(String reason) {
+        lastFailureStatus = HttpResponseStatus.BAD_GATEWAY;
+        lastFailure = reason;
+        if (!bodySent && attempts < config.retry().attempts()) {
+            freshConnection = !backend.isDown(System.nanoTime());
+            state = WAITING_CONNECTION;
+            tryBackend();
+            return;
+        }
+        fail(HttpResponseStatus.BAD_GATEWAY, reason);
     }
 
     /** The upstream misbehaved before the response started: count it, close it, answer 502/504. */
@@ -836,6 +893,10 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         state = DONE;
         cancelTimer();
         releasePending();
+        if (waitingForStream) {
+            waitingForStream = false;
+            group.http2Pool(backend).cancel(this);
+        }
         if (upstream != null) {
             upstream.abort();
             upstream = null;
@@ -876,7 +937,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     }
 
     private void releaseUpstream(boolean reusable) {
-        UpstreamConnection c = upstream;
+        UpstreamStream c = upstream;
         upstream = null;
         endBackend();
         if (c != null) {

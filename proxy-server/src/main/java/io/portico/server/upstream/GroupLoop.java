@@ -25,6 +25,7 @@ public final class GroupLoop {
     private final LoadBalancer<Backend> primary;
     private final LoadBalancer<Backend> backup;
     private final ConnectionPool[] pools;
+    private final Http2ConnectionPool[] http2Pools;
     private final RetryBudget retryBudget;
     private final ScheduledFuture<?> sweeper;
     /** Whether health has each backend (by index) out of rotation, as last published to this loop. */
@@ -35,12 +36,13 @@ public final class GroupLoop {
     private ScheduledFuture<?> ramper;
 
     GroupLoop(UpstreamGroup group, EventLoop loop, LoadBalancer<Backend> primary, LoadBalancer<Backend> backup,
-              ConnectionPool[] pools) {
+              ConnectionPool[] pools, Http2ConnectionPool[] http2Pools) {
         this.group = group;
         this.loop = loop;
         this.primary = primary;
         this.backup = backup;
         this.pools = pools;
+        this.http2Pools = http2Pools;
         this.retryBudget = new RetryBudget(group.config().retry());
         long period = Math.max(250, Math.min(5_000, group.config().pool().idleTimeout().toMillis() / 4));
         this.sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.MILLISECONDS);
@@ -143,6 +145,21 @@ public final class GroupLoop {
         return i < pools.length && pools[i].backend() == backend ? pools[i].idleCount() : 0;
     }
 
+    /** Whether requests go to the backends over multiplexed HTTP/2 ({@code protocol: h2} or {@code h2c}). */
+    public boolean multiplexed() {
+        return http2Pools != null;
+    }
+
+    /** The HTTP/2 pool for {@code backend}; only when {@link #multiplexed()}. */
+    public Http2ConnectionPool http2Pool(Backend backend) {
+        return http2Pools[backend.index()];
+    }
+
+    /** Whether {@code backend} can take a request on a connection it already has (an idle one, or a free stream). */
+    public boolean hasReusable(Backend backend) {
+        return http2Pools != null ? http2Pools[backend.index()].hasRoom() : pools[backend.index()].idleCount() > 0;
+    }
+
     /** Counts a request towards the retry budget. */
     public void onRequest() {
         retryBudget.onRequest();
@@ -157,6 +174,11 @@ public final class GroupLoop {
         long now = System.nanoTime();
         for (ConnectionPool pool : pools) {
             pool.evictExpired(now);
+        }
+        if (http2Pools != null) {
+            for (Http2ConnectionPool pool : http2Pools) {
+                pool.evictIdle(now);
+            }
         }
     }
 
@@ -182,7 +204,23 @@ public final class GroupLoop {
         for (ConnectionPool pool : pools) {
             pool.closeAll(closing);
         }
+        if (http2Pools != null) {
+            for (Http2ConnectionPool pool : http2Pools) {
+                pool.closeAll(closing);
+            }
+        }
         return closing;
+    }
+
+    /** Open HTTP/2 connections across this loop's pools (0 for an HTTP/1.1 group). */
+    public int http2Connections() {
+        int n = 0;
+        if (http2Pools != null) {
+            for (Http2ConnectionPool pool : http2Pools) {
+                n += pool.connectionCount();
+            }
+        }
+        return n;
     }
 
     /** Idle connections across this loop's pools. */

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * stray bytes from the backend are seen at once and the connection leaves the pool: a connection
  * the backend closed is never handed out.
  */
-public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
+public final class UpstreamConnection extends ChannelInboundHandlerAdapter implements UpstreamStream {
 
     private final ConnectionPool pool;
     private Channel channel;
@@ -33,10 +33,12 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
         this.pool = pool;
     }
 
+    @Override
     public Channel channel() {
         return channel;
     }
 
+    @Override
     public Backend backend() {
         return pool.backend();
     }
@@ -47,8 +49,15 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** True when this connection carried an earlier request (a keep-alive race is possible). */
+    @Override
     public boolean reused() {
         return requests > 1;
+    }
+
+    /** A request on an HTTP/1.1 connection is never known to be unprocessed once it is written. */
+    @Override
+    public boolean unprocessed() {
+        return false;
     }
 
     long idleSinceNanos() {
@@ -65,6 +74,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Hands the connection to an exchange. */
+    @Override
     public void attach(UpstreamListener listener) {
         assert channel.eventLoop().inEventLoop();
         owner = listener;
@@ -76,6 +86,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
      * (whole request sent, whole response read, keep-alive on both ends) and the pool has room;
      * otherwise it is closed. A connection that saw any error is never reused.
      */
+    @Override
     public void release(boolean reusable) {
         owner = null;
         if (reusable && channel.isActive() && requests < pool.maxRequests() && pool.offer(this)) {
@@ -91,6 +102,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
      * fires, so a busy keep-alive connection schedules about once per timeout period rather than
      * once per request (the trick Netty's IdleStateHandler uses).
      */
+    @Override
     public void watch(long deadlineNanos) {
         if (watchdog != null) {
             if (watchdogAt - deadlineNanos <= 0) {
@@ -115,6 +127,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Closes the connection after an error; it never returns to the pool. */
+    @Override
     public void abort() {
         owner = null;
         channel.close();

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.resolver.AddressResolver;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
@@ -13,6 +14,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.config.HostPort;
 import io.portico.server.config.BackendConfig;
 import io.portico.server.config.UpstreamConfig;
+import io.portico.server.config.UpstreamProtocol;
 import io.portico.server.listener.ListenerSockets;
 import io.portico.server.listener.Transport;
 import io.portico.server.metrics.UpstreamMetrics;
@@ -26,6 +28,8 @@ import io.portico.server.upstream.health.GroupStatus;
 import io.portico.server.upstream.health.HealthChecker;
 import io.portico.server.upstream.health.HealthState;
 import io.portico.tls.ClientTls;
+import io.portico.tls.ClientTlsOptions;
+import io.portico.tls.TlsConfigException;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -66,6 +70,8 @@ public final class UpstreamGroup {
     private final List<EventLoop> loops;
     private final AddressResolverGroup<? extends SocketAddress> resolver;
     private final ClientTls tls;
+    /** The group's TLS settings offering only h2 in ALPN, for {@code protocol: h2}; else null. */
+    private final ClientTls http2Tls;
     private final Bootstrap base;
     private final List<String> warnings;
     private final HashKeyExtractor hashKey;
@@ -86,6 +92,7 @@ public final class UpstreamGroup {
         this.config = config;
         this.resolver = resolver;
         this.tls = tls;
+        this.http2Tls = config.protocol() == UpstreamProtocol.H2 ? withAlpnH2(tls) : null;
         this.hashKey = config.balance() == io.portico.server.config.BalanceAlgorithm.CONSISTENT_HASH
                 ? HashKeyExtractor.of(config.hash().key()) : HashKeyExtractor.NONE;
         this.base = new Bootstrap()
@@ -258,6 +265,17 @@ public final class UpstreamGroup {
     }
 
 
+    /** The same TLS settings offering only {@code h2} in ALPN, for the HTTP/2 connections of an h2 group. */
+    private static ClientTls withAlpnH2(ClientTls tls) {
+        ClientTlsOptions o = tls.options();
+        try {
+            return ClientTls.build(new ClientTlsOptions(o.provider(), o.trust(), o.verifyHostname(),
+                    o.clientCertificate(), o.protocols(), List.of(ApplicationProtocolNames.HTTP_2)));
+        } catch (TlsConfigException e) {
+            throw new IllegalStateException("upstream TLS worked without ALPN but not with it", e);
+        }
+    }
+
     public String name() {
         return name;
     }
@@ -329,14 +347,22 @@ public final class UpstreamGroup {
                     : LoadBalancers.factory(config.balance(), backups, hash);
             Map<EventExecutor, GroupLoop> map = new IdentityHashMap<>();
             List<GroupLoop> ordered = new ArrayList<>();
+            boolean multiplexed = config.protocol() != UpstreamProtocol.HTTP1;
             for (EventLoop loop : loops) {
                 ConnectionPool[] pools = new ConnectionPool[backends.size()];
+                // HTTP/1.1 pools exist in every group: a WebSocket upgrade needs HTTP/1.1 even to an h2 backend.
+                Http2ConnectionPool[] http2Pools = multiplexed ? new Http2ConnectionPool[backends.size()] : null;
                 for (Backend b : backends) {
                     pools[b.index()] = new ConnectionPool(loop, b, base, config.pool(), tls, sni(b), metrics);
+                    if (multiplexed) {
+                        http2Pools[b.index()] = new Http2ConnectionPool(loop, b, base, config.http2(),
+                                config.pool().maxRequests(), config.pool().idleTimeout().toNanos(),
+                                config.connectTimeout().toNanos(), http2Tls, sni(b));
+                    }
                 }
                 LoadBalancer<Backend> primary = primaryBalancers.get();
                 LoadBalancer<Backend> backup = backupBalancers == null ? null : backupBalancers.get();
-                GroupLoop gl = new GroupLoop(UpstreamGroup.this, loop, primary, backup, pools);
+                GroupLoop gl = new GroupLoop(UpstreamGroup.this, loop, primary, backup, pools, http2Pools);
                 map.put(loop, gl);
                 ordered.add(gl);
             }

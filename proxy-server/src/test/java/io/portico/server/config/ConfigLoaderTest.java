@@ -163,6 +163,48 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void refusesH2WithoutTlsAndH2cWithTlsAtTheProtocolKey() {
+        ConfigException h2 = failure(LISTENER + """
+                upstreams:
+                  api:
+                    backends: [{address: 10.0.0.1:443}]
+                    protocol: h2
+                """);
+        assertThat(h2).hasMessage("portico.yaml:6: upstreams.api.protocol: h2 is HTTP/2 over TLS: "
+                + "set tls.enabled: true, or use h2c");
+        ConfigException h2c = failure(LISTENER + """
+                upstreams:
+                  api:
+                    backends: [{address: 10.0.0.1:80}]
+                    protocol: h2c
+                    tls: {enabled: true}
+                """);
+        assertThat(h2c).hasMessageContaining("upstreams.api.protocol: h2c is cleartext HTTP/2");
+    }
+
+    @Test
+    void readsTheHttp2UpstreamSettingsWithTheirDefaults() throws ConfigException {
+        PorticoConfig config = ConfigLoader.parse("portico.yaml", LISTENER + """
+                upstreams:
+                  api:
+                    backends: [{address: 10.0.0.1:80}]
+                    protocol: h2c
+                    http2: {max_connections: 2, initial_window_size: 256k}
+                """);
+        UpstreamConfig api = config.upstreams().get("api");
+        assertThat(api.protocol()).isEqualTo(UpstreamProtocol.H2C);
+        assertThat(api.http2()).isEqualTo(new Http2UpstreamConfig(2, 100, ByteSize.parse("256k"), 256,
+                java.time.Duration.ZERO, java.time.Duration.ofSeconds(10)));
+        ConfigException small = failure(LISTENER + """
+                upstreams:
+                  api:
+                    backends: [{address: 10.0.0.1:80}]
+                    http2: {initial_window_size: 1k}
+                """);
+        assertThat(small).hasMessageContaining("upstreams.api.http2.initial_window_size: must be between 65535");
+    }
+
+    @Test
     void placesARouteToAnUnknownUpstreamAtTheUpstreamKey() {
         ConfigException e = failure(LISTENER_ONLY + """
                 upstreams:

@@ -44,7 +44,17 @@ public final class PorticoHarness implements AutoCloseable {
 
     /** A single-upstream setup: every request goes to {@code origin}; {@code upstreamExtra} adds group keys. */
     public static PorticoHarness proxyTo(TestOrigin origin, String upstreamExtra) throws Exception {
-        return start("""
+        return proxyTo(origin.port(), upstreamExtra);
+    }
+
+    /** A single-upstream setup sending every request to 127.0.0.1:{@code port}. */
+    public static PorticoHarness proxyTo(int port, String upstreamExtra) throws Exception {
+        return proxyTo(port, upstreamExtra, "");
+    }
+
+    /** As {@link #proxyTo(int, String)}, with top-level keys such as {@code transport: epoll}. */
+    public static PorticoHarness proxyTo(int port, String upstreamExtra, String topLevel) throws Exception {
+        return start(topLevel + """
                 upstreams:
                   origin:
                     backends:
@@ -56,7 +66,7 @@ public final class PorticoHarness implements AutoCloseable {
                     routes:
                       - match: { prefix: / }
                         upstream: origin
-                """.formatted(origin.port(), upstreamExtra));
+                """.formatted(port, upstreamExtra));
     }
 
     /** Wraps a server started from a hand-written config. */

@@ -1,0 +1,210 @@
+package io.portico.server.upstream;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request/response on a multiplexed HTTP/2 upstream connection: the last handler of the
+ * stream's child channel and the {@link UpstreamStream} an exchange holds.
+ *
+ * <p>Flow control, end to end (the stream channel has AUTO_READ off):
+ * <pre>
+ *  backend ──DATA──▶ [connection: reads freely] ──▶ stream channel's inbound queue (≤ stream window)
+ *                                                        │  read() only while the client socket is writable
+ *                                                        ▼
+ *  client ◀── HTTP/1.1 encoder ◀── exchange ◀── Http2ClientStreamCodec ◀── frames delivered by read()
+ *
+ *  WINDOW_UPDATE for the stream is sent by the next read(): bytes the client has not taken are never
+ *  acknowledged, so a backend gets at most one stream window ahead of a slow client; the connection
+ *  window covers every stream window, so one stalled stream cannot hold up the others.
+ *
+ *  client ──body──▶ exchange ──▶ stream channel write ──▶ codec's remote flow controller ──DATA──▶ backend
+ *  The stream channel turns unwritable while its frames wait for the backend's window (or the socket),
+ *  and the exchange stops reading the client until it is writable again.
+ * </pre>
+ */
+final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements UpstreamStream, ChannelFutureListener {
+
+    private final Http2UpstreamConnection connection;
+    private Http2StreamChannel channel;
+    private UpstreamListener owner;
+    private Throwable error;
+    private boolean refused;
+    private final Runnable watchdogTask = this::watchdogFired;
+    private ScheduledFuture<?> watchdog;
+    private long watchdogAt;
+
+    Http2UpstreamStream(Http2UpstreamConnection connection) {
+        this.connection = connection;
+    }
+
+    @Override
+    public Channel channel() {
+        return channel;
+    }
+
+    @Override
+    public Backend backend() {
+        return connection.pool().backend();
+    }
+
+    @Override
+    public void attach(UpstreamListener listener) {
+        owner = listener;
+    }
+
+    /** The stream ends with the response; closing it resets it only when it did not end cleanly. */
+    @Override
+    public void release(boolean reusable) {
+        owner = null;
+        channel.close();
+    }
+
+    @Override
+    public void abort() {
+        owner = null;
+        channel.close();
+    }
+
+    /**
+     * HTTP/2 has no keep-alive race: a backend closing a connection says which streams it handled
+     * (GOAWAY), and {@link #unprocessed()} covers the rest.
+     */
+    @Override
+    public boolean reused() {
+        return false;
+    }
+
+    @Override
+    public boolean unprocessed() {
+        int id = channel.stream().id();
+        return refused || !Http2CodecUtil.isStreamIdValid(id) || channel.stream().state() == Http2Stream.State.IDLE
+                || id > connection.lastStreamId();
+    }
+
+    @Override
+    public void watch(long deadlineNanos) {
+        if (watchdog != null) {
+            if (watchdogAt - deadlineNanos <= 0) {
+                return;
+            }
+            watchdog.cancel(false);
+        }
+        watchdogAt = deadlineNanos;
+        watchdog = channel.eventLoop().schedule(watchdogTask, Math.max(0, deadlineNanos - System.nanoTime()),
+                TimeUnit.NANOSECONDS);
+    }
+
+    private void watchdogFired() {
+        watchdog = null;
+        UpstreamListener listener = owner;
+        if (listener != null) {
+            long next = listener.onDeadlineCheck(System.nanoTime());
+            if (next != 0 && channel.isActive()) {
+                watch(next);
+            }
+        }
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = (Http2StreamChannel) ctx.channel();
+        connection.streamAdded();
+        channel.closeFuture().addListener(this);
+    }
+
+    /** The stream channel closed: its slot on the connection is free. */
+    @Override
+    public void operationComplete(ChannelFuture future) {
+        cancelWatchdog();
+        connection.streamRemoved();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        UpstreamListener listener = owner;
+        if (listener != null && msg instanceof HttpObject http) {
+            listener.onUpstreamMessage(this, http);
+            return;
+        }
+        ReferenceCountUtil.release(msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        UpstreamListener listener = owner;
+        if (listener != null) {
+            listener.onUpstreamReadComplete(this);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        UpstreamListener listener = owner;
+        if (listener != null) {
+            listener.onUpstreamWritabilityChanged(this);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof Http2ResetFrame reset && reset.errorCode() == Http2Error.REFUSED_STREAM.code()) {
+            refused = true;
+        }
+        ReferenceCountUtil.release(evt);
+    }
+
+    /**
+     * Errors are passed on from channelInactive, which the stream channel fires later: a write that
+     * fails inside the exchange's own call (a stream the connection can no longer create) must not
+     * re-enter the exchange.
+     */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (error == null) {
+            error = cause;
+        }
+        Http2Exception h2 = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+        if (h2 != null && h2.error() == Http2Error.REFUSED_STREAM) {
+            // Our own codec refused to open the stream (the backend's stream limit): nothing was sent.
+            refused = true;
+        }
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelWatchdog();
+        UpstreamListener listener = owner;
+        owner = null;
+        if (listener == null) {
+            return;
+        }
+        if (error != null) {
+            listener.onUpstreamError(this, error);
+        } else {
+            listener.onUpstreamClosed(this);
+        }
+    }
+
+    private void cancelWatchdog() {
+        if (watchdog != null) {
+            watchdog.cancel(false);
+            watchdog = null;
+        }
+    }
+}
