@@ -69,6 +69,14 @@ abstract class Exchange {
     /** The client connection closed before the exchange ended. */
     abstract void onClientClosed();
 
+    /**
+     * The client broke the framing or a deadline while this exchange was current: answer
+     * {@code status} if nothing was sent yet, else cut the response; the connection closes either way.
+     */
+    void onClientFault(HttpResponseStatus status, String reason) {
+        client.ctx().close();
+    }
+
     /** Validates and routes a request head, and starts the exchange that answers it. */
     static Exchange start(Http1ProxyHandler client, HttpRequest request) {
         ListenerContext context = client.context();
@@ -79,6 +87,10 @@ abstract class Exchange {
 
         if (request.protocolVersion().majorVersion() != 1) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "bad_version");
+        }
+        RequestHeadChecks.Refusal refusal = RequestHeadChecks.check(request, context.config().http().maxHeaders());
+        if (refusal != null) {
+            return LocalExchange.error(client, request, log, refusal.status(), refusal.reason());
         }
         if (HttpMethod.CONNECT.equals(request.method())) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.METHOD_NOT_ALLOWED, "connect_not_allowed");

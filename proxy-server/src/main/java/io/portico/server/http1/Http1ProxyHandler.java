@@ -13,7 +13,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.portico.tls.ServerTls;
 
 import javax.net.ssl.SSLException;
@@ -149,6 +148,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             status = HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
         }
         // The decoder discards everything after a bad message: answer and close.
+        reject(status, "bad_request:" + cause.getClass().getSimpleName());
+    }
+
+    /** Answers a request that has no exchange (a bad or late head) with {@code status}, and closes. */
+    private void reject(HttpResponseStatus status, String reason) {
         closing = true;
         releaseQueued();
         String requestId = RequestIds.generate();
@@ -157,7 +161,24 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         r.headers().set(context.requestIdHeader(), requestId);
         long bytes = r.content().readableBytes();
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-        Exchange.logRejected(this, status.code(), requestId, bytes, "bad_request:" + cause.getClass().getSimpleName());
+        Exchange.logRejected(this, status.code(), requestId, bytes, reason);
+    }
+
+    /** Bad framing or a client deadline: the exchange in progress answers or aborts, else Portico does; then close. */
+    private void onClientFault(ClientFault fault) {
+        if (closing) {
+            return;
+        }
+        Exchange exchange = current;
+        if (exchange != null) {
+            exchange.onClientFault(fault.status(), fault.reason());
+            if (!closing) {
+                closing = true;
+                releaseQueued();
+            }
+            return;
+        }
+        reject(fault.status(), fault.reason());
     }
 
     /**
@@ -255,10 +276,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             onHandshake(handshake);
             return;
         }
-        if (evt instanceof IdleStateEvent) {
-            if (current == null && queued.isEmpty()) {
-                ctx.close();
-            }
+        if (evt instanceof ClientFault fault) {
+            onClientFault(fault);
             return;
         }
         if (evt == ServerLifecycle.DRAIN) {

@@ -2,12 +2,10 @@ package io.portico.server.http1;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.portico.server.config.HttpListenerConfig;
-
-import java.util.concurrent.TimeUnit;
 
 /** The pipeline of an HTTP/1.1 client connection, step by step. */
 public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
@@ -23,8 +21,8 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel ch) {
         addTlsHandlers(ch);
-        addTimeoutHandlers(ch);
         addHttp1Handlers(ch);
+        addTimeoutHandlers(ch);
         addProxyHandler(ch);
     }
 
@@ -32,12 +30,6 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
         if (context.tls() != null) {
             ch.pipeline().addLast("tls", context.tls().newHandler(context.config().tls().handshakeTimeout()));
         }
-    }
-
-    private void addTimeoutHandlers(Channel ch) {
-        long idle = context.config().http().keepaliveTimeout().toMillis();
-        // Reader idle only closes a connection that has no request in progress (see Http1ProxyHandler).
-        ch.pipeline().addLast("idle", new IdleStateHandler(idle, 0, 0, TimeUnit.MILLISECONDS));
     }
 
     private void addHttp1Handlers(Channel ch) {
@@ -49,7 +41,24 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
                 .setValidateHeaders(true)
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true);
+        // The strict framing check sees the bytes before the lenient decoder does.
+        ch.pipeline().addLast("framing", new RequestFramingGuard());
         ch.pipeline().addLast("http", new HttpServerCodec(decoder));
+    }
+
+    private void addTimeoutHandlers(Channel ch) {
+        // After the decoder: it sees whole heads and body parts, and the proxy handler's reads.
+        ch.pipeline().addLast("deadlines", new ClientDeadlines(context.config().http()));
+    }
+
+    /**
+     * Takes the HTTP/1.1 handlers out of a connection that became a tunnel (WebSocket). The decoder
+     * goes last, so bytes it still holds reach the handlers that replace it.
+     */
+    static void removeHttpHandlers(ChannelPipeline pipeline) {
+        pipeline.remove(ClientDeadlines.class);
+        pipeline.remove(RequestFramingGuard.class);
+        pipeline.remove(HttpServerCodec.class);
     }
 
     private void addProxyHandler(Channel ch) {

@@ -19,8 +19,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.portico.websocket.WebSocketHandshake;
 import io.portico.websocket.WebSocketRelay;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -312,6 +310,12 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
             content.release();
             return;
         }
+        if (content.decoderResult().isFailure()) {
+            // The body's framing broke after the head went upstream: the upstream never gets its end.
+            content.release();
+            onClientFault(HttpResponseStatus.BAD_REQUEST, "bad_request_body");
+            return;
+        }
         requestBodyBytes += content.content().readableBytes();
         if (maxBody > 0 && requestBodyBytes > maxBody) {
             content.release();
@@ -482,10 +486,7 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         up.pipeline().remove(HttpClientCodec.class);
         end(101, null);
         client.upgraded();
-        if (down.pipeline().get(IdleStateHandler.class) != null) {
-            down.pipeline().remove(IdleStateHandler.class);
-        }
-        down.pipeline().remove(HttpServerCodec.class);
+        Http1ServerInitializer.removeHttpHandlers(down.pipeline());
     }
 
     private void onResponseContent(HttpContent content) {
@@ -638,6 +639,12 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
         end(status == 0 ? 502 : status, reason);
         clientCtx.flush();
         clientCtx.close();
+    }
+
+    @Override
+    void onClientFault(HttpResponseStatus faultStatus, String reason) {
+        clientKeepAlive = false;
+        fail(faultStatus, reason);
     }
 
     @Override

@@ -70,6 +70,8 @@ public final class TestOrigin implements AutoCloseable {
     private final Channel server;
     public final AtomicInteger connections = new AtomicInteger();
     public final AtomicInteger requests = new AtomicInteger();
+    /** Requests whose body arrived whole (a request cut mid-body is counted in requests only). */
+    public final AtomicInteger completeRequests = new AtomicInteger();
     public final AtomicInteger openConnections = new AtomicInteger();
     public final List<HttpRequest> heads = new CopyOnWriteArrayList<>();
     public final Map<String, HttpHeaders> trailers = new ConcurrentHashMap<>();
@@ -138,6 +140,9 @@ public final class TestOrigin implements AutoCloseable {
                 if (msg instanceof HttpContent c) {
                     received += c.content().readableBytes();
                     if (c instanceof LastHttpContent last && request != null) {
+                        if (last.decoderResult().isSuccess()) {
+                            completeRequests.incrementAndGet();
+                        }
                         if (!last.trailingHeaders().isEmpty()) {
                             trailers.put(request.uri(), last.trailingHeaders().copy());
                         }

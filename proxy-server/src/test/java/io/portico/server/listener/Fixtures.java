@@ -41,7 +41,8 @@ final class Fixtures {
     static final TcpKeepaliveConfig KEEPALIVE_OFF =
             new TcpKeepaliveConfig(false, Duration.ZERO, Duration.ZERO, 0);
     static final HttpListenerConfig HTTP =
-            new HttpListenerConfig(new ByteSize(8192), new ByteSize(32768), Duration.ofSeconds(75), 1000);
+            new HttpListenerConfig(new ByteSize(8192), new ByteSize(32768), 100, Duration.ofSeconds(60),
+                    Duration.ofSeconds(60), new ByteSize(0), Duration.ofSeconds(60), Duration.ofSeconds(75), 1000);
 
     /** Raw getsockopt(IPPROTO_TCP, TCP_FASTOPEN): its own instance, not the one production code sets with. */
     static final ChannelOption<Integer> KERNEL_TCP_FASTOPEN = new IntegerUnixChannelOption("TCP_FASTOPEN", 6, 23);
