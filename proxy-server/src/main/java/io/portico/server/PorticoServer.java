@@ -11,6 +11,8 @@ import io.portico.server.demo.DemoOrigin;
 import io.portico.server.http1.Http1ServerInitializer;
 import io.portico.server.http1.ListenerContext;
 import io.portico.server.http1.ServerLifecycle;
+import io.portico.server.limits.ConnectionLimits;
+import io.portico.server.limits.ListenerGate;
 import io.portico.server.listener.BoundListener;
 import io.portico.server.listener.KernelChecks;
 import io.portico.server.listener.ListenerBinder;
@@ -54,6 +56,8 @@ public final class PorticoServer implements AutoCloseable {
     private final ServerLifecycle lifecycle = new ServerLifecycle();
     private final Map<String, UpstreamGroup> groups = new HashMap<>();
     private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
+    private final Map<String, ListenerGate> gates = new HashMap<>();
+    private final ConnectionLimits connectionLimits;
     private final List<String> warnings = new ArrayList<>();
     private DemoOrigin demo;
     private SslProvider sslProvider;
@@ -67,6 +71,7 @@ public final class PorticoServer implements AutoCloseable {
         this.workers = transport.newEventLoopGroup(config.effectiveWorkers(), "portico-worker");
         this.resolver = UpstreamResolver.create(config.resolver(), transport);
         this.accessLog = AccessLog.open(config.accessLog());
+        this.connectionLimits = new ConnectionLimits(config.limits().maxConnections());
     }
 
     /** Starts everything the config names; on failure, stops what had started and rethrows. */
@@ -104,8 +109,12 @@ public final class PorticoServer implements AutoCloseable {
                 tlsListeners.add(listenerTls);
             }
             ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle, listenerTls);
+            ListenerGate gate = connectionLimits.gate(lc.name(), lc.limits().maxConnections(),
+                    lc.limits().maxConnectionsPerIp());
+            gates.put(lc.name(), gate);
             ServerBootstrap b = new ServerBootstrap()
                     .group(workers)
+                    .handler(gate)
                     .channel(transport.serverChannelClass())
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childHandler(new Http1ServerInitializer(context));
@@ -200,6 +209,16 @@ public final class PorticoServer implements AutoCloseable {
 
     public AccessLog accessLog() {
         return accessLog;
+    }
+
+    /** The accepting gate of a listener: its open connections and what its caps refused. */
+    public ListenerGate gate(String listener) {
+        return gates.get(listener);
+    }
+
+    /** Open client connections across all listeners, as the global cap counts them. */
+    public int openConnections() {
+        return connectionLimits.open();
     }
 
     public ServerLifecycle lifecycle() {

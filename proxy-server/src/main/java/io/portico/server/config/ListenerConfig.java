@@ -18,6 +18,7 @@ import java.time.Duration;
  * @param http           HTTP/1.1 limits and keep-alive on this listener
  * @param tls            TLS termination; absent for plain HTTP
  * @param websocket      caps on WebSocket connections through this listener
+ * @param limits         connection caps, CIDR rules and a rate limit for this listener
  */
 public record ListenerConfig(
         @Default("") String name,
@@ -32,7 +33,8 @@ public record ListenerConfig(
         @Default("0") ByteSize sendBuffer,
         HttpListenerConfig http,
         @Nullable TlsListenerConfig tls,
-        WebSocketListenerConfig websocket) {
+        WebSocketListenerConfig websocket,
+        ListenerLimitsConfig limits) {
 
     public ListenerConfig {
         if (name == null || name.isEmpty()) {

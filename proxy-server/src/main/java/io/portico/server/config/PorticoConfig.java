@@ -21,6 +21,7 @@ import java.util.Set;
  * @param accessLog       the access log
  * @param demoOrigin      the built-in demo origin on loopback
  * @param shutdownTimeout how long SIGTERM waits for in-flight requests before exiting
+ * @param limits          process-wide connection cap and buffer memory budget
  */
 public record PorticoConfig(
         @Default("auto") TransportKind transport,
@@ -33,7 +34,8 @@ public record PorticoConfig(
         ResolverConfig resolver,
         AccessLogConfig accessLog,
         DemoOriginConfig demoOrigin,
-        @Default("30s") Duration shutdownTimeout) {
+        @Default("30s") Duration shutdownTimeout,
+        GlobalLimitsConfig limits) {
 
     public PorticoConfig {
         listeners = List.copyOf(listeners);

@@ -139,6 +139,10 @@ abstract class Exchange {
             // Only chunked is understood; forwarding anything else would let both ends frame the body differently.
             return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_IMPLEMENTED, "unsupported_transfer_coding");
         }
+        LocalExchange denied = RequestPolicy.listener(client, request, log);
+        if (denied != null) {
+            return denied;
+        }
         VirtualServer server = context.router().select(host);
         String sni = client.sniName();
         if (sni != null && host != null && !sni.equals(host) && context.router().select(sni) != server) {
@@ -150,6 +154,10 @@ abstract class Exchange {
             return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_FOUND, "no_route");
         }
         log.route = route.name();
+        denied = RequestPolicy.route(client, request, log, route);
+        if (denied != null) {
+            return denied;
+        }
 
         boolean upgrade = false;
         if (route.action() == RouteAction.UPSTREAM && route.websocket().enabled()

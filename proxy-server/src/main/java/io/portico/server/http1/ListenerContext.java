@@ -4,6 +4,8 @@ import io.netty.util.AsciiString;
 import io.portico.http.CidrSet;
 import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.ListenerConfig;
+import io.portico.server.limits.AccessRules;
+import io.portico.server.limits.RateLimiter;
 import io.portico.server.log.AccessLog;
 import io.portico.server.route.Router;
 import io.portico.server.listener.ListenerTls;
@@ -35,6 +37,8 @@ public final class ListenerContext {
     private final ConcurrentHashMap<InetAddress, AtomicInteger> webSocketsByIp = new ConcurrentHashMap<>();
     private final AsciiString clientSubjectHeader;
     private final AsciiString clientFingerprintHeader;
+    private final AccessRules access;
+    private final RateLimiter rateLimiter;
 
     /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
@@ -47,6 +51,8 @@ public final class ListenerContext {
         this.accessLog = accessLog;
         this.lifecycle = lifecycle;
         this.tls = tls;
+        this.access = AccessRules.of(config.limits().access());
+        this.rateLimiter = RateLimiter.of(config.limits().rateLimit());
         this.clientSubjectHeader = config.tls() == null ? null : AsciiString.cached(config.tls().clientSubjectHeader());
         this.clientFingerprintHeader = config.tls() == null ? null
                 : AsciiString.cached(config.tls().clientFingerprintHeader());
@@ -118,6 +124,16 @@ public final class ListenerContext {
     /** Header that carries a verified client certificate's SHA-256 fingerprint upstream (TLS listeners). */
     public AsciiString clientFingerprintHeader() {
         return clientFingerprintHeader;
+    }
+
+    /** The listener's CIDR rules. */
+    public AccessRules access() {
+        return access;
+    }
+
+    /** The listener's rate limit, or null. */
+    public RateLimiter rateLimiter() {
+        return rateLimiter;
     }
 
     public String name() {

@@ -10,6 +10,11 @@ import io.portico.server.upstream.UpstreamGroup;
 import io.portico.websocket.RelayLimits;
 import io.portico.websocket.WebSocketRelay;
 
+import io.portico.server.limits.AccessRules;
+import io.portico.server.limits.RateLimiter;
+
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,6 +35,10 @@ public final class Route {
     private final HeaderRules responseHeaders;
     private final WebSocketRouteConfig websocket;
     private final RelayLimits relayLimits;
+    private final AccessRules access;
+    private final RateLimiter rateLimiter;
+    private final Set<String> methods;
+    private final boolean allowUnknownMethods;
 
     Route(ServerConfig server, RouteConfig config, UpstreamGroup upstream) {
         MatchConfig m = config.match();
@@ -48,6 +57,30 @@ public final class Route {
         this.websocket = config.websocket();
         this.relayLimits = new RelayLimits(websocket.maxFrameSize().intBytes(), websocket.maxMessageSize().intBytes(),
                 websocket.validateUtf8(), websocket.idleTimeout(), websocket.pingInterval(), websocket.pongTimeout());
+        this.access = AccessRules.of(config.access());
+        this.rateLimiter = RateLimiter.of(config.rateLimit());
+        this.methods = new LinkedHashSet<>(config.methods());
+        this.allowUnknownMethods = config.allowUnknownMethods();
+    }
+
+    /** CIDR rules of this route. */
+    public AccessRules access() {
+        return access;
+    }
+
+    /** This route's rate limit, or null. */
+    public RateLimiter rateLimiter() {
+        return rateLimiter;
+    }
+
+    /** Methods this route accepts, in config order; empty accepts the standard ones. */
+    public Set<String> methods() {
+        return methods;
+    }
+
+    /** Whether methods outside the standard ones go upstream (when {@link #methods()} is empty). */
+    public boolean allowUnknownMethods() {
+        return allowUnknownMethods;
     }
 
     /** WebSocket settings of this route. */

@@ -43,6 +43,8 @@ final class Fixtures {
     static final HttpListenerConfig HTTP =
             new HttpListenerConfig(new ByteSize(8192), new ByteSize(32768), 100, Duration.ofSeconds(60),
                     Duration.ofSeconds(60), new ByteSize(0), Duration.ofSeconds(60), Duration.ofSeconds(75), 1000);
+    static final io.portico.server.config.ListenerLimitsConfig NO_LIMITS = new io.portico.server.config.ListenerLimitsConfig(
+            0, 0, new io.portico.server.config.AccessConfig(java.util.List.of(), java.util.List.of()), null);
 
     /** Raw getsockopt(IPPROTO_TCP, TCP_FASTOPEN): its own instance, not the one production code sets with. */
     static final ChannelOption<Integer> KERNEL_TCP_FASTOPEN = new IntegerUnixChannelOption("TCP_FASTOPEN", 6, 23);
@@ -54,7 +56,7 @@ final class Fixtures {
                                    TcpKeepaliveConfig keepalive, Duration deferAccept, long rcvbuf, long sndbuf) {
         return new ListenerConfig(name, new HostPort("127.0.0.1", 0), backlog, reusePort, fastOpen, nodelay,
                 keepalive, deferAccept, new ByteSize(rcvbuf), new ByteSize(sndbuf), HTTP, null,
-                new io.portico.server.config.WebSocketListenerConfig(0, 0));
+                new io.portico.server.config.WebSocketListenerConfig(0, 0), NO_LIMITS);
     }
 
     static ListenerConfig plainListener(String name, boolean reusePort) {

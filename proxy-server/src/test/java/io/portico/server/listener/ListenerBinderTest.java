@@ -124,7 +124,7 @@ class ListenerBinderTest {
             ListenerConfig c = new ListenerConfig("busy", new HostPort("127.0.0.1", taken.getLocalPort()), 128,
                     true, 0, true, Fixtures.KEEPALIVE_OFF, Duration.ZERO,
                     new ByteSize(0), new ByteSize(0), Fixtures.HTTP, null,
-                    new io.portico.server.config.WebSocketListenerConfig(0, 0));
+                    new io.portico.server.config.WebSocketListenerConfig(0, 0), Fixtures.NO_LIMITS);
 
             assertThatThrownBy(() -> bind(t, c, new Fixtures.Accepted()))
                     .isInstanceOf(ListenerBindException.class)
