@@ -11,6 +11,7 @@ import io.portico.server.demo.DemoOrigin;
 import io.portico.server.http1.Http1ServerInitializer;
 import io.portico.server.http1.ListenerContext;
 import io.portico.server.http1.ServerLifecycle;
+import io.portico.server.limits.BufferBudget;
 import io.portico.server.limits.ConnectionLimits;
 import io.portico.server.limits.ListenerGate;
 import io.portico.server.listener.BoundListener;
@@ -58,6 +59,7 @@ public final class PorticoServer implements AutoCloseable {
     private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
     private final Map<String, ListenerGate> gates = new HashMap<>();
     private final ConnectionLimits connectionLimits;
+    private final BufferBudget bufferBudget;
     private final List<String> warnings = new ArrayList<>();
     private DemoOrigin demo;
     private SslProvider sslProvider;
@@ -72,6 +74,8 @@ public final class PorticoServer implements AutoCloseable {
         this.resolver = UpstreamResolver.create(config.resolver(), transport);
         this.accessLog = AccessLog.open(config.accessLog());
         this.connectionLimits = new ConnectionLimits(config.limits().maxConnections());
+        this.bufferBudget = new BufferBudget(config.limits().bufferMemory().bytes(),
+                config.limits().connectionBuffer().bytes());
     }
 
     /** Starts everything the config names; on failure, stops what had started and rethrows. */
@@ -108,7 +112,8 @@ public final class PorticoServer implements AutoCloseable {
             if (listenerTls != null) {
                 tlsListeners.add(listenerTls);
             }
-            ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle, listenerTls);
+            ListenerContext context = new ListenerContext(lc, router, config.forwarding(), accessLog, lifecycle, listenerTls,
+                    bufferBudget);
             ListenerGate gate = connectionLimits.gate(lc.name(), lc.limits().maxConnections(),
                     lc.limits().maxConnectionsPerIp());
             gates.put(lc.name(), gate);
@@ -216,6 +221,11 @@ public final class PorticoServer implements AutoCloseable {
         return gates.get(listener);
     }
 
+    /** The buffer memory budget: what client output buffers hold now and at most. */
+    public BufferBudget bufferBudget() {
+        return bufferBudget;
+    }
+
     /** Open client connections across all listeners, as the global cap counts them. */
     public int openConnections() {
         return connectionLimits.open();
@@ -274,6 +284,7 @@ public final class PorticoServer implements AutoCloseable {
             demo.close();
         }
         resolver.close();
+        bufferBudget.close();
         // A short quiet period lets io_uring finish closes it deferred before the loops stop.
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
         accessLog.close();

@@ -194,7 +194,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         long now = System.nanoTime();
         if (unwritableSince != 0) {
             long pending = pendingBytes();
-            if (pending < lastPendingBytes) {
+            // Nothing pending means the connection is unwritable for the memory budget, not for the client.
+            if (pending == 0 || pending < lastPendingBytes) {
                 // The client took some bytes: that counts as progress, as a successful write does in nginx.
                 unwritableSince = now;
             }

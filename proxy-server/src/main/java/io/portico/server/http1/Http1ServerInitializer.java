@@ -20,10 +20,16 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
+        addBudgetHandlers(ch);
         addTlsHandlers(ch);
         addHttp1Handlers(ch);
         addTimeoutHandlers(ch);
         addProxyHandler(ch);
+    }
+
+    private void addBudgetHandlers(Channel ch) {
+        // First, so that every read (TLS's own included) passes the memory budget.
+        ch.pipeline().addLast("budget", context.bufferBudget().newGate());
     }
 
     private void addTlsHandlers(Channel ch) {

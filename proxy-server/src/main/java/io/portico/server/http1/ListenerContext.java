@@ -5,6 +5,7 @@ import io.portico.http.CidrSet;
 import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.limits.AccessRules;
+import io.portico.server.limits.BufferBudget;
 import io.portico.server.limits.RateLimiter;
 import io.portico.server.log.AccessLog;
 import io.portico.server.route.Router;
@@ -38,11 +39,13 @@ public final class ListenerContext {
     private final AsciiString clientSubjectHeader;
     private final AsciiString clientFingerprintHeader;
     private final AccessRules access;
+    private final BufferBudget bufferBudget;
     private final RateLimiter rateLimiter;
 
     /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
-                           ServerLifecycle lifecycle, ListenerTls tls) {
+                           ServerLifecycle lifecycle, ListenerTls tls, BufferBudget bufferBudget) {
+        this.bufferBudget = bufferBudget;
         this.config = config;
         this.router = router;
         this.forwarding = forwarding;
@@ -124,6 +127,11 @@ public final class ListenerContext {
     /** Header that carries a verified client certificate's SHA-256 fingerprint upstream (TLS listeners). */
     public AsciiString clientFingerprintHeader() {
         return clientFingerprintHeader;
+    }
+
+    /** The process-wide buffer memory budget; its gate goes first in every client pipeline. */
+    public BufferBudget bufferBudget() {
+        return bufferBudget;
     }
 
     /** The listener's CIDR rules. */
