@@ -35,6 +35,7 @@ import io.portico.server.upstream.Backend;
 import io.portico.server.upstream.ConnectionPool;
 import io.portico.server.upstream.GroupLoop;
 import io.portico.server.upstream.UpstreamConnection;
+import io.portico.server.upstream.UpstreamFramingException;
 import io.portico.server.upstream.UpstreamListener;
 
 import javax.net.ssl.SSLException;
@@ -566,6 +567,13 @@ final class ProxyExchange extends Exchange implements UpstreamListener, Predicat
     @Override
     public void onUpstreamError(UpstreamConnection connection, Throwable cause) {
         Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (cause instanceof UpstreamFramingException framing) {
+            // Ambiguous framing is the backend's fault, not a keep-alive race: never retried.
+            if (state != DONE && connection == upstream) {
+                upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_framing:" + framing.reason());
+            }
+            return;
+        }
         if (root instanceof SSLException && connection == upstream && state == WAITING_HEAD && !responseStarted
                 && !informational) {
             // The request waits inside the SslHandler until the handshake ends, so none of it left:

@@ -4,14 +4,18 @@ import io.netty.buffer.ByteBuf;
 import io.netty.util.ByteProcessor;
 
 /**
- * A strict byte-level check of HTTP/1.1 request framing (RFC 9112), run over a client's bytes
- * before the HTTP decoder sees them. Netty's decoder is lenient where two parsers can disagree
+ * A strict byte-level check of HTTP/1.1 message framing (RFC 9112), run over a connection's bytes
+ * before the HTTP decoder sees them: requests from clients ({@link #forRequests()}) or responses
+ * from upstreams ({@link #forResponses()}). Netty's decoder is lenient where two parsers can disagree
  * about where a request ends — it unfolds obs-fold lines, skips repeated spaces in the request
  * line, reads chunk sizes and chunk endings loosely — and a proxy that accepts what its upstream
  * reads differently forwards a smuggled request. This scanner accepts only the strict grammar, so
  * whatever it passes, every parser frames the same way:
  *
  * <ul>
+ *   <li>status line (responses): {@code HTTP/d.d SP 3DIGIT [SP reason] CRLF}; the body then follows
+ *       RFC 9112 section 6.3: none after 1xx, 204, 304 or a HEAD request, chunked, a length, or
+ *       until the connection closes; after 101 the connection is no longer HTTP</li>
  *   <li>request line: {@code token SP target SP HTTP/d.d CRLF}, one space each, the target visible
  *       ASCII without {@code #}; empty lines before it are skipped (RFC 9112 section 2.2)</li>
  *   <li>header and trailer lines: a token name directly followed by {@code :}, a value without
@@ -26,7 +30,7 @@ import io.netty.util.ByteProcessor;
  * not visited. Sizes are not its business (the decoder enforces them). Not thread-safe: one per
  * connection.
  */
-public final class Http1RequestScanner implements ByteProcessor {
+public final class Http1FramingScanner implements ByteProcessor {
 
     private static final byte CR = '\r';
     private static final byte LF = '\n';
@@ -51,13 +55,16 @@ public final class Http1RequestScanner implements ByteProcessor {
     }
 
     private enum State {
-        START, START_LF, METHOD, TARGET, VERSION, LINE_LF,
+        START, START_LF, METHOD, TARGET, VERSION, STATUS, REASON, LINE_LF,
         FIELD_START, FIELD_NAME, FIELD_VALUE, FIELD_LF, END_LF,
-        BODY, CHUNK_SIZE, CHUNK_BWS, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR, CHUNK_DATA_LF,
+        BODY, UNTIL_CLOSE, CHUNK_SIZE, CHUNK_BWS, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR, CHUNK_DATA_LF,
         FAILED
     }
 
+    private final boolean response;
     private State state = State.START;
+    private boolean headRequest;
+    private int status;
     private String error;
     private int pos;
     private int versionMajor;
@@ -78,6 +85,25 @@ public final class Http1RequestScanner implements ByteProcessor {
     private int chunkDigits;
     private int chunkLine;
 
+    private Http1FramingScanner(boolean response) {
+        this.response = response;
+    }
+
+    /** A scanner for the requests a client sends. */
+    public static Http1FramingScanner forRequests() {
+        return new Http1FramingScanner(false);
+    }
+
+    /** A scanner for the responses an upstream sends; call {@link #requestSent} for each request. */
+    public static Http1FramingScanner forResponses() {
+        return new Http1FramingScanner(true);
+    }
+
+    /** Responses only: a request went out, so its response comes next ({@code head}: it has no body). */
+    public void requestSent(boolean head) {
+        headRequest = head;
+    }
+
     /**
      * Checks the readable bytes of {@code buf} as the continuation of what came before; the
      * buffer's indexes are not changed.
@@ -90,6 +116,9 @@ public final class Http1RequestScanner implements ByteProcessor {
         while (i < end) {
             if (state == State.FAILED) {
                 return i;
+            }
+            if (state == State.UNTIL_CLOSE) {
+                return -1;
             }
             if (state == State.BODY || state == State.CHUNK_DATA) {
                 long n = Math.min(remaining, end - i);
@@ -133,6 +162,12 @@ public final class Http1RequestScanner implements ByteProcessor {
     public boolean process(byte b) {
         switch (state) {
             case START:
+                if (response) {
+                    resetMessage();
+                    state = State.VERSION;
+                    pos = 0;
+                    return version(b);
+                }
                 if (b == CR) {
                     state = State.START_LF;
                     return true;
@@ -172,6 +207,17 @@ public final class Http1RequestScanner implements ByteProcessor {
                 return true;
             case VERSION:
                 return version(b);
+            case STATUS:
+                return statusByte(b);
+            case REASON:
+                if (b == CR) {
+                    state = State.LINE_LF;
+                    return true;
+                }
+                if ((b < 0x20 && b != '\t') || b == 0x7f) {
+                    return fail("bad_status_line");
+                }
+                return true;
             case LINE_LF:
                 if (b != LF) {
                     return fail("bare_cr");
@@ -256,6 +302,7 @@ public final class Http1RequestScanner implements ByteProcessor {
         transferEncoding.setLength(0);
         versionMajor = 0;
         versionMinor = 0;
+        status = 0;
     }
 
     private boolean version(byte b) {
@@ -277,6 +324,15 @@ public final class Http1RequestScanner implements ByteProcessor {
                 return fail("bad_version");
             }
         } else if (pos == 8) {
+            if (response) {
+                if (b != ' ') {
+                    return fail("bad_status_line");
+                }
+                state = State.STATUS;
+                pos = 0;
+                status = 0;
+                return true;
+            }
             if (b != CR) {
                 return fail(b == LF ? "bare_lf" : "bad_version");
             }
@@ -285,6 +341,26 @@ public final class Http1RequestScanner implements ByteProcessor {
         }
         pos++;
         return true;
+    }
+
+    private boolean statusByte(byte b) {
+        if (pos < 3) {
+            if (b < '0' || b > '9') {
+                return fail("bad_status_line");
+            }
+            status = status * 10 + (b - '0');
+            pos++;
+            return true;
+        }
+        if (b == ' ') {
+            state = State.REASON;
+            return true;
+        }
+        if (b == CR) {
+            state = State.LINE_LF;
+            return true;
+        }
+        return fail("bad_status_line");
     }
 
     private boolean fieldStart(byte b) {
@@ -374,6 +450,24 @@ public final class Http1RequestScanner implements ByteProcessor {
 
     /** The head ended: decide how the body is framed. */
     private boolean headDone() {
+        if (response) {
+            if (status < 100) {
+                return fail("bad_status_line");
+            }
+            if (status == 101) {
+                // The connection now carries another protocol (a WebSocket): no more HTTP to check.
+                state = State.UNTIL_CLOSE;
+                return true;
+            }
+            if (status < 200 || status == 204 || status == 304 || headRequest) {
+                // No body, whatever the fields say; the framing fields must still not conflict.
+                if (sawTransferEncoding && sawContentLength) {
+                    return fail("content_length_with_transfer_encoding");
+                }
+                state = State.START;
+                return true;
+            }
+        }
         if (sawTransferEncoding) {
             if (sawContentLength) {
                 return fail("content_length_with_transfer_encoding");
@@ -395,7 +489,8 @@ public final class Http1RequestScanner implements ByteProcessor {
             state = State.BODY;
             return false;
         }
-        state = State.START;
+        // A response with neither runs until the connection closes.
+        state = response && !sawContentLength ? State.UNTIL_CLOSE : State.START;
         return true;
     }
 

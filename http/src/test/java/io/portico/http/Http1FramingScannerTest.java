@@ -13,7 +13,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
-class Http1RequestScannerTest {
+class Http1FramingScannerTest {
 
     private static final String VALID_PIPELINE = "\r\nGET /a?b=c HTTP/1.1\r\nHost: a\r\nX-Tab:\tv\r\n\r\n"
             + "POST /up HTTP/1.1\r\nHost: a\r\ncontent-length: 5\r\n\r\nhello"
@@ -23,14 +23,14 @@ class Http1RequestScannerTest {
 
     @Test
     void acceptsAValidPipelineInOneBuffer() {
-        Http1RequestScanner s = new Http1RequestScanner();
+        Http1FramingScanner s = Http1FramingScanner.forRequests();
         assertThat(scan(s, VALID_PIPELINE)).isEqualTo(-1);
         assertThat(s.idle()).isTrue();
     }
 
     @Test
     void acceptsTheSamePipelineOneByteAtATime() {
-        Http1RequestScanner s = new Http1RequestScanner();
+        Http1FramingScanner s = Http1FramingScanner.forRequests();
         for (int i = 0; i < VALID_PIPELINE.length(); i++) {
             assertThat(scan(s, VALID_PIPELINE.substring(i, i + 1))).as("byte %d", i).isEqualTo(-1);
         }
@@ -39,7 +39,7 @@ class Http1RequestScannerTest {
 
     @Test
     void bodyBytesAreNotMistakenForARequest() {
-        Http1RequestScanner s = new Http1RequestScanner();
+        Http1FramingScanner s = Http1FramingScanner.forRequests();
         assertThat(scan(s, "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n \r\n GET\0 \r\n")).isEqualTo(-1);
         assertThat(s.idle()).isTrue();
     }
@@ -62,12 +62,12 @@ class Http1RequestScannerTest {
     @ParameterizedTest
     @MethodSource("ambiguous")
     void refusesAmbiguousFraming(String request, String reason) {
-        Http1RequestScanner s = new Http1RequestScanner();
+        Http1FramingScanner s = Http1FramingScanner.forRequests();
         assertThat(scan(s, request)).isGreaterThanOrEqualTo(0);
         assertThat(s.error()).isEqualTo(reason);
     }
 
-    private static int scan(Http1RequestScanner s, String text) {
+    private static int scan(Http1FramingScanner s, String text) {
         ByteBuf buf = Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
         try {
             int r = s.scan(buf);
