@@ -72,6 +72,21 @@ class AccessAndRateLimitsTest {
         assertThat(origin.requests.get()).isEqualTo(before);
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"/%61dmin", "//admin", "/x/../admin", "/./admin/", "/ADMIN/../admin"})
+    void theAccessRuleSeesThePathAfterNormalisationHoweverItIsSpelt(String path) throws Exception {
+        int before = origin.requests.get();
+        assertThat(send("GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n").status()).as(path).isEqualTo(403);
+        assertThat(origin.requests.get()).isEqualTo(before);
+    }
+
+    @Test
+    void aDotSegmentWithParametersIsRefusedRatherThanRoutedPastTheRule() throws Exception {
+        int before = origin.requests.get();
+        assertThat(send("GET /public/..;/admin HTTP/1.1\r\nHost: a\r\n\r\n").status()).isEqualTo(400);
+        assertThat(origin.requests.get()).isEqualTo(before);
+    }
+
     @Test
     void denyWinsOverAllow() throws Exception {
         assertThat(send("GET /internal HTTP/1.1\r\nHost: a\r\n\r\n").status()).isEqualTo(403);
