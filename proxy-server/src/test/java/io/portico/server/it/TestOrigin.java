@@ -58,6 +58,8 @@ import java.util.List;
  *   <li>{@code /early-hints} — 103 then 200</li>
  *   <li>{@code /close-after} — 200 keep-alive, then closes the connection right after</li>
  *   <li>{@code /status/N} — status N</li>
+ *   <li>{@code /arm-drop} — 200 keep-alive, and the next request on that connection is dropped
+ *       (closed without an answer once its head arrives): a keep-alive race on demand</li>
  * </ul>
  */
 public final class TestOrigin implements AutoCloseable {
@@ -75,6 +77,7 @@ public final class TestOrigin implements AutoCloseable {
     public final AtomicInteger openConnections = new AtomicInteger();
     public final List<HttpRequest> heads = new CopyOnWriteArrayList<>();
     public final Map<String, HttpHeaders> trailers = new ConcurrentHashMap<>();
+    private final Map<Channel, java.util.Set<String>> served = new ConcurrentHashMap<>();
 
     public TestOrigin(String name) throws InterruptedException {
         this(name, "127.0.0.1", 0);
@@ -97,7 +100,11 @@ public final class TestOrigin implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                         connections.incrementAndGet();
                         openConnections.incrementAndGet();
-                        ch.closeFuture().addListener(f -> openConnections.decrementAndGet());
+                        served.put(ch, ConcurrentHashMap.newKeySet());
+                        ch.closeFuture().addListener(f -> {
+                            served.remove(ch);
+                            openConnections.decrementAndGet();
+                        });
                         if (tls != null) {
                             ch.pipeline().addLast(tls.newHandler(ch.alloc()));
                         }
@@ -109,6 +116,11 @@ public final class TestOrigin implements AutoCloseable {
 
     public int port() {
         return ((java.net.InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    /** Connections still open that received a request for {@code path}. */
+    public long openThatServed(String path) {
+        return served.values().stream().filter(paths -> paths.contains(path)).count();
     }
 
     public HttpRequest lastHead() {
@@ -126,11 +138,22 @@ public final class TestOrigin implements AutoCloseable {
         private long received;
         private long toSend;
         private boolean streaming;
+        private boolean dropNext;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             try {
                 if (msg instanceof HttpRequest r) {
+                    java.util.Set<String> paths = served.get(ctx.channel());
+                    if (paths != null) {
+                        paths.add(r.uri());
+                    }
+                    if (dropNext) {
+                        requests.incrementAndGet();
+                        request = null;
+                        ctx.close();
+                        return;
+                    }
                     request = r;
                     received = 0;
                     requests.incrementAndGet();
@@ -140,7 +163,7 @@ public final class TestOrigin implements AutoCloseable {
                 if (msg instanceof HttpContent c) {
                     received += c.content().readableBytes();
                     if (c instanceof LastHttpContent last && request != null) {
-                        if (last.decoderResult().isSuccess()) {
+                        if (last.decoderResult().isSuccess() && !dropNext) {
                             completeRequests.incrementAndGet();
                         }
                         if (!last.trailingHeaders().isEmpty()) {
@@ -228,6 +251,9 @@ public final class TestOrigin implements AutoCloseable {
             } else if (uri.equals("/close-after")) {
                 FullHttpResponse resp = response(ctx, HttpResponseStatus.OK, "closing soon");
                 ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+            } else if (uri.equals("/arm-drop")) {
+                dropNext = true;
+                full(ctx, r, HttpResponseStatus.OK, "armed");
             } else if (uri.startsWith("/status/")) {
                 full(ctx, r, HttpResponseStatus.valueOf(Integer.parseInt(uri.substring(8))), "status");
             } else {
