@@ -172,10 +172,12 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         Exchange exchange = current;
         if (exchange != null) {
             exchange.onClientFault(fault.status(), fault.reason());
-            if (!closing) {
-                closing = true;
-                releaseQueued();
+            if (current == exchange) {
+                // The exchange had already finished its part: nothing will close the connection but us.
+                ctx.close();
             }
+            closing = true;
+            releaseQueued();
             return;
         }
         reject(fault.status(), fault.reason());
