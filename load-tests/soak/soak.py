@@ -364,15 +364,22 @@ def main():
         last = s.get("requests", 0)
     stop.set()
     alive = portico.poll() is None
+    # Let every worker finish the request it is in before Portico goes away, so that the final
+    # counts describe the load, not the shutdown.
+    for t in threads:
+        t.join(timeout=25)
+    with lock:
+        final = Counter(stats)
     portico.terminate()
     try:
         portico.wait(40)
     except subprocess.TimeoutExpired:
         portico.kill()
     srv.close()
-    print("soak: %s; lost good responses: %d; access log: %s" % (
-        "portico stayed up" if alive else "PORTICO DIED", stats.get("lost", 0), log), flush=True)
-    sys.exit(0 if alive and stats.get("lost", 0) == 0 and last > 0 else 1)
+    print("soak: %s; %d requests; lost good responses: %d; access log: %s" % (
+        "portico stayed up" if alive else "PORTICO DIED", final.get("requests", 0), final.get("lost", 0), log),
+        flush=True)
+    sys.exit(0 if alive and final.get("lost", 0) == 0 and last > 0 else 1)
 
 
 if __name__ == "__main__":
