@@ -5,7 +5,9 @@ package io.portico.http;
  * the same path however the client spelled it: percent-escapes of unreserved characters are
  * decoded ({@code %61} → {@code a}), other escapes kept with upper-case hex ({@code %2f} →
  * {@code %2F}, so an encoded slash never becomes a separator), repeated slashes merged, and
- * {@code .} and {@code ..} segments resolved (RFC 3986 section 5.2.4).
+ * {@code .} and {@code ..} segments resolved (RFC 3986 section 5.2.4). A dot segment carrying
+ * {@code ;} parameters ({@code /..;/admin}) is invalid: servlet containers resolve it as a dot
+ * segment, so matching on it would let a request past a route's rules.
  *
  * <p>The request is still forwarded with the path the client sent; only matching uses this one.
  * A path already in normal form is returned as is, without allocating.
@@ -18,7 +20,7 @@ public final class PathNormalizer {
     /**
      * @param path the path part of an origin-form target (no query), starting with {@code /}
      * @return the normal form, or null when the path is invalid: a bad or NUL escape, a control
-     *         character, or {@code ..} climbing above the root
+     *         character, {@code ..} climbing above the root, or a dot segment with {@code ;} parameters
      */
     public static String normalize(String path) {
         if (path.isEmpty() || path.charAt(0) != '/') {
@@ -70,7 +72,8 @@ public final class PathNormalizer {
             }
             if (c == '.' && prev == '/') {
                 int next = i + 1 < path.length() ? path.charAt(i + 1) : '/';
-                if (next == '/' || (next == '.' && (i + 2 >= path.length() || path.charAt(i + 2) == '/'))) {
+                int after = i + 2 < path.length() ? path.charAt(i + 2) : '/';
+                if (next == '/' || next == ';' || (next == '.' && (after == '/' || after == ';'))) {
                     return false;
                 }
             }
@@ -92,6 +95,11 @@ public final class PathNormalizer {
             }
             int len = end - start;
             boolean last = end >= n;
+            if (dotWithParameters(in, start, end)) {
+                // "..;x" is ".." to Tomcat and Jetty but a name to a strict parser: routes and ACLs
+                // would see another path than the upstream does, so such a path is refused.
+                return null;
+            }
             if (len == 0) {
                 if (last) {
                     out.append('/');
@@ -114,6 +122,15 @@ public final class PathNormalizer {
             i = end;
         }
         return out.length() == 0 ? "/" : out.toString();
+    }
+
+    /** A "." or ".." segment followed by ";" parameters. */
+    private static boolean dotWithParameters(CharSequence in, int start, int end) {
+        int dots = 0;
+        while (start + dots < end && in.charAt(start + dots) == '.') {
+            dots++;
+        }
+        return (dots == 1 || dots == 2) && start + dots < end && in.charAt(start + dots) == ';';
     }
 
     private static boolean unreserved(int b) {

@@ -26,6 +26,8 @@ class PathNormalizerTest {
             "/a%20b, /a%20b",
             "/..a/.b/c.., /..a/.b/c..",
             "/a/.../b, /a/.../b",
+            "/a;jsessionid=1/b, /a;jsessionid=1/b",
+            "/a/b;v=1, /a/b;v=1",
     })
     void normalisesTheWaysAClientCanSpellOnePath(String raw, String normal) {
         assertThat(PathNormalizer.normalize(raw)).isEqualTo(normal);
@@ -34,6 +36,12 @@ class PathNormalizerTest {
     @ParameterizedTest
     @ValueSource(strings = {"/..", "/../etc/passwd", "/a/../../b", "/%2e%2e/x", "/a%00b", "/a%zz", "/a%2", "a/b", ""})
     void rejectsPathsThatClimbAboveTheRootOrAreMalformed(String raw) {
+        assertThat(PathNormalizer.normalize(raw)).isNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/public/..;/admin", "/public/.;/admin", "/..;x", "/a/%2e%2e;/b", "/a/.;"})
+    void rejectsDotSegmentsWithParametersThatServletContainersWouldResolve(String raw) {
         assertThat(PathNormalizer.normalize(raw)).isNull();
     }
 

@@ -114,7 +114,7 @@ final class ConfigGeneration {
                     tls.put(lc.name(), listenerTls);
                 }
                 contexts.put(lc.name(), new ListenerContext(lc, router, config.forwarding(), accessLog, server.lifecycle(),
-                        listenerTls, server.metrics().listener(lc.name())));
+                        listenerTls, server.metrics().listener(lc.name()), server.bufferBudget()));
             }
             return new ConfigGeneration(number, config, groups, tls, contexts, accessLog, warnings);
         } catch (BuildException | RuntimeException | Error e) {

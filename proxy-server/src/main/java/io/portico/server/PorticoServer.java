@@ -27,6 +27,9 @@ import io.portico.server.http1.Http1ServerInitializer;
 import io.portico.server.http1.ListenerContext;
 import io.portico.server.http2.Http2Counters;
 import io.portico.server.http1.ServerLifecycle;
+import io.portico.server.limits.BufferBudget;
+import io.portico.server.limits.ConnectionLimits;
+import io.portico.server.limits.ListenerGate;
 import io.portico.server.listener.BoundListener;
 import io.portico.server.listener.KernelChecks;
 import io.portico.server.listener.ListenerBinder;
@@ -108,6 +111,10 @@ public final class PorticoServer implements AutoCloseable {
     private final Map<String, StreamContext> streams = new HashMap<>();
     private final Map<String, UpstreamGroup> streamGroups = new HashMap<>();
     private AccessLog streamAccessLog;
+    /** Each HTTP listener's accepting gate (caps), replaced when the listener is bound again. */
+    private final Map<String, ListenerGate> gates = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConnectionLimits connectionLimits;
+    private final BufferBudget bufferBudget;
     private DemoOrigin demo;
     private volatile SslProvider sslProvider;
     private volatile AdminServer admin;
@@ -131,6 +138,9 @@ public final class PorticoServer implements AutoCloseable {
         this.transport = Transport.select(config.transport());
         this.workers = transport.newEventLoopGroup(config.effectiveWorkers(), "portico-worker");
         this.resolver = UpstreamResolver.create(config.resolver(), transport);
+        this.connectionLimits = new ConnectionLimits(config.limits().maxConnections());
+        this.bufferBudget = new BufferBudget(config.limits().bufferMemory().bytes(),
+                config.limits().connectionBuffer().bytes());
         this.metrics = new ProxyMetrics(registry, this::currentGroups, workers);
         this.history = new DashboardHistory(metrics);
         registry.counterCallback("portico_access_log_dropped_total",
@@ -262,8 +272,12 @@ public final class PorticoServer implements AutoCloseable {
 
     private void bind(ListenerSlot slot, List<String> warningsOut) {
         ListenerConfig lc = slot.config;
+        ListenerGate gate = connectionLimits.gate(lc.name(), lc.limits().maxConnections(),
+                lc.limits().maxConnectionsPerIp());
+        gates.put(lc.name(), gate);
         ServerBootstrap b = new ServerBootstrap()
                 .group(workers)
+                .handler(gate)
                 .channel(transport.serverChannelClass())
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new Http1ServerInitializer(() -> slot.context));
@@ -715,6 +729,21 @@ public final class PorticoServer implements AutoCloseable {
         return current.accessLog;
     }
 
+    /** The accepting gate of a listener: its open connections and what its caps refused. */
+    public ListenerGate gate(String listener) {
+        return gates.get(listener);
+    }
+
+    /** The buffer memory budget: what client output buffers hold now and at most. */
+    public BufferBudget bufferBudget() {
+        return bufferBudget;
+    }
+
+    /** Open client connections across all listeners, as the global cap counts them. */
+    public int openConnections() {
+        return connectionLimits.open();
+    }
+
     public ServerLifecycle lifecycle() {
         return lifecycle;
     }
@@ -827,6 +856,7 @@ public final class PorticoServer implements AutoCloseable {
             demo.close();
         }
         resolver.close();
+        bufferBudget.close();
         // A short quiet period lets io_uring finish closes it deferred before the loops stop.
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
         live.stream().map(g -> g.accessLog).distinct().forEach(AccessLog::close);

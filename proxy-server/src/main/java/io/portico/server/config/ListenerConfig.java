@@ -25,6 +25,7 @@ import java.util.Locale;
  * @param upstream       the upstream group of a tcp or udp listener
  * @param stream         the relay's timeouts, SNI routes and UDP session cap (tcp and udp listeners)
  * @param proxyProtocol  accepting the PROXY protocol from trusted load balancers in front
+ * @param limits         connection caps, CIDR rules and a rate limit for this listener
  */
 public record ListenerConfig(
         @Default("") String name,
@@ -44,7 +45,9 @@ public record ListenerConfig(
         @Default("http") ListenerProtocol protocol,
         @Nullable String upstream,
         StreamListenerConfig stream,
-        ProxyProtocolListenerConfig proxyProtocol) {
+        ProxyProtocolListenerConfig proxyProtocol,
+
+        ListenerLimitsConfig limits) {
 
     public ListenerConfig {
         if (name == null || name.isEmpty()) {

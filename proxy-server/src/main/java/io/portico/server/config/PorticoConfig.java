@@ -23,6 +23,7 @@ import java.util.Set;
  * @param admin           the admin listener (metrics, status, reload, dashboard)
  * @param cache           the shared HTTP cache (routes turn it on)
  * @param shutdownTimeout how long SIGTERM waits for in-flight requests before exiting
+ * @param limits          process-wide connection cap and buffer memory budget
  */
 public record PorticoConfig(
         @Default("auto") TransportKind transport,
@@ -37,7 +38,8 @@ public record PorticoConfig(
         DemoOriginConfig demoOrigin,
         AdminConfig admin,
         CacheConfig cache,
-        @Default("30s") Duration shutdownTimeout) {
+        @Default("30s") Duration shutdownTimeout,
+        GlobalLimitsConfig limits) {
 
     public PorticoConfig {
         listeners = List.copyOf(listeners);

@@ -70,6 +70,14 @@ abstract class Exchange {
     /** The client connection closed before the exchange ended. */
     abstract void onClientClosed();
 
+    /**
+     * The client broke the framing or a deadline while this exchange was current: answer
+     * {@code status} if nothing was sent yet, else cut the response; the connection closes either way.
+     */
+    void onClientFault(HttpResponseStatus status, String reason) {
+        client.ctx().close();
+    }
+
     /** Validates and routes a request head, and starts the exchange that answers it. */
     static Exchange start(Http1ProxyHandler client, HttpRequest request) {
         ListenerContext context = client.context();
@@ -80,6 +88,10 @@ abstract class Exchange {
 
         if (request.protocolVersion().majorVersion() != 1) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "bad_version");
+        }
+        RequestHeadChecks.Refusal refusal = RequestHeadChecks.check(request, context.config().http().maxHeaders());
+        if (refusal != null) {
+            return LocalExchange.error(client, request, log, refusal.status(), refusal.reason());
         }
         if (HttpMethod.CONNECT.equals(request.method())) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.METHOD_NOT_ALLOWED, "connect_not_allowed");
@@ -128,6 +140,10 @@ abstract class Exchange {
             // Only chunked is understood; forwarding anything else would let both ends frame the body differently.
             return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_IMPLEMENTED, "unsupported_transfer_coding");
         }
+        LocalExchange denied = RequestPolicy.listener(client, request, log);
+        if (denied != null) {
+            return denied;
+        }
         VirtualServer server = context.router().select(host);
         String sni = client.sniName();
         if (sni != null && host != null && !sni.equals(host) && context.router().select(sni) != server) {
@@ -139,6 +155,10 @@ abstract class Exchange {
             return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_FOUND, "no_route");
         }
         log.route = route.name();
+        denied = RequestPolicy.route(client, request, log, route);
+        if (denied != null) {
+            return denied;
+        }
 
         boolean upgrade = false;
         if (client.stream() && WebSocketHandshake.isUpgradeRequest(request)

@@ -18,7 +18,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.portico.tls.ServerTls;
 
 import javax.net.ssl.SSLException;
@@ -29,6 +28,7 @@ import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import io.netty.util.NetUtil;
 import io.portico.server.l4.ClientAddress;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.http.RequestIds;
 
@@ -191,6 +191,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             status = HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
         }
         // The decoder discards everything after a bad message: answer and close.
+        reject(status, "bad_request:" + cause.getClass().getSimpleName());
+    }
+
+    /** Answers a request that has no exchange (a bad or late head) with {@code status}, and closes. */
+    private void reject(HttpResponseStatus status, String reason) {
         closing = true;
         releaseQueued();
         String requestId = RequestIds.generate();
@@ -199,7 +204,26 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         r.headers().set(context.requestIdHeader(), requestId);
         long bytes = r.content().readableBytes();
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-        Exchange.logRejected(this, status.code(), requestId, bytes, "bad_request:" + cause.getClass().getSimpleName());
+        Exchange.logRejected(this, status.code(), requestId, bytes, reason);
+    }
+
+    /** Bad framing or a client deadline: the exchange in progress answers or aborts, else Portico does; then close. */
+    private void onClientFault(ClientFault fault) {
+        if (closing) {
+            return;
+        }
+        Exchange exchange = current;
+        if (exchange != null) {
+            exchange.onClientFault(fault.status(), fault.reason());
+            if (current == exchange) {
+                // The exchange had already finished its part: nothing will close the connection but us.
+                ctx.close();
+            }
+            closing = true;
+            releaseQueued();
+            return;
+        }
+        reject(fault.status(), fault.reason());
     }
 
     /**
@@ -311,6 +335,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             } else if (current == null && queued.isEmpty()) {
                 ctx.close();
             }
+            return;
+        }
+        if (evt instanceof ClientFault fault) {
+            onClientFault(fault);
             return;
         }
         if (evt == ServerLifecycle.DRAIN) {

@@ -2,13 +2,12 @@ package io.portico.server.http1;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.portico.server.config.HttpListenerConfig;
 import io.portico.server.l4.ProxyProtocolHandler;
 
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -37,12 +36,19 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel ch) {
         ListenerContext context = contexts.get();
         ch.pipeline().addLast("traffic", context.trafficHandler());
+        addBudgetHandlers(ch, context);
         addProxyProtocolHandler(ch, context);
         addTlsHandlers(ch, context);
+        // Before the framing check, which would refuse the HTTP/2 preface.
         addHttp2Detection(ch, context);
-        addTimeoutHandlers(ch, context);
         addHttp1Handlers(ch, context);
+        addTimeoutHandlers(ch, context);
         addProxyHandler(ch, context);
+    }
+
+    private static void addBudgetHandlers(Channel ch, ListenerContext context) {
+        // Early, so that every read (TLS's own included) passes the memory budget.
+        ch.pipeline().addLast("budget", context.bufferBudget().newGate());
     }
 
     private static void addProxyProtocolHandler(Channel ch, ListenerContext context) {
@@ -67,12 +73,6 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
         }
     }
 
-    private static void addTimeoutHandlers(Channel ch, ListenerContext context) {
-        long idle = context.config().http().keepaliveTimeout().toMillis();
-        // Reader idle only closes a connection that has no request in progress (see Http1ProxyHandler).
-        ch.pipeline().addLast("idle", new IdleStateHandler(idle, 0, 0, TimeUnit.MILLISECONDS));
-    }
-
     private static void addHttp1Handlers(Channel ch, ListenerContext context) {
         HttpListenerConfig http = context.config().http();
         HttpDecoderConfig decoder = new HttpDecoderConfig()
@@ -82,9 +82,36 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
                 .setValidateHeaders(true)
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true);
+        // The strict framing check sees the bytes before the lenient decoder does.
+        ch.pipeline().addLast("framing", new RequestFramingGuard());
         ch.pipeline().addLast(HTTP_CODEC, new HttpServerCodec(decoder));
         if (context.acceptsH2c()) {
             ch.pipeline().addLast("h2c-upgrade-filter", new H2cUpgradeFilter());
+        }
+    }
+
+    private static void addTimeoutHandlers(Channel ch, ListenerContext context) {
+        // After the decoder: it sees whole heads and body parts, and the proxy handler's reads.
+        ch.pipeline().addLast("deadlines", new ClientDeadlines(context.config().http()));
+    }
+
+    /**
+     * Takes the HTTP/1.1 handlers out of a connection that became a tunnel (WebSocket) or HTTP/2.
+     * The decoder goes last, so bytes it still holds reach the handlers that replace it.
+     */
+    static void removeHttpHandlers(ChannelPipeline pipeline) {
+        if (pipeline.get(ClientDeadlines.class) != null) {
+            pipeline.remove(ClientDeadlines.class);
+        }
+        if (pipeline.get(RequestFramingGuard.class) != null) {
+            pipeline.remove(RequestFramingGuard.class);
+        }
+        if (pipeline.get(H2cUpgradeFilter.class) != null) {
+            pipeline.remove(H2cUpgradeFilter.class);
+        }
+        // An HTTP/2 stream's channel has none of these.
+        if (pipeline.get(HttpServerCodec.class) != null) {
+            pipeline.remove(HttpServerCodec.class);
         }
     }
 

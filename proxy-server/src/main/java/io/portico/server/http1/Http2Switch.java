@@ -27,10 +27,7 @@ final class Http2Switch {
         Http1ProxyHandler http1 = pipeline.get(Http1ProxyHandler.class);
         Http2Frontend frontend = frontend(http1);
         pipeline.remove(http1);
-        pipeline.remove(Http1ServerInitializer.HTTP_CODEC);
-        if (pipeline.get(H2cUpgradeFilter.class) != null) {
-            pipeline.remove(H2cUpgradeFilter.class);
-        }
+        Http1ServerInitializer.removeHttpHandlers(pipeline);
         frontend.install(pipeline);
     }
 }

@@ -9,6 +9,9 @@ import io.portico.http.CidrSet;
 import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.http2.Http2Counters;
+import io.portico.server.limits.AccessRules;
+import io.portico.server.limits.BufferBudget;
+import io.portico.server.limits.RateLimiter;
 import io.portico.server.log.AccessLog;
 import io.portico.server.metrics.ListenerMetrics;
 import io.portico.server.route.Router;
@@ -47,12 +50,16 @@ public final class ListenerContext {
     private final ChannelGroup channels = new DefaultChannelGroup("portico-listener", GlobalEventExecutor.INSTANCE);
     private final ClientTrafficHandler trafficHandler;
     private final Http2Counters http2Counters = new Http2Counters();
+    private final AccessRules access;
+    private final BufferBudget bufferBudget;
+    private final RateLimiter rateLimiter;
 
     /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
-                           ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics) {
+                           ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics, BufferBudget bufferBudget) {
         this.metrics = metrics;
         this.trafficHandler = new ClientTrafficHandler(metrics);
+        this.bufferBudget = bufferBudget;
         this.config = config;
         this.router = router;
         this.forwarding = forwarding;
@@ -62,6 +69,8 @@ public final class ListenerContext {
         this.accessLog = accessLog;
         this.lifecycle = lifecycle;
         this.tls = tls;
+        this.access = AccessRules.of(config.limits().access());
+        this.rateLimiter = RateLimiter.of(config.limits().rateLimit());
         this.clientSubjectHeader = config.tls() == null ? null : AsciiString.cached(config.tls().clientSubjectHeader());
         this.clientFingerprintHeader = config.tls() == null ? null
                 : AsciiString.cached(config.tls().clientFingerprintHeader());
@@ -148,6 +157,21 @@ public final class ListenerContext {
     /** Whether cleartext HTTP/2 is accepted (plain listeners). */
     boolean acceptsH2c() {
         return tls == null && config.http2().h2c();
+    }
+
+    /** The process-wide buffer memory budget; its gate goes first in every client pipeline. */
+    public BufferBudget bufferBudget() {
+        return bufferBudget;
+    }
+
+    /** The listener's CIDR rules. */
+    public AccessRules access() {
+        return access;
+    }
+
+    /** The listener's rate limit, or null. */
+    public RateLimiter rateLimiter() {
+        return rateLimiter;
     }
 
     public String name() {

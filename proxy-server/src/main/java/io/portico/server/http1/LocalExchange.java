@@ -61,7 +61,8 @@ final class LocalExchange extends Exchange {
         FullHttpResponse r = LocalResponses.error(client.ctx().alloc(), status, log.requestId,
                 HttpMethod.HEAD.equals(request.method()));
         // After a framing or size error the rest of the request cannot be trusted: close.
-        boolean mayKeepAlive = status.code() == 404 || status.code() == 405;
+        int code = status.code();
+        boolean mayKeepAlive = code == 403 || code == 404 || code == 405 || code == 429;
         return new LocalExchange(client, request, log, r, HeaderRules.NONE, mayKeepAlive, reason);
     }
 

@@ -19,12 +19,11 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.portico.websocket.WebSocketHandshake;
 import io.portico.websocket.WebSocketRelay;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.http.ForwardedHeaders;
@@ -44,6 +43,7 @@ import io.portico.server.upstream.ConnectionPool;
 import io.portico.server.upstream.GroupLoop;
 import io.portico.server.upstream.Http2StreamWaiter;
 import io.portico.server.upstream.UpstreamConnection;
+import io.portico.server.upstream.UpstreamFramingException;
 import io.portico.server.upstream.UpstreamListener;
 import io.portico.server.upstream.UpstreamStream;
 
@@ -424,6 +424,12 @@ final class ProxyExchange extends Exchange
             content.release();
             return;
         }
+        if (content.decoderResult().isFailure()) {
+            // The body's framing broke after the head went upstream: the upstream never gets its end.
+            content.release();
+            onClientFault(HttpResponseStatus.BAD_REQUEST, "bad_request_body");
+            return;
+        }
         requestBodyBytes += content.content().readableBytes();
         if (maxBody > 0 && requestBodyBytes > maxBody) {
             content.release();
@@ -616,10 +622,8 @@ final class ProxyExchange extends Exchange
         if (down.pipeline().get(IdleStateHandler.class) != null) {
             down.pipeline().remove(IdleStateHandler.class);
         }
-        if (down.pipeline().get(HttpServerCodec.class) != null) {
-            // An HTTP/2 stream (RFC 8441) has no HTTP/1 codec: its bridge turns to DATA frames by itself.
-            down.pipeline().remove(HttpServerCodec.class);
-        }
+        // An HTTP/2 stream (RFC 8441) has no HTTP/1 handlers: its bridge turns to DATA frames by itself.
+        Http1ServerInitializer.removeHttpHandlers(down.pipeline());
     }
 
     private void onResponseContent(HttpContent content) {
@@ -738,6 +742,13 @@ final class ProxyExchange extends Exchange
     @Override
     public void onUpstreamError(UpstreamStream connection, Throwable cause) {
         Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (cause instanceof UpstreamFramingException framing) {
+            // Ambiguous framing is the backend's fault, not a keep-alive race: never retried.
+            if (state != DONE && connection == upstream) {
+                upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_framing:" + framing.reason());
+            }
+            return;
+        }
         if (root instanceof SSLException && connection == upstream && state == WAITING_HEAD && !responseStarted
                 && !informational) {
             // The request waits inside the SslHandler until the handshake ends, so none of it left:
@@ -854,6 +865,12 @@ final class ProxyExchange extends Exchange
         end(status == 0 ? 502 : status, reason);
         clientCtx.flush();
         clientCtx.close();
+    }
+
+    @Override
+    void onClientFault(HttpResponseStatus faultStatus, String reason) {
+        clientKeepAlive = false;
+        fail(faultStatus, reason);
     }
 
     @Override

@@ -12,6 +12,11 @@ import io.portico.server.upstream.UpstreamGroup;
 import io.portico.websocket.RelayLimits;
 import io.portico.websocket.WebSocketRelay;
 
+import io.portico.server.limits.AccessRules;
+import io.portico.server.limits.RateLimiter;
+
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,6 +38,10 @@ public final class Route {
     private final WebSocketRouteConfig websocket;
     private final RelayLimits relayLimits;
     private final RouteCache cache;
+    private final AccessRules access;
+    private final RateLimiter rateLimiter;
+    private final Set<String> methods;
+    private final boolean allowUnknownMethods;
 
     Route(ServerConfig server, RouteConfig config, UpstreamGroup upstream, HttpCache httpCache) {
         MatchConfig m = config.match();
@@ -52,11 +61,35 @@ public final class Route {
         this.relayLimits = new RelayLimits(websocket.maxFrameSize().intBytes(), websocket.maxMessageSize().intBytes(),
                 websocket.validateUtf8(), websocket.idleTimeout(), websocket.pingInterval(), websocket.pongTimeout());
         this.cache = RouteCache.of(config.cache(), httpCache);
+        this.access = AccessRules.of(config.access());
+        this.rateLimiter = RateLimiter.of(config.rateLimit());
+        this.methods = new LinkedHashSet<>(config.methods());
+        this.allowUnknownMethods = config.allowUnknownMethods();
     }
 
     /** The HTTP cache on this route, or null when it does not cache. */
     public RouteCache cache() {
         return cache;
+    }
+
+    /** CIDR rules of this route. */
+    public AccessRules access() {
+        return access;
+    }
+
+    /** This route's rate limit, or null. */
+    public RateLimiter rateLimiter() {
+        return rateLimiter;
+    }
+
+    /** Methods this route accepts, in config order; empty accepts the standard ones. */
+    public Set<String> methods() {
+        return methods;
+    }
+
+    /** Whether methods outside the standard ones go upstream (when {@link #methods()} is empty). */
+    public boolean allowUnknownMethods() {
+        return allowUnknownMethods;
     }
 
     /** WebSocket settings of this route. */

@@ -6,7 +6,10 @@ import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.portico.tls.ClientTls;
 
-/** The pipeline of a connection to a backend: the HTTP/1.1 client codec and the connection's state. */
+/**
+ * The pipeline of a connection to a backend: the strict framing check, the HTTP/1.1 client codec
+ * and the connection's state.
+ */
 final class UpstreamChannelInitializer extends ChannelInitializer<Channel> {
 
     static final int MAX_STATUS_LINE = 8 * 1024;
@@ -35,8 +38,11 @@ final class UpstreamChannelInitializer extends ChannelInitializer<Channel> {
             // Requests written before the handshake ends wait inside the SslHandler.
             ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), sni, pool.backend().config().address().port()));
         }
+        UpstreamFramingGuard framing = new UpstreamFramingGuard();
         ch.pipeline()
+                .addLast("framing", framing)
                 .addLast("http", new HttpClientCodec(decoder, false, false))
+                .addLast("framing-requests", framing.requestWatcher())
                 .addLast("upstream", new UpstreamConnection(pool));
     }
 }

@@ -35,6 +35,7 @@ class ClientRequestLimitsTest {
                     http:
                       max_request_line: 256
                       max_header_size: 1k
+                      max_headers: 20
                 """);
     }
 
@@ -71,6 +72,28 @@ class ClientRequestLimitsTest {
     @Test
     void aHeaderBlockLargerThanTheLimitGets431() throws Exception {
         rejected("GET /hello HTTP/1.1\r\nHost: a\r\nX-Big: " + "b".repeat(1200) + "\r\n\r\n", 431);
+    }
+
+    @Test
+    void moreHeaderFieldsThanMaxHeadersGets431AndTheOriginSeesNothing() throws Exception {
+        int before = origin.requests.get();
+        StringBuilder many = new StringBuilder("GET /hello HTTP/1.1\r\nHost: a\r\n");
+        for (int i = 0; i < 20; i++) {
+            many.append("X-").append(i).append(": 1\r\n");
+        }
+        rejected(many.append("\r\n").toString(), 431);
+        assertThat(origin.requests.get()).isEqualTo(before);
+    }
+
+    @Test
+    void headerFieldsUpToMaxHeadersAreProxied() throws Exception {
+        StringBuilder some = new StringBuilder("GET /hello HTTP/1.1\r\nHost: a\r\n");
+        for (int i = 0; i < 19; i++) {
+            some.append("X-").append(i).append(": 1\r\n");
+        }
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            assertThat(raw.send(some.append("\r\n").toString()).read().status()).isEqualTo(200);
+        }
     }
 
     @Test

@@ -208,7 +208,8 @@ class Http2UpstreamTest {
             }
             // Same backend connections throughout (one per event loop at most), the download still open.
             assertThat(origin.connections.get()).isLessThanOrEqualTo(2);
-            assertThat(origin.openStreams.get()).isEqualTo(1);
+            // The origin counts a /hello stream closed a moment after the client has its answer.
+            await().until(() -> origin.openStreams.get() == 1);
         }
     }
 

@@ -84,6 +84,8 @@ class TcpRelayTest {
     @ValueSource(strings = {"auto", "nio"})
     void relays256MebibytesToASlowReaderWithBoundedMemory(String transport) throws Exception {
         long total = 256L << 20;
+        // Other test classes in this JVM leave pooled chunks behind: count only what this relay adds.
+        long baseline = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric().usedDirectMemory();
         try (TcpOrigin origin = TcpOrigin.echo();
              PorticoServer portico = StreamHarness.start(spliceConfig(transport, backend(origin.port())));
              Socket s = connect(portico, "tcp")) {
@@ -111,7 +113,7 @@ class TcpRelayTest {
                 return stuck;
             });
             ByteBufAllocatorMetricProvider metrics = (ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT;
-            long heldWhileStuck = metrics.metric().usedDirectMemory();
+            long heldWhileStuck = metrics.metric().usedDirectMemory() - baseline;
             assertThat(written.get()).isLessThan(total);
 
             long received = 0;
@@ -133,7 +135,7 @@ class TcpRelayTest {
                 System.out.println(transport + ": held " + (heldWhileStuck >> 10) + " KiB while the reader stalled, peak "
                         + (peak.peak() >> 10) + " KiB while 256 MiB went through; spliced "
                         + portico.streamStats("tcp").spliced());
-                assertThat(peak.peak()).isLessThan(MEMORY_BOUND);
+                assertThat(peak.peak() - baseline).isLessThan(MEMORY_BOUND);
             }
             assertThat(received).isEqualTo(total);
             assertThat(heldWhileStuck).isLessThan(MEMORY_BOUND);

@@ -64,6 +64,8 @@ import java.util.List;
  *   <li>{@code /health} — {@link #healthStatus} with body {@link #healthBody} (for health checks), counted in
  *       {@link #healthChecks}</li>
  *   <li>{@code /obj/ANYTHING} — 200 "NAME has /obj/ANYTHING" (a cacheable-looking object)</li>
+ *   <li>{@code /arm-drop} — 200 keep-alive, and the next request on that connection is dropped
+ *       (closed without an answer once its head arrives): a keep-alive race on demand</li>
  * </ul>
  * When {@link #failWith} is set, every path but {@code /health} answers with that status instead.
  */
@@ -79,6 +81,8 @@ public final class TestOrigin implements AutoCloseable {
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     public final AtomicInteger connections = new AtomicInteger();
     public final AtomicInteger requests = new AtomicInteger();
+    /** Requests whose body arrived whole (a request cut mid-body is counted in requests only). */
+    public final AtomicInteger completeRequests = new AtomicInteger();
     public final AtomicInteger openConnections = new AtomicInteger();
     public final List<HttpRequest> heads = new CopyOnWriteArrayList<>();
     public final Map<String, HttpHeaders> trailers = new ConcurrentHashMap<>();
@@ -86,6 +90,7 @@ public final class TestOrigin implements AutoCloseable {
     public volatile int healthStatus = 200;
     public volatile String healthBody = "healthy";
     public volatile int failWith;
+    private final Map<Channel, java.util.Set<String>> served = new ConcurrentHashMap<>();
 
     public TestOrigin(String name) throws InterruptedException {
         this(name, "127.0.0.1", 0);
@@ -109,7 +114,11 @@ public final class TestOrigin implements AutoCloseable {
                         children.add(ch);
                         connections.incrementAndGet();
                         openConnections.incrementAndGet();
-                        ch.closeFuture().addListener(f -> openConnections.decrementAndGet());
+                        served.put(ch, ConcurrentHashMap.newKeySet());
+                        ch.closeFuture().addListener(f -> {
+                            served.remove(ch);
+                            openConnections.decrementAndGet();
+                        });
                         if (tls != null) {
                             ch.pipeline().addLast(tls.newHandler(ch.alloc()));
                         }
@@ -121,6 +130,11 @@ public final class TestOrigin implements AutoCloseable {
 
     public int port() {
         return ((java.net.InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    /** Connections still open that received a request for {@code path}. */
+    public long openThatServed(String path) {
+        return served.values().stream().filter(paths -> paths.contains(path)).count();
     }
 
     public HttpRequest lastHead() {
@@ -139,11 +153,22 @@ public final class TestOrigin implements AutoCloseable {
         private long received;
         private long toSend;
         private boolean streaming;
+        private boolean dropNext;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             try {
                 if (msg instanceof HttpRequest r) {
+                    java.util.Set<String> paths = served.get(ctx.channel());
+                    if (paths != null) {
+                        paths.add(r.uri());
+                    }
+                    if (dropNext) {
+                        requests.incrementAndGet();
+                        request = null;
+                        ctx.close();
+                        return;
+                    }
                     request = r;
                     received = 0;
                     requests.incrementAndGet();
@@ -153,6 +178,9 @@ public final class TestOrigin implements AutoCloseable {
                 if (msg instanceof HttpContent c) {
                     received += c.content().readableBytes();
                     if (c instanceof LastHttpContent last && request != null) {
+                        if (last.decoderResult().isSuccess() && !dropNext) {
+                            completeRequests.incrementAndGet();
+                        }
                         if (!last.trailingHeaders().isEmpty()) {
                             trailers.put(request.uri(), last.trailingHeaders().copy());
                         }
@@ -245,6 +273,9 @@ public final class TestOrigin implements AutoCloseable {
             } else if (uri.equals("/close-after")) {
                 FullHttpResponse resp = response(ctx, HttpResponseStatus.OK, "closing soon");
                 ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+            } else if (uri.equals("/arm-drop")) {
+                dropNext = true;
+                full(ctx, r, HttpResponseStatus.OK, "armed");
             } else if (uri.startsWith("/status/")) {
                 full(ctx, r, HttpResponseStatus.valueOf(Integer.parseInt(uri.substring(8))), "status");
             } else {

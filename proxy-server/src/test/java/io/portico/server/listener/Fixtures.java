@@ -41,7 +41,10 @@ final class Fixtures {
     static final TcpKeepaliveConfig KEEPALIVE_OFF =
             new TcpKeepaliveConfig(false, Duration.ZERO, Duration.ZERO, 0);
     static final HttpListenerConfig HTTP =
-            new HttpListenerConfig(new ByteSize(8192), new ByteSize(32768), Duration.ofSeconds(75), 1000);
+            new HttpListenerConfig(new ByteSize(8192), new ByteSize(32768), 100, Duration.ofSeconds(60),
+                    Duration.ofSeconds(60), new ByteSize(0), Duration.ofSeconds(60), Duration.ofSeconds(75), 1000);
+    static final io.portico.server.config.ListenerLimitsConfig NO_LIMITS = new io.portico.server.config.ListenerLimitsConfig(
+            0, 0, new io.portico.server.config.AccessConfig(java.util.List.of(), java.util.List.of()), null);
 
     static final io.portico.server.config.ListenerProtocol HTTP_PROTOCOL = io.portico.server.config.ListenerProtocol.HTTP;
     static final io.portico.server.config.StreamListenerConfig STREAM = new io.portico.server.config.StreamListenerConfig(
@@ -59,7 +62,7 @@ final class Fixtures {
                                    TcpKeepaliveConfig keepalive, Duration deferAccept, long rcvbuf, long sndbuf) {
         return new ListenerConfig(name, new HostPort("127.0.0.1", 0), backlog, reusePort, fastOpen, nodelay,
                 keepalive, deferAccept, new ByteSize(rcvbuf), new ByteSize(sndbuf), HTTP, null,
-                new io.portico.server.config.WebSocketListenerConfig(0, 0), null, HTTP_PROTOCOL, null, STREAM, NO_PROXY_PROTOCOL);
+                new io.portico.server.config.WebSocketListenerConfig(0, 0), null, HTTP_PROTOCOL, null, STREAM, NO_PROXY_PROTOCOL, NO_LIMITS);
     }
 
     static ListenerConfig plainListener(String name, boolean reusePort) {

@@ -125,7 +125,7 @@ class ListenerBinderTest {
                     true, 0, true, Fixtures.KEEPALIVE_OFF, Duration.ZERO,
                     new ByteSize(0), new ByteSize(0), Fixtures.HTTP, null,
                     new io.portico.server.config.WebSocketListenerConfig(0, 0), null, Fixtures.HTTP_PROTOCOL, null,
-                Fixtures.STREAM, Fixtures.NO_PROXY_PROTOCOL);
+                Fixtures.STREAM, Fixtures.NO_PROXY_PROTOCOL, Fixtures.NO_LIMITS);
 
             assertThatThrownBy(() -> bind(t, c, new Fixtures.Accepted()))
                     .isInstanceOf(ListenerBindException.class)

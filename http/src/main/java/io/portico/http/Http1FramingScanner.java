@@ -1,0 +1,574 @@
+package io.portico.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ByteProcessor;
+
+/**
+ * A strict byte-level check of HTTP/1.1 message framing (RFC 9112), run over a connection's bytes
+ * before the HTTP decoder sees them: requests from clients ({@link #forRequests()}) or responses
+ * from upstreams ({@link #forResponses()}). Netty's decoder is lenient where two parsers can disagree
+ * about where a request ends — it unfolds obs-fold lines, skips repeated spaces in the request
+ * line, reads chunk sizes and chunk endings loosely — and a proxy that accepts what its upstream
+ * reads differently forwards a smuggled request. This scanner accepts only the strict grammar, so
+ * whatever it passes, every parser frames the same way:
+ *
+ * <ul>
+ *   <li>status line (responses): {@code HTTP/d.d SP 3DIGIT [SP reason] CRLF}; the body then follows
+ *       RFC 9112 section 6.3: none after 1xx, 204, 304 or a HEAD request, chunked, a length, or
+ *       until the connection closes; after 101 the connection is no longer HTTP</li>
+ *   <li>request line: {@code token SP target SP HTTP/d.d CRLF}, one space each, the target visible
+ *       ASCII without {@code #}; empty lines before it are skipped (RFC 9112 section 2.2)</li>
+ *   <li>header and trailer lines: a token name directly followed by {@code :}, a value without
+ *       control characters (HTAB allowed), CRLF; no obs-fold, no bare CR or LF</li>
+ *   <li>framing: one Content-Length of plain digits, or one Transfer-Encoding whose last coding is
+ *       {@code chunked} (never both, never on HTTP/1.0)</li>
+ *   <li>chunks: 1–16 hex digits, optional extensions without control characters, CRLF; data
+ *       followed by exactly CRLF; the last chunk's trailer section</li>
+ * </ul>
+ *
+ * <p>It keeps a few fields of state and allocates nothing per request; body bytes are skipped,
+ * not visited. Sizes are not its business (the decoder enforces them). Not thread-safe: one per
+ * connection.
+ */
+public final class Http1FramingScanner implements ByteProcessor {
+
+    private static final byte CR = '\r';
+    private static final byte LF = '\n';
+    private static final int MAX_CHUNK_LINE = 4096;
+    private static final int MAX_TE = 256;
+    private static final byte[] CONTENT_LENGTH = "content-length".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] TRANSFER_ENCODING = "transfer-encoding".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] HTTP_SLASH = "HTTP/".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final boolean[] TCHAR = new boolean[256];
+
+    static {
+        for (int c = '0'; c <= '9'; c++) {
+            TCHAR[c] = true;
+        }
+        for (int c = 'a'; c <= 'z'; c++) {
+            TCHAR[c] = true;
+            TCHAR[c - 32] = true;
+        }
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TCHAR[c] = true;
+        }
+    }
+
+    private enum State {
+        START, START_LF, METHOD, TARGET, VERSION, STATUS, REASON, LINE_LF,
+        FIELD_START, FIELD_NAME, FIELD_VALUE, FIELD_LF, END_LF,
+        BODY, UNTIL_CLOSE, CHUNK_SIZE, CHUNK_BWS, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR, CHUNK_DATA_LF,
+        FAILED
+    }
+
+    private final boolean response;
+    private State state = State.START;
+    private boolean headRequest;
+    private int status;
+    private String error;
+    private int pos;
+    private int versionMajor;
+    private int versionMinor;
+    private boolean trailers;
+    private int nameLength;
+    private boolean maybeContentLength;
+    private boolean maybeTransferEncoding;
+    /** 0: another header; 1: Content-Length; 2: Transfer-Encoding. */
+    private int field;
+    private boolean sawContentLength;
+    private boolean sawTransferEncoding;
+    private boolean lengthDigits;
+    private boolean lengthDone;
+    private long contentLength;
+    private final StringBuilder transferEncoding = new StringBuilder();
+    private long remaining;
+    private int chunkDigits;
+    private int chunkLine;
+
+    private Http1FramingScanner(boolean response) {
+        this.response = response;
+    }
+
+    /** A scanner for the requests a client sends. */
+    public static Http1FramingScanner forRequests() {
+        return new Http1FramingScanner(false);
+    }
+
+    /** A scanner for the responses an upstream sends; call {@link #requestSent} for each request. */
+    public static Http1FramingScanner forResponses() {
+        return new Http1FramingScanner(true);
+    }
+
+    /** Responses only: a request went out, so its response comes next ({@code head}: it has no body). */
+    public void requestSent(boolean head) {
+        headRequest = head;
+    }
+
+    /**
+     * Checks the readable bytes of {@code buf} as the continuation of what came before; the
+     * buffer's indexes are not changed.
+     *
+     * @return -1 when every byte is acceptable, else the index of the first bad byte (see {@link #error()})
+     */
+    public int scan(ByteBuf buf) {
+        int i = buf.readerIndex();
+        int end = buf.writerIndex();
+        while (i < end) {
+            if (state == State.FAILED) {
+                return i;
+            }
+            if (state == State.UNTIL_CLOSE) {
+                return -1;
+            }
+            if (state == State.BODY || state == State.CHUNK_DATA) {
+                long n = Math.min(remaining, end - i);
+                i += (int) n;
+                remaining -= n;
+                if (remaining == 0) {
+                    state = state == State.BODY ? State.START : State.CHUNK_DATA_CR;
+                }
+                continue;
+            }
+            int stop = buf.forEachByte(i, end - i, this);
+            if (stop < 0) {
+                return -1;
+            }
+            if (state == State.FAILED) {
+                return stop;
+            }
+            // Stopped to skip body bytes: carry on after the byte that began them.
+            i = stop + 1;
+        }
+        return state == State.FAILED ? end : -1;
+    }
+
+    /** Why the last {@link #scan} failed, as a short reason for the access log; null when it did not. */
+    public String error() {
+        return error;
+    }
+
+    /** True between requests: nothing of a next request has been seen. */
+    public boolean idle() {
+        return state == State.START;
+    }
+
+    private boolean fail(String reason) {
+        error = reason;
+        state = State.FAILED;
+        return false;
+    }
+
+    @Override
+    public boolean process(byte b) {
+        switch (state) {
+            case START:
+                if (response) {
+                    resetMessage();
+                    state = State.VERSION;
+                    pos = 0;
+                    return version(b);
+                }
+                if (b == CR) {
+                    state = State.START_LF;
+                    return true;
+                }
+                if (!tchar(b)) {
+                    return fail("bad_method");
+                }
+                resetMessage();
+                state = State.METHOD;
+                return true;
+            case START_LF:
+                if (b != LF) {
+                    return fail("bare_cr");
+                }
+                state = State.START;
+                return true;
+            case METHOD:
+                if (b == ' ') {
+                    state = State.TARGET;
+                    pos = 0;
+                    return true;
+                }
+                return tchar(b) || fail("bad_method");
+            case TARGET:
+                if (b == ' ') {
+                    if (pos == 0) {
+                        return fail("bad_request_line");
+                    }
+                    state = State.VERSION;
+                    pos = 0;
+                    return true;
+                }
+                if (b < 0x21 || b > 0x7e || b == '#') {
+                    return fail("bad_request_target");
+                }
+                pos++;
+                return true;
+            case VERSION:
+                return version(b);
+            case STATUS:
+                return statusByte(b);
+            case REASON:
+                if (b == CR) {
+                    state = State.LINE_LF;
+                    return true;
+                }
+                if ((b < 0x20 && b != '\t') || b == 0x7f) {
+                    return fail("bad_status_line");
+                }
+                return true;
+            case LINE_LF:
+                if (b != LF) {
+                    return fail("bare_cr");
+                }
+                state = State.FIELD_START;
+                return true;
+            case FIELD_START:
+                return fieldStart(b);
+            case FIELD_NAME:
+                return fieldName(b);
+            case FIELD_VALUE:
+                return fieldValue(b);
+            case FIELD_LF:
+                if (b != LF) {
+                    return fail("bare_cr");
+                }
+                state = State.FIELD_START;
+                return true;
+            case END_LF:
+                if (b != LF) {
+                    return fail("bare_cr");
+                }
+                return trailers ? messageDone() : headDone();
+            case CHUNK_SIZE:
+                return chunkSize(b);
+            case CHUNK_BWS:
+                if (b == ' ' || b == '\t') {
+                    return chunkLine();
+                }
+                if (b == ';') {
+                    state = State.CHUNK_EXT;
+                    return chunkLine();
+                }
+                return fail("bad_chunk_size");
+            case CHUNK_EXT:
+                if (b == CR) {
+                    state = State.CHUNK_SIZE_LF;
+                    return true;
+                }
+                if ((b < 0x20 && b != '\t') || b == 0x7f) {
+                    return fail("bad_chunk_extension");
+                }
+                return chunkLine();
+            case CHUNK_SIZE_LF:
+                if (b != LF) {
+                    return fail("bad_chunk_size");
+                }
+                if (remaining == 0) {
+                    trailers = true;
+                    state = State.FIELD_START;
+                    return true;
+                }
+                state = State.CHUNK_DATA;
+                return false;
+            case CHUNK_DATA_CR:
+                if (b != CR) {
+                    return fail("bad_chunk_end");
+                }
+                state = State.CHUNK_DATA_LF;
+                return true;
+            case CHUNK_DATA_LF:
+                if (b != LF) {
+                    return fail("bad_chunk_end");
+                }
+                state = State.CHUNK_SIZE;
+                chunkDigits = 0;
+                chunkLine = 0;
+                remaining = 0;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private void resetMessage() {
+        trailers = false;
+        sawContentLength = false;
+        sawTransferEncoding = false;
+        lengthDigits = false;
+        lengthDone = false;
+        contentLength = 0;
+        transferEncoding.setLength(0);
+        versionMajor = 0;
+        versionMinor = 0;
+        status = 0;
+    }
+
+    private boolean version(byte b) {
+        if (pos < HTTP_SLASH.length) {
+            if (b != HTTP_SLASH[pos]) {
+                return fail("bad_version");
+            }
+        } else if (pos == 5 || pos == 7) {
+            if (b < '0' || b > '9') {
+                return fail("bad_version");
+            }
+            if (pos == 5) {
+                versionMajor = b - '0';
+            } else {
+                versionMinor = b - '0';
+            }
+        } else if (pos == 6) {
+            if (b != '.') {
+                return fail("bad_version");
+            }
+        } else if (pos == 8) {
+            if (response) {
+                if (b != ' ') {
+                    return fail("bad_status_line");
+                }
+                state = State.STATUS;
+                pos = 0;
+                status = 0;
+                return true;
+            }
+            if (b != CR) {
+                return fail(b == LF ? "bare_lf" : "bad_version");
+            }
+            state = State.LINE_LF;
+            return true;
+        }
+        pos++;
+        return true;
+    }
+
+    private boolean statusByte(byte b) {
+        if (pos < 3) {
+            if (b < '0' || b > '9') {
+                return fail("bad_status_line");
+            }
+            status = status * 10 + (b - '0');
+            pos++;
+            return true;
+        }
+        if (b == ' ') {
+            state = State.REASON;
+            return true;
+        }
+        if (b == CR) {
+            state = State.LINE_LF;
+            return true;
+        }
+        return fail("bad_status_line");
+    }
+
+    private boolean fieldStart(byte b) {
+        if (b == CR) {
+            state = State.END_LF;
+            return true;
+        }
+        if (b == ' ' || b == '\t') {
+            return fail("obs_fold");
+        }
+        if (!tchar(b)) {
+            return fail(b == LF ? "bare_lf" : "bad_header_name");
+        }
+        state = State.FIELD_NAME;
+        nameLength = 0;
+        maybeContentLength = !trailers;
+        maybeTransferEncoding = !trailers;
+        return fieldName(b);
+    }
+
+    private boolean fieldName(byte b) {
+        if (b == ':') {
+            field = maybeContentLength && nameLength == CONTENT_LENGTH.length ? 1
+                    : maybeTransferEncoding && nameLength == TRANSFER_ENCODING.length ? 2 : 0;
+            if (field == 1) {
+                if (sawContentLength) {
+                    return fail("repeated_content_length");
+                }
+                sawContentLength = true;
+            } else if (field == 2) {
+                if (sawTransferEncoding) {
+                    return fail("repeated_transfer_encoding");
+                }
+                sawTransferEncoding = true;
+            }
+            state = State.FIELD_VALUE;
+            return true;
+        }
+        if (!tchar(b)) {
+            return fail(b == ' ' || b == '\t' ? "space_before_colon" : "bad_header_name");
+        }
+        byte lower = b >= 'A' && b <= 'Z' ? (byte) (b + 32) : b;
+        maybeContentLength &= nameLength < CONTENT_LENGTH.length && CONTENT_LENGTH[nameLength] == lower;
+        maybeTransferEncoding &= nameLength < TRANSFER_ENCODING.length && TRANSFER_ENCODING[nameLength] == lower;
+        nameLength++;
+        return true;
+    }
+
+    private boolean fieldValue(byte b) {
+        if (b == CR) {
+            if (field == 1 && !lengthDigits) {
+                return fail("bad_content_length");
+            }
+            state = State.FIELD_LF;
+            return true;
+        }
+        if ((b < 0x20 && b != '\t') || b == 0x7f) {
+            return fail(b == LF ? "bare_lf" : "control_character_in_header");
+        }
+        if (field == 1) {
+            return lengthByte(b);
+        }
+        if (field == 2) {
+            if (transferEncoding.length() >= MAX_TE) {
+                return fail("bad_transfer_encoding");
+            }
+            transferEncoding.append((char) (b & 0xff));
+        }
+        return true;
+    }
+
+    private boolean lengthByte(byte b) {
+        if (b == ' ' || b == '\t') {
+            lengthDone = lengthDigits;
+            return true;
+        }
+        if (b < '0' || b > '9' || lengthDone) {
+            return fail("bad_content_length");
+        }
+        lengthDigits = true;
+        if (contentLength > (Long.MAX_VALUE - 9) / 10) {
+            return fail("bad_content_length");
+        }
+        contentLength = contentLength * 10 + (b - '0');
+        return true;
+    }
+
+    /** The head ended: decide how the body is framed. */
+    private boolean headDone() {
+        if (response) {
+            if (status < 100) {
+                return fail("bad_status_line");
+            }
+            if (status == 101) {
+                // The connection now carries another protocol (a WebSocket): no more HTTP to check.
+                state = State.UNTIL_CLOSE;
+                return true;
+            }
+            if (status < 200 || status == 204 || status == 304 || headRequest) {
+                // No body, whatever the fields say; the framing fields must still not conflict.
+                if (sawTransferEncoding && sawContentLength) {
+                    return fail("content_length_with_transfer_encoding");
+                }
+                state = State.START;
+                return true;
+            }
+        }
+        if (sawTransferEncoding) {
+            if (sawContentLength) {
+                return fail("content_length_with_transfer_encoding");
+            }
+            if (versionMajor == 1 && versionMinor == 0) {
+                return fail("transfer_encoding_in_http10");
+            }
+            if (!lastCodingIsChunked()) {
+                return fail("transfer_encoding_not_chunked");
+            }
+            state = State.CHUNK_SIZE;
+            chunkDigits = 0;
+            chunkLine = 0;
+            remaining = 0;
+            return true;
+        }
+        if (sawContentLength && contentLength > 0) {
+            remaining = contentLength;
+            state = State.BODY;
+            return false;
+        }
+        // A response with neither runs until the connection closes.
+        state = response && !sawContentLength ? State.UNTIL_CLOSE : State.START;
+        return true;
+    }
+
+    private boolean messageDone() {
+        state = State.START;
+        return true;
+    }
+
+    private boolean lastCodingIsChunked() {
+        // The list's elements are tokens separated by commas and optional whitespace; empty ones are
+        // not allowed here (a lenient parser and a strict one would disagree about them).
+        int end = transferEncoding.length();
+        while (end > 0 && isOws(transferEncoding.charAt(end - 1))) {
+            end--;
+        }
+        int start = end;
+        while (start > 0 && transferEncoding.charAt(start - 1) != ',' && !isOws(transferEncoding.charAt(start - 1))) {
+            start--;
+        }
+        if (end - start != 7 || !transferEncoding.substring(start, end).equalsIgnoreCase("chunked")) {
+            return false;
+        }
+        boolean expectToken = true;
+        for (int i = 0; i < end; i++) {
+            char c = transferEncoding.charAt(i);
+            if (isOws(c)) {
+                continue;
+            }
+            if (c == ',') {
+                if (expectToken) {
+                    return false;
+                }
+                expectToken = true;
+            } else if (c < 256 && TCHAR[c]) {
+                expectToken = false;
+            } else {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean chunkSize(byte b) {
+        int digit = Character.digit(b, 16);
+        if (digit >= 0) {
+            if (++chunkDigits > 16 || remaining > (Long.MAX_VALUE >> 4)) {
+                return fail("bad_chunk_size");
+            }
+            remaining = remaining << 4 | digit;
+            return chunkLine();
+        }
+        if (chunkDigits == 0) {
+            return fail("bad_chunk_size");
+        }
+        if (b == CR) {
+            state = State.CHUNK_SIZE_LF;
+            return true;
+        }
+        if (b == ';') {
+            state = State.CHUNK_EXT;
+            return chunkLine();
+        }
+        if (b == ' ' || b == '\t') {
+            state = State.CHUNK_BWS;
+            return chunkLine();
+        }
+        return fail("bad_chunk_size");
+    }
+
+    private boolean chunkLine() {
+        return ++chunkLine <= MAX_CHUNK_LINE || fail("chunk_line_too_long");
+    }
+
+    private static boolean tchar(byte b) {
+        return TCHAR[b & 0xff];
+    }
+
+    private static boolean isOws(char c) {
+        return c == ' ' || c == '\t';
+    }
+}

@@ -1,0 +1,79 @@
+package io.portico.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.charset.StandardCharsets;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
+
+class Http1FramingScannerTest {
+
+    private static final String VALID_PIPELINE = "\r\nGET /a?b=c HTTP/1.1\r\nHost: a\r\nX-Tab:\tv\r\n\r\n"
+            + "POST /up HTTP/1.1\r\nHost: a\r\ncontent-length: 5\r\n\r\nhello"
+            + "PUT /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"
+            + "5;ext=\"v\"\r\n12345\r\nA ; x\r\n0123456789\r\n000\r\nX-Trailer: t\r\n\r\n"
+            + "OPTIONS * HTTP/1.0\r\n\r\n";
+
+    @Test
+    void acceptsAValidPipelineInOneBuffer() {
+        Http1FramingScanner s = Http1FramingScanner.forRequests();
+        assertThat(scan(s, VALID_PIPELINE)).isEqualTo(-1);
+        assertThat(s.idle()).isTrue();
+    }
+
+    @Test
+    void acceptsTheSamePipelineOneByteAtATime() {
+        Http1FramingScanner s = Http1FramingScanner.forRequests();
+        for (int i = 0; i < VALID_PIPELINE.length(); i++) {
+            assertThat(scan(s, VALID_PIPELINE.substring(i, i + 1))).as("byte %d", i).isEqualTo(-1);
+        }
+        assertThat(s.idle()).isTrue();
+    }
+
+    @Test
+    void bodyBytesAreNotMistakenForARequest() {
+        Http1FramingScanner s = Http1FramingScanner.forRequests();
+        assertThat(scan(s, "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n \r\n GET\0 \r\n")).isEqualTo(-1);
+        assertThat(s.idle()).isTrue();
+    }
+
+    static Stream<Arguments> ambiguous() {
+        return Stream.of(
+                arguments("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", "obs_fold"),
+                arguments("GET / HTTP/1.1\r\nA : b\r\n\r\n", "space_before_colon"),
+                arguments("GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "content_length_with_transfer_encoding"),
+                arguments("GET / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "transfer_encoding_not_chunked"),
+                arguments("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "transfer_encoding_in_http10"),
+                arguments("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", "repeated_content_length"),
+                arguments("GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", "bad_content_length"),
+                arguments("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX", "bad_chunk_end"),
+                arguments("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n12345678901234567\r\n", "bad_chunk_size"),
+                arguments("GET  / HTTP/1.1\r\n\r\n", "bad_request_line"),
+                arguments("GET / HTTP/1.1 \r\n\r\n", "bad_version"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("ambiguous")
+    void refusesAmbiguousFraming(String request, String reason) {
+        Http1FramingScanner s = Http1FramingScanner.forRequests();
+        assertThat(scan(s, request)).isGreaterThanOrEqualTo(0);
+        assertThat(s.error()).isEqualTo(reason);
+    }
+
+    private static int scan(Http1FramingScanner s, String text) {
+        ByteBuf buf = Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
+        try {
+            int r = s.scan(buf);
+            return r < 0 ? -1 : r;
+        } finally {
+            buf.release();
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package io.portico.server.config;
+
+/**
+ * Limits across the whole process.
+ *
+ * @param maxConnections     open client connections across all listeners; at the cap every listener
+ *                           stops accepting until one closes. 0 means no cap (HAProxy global maxconn)
+ * @param bufferMemory       bytes Portico may hold in connections' output buffers all together; over
+ *                           it every connection stops reading until the buffers drain. 0 means no budget
+ * @param connectionBuffer   bytes one connection may hold in its output buffer before Portico stops
+ *                           reading the connection that feeds it (the write buffer high-water mark)
+ */
+public record GlobalLimitsConfig(
+        @Default("0") int maxConnections,
+        @Default("512m") ByteSize bufferMemory,
+        @Default("64k") ByteSize connectionBuffer) {
+
+    public GlobalLimitsConfig {
+        if (maxConnections < 0) {
+            throw new InvalidConfigException("max_connections", "cannot be negative (0 means no cap)");
+        }
+        if (connectionBuffer.bytes() < 1024 || connectionBuffer.bytes() > (1L << 30)) {
+            throw new InvalidConfigException("connection_buffer", "must be 1k to 1g");
+        }
+        if (bufferMemory.bytes() != 0 && bufferMemory.bytes() < connectionBuffer.bytes()) {
+            throw new InvalidConfigException("buffer_memory", "must be 0 (no budget) or at least connection_buffer");
+        }
+    }
+}

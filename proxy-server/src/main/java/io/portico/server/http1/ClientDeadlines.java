@@ -1,0 +1,314 @@
+package io.portico.server.http1;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.portico.server.config.HttpListenerConfig;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The client-side clocks of an HTTP/1.1 connection, as nginx keeps them, on one timer per
+ * connection:
+ *
+ * <pre>
+ *   waiting for a request ──first byte──▶ receiving the head ──head──▶ receiving the body ──last part──▶ answering
+ *     keepalive_timeout (silent close)     header_timeout from the     body_timeout while Portico     (upstream timeouts)
+ *     header_timeout on a new connection   FIRST byte: 408, close      asks for bytes; min_body_rate:
+ *                                          (slowloris cannot reset it) 408, close
+ *   any time: output left unread for send_timeout ─▶ close
+ * </pre>
+ *
+ * The body clocks run only while Portico is asking for bytes (a read is pending): when Portico
+ * itself holds the client back because the upstream is slow, the client is not to blame. A
+ * deadline moving later does not reschedule the timer; it fires, finds the new deadline and
+ * re-arms, so a busy keep-alive connection schedules about once per timeout period.
+ */
+final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
+
+    private enum State { AWAIT_HEAD, IN_HEAD, IN_BODY, ANSWERING }
+
+    private final long headerTimeout;
+    private final long bodyTimeout;
+    private final long keepaliveTimeout;
+    private final long sendTimeout;
+    private final long minBodyRate;
+
+    private ChannelHandlerContext ctx;
+    private State state = State.AWAIT_HEAD;
+    private long awaitDeadline;
+    private long headDeadline;
+    private int outstanding;
+    private boolean informational;
+    private boolean sawMessage;
+
+    private boolean readPending;
+    private long waitStart;
+    private long notPendingSince;
+    private long bodyStart;
+    private long bodyPaused;
+    private long bodyBytes;
+
+    private long unwritableSince;
+    private long lastPendingBytes;
+
+    private ScheduledFuture<?> timer;
+    private long timerAt;
+    private boolean faulted;
+
+    ClientDeadlines(HttpListenerConfig config) {
+        this.headerTimeout = config.headerTimeout().toNanos();
+        this.bodyTimeout = config.bodyTimeout().toNanos();
+        this.keepaliveTimeout = config.keepaliveTimeout().toNanos();
+        this.sendTimeout = config.sendTimeout().toNanos();
+        this.minBodyRate = config.minBodyRate().bytes();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        if (ctx.channel().isActive()) {
+            start();
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        start();
+        ctx.fireChannelActive();
+    }
+
+    private void start() {
+        if (awaitDeadline == 0) {
+            // A new connection must send its first request within header_timeout (nginx).
+            awaitDeadline = System.nanoTime() + headerTimeout;
+            arm(awaitDeadline);
+        }
+    }
+
+    // ---- what the client sends ----------------------------------------------------------------
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        long now = System.nanoTime();
+        if (msg instanceof HttpRequest) {
+            sawMessage = true;
+            outstanding++;
+            state = State.IN_BODY;
+            bodyStart = now;
+            bodyPaused = 0;
+            bodyBytes = 0;
+            waitStart = now;
+        }
+        if (msg instanceof HttpContent content) {
+            sawMessage = true;
+            bodyBytes += content.content().readableBytes();
+            waitStart = now;
+            if (msg instanceof LastHttpContent && state == State.IN_BODY) {
+                state = State.ANSWERING;
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (state == State.AWAIT_HEAD && !sawMessage) {
+            // Bytes arrived but no whole head: the head's deadline starts now and never moves.
+            state = State.IN_HEAD;
+            headDeadline = System.nanoTime() + headerTimeout;
+            arm(headDeadline);
+        }
+        if (sawMessage) {
+            // The decoder asks for more by itself while a message is incomplete; after whole
+            // messages it is up to the proxy handler, which reads again below if it wants to.
+            readPending = false;
+            notPendingSince = System.nanoTime();
+        }
+        sawMessage = false;
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+        if (!readPending) {
+            readPending = true;
+            long now = System.nanoTime();
+            if (state == State.IN_BODY) {
+                if (notPendingSince != 0) {
+                    bodyPaused += now - notPendingSince;
+                }
+                waitStart = now;
+                arm(bodyDeadline());
+            }
+        }
+        ctx.read();
+    }
+
+    // ---- what Portico sends ---------------------------------------------------------------------
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof HttpResponse response) {
+            informational = response.status().code() < 200;
+        }
+        if (msg instanceof LastHttpContent) {
+            if (informational) {
+                informational = false;
+            } else if (outstanding > 0 && --outstanding == 0 && state == State.ANSWERING) {
+                state = State.AWAIT_HEAD;
+                awaitDeadline = System.nanoTime() + keepaliveTimeout;
+                arm(awaitDeadline);
+            }
+        }
+        ctx.write(msg, promise);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            unwritableSince = 0;
+        } else if (unwritableSince == 0) {
+            unwritableSince = System.nanoTime();
+            lastPendingBytes = pendingBytes();
+            arm(unwritableSince + sendTimeout);
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    // ---- the timer ----------------------------------------------------------------------------
+
+    @Override
+    public void run() {
+        timer = null;
+        if (faulted || !ctx.channel().isActive()) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (unwritableSince != 0) {
+            long pending = pendingBytes();
+            // Nothing pending means the connection is unwritable for the memory budget, not for the client.
+            if (pending == 0 || pending < lastPendingBytes) {
+                // The client took some bytes: that counts as progress, as a successful write does in nginx.
+                unwritableSince = now;
+            }
+            lastPendingBytes = pending;
+            if (now - unwritableSince >= sendTimeout) {
+                faulted = true;
+                ctx.close();
+                return;
+            }
+        }
+        switch (state) {
+            case AWAIT_HEAD -> {
+                if (now - awaitDeadline >= 0) {
+                    // Nothing of a request arrived: close quietly, as nginx does.
+                    faulted = true;
+                    ctx.close();
+                    return;
+                }
+            }
+            case IN_HEAD -> {
+                if (now - headDeadline >= 0) {
+                    fault("client_header_timeout");
+                    return;
+                }
+            }
+            case IN_BODY -> {
+                if (readPending) {
+                    if (now - (waitStart + bodyTimeout) >= 0) {
+                        fault("client_body_timeout");
+                        return;
+                    }
+                    if (minBodyRate > 0 && now - rateDeadline() >= 0) {
+                        fault("client_body_too_slow");
+                        return;
+                    }
+                }
+            }
+            default -> {
+            }
+        }
+        long next = nextDeadline();
+        if (next != 0) {
+            arm(next);
+        }
+    }
+
+    private void fault(String reason) {
+        faulted = true;
+        ctx.fireUserEventTriggered(new ClientFault(HttpResponseStatus.REQUEST_TIMEOUT, reason));
+    }
+
+    private long nextDeadline() {
+        long next = switch (state) {
+            case AWAIT_HEAD -> awaitDeadline;
+            case IN_HEAD -> headDeadline;
+            case IN_BODY -> readPending ? bodyDeadline() : 0;
+            case ANSWERING -> 0;
+        };
+        if (unwritableSince != 0) {
+            // Sampled at least twice per period so that progress is seen.
+            long send = Math.min(unwritableSince + sendTimeout, System.nanoTime() + sendTimeout / 2);
+            next = next == 0 || send - next < 0 ? send : next;
+        }
+        return next;
+    }
+
+    private long bodyDeadline() {
+        long gap = waitStart + bodyTimeout;
+        if (minBodyRate <= 0) {
+            return gap;
+        }
+        long rate = rateDeadline();
+        return rate - gap < 0 ? rate : gap;
+    }
+
+    /** When the body falls below min_body_rate: one body_timeout of grace, plus a second per rate's worth of bytes. */
+    private long rateDeadline() {
+        long earned = bodyBytes >= Long.MAX_VALUE / 1_000_000_000L ? Long.MAX_VALUE / 4
+                : bodyBytes * 1_000_000_000L / minBodyRate;
+        return bodyStart + bodyPaused + bodyTimeout + earned;
+    }
+
+    private long pendingBytes() {
+        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+
+    private void arm(long deadline) {
+        if (timer != null) {
+            if (timerAt - deadline <= 0) {
+                return;
+            }
+            timer.cancel(false);
+        }
+        timerAt = deadline;
+        timer = ctx.executor().schedule(this, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancel();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancel();
+    }
+
+    private void cancel() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.portico.server.limits;
+
+import io.netty.channel.ChannelHandler;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The memory budget for bytes Portico holds on their way to clients, across all connections.
+ *
+ * <p>Per connection, the output buffer may hold {@code connection_buffer} bytes before the
+ * connection turns unwritable and Portico stops reading whatever feeds it (the upstream, for a
+ * response) — that is the per-connection budget, and it alone keeps one slow reader flat. Many
+ * slow readers together could still hold many such buffers, so a sampler thread adds up every
+ * client connection's pending output every {@value #SAMPLE_MILLIS} ms; over
+ * {@code buffer_memory}, every client connection is marked unwritable (Netty's user-defined
+ * writability, so upstream reads stop exactly as they do for a slow client) and stops reading new
+ * requests; below three quarters of the budget, all resume. Request bodies are already bounded
+ * per connection: a client is read only while its upstream connection is writable.
+ *
+ * <p>Sampling keeps the event loops free of shared counters; the price is that the budget can be
+ * overshot by what connections read in one sampling period, each still within its own
+ * {@code connection_buffer}.
+ */
+public final class BufferBudget implements AutoCloseable {
+
+    static final int SAMPLE_MILLIS = 20;
+
+    private final long budget;
+    private final long resumeBelow;
+    private final int connectionBuffer;
+    private final Set<ReadGate> gates = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService sampler;
+    private final LongAdder pressureEvents = new LongAdder();
+    private volatile boolean pressure;
+    private volatile long buffered;
+    private volatile long peak;
+
+    /** @param budget bytes over all connections, 0 for none; @param connectionBuffer one connection's high-water mark */
+    public BufferBudget(long budget, long connectionBuffer) {
+        this.budget = budget;
+        this.resumeBelow = budget - budget / 4;
+        this.connectionBuffer = (int) connectionBuffer;
+        if (budget > 0) {
+            sampler = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "portico-buffer-budget");
+                t.setDaemon(true);
+                return t;
+            });
+            sampler.scheduleWithFixedDelay(this::sample, SAMPLE_MILLIS, SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
+        } else {
+            sampler = null;
+        }
+    }
+
+    /** A new gate for one client connection, first in its pipeline. */
+    public ChannelHandler newGate() {
+        return new ReadGate(this, connectionBuffer);
+    }
+
+    boolean underPressure() {
+        return pressure;
+    }
+
+    void register(ReadGate gate) {
+        if (sampler != null) {
+            gates.add(gate);
+        }
+    }
+
+    void unregister(ReadGate gate) {
+        gates.remove(gate);
+    }
+
+    private void sample() {
+        long total = 0;
+        for (ReadGate g : gates) {
+            total += g.pendingBytes();
+        }
+        buffered = total;
+        if (total > peak) {
+            peak = total;
+        }
+        if (!pressure && total > budget) {
+            pressure = true;
+            pressureEvents.increment();
+            for (ReadGate g : gates) {
+                g.pressureChanged(true);
+            }
+        } else if (pressure && total <= resumeBelow) {
+            pressure = false;
+            for (ReadGate g : gates) {
+                g.pressureChanged(false);
+            }
+        }
+    }
+
+    /** Bytes in client output buffers at the last sample. */
+    public long buffered() {
+        return buffered;
+    }
+
+    /** The most seen in one sample since startup. */
+    public long peak() {
+        return peak;
+    }
+
+    /** Times the budget was exceeded and reading stopped everywhere. */
+    public long pressureEvents() {
+        return pressureEvents.sum();
+    }
+
+    /** Whether reading is stopped for the budget now. */
+    public boolean pressure() {
+        return pressure;
+    }
+
+    @Override
+    public void close() {
+        if (sampler != null) {
+            sampler.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,189 @@
+package io.portico.server.limits;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The accepting side of one listener: sits on its server channels and sees each accepted
+ * connection before the bootstrap sets it up.
+ *
+ * <ul>
+ *   <li>At the listener's cap (or the global one) the server channels stop reading, so the kernel
+ *       keeps new clients in the backlog instead of Portico accepting and dropping them (HAProxy
+ *       {@code maxconn}); they read again as soon as a connection closes below the cap. A
+ *       connection accepted in the same batch as the one that reached the cap is closed.</li>
+ *   <li>Over the per-address cap a new connection is closed at once (nginx {@code limit_conn}).</li>
+ * </ul>
+ *
+ * Shared by the server channels of one listener (one per event loop with {@code reuse_port}).
+ */
+@ChannelHandler.Sharable
+public final class ListenerGate extends ChannelInboundHandlerAdapter {
+
+    private final ConnectionLimits global;
+    private final String listener;
+    private final int maxConnections;
+    private final int maxPerIp;
+    private final AtomicInteger open = new AtomicInteger();
+    private final ConcurrentHashMap<InetAddress, AtomicInteger> perIp = new ConcurrentHashMap<>();
+    private final List<Channel> serverChannels = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean paused = new AtomicBoolean();
+    private final LongAdder refusedAtCap = new LongAdder();
+    private final LongAdder refusedPerIp = new LongAdder();
+    private final LongAdder pauses = new LongAdder();
+
+    ListenerGate(ConnectionLimits global, String listener, int maxConnections, int maxPerIp) {
+        this.global = global;
+        this.listener = listener;
+        this.maxConnections = maxConnections;
+        this.maxPerIp = maxPerIp;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        serverChannels.add(ctx.channel());
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        serverChannels.remove(ctx.channel());
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof Channel child)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        if (!global.tryAcquire()) {
+            refusedAtCap.increment();
+            global.pauseAll();
+            child.unsafe().closeForcibly();
+            return;
+        }
+        if (!tryAcquire()) {
+            global.release();
+            refusedAtCap.increment();
+            pause();
+            child.unsafe().closeForcibly();
+            return;
+        }
+        InetAddress ip = child.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+        if (maxPerIp > 0 && ip != null && !acquireIp(ip)) {
+            releaseOne();
+            refusedPerIp.increment();
+            child.unsafe().closeForcibly();
+            return;
+        }
+        child.closeFuture().addListener((ChannelFutureListener) f -> {
+            if (maxPerIp > 0 && ip != null) {
+                perIp.computeIfPresent(ip, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+            }
+            releaseOne();
+        });
+        if (atCap() || global.full()) {
+            // Stop before the next accept rather than accept and drop it.
+            if (global.full()) {
+                global.pauseAll();
+            } else {
+                pause();
+            }
+        }
+        ctx.fireChannelRead(child);
+    }
+
+    private boolean tryAcquire() {
+        if (maxConnections <= 0) {
+            open.incrementAndGet();
+            return true;
+        }
+        while (true) {
+            int n = open.get();
+            if (n >= maxConnections) {
+                return false;
+            }
+            if (open.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    private boolean acquireIp(InetAddress ip) {
+        AtomicInteger n = perIp.computeIfAbsent(ip, a -> new AtomicInteger());
+        if (n.incrementAndGet() > maxPerIp) {
+            perIp.computeIfPresent(ip, (a, c) -> c.decrementAndGet() <= 0 ? null : c);
+            return false;
+        }
+        return true;
+    }
+
+    private boolean atCap() {
+        return maxConnections > 0 && open.get() >= maxConnections;
+    }
+
+    private void releaseOne() {
+        open.decrementAndGet();
+        global.release();
+        maybeResume();
+    }
+
+    void pause() {
+        if (paused.compareAndSet(false, true)) {
+            pauses.increment();
+            for (Channel ch : serverChannels) {
+                ch.config().setAutoRead(false);
+            }
+            // A connection may have closed between the check and the pause.
+            maybeResume();
+        }
+    }
+
+    void maybeResume() {
+        if (paused.get() && !atCap() && !global.full() && paused.compareAndSet(true, false)) {
+            for (Channel ch : serverChannels) {
+                ch.config().setAutoRead(true);
+            }
+        }
+    }
+
+    public String listener() {
+        return listener;
+    }
+
+    /** Open client connections on this listener. */
+    public int open() {
+        return open.get();
+    }
+
+    /** Whether accepting is paused now. */
+    public boolean paused() {
+        return paused.get();
+    }
+
+    /** Times accepting was paused at a cap. */
+    public long pauses() {
+        return pauses.sum();
+    }
+
+    /** Connections accepted over a cap in the same batch as the one that reached it, and closed. */
+    public long refusedAtCap() {
+        return refusedAtCap.sum();
+    }
+
+    /** Connections closed at once for being over {@code max_connections_per_ip}. */
+    public long refusedPerIp() {
+        return refusedPerIp.sum();
+    }
+}

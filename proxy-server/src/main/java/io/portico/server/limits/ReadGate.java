@@ -1,0 +1,79 @@
+package io.portico.server.limits;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.WriteBufferWaterMark;
+
+/**
+ * First handler of a client connection: gives the connection its output buffer size and holds
+ * its reads while the {@link BufferBudget} is exceeded. A read asked for under pressure is
+ * remembered and made when the pressure ends.
+ */
+final class ReadGate extends ChannelDuplexHandler {
+
+    /** The user-defined writability bit the budget uses (0 is Netty's own). */
+    private static final int BUDGET_BIT = 1;
+
+    private final BufferBudget budget;
+    private final int connectionBuffer;
+    private ChannelHandlerContext ctx;
+    private boolean deferredRead;
+
+    ReadGate(BufferBudget budget, int connectionBuffer) {
+        this.budget = budget;
+        this.connectionBuffer = connectionBuffer;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        ctx.channel().config().setWriteBufferWaterMark(new WriteBufferWaterMark(connectionBuffer / 2, connectionBuffer));
+        budget.register(this);
+        if (budget.underPressure()) {
+            apply(true);
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        budget.unregister(this);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        budget.unregister(this);
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+        if (budget.underPressure()) {
+            deferredRead = true;
+            return;
+        }
+        ctx.read();
+    }
+
+    /** Called from the sampler thread; the change happens on the connection's event loop. */
+    void pressureChanged(boolean on) {
+        ctx.executor().execute(() -> apply(on));
+    }
+
+    private void apply(boolean on) {
+        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        if (out != null) {
+            out.setUserDefinedWritability(BUDGET_BIT, !on);
+        }
+        if (!on && deferredRead && !budget.underPressure()) {
+            deferredRead = false;
+            ctx.read();
+        }
+    }
+
+    /** Bytes waiting in this connection's output buffer; read from the sampler thread (a volatile field). */
+    long pendingBytes() {
+        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+}

@@ -1,0 +1,61 @@
+package io.portico.server.upstream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.portico.http.Http1FramingScanner;
+
+/**
+ * Checks an upstream's responses byte by byte ({@link Http1FramingScanner#forResponses()}) before
+ * the lenient decoder reads them: Content-Length with Transfer-Encoding, repeated or malformed
+ * lengths, a Transfer-Encoding not ending in chunked, obs-fold, bad chunk sizes or endings. At the
+ * first bad byte nothing more reaches the decoder and an {@link UpstreamFramingException} ends
+ * the exchange (502, or a cut response if it had started) and closes the connection, so a
+ * connection whose framing is in doubt never carries another request.
+ *
+ * <p>The scanner must know which requests were HEAD (their responses have no body): the
+ * {@link #requestWatcher()} half sits behind the encoder and tells it.
+ */
+final class UpstreamFramingGuard extends ChannelInboundHandlerAdapter {
+
+    private final Http1FramingScanner scanner = Http1FramingScanner.forResponses();
+    private boolean failed;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf buf)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        if (failed) {
+            buf.release();
+            return;
+        }
+        int bad = scanner.scan(buf);
+        if (bad < 0) {
+            ctx.fireChannelRead(buf);
+            return;
+        }
+        failed = true;
+        buf.release();
+        ctx.fireExceptionCaught(new UpstreamFramingException(scanner.error()));
+    }
+
+    /** The outbound half: notes each request as it goes to the encoder. */
+    ChannelHandler requestWatcher() {
+        return new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                if (msg instanceof HttpRequest request) {
+                    scanner.requestSent(HttpMethod.HEAD.equals(request.method()));
+                }
+                ctx.write(msg, promise);
+            }
+        };
+    }
+}
