@@ -74,6 +74,13 @@ final class H2cUpgradeFilter extends ChannelInboundHandlerAdapter {
         @Override
         public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest request) {
             ctx.pipeline().remove(Http1ProxyHandler.class);
+            // The HTTP/1.1 framing check and deadlines would take the HTTP/2 preface for a bad request.
+            if (ctx.pipeline().get(RequestFramingGuard.class) != null) {
+                ctx.pipeline().remove(RequestFramingGuard.class);
+            }
+            if (ctx.pipeline().get(ClientDeadlines.class) != null) {
+                ctx.pipeline().remove(ClientDeadlines.class);
+            }
             delegate.upgradeTo(ctx, request);
         }
     }
