@@ -76,6 +76,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PorticoServer implements AutoCloseable {
 
+    private static final int LOOP_STOP_WAIT_SECONDS = 10;
+
     private static final System.Logger LOG = System.getLogger("portico");
 
     private final Path configFile;
@@ -858,16 +860,39 @@ public final class PorticoServer implements AutoCloseable {
         resolver.close();
         bufferBudget.close();
         // A short quiet period lets io_uring finish closes it deferred before the loops stop.
-        workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+        boolean stoppedLoops = awaitStop(workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS), "worker");
         live.stream().map(g -> g.accessLog).distinct().forEach(AccessLog::close);
         if (streamAccessLog != null) {
             streamAccessLog.close();
         }
-        // After the loops: no reader can still be streaming a stored body.
-        cache.close();
-        if (adminLoop != null) {
-            adminLoop.shutdownGracefully(0, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+        // After the loops: no reader can still be streaming a stored body. A loop that did not stop
+        // may still hold one, so its cache memory is left to the process's exit.
+        if (stoppedLoops) {
+            cache.close();
         }
+        if (adminLoop != null) {
+            awaitStop(adminLoop.shutdownGracefully(0, 2000, TimeUnit.MILLISECONDS), "admin");
+        }
+    }
+
+    /**
+     * Waits a bounded time for event loops to terminate. Netty 4.2.18's io_uring loop has been seen
+     * to hang in {@code IoUringIoHandler.prepareToDestroy} after every channel closed; SIGTERM must
+     * still end the process, so after {@link #LOOP_STOP_WAIT_SECONDS} the shutdown goes on without it.
+     */
+    private static boolean awaitStop(io.netty.util.concurrent.Future<?> termination, String which) {
+        boolean done;
+        try {
+            done = termination.await(LOOP_STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            done = termination.isDone();
+        }
+        if (!done) {
+            LOG.log(System.Logger.Level.WARNING, which + " event loops did not stop within "
+                    + LOOP_STOP_WAIT_SECONDS + "s; shutting down without them");
+        }
+        return done;
     }
 
     /** The metrics registry: every metric, Portico's and other features'. */
