@@ -155,7 +155,7 @@ public final class Compression implements AutoCloseable {
      * The copy of {@code source} in {@code coding}, retained for the caller, when one exists for
      * this very response; otherwise null, and one is made in the background.
      */
-    public CachedResponse compressedOf(CachedResponse source, Coding coding) {
+    public CachedResponse compressedOf(CachedResponse source, Coding coding, io.netty.util.concurrent.EventExecutor loop) {
         String key = source.key() + "\u0000" + coding.token();
         CachedResponse gz = cache.getExact(key);
         if (gz != null) {
@@ -170,7 +170,7 @@ public final class Compression implements AutoCloseable {
             try {
                 worker.execute(() -> {
                     try {
-                        compress(source, key, coding);
+                        compress(source, key, coding, loop);
                     } finally {
                         inProgress.remove(key);
                         source.release();
@@ -184,12 +184,25 @@ public final class Compression implements AutoCloseable {
         return null;
     }
 
-    private void compress(CachedResponse source, String key, Coding coding) {
+    private void compress(CachedResponse source, String key, Coding coding, io.netty.util.concurrent.EventExecutor loop) {
         byte[] bytes = coding == Coding.BR ? brotli(source) : gzip(source);
         if (bytes == null || bytes.length >= source.length()) {
             return;
         }
-        store(source, key, coding, bytes);
+        // Off-heap buffers are taken and stored on the event loop: the compressing thread only
+        // computes bytes and never holds pooled memory of its own.
+        source.retain();
+        try {
+            loop.execute(() -> {
+                try {
+                    store(source, key, coding, bytes);
+                } finally {
+                    source.release();
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            source.release();
+        }
     }
 
     private static byte[] brotli(CachedResponse source) {

@@ -370,7 +370,8 @@ final class CacheExchange extends Exchange implements Runnable {
         if (coding != null) {
             // The copy made once from this response in the client's preferred coding, when it is
             // ready; until then, identity.
-            CachedResponse encoded = cache.cache().compression().compressedOf(stored, coding);
+            CachedResponse encoded = cache.cache().compression().compressedOf(stored, coding,
+                    clientCtx.channel().eventLoop());
             if (encoded != null) {
                 stored.release();
                 stored = encoded;
