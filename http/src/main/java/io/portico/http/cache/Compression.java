@@ -8,7 +8,6 @@ import io.netty.handler.codec.http.HttpHeaders;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -20,11 +19,12 @@ import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * gzip for stored responses the origin sent uncompressed: a compressible response is compressed
- * once, off the event loops, into a second stored object next to it (key {@code KEY + "\0gzip"}),
- * which then answers every client that accepts gzip; the response varies on
- * {@code Accept-Encoding} either way. While the compressed copy is being made, clients get the
- * identity response — never a wait.
+ * Brotli and gzip for stored responses the origin sent uncompressed: a compressible response is
+ * compressed once per coding, off the event loops, into a stored object next to it (key
+ * {@code KEY + "\0br"} or {@code "\0gzip"}), which then answers every client that prefers that
+ * coding; the response varies on {@code Accept-Encoding} either way. While a compressed copy is
+ * being made, clients get the identity response — never a wait. Brotli needs brotli4j's native
+ * library; where it does not load, clients that accept gzip get gzip.
  */
 public final class Compression implements AutoCloseable {
 
@@ -33,7 +33,23 @@ public final class Compression implements AutoCloseable {
             "text/javascript", "application/javascript", "application/json", "application/xml",
             "application/xhtml+xml", "image/svg+xml");
 
-    private static final String SUFFIX = "\u0000gzip";
+    /** A content coding this cache produces. */
+    public enum Coding {
+        BR("br"), GZIP("gzip");
+
+        private final String token;
+
+        Coding(String token) {
+            this.token = token;
+        }
+
+        /** The Content-Encoding token. */
+        public String token() {
+            return token;
+        }
+    }
+
+    private static final boolean BROTLI = loadBrotli();
 
     private final HttpCache cache;
     private final ByteBufAllocator alloc;
@@ -72,38 +88,75 @@ public final class Compression implements AutoCloseable {
         return types.contains((semi < 0 ? type : type.substring(0, semi)).trim().toLowerCase(Locale.ROOT));
     }
 
-    /** Whether an {@code Accept-Encoding} field accepts gzip (q above 0, named or through {@code *}). */
-    public static boolean acceptsGzip(HttpHeaders request) {
-        List<String> all = request.getAll(HttpHeaderNames.ACCEPT_ENCODING);
-        boolean star = false;
-        for (String line : all) {
-            for (String part : line.split(",")) {
-                String[] params = part.split(";");
-                String coding = params[0].trim().toLowerCase(Locale.ROOT);
-                boolean zero = false;
-                for (int i = 1; i < params.length; i++) {
-                    String p = params[i].trim().toLowerCase(Locale.ROOT);
-                    if (p.startsWith("q=")) {
-                        zero = p.substring(2).trim().matches("0(\\.0{0,3})?");
-                    }
-                }
-                if (coding.equals("gzip") || coding.equals("x-gzip")) {
-                    return !zero;
-                }
-                if (coding.equals("*")) {
-                    star = !zero;
-                }
-            }
+    private static boolean loadBrotli() {
+        try {
+            com.aayushatharva.brotli4j.Brotli4jLoader.ensureAvailability();
+            return true;
+        } catch (Throwable unavailable) {
+            System.getLogger("portico").log(System.Logger.Level.INFO,
+                    "brotli unavailable (" + unavailable + "): compressed copies are gzip only");
+            return false;
         }
-        return star;
+    }
+
+    /** Whether brotli's native library loaded here. */
+    public static boolean brotliAvailable() {
+        return BROTLI;
     }
 
     /**
-     * The compressed copy of {@code source}, retained for the caller, when one exists for this very
-     * response; otherwise null, and one is made in the background.
+     * The coding to answer a request with: the accepted one with the higher quality, brotli on a
+     * tie (smaller), or null for identity.
      */
-    public CachedResponse gzipOf(CachedResponse source) {
-        String key = source.key() + SUFFIX;
+    public static Coding choose(HttpHeaders request) {
+        double br = quality(request, "br");
+        double gzip = quality(request, "gzip");
+        if (BROTLI && br > 0 && br >= gzip) {
+            return Coding.BR;
+        }
+        return gzip > 0 ? Coding.GZIP : null;
+    }
+
+    /** The q-value {@code Accept-Encoding} gives {@code coding} (0 when not accepted; {@code *} counts). */
+    static double quality(HttpHeaders request, String coding) {
+        double named = -1;
+        double star = -1;
+        for (String line : request.getAll(HttpHeaderNames.ACCEPT_ENCODING)) {
+            for (String part : line.split(",")) {
+                String[] params = part.split(";");
+                String c = params[0].trim().toLowerCase(Locale.ROOT);
+                double q = 1;
+                for (int i = 1; i < params.length; i++) {
+                    String p = params[i].trim().toLowerCase(Locale.ROOT);
+                    if (p.startsWith("q=")) {
+                        try {
+                            q = Double.parseDouble(p.substring(2).trim());
+                        } catch (NumberFormatException bad) {
+                            q = 0;
+                        }
+                    }
+                }
+                if (c.equals(coding) || (coding.equals("gzip") && c.equals("x-gzip"))) {
+                    named = Math.max(named, q);
+                } else if (c.equals("*")) {
+                    star = Math.max(star, q);
+                }
+            }
+        }
+        return named >= 0 ? named : Math.max(star, 0);
+    }
+
+    /** Whether an {@code Accept-Encoding} field accepts gzip (q above 0, named or through {@code *}). */
+    public static boolean acceptsGzip(HttpHeaders request) {
+        return quality(request, "gzip") > 0;
+    }
+
+    /**
+     * The copy of {@code source} in {@code coding}, retained for the caller, when one exists for
+     * this very response; otherwise null, and one is made in the background.
+     */
+    public CachedResponse compressedOf(CachedResponse source, Coding coding, io.netty.util.concurrent.EventExecutor loop) {
+        String key = source.key() + "\u0000" + coding.token();
         CachedResponse gz = cache.getExact(key);
         if (gz != null) {
             if (gz.meta().responseTime() == source.meta().responseTime()) {
@@ -117,7 +170,7 @@ public final class Compression implements AutoCloseable {
             try {
                 worker.execute(() -> {
                     try {
-                        compress(source, key);
+                        compress(source, key, coding, loop);
                     } finally {
                         inProgress.remove(key);
                         source.release();
@@ -131,7 +184,46 @@ public final class Compression implements AutoCloseable {
         return null;
     }
 
-    private void compress(CachedResponse source, String key) {
+    private void compress(CachedResponse source, String key, Coding coding, io.netty.util.concurrent.EventExecutor loop) {
+        byte[] bytes = coding == Coding.BR ? brotli(source) : gzip(source);
+        if (bytes == null || bytes.length >= source.length()) {
+            return;
+        }
+        // Off-heap buffers are taken and stored on the event loop: the compressing thread only
+        // computes bytes and never holds pooled memory of its own.
+        source.retain();
+        try {
+            loop.execute(() -> {
+                try {
+                    store(source, key, coding, bytes);
+                } finally {
+                    source.release();
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            source.release();
+        }
+    }
+
+    private static byte[] brotli(CachedResponse source) {
+        byte[] plain = new byte[(int) source.length()];
+        int off = 0;
+        for (int i = 0; i < source.chunkCount(); i++) {
+            ByteBuf c = source.chunk(i);
+            int n = c.readableBytes();
+            c.getBytes(c.readerIndex(), plain, off, n);
+            off += n;
+        }
+        try {
+            // Quality 5: most of brotli's gain over gzip at a fraction of the CPU of its top levels.
+            return com.aayushatharva.brotli4j.encoder.Encoder.compress(plain,
+                    new com.aayushatharva.brotli4j.encoder.Encoder.Parameters().setQuality(5));
+        } catch (IOException failed) {
+            return null;
+        }
+    }
+
+    private static byte[] gzip(CachedResponse source) {
         ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(source.length() / 3 + 64, Integer.MAX_VALUE));
         try (GZIPOutputStream gz = new GZIPOutputStream(out, 8192) {
             {
@@ -149,16 +241,16 @@ public final class Compression implements AutoCloseable {
                 }
             }
         } catch (IOException impossible) {
-            return;
+            return null;
         }
-        byte[] bytes = out.toByteArray();
-        if (bytes.length >= source.length()) {
-            return;
-        }
+        return out.toByteArray();
+    }
+
+    private void store(CachedResponse source, String key, Coding coding, byte[] bytes) {
         StoredMeta m = source.meta();
         HttpHeaders h = new DefaultHttpHeaders(false);
         h.set(m.headers());
-        h.set(HttpHeaderNames.CONTENT_ENCODING, "gzip");
+        h.set(HttpHeaderNames.CONTENT_ENCODING, coding.token());
         h.remove(HttpHeaderNames.CONTENT_LENGTH);
         addVaryAcceptEncoding(h);
         String etag = h.get(HttpHeaderNames.ETAG);

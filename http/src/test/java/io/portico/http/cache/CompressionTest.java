@@ -42,4 +42,15 @@ class CompressionTest {
         Compression.addVaryAcceptEncoding(h);
         assertThat(h.getAll("Vary")).containsExactly("Accept-Language", "Accept-Encoding");
     }
+
+    @Test
+    void theHigherQualityCodingWinsAndBrotliWinsTies() {
+        assertThat(Compression.brotliAvailable()).as("brotli4j's native library loads on this platform").isTrue();
+        assertThat(Compression.choose(new DefaultHttpHeaders().add("Accept-Encoding", "gzip, br"))).isEqualTo(Compression.Coding.BR);
+        assertThat(Compression.choose(new DefaultHttpHeaders().add("Accept-Encoding", "br;q=0.5, gzip"))).isEqualTo(Compression.Coding.GZIP);
+        assertThat(Compression.choose(new DefaultHttpHeaders().add("Accept-Encoding", "gzip"))).isEqualTo(Compression.Coding.GZIP);
+        assertThat(Compression.choose(new DefaultHttpHeaders().add("Accept-Encoding", "br;q=0, gzip;q=0"))).isNull();
+        assertThat(Compression.choose(new DefaultHttpHeaders().add("Accept-Encoding", "identity"))).isNull();
+        assertThat(Compression.choose(new DefaultHttpHeaders())).isNull();
+    }
 }

@@ -365,13 +365,16 @@ final class CacheExchange extends Exchange implements Runnable {
         state = STREAMING;
         CachedResponse stored = served;
         boolean compressible = cache.compressible(stored);
-        if (compressible && !head && request.method() == HttpMethod.GET && !clientHeaders.contains(HttpHeaderNames.RANGE)
-                && Compression.acceptsGzip(clientHeaders)) {
-            // The gzip copy made once from this response, when it is ready; until then, identity.
-            CachedResponse gz = cache.cache().compression().gzipOf(stored);
-            if (gz != null) {
+        Compression.Coding coding = compressible && !head && request.method() == HttpMethod.GET
+                && !clientHeaders.contains(HttpHeaderNames.RANGE) ? Compression.choose(clientHeaders) : null;
+        if (coding != null) {
+            // The copy made once from this response in the client's preferred coding, when it is
+            // ready; until then, identity.
+            CachedResponse encoded = cache.cache().compression().compressedOf(stored, coding,
+                    clientCtx.channel().eventLoop());
+            if (encoded != null) {
                 stored.release();
-                stored = gz;
+                stored = encoded;
             }
         }
         object = stored;
