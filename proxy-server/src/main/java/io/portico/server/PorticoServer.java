@@ -597,6 +597,12 @@ public final class PorticoServer implements AutoCloseable {
         if (!old.tls().provider().equals(next.tls().provider())) {
             w.add("tls.provider changed: takes effect at the next restart");
         }
+        if (!old.limits().equals(next.limits())) {
+            w.add("limits (global connection cap, buffer memory) changed: takes effect at the next restart");
+        }
+        if (!old.cache().equals(next.cache())) {
+            w.add("cache (memory size, disk tier) changed: takes effect at the next restart; what is cached stays");
+        }
         if (!streamListenerConfigs(old).equals(streamListenerConfigs(next))) {
             w.add("tcp/udp listeners changed: they take effect at the next restart (a reload keeps every relay)");
         }
