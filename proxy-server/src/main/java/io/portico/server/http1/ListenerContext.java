@@ -49,7 +49,7 @@ public final class ListenerContext {
     /** This context's client connections: a reload retires the context once they are all closed. */
     private final ChannelGroup channels = new DefaultChannelGroup("portico-listener", GlobalEventExecutor.INSTANCE);
     private final ClientTrafficHandler trafficHandler;
-    private final Http2Counters http2Counters = new Http2Counters();
+    private final Http2Counters http2Counters;
     private final AccessRules access;
     private final BufferBudget bufferBudget;
     private final RateLimiter rateLimiter;
@@ -58,6 +58,7 @@ public final class ListenerContext {
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
                            ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics, BufferBudget bufferBudget) {
         this.metrics = metrics;
+        this.http2Counters = metrics.http2();
         this.trafficHandler = new ClientTrafficHandler(metrics);
         this.bufferBudget = bufferBudget;
         this.config = config;

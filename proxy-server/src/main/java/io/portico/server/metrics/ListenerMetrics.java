@@ -1,5 +1,7 @@
 package io.portico.server.metrics;
 
+import io.portico.server.http2.Http2Counters;
+
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -32,6 +34,8 @@ public final class ListenerMetrics {
     final LongAdder webSockets;
     final LongAdder activeWebSockets = new LongAdder();
     final LongAdder tlsFailures;
+    /** HTTP/2 connections, streams and the abuse that ended connections; kept across reloads. */
+    private final Http2Counters http2 = new Http2Counters();
 
     ListenerMetrics(String listener, ProxyMetrics m) {
         this.listener = listener;
@@ -48,6 +52,11 @@ public final class ListenerMetrics {
 
     public String listener() {
         return listener;
+    }
+
+    /** This listener's HTTP/2 counters (the same object for the process's life). */
+    public Http2Counters http2() {
+        return http2;
     }
 
     /**

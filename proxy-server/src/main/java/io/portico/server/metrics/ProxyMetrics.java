@@ -55,6 +55,11 @@ public final class ProxyMetrics {
         connections = registry.counter("portico_connections_total", "Client connections accepted.", "listener");
         registry.gauge("portico_connections_active", "Client connections open now.", new String[] {"listener"},
                 cb -> listeners.forEach((name, l) -> cb.call(l.activeConnections(), name)));
+        registry.counterCallback("portico_http2_events_total",
+                "HTTP/2 connections, streams, graceful GOAWAYs, and the abuse that ended a connection with GOAWAY"
+                        + " (or a stream with RST_STREAM), by listener and event.",
+                new String[] {"listener", "event"},
+                cb -> listeners.forEach((name, l) -> l.http2().snapshot().forEach((event, n) -> cb.call(n, name, event))));
         webSockets = registry.counter("portico_websocket_connections_total", "WebSocket connections established.", "listener");
         registry.gauge("portico_websocket_connections_active", "WebSocket connections open now.", new String[] {"listener"},
                 cb -> listeners.forEach((name, l) -> cb.call(l.activeWebSockets(), name)));

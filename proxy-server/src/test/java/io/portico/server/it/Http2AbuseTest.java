@@ -3,6 +3,7 @@ package io.portico.server.it;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.portico.server.http2.Http2Counters;
 import io.portico.server.http2.Http2Counters.Reason;
+import io.portico.server.admin.AdminClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -70,6 +71,10 @@ class Http2AbuseTest {
             RawH2.Frame goAway = attacker.awaitGoAway();
             assertThat(goAway.errorCode()).isEqualTo(code);
             await().atMost(Duration.ofSeconds(5)).until(() -> counters().get(reason) == before + 1);
+            // The same counter, as operators see it on the admin listener.
+            assertThat(new AdminClient(portico.server().adminAddress(), null).scrape()
+                    .sum("portico_http2_events_total", "listener=http", "event=" + reason.key()))
+                    .isEqualTo((double) (before + 1));
 
             bystander.headers(3, RawH2.get("/hello"), true);
             RawH2.Response after = bystander.response(3);
