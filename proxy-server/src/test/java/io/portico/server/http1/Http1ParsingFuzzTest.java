@@ -47,7 +47,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code JAZZER_FUZZ=1 mvn -pl proxy-server -am test -Dtest=Http1ParsingFuzzTest -Djazzer.hooks=true
  * -Dsurefire.failIfNoSpecifiedTests=false} (maxDuration below; findings land in the inputs folder).
  *
- * <p>The Cache-Control parser gets its own fuzz target with the cache (it is written on another branch).
+ * <p>The Cache-Control parser has its own fuzz target, {@code io.portico.http.cache.CacheControlFuzzTest}.
  */
 class Http1ParsingFuzzTest {
 
