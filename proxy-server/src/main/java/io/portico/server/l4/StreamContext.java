@@ -116,6 +116,11 @@ public final class StreamContext {
         this.hashKeys = Collections.unmodifiableMap(keys);
         boolean epoll = transport.kind() == TransportKind.EPOLL;
         this.spliceable = epoll && config.stream().splice() && tls == null && SpliceSizeEstimator.available();
+        if (spliceable) {
+            warnings.add("listener " + config.name() + ": splice is on; with Netty 4.2.18 bytes still in flight"
+                    + " towards a side can be lost when the other side half-closes (FIN) before they are delivered;"
+                    + " use it only for protocols that do not half-close");
+        }
         if (epoll && config.stream().splice() && tls == null && !SpliceSizeEstimator.available()) {
             warnings.add("listener " + config.name() + ": this Netty's splice internals are not as expected; copying instead");
         }

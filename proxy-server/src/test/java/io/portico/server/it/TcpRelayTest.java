@@ -232,13 +232,23 @@ class TcpRelayTest {
             CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
                 try {
                     s.getOutputStream().write(new byte[size]);
-                    s.shutdownOutput();
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
             });
-            assertThat(readAll(s.getInputStream())).hasSize(size);
+            // Every byte comes back before anyone half-closes: with Netty 4.2.18 a FIN arriving while
+            // spliced bytes are still in flight can drop them (the limitation the startup warns about).
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[64 * 1024];
+            long received = 0;
+            int n;
+            while (received < size && (n = in.read(buf)) > 0) {
+                received += n;
+            }
+            assertThat(received).isEqualTo(size);
             writer.get(10, TimeUnit.SECONDS);
+            s.shutdownOutput();
+            assertThat(in.read()).isEqualTo(-1);
             s.close();
             assertThat(portico.streamStats("tcp").spliced()).isEqualTo(1);
             assertThat(portico.streamStats("tcp").copied()).isZero();
