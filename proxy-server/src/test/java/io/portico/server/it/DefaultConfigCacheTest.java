@@ -26,6 +26,7 @@ class DefaultConfigCacheTest {
                 .replace("0.0.0.0:8080", "127.0.0.1:0")
                 .replace("0.0.0.0:8443", "127.0.0.1:0")
                 .replace("127.0.0.1:8081", "127.0.0.1:" + demoPort)
+                .replace("address: 127.0.0.1:9901", "address: 127.0.0.1:0")
                 .replace("dev_cert_dir: conf/tls", "dev_cert_dir: " + tmp.resolve("tls"))
                 .replace("path: logs/access.log", "path: " + tmp.resolve("access.log"))
                 .replace("workers: 0", "workers: 2");

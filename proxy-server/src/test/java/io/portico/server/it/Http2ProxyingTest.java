@@ -28,6 +28,7 @@ class Http2ProxyingTest {
         origin = new TestOrigin("h2");
         portico = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", """
                 workers: 2
+                admin: {address: "127.0.0.1:0"}
                 listeners:
                   - name: http
                     address: 127.0.0.1:0

@@ -407,6 +407,7 @@ class Http2UpstreamTest {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("logged", 100);
              PorticoHarness p = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("h2-log.yaml", """
                      workers: 2
+                     admin: {address: "127.0.0.1:0"}
                      %s
                      listeners: [{name: http, address: 127.0.0.1:0}]
                      access_log: {enabled: true, path: %s}

@@ -15,8 +15,11 @@ final class StreamHarness {
     private StreamHarness() {
     }
 
+    /** Starts {@code yaml}; unless it configures one, the admin listener takes a free port (never 9901). */
     static PorticoServer start(String yaml) throws Exception {
-        return PorticoServer.start(ConfigLoader.parse("test.yaml", yaml));
+        String withAdmin = yaml.contains("\nadmin:") || yaml.startsWith("admin:") ? yaml
+                : yaml + (yaml.endsWith("\n") ? "" : "\n") + "admin:\n  address: 127.0.0.1:0\n";
+        return PorticoServer.start(ConfigLoader.parse("test.yaml", withAdmin));
     }
 
     static Socket connect(PorticoServer server, String listener) throws IOException {
