@@ -359,8 +359,12 @@ public final class PorticoServer implements AutoCloseable {
             streamListeners.put(lc.name(), ListenerBinder.bind(udp, lc, transport, workers));
             return;
         }
+        ListenerGate gate = connectionLimits.gate(lc.name(), lc.limits().maxConnections(),
+                lc.limits().maxConnectionsPerIp());
+        gates.put(lc.name(), gate);
         ServerBootstrap b = new ServerBootstrap()
                 .group(workers)
+                .handler(gate)
                 .channel(transport.serverChannelClass())
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)

@@ -11,6 +11,7 @@ import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.portico.http.CidrSet;
+import io.portico.server.limits.AccessRules;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.ListenerProtocol;
 import io.portico.server.config.TransportKind;
@@ -61,6 +62,8 @@ public final class StreamContext {
     private final ServerLifecycle lifecycle;
     private final CidrSet proxyTrusted;
     private final boolean spliceable;
+    /** The listener's CIDR rules: a client they refuse is closed before any byte is relayed. */
+    private final AccessRules access;
     private final long idleTimeoutNanos;
     private final StreamStats stats = new StreamStats();
     private final AtomicInteger sessions = new AtomicInteger();
@@ -79,6 +82,7 @@ public final class StreamContext {
         this.accessLog = accessLog;
         this.lifecycle = lifecycle;
         this.proxyTrusted = CidrSet.parse(config.proxyProtocol().trusted());
+        this.access = AccessRules.of(config.limits().access());
         this.idleTimeoutNanos = config.stream().idleTimeout().toNanos();
         Map<String, UpstreamGroup> routes = new LinkedHashMap<>();
         config.stream().sniRoutes().forEach((name, group) -> routes.put(name, groups.get(group)));
@@ -158,6 +162,11 @@ public final class StreamContext {
 
     public String name() {
         return config.name();
+    }
+
+    /** The listener's CIDR rules ({@code limits.access}). */
+    AccessRules access() {
+        return access;
     }
 
     /** This listener's counters: connections, spliced and copied relays, connect failures. */

@@ -119,6 +119,11 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         lastActivity = startNanos;
         startMillis = System.currentTimeMillis();
         clientAddress = ClientAddress.of(client);
+        if (clientAddress != null && !context.access().permits(clientAddress.getAddress())) {
+            // As nginx stream's deny: closed before a byte is relayed or a backend is dialled.
+            ctx.close();
+            return;
+        }
         context.lifecycle().connectionOpened(client);
         context.stats().connectionAccepted();
         idleTimer = client.eventLoop().schedule(idleCheck, context.idleTimeoutNanos(), TimeUnit.NANOSECONDS);

@@ -1,0 +1,66 @@
+package io.portico.server.it;
+
+import io.portico.server.PorticoServer;
+import org.junit.jupiter.api.Test;
+
+import java.net.Socket;
+
+import static io.portico.server.it.StreamHarness.connect;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** A tcp listener's CIDR rules and connection caps, as for HTTP listeners (issue 9 for L4). */
+class StreamLimitsTest {
+
+    private static String config(int originPort, String limits) {
+        return """
+                access_log: {enabled: false}
+                listeners:
+                  - name: tcp
+                    address: 127.0.0.1:0
+                    protocol: tcp
+                    upstream: echo
+                    limits: %s
+                upstreams:
+                  echo:
+                    backends: [{address: "127.0.0.1:%d"}]
+                """.formatted(limits, originPort);
+    }
+
+    @Test
+    void aDeniedClientIsClosedBeforeABackendIsDialled() throws Exception {
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(config(origin.port(), "{access: {deny: [127.0.0.0/8]}}"));
+             Socket s = connect(portico, "tcp")) {
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+            assertThat(origin.connections.get()).isZero();
+        }
+    }
+
+    @Test
+    void anAllowedClientIsRelayed() throws Exception {
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(config(origin.port(), "{access: {allow: [127.0.0.0/8]}}"));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write('x');
+            assertThat(s.getInputStream().read()).isEqualTo('x');
+        }
+    }
+
+    @Test
+    void aClientOverItsConnectionCapIsClosedWhileItsFirstConnectionKeepsWorking() throws Exception {
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(config(origin.port(), "{max_connections_per_ip: 1}"));
+             Socket first = connect(portico, "tcp")) {
+            first.getOutputStream().write('a');
+            assertThat(first.getInputStream().read()).isEqualTo('a');
+            await().until(() -> origin.connections.get() == 1);
+            try (Socket second = connect(portico, "tcp")) {
+                assertThat(second.getInputStream().read()).isEqualTo(-1);
+            }
+            first.getOutputStream().write('b');
+            assertThat(first.getInputStream().read()).isEqualTo('b');
+            assertThat(origin.connections.get()).isEqualTo(1);
+        }
+    }
+}
