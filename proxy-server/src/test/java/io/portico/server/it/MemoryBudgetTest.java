@@ -2,6 +2,7 @@ package io.portico.server.it;
 
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -104,14 +105,17 @@ class MemoryBudgetTest {
             }
             assertThat(head.toString()).startsWith("HTTP/1.1 200");
             byte[] buf = new byte[chunk];
-            long total = 0;
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                total += n;
-                // Pacing the reader is the point: this client reads slowly.
-                Thread.sleep(pauseMs);
-            }
-            return total;
+            long[] total = {0};
+            // Pacing the reader is the point: this client reads one chunk every pauseMs.
+            Pace.every(Duration.ofMillis(pauseMs), () -> {
+                int n = in.read(buf);
+                if (n < 0) {
+                    return false;
+                }
+                total[0] += n;
+                return true;
+            }).get(5, TimeUnit.MINUTES);
+            return total[0];
         }
     }
 }

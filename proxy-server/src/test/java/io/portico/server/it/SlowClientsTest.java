@@ -4,6 +4,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.TimeUnit;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -58,19 +59,12 @@ class SlowClientsTest {
         try (RawHttp raw = new RawHttp(portico.port())) {
             long start = System.nanoTime();
             raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n");
-            // A byte every 100 ms: an idle timer that each byte restarts would never fire.
-            Thread trickle = new Thread(() -> {
-                try {
-                    for (int i = 0; i < 100; i++) {
-                        raw.send("X");
-                        Thread.sleep(100);
-                    }
-                } catch (Exception closedByPortico) {
-                    // the connection is gone: the point of the test
-                }
+            // A byte every 100 ms: an idle timer that each byte restarts would never fire. The trickle
+            // ends when Portico closes the connection (the point of the test).
+            Pace.times(Duration.ofMillis(100), 100, () -> {
+                raw.send("X");
+                return true;
             });
-            trickle.setDaemon(true);
-            trickle.start();
             RawHttp.Response r = raw.read();
             long elapsedMs = (System.nanoTime() - start) / 1_000_000;
             assertThat(r.status()).isEqualTo(408);
@@ -111,19 +105,12 @@ class SlowClientsTest {
         try (RawHttp raw = new RawHttp(portico.port())) {
             long start = System.nanoTime();
             raw.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n");
-            Thread crawl = new Thread(() -> {
-                try {
-                    // 10 bytes every 100 ms is 100 B/s, far below min_body_rate 1k; no gap is near 700 ms.
-                    for (int i = 0; i < 1000; i++) {
-                        raw.send("0123456789");
-                        Thread.sleep(100);
-                    }
-                } catch (Exception closedByPortico) {
-                    // expected once Portico gives up
-                }
+            // 10 bytes every 100 ms is 100 B/s, far below min_body_rate 1k; no gap is near 700 ms.
+            // The crawl ends when Portico gives up and closes the connection.
+            Pace.times(Duration.ofMillis(100), 1000, () -> {
+                raw.send("0123456789");
+                return true;
             });
-            crawl.setDaemon(true);
-            crawl.start();
             RawHttp.Response r = raw.read();
             assertThat(r.status()).isEqualTo(408);
             assertThat((System.nanoTime() - start) / 1_000_000).isBetween(600L, 4000L);
@@ -135,10 +122,11 @@ class SlowClientsTest {
     void aBodyAtAGoodRateWithShortPausesIsProxied() throws Exception {
         try (RawHttp raw = new RawHttp(portico.port())) {
             raw.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 6000\r\n\r\n");
-            for (int i = 0; i < 6; i++) {
-                Thread.sleep(300);
+            // 1,000 bytes every 300 ms: pauses well within the body timeout, a rate above the minimum.
+            Pace.times(Duration.ofMillis(300), 6, () -> {
                 raw.send("y".repeat(1000));
-            }
+                return true;
+            }).get(10, TimeUnit.SECONDS);
             RawHttp.Response r = raw.read();
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.text()).isEqualTo("received 6000");
