@@ -74,13 +74,9 @@ final class H2cUpgradeFilter extends ChannelInboundHandlerAdapter {
         @Override
         public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest request) {
             ctx.pipeline().remove(Http1ProxyHandler.class);
-            // The HTTP/1.1 framing check and deadlines would take the HTTP/2 preface for a bad request.
-            if (ctx.pipeline().get(RequestFramingGuard.class) != null) {
-                ctx.pipeline().remove(RequestFramingGuard.class);
-            }
-            if (ctx.pipeline().get(ClientDeadlines.class) != null) {
-                ctx.pipeline().remove(ClientDeadlines.class);
-            }
+            // The rest of the HTTP/1.1 handlers (the framing check and deadlines would take the HTTP/2
+            // preface for a bad request); Netty's upgrade handler has already taken the codec out.
+            Http1ServerInitializer.removeHttpHandlers(ctx.pipeline());
             delegate.upgradeTo(ctx, request);
         }
     }
