@@ -13,9 +13,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 
-import java.util.concurrent.TimeUnit;
 
 /**
  * One request/response on a multiplexed HTTP/2 upstream connection: the last handler of the
@@ -44,9 +42,7 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     private UpstreamListener owner;
     private Throwable error;
     private boolean refused;
-    private final Runnable watchdogTask = this::watchdogFired;
-    private ScheduledFuture<?> watchdog;
-    private long watchdogAt;
+    private final DeadlineWatch deadlines = new DeadlineWatch(() -> channel, () -> owner);
 
     Http2UpstreamStream(Http2UpstreamConnection connection) {
         this.connection = connection;
@@ -98,26 +94,7 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
 
     @Override
     public void watch(long deadlineNanos) {
-        if (watchdog != null) {
-            if (watchdogAt - deadlineNanos <= 0) {
-                return;
-            }
-            watchdog.cancel(false);
-        }
-        watchdogAt = deadlineNanos;
-        watchdog = channel.eventLoop().schedule(watchdogTask, Math.max(0, deadlineNanos - System.nanoTime()),
-                TimeUnit.NANOSECONDS);
-    }
-
-    private void watchdogFired() {
-        watchdog = null;
-        UpstreamListener listener = owner;
-        if (listener != null) {
-            long next = listener.onDeadlineCheck(System.nanoTime());
-            if (next != 0 && channel.isActive()) {
-                watch(next);
-            }
-        }
+        deadlines.watch(deadlineNanos);
     }
 
     @Override
@@ -202,9 +179,6 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     }
 
     private void cancelWatchdog() {
-        if (watchdog != null) {
-            watchdog.cancel(false);
-            watchdog = null;
-        }
+        deadlines.cancel();
     }
 }

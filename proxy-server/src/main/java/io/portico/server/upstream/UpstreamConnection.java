@@ -5,9 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 
-import java.util.concurrent.TimeUnit;
 
 /**
  * The last handler of an upstream connection's pipeline, and the connection's state: which
@@ -25,9 +23,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     private int requests;
     private long idleSinceNanos;
     private boolean pooled;
-    private final Runnable watchdogTask = this::watchdogFired;
-    private ScheduledFuture<?> watchdog;
-    private long watchdogAt;
+    private final DeadlineWatch deadlines = new DeadlineWatch(() -> channel, () -> owner);
 
     UpstreamConnection(ConnectionPool pool) {
         this.pool = pool;
@@ -104,26 +100,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
      */
     @Override
     public void watch(long deadlineNanos) {
-        if (watchdog != null) {
-            if (watchdogAt - deadlineNanos <= 0) {
-                return;
-            }
-            watchdog.cancel(false);
-        }
-        watchdogAt = deadlineNanos;
-        watchdog = channel.eventLoop().schedule(watchdogTask, Math.max(0, deadlineNanos - System.nanoTime()),
-                TimeUnit.NANOSECONDS);
-    }
-
-    private void watchdogFired() {
-        watchdog = null;
-        UpstreamListener listener = owner;
-        if (listener != null) {
-            long next = listener.onDeadlineCheck(System.nanoTime());
-            if (next != 0 && channel.isActive()) {
-                watch(next);
-            }
-        }
+        deadlines.watch(deadlineNanos);
     }
 
     /** Closes the connection after an error; it never returns to the pool. */
@@ -141,10 +118,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     /** Leaving the pipeline (the connection became a WebSocket relay): stop watching deadlines. */
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        if (watchdog != null) {
-            watchdog.cancel(false);
-            watchdog = null;
-        }
+        deadlines.cancel();
     }
 
     @Override
@@ -178,10 +152,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (watchdog != null) {
-            watchdog.cancel(false);
-            watchdog = null;
-        }
+        deadlines.cancel();
         UpstreamListener listener = owner;
         owner = null;
         if (listener != null) {
