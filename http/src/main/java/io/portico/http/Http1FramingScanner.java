@@ -54,6 +54,11 @@ public final class Http1FramingScanner implements ByteProcessor {
         }
     }
 
+    /** Bytes a request target may hold, up to the space that ends it (see TARGET in {@link #process}). */
+    private static final ByteProcessor TARGET_BYTES = b -> b >= 0x21 && b <= 0x7e && b != '#';
+    /** Bytes a field value may hold, up to its CR (see {@link #fieldValue}); obs-text is refused there too. */
+    private static final ByteProcessor VALUE_BYTES = b -> b >= 0x20 && b != 0x7f || b == '\t';
+
     private enum State {
         START, START_LF, METHOD, TARGET, VERSION, STATUS, REASON, LINE_LF,
         FIELD_START, FIELD_NAME, FIELD_VALUE, FIELD_LF, END_LF,
@@ -128,6 +133,19 @@ public final class Http1FramingScanner implements ByteProcessor {
                     state = state == State.BODY ? State.START : State.CHUNK_DATA_CR;
                 }
                 continue;
+            }
+            if (state == State.TARGET || state == State.FIELD_VALUE && field == 0) {
+                // Most of a head's bytes are a target or a field value that only has to be free of
+                // control characters: skip them with a tight loop instead of the state machine.
+                boolean target = state == State.TARGET;
+                int run = buf.forEachByte(i, end - i, target ? TARGET_BYTES : VALUE_BYTES);
+                if (target) {
+                    pos += (run < 0 ? end : run) - i;
+                }
+                if (run < 0) {
+                    return -1;
+                }
+                i = run;
             }
             int stop = buf.forEachByte(i, end - i, this);
             if (stop < 0) {

@@ -67,6 +67,47 @@ class Http1FramingScannerTest {
         assertThat(s.error()).isEqualTo(reason);
     }
 
+    /** Targets and field values are skipped by a fast loop; a bad byte inside one is still found, wherever the reads split. */
+    @ParameterizedTest
+    @MethodSource("badBytesInsideLongRuns")
+    void findsABadByteInsideALongTargetOrValueAtEverySplit(String head, String reason) {
+        for (int split = 1; split <= head.length(); split++) {
+            Http1FramingScanner s = Http1FramingScanner.forRequests();
+            int failedAt = -1;
+            for (int i = 0; i < head.length() && failedAt < 0; i += split) {
+                int r = scan(s, head.substring(i, Math.min(head.length(), i + split)));
+                if (r >= 0) {
+                    failedAt = i + r;
+                }
+            }
+            assertThat(failedAt).as("split %d", split).isEqualTo(head.indexOf('\u0001') >= 0
+                    ? head.indexOf('\u0001') : head.indexOf('\u00e9'));
+            assertThat(s.error()).as("split %d", split).isEqualTo(reason);
+        }
+    }
+
+    static Stream<Arguments> badBytesInsideLongRuns() {
+        String pad = "x".repeat(40);
+        return Stream.of(
+                arguments("GET /" + pad + "\u0001" + pad + " HTTP/1.1\r\n\r\n", "bad_request_target"),
+                arguments("GET /" + pad + "\u00e9 HTTP/1.1\r\n\r\n", "bad_request_target"),
+                arguments("GET / HTTP/1.1\r\nUser-Agent: " + pad + "\u0001" + pad + "\r\n\r\n", "control_character_in_header"),
+                arguments("GET / HTTP/1.1\r\nX-A: " + pad + "\u00e9\r\n\r\n", "control_character_in_header"));
+    }
+
+    @Test
+    void longTargetsAndValuesPassAtEverySplit() {
+        String head = "GET /" + "a".repeat(100) + "?q=" + "b".repeat(50) + " HTTP/1.1\r\nHost: a\r\n"
+                + "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\t" + "c".repeat(80) + "\r\nContent-Length: 2\r\n\r\nok";
+        for (int split = 1; split <= head.length(); split++) {
+            Http1FramingScanner s = Http1FramingScanner.forRequests();
+            for (int i = 0; i < head.length(); i += split) {
+                assertThat(scan(s, head.substring(i, Math.min(head.length(), i + split)))).as("split %d at %d", split, i).isEqualTo(-1);
+            }
+            assertThat(s.idle()).as("split %d", split).isTrue();
+        }
+    }
+
     private static int scan(Http1FramingScanner s, String text) {
         ByteBuf buf = Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
         try {
