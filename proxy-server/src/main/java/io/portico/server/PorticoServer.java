@@ -43,6 +43,8 @@ import io.portico.server.metrics.ProxyMetrics;
 import io.portico.server.upstream.UpstreamGroup;
 import io.portico.server.upstream.UpstreamTls;
 import io.portico.server.upstream.UpstreamResolver;
+import io.portico.tls.LibcryptoSigner;
+import io.portico.tls.TlsConfigException;
 import io.portico.tls.TlsProviders;
 
 import java.net.InetSocketAddress;
@@ -628,7 +630,16 @@ public final class PorticoServer implements AutoCloseable {
     /** The TLS provider in use, described, or null when no TLS context was built. */
     public String tlsProviderDescription() {
         SslProvider p = sslProvider;
-        return p == null ? null : TlsProviders.describe(p);
+        if (p == null) {
+            return null;
+        }
+        String rsa;
+        try {
+            rsa = LibcryptoSigner.decide(config().tls().rsaSigner(), TlsProviders.isOpenSsl(p)).reason();
+        } catch (TlsConfigException e) {
+            rsa = e.getMessage();
+        }
+        return TlsProviders.describe(p) + "; RSA signatures: " + rsa;
     }
 
     static String hostPort(InetSocketAddress a) {

@@ -6,6 +6,7 @@ import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslContextOption;
+import io.netty.handler.ssl.OpenSslX509KeyManagerFactory;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -373,7 +374,10 @@ public final class ServerTls {
                 materialOrder.add(material);
                 warnings.addAll(material.warnings());
             }
-            SslContextBuilder builder = SslContextBuilder.forServer(material.key(), material.chain())
+            LibcryptoSigner signer = libcryptoSigner(material);
+            SslContextBuilder builder = (signer == null
+                    ? SslContextBuilder.forServer(material.key(), material.chain())
+                    : SslContextBuilder.forServer(keyless(material)).option(OpenSslContextOption.PRIVATE_KEY_METHOD, signer))
                     .sslProvider(provider)
                     .protocols(protocols)
                     .ciphers(ciphers, SupportedCipherSuiteFilter.INSTANCE)
@@ -415,6 +419,28 @@ public final class ServerTls {
                 warnings.add("the OpenSSL library cannot log TLS secrets; " + keyLog.path() + " stays empty");
             }
             return context;
+        }
+
+        /** The libcrypto signer for an RSA certificate when the options ask for one, else null (BoringSSL signs). */
+        private LibcryptoSigner libcryptoSigner(KeyMaterial material) throws TlsConfigException {
+            if (!openSsl || !options.libcryptoRsa() || "EC".equals(material.keyType())) {
+                return null;
+            }
+            if (protocols.contains("TLSv1") || protocols.contains("TLSv1.1")) {
+                warnings.add("RSA signatures stay with BoringSSL: TLS 1.0/1.1 sign with MD5+SHA-1, which the system OpenSSL path does not do");
+                return null;
+            }
+            return LibcryptoSigner.forKey(material.key(), material.source());
+        }
+
+        /** The certificate chain without its key: BoringSSL asks the signer for every use of the key. */
+        private static OpenSslX509KeyManagerFactory keyless(KeyMaterial material) throws TlsConfigException {
+            try {
+                return OpenSslX509KeyManagerFactory.newKeyless(material.chain());
+            } catch (Exception e) {
+                throw new TlsConfigException("cannot set up TLS with the certificate in " + material.source() + ": "
+                        + e.getMessage(), e);
+            }
         }
 
         private List<String> protocols() throws TlsConfigException {

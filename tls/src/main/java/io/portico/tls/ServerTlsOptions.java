@@ -33,6 +33,8 @@ import java.util.List;
  * @param clientCa           authorities for client certificates; needed unless clientAuth is NONE
  * @param ocspStapling       staple OCSP responses set through {@link ServerTls#ocspStapler()} (OpenSSL only)
  * @param keyLogFile         NSS key log (SSLKEYLOGFILE format) to append to, for debugging; null = off
+ * @param libcryptoRsa       RSA certificates sign through the system OpenSSL ({@link LibcryptoSigner}); OpenSSL
+ *                           provider only, see {@link LibcryptoSigner#decide}
  */
 public record ServerTlsOptions(
         SslProvider provider,
@@ -50,7 +52,8 @@ public record ServerTlsOptions(
         ClientAuth clientAuth,
         List<X509Certificate> clientCa,
         boolean ocspStapling,
-        Path keyLogFile) {
+        Path keyLogFile,
+        boolean libcryptoRsa) {
 
     public ServerTlsOptions {
         certificates = certificates == null ? List.of() : List.copyOf(certificates);
@@ -61,6 +64,16 @@ public record ServerTlsOptions(
         alpn = alpn == null ? List.of() : List.copyOf(alpn);
         clientAuth = clientAuth == null ? ClientAuth.NONE : clientAuth;
         clientCa = clientCa == null ? List.of() : List.copyOf(clientCa);
+    }
+
+    /** Options whose RSA certificates sign through the TLS provider itself. */
+    public ServerTlsOptions(SslProvider provider, List<SniCertificate> certificates, SniCertificate defaultCertificate,
+                            boolean rejectUnknownNames, TlsProfile profile, List<String> protocols, List<String> ciphers,
+                            List<String> curves, List<String> alpn, int sessionCacheSize, Duration sessionTimeout,
+                            TicketKeys ticketKeys, ClientAuth clientAuth, List<X509Certificate> clientCa,
+                            boolean ocspStapling, Path keyLogFile) {
+        this(provider, certificates, defaultCertificate, rejectUnknownNames, profile, protocols, ciphers, curves, alpn,
+                sessionCacheSize, sessionTimeout, ticketKeys, clientAuth, clientCa, ocspStapling, keyLogFile, false);
     }
 
     /** Options with every default: intermediate profile, no ALPN, no client auth, provider session defaults. */

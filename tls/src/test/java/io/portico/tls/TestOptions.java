@@ -35,6 +35,7 @@ final class TestOptions {
     List<X509Certificate> clientCa = List.of();
     boolean ocspStapling;
     Path keyLogFile;
+    boolean libcryptoRsa;
 
     private TestOptions(SslProvider provider) {
         this.provider = provider;
@@ -56,7 +57,7 @@ final class TestOptions {
     ServerTlsOptions build() {
         return new ServerTlsOptions(provider, certificates, defaultCertificate, rejectUnknownNames, profile, protocols,
                 ciphers, curves, alpn, sessionCacheSize, sessionTimeout, ticketKeys, clientAuth, clientCa, ocspStapling,
-                keyLogFile);
+                keyLogFile, libcryptoRsa);
     }
 
     ServerTls buildTls() throws TlsConfigException {

@@ -7,6 +7,7 @@ import io.portico.server.config.TlsGlobalConfig;
 import io.portico.server.config.TlsListenerConfig;
 import io.portico.tls.DevCertificate;
 import io.portico.tls.KeyMaterial;
+import io.portico.tls.LibcryptoSigner;
 import io.portico.tls.OcspFetcher;
 import io.portico.tls.OcspStapler;
 import io.portico.tls.TlsProviders;
@@ -215,7 +216,8 @@ public final class ListenerTls implements AutoCloseable {
                     case "require" -> ClientAuth.REQUIRE;
                     default -> ClientAuth.NONE;
                 },
-                clientCa, stapling, keyLog);
+                clientCa, stapling, keyLog,
+                LibcryptoSigner.decide(global.rsaSigner(), TlsProviders.isOpenSsl(provider)).libcrypto());
         ServerTls tls = ServerTls.build(options, stapler);
         if (c.ocspResponseFile() != null) {
             // The response vouches for one certificate: the default one.
