@@ -145,7 +145,6 @@ main_ws() {
     snapshot_jar
     ROW_FILE="$WORK/row.tsv"
     build_ws_tools
-    JAVA_OPTS="$JAVA_OPTS -XX:NativeMemoryTracking=summary"
     PEER_CONNECTIONS=$((WS_IDLE * 2 + 1000))
 
     machine_info | tee "$RESULTS/machine.txt"
@@ -181,6 +180,8 @@ main_ws() {
     : >"$RESULTS/idle.tsv"
     stop_pid "$NGINX_PID"
     stop_pid "$PORTICO_PID"
+    # Native memory tracking only for the idle part (jvm_kib reads it); it costs a little on every allocation.
+    JAVA_OPTS="$JAVA_OPTS -XX:NativeMemoryTracking=summary"
     start_ws_nginx
     ws_idle_case nginx "$NGINX_PORT" "$NGINX_PID"
     stop_pid "$NGINX_PID"
