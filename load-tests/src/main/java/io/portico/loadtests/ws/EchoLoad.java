@@ -93,7 +93,8 @@ final class EchoLoad {
 
     /** What the sockets of one run share; touched on the event loop only. */
     private static final class Window {
-        final Histogram latency = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
+        static final long MAX_MICROS = TimeUnit.SECONDS.toMicros(60);
+        final Histogram latency = new Histogram(MAX_MICROS, 3);
         volatile boolean running;
         long completed;
         long mismatches;
@@ -127,7 +128,8 @@ final class EchoLoad {
             waiting = false;
             if (window.running) {
                 window.completed++;
-                window.latency.recordValue(Math.max(1, latencyNanos / 1000));
+                // Clamped to the histogram's range: HdrHistogram throws on a value above it.
+                window.latency.recordValue(Math.min(Window.MAX_MICROS, Math.max(1, latencyNanos / 1000)));
                 waiting = true;
                 send(ctx);
             }
