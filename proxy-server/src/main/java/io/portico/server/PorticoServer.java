@@ -625,7 +625,8 @@ public final class PorticoServer implements AutoCloseable {
 
     /** Socket-level settings: equal means a listener keeps its sockets across a reload. */
     private static boolean sameSockets(ListenerConfig a, ListenerConfig b) {
-        return a.protocol() == b.protocol() && a.address().equals(b.address()) && a.backlog() == b.backlog() && a.reusePort() == b.reusePort()
+        return a.protocol() == b.protocol() && a.address().equals(b.address()) && a.backlog() == b.backlog()
+                && a.reusePort() == b.reusePort()
                 && a.fastOpen() == b.fastOpen() && a.tcpNodelay() == b.tcpNodelay()
                 && a.tcpKeepalive().equals(b.tcpKeepalive()) && a.deferAccept().equals(b.deferAccept())
                 && a.receiveBuffer().equals(b.receiveBuffer()) && a.sendBuffer().equals(b.sendBuffer());
