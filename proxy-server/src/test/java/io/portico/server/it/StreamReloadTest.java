@@ -183,6 +183,52 @@ class StreamReloadTest {
     }
 
     @Test
+    void newConnectionsFollowReloadedSniRoutes() throws Exception {
+        TcpOrigin a = closeLater(named("A"));
+        TcpOrigin b = closeLater(named("B"));
+        String yaml = """
+                workers: 2
+                access_log: {enabled: false}
+                listeners:
+                  - name: sni
+                    address: 127.0.0.1:0
+                    protocol: tcp
+                    upstream: b
+                    stream:
+                      sni_routes: {"app.example.test": %s}
+                upstreams:
+                  a: {backends: [{address: "127.0.0.1:%d"}]}
+                  b: {backends: [{address: "127.0.0.1:%d"}]}
+                """;
+        PorticoServer portico = closeLater(StreamHarness.start(yaml.formatted("a", a.port(), b.port())));
+        helloFor(portico, "app.example.test");
+        await().atMost(Duration.ofSeconds(5)).until(() -> a.connections.get() == 1);
+
+        reload(portico, yaml.formatted("b", a.port(), b.port()));
+
+        helloFor(portico, "app.example.test");
+        await().atMost(Duration.ofSeconds(5)).until(() -> b.connections.get() == 1);
+        assertThat(a.connections.get()).isEqualTo(1);
+    }
+
+    /**
+     * Sends a ClientHello naming {@code name} through an SNI-routing listener. The origins here
+     * are not TLS servers, so the handshake fails; which origin got the connection is what counts.
+     */
+    private static void helloFor(PorticoServer portico, String name) throws Exception {
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, InsecureTrustManagerFactory.INSTANCE.getTrustManagers(), null);
+        try (SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(),
+                portico.address("sni").getPort())) {
+            s.setSoTimeout(5_000);
+            javax.net.ssl.SSLParameters p = s.getSSLParameters();
+            p.setServerNames(List.of(new javax.net.ssl.SNIHostName(name)));
+            s.setSSLParameters(p);
+            assertThatThrownBy(s::startHandshake).isInstanceOf(IOException.class);
+        }
+    }
+
+    @Test
     void anAddedListenerStartsAndARemovedOneStopsAcceptingWhileItsRelayDrainsForTheShutdownTimeout() throws Exception {
         TcpOrigin echo = closeLater(named("E"));
         PorticoServer portico = closeLater(StreamHarness.start(listeners(List.of("old", "kept"), echo.port())));
