@@ -5,6 +5,7 @@ import io.portico.server.config.ListenerProtocol;
 import io.portico.server.config.PorticoConfig;
 import io.portico.server.config.UpstreamConfig;
 import io.portico.server.http1.ListenerContext;
+import io.portico.server.l4.StreamContext;
 import io.portico.server.listener.ListenerTls;
 import io.portico.server.log.AccessLog;
 import io.portico.server.route.Router;
@@ -23,9 +24,9 @@ import java.util.Objects;
 /**
  * Everything one config builds on top of the process's fixed parts (event loops, resolver,
  * metrics): upstream groups with their pools, TLS contexts, the access log, and one
- * {@link ListenerContext} per listener. New connections get the newest generation; a connection
- * keeps the one it was accepted with, so a replaced generation is closed only once its last
- * connection has.
+ * {@link ListenerContext} per HTTP listener and one {@link StreamContext} per tcp/udp listener.
+ * New connections (and UDP sessions) get the newest generation; a connection keeps the one it was
+ * accepted with, so a replaced generation is closed only once its last connection has.
  */
 final class ConfigGeneration {
 
@@ -34,17 +35,19 @@ final class ConfigGeneration {
     final Map<String, UpstreamGroup> groups;
     final Map<String, ListenerTls> tls;
     final Map<String, ListenerContext> contexts;
+    final Map<String, StreamContext> streams;
     final AccessLog accessLog;
     final List<String> warnings;
 
     private ConfigGeneration(long number, PorticoConfig config, Map<String, UpstreamGroup> groups,
-                             Map<String, ListenerTls> tls, Map<String, ListenerContext> contexts, AccessLog accessLog,
-                             List<String> warnings) {
+                             Map<String, ListenerTls> tls, Map<String, ListenerContext> contexts,
+                             Map<String, StreamContext> streams, AccessLog accessLog, List<String> warnings) {
         this.number = number;
         this.config = config;
         this.groups = Collections.unmodifiableMap(groups);
         this.tls = Collections.unmodifiableMap(tls);
         this.contexts = Collections.unmodifiableMap(contexts);
+        this.streams = Collections.unmodifiableMap(streams);
         this.accessLog = accessLog;
         this.warnings = List.copyOf(warnings);
     }
@@ -89,15 +92,15 @@ final class ConfigGeneration {
                 }
             }
             Map<String, ListenerContext> contexts = new LinkedHashMap<>();
+            Map<String, StreamContext> streams = new LinkedHashMap<>();
             for (int i = 0; i < config.listeners().size(); i++) {
                 ListenerConfig lc = config.listeners().get(i);
-                if (lc.protocol() != ListenerProtocol.HTTP) {
-                    // tcp and udp listeners live outside generations (PorticoServer.startStreamListener).
-                    continue;
-                }
-                Router router = Router.build(config.servers(), lc.name(), groups, server.cache());
-                if (router == null) {
-                    throw new BuildException("listeners[" + i + "]", "no server answers on listener " + lc.name(), null);
+                Router router = null;
+                if (lc.protocol() == ListenerProtocol.HTTP) {
+                    router = Router.build(config.servers(), lc.name(), groups, server.cache());
+                    if (router == null) {
+                        throw new BuildException("listeners[" + i + "]", "no server answers on listener " + lc.name(), null);
+                    }
                 }
                 ListenerTls listenerTls = null;
                 if (lc.tls() != null) {
@@ -113,10 +116,18 @@ final class ConfigGeneration {
                     }
                     tls.put(lc.name(), listenerTls);
                 }
+                if (lc.protocol() != ListenerProtocol.HTTP) {
+                    StreamContext previousStream = previous == null ? null : previous.streams.get(lc.name());
+                    StreamContext sc = new StreamContext(lc, groups, server.workers(), server.transport(),
+                            server.resolver(), listenerTls, accessLog, server.lifecycle(), previousStream);
+                    warnings.addAll(sc.warnings());
+                    streams.put(lc.name(), sc);
+                    continue;
+                }
                 contexts.put(lc.name(), new ListenerContext(lc, router, config.forwarding(), accessLog, server.lifecycle(),
                         listenerTls, server.metrics().listener(lc.name()), server.bufferBudget()));
             }
-            return new ConfigGeneration(number, config, groups, tls, contexts, accessLog, warnings);
+            return new ConfigGeneration(number, config, groups, tls, contexts, streams, accessLog, warnings);
         } catch (BuildException | RuntimeException | Error e) {
             for (UpstreamGroup g : groups.values()) {
                 g.close();
@@ -138,16 +149,27 @@ final class ConfigGeneration {
             return null;
         }
         ListenerContext old = previous.contexts.get(lc.name());
-        if (old == null || !Objects.equals(old.config().tls(), lc.tls())) {
+        StreamContext oldStream = previous.streams.get(lc.name());
+        ListenerConfig before = old != null ? old.config() : oldStream != null ? oldStream.config() : null;
+        if (before == null || before.protocol() != lc.protocol() || !Objects.equals(before.tls(), lc.tls())) {
             return null;
         }
         return previous.tls.get(lc.name());
     }
 
-    /** Client connections still open on this generation's contexts. */
+    /** Client connections (and UDP sessions) still open on this generation's contexts. */
     int openConnections() {
         int n = 0;
         for (ListenerContext c : contexts.values()) {
+            n += c.openConnections();
+        }
+        return n + openStreamConnections();
+    }
+
+    /** TCP connections and UDP sessions still open on this generation's tcp/udp listener contexts. */
+    int openStreamConnections() {
+        int n = 0;
+        for (StreamContext c : streams.values()) {
             n += c.openConnections();
         }
         return n;

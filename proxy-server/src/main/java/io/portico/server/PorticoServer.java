@@ -21,7 +21,6 @@ import io.portico.server.l4.StreamInitializer;
 import io.portico.server.l4.UdpInitializer;
 import io.portico.server.l4.StreamStats;
 import io.portico.server.config.PorticoConfig;
-import io.portico.server.config.UpstreamConfig;
 import io.portico.server.demo.DemoOrigin;
 import io.portico.server.http1.Http1ServerInitializer;
 import io.portico.server.http1.ListenerContext;
@@ -41,7 +40,6 @@ import io.portico.server.metrics.DashboardHistory;
 import io.portico.server.metrics.MetricsRegistry;
 import io.portico.server.metrics.ProxyMetrics;
 import io.portico.server.upstream.UpstreamGroup;
-import io.portico.server.upstream.UpstreamTls;
 import io.portico.server.upstream.UpstreamResolver;
 import io.portico.tls.LibcryptoSigner;
 import io.portico.tls.TlsConfigException;
@@ -54,7 +52,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -75,6 +72,12 @@ import java.util.concurrent.TimeUnit;
  * anything is swapped, so a port in use also changes nothing. Then new connections get the new
  * generation; established ones (keep-alive, WebSocket) keep theirs until they close, after which
  * the old generation's pools and timers are closed by the housekeeping thread.
+ *
+ * <p>tcp and udp listeners follow the same rules, as nginx's {@code stream} does on reload: new
+ * connections and UDP sessions get the new generation (upstream groups, balance, SNI routes,
+ * certificates); established relays keep theirs. A removed (or moved) tcp/udp listener stops
+ * accepting at once; its relays carry on until they end, for at most {@code shutdown_timeout},
+ * then they are closed ({@link DrainingListener}).
  */
 public final class PorticoServer implements AutoCloseable {
 
@@ -106,15 +109,8 @@ public final class PorticoServer implements AutoCloseable {
     private volatile long lastReloadMillis;
     /** Shared by every config generation: a reload keeps what is cached. */
     private final HttpCache cache;
-    /**
-     * tcp and udp listeners: bound at start and kept until shutdown (a reload leaves them as they
-     * are), with upstream groups and an access log of their own, so a retired config generation
-     * closing its pools and log cannot cut an established relay.
-     */
-    private final Map<String, BoundListener> streamListeners = new LinkedHashMap<>();
-    private final Map<String, StreamContext> streams = new HashMap<>();
-    private final Map<String, UpstreamGroup> streamGroups = new HashMap<>();
-    private AccessLog streamAccessLog;
+    /** tcp/udp listeners a reload removed or moved, whose relays are draining. */
+    private final List<DrainingListener> drainingStreams = new CopyOnWriteArrayList<>();
     /** Each HTTP listener's accepting gate (caps), replaced when the listener is bound again. */
     private final Map<String, ListenerGate> gates = new java.util.concurrent.ConcurrentHashMap<>();
     private final ConnectionLimits connectionLimits;
@@ -124,15 +120,46 @@ public final class PorticoServer implements AutoCloseable {
     private volatile AdminServer admin;
     private boolean stopped;
 
-    /** A listener's sockets and the context its next connection gets. */
+    /**
+     * A listener's sockets and the context its next connection gets: a {@link ListenerContext} for
+     * an HTTP listener, a {@link StreamContext} for a tcp/udp one (null while it drains).
+     */
     private static final class ListenerSlot {
         final ListenerConfig config;
         volatile ListenerContext context;
+        volatile StreamContext stream;
         BoundListener bound;
 
-        ListenerSlot(ListenerConfig config, ListenerContext context) {
+        ListenerSlot(ListenerConfig config, ConfigGeneration gen) {
             this.config = config;
-            this.context = context;
+            use(gen);
+        }
+
+        void use(ConfigGeneration gen) {
+            context = gen.contexts.get(config.name());
+            stream = gen.streams.get(config.name());
+        }
+
+        boolean isStream() {
+            return config.protocol() != ListenerProtocol.HTTP;
+        }
+    }
+
+    /**
+     * A tcp/udp listener a reload removed or moved: it accepts nothing new; a udp listener keeps
+     * its socket for the sessions it has (their replies leave from it). Once those connections
+     * and sessions have ended, or at {@code deadlineNanos}, the rest are closed.
+     *
+     * @param bound the udp listener's sockets, still open; null for tcp (closed at once)
+     */
+    private record DrainingListener(String name, BoundListener bound, List<StreamContext> contexts,
+                                    long deadlineNanos) {
+        int open() {
+            int n = 0;
+            for (StreamContext c : contexts) {
+                n += c.openConnections();
+            }
+            return n;
         }
     }
 
@@ -253,11 +280,7 @@ public final class PorticoServer implements AutoCloseable {
         current = gen;
         warnings.addAll(gen.warnings);
         for (ListenerConfig lc : config.listeners()) {
-            if (lc.protocol() != ListenerProtocol.HTTP) {
-                startStreamListener(lc, config);
-                continue;
-            }
-            ListenerSlot slot = new ListenerSlot(lc, gen.contexts.get(lc.name()));
+            ListenerSlot slot = new ListenerSlot(lc, gen);
             bind(slot, warnings);
             listeners.put(lc.name(), slot);
         }
@@ -276,6 +299,17 @@ public final class PorticoServer implements AutoCloseable {
 
     private void bind(ListenerSlot slot, List<String> warningsOut) {
         ListenerConfig lc = slot.config;
+        if (lc.protocol() == ListenerProtocol.UDP) {
+            Bootstrap udp = new Bootstrap()
+                    .group(workers)
+                    .channel(transport.datagramChannelClass())
+                    .handler(new UdpInitializer(lc.name(), () -> slot.stream));
+            for (String w : ListenerSockets.applyDatagramOptions(udp, lc, transport)) {
+                warningsOut.add(w);
+            }
+            slot.bound = ListenerBinder.bind(udp, lc, transport, workers);
+            return;
+        }
         ListenerGate gate = connectionLimits.gate(lc.name(), lc.limits().maxConnections(),
                 lc.limits().maxConnectionsPerIp());
         gates.put(lc.name(), gate);
@@ -283,12 +317,63 @@ public final class PorticoServer implements AutoCloseable {
                 .group(workers)
                 .handler(gate)
                 .channel(transport.serverChannelClass())
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childHandler(new Http1ServerInitializer(() -> slot.context));
+                .childOption(ChannelOption.AUTO_READ, false);
+        if (lc.protocol() == ListenerProtocol.TCP) {
+            b.childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .childHandler(new StreamInitializer(() -> slot.stream));
+        } else {
+            b.childHandler(new Http1ServerInitializer(() -> slot.context));
+        }
         for (String w : ListenerSockets.applyServerOptions(b, lc, transport)) {
             warningsOut.add("listener " + lc.name() + ": " + w);
         }
         slot.bound = ListenerBinder.bind(b, lc, transport, workers);
+    }
+
+    /**
+     * A tcp/udp listener leaves: it stops accepting now, and its relays get until
+     * {@code shutdown_timeout} from now to end ({@link #tick} closes what is left).
+     */
+    private void drainStream(ListenerSlot slot, ConfigGeneration next, Duration timeout) {
+        slot.stream = null;
+        List<StreamContext> contexts = new ArrayList<>();
+        for (ConfigGeneration g : liveGenerations()) {
+            StreamContext c = g.streams.get(slot.config.name());
+            // The new generation's context of a moved listener is the new sockets'.
+            if (c != null && g != next) {
+                contexts.add(c);
+            }
+        }
+        BoundListener keep = null;
+        if (slot.config.protocol() == ListenerProtocol.UDP) {
+            keep = slot.bound;
+        } else {
+            slot.bound.closeAsync().join();
+        }
+        drainingStreams.add(new DrainingListener(slot.config.name(), keep, contexts,
+                System.nanoTime() + timeout.toNanos()));
+    }
+
+    /** Ends the drain of removed tcp/udp listeners whose relays are gone or whose time is up. */
+    private void checkDrainingStreams(boolean force) {
+        long now = System.nanoTime();
+        for (DrainingListener d : drainingStreams) {
+            boolean empty = d.open() == 0;
+            if (!empty && !force && now - d.deadlineNanos() < 0) {
+                continue;
+            }
+            drainingStreams.remove(d);
+            if (!empty) {
+                LOG.log(System.Logger.Level.WARNING, "removed listener " + d.name() + ": drain time over, closing "
+                        + d.open() + " connections");
+                for (StreamContext c : d.contexts()) {
+                    c.closeConnections();
+                }
+            }
+            if (d.bound() != null) {
+                d.bound().closeAsync().join();
+            }
+        }
     }
 
     /** Once a second: the dashboard's sample, and closing replaced generations whose connections are gone. */
@@ -305,6 +390,7 @@ public final class PorticoServer implements AutoCloseable {
             }
             history.backendHealth(up, total);
             history.sample(lifecycle.openConnections());
+            checkDrainingStreams(false);
             for (ConfigGeneration g : retired) {
                 if (g.openConnections() == 0) {
                     retired.remove(g);
@@ -317,64 +403,21 @@ public final class PorticoServer implements AutoCloseable {
         }
     }
 
+    /** TCP connections and UDP sessions open across the live generations. */
+    private int openStreamConnections() {
+        int n = 0;
+        for (ConfigGeneration g : liveGenerations()) {
+            n += g.openStreamConnections();
+        }
+        return n;
+    }
+
     private List<ConfigGeneration> liveGenerations() {
         List<ConfigGeneration> live = new ArrayList<>(retired);
         if (current != null) {
             live.add(current);
         }
         return live;
-    }
-
-    /** A {@code protocol: tcp} or {@code udp} listener, relaying to its upstream group. */
-    private void startStreamListener(ListenerConfig lc, PorticoConfig config) throws Exception {
-        ListenerTls listenerTls = lc.tls() == null ? null
-                : ListenerTls.create(lc.name(), lc.tls(), config.tls(), tlsProvider(), warnings);
-        if (streamAccessLog == null) {
-            streamAccessLog = AccessLog.open(config.accessLog());
-        }
-        List<String> needed = new ArrayList<>();
-        if (lc.upstream() != null) {
-            needed.add(lc.upstream());
-        }
-        needed.addAll(lc.stream().sniRoutes().values());
-        for (String name : needed) {
-            if (!streamGroups.containsKey(name)) {
-                UpstreamConfig uc = config.upstreams().get(name);
-                UpstreamGroup g = UpstreamGroup.create(name, uc, workers, transport, resolver,
-                        UpstreamTls.build(uc.tls(), tlsProvider()), metrics.upstream(name));
-                for (String w : g.warnings()) {
-                    warnings.add("upstream " + name + ": " + w);
-                }
-                streamGroups.put(name, g);
-            }
-        }
-        StreamContext context = new StreamContext(lc, streamGroups, workers, transport, resolver, listenerTls,
-                streamAccessLog, lifecycle);
-        warnings.addAll(context.warnings());
-        streams.put(lc.name(), context);
-        if (lc.protocol() == ListenerProtocol.UDP) {
-            Bootstrap udp = new Bootstrap()
-                    .group(workers)
-                    .channel(transport.datagramChannelClass())
-                    .handler(new UdpInitializer(context));
-            warnings.addAll(ListenerSockets.applyDatagramOptions(udp, lc, transport));
-            streamListeners.put(lc.name(), ListenerBinder.bind(udp, lc, transport, workers));
-            return;
-        }
-        ListenerGate gate = connectionLimits.gate(lc.name(), lc.limits().maxConnections(),
-                lc.limits().maxConnectionsPerIp());
-        gates.put(lc.name(), gate);
-        ServerBootstrap b = new ServerBootstrap()
-                .group(workers)
-                .handler(gate)
-                .channel(transport.serverChannelClass())
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childHandler(new StreamInitializer(context));
-        for (String w : ListenerSockets.applyServerOptions(b, lc, transport)) {
-            warnings.add("listener " + lc.name() + ": " + w);
-        }
-        streamListeners.put(lc.name(), ListenerBinder.bind(b, lc, transport, workers));
     }
 
     /** Checks certificate files for changes every {@code tls.watch_interval}, off the event loops. */
@@ -457,12 +500,9 @@ public final class PorticoServer implements AutoCloseable {
         Map<String, ListenerSlot> fresh = new LinkedHashMap<>();
         for (int i = 0; i < next.listeners().size(); i++) {
             ListenerConfig lc = next.listeners().get(i);
-            if (lc.protocol() != ListenerProtocol.HTTP) {
-                continue;
-            }
             ListenerSlot slot = listeners.get(lc.name());
             if (slot == null || (!sameSockets(slot.config, lc) && !slot.config.address().equals(lc.address()))) {
-                ListenerSlot s = new ListenerSlot(lc, gen.contexts.get(lc.name()));
+                ListenerSlot s = new ListenerSlot(lc, gen);
                 try {
                     bind(s, notes);
                 } catch (RuntimeException e) {
@@ -482,13 +522,13 @@ public final class PorticoServer implements AutoCloseable {
         Map<String, ListenerSlot> before = new LinkedHashMap<>(listeners);
         listeners.clear();
         for (ListenerConfig lc : next.listeners()) {
-            if (lc.protocol() != ListenerProtocol.HTTP) {
-                continue;
-            }
             ListenerSlot slot = before.remove(lc.name());
             ListenerSlot moved = fresh.get(lc.name());
             if (moved != null) {
-                if (slot != null) {
+                if (slot != null && slot.isStream()) {
+                    drainStream(slot, gen, next.shutdownTimeout());
+                    changes.add("listener " + lc.name() + " moved to " + lc.address() + " (its connections drain)");
+                } else if (slot != null) {
                     slot.bound.closeAsync().join();
                     changes.add("listener " + lc.name() + " moved to " + lc.address());
                 } else {
@@ -496,12 +536,14 @@ public final class PorticoServer implements AutoCloseable {
                 }
                 listeners.put(lc.name(), moved);
             } else if (sameSockets(slot.config, lc)) {
-                slot.context = gen.contexts.get(lc.name());
+                // The sockets stay (their initializers read this slot); new connections get the new context.
+                slot.use(gen);
                 listeners.put(lc.name(), slot);
             } else {
                 // Same address, other socket options: the old sockets must go before new ones can bind.
+                // (A udp listener's sessions end with them; tcp relays carry on.)
                 slot.bound.closeAsync().join();
-                ListenerSlot s = new ListenerSlot(lc, gen.contexts.get(lc.name()));
+                ListenerSlot s = new ListenerSlot(lc, gen);
                 try {
                     bind(s, notes);
                     listeners.put(lc.name(), s);
@@ -513,6 +555,12 @@ public final class PorticoServer implements AutoCloseable {
             }
         }
         for (ListenerSlot removed : before.values()) {
+            if (removed.isStream()) {
+                drainStream(removed, gen, next.shutdownTimeout());
+                changes.add("listener " + removed.config.name() + " removed (its connections drain for up to "
+                        + next.shutdownTimeout().toSeconds() + "s)");
+                continue;
+            }
             removed.bound.closeAsync().join();
             for (ConfigGeneration g : liveGenerations()) {
                 ListenerContext c = g.contexts.get(removed.config.name());
@@ -579,7 +627,8 @@ public final class PorticoServer implements AutoCloseable {
 
     /** Socket-level settings: equal means a listener keeps its sockets across a reload. */
     private static boolean sameSockets(ListenerConfig a, ListenerConfig b) {
-        return a.address().equals(b.address()) && a.backlog() == b.backlog() && a.reusePort() == b.reusePort()
+        return a.protocol() == b.protocol() && a.address().equals(b.address()) && a.backlog() == b.backlog()
+                && a.reusePort() == b.reusePort()
                 && a.fastOpen() == b.fastOpen() && a.tcpNodelay() == b.tcpNodelay()
                 && a.tcpKeepalive().equals(b.tcpKeepalive()) && a.deferAccept().equals(b.deferAccept())
                 && a.receiveBuffer().equals(b.receiveBuffer()) && a.sendBuffer().equals(b.sendBuffer());
@@ -609,14 +658,7 @@ public final class PorticoServer implements AutoCloseable {
         if (!old.cache().equals(next.cache())) {
             w.add("cache (memory size, disk tier) changed: takes effect at the next restart; what is cached stays");
         }
-        if (!streamListenerConfigs(old).equals(streamListenerConfigs(next))) {
-            w.add("tcp/udp listeners changed: they take effect at the next restart (a reload keeps every relay)");
-        }
         return w;
-    }
-
-    private static List<ListenerConfig> streamListenerConfigs(PorticoConfig c) {
-        return c.listeners().stream().filter(l -> l.protocol() != ListenerProtocol.HTTP).toList();
     }
 
     /** The TLS provider, chosen once on first use (OpenSSL through BoringSSL when it loads, else the JDK). */
@@ -653,21 +695,17 @@ public final class PorticoServer implements AutoCloseable {
     /** The address a listener is bound to (useful with port 0). */
     public InetSocketAddress address(String listener) {
         ListenerSlot l = published.get(listener);
-        BoundListener stream = streamListeners.get(listener);
-        if (stream != null) {
-            return stream.localAddress();
-        }
         if (l == null || l.bound == null) {
             throw new IllegalArgumentException("no listener " + listener);
         }
         return l.bound.localAddress();
     }
 
-    /** Listener names and their bound addresses, in config order. */
+    /** HTTP listener names and their bound addresses, in config order. */
     public Map<String, InetSocketAddress> listenerAddresses() {
         Map<String, InetSocketAddress> m = new LinkedHashMap<>();
         published.forEach((name, slot) -> {
-            if (slot.bound != null) {
+            if (slot.bound != null && !slot.isStream()) {
                 m.put(name, slot.bound.localAddress());
             }
         });
@@ -677,14 +715,19 @@ public final class PorticoServer implements AutoCloseable {
     /** tcp and udp listeners by name, with their protocol and bound address, in config order. */
     public Map<String, String> streamListenerDescriptions() {
         Map<String, String> m = new LinkedHashMap<>();
-        streamListeners.forEach((name, bound) -> {
-            ListenerConfig lc = streams.get(name).config();
+        Map<String, StreamContext> streams = current.streams;
+        published.forEach((name, slot) -> {
+            StreamContext c = streams.get(name);
+            if (c == null || slot.bound == null) {
+                return;
+            }
+            ListenerConfig lc = c.config();
             String scheme = switch (lc.protocol()) {
                 case TCP -> lc.tls() != null ? "tcp+tls" : lc.stream().sniRoutes().isEmpty() ? "tcp" : "tcp (sni routing)";
                 case UDP -> "udp";
                 case HTTP -> "http";
             };
-            m.put(name, scheme + "://" + hostPort(bound.localAddress()) + " -> "
+            m.put(name, scheme + "://" + hostPort(slot.bound.localAddress()) + " -> "
                     + (lc.upstream() == null ? "by sni" : lc.upstream()));
         });
         return m;
@@ -794,9 +837,9 @@ public final class PorticoServer implements AutoCloseable {
         return cache;
     }
 
-    /** The counters of a {@code protocol: tcp} or {@code udp} listener. */
+    /** The counters of a {@code protocol: tcp} or {@code udp} listener (they carry over reloads). */
     public StreamStats streamStats(String listener) {
-        StreamContext c = streams.get(listener);
+        StreamContext c = current.streams.get(listener);
         if (c == null) {
             throw new IllegalArgumentException("no stream listener " + listener);
         }
@@ -805,7 +848,7 @@ public final class PorticoServer implements AutoCloseable {
 
     /** UDP sessions open now on a {@code protocol: udp} listener. */
     public int udpSessions(String listener) {
-        StreamContext c = streams.get(listener);
+        StreamContext c = current.streams.get(listener);
         if (c == null) {
             throw new IllegalArgumentException("no stream listener " + listener);
         }
@@ -834,7 +877,9 @@ public final class PorticoServer implements AutoCloseable {
 
     /**
      * Graceful shutdown: stop accepting, let in-flight requests finish (their responses close the
-     * connection) for up to {@code drainTimeout}, then close everything.
+     * connection) and tcp/udp relays end for up to {@code drainTimeout}, then close everything.
+     * A udp listener keeps its sockets while it drains (its sessions' replies leave from them) but
+     * opens no new session.
      */
     public synchronized void shutdown(Duration drainTimeout) {
         if (stopped) {
@@ -845,16 +890,14 @@ public final class PorticoServer implements AutoCloseable {
             admin.close();
         }
         for (ListenerSlot l : listeners.values()) {
-            if (l.bound != null) {
+            l.stream = null;
+            if (l.bound != null && l.config.protocol() != ListenerProtocol.UDP) {
                 l.bound.closeAsync().join();
             }
         }
-        for (BoundListener l : streamListeners.values()) {
-            l.closeAsync().join();
-        }
         lifecycle.startDraining();
         long deadline = System.nanoTime() + drainTimeout.toNanos();
-        while (lifecycle.inFlight() > 0 && System.nanoTime() - deadline < 0) {
+        while ((lifecycle.inFlight() > 0 || openStreamConnections() > 0) && System.nanoTime() - deadline < 0) {
             try {
                 // The shutdown thread is not an event loop; polling here delays nothing else.
                 Thread.sleep(20);
@@ -863,17 +906,21 @@ public final class PorticoServer implements AutoCloseable {
                 break;
             }
         }
-        if (lifecycle.inFlight() > 0) {
-            LOG.log(System.Logger.Level.WARNING, "drain timeout: closing " + lifecycle.inFlight() + " requests in flight");
+        if (lifecycle.inFlight() > 0 || openStreamConnections() > 0) {
+            LOG.log(System.Logger.Level.WARNING, "drain timeout: closing " + lifecycle.inFlight()
+                    + " requests in flight and " + openStreamConnections() + " tcp/udp relays");
         }
+        for (ListenerSlot l : listeners.values()) {
+            if (l.bound != null && l.config.protocol() == ListenerProtocol.UDP) {
+                l.bound.closeAsync().join();
+            }
+        }
+        checkDrainingStreams(true);
         lifecycle.closeAll();
         housekeeping.shutdownNow();
         List<ConfigGeneration> live = liveGenerations();
         for (ConfigGeneration g : live) {
             g.close(List.of(), false);
-        }
-        for (UpstreamGroup g : streamGroups.values()) {
-            g.close();
         }
         if (demo != null) {
             demo.close();
@@ -883,9 +930,6 @@ public final class PorticoServer implements AutoCloseable {
         // A short quiet period lets io_uring finish closes it deferred before the loops stop.
         boolean stoppedLoops = awaitStop(workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS), "worker");
         live.stream().map(g -> g.accessLog).distinct().forEach(AccessLog::close);
-        if (streamAccessLog != null) {
-            streamAccessLog.close();
-        }
         // After the loops: no reader can still be streaming a stored body. A loop that did not stop
         // may still hold one, so its cache memory is left to the process's exit.
         if (stoppedLoops) {

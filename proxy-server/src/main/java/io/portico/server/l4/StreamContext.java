@@ -1,15 +1,19 @@
 package io.portico.server.l4;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.portico.http.CidrSet;
 import io.portico.server.limits.AccessRules;
 import io.portico.server.config.ListenerConfig;
@@ -35,9 +39,13 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Everything the connections of one stream listener share, built once at startup and only read
- * afterwards: the upstream groups it relays to, a backend bootstrap per group and event loop, the
- * TLS contexts when it terminates TLS, the access log and the counters.
+ * Everything the connections of one stream listener share within one config generation, built
+ * when the generation is and only read afterwards: the upstream groups it relays to, a backend
+ * bootstrap per group and event loop, the TLS contexts when it terminates TLS, the access log.
+ * A reload builds a new one for new connections; a connection keeps the one it was accepted with,
+ * and counts among its {@link #openConnections() open connections} until it ends. The counters and
+ * the UDP session count (for {@code max_sessions}) belong to the listener and carry over from the
+ * previous generation's context.
  */
 public final class StreamContext {
 
@@ -65,18 +73,27 @@ public final class StreamContext {
     /** The listener's CIDR rules: a client they refuse is closed before any byte is relayed. */
     private final AccessRules access;
     private final long idleTimeoutNanos;
-    private final StreamStats stats = new StreamStats();
-    private final AtomicInteger sessions = new AtomicInteger();
+    private final StreamStats stats;
+    /** UDP sessions of this listener across generations, for {@code max_sessions}. */
+    private final AtomicInteger sessions;
+    /** UDP sessions opened with this context and still open. */
+    private final AtomicInteger ownSessions = new AtomicInteger();
+    /** TCP client connections accepted with this context and still open (closed ones leave by themselves). */
+    private final ChannelGroup clients = new DefaultChannelGroup("portico-stream", GlobalEventExecutor.INSTANCE);
     private final List<String> warnings = new ArrayList<>();
 
     /**
-     * @param groups every upstream group by name
-     * @param tls    the listener's TLS when it terminates TLS, else null
+     * @param groups   every upstream group by name
+     * @param tls      the listener's TLS when it terminates TLS, else null
+     * @param previous the same listener's context in the previous generation, or null: its counters carry on
      */
     public StreamContext(ListenerConfig config, Map<String, UpstreamGroup> groups, EventLoopGroup workers,
                          Transport transport, AddressResolverGroup<? extends SocketAddress> resolver, ListenerTls tls,
-                         AccessLog accessLog, ServerLifecycle lifecycle) {
+                         AccessLog accessLog, ServerLifecycle lifecycle, StreamContext previous) {
         this.config = config;
+        boolean carry = previous != null && previous.config.protocol() == config.protocol();
+        this.stats = carry ? previous.stats : new StreamStats();
+        this.sessions = carry ? previous.sessions : new AtomicInteger();
         this.defaultGroup = config.upstream() == null ? null : groups.get(config.upstream());
         this.tls = tls;
         this.accessLog = accessLog;
@@ -144,16 +161,36 @@ public final class StreamContext {
             sessions.decrementAndGet();
             return false;
         }
+        ownSessions.incrementAndGet();
         return true;
     }
 
     void releaseSession() {
+        ownSessions.decrementAndGet();
         sessions.decrementAndGet();
     }
 
-    /** UDP sessions open now across the listener's sockets. */
+    /** UDP sessions open now across the listener's sockets and generations. */
     public int sessions() {
         return sessions.get();
+    }
+
+    /** Counts a TCP client connection as this context's until it closes. */
+    void connectionOpened(Channel client) {
+        clients.add(client);
+    }
+
+    /** TCP connections and UDP sessions accepted with this context that are still open. */
+    public int openConnections() {
+        return clients.size() + ownSessions.get();
+    }
+
+    /**
+     * Closes the TCP connections accepted with this context (a removed listener's drain time is
+     * over). UDP sessions end with their listening socket.
+     */
+    public void closeConnections() {
+        clients.close();
     }
 
     public ListenerConfig config() {

@@ -3,30 +3,42 @@ package io.portico.server.l4;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 
-/** The pipeline of a client connection on a {@code protocol: tcp} listener, step by step. */
+import java.util.function.Supplier;
+
+/**
+ * The pipeline of a client connection on a {@code protocol: tcp} listener, step by step. Each
+ * connection takes the listener's context of the moment (a reload swaps it) and keeps it.
+ */
 public final class StreamInitializer extends ChannelInitializer<Channel> {
 
-    private final StreamContext context;
+    private final Supplier<StreamContext> contexts;
 
-    public StreamInitializer(StreamContext context) {
-        this.context = context;
+    /** @param contexts the context new connections get; null once the listener is removed */
+    public StreamInitializer(Supplier<StreamContext> contexts) {
+        this.contexts = contexts;
     }
 
     @Override
     protected void initChannel(Channel ch) {
-        addProxyProtocolHandler(ch);
-        addTlsHandlers(ch);
-        addRelay(ch);
+        StreamContext context = contexts.get();
+        if (context == null) {
+            // Accepted in the instant a reload removed the listener.
+            ch.close();
+            return;
+        }
+        addProxyProtocolHandler(ch, context);
+        addTlsHandlers(ch, context);
+        addRelay(ch, context);
     }
 
-    private void addProxyProtocolHandler(Channel ch) {
+    private static void addProxyProtocolHandler(Channel ch, StreamContext context) {
         if (context.acceptsProxyProtocol()) {
             ch.pipeline().addLast("proxy-protocol", new ProxyProtocolHandler(context.proxyTrusted(),
                     context.config().stream().prereadTimeout().toMillis()));
         }
     }
 
-    private void addTlsHandlers(Channel ch) {
+    private static void addTlsHandlers(Channel ch, StreamContext context) {
         if (context.terminatesTls()) {
             ch.pipeline().addLast("tls", context.tls().newHandler(context.config().tls().handshakeTimeout()));
         } else if (context.sniRouting()) {
@@ -34,7 +46,7 @@ public final class StreamInitializer extends ChannelInitializer<Channel> {
         }
     }
 
-    private void addRelay(Channel ch) {
+    private static void addRelay(Channel ch, StreamContext context) {
         ch.pipeline().addLast("relay", new TcpRelay(context));
     }
 }

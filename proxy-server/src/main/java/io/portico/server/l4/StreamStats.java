@@ -47,7 +47,10 @@ public final class StreamStats {
         return connectFailures.sum();
     }
 
-    /** Connections or datagrams turned away: a PROXY header from an untrusted peer, the UDP session cap. */
+    /**
+     * Connections or datagrams turned away: a PROXY header from an untrusted peer, the UDP session
+     * cap, a UDP client the CIDR rules refuse.
+     */
     public long rejectedCount() {
         return rejected.sum();
     }

@@ -125,6 +125,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             return;
         }
         context.lifecycle().connectionOpened(client);
+        context.connectionOpened(client);
         context.stats().connectionAccepted();
         idleTimer = client.eventLoop().schedule(idleCheck, context.idleTimeoutNanos(), TimeUnit.NANOSECONDS);
         if (context.spliceable() && client instanceof EpollSocketChannel) {

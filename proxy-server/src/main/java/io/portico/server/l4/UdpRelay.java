@@ -10,6 +10,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The handler of one listening socket of a {@code protocol: udp} listener (one per event loop with
@@ -17,16 +18,24 @@ import java.util.Map;
  * one member picked by the group's balancer, on this socket's event loop; replies from that socket
  * go back to the client from the listening address. Only this loop touches the session table, so
  * it is a plain map. Datagrams from a new client beyond {@code stream.max_sessions} are dropped and
- * counted, as a full table drops them in LVS.
+ * counted, as a full table drops them in LVS; so are datagrams from a new client that the
+ * listener's {@code limits.access} CIDR rules refuse (nginx stream's {@code deny} for UDP).
+ *
+ * <p>A new session takes the listener's context of the moment (a reload swaps it) and keeps it.
+ * While the listener drains (removed by a reload, or the server shutting down) there is no
+ * context: new clients are dropped and established sessions carry on until they end or the
+ * socket closes.
  */
 final class UdpRelay extends ChannelInboundHandlerAdapter {
 
-    private final StreamContext context;
+    private final String name;
+    private final Supplier<StreamContext> contexts;
     private final Map<InetSocketAddress, UdpSession> sessions = new HashMap<>();
     private Channel listener;
 
-    UdpRelay(StreamContext context) {
-        this.context = context;
+    UdpRelay(String name, Supplier<StreamContext> contexts) {
+        this.name = name;
+        this.contexts = contexts;
     }
 
     @Override
@@ -43,7 +52,12 @@ final class UdpRelay extends ChannelInboundHandlerAdapter {
         InetSocketAddress client = packet.sender();
         UdpSession session = sessions.get(client);
         if (session == null) {
-            if (!context.acquireSession()) {
+            StreamContext context = contexts.get();
+            if (context == null) {
+                packet.release();
+                return;
+            }
+            if (!context.access().permits(client.getAddress()) || !context.acquireSession()) {
                 context.stats().rejected();
                 packet.release();
                 return;
@@ -65,7 +79,7 @@ final class UdpRelay extends ChannelInboundHandlerAdapter {
     /** Called by a session once it has ended. */
     void ended(UdpSession session) {
         if (sessions.remove(session.client(), session)) {
-            context.releaseSession();
+            session.context().releaseSession();
         }
     }
 
@@ -83,6 +97,6 @@ final class UdpRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // A send to a client that went away (ICMP unreachable) must not stop the listener.
-        System.getLogger("portico").log(System.Logger.Level.DEBUG, "udp listener " + context.name() + ": " + cause);
+        System.getLogger("portico").log(System.Logger.Level.DEBUG, "udp listener " + name + ": " + cause);
     }
 }

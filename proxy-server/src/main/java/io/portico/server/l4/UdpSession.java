@@ -58,6 +58,11 @@ final class UdpSession extends ChannelInboundHandlerAdapter implements ChannelFu
         return client;
     }
 
+    /** The context this session was opened with, for its whole life. */
+    StreamContext context() {
+        return context;
+    }
+
     /** Picks a member and opens the backend socket; false when none is available (the session is then over). */
     boolean open() {
         context.stats().connectionAccepted();

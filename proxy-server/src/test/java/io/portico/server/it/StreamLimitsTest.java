@@ -3,13 +3,14 @@ package io.portico.server.it;
 import io.portico.server.PorticoServer;
 import org.junit.jupiter.api.Test;
 
+import java.net.DatagramSocket;
 import java.net.Socket;
 
 import static io.portico.server.it.StreamHarness.connect;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-/** A tcp listener's CIDR rules and connection caps, as for HTTP listeners (issue 9 for L4). */
+/** A tcp listener's CIDR rules and connection caps, as for HTTP listeners (issue 9 for L4); a udp listener's CIDR rules. */
 class StreamLimitsTest {
 
     private static String config(int originPort, String limits) {
@@ -61,6 +62,42 @@ class StreamLimitsTest {
             first.getOutputStream().write('b');
             assertThat(first.getInputStream().read()).isEqualTo('b');
             assertThat(origin.connections.get()).isEqualTo(1);
+        }
+    }
+
+    private static String udpConfig(int originPort, String access) {
+        return """
+                access_log: {enabled: false}
+                listeners:
+                  - name: udp
+                    address: 127.0.0.1:0
+                    protocol: udp
+                    upstream: dns
+                    limits: {access: %s}
+                upstreams:
+                  dns:
+                    backends: [{address: "127.0.0.1:%d"}]
+                """.formatted(access, originPort);
+    }
+
+    @Test
+    void aUdpClientOutsideTheAllowedNetworksGetsNoSessionAndNothingReachesTheBackend() throws Exception {
+        try (UdpOrigin origin = new UdpOrigin("dns");
+             PorticoServer portico = StreamHarness.start(udpConfig(origin.port(), "{allow: [10.0.0.0/8]}"));
+             DatagramSocket client = UdpOrigin.client(300)) {
+            assertThat(UdpOrigin.exchange(client, portico.address("udp"), "query")).isNull();
+            assertThat(origin.datagrams.get()).isZero();
+            assertThat(portico.udpSessions("udp")).isZero();
+            assertThat(portico.streamStats("udp").rejectedCount()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aUdpClientTheAccessRulesAllowIsRelayed() throws Exception {
+        try (UdpOrigin origin = new UdpOrigin("dns");
+             PorticoServer portico = StreamHarness.start(udpConfig(origin.port(), "{allow: [127.0.0.0/8]}"));
+             DatagramSocket client = UdpOrigin.client(5000)) {
+            assertThat(UdpOrigin.exchange(client, portico.address("udp"), "query")).isEqualTo("dns:query");
         }
     }
 }
