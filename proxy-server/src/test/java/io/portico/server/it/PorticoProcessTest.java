@@ -88,8 +88,14 @@ class PorticoProcessTest {
             assertThat(old.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("0");
             Files.writeString(file, config(1, adminPort));
             new ProcessBuilder("kill", "-HUP", String.valueOf(portico.pid())).start().waitFor();
-            await().atMost(Duration.ofSeconds(20))
-                    .until(() -> admin.get("/status").body().contains("\"config_generation\":2"));
+            try {
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> admin.get("/status").body().contains("\"config_generation\":2"));
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                // Say what the process did with the signal: its log is in the temporary folder, gone after the test.
+                throw new AssertionError("no reload within 30 s; status " + admin.get("/status").body()
+                        + "; Portico's output:\n" + Files.readString(dir.resolve("portico.out")), e);
+            }
             // The connection from before the reload is still open and keeps its config.
             assertThat(old.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("0");
         }
