@@ -47,6 +47,12 @@ public final class CacheFill {
     private static final Set<String> KEPT_ON_UPDATE = Set.of("content-length", "content-encoding", "content-range",
             "transfer-encoding", "content-type");
 
+    /** Values for the access log's cache status (nginx's {@code $upstream_cache_status}). */
+    public static final String LOG_MISS = "MISS";
+    public static final String LOG_EXPIRED = "EXPIRED";
+    public static final String LOG_REVALIDATED = "REVALIDATED";
+    public static final String LOG_STALE = "STALE";
+
     private final RouteCache route;
     private final String baseKey;
     private final String url;
@@ -58,6 +64,7 @@ public final class CacheFill {
     private boolean settled;
     private long requestTime;
     private String status;
+    private String logStatus;
     private final String missKind;
 
     /**
@@ -76,6 +83,7 @@ public final class CacheFill {
         this.stale = stale;
         this.missKind = missKind;
         this.settled = pending == null;
+        this.logStatus = stale != null ? LOG_EXPIRED : LOG_MISS;
     }
 
     /**
@@ -128,12 +136,14 @@ public final class CacheFill {
             cache.freshened(stale);
             cache.statsCounters().revalidated();
             status = CacheStatus.forward("stale", 304, false, false, null);
+            logStatus = LOG_REVALIDATED;
             publishExisting(stale);
             return Outcome.NOT_MODIFIED;
         }
         if (code >= 500 && staleUsableOnError(now)) {
             cache.statsCounters().staleOnError();
             status = CacheStatus.forward("stale", code, false, false, "stale-if-error");
+            logStatus = LOG_STALE;
             publishExisting(stale);
             return Outcome.STALE_ON_ERROR;
         }
@@ -198,6 +208,7 @@ public final class CacheFill {
         }
         route.cache().statsCounters().staleOnError();
         status = CacheStatus.forward("stale", 0, false, false, "stale-if-error");
+        logStatus = LOG_STALE;
         publishExisting(stale);
         return true;
     }
@@ -274,6 +285,15 @@ public final class CacheFill {
     /** The {@code Cache-Status} value for the response this fetch produced. */
     public String status() {
         return status;
+    }
+
+    /**
+     * The access log's cache status for this fetch: MISS, EXPIRED (a stored response was too old and
+     * the origin sent a new one), REVALIDATED (the origin answered 304) or STALE (the stored response
+     * stood in for a failing origin).
+     */
+    public String logStatus() {
+        return logStatus;
     }
 
     /** Releases what the fill still holds; safe to call more than once. */

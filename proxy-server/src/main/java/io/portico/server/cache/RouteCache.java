@@ -26,6 +26,7 @@ public final class RouteCache {
     private final boolean compress;
     private final Set<String> compressTypes;
     private final long compressMinSize;
+    private final boolean convertHead;
 
     private RouteCache(HttpCache cache, CacheRules rules, CacheKeyTemplate key, CacheRouteConfig config) {
         this.cache = cache;
@@ -38,6 +39,12 @@ public final class RouteCache {
         }
         this.compressTypes = types.isEmpty() ? Compression.DEFAULT_TYPES : Set.copyOf(types);
         this.compressMinSize = config.compressMinSize().bytes();
+        this.convertHead = config.convertHead();
+    }
+
+    /** Whether a HEAD that misses is fetched as GET to fill the cache (nginx proxy_cache_convert_head). */
+    public boolean convertHead() {
+        return convertHead;
     }
 
     /**

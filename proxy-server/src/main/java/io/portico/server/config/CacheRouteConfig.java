@@ -28,6 +28,9 @@ import java.util.Set;
  *                        that accept it (the gzip copy is stored next to the original)
  * @param compressTypes   media types to compress; empty means the usual text types
  * @param compressMinSize smaller responses are not worth compressing
+ * @param convertHead     a HEAD that misses goes upstream as GET and fills the cache, the client
+ *                        getting the head only (nginx {@code proxy_cache_convert_head}); off: HEAD
+ *                        misses go upstream as HEAD and nothing is stored
  */
 public record CacheRouteConfig(
         @Default("false") boolean enabled,
@@ -40,7 +43,8 @@ public record CacheRouteConfig(
         @Default("16") int maxVariants,
         @Default("false") boolean compress,
         List<String> compressTypes,
-        @Default("256") ByteSize compressMinSize) {
+        @Default("256") ByteSize compressMinSize,
+        @Default("true") boolean convertHead) {
 
     private static final Set<String> IGNORABLE = Set.of("cache-control", "expires", "set-cookie", "vary");
 

@@ -214,6 +214,8 @@ final class CacheExchange extends Exchange implements Runnable {
                 if (use == Usability.STALE_WHILE_REVALIDATE) {
                     revalidateInBackground(found);
                 }
+                // nginx's words: UPDATING while a refresh runs, STALE when the client accepted it.
+                log.cacheStatus = use == Usability.FRESH ? "HIT" : use == Usability.STALE_ACCEPTED ? "STALE" : "UPDATING";
                 serve(found, CacheStatus.hit(meta.ttl(now), detail));
                 return;
             }
@@ -223,11 +225,13 @@ final class CacheExchange extends Exchange implements Runnable {
             if (found != null) {
                 found.release();
             }
+            log.cacheStatus = CacheFill.LOG_MISS;
             answerGatewayTimeout();
             return;
         }
-        if (head || requestCc.noStore()) {
-            // A HEAD cannot fill a GET's object; a no-store request's answer must not be stored.
+        if (head && !cache.convertHead() || requestCc.noStore()) {
+            // Without convert_head a HEAD cannot fill a GET's object; a no-store request's answer
+            // must not be stored.
             if (found != null) {
                 found.release();
             }
@@ -297,6 +301,8 @@ final class CacheExchange extends Exchange implements Runnable {
             stale = null;
         }
         cache.cache().statsCounters().hit(false);
+        // As nginx's proxy_cache_lock: a request that waited for another's fetch is a hit.
+        log.cacheStatus = "HIT";
         serve(joined, CacheStatus.forward("miss", 0, false, true, null));
     }
 
@@ -306,6 +312,7 @@ final class CacheExchange extends Exchange implements Runnable {
         keepClientHeaders();
         CacheFill fill = new CacheFill(cache, baseKey, url, clientHeaders, pending, stale, "miss");
         stale = null;
+        log.cacheStatus = fill.logStatus();
         proxy(fill, null);
     }
 
@@ -320,7 +327,15 @@ final class CacheExchange extends Exchange implements Runnable {
     private void proxy(CacheFill fill, String cacheStatus) {
         keepClientHeaders();
         state = PROXYING;
+        boolean convertHead = head && fill != null;
+        if (convertHead) {
+            // The HEAD goes upstream as GET so its body fills the cache; the client gets the head.
+            request.setMethod(HttpMethod.GET);
+        }
         ProxyExchange p = ProxyExchange.start(client, request, log, route, host, maxBody, false);
+        if (convertHead) {
+            p.headOnly();
+        }
         if (fill != null) {
             p.cacheFill(fill, this);
         } else {
@@ -339,6 +354,7 @@ final class CacheExchange extends Exchange implements Runnable {
         client.context().lifecycle().requestStarted();
         CachedResponse s = fill.stale().retain();
         String value = fill.status();
+        log.cacheStatus = fill.logStatus();
         fill.close();
         serve(s, value);
     }
