@@ -31,6 +31,9 @@ import java.util.Set;
  * @param convertHead     a HEAD that misses goes upstream as GET and fills the cache, the client
  *                        getting the head only (nginx {@code proxy_cache_convert_head}); off: HEAD
  *                        misses go upstream as HEAD and nothing is stored
+ * @param slice           0 (off), or the size of the slices large objects are fetched and stored
+ *                        in (nginx's {@code slice}): a miss asks the origin for {@code Range}s of
+ *                        this size, each stored as its own object; at most {@code max_object_size}
  */
 public record CacheRouteConfig(
         @Default("false") boolean enabled,
@@ -44,7 +47,8 @@ public record CacheRouteConfig(
         @Default("false") boolean compress,
         List<String> compressTypes,
         @Default("256") ByteSize compressMinSize,
-        @Default("true") boolean convertHead) {
+        @Default("true") boolean convertHead,
+        @Default("0") ByteSize slice) {
 
     private static final Set<String> IGNORABLE = Set.of("cache-control", "expires", "set-cookie", "vary");
 
@@ -79,6 +83,10 @@ public record CacheRouteConfig(
         }
         if (maxObjectSize.bytes() == 0) {
             throw new InvalidConfigException("max_object_size", "must be more than 0");
+        }
+        if (slice.bytes() != 0 && (slice.bytes() < 4096 || slice.bytes() > maxObjectSize.bytes())) {
+            throw new InvalidConfigException("slice", "must be 0 (off) or 4k..max_object_size (" + maxObjectSize.bytes()
+                    + " bytes), got " + slice.bytes() + " bytes");
         }
         if (maxVariants < 1 || maxVariants > 1024) {
             throw new InvalidConfigException("max_variants", "must be 1..1024, got " + maxVariants);

@@ -84,6 +84,8 @@ final class CacheExchange extends Exchange implements Runnable {
     private long position;
     private long rangeFirst;
     private long rangeLast = Long.MAX_VALUE;
+    /** Answers the ordinary way even on a route that slices (a slice exchange gave the request back). */
+    private boolean noSlices;
 
     private CacheExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
                           String host, long maxBody) {
@@ -99,6 +101,18 @@ final class CacheExchange extends Exchange implements Runnable {
         this.baseKey = cache.baseKey(scheme, this.host, uri, clientHeaders);
         this.url = CacheKeyTemplate.url(scheme, this.host, uri);
         this.clientKeepAlive = HttpUtil.isKeepAlive(request);
+    }
+
+    /**
+     * A GET or HEAD, complete, that a {@link SliceExchange} gives back because its object cannot be
+     * had in slices: answered from a whole stored object or with an ordinary fetch.
+     */
+    static Exchange startUnsliced(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
+                                  String host, long maxBody) {
+        CacheExchange x = new CacheExchange(client, request, log, route, host, maxBody);
+        x.noSlices = true;
+        x.requestComplete = true;
+        return x;
     }
 
     /** The exchange for a request on a route with a cache. */
@@ -237,6 +251,17 @@ final class CacheExchange extends Exchange implements Runnable {
             }
             store.statsCounters().bypassed();
             proxy(null, CacheStatus.forward(head ? "method" : "request", 0, false, false, null));
+            return;
+        }
+        if (found == null && !noSlices && cache.slices(baseKey)) {
+            // Not stored whole: assembled from slices, fetching those missing.
+            state = PROXYING;
+            keepClientHeaders();
+            SliceExchange slices = new SliceExchange(client, request, log, route, host, maxBody, baseKey, url,
+                    clientHeaders, clientKeepAlive);
+            client.replaceCurrent(slices);
+            client.context().lifecycle().requestEnded();
+            slices.begin();
             return;
         }
         stale = found;
@@ -462,7 +487,7 @@ final class CacheExchange extends Exchange implements Runnable {
     }
 
     /** RFC 9110 section 15.4.5: a 304 carries the fields a 200 would have that describe its validity. */
-    private static void copy304Fields(HttpHeaders from, HttpHeaders to) {
+    static void copy304Fields(HttpHeaders from, HttpHeaders to) {
         for (CharSequence name : new CharSequence[] {HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.CONTENT_LOCATION,
                 HttpHeaderNames.DATE, HttpHeaderNames.ETAG, HttpHeaderNames.EXPIRES, HttpHeaderNames.VARY,
                 HttpHeaderNames.LAST_MODIFIED}) {
