@@ -1,6 +1,7 @@
 package io.portico.server.http1;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -27,6 +28,7 @@ import io.portico.http.cache.CachedResponse;
 import io.portico.http.cache.Compression;
 import io.portico.http.cache.Conditionals;
 import io.portico.http.cache.HttpCache;
+import io.portico.http.cache.MultipartByteRanges;
 import io.portico.http.cache.Pending;
 import io.portico.http.cache.StoredMeta;
 import io.portico.http.cache.Usability;
@@ -35,6 +37,8 @@ import io.portico.server.cache.CacheStatus;
 import io.portico.server.cache.RouteCache;
 import io.portico.server.log.AccessLogRecord;
 import io.portico.server.route.Route;
+
+import java.util.List;
 
 /**
  * A GET or HEAD on a route that caches. Once the request has fully arrived it is looked up:
@@ -84,6 +88,9 @@ final class CacheExchange extends Exchange implements Runnable {
     private long position;
     private long rangeFirst;
     private long rangeLast = Long.MAX_VALUE;
+    /** Several ranges answered as multipart/byteranges, or null; {@link #part} is the one being sent. */
+    private MultipartByteRanges multipart;
+    private int part;
     /** Answers the ordinary way even on a route that slices (a slice exchange gave the request back). */
     private boolean noSlices;
 
@@ -426,7 +433,14 @@ final class CacheExchange extends Exchange implements Runnable {
         ByteRange range = null;
         if (!notModified && !head && stored.status() == 200 && stored.isComplete()
                 && request.method() == HttpMethod.GET) {
-            range = ByteRange.of(clientHeaders, meta.headers(), stored.length());
+            List<ByteRange> ranges = ByteRange.all(clientHeaders, meta.headers(), stored.length());
+            if (ranges != null && ranges.size() > 1) {
+                multipart = new MultipartByteRanges(ranges, meta.headers().get(HttpHeaderNames.CONTENT_TYPE),
+                        stored.length());
+                range = ranges.get(0);
+            } else if (ranges != null) {
+                range = ranges.get(0);
+            }
         }
         int code = notModified ? 304 : range == ByteRange.UNSATISFIABLE ? 416 : range != null ? 206 : stored.status();
         HttpHeaders h = new DefaultHttpHeaders(false);
@@ -452,8 +466,13 @@ final class CacheExchange extends Exchange implements Runnable {
         } else if (code == 206) {
             rangeFirst = range.first();
             rangeLast = range.last();
-            h.set(HttpHeaderNames.CONTENT_RANGE, range.contentRange(stored.length()));
-            h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(range.length()));
+            if (multipart != null) {
+                h.set(HttpHeaderNames.CONTENT_TYPE, multipart.contentType());
+                h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(multipart.contentLength()));
+            } else {
+                h.set(HttpHeaderNames.CONTENT_RANGE, range.contentRange(stored.length()));
+                h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(range.length()));
+            }
         } else if (stored.isComplete()) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(stored.length()));
         } else if (!h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
@@ -483,7 +502,31 @@ final class CacheExchange extends Exchange implements Runnable {
             finishResponse();
             return;
         }
+        if (multipart != null) {
+            writeMultipart(multipart.head(0));
+        }
         stream();
+    }
+
+    private void writeMultipart(byte[] framing) {
+        bytes += framing.length;
+        clientCtx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(framing)), clientCtx.voidPromise());
+    }
+
+    /**
+     * The range being sent ended: starts the next part of a multipart answer (its delimiter and
+     * head), or returns false when the body is done.
+     */
+    private boolean nextPart() {
+        if (multipart == null || part + 1 == multipart.size()) {
+            return false;
+        }
+        part++;
+        ByteRange next = multipart.range(part);
+        rangeFirst = next.first();
+        rangeLast = next.last();
+        writeMultipart(multipart.head(part));
+        return true;
     }
 
     /** RFC 9110 section 15.4.5: a 304 carries the fields a 200 would have that describe its validity. */
@@ -507,11 +550,13 @@ final class CacheExchange extends Exchange implements Runnable {
                     clientCtx.flush();
                     return;
                 }
-                ByteBuf src = o.chunk(index++);
+                ByteBuf src = o.chunk(index);
                 int n = src.readableBytes();
                 long start = position;
-                position += n;
-                if (position <= rangeFirst) {
+                long end = start + n;
+                if (end <= rangeFirst) {
+                    index++;
+                    position = end;
                     continue;
                 }
                 int from = (int) Math.max(0, rangeFirst - start);
@@ -520,10 +565,16 @@ final class CacheExchange extends Exchange implements Runnable {
                         : src.retainedSlice(src.readerIndex() + from, to - from);
                 bytes += chunk.readableBytes();
                 clientCtx.write(new DefaultHttpContent(chunk), clientCtx.voidPromise());
-                if (position > rangeLast) {
-                    finishResponse();
-                    return;
+                if (rangeLast < end) {
+                    // The range ends in this chunk; the next part (ascending) may start in it too.
+                    if (!nextPart()) {
+                        finishResponse();
+                        return;
+                    }
+                    continue;
                 }
+                index++;
+                position = end;
                 continue;
             }
             if (o.isComplete()) {
@@ -548,6 +599,9 @@ final class CacheExchange extends Exchange implements Runnable {
 
     private void finishResponse() {
         state = DONE;
+        if (multipart != null && status == 206) {
+            writeMultipart(multipart.tail());
+        }
         ChannelFuture written = clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         cache.cache().statsCounters().served(bytes);
         releaseObjects();
