@@ -98,6 +98,18 @@ final class SliceExchange extends Exchange implements Runnable {
     private boolean anyFetched;
     private boolean fetchingCurrent;
     private int restarts;
+    /** Whether the stored slices of the range were checked against the first (once, before the head). */
+    private boolean checked;
+    /**
+     * Probing: the first slice to send ({@link #held}) came from the store and a later one must be
+     * fetched; that one's fields are checked before the head goes out, so that an object changed
+     * at the origin restarts the answer instead of cutting it. The probed slice is kept for later.
+     */
+    private boolean probing;
+    private CachedResponse held;
+    private long heldIndex;
+    private CachedResponse prefetched;
+    private long prefetchedIndex = -1;
     private int status;
     private long bytes;
 
@@ -188,6 +200,12 @@ final class SliceExchange extends Exchange implements Runnable {
         state = OBTAINING;
         slice = k;
         fetchingCurrent = false;
+        if (prefetched != null && prefetchedIndex == k) {
+            CachedResponse p = prefetched;
+            prefetched = null;
+            use(p);
+            return;
+        }
         HttpCache store = cache.cache();
         String key = Slices.key(baseKey, k);
         CachedResponse found = store.get(key, clientHeaders);
@@ -337,6 +355,30 @@ final class SliceExchange extends Exchange implements Runnable {
             }
         }
         if (!headSent) {
+            if (probing) {
+                // The probed slice agrees with the first: send from the first, keep this one for later.
+                probing = false;
+                prefetched = o;
+                prefetchedIndex = slice;
+                o = held;
+                held = null;
+                slice = heldIndex;
+            } else if (!checked) {
+                checked = true;
+                long missing = checkStored();
+                if (missing == MISMATCH) {
+                    o.release();
+                    changed();
+                    return;
+                }
+                if (missing >= 0 && !fetchingCurrent) {
+                    held = o;
+                    heldIndex = slice;
+                    probing = true;
+                    obtain(missing);
+                    return;
+                }
+            }
             sendHead();
         }
         current = o;
@@ -344,6 +386,40 @@ final class SliceExchange extends Exchange implements Runnable {
         position = Slices.start(slice, sliceSize);
         state = STREAMING;
         stream();
+    }
+
+    private static final long MISMATCH = -2;
+    /** Stored slices compared before the head at most (the rest are checked as they are reached). */
+    private static final int MAX_CHECKED = 1024;
+
+    /**
+     * Compares the slices of the range held in memory with the first: {@link #MISMATCH} when one
+     * belongs to another version, else the first slice that will have to be fetched, or -1.
+     */
+    private long checkStored() {
+        HttpCache store = cache.cache();
+        long end = Math.min(Slices.sliceOf(last, sliceSize), slice + MAX_CHECKED);
+        long missing = -1;
+        for (long k = slice + 1; k <= end; k++) {
+            String key = Slices.key(baseKey, k);
+            CachedResponse c = store.get(key, clientHeaders);
+            if (c == null) {
+                if (missing < 0 && store.onDisk(key, clientHeaders) == null) {
+                    missing = k;
+                }
+                continue;
+            }
+            boolean same = Slices.sameRepresentation(reference, c.meta().headers());
+            boolean usable = usable(c);
+            c.release();
+            if (!same) {
+                return MISMATCH;
+            }
+            if (!usable && missing < 0) {
+                missing = k;
+            }
+        }
+        return missing;
     }
 
     /**
@@ -377,7 +453,10 @@ final class SliceExchange extends Exchange implements Runnable {
             cut("slice_changed");
             return;
         }
+        releaseCurrent();
         if (restarts++ < MAX_RESTARTS) {
+            checked = false;
+            probing = false;
             reference = null;
             referenceMeta = null;
             total = -1;
@@ -500,7 +579,8 @@ final class SliceExchange extends Exchange implements Runnable {
                     changed();
                     return;
                 }
-                releaseCurrent();
+                current = null;
+                o.release();
                 obtain(slice + 1);
                 return;
             }
@@ -534,11 +614,22 @@ final class SliceExchange extends Exchange implements Runnable {
         clientCtx.close();
     }
 
+    /** Releases the slices this exchange holds. */
     private void releaseCurrent() {
         if (current != null) {
             CachedResponse c = current;
             current = null;
             c.release();
+        }
+        if (held != null) {
+            CachedResponse h = held;
+            held = null;
+            h.release();
+        }
+        if (prefetched != null) {
+            CachedResponse p = prefetched;
+            prefetched = null;
+            p.release();
         }
     }
 

@@ -43,6 +43,9 @@ final class RangeOrigin implements AutoCloseable {
     private volatile String etag;
     private volatile boolean ignoreRange;
     private volatile long delayMillis;
+    private volatile int changeAt = Integer.MAX_VALUE;
+    private volatile byte[] nextBody;
+    private volatile String nextEtag;
 
     RangeOrigin(byte[] body, String etag) throws InterruptedException {
         this.body = body;
@@ -66,6 +69,13 @@ final class RangeOrigin implements AutoCloseable {
         this.etag = newEtag;
     }
 
+    /** The origin switches to {@code newBody}/{@code newEtag} with its {@code n}th request (counting from 1). */
+    void changeAt(int n, byte[] newBody, String newEtag) {
+        this.nextBody = newBody;
+        this.nextEtag = newEtag;
+        this.changeAt = n;
+    }
+
     void ignoreRange() {
         this.ignoreRange = true;
     }
@@ -85,6 +95,10 @@ final class RangeOrigin implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             String range = req.headers().get(HttpHeaderNames.RANGE);
             ranges.add(range == null ? "-" : range);
+            if (ranges.size() >= changeAt) {
+                change(nextBody, nextEtag);
+                changeAt = Integer.MAX_VALUE;
+            }
             byte[] b = body;
             String tag = etag;
             boolean head = req.method().name().equals("HEAD");
