@@ -193,6 +193,24 @@ class CacheSliceTest {
     }
 
     @Test
+    void http2ClientsGetSlicedObjectsToo() throws Exception {
+        byte[] body = object(3 * MIB + 7, 6);
+        start(body);
+        HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+        // Across the boundary of slices 0 and 1.
+        HttpResponse<byte[]> part = h2.send(HttpRequest.newBuilder(portico.uri("/h2.bin"))
+                .header("Range", "bytes=1048570-1048589").build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(part.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        assertThat(part.statusCode()).isEqualTo(206);
+        assertThat(part.body()).isEqualTo(Arrays.copyOfRange(body, 1_048_570, 1_048_590));
+        HttpResponse<byte[]> whole = h2.send(HttpRequest.newBuilder(portico.uri("/h2.bin")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(whole.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        assertThat(sha256(whole.body())).isEqualTo(sha256(body));
+        assertThat(origin.ranges).containsExactly(sliceRange(0), sliceRange(1), sliceRange(2), sliceRange(3));
+    }
+
+    @Test
     void purgeRemovesEverySlice() throws Exception {
         byte[] body = object(3 * MIB + 5, 5);
         start(body);
