@@ -2,11 +2,13 @@ package io.portico.server.it;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,6 +18,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Large objects cached in 1 MiB slices: the origin is asked only for the slices a client needs,
@@ -48,7 +51,11 @@ class CacheSliceTest {
 
     private void start(byte[] body) throws Exception {
         origin = new RangeOrigin(body, "\"v1\"");
-        portico = PorticoHarness.start("""
+        portico = startPortico("memory_size: 256m");
+    }
+
+    private PorticoHarness startPortico(String cacheGlobal) throws Exception {
+        return PorticoHarness.start("""
                 upstreams:
                   origin:
                     backends:
@@ -61,7 +68,9 @@ class CacheSliceTest {
                         cache:
                           enabled: true
                           slice: 1m
-                """.formatted(origin.port()));
+                cache:
+                %s
+                """.formatted(origin.port(), cacheGlobal.indent(2)));
     }
 
     private HttpResponse<byte[]> get(String path, String... headers) throws Exception {
@@ -208,6 +217,26 @@ class CacheSliceTest {
         assertThat(whole.version()).isEqualTo(HttpClient.Version.HTTP_2);
         assertThat(sha256(whole.body())).isEqualTo(sha256(body));
         assertThat(origin.ranges).containsExactly(sliceRange(0), sliceRange(1), sliceRange(2), sliceRange(3));
+    }
+
+    @Test
+    void slicesOnTheDiskTierSurviveARestart(@TempDir Path tmp) throws Exception {
+        byte[] body = object(3 * MIB + 11, 7);
+        origin = new RangeOrigin(body, "\"v1\"");
+        String disk = "disk_path: " + tmp.resolve("cache");
+        portico = startPortico(disk);
+        assertThat(sha256(get("/d.bin").body())).isEqualTo(sha256(body));
+        await().until(() -> portico.server().cache().stats().diskObjects() == 4);
+        portico.close();
+
+        portico = startPortico(disk);
+        HttpResponse<byte[]> part = get("/d.bin", "Range", "bytes=3145720-");
+        assertThat(part.statusCode()).isEqualTo(206);
+        assertThat(part.body()).isEqualTo(Arrays.copyOfRange(body, 3_145_720, body.length));
+        HttpResponse<byte[]> whole = get("/d.bin");
+        assertThat(whole.headers().firstValue("cache-status").orElse("")).startsWith("portico; hit");
+        assertThat(sha256(whole.body())).isEqualTo(sha256(body));
+        assertThat(origin.ranges).hasSize(4);
     }
 
     @Test
