@@ -238,15 +238,19 @@ final class SliceExchange extends Exchange implements Runnable {
             }
             return;
         }
-        if (loaded != null && usable(loaded)) {
-            cache.cache().statsCounters().hit(false);
-            use(loaded);
-            return;
+        try {
+            if (loaded != null && usable(loaded)) {
+                cache.cache().statsCounters().hit(false);
+                use(loaded);
+                return;
+            }
+            if (loaded != null) {
+                loaded.release();
+            }
+            fetch(slice, Slices.key(baseKey, slice));
+        } catch (RuntimeException e) {
+            failed(e);
         }
-        if (loaded != null) {
-            loaded.release();
-        }
-        fetch(slice, Slices.key(baseKey, slice));
     }
 
     /** Fetches slice {@code k}, or joins the fetch of it in flight. */
