@@ -589,10 +589,26 @@ final class ProxyExchange extends Exchange
             return;
         }
         clientCtx.write(response, clientCtx.voidPromise());
-        if (headOnly && !bodyless && (fill == null || !fill.storing())) {
-            // Nothing will be stored: the body is of no use to anybody, so it is not downloaded.
-            endHeadOnly();
+        if (headOnly) {
+            if (fill == null || !fill.storing()) {
+                // Nothing will be stored: the body is of no use to anybody, so it is not downloaded.
+                endHeadOnly();
+            } else {
+                detachAfterHead();
+            }
         }
+    }
+
+    /**
+     * A converted HEAD has its whole answer with the head: the client's response ends now (its
+     * connection can take the next request) and the fill reads the body on without it, as a fill
+     * whose client left does.
+     */
+    private void detachAfterHead() {
+        detached = true;
+        ChannelFuture written = clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        end(status, null);
+        client.exchangeDone(clientKeepAlive, written);
     }
 
     /** A converted HEAD is answered: the head went out, the client's (empty) body ends here. */
@@ -712,10 +728,6 @@ final class ProxyExchange extends Exchange
             }
             return;
         }
-        if (headOnly) {
-            readForHeadOnly(content, last);
-            return;
-        }
         if (fill != null) {
             fill.onContent(content.content());
         }
@@ -733,33 +745,6 @@ final class ProxyExchange extends Exchange
         ChannelFuture written = clientCtx.writeAndFlush(content);
         long now = System.nanoTime();
         log.upstreamNanos = now - upstreamStartNanos;
-        releaseUpstream(upstreamKeepAlive && requestComplete);
-        end(status, null);
-        client.exchangeDone(clientKeepAlive, written);
-    }
-
-    /** A converted HEAD's body: into the fill only; the client's response ends with it. */
-    private void readForHeadOnly(HttpContent content, boolean last) {
-        if (state == DONE) {
-            content.release();
-            return;
-        }
-        fill.onContent(content.content());
-        content.release();
-        if (!fill.storing()) {
-            // Grew past the object limit: nothing left to fill, the client has its head.
-            endHeadOnly();
-            return;
-        }
-        if (!last) {
-            return;
-        }
-        state = DONE;
-        cancelTimer();
-        fill.onComplete();
-        fill.close();
-        ChannelFuture written = clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-        log.upstreamNanos = System.nanoTime() - upstreamStartNanos;
         releaseUpstream(upstreamKeepAlive && requestComplete);
         end(status, null);
         client.exchangeDone(clientKeepAlive, written);

@@ -109,6 +109,27 @@ class CacheHeadAndLogTest {
     }
 
     @Test
+    void aHeadIsAnsweredWithoutWaitingForTheBodyItFills() throws Exception {
+        start("");
+        java.util.concurrent.CompletableFuture<Void> gate = new java.util.concurrent.CompletableFuture<>();
+        String body = "A".repeat(5_000) + "B".repeat(5_000);
+        origin.on("/slow", r -> ScriptedOrigin.Reply.ok(body, "Cache-Control", "max-age=60").gated(gate));
+
+        // The origin holds back the second half of the body: the HEAD is answered anyway.
+        HttpResponse<String> head = send("HEAD", "/slow");
+        assertThat(head.headers().firstValue("content-length")).hasValue("10000");
+        assertThat(gate).isNotDone();
+        // A GET meanwhile reads the object the HEAD's fetch is still filling.
+        java.util.concurrent.CompletableFuture<HttpResponse<String>> get = client.sendAsync(
+                HttpRequest.newBuilder(portico.uri("/slow")).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        gate.complete(null);
+        assertThat(get.get().body()).isEqualTo(body);
+        assertThat(send("GET", "/slow").headers().firstValue("cache-status").orElse("")).startsWith("portico; hit");
+        assertThat(origin.requestLines).containsExactly("GET /slow");
+    }
+
+    @Test
     void aHeadOfAnUncacheableResponseDoesNotWaitForItsBody() throws Exception {
         start("");
         // The body is held back: a HEAD answer that waited for it would time out.

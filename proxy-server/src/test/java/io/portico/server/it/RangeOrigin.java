@@ -92,6 +92,12 @@ final class RangeOrigin implements AutoCloseable {
 
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // Portico resets connections whose body it does not want (a 200 to a slice request).
+            ctx.close();
+        }
+
+        @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             String range = req.headers().get(HttpHeaderNames.RANGE);
             ranges.add(range == null ? "-" : range);
