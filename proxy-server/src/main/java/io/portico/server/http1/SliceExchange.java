@@ -6,28 +6,21 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.concurrent.EventExecutor;
 import io.portico.http.ForwardedHeaders;
 import io.portico.http.cache.ByteRange;
-import io.portico.http.cache.CacheControl;
 import io.portico.http.cache.CachedResponse;
 import io.portico.http.cache.Conditionals;
-import io.portico.http.cache.HttpCache;
-import io.portico.http.cache.Pending;
 import io.portico.http.cache.Slices;
 import io.portico.http.cache.StoredMeta;
-import io.portico.http.cache.Usability;
 import io.portico.server.cache.CacheFill;
 import io.portico.server.cache.CacheStatus;
 import io.portico.server.cache.RouteCache;
@@ -37,8 +30,9 @@ import io.portico.server.route.Route;
 /**
  * A GET (or a HEAD, with {@code convert_head}) on a route that caches large objects in slices,
  * for an object not stored whole. The response is assembled from slices, in order, each taken
- * from the store or fetched from the origin with {@code Range} (one fetch per slice at a time:
- * requests missing the same slice collapse onto one fetch and read it while it fills):
+ * from the store or fetched from the origin with {@code Range} by a {@link SliceSource} (one fetch
+ * per slice at a time: requests missing the same slice collapse onto one fetch and read it while
+ * it fills):
  * <pre>
  *   first slice ──▶ its Content-Range gives the length, its fields the validators
  *     └─▶ head (200 | 206 | 304 | 416) ──▶ stream slice k ──▶ slice k+1 … (fetched only when reached)
@@ -53,7 +47,7 @@ import io.portico.server.route.Route;
  * <p>Backpressure: chunks are written while the client is writable; slices further on are not
  * fetched before the client has taken the ones before them.
  */
-final class SliceExchange extends Exchange implements Runnable {
+final class SliceExchange extends Exchange implements Runnable, SliceSource.Receiver {
 
     private static final int OBTAINING = 0;
     private static final int STREAMING = 1;
@@ -70,18 +64,13 @@ final class SliceExchange extends Exchange implements Runnable {
     private final String url;
     private final HttpHeaders clientHeaders;
     private final ChannelHandlerContext clientCtx;
-    private final EventExecutor loop;
     private final long sliceSize;
-    private final CacheControl requestCc;
-    private final boolean pragmaNoCache;
-    /** Woken when a slice fetch this request waits on has settled (apart from body wake-ups, which run this). */
-    private final Runnable onSettled = this::settled;
+    private final SliceSource source;
     private boolean clientKeepAlive;
 
     private int state = OBTAINING;
     private long slice;
     private CachedResponse current;
-    private Pending waitingOn;
     /** The first slice's fields: every other slice must describe the same representation. */
     private HttpHeaders reference;
     private StoredMeta referenceMeta;
@@ -95,7 +84,6 @@ final class SliceExchange extends Exchange implements Runnable {
     private int index;
     private boolean headSent;
     private boolean paused;
-    private boolean anyFetched;
     private boolean fetchingCurrent;
     private int restarts;
     /** Whether the stored slices of the range were checked against the first (once, before the head). */
@@ -125,11 +113,8 @@ final class SliceExchange extends Exchange implements Runnable {
         this.url = url;
         this.clientHeaders = clientHeaders;
         this.clientCtx = client.ctx();
-        this.loop = clientCtx.channel().eventLoop();
         this.sliceSize = cache.sliceSize();
-        this.requestCc = CacheControl.of(clientHeaders);
-        this.pragmaNoCache = !clientHeaders.contains(HttpHeaderNames.CACHE_CONTROL)
-                && clientHeaders.containsValue(HttpHeaderNames.PRAGMA, HttpHeaderValues.NO_CACHE, true);
+        this.source = new SliceSource(client, route, host, uri, baseKey, url, clientHeaders, log.requestId, this);
         this.clientKeepAlive = clientKeepAlive;
     }
 
@@ -206,106 +191,28 @@ final class SliceExchange extends Exchange implements Runnable {
             use(p);
             return;
         }
-        HttpCache store = cache.cache();
-        String key = Slices.key(baseKey, k);
-        CachedResponse found = store.get(key, clientHeaders);
-        if (found != null) {
-            if (usable(found)) {
-                store.statsCounters().hit(false);
-                use(found);
-                return;
-            }
-            found.release();
-        } else if (store.hasDisk()) {
-            String onDisk = store.onDisk(key, clientHeaders);
-            if (onDisk != null) {
-                // Read off the event loop; this continues on it once the slice is in memory.
-                store.load(onDisk, loop, this::onDiskLoaded);
-                return;
-            }
-        }
-        fetch(k, key);
+        source.get(k);
     }
 
-    private boolean usable(CachedResponse found) {
-        return found.meta().usability(requestCc, pragmaNoCache, System.currentTimeMillis()) != Usability.NEEDS_VALIDATION;
+    @Override
+    public boolean waiting() {
+        return state == OBTAINING;
     }
 
-    private void onDiskLoaded(CachedResponse loaded) {
-        if (state != OBTAINING) {
-            if (loaded != null) {
-                loaded.release();
-            }
-            return;
-        }
-        try {
-            if (loaded != null && usable(loaded)) {
-                cache.cache().statsCounters().hit(false);
-                use(loaded);
-                return;
-            }
-            if (loaded != null) {
-                loaded.release();
-            }
-            fetch(slice, Slices.key(baseKey, slice));
-        } catch (RuntimeException e) {
-            failed(e);
-        }
+    @Override
+    public void onSlice(CachedResponse o, boolean fetched) {
+        fetchingCurrent = fetched;
+        use(o);
     }
 
-    /** Fetches slice {@code k}, or joins the fetch of it in flight. */
-    private void fetch(long k, String key) {
-        HttpCache store = cache.cache();
-        HttpCache.Join join = store.join(key, clientHeaders, loop, onSettled);
-        switch (join.result()) {
-            case LEAD -> {
-                store.statsCounters().miss();
-                anyFetched = true;
-                fetchingCurrent = true;
-                Pending pending = join.pending();
-                // This request waits for its own fetch like any other, and reads the slice as it fills.
-                pending.await(loop, onSettled);
-                waitingOn = pending;
-                HttpRequest sub = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri, clientHeaders.copy());
-                CacheFill fill = CacheFill.forSlice(cache, baseKey, key, url, clientHeaders, pending, k, sliceSize);
-                // The origin sees the id of the client request the slice is fetched for.
-                ProxyExchange.background(client, sub, route, host, fill, log.requestId).begin();
-            }
-            case PASS -> unavailable();
-            default -> {
-                if (join.object() != null) {
-                    use(join.object());
-                } else {
-                    waitingOn = join.pending();
-                }
-            }
-        }
+    @Override
+    public void onUnavailable() {
+        unavailable();
     }
 
-    /** Woken on this event loop: the slice fetch this request waits on has settled. */
-    private void settled() {
-        Pending p = waitingOn;
-        if (p == null) {
-            return;
-        }
-        waitingOn = null;
-        CachedResponse joined = p.joined(HttpCache.selector(clientHeaders), true);
-        if (state != OBTAINING) {
-            // The client left while waiting: give the claim back.
-            if (joined != null) {
-                joined.release();
-            }
-            return;
-        }
-        try {
-            if (joined == null) {
-                unavailable();
-            } else {
-                use(joined);
-            }
-        } catch (RuntimeException e) {
-            failed(e);
-        }
+    @Override
+    public void onFailure(RuntimeException e) {
+        failed(e);
     }
 
     /** Woken on this event loop: more of the slice being streamed arrived, or its fill ended. */
@@ -401,29 +308,8 @@ final class SliceExchange extends Exchange implements Runnable {
      * belongs to another version, else the first slice that will have to be fetched, or -1.
      */
     private long checkStored() {
-        HttpCache store = cache.cache();
         long end = Math.min(Slices.sliceOf(last, sliceSize), slice + MAX_CHECKED);
-        long missing = -1;
-        for (long k = slice + 1; k <= end; k++) {
-            String key = Slices.key(baseKey, k);
-            CachedResponse c = store.get(key, clientHeaders);
-            if (c == null) {
-                if (missing < 0 && store.onDisk(key, clientHeaders) == null) {
-                    missing = k;
-                }
-                continue;
-            }
-            boolean same = Slices.sameRepresentation(reference, c.meta().headers());
-            boolean usable = usable(c);
-            c.release();
-            if (!same) {
-                return MISMATCH;
-            }
-            if (!usable && missing < 0) {
-                missing = k;
-            }
-        }
-        return missing;
+        return source.checkStored(reference, slice + 1, end);
     }
 
     /**
@@ -639,7 +525,7 @@ final class SliceExchange extends Exchange implements Runnable {
 
     private void end(int finalStatus, String error) {
         if (log.cacheStatus == null) {
-            log.cacheStatus = anyFetched ? CacheFill.LOG_MISS : "HIT";
+            log.cacheStatus = source.anyFetched() ? CacheFill.LOG_MISS : "HIT";
         }
         client.context().lifecycle().requestEnded();
         finishLog(finalStatus, bytes, error);
