@@ -116,6 +116,12 @@ final class ScriptedOrigin implements AutoCloseable {
 
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // Portico resets a connection whose body it does not want (a converted HEAD of an uncacheable response).
+            ctx.close();
+        }
+
+        @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             String path = req.uri();
             int q = path.indexOf('?');
