@@ -189,6 +189,13 @@ public final class CacheFill {
             if (!Slices.answers(Slices.contentRange(headers), sliceIndex, sliceSize)) {
                 return pass(code, "slice-range", false);
             }
+            String etag = headers.get(HttpHeaderNames.ETAG);
+            if (etag != null && etag.trim().startsWith("W/")) {
+                // A weak tag does not promise the same bytes, so slices could not be checked
+                // against each other: this URL is cached whole instead.
+                route.markUnsliced(wholeKey);
+                return pass(code, "weak-etag", false);
+            }
             // A slice is as storable as the whole response it is part of (the policy refuses
             // partial responses that would be stored as if they were whole).
             policyStatus = 200;
