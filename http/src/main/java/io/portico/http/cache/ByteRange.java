@@ -45,6 +45,55 @@ public record ByteRange(long first, long last) {
     }
 
     /** Section 13.1.5: a strong ETag match, or a Last-Modified date equal to the one stored. */
+    /** More ranges than this in one request are not worth their part headers: the whole response goes. */
+    public static final int MAX_RANGES = 32;
+
+    /**
+     * All the ranges a GET asks of a stored response of {@code length} bytes (RFC 9110 section
+     * 14.1.1, several ranges included): null to send it whole (no Range, an If-Range that does not
+     * match, malformed syntax, other units, more than {@link #MAX_RANGES} ranges, or ranges that
+     * overlap or are not in ascending order, which section 14.2 lets a server ignore); a list of
+     * just {@link #UNSATISFIABLE} for a 416; else the satisfiable ranges, ascending and disjoint
+     * (unsatisfiable ones left out).
+     */
+    public static java.util.List<ByteRange> all(HttpHeaders request, HttpHeaders stored, long length) {
+        String range = request.get(HttpHeaderNames.RANGE);
+        if (range == null) {
+            return null;
+        }
+        String ifRange = request.get(HttpHeaderNames.IF_RANGE);
+        if (ifRange != null && !ifRangeMatches(ifRange.trim(), stored)) {
+            return null;
+        }
+        String r = range.trim();
+        if (!r.regionMatches(true, 0, "bytes=", 0, 6)) {
+            return null;
+        }
+        String[] specs = r.substring(6).split(",", MAX_RANGES + 2);
+        if (specs.length > MAX_RANGES) {
+            return null;
+        }
+        java.util.List<ByteRange> ranges = new java.util.ArrayList<>(specs.length);
+        for (String spec : specs) {
+            if (spec.isBlank()) {
+                // RFC 9110 section 5.6.1: empty list elements are ignored.
+                continue;
+            }
+            ByteRange one = parse("bytes=" + spec.trim(), length);
+            if (one == null) {
+                return null;
+            }
+            if (one == UNSATISFIABLE) {
+                continue;
+            }
+            if (!ranges.isEmpty() && one.first() <= ranges.get(ranges.size() - 1).last()) {
+                return null;
+            }
+            ranges.add(one);
+        }
+        return ranges.isEmpty() ? java.util.List.of(UNSATISFIABLE) : ranges;
+    }
+
     static boolean ifRangeMatches(String ifRange, HttpHeaders stored) {
         if (ifRange.startsWith("\"") || ifRange.startsWith("W/")) {
             String etag = stored.get(HttpHeaderNames.ETAG);

@@ -54,4 +54,42 @@ class ByteRangeTest {
         HttpHeaders later = new DefaultHttpHeaders().add("Range", "bytes=0-0").add("If-Range", "Mon, 02 Nov 2026 10:00:00 GMT");
         assertThat(ByteRange.of(later, STORED, 10)).isNull();
     }
+
+    private static java.util.List<ByteRange> all(String range, long length) {
+        return ByteRange.all(new DefaultHttpHeaders().add("Range", range), STORED, length);
+    }
+
+    @Test
+    void severalRangesAreKeptInOrderAndUnsatisfiableOnesDropped() {
+        assertThat(all("bytes=0-9,20-29", 100)).containsExactly(new ByteRange(0, 9), new ByteRange(20, 29));
+        assertThat(all("bytes=0-9, 20-, ,200-300", 100)).containsExactly(new ByteRange(0, 9), new ByteRange(20, 99));
+        assertThat(all("bytes=0-0", 100)).containsExactly(new ByteRange(0, 0));
+        assertThat(all("bytes=100-,200-300", 100)).containsExactly(ByteRange.UNSATISFIABLE);
+    }
+
+    @Test
+    void overlappingUnorderedMalformedOrTooManyRangesGetTheWholeResponse() {
+        assertThat(all("bytes=0-9,5-15", 100)).isNull();
+        assertThat(all("bytes=20-29,0-9", 100)).isNull();
+        assertThat(all("bytes=0-9,x", 100)).isNull();
+        assertThat(all("items=0-9,20-29", 100)).isNull();
+        StringBuilder many = new StringBuilder("bytes=0-0");
+        for (int i = 1; i <= ByteRange.MAX_RANGES; i++) {
+            many.append(',').append(i * 2).append('-').append(i * 2);
+        }
+        assertThat(all(many.toString(), 1000)).isNull();
+        HttpHeaders stale = new DefaultHttpHeaders().add("Range", "bytes=0-1,5-6").add("If-Range", "\"other\"");
+        assertThat(ByteRange.all(stale, STORED, 100)).isNull();
+    }
+
+    @Test
+    void multipartFramingIsExactAndItsLengthKnownUpFront() {
+        MultipartByteRanges m = new MultipartByteRanges(java.util.List.of(new ByteRange(0, 1), new ByteRange(5, 6)),
+                "text/plain", 10, "B");
+        String body = new String(m.head(0)) + "ab" + new String(m.head(1)) + "fg" + new String(m.tail());
+        assertThat(body).isEqualTo("--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\nab"
+                + "\r\n--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-6/10\r\n\r\nfg\r\n--B--\r\n");
+        assertThat(m.contentLength()).isEqualTo(body.length());
+        assertThat(m.contentType()).isEqualTo("multipart/byteranges; boundary=B");
+    }
 }

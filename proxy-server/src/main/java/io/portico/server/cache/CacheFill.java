@@ -14,6 +14,7 @@ import io.portico.http.cache.Compression;
 import io.portico.http.cache.HttpCache;
 import io.portico.http.cache.HttpDates;
 import io.portico.http.cache.Pending;
+import io.portico.http.cache.Slices;
 import io.portico.http.cache.StoredMeta;
 
 import java.util.List;
@@ -47,6 +48,12 @@ public final class CacheFill {
     private static final Set<String> KEPT_ON_UPDATE = Set.of("content-length", "content-encoding", "content-range",
             "transfer-encoding", "content-type");
 
+    /** Values for the access log's cache status (nginx's {@code $upstream_cache_status}). */
+    public static final String LOG_MISS = "MISS";
+    public static final String LOG_EXPIRED = "EXPIRED";
+    public static final String LOG_REVALIDATED = "REVALIDATED";
+    public static final String LOG_STALE = "STALE";
+
     private final RouteCache route;
     private final String baseKey;
     private final String url;
@@ -58,7 +65,12 @@ public final class CacheFill {
     private boolean settled;
     private long requestTime;
     private String status;
+    private String logStatus;
     private final String missKind;
+    /** For a slice fetch: the slice asked for and the route's slice size; -1 for a whole object. */
+    private long sliceIndex = -1;
+    private long sliceSize;
+    private String wholeKey;
 
     /**
      * @param clientHeaders the request's fields as the client sent them (a copy the fill keeps)
@@ -76,6 +88,22 @@ public final class CacheFill {
         this.stale = stale;
         this.missKind = missKind;
         this.settled = pending == null;
+        this.logStatus = stale != null ? LOG_EXPIRED : LOG_MISS;
+    }
+
+    /**
+     * A fetch of slice {@code index} of the object under {@code wholeKey}, stored under
+     * {@code sliceBaseKey}: the origin is asked for the slice's byte range, and only a 206 with
+     * exactly that range is stored (as a 206 with its {@code Content-Range}). A 200 means the
+     * origin ignores Range: the route then caches that URL whole for a while.
+     */
+    public static CacheFill forSlice(RouteCache route, String wholeKey, String sliceBaseKey, String url,
+                                     HttpHeaders clientHeaders, Pending pending, long index, long sliceSize) {
+        CacheFill f = new CacheFill(route, sliceBaseKey, url, clientHeaders, pending, null, "miss");
+        f.sliceIndex = index;
+        f.sliceSize = sliceSize;
+        f.wholeKey = wholeKey;
+        return f;
     }
 
     /**
@@ -88,6 +116,13 @@ public final class CacheFill {
         upstream.remove(HttpHeaderNames.IF_MODIFIED_SINCE);
         upstream.remove(HttpHeaderNames.IF_RANGE);
         upstream.remove(HttpHeaderNames.RANGE);
+        if (sliceIndex >= 0) {
+            // The slice is checked against the others by its validators; the client's
+            // preconditions are answered from the stored slices.
+            upstream.remove(HttpHeaderNames.IF_MATCH);
+            upstream.remove(HttpHeaderNames.IF_UNMODIFIED_SINCE);
+            upstream.set(HttpHeaderNames.RANGE, Slices.rangeHeader(sliceIndex, sliceSize));
+        }
         if (stale != null) {
             HttpHeaders s = stale.meta().headers();
             String etag = s.get(HttpHeaderNames.ETAG);
@@ -128,17 +163,45 @@ public final class CacheFill {
             cache.freshened(stale);
             cache.statsCounters().revalidated();
             status = CacheStatus.forward("stale", 304, false, false, null);
+            logStatus = LOG_REVALIDATED;
             publishExisting(stale);
             return Outcome.NOT_MODIFIED;
         }
         if (code >= 500 && staleUsableOnError(now)) {
             cache.statsCounters().staleOnError();
             status = CacheStatus.forward("stale", code, false, false, "stale-if-error");
+            logStatus = LOG_STALE;
             publishExisting(stale);
             return Outcome.STALE_ON_ERROR;
         }
         HttpMethod method = HttpMethod.GET;
-        String reason = CachePolicy.notStorable(method, clientHeaders, requestCc, code, headers,
+        int policyStatus = code;
+        HttpHeaders judged = headers;
+        if (sliceIndex >= 0) {
+            if (code == 200) {
+                // The origin ignores Range: this URL is cached whole from now on.
+                route.markUnsliced(wholeKey);
+                return pass(code, "range-ignored", false);
+            }
+            if (code != 206) {
+                return pass(code, null, false);
+            }
+            if (!Slices.answers(Slices.contentRange(headers), sliceIndex, sliceSize)) {
+                return pass(code, "slice-range", false);
+            }
+            String etag = headers.get(HttpHeaderNames.ETAG);
+            if (etag != null && etag.trim().startsWith("W/")) {
+                // A weak tag does not promise the same bytes, so slices could not be checked
+                // against each other: this URL is cached whole instead.
+                route.markUnsliced(wholeKey);
+                return pass(code, "weak-etag", false);
+            }
+            // A slice is as storable as the whole response it is part of (the policy refuses
+            // partial responses that would be stored as if they were whole).
+            policyStatus = 200;
+            judged = headers.copy().remove(HttpHeaderNames.CONTENT_RANGE);
+        }
+        String reason = CachePolicy.notStorable(method, clientHeaders, requestCc, policyStatus, judged,
                 CacheControl.of(headers), route.rules());
         long length = HttpUtil.getContentLength(response, -1L);
         if (reason == null && length > route.rules().maxObjectSize()) {
@@ -157,7 +220,7 @@ public final class CacheFill {
             stored.set(HttpHeaderNames.DATE, HttpDates.format(now));
             headers.set(HttpHeaderNames.DATE, stored.get(HttpHeaderNames.DATE));
         }
-        StoredMeta meta = StoredMeta.of(code, stored, route.rules(), requestTime, now);
+        StoredMeta meta = StoredMeta.of(policyStatus, stored, route.rules(), requestTime, now);
         if (meta.lifetime() == 0 && !stored.contains(HttpHeaderNames.ETAG) && !stored.contains(HttpHeaderNames.LAST_MODIFIED)
                 && meta.staleIfError() == CacheControl.ABSENT && route.rules().staleIfError().isZero()) {
             // Stale on arrival, nothing to revalidate with, never to be served on error: storing it gains nothing.
@@ -198,6 +261,7 @@ public final class CacheFill {
         }
         route.cache().statsCounters().staleOnError();
         status = CacheStatus.forward("stale", 0, false, false, "stale-if-error");
+        logStatus = LOG_STALE;
         publishExisting(stale);
         return true;
     }
@@ -274,6 +338,15 @@ public final class CacheFill {
     /** The {@code Cache-Status} value for the response this fetch produced. */
     public String status() {
         return status;
+    }
+
+    /**
+     * The access log's cache status for this fetch: MISS, EXPIRED (a stored response was too old and
+     * the origin sent a new one), REVALIDATED (the origin answered 304) or STALE (the stored response
+     * stood in for a failing origin).
+     */
+    public String logStatus() {
+        return logStatus;
     }
 
     /** Releases what the fill still holds; safe to call more than once. */

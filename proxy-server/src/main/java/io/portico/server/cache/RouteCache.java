@@ -1,5 +1,7 @@
 package io.portico.server.cache;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.portico.http.cache.CacheKeyTemplate;
@@ -26,6 +28,11 @@ public final class RouteCache {
     private final boolean compress;
     private final Set<String> compressTypes;
     private final long compressMinSize;
+    private final boolean convertHead;
+    private final long sliceSize;
+    /** Base keys whose origin answered a slice's Range with the whole object: cached whole for a while. */
+    private final Cache<String, Boolean> unsliced = Caffeine.newBuilder().maximumSize(65_536)
+            .expireAfterWrite(Duration.ofMinutes(10)).executor(Runnable::run).build();
 
     private RouteCache(HttpCache cache, CacheRules rules, CacheKeyTemplate key, CacheRouteConfig config) {
         this.cache = cache;
@@ -38,6 +45,31 @@ public final class RouteCache {
         }
         this.compressTypes = types.isEmpty() ? Compression.DEFAULT_TYPES : Set.copyOf(types);
         this.compressMinSize = config.compressMinSize().bytes();
+        this.convertHead = config.convertHead();
+        this.sliceSize = config.slice().bytes();
+    }
+
+    /** The slice size for large objects, or 0 when objects are cached whole. */
+    public long sliceSize() {
+        return sliceSize;
+    }
+
+    /**
+     * Whether requests for {@code baseKey} are fetched in slices: slicing is on and the origin has
+     * not lately answered a slice's Range with the whole object.
+     */
+    public boolean slices(String baseKey) {
+        return sliceSize > 0 && unsliced.getIfPresent(baseKey) == null;
+    }
+
+    /** The origin ignores Range for {@code baseKey}: cache it whole (for ten minutes, then try slices again). */
+    public void markUnsliced(String baseKey) {
+        unsliced.put(baseKey, Boolean.TRUE);
+    }
+
+    /** Whether a HEAD that misses is fetched as GET to fill the cache (nginx proxy_cache_convert_head). */
+    public boolean convertHead() {
+        return convertHead;
     }
 
     /**

@@ -28,6 +28,12 @@ import java.util.Set;
  *                        that accept it (the gzip copy is stored next to the original)
  * @param compressTypes   media types to compress; empty means the usual text types
  * @param compressMinSize smaller responses are not worth compressing
+ * @param convertHead     a HEAD that misses goes upstream as GET and fills the cache, the client
+ *                        getting the head only (nginx {@code proxy_cache_convert_head}); off: HEAD
+ *                        misses go upstream as HEAD and nothing is stored
+ * @param slice           0 (off), or the size of the slices large objects are fetched and stored
+ *                        in (nginx's {@code slice}): a miss asks the origin for {@code Range}s of
+ *                        this size, each stored as its own object; at most {@code max_object_size}
  */
 public record CacheRouteConfig(
         @Default("false") boolean enabled,
@@ -40,7 +46,9 @@ public record CacheRouteConfig(
         @Default("16") int maxVariants,
         @Default("false") boolean compress,
         List<String> compressTypes,
-        @Default("256") ByteSize compressMinSize) {
+        @Default("256") ByteSize compressMinSize,
+        @Default("true") boolean convertHead,
+        @Default("0") ByteSize slice) {
 
     private static final Set<String> IGNORABLE = Set.of("cache-control", "expires", "set-cookie", "vary");
 
@@ -75,6 +83,10 @@ public record CacheRouteConfig(
         }
         if (maxObjectSize.bytes() == 0) {
             throw new InvalidConfigException("max_object_size", "must be more than 0");
+        }
+        if (slice.bytes() != 0 && (slice.bytes() < 4096 || slice.bytes() > maxObjectSize.bytes())) {
+            throw new InvalidConfigException("slice", "must be 0 (off) or 4k..max_object_size (" + maxObjectSize.bytes()
+                    + " bytes), got " + slice.bytes() + " bytes");
         }
         if (maxVariants < 1 || maxVariants > 1024) {
             throw new InvalidConfigException("max_variants", "must be 1..1024, got " + maxVariants);

@@ -1,6 +1,7 @@
 package io.portico.server.http1;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -27,6 +28,7 @@ import io.portico.http.cache.CachedResponse;
 import io.portico.http.cache.Compression;
 import io.portico.http.cache.Conditionals;
 import io.portico.http.cache.HttpCache;
+import io.portico.http.cache.MultipartByteRanges;
 import io.portico.http.cache.Pending;
 import io.portico.http.cache.StoredMeta;
 import io.portico.http.cache.Usability;
@@ -35,6 +37,8 @@ import io.portico.server.cache.CacheStatus;
 import io.portico.server.cache.RouteCache;
 import io.portico.server.log.AccessLogRecord;
 import io.portico.server.route.Route;
+
+import java.util.List;
 
 /**
  * A GET or HEAD on a route that caches. Once the request has fully arrived it is looked up:
@@ -84,6 +88,11 @@ final class CacheExchange extends Exchange implements Runnable {
     private long position;
     private long rangeFirst;
     private long rangeLast = Long.MAX_VALUE;
+    /** Several ranges answered as multipart/byteranges, or null; {@link #part} is the one being sent. */
+    private MultipartByteRanges multipart;
+    private int part;
+    /** Answers the ordinary way even on a route that slices (a slice exchange gave the request back). */
+    private boolean noSlices;
 
     private CacheExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
                           String host, long maxBody) {
@@ -99,6 +108,18 @@ final class CacheExchange extends Exchange implements Runnable {
         this.baseKey = cache.baseKey(scheme, this.host, uri, clientHeaders);
         this.url = CacheKeyTemplate.url(scheme, this.host, uri);
         this.clientKeepAlive = HttpUtil.isKeepAlive(request);
+    }
+
+    /**
+     * A GET or HEAD, complete, that a {@link SliceExchange} gives back because its object cannot be
+     * had in slices: answered from a whole stored object or with an ordinary fetch.
+     */
+    static Exchange startUnsliced(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
+                                  String host, long maxBody) {
+        CacheExchange x = new CacheExchange(client, request, log, route, host, maxBody);
+        x.noSlices = true;
+        x.requestComplete = true;
+        return x;
     }
 
     /** The exchange for a request on a route with a cache. */
@@ -214,6 +235,8 @@ final class CacheExchange extends Exchange implements Runnable {
                 if (use == Usability.STALE_WHILE_REVALIDATE) {
                     revalidateInBackground(found);
                 }
+                // nginx's words: UPDATING while a refresh runs, STALE when the client accepted it.
+                log.cacheStatus = use == Usability.FRESH ? "HIT" : use == Usability.STALE_ACCEPTED ? "STALE" : "UPDATING";
                 serve(found, CacheStatus.hit(meta.ttl(now), detail));
                 return;
             }
@@ -223,16 +246,29 @@ final class CacheExchange extends Exchange implements Runnable {
             if (found != null) {
                 found.release();
             }
+            log.cacheStatus = CacheFill.LOG_MISS;
             answerGatewayTimeout();
             return;
         }
-        if (head || requestCc.noStore()) {
-            // A HEAD cannot fill a GET's object; a no-store request's answer must not be stored.
+        if (head && !cache.convertHead() || requestCc.noStore()) {
+            // Without convert_head a HEAD cannot fill a GET's object; a no-store request's answer
+            // must not be stored.
             if (found != null) {
                 found.release();
             }
             store.statsCounters().bypassed();
             proxy(null, CacheStatus.forward(head ? "method" : "request", 0, false, false, null));
+            return;
+        }
+        if (found == null && !noSlices && cache.slices(baseKey)) {
+            // Not stored whole: assembled from slices, fetching those missing.
+            state = PROXYING;
+            keepClientHeaders();
+            SliceExchange slices = new SliceExchange(client, request, log, route, host, maxBody, baseKey, url,
+                    clientHeaders, clientKeepAlive);
+            client.replaceCurrent(slices);
+            client.context().lifecycle().requestEnded();
+            slices.begin();
             return;
         }
         stale = found;
@@ -297,6 +333,8 @@ final class CacheExchange extends Exchange implements Runnable {
             stale = null;
         }
         cache.cache().statsCounters().hit(false);
+        // As nginx's proxy_cache_lock: a request that waited for another's fetch is a hit.
+        log.cacheStatus = "HIT";
         serve(joined, CacheStatus.forward("miss", 0, false, true, null));
     }
 
@@ -306,6 +344,7 @@ final class CacheExchange extends Exchange implements Runnable {
         keepClientHeaders();
         CacheFill fill = new CacheFill(cache, baseKey, url, clientHeaders, pending, stale, "miss");
         stale = null;
+        log.cacheStatus = fill.logStatus();
         proxy(fill, null);
     }
 
@@ -320,7 +359,15 @@ final class CacheExchange extends Exchange implements Runnable {
     private void proxy(CacheFill fill, String cacheStatus) {
         keepClientHeaders();
         state = PROXYING;
+        boolean convertHead = head && fill != null;
+        if (convertHead) {
+            // The HEAD goes upstream as GET so its body fills the cache; the client gets the head.
+            request.setMethod(HttpMethod.GET);
+        }
         ProxyExchange p = ProxyExchange.start(client, request, log, route, host, maxBody, false);
+        if (convertHead) {
+            p.headOnly();
+        }
         if (fill != null) {
             p.cacheFill(fill, this);
         } else {
@@ -339,6 +386,7 @@ final class CacheExchange extends Exchange implements Runnable {
         client.context().lifecycle().requestStarted();
         CachedResponse s = fill.stale().retain();
         String value = fill.status();
+        log.cacheStatus = fill.logStatus();
         fill.close();
         serve(s, value);
     }
@@ -385,7 +433,14 @@ final class CacheExchange extends Exchange implements Runnable {
         ByteRange range = null;
         if (!notModified && !head && stored.status() == 200 && stored.isComplete()
                 && request.method() == HttpMethod.GET) {
-            range = ByteRange.of(clientHeaders, meta.headers(), stored.length());
+            List<ByteRange> ranges = ByteRange.all(clientHeaders, meta.headers(), stored.length());
+            if (ranges != null && ranges.size() > 1) {
+                multipart = new MultipartByteRanges(ranges, meta.headers().get(HttpHeaderNames.CONTENT_TYPE),
+                        stored.length());
+                range = ranges.get(0);
+            } else if (ranges != null) {
+                range = ranges.get(0);
+            }
         }
         int code = notModified ? 304 : range == ByteRange.UNSATISFIABLE ? 416 : range != null ? 206 : stored.status();
         HttpHeaders h = new DefaultHttpHeaders(false);
@@ -411,8 +466,13 @@ final class CacheExchange extends Exchange implements Runnable {
         } else if (code == 206) {
             rangeFirst = range.first();
             rangeLast = range.last();
-            h.set(HttpHeaderNames.CONTENT_RANGE, range.contentRange(stored.length()));
-            h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(range.length()));
+            if (multipart != null) {
+                h.set(HttpHeaderNames.CONTENT_TYPE, multipart.contentType());
+                h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(multipart.contentLength()));
+            } else {
+                h.set(HttpHeaderNames.CONTENT_RANGE, range.contentRange(stored.length()));
+                h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(range.length()));
+            }
         } else if (stored.isComplete()) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(stored.length()));
         } else if (!h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
@@ -442,11 +502,35 @@ final class CacheExchange extends Exchange implements Runnable {
             finishResponse();
             return;
         }
+        if (multipart != null) {
+            writeMultipart(multipart.head(0));
+        }
         stream();
     }
 
+    private void writeMultipart(byte[] framing) {
+        bytes += framing.length;
+        clientCtx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(framing)), clientCtx.voidPromise());
+    }
+
+    /**
+     * The range being sent ended: starts the next part of a multipart answer (its delimiter and
+     * head), or returns false when the body is done.
+     */
+    private boolean nextPart() {
+        if (multipart == null || part + 1 == multipart.size()) {
+            return false;
+        }
+        part++;
+        ByteRange next = multipart.range(part);
+        rangeFirst = next.first();
+        rangeLast = next.last();
+        writeMultipart(multipart.head(part));
+        return true;
+    }
+
     /** RFC 9110 section 15.4.5: a 304 carries the fields a 200 would have that describe its validity. */
-    private static void copy304Fields(HttpHeaders from, HttpHeaders to) {
+    static void copy304Fields(HttpHeaders from, HttpHeaders to) {
         for (CharSequence name : new CharSequence[] {HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.CONTENT_LOCATION,
                 HttpHeaderNames.DATE, HttpHeaderNames.ETAG, HttpHeaderNames.EXPIRES, HttpHeaderNames.VARY,
                 HttpHeaderNames.LAST_MODIFIED}) {
@@ -466,11 +550,13 @@ final class CacheExchange extends Exchange implements Runnable {
                     clientCtx.flush();
                     return;
                 }
-                ByteBuf src = o.chunk(index++);
+                ByteBuf src = o.chunk(index);
                 int n = src.readableBytes();
                 long start = position;
-                position += n;
-                if (position <= rangeFirst) {
+                long end = start + n;
+                if (end <= rangeFirst) {
+                    index++;
+                    position = end;
                     continue;
                 }
                 int from = (int) Math.max(0, rangeFirst - start);
@@ -479,10 +565,16 @@ final class CacheExchange extends Exchange implements Runnable {
                         : src.retainedSlice(src.readerIndex() + from, to - from);
                 bytes += chunk.readableBytes();
                 clientCtx.write(new DefaultHttpContent(chunk), clientCtx.voidPromise());
-                if (position > rangeLast) {
-                    finishResponse();
-                    return;
+                if (rangeLast < end) {
+                    // The range ends in this chunk; the next part (ascending) may start in it too.
+                    if (!nextPart()) {
+                        finishResponse();
+                        return;
+                    }
+                    continue;
                 }
+                index++;
+                position = end;
                 continue;
             }
             if (o.isComplete()) {
@@ -507,6 +599,9 @@ final class CacheExchange extends Exchange implements Runnable {
 
     private void finishResponse() {
         state = DONE;
+        if (multipart != null && status == 206) {
+            writeMultipart(multipart.tail());
+        }
         ChannelFuture written = clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         cache.cache().statsCounters().served(bytes);
         releaseObjects();

@@ -136,6 +136,11 @@ final class ProxyExchange extends Exchange
     private boolean background;
     private boolean logged;
     private boolean lifecycleEnded;
+    /**
+     * The client asked HEAD and the cache sent GET upstream to fill the object (nginx's
+     * proxy_cache_convert_head): the client gets the head only, the body goes to the fill.
+     */
+    private boolean headOnly;
     /** The origin's answer is a 304 or an error the stale response covers: discard it, then hand back. */
     private boolean handover;
 
@@ -164,9 +169,18 @@ final class ProxyExchange extends Exchange
         this.cacheOwner = owner;
     }
 
+    /**
+     * The client's HEAD went upstream as this GET (the request's method is GET already): answer the
+     * client with the head only while the fill takes the body.
+     */
+    void headOnly() {
+        this.headOnly = true;
+    }
+
     /** A Cache-Status value for the response on a cache-enabled route that bypasses the cache. */
     void cacheStatus(String value) {
         this.cacheStatus = value;
+        log.cacheStatus = "BYPASS";
     }
 
     /** After a non-error answer, invalidate what the cache holds for the URI and its Location(s). */
@@ -537,6 +551,7 @@ final class ProxyExchange extends Exchange
                 handover = true;
             }
             CacheStatus.add(headers, fill.status());
+            log.cacheStatus = fill.logStatus();
         } else if (cacheStatus != null) {
             CacheStatus.add(headers, cacheStatus);
         }
@@ -574,6 +589,36 @@ final class ProxyExchange extends Exchange
             return;
         }
         clientCtx.write(response, clientCtx.voidPromise());
+        if (headOnly) {
+            if (fill == null || !fill.storing()) {
+                // Nothing will be stored: the body is of no use to anybody, so it is not downloaded.
+                endHeadOnly();
+            } else {
+                detachAfterHead();
+            }
+        }
+    }
+
+    /**
+     * A converted HEAD has its whole answer with the head: the client's response ends now (its
+     * connection can take the next request) and the fill reads the body on without it, as a fill
+     * whose client left does.
+     */
+    private void detachAfterHead() {
+        detached = true;
+        ChannelFuture written = clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        end(status, null);
+        client.exchangeDone(clientKeepAlive, written);
+    }
+
+    /** A converted HEAD is answered: the head went out, the client's (empty) body ends here. */
+    private void endHeadOnly() {
+        if (!finish()) {
+            return;
+        }
+        ChannelFuture written = clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        end(status, null);
+        client.exchangeDone(clientKeepAlive, written);
     }
 
     /** Passes the upstream's 101 on; the switch to the relay happens with the 101's last part. */
@@ -840,7 +885,7 @@ final class ProxyExchange extends Exchange
             return;
         }
         boolean keepAlive = clientKeepAlive && requestComplete && client.connectionReusable();
-        FullHttpResponse r = LocalResponses.error(clientCtx.alloc(), failStatus, log.requestId, head);
+        FullHttpResponse r = LocalResponses.error(clientCtx.alloc(), failStatus, log.requestId, head || headOnly);
         LocalResponses.markClose(r, keepAlive, http10);
         decorate(r);
         responseBytes = r.content().readableBytes();

@@ -14,7 +14,7 @@ public final class AccessLogFormats {
     public static final List<String> FIELDS = List.of("remote_addr", "time_local", "time_iso8601", "msec", "request",
             "request_method", "request_uri", "server_protocol", "status", "body_bytes_sent", "http_referer",
             "http_user_agent", "host", "upstream_addr", "upstream_response_time", "request_time", "request_id",
-            "listener", "route", "error");
+            "listener", "route", "upstream_cache_status", "error");
 
     private AccessLogFormats() {
     }

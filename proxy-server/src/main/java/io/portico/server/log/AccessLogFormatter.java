@@ -11,7 +11,7 @@ import java.util.Locale;
  * <pre>
  * $remote_addr - - [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"
  *   host="$host" upstream=$upstream_addr upstream_time=$upstream_time request_time=$request_time
- *   request_id=$request_id listener=$listener route="$route" [error=$error]
+ *   request_id=$request_id listener=$listener route="$route" cache=$upstream_cache_status [error=$error]
  * </pre>
  * (one line). A stream listener's connection (L4) has its own line, after nginx's {@code stream} log:
  * <pre>
@@ -69,7 +69,8 @@ final class AccessLogFormatter implements LineFormat {
         field(out, r.listener);
         out.appendAscii(" route=\"");
         field(out, r.route);
-        out.append((byte) '"');
+        out.appendAscii("\" cache=");
+        field(out, r.cacheStatus);
         if (r.error != null) {
             out.appendAscii(" error=");
             escaped(out, r.error);

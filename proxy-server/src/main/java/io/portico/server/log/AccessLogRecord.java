@@ -39,6 +39,12 @@ public final class AccessLogRecord {
     public String listener;
     /** The route's name. */
     public String route;
+    /**
+     * What the cache did, as nginx's {@code $upstream_cache_status}: {@code MISS}, {@code HIT},
+     * {@code EXPIRED}, {@code STALE}, {@code UPDATING}, {@code REVALIDATED} or {@code BYPASS};
+     * null (printed {@code -}) when the route has no cache.
+     */
+    public String cacheStatus;
     /** Why the request failed, e.g. {@code upstream_connect_refused}; printed only when set. For L4, how it ended. */
     public String error;
     /** A stream listener's connection or UDP session rather than an HTTP request: printed in the L4 format. */

@@ -10,7 +10,7 @@ import java.time.format.DateTimeFormatter;
  * <pre>
  * {"time":"2026-11-22T11:30:00.123+00:00","remote_addr":"127.0.0.1","method":"GET","uri":"/","protocol":"HTTP/1.1",
  *  "status":200,"body_bytes_sent":12,"referer":null,"user_agent":"curl/8","host":"a","upstream_addr":"10.0.0.1:80",
- *  "upstream_time":0.002,"request_time":0.003,"request_id":"…","listener":"http","route":"/","error":null}
+ *  "upstream_time":0.002,"request_time":0.003,"request_id":"…","listener":"http","route":"/","cache":"HIT","error":null}
  * </pre>
  * Times are seconds with millisecond precision; a field with no value is null. Header text arrives
  * one char per byte, so a byte outside printable ASCII is written as {@code \\u00XX}.
@@ -68,6 +68,8 @@ final class JsonFormat implements LineFormat {
         string(out, r.listener);
         out.appendAscii(",\"route\":");
         string(out, r.route);
+        out.appendAscii(",\"cache\":");
+        string(out, r.cacheStatus);
         out.appendAscii(",\"error\":");
         string(out, r.error);
         out.appendAscii("}\n");

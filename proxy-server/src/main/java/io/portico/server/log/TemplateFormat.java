@@ -128,6 +128,7 @@ final class TemplateFormat implements LineFormat {
             case "request_id" -> AccessLogFormatter.field(out, r.requestId);
             case "listener" -> AccessLogFormatter.field(out, r.listener);
             case "route" -> AccessLogFormatter.field(out, r.route);
+            case "upstream_cache_status" -> AccessLogFormatter.field(out, r.cacheStatus);
             case "error" -> AccessLogFormatter.field(out, r.error);
             default -> throw new IllegalStateException("field " + field);
         }

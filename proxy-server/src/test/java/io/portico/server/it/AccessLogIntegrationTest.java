@@ -114,7 +114,7 @@ class AccessLogIntegrationTest {
         assertThat(line).matches("127\\.0\\.0\\.1 - - " + TIME + " \"GET /hello HTTP/1\\.1\" 200 14 "
                 + "\"http://ref\\.test/\" \"probe/1\\.0\" host=\"log\\.test\" "
                 + "upstream=127\\.0\\.0\\.1:" + origin.port() + " upstream_time=\\d+\\.\\d{3} request_time=\\d+\\.\\d{3} "
-                + "request_id=" + id + " listener=front route=\"= /hello\"");
+                + "request_id=" + id + " listener=front route=\"= /hello\" cache=-");
     }
 
     @Test

@@ -72,6 +72,8 @@ final class ScriptedOrigin implements AutoCloseable {
     private final Map<String, Function<FullHttpRequest, Reply>> scripts = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
     final List<HttpHeaders> requestHeaders = new CopyOnWriteArrayList<>();
+    /** "METHOD path" of every request, in arrival order. */
+    final List<String> requestLines = new CopyOnWriteArrayList<>();
     private final Channel server;
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
@@ -114,12 +116,19 @@ final class ScriptedOrigin implements AutoCloseable {
 
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // Portico resets a connection whose body it does not want (a converted HEAD of an uncacheable response).
+            ctx.close();
+        }
+
+        @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             String path = req.uri();
             int q = path.indexOf('?');
             String key = q < 0 ? path : path.substring(0, q);
             hits.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
             requestHeaders.add(req.headers().copy());
+            requestLines.add(req.method().name() + " " + key);
             Function<FullHttpRequest, Reply> script = scripts.get(key);
             Reply reply = script == null ? Reply.of(404, "no script\n") : script.apply(req);
             boolean head = req.method().name().equals("HEAD");

@@ -44,6 +44,7 @@ class AccessLogFormatsTest {
         r.requestId = "4bf92f3577b34da6a3ce929d0e0e4736";
         r.listener = "public";
         r.route = "api";
+        r.cacheStatus = "HIT";
         return r;
     }
 
@@ -60,7 +61,7 @@ class AccessLogFormatsTest {
                 + "\"status\":200,\"body_bytes_sent\":512,\"referer\":null,\"user_agent\":\"curl/8.5.0 \\u00e9\","
                 + "\"host\":\"example.com\",\"upstream_addr\":\"10.0.0.2:8080\",\"upstream_time\":0.004,"
                 + "\"request_time\":0.012,\"request_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"listener\":\"public\","
-                + "\"route\":\"api\",\"error\":null}\n");
+                + "\"route\":\"api\",\"cache\":\"HIT\",\"error\":null}\n");
         AccessLogRecord none = record();
         none.upstreamNanos = -1;
         none.error = "upstream_connect_failed";
@@ -73,6 +74,15 @@ class AccessLogFormatsTest {
                 + " ua=\"$http_user_agent\" ref=$http_referer", record()))
                 .isEqualTo("203.0.113.7 [2026-11-22T08:28:46.789+00:00] \"GET /a?b=\\x22x\\x22 HTTP/1.1\" 200 0.012s"
                         + " rid=4bf92f3577b34da6a3ce929d0e0e4736 up=10.0.0.2:8080 ua=\"curl/8.5.0 \\xE9\" ref=-\n");
+    }
+
+    @Test
+    void aTemplatePrintsTheCacheStatusAsNginxsUpstreamCacheStatus() {
+        assertThat(line("$request_uri $upstream_cache_status", record())).isEqualTo("/a?b=\\x22x\\x22 HIT\n");
+        AccessLogRecord uncached = record();
+        uncached.cacheStatus = null;
+        assertThat(line("$request_uri $upstream_cache_status", uncached)).endsWith(" -\n");
+        assertThat(line("json", uncached)).contains("\"cache\":null");
     }
 
     @Test

@@ -36,7 +36,7 @@ class AccessLogTest {
                 "203.0.113.7 - - [22/Nov/2026:08:28:46 +0000] \"GET /a?b HTTP/1.1\" 200 512"
                         + " \"https://example.com/\" \"curl/8.5.0\" host=\"example.com\" upstream=10.0.0.2:8080"
                         + " upstream_time=0.004 request_time=0.012 request_id=4bf92f3577b34da6a3ce929d0e0e4736"
-                        + " listener=public route=\"api\"\n");
+                        + " listener=public route=\"api\" cache=-\n");
     }
 
     @Test
@@ -58,7 +58,7 @@ class AccessLogTest {
 
         assertThat(lineFor(r, ZoneOffset.UTC)).isEqualTo(
                 "::1 - - [22/Nov/2026:08:28:46 +0000] \"-\" 502 0 \"-\" \"-\" host=\"-\" upstream=-"
-                        + " upstream_time=- request_time=1.500 request_id=- listener=- route=\"-\""
+                        + " upstream_time=- request_time=1.500 request_id=- listener=- route=\"-\" cache=-"
                         + " error=upstream_connect_refused\n");
     }
 
@@ -192,7 +192,7 @@ class AccessLogTest {
         assertThat(capture.checkError()).isFalse();
         assertThat(captured.toString(StandardCharsets.US_ASCII))
                 .startsWith("203.0.113.7 - - [")
-                .endsWith("route=\"api\"\nstill open");
+                .endsWith("route=\"api\" cache=-\nstill open");
     }
 
     @Test
