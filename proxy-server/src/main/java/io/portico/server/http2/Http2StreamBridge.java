@@ -134,46 +134,27 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     private void onRequestHeaders(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
         requestSeen = true;
         Http2Headers h2 = frame.headers();
-        CharSequence method = h2.method();
-        CharSequence path = h2.path();
-        CharSequence authority = h2.authority();
-        if (method == null || (path == null && !HttpMethod.CONNECT.asciiName().contentEquals(method))) {
+        HttpRequest request = RequestFields.toRequest(h2.method(), h2.path(), h2.authority(), h2);
+        if (request == null) {
             malformed(ctx);
             return;
         }
-        HttpHeaders headers = Http2RequestFields.toHttp1(h2);
-        if (headers == null) {
-            malformed(ctx);
-            return;
-        }
-        CharSequence host = h2.get(HttpHeaderNames.HOST);
-        declaredLength = Http2RequestFields.contentLength(headers);
-        if (declaredLength == Http2RequestFields.INVALID_LENGTH) {
-            malformed(ctx);
-            return;
-        }
-        String uri = path == null ? authority == null ? "" : authority.toString() : path.toString();
-        HttpMethod httpMethod = HttpMethod.valueOf(method.toString());
+        HttpHeaders headers = request.headers();
+        declaredLength = RequestFields.contentLength(headers);
         CharSequence protocol = h2.get(PROTOCOL);
         if (protocol != null) {
-            if (!HttpMethod.CONNECT.equals(httpMethod) || path == null || frame.isEndStream()) {
+            if (!HttpMethod.CONNECT.equals(request.method()) || h2.path() == null || frame.isEndStream()) {
                 malformed(ctx);
                 return;
             }
             if (HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(protocol)) {
                 // RFC 8441 section 5: the upstream gets the HTTP/1.1 opening handshake it knows.
-                httpMethod = HttpMethod.GET;
+                request.setMethod(HttpMethod.GET);
                 headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
                 headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-                headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, Http2RequestFields.newWebSocketKey());
+                headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, RequestFields.newWebSocketKey());
                 webSocketPending = true;
             }
-        }
-        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, httpMethod, uri, headers);
-        if (authority != null && host != null && !AsciiString.contentEqualsIgnoreCase(host, authority)) {
-            // RFC 9113 section 8.3.1: they must agree; nginx answers 400 as well.
-            request.setDecoderResult(DecoderResult.failure(new MalformedRequestException(
-                    "Host '" + host + "' disagrees with :authority '" + authority + "'")));
         }
         if (webSocketPending) {
             // No HTTP body follows: the stream's DATA is the WebSocket once the upstream said 101.
@@ -223,18 +204,8 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             malformed(ctx);
             return;
         }
-        LastHttpContent last = new DefaultLastHttpContent(io.netty.buffer.Unpooled.EMPTY_BUFFER,
-                Http2RequestFields.TRAILERS);
-        try {
-            for (Map.Entry<CharSequence, CharSequence> e : frame.headers()) {
-                CharSequence name = e.getKey();
-                if (name.length() > 0 && name.charAt(0) == ':' || Http2RequestFields.forbidden(name, e.getValue())) {
-                    malformed(ctx);
-                    return;
-                }
-                last.trailingHeaders().add(name, e.getValue());
-            }
-        } catch (IllegalArgumentException invalid) {
+        LastHttpContent last = RequestFields.trailers(frame.headers());
+        if (last == null) {
             malformed(ctx);
             return;
         }
@@ -382,15 +353,6 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             promise.trySuccess();
         } else {
             ctx.write(msg, promise);
-        }
-    }
-
-    /** Why a request was answered 400 rather than routed. */
-    static final class MalformedRequestException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        MalformedRequestException(String message) {
-            super(message, null, false, false);
         }
     }
 }
