@@ -19,7 +19,8 @@ final class Http2Switch {
         String sni = http1.sniName();
         String subject = http1.clientSubject();
         String fingerprint = http1.clientFingerprint();
-        return new Http2Frontend(context.config().http2(), context.http2Counters(), true,
+        return new Http2Frontend(context.config().http2(), context.http2Counters(),
+                context.config().http().keepaliveRequests(), true,
                 () -> new Http1ProxyHandler(context, ListenerMetrics.HTTP_2, sni, subject, fingerprint));
     }
 

@@ -1,13 +1,13 @@
 package io.portico.server.http2;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
-import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -19,7 +19,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
@@ -32,8 +31,9 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
+import io.portico.websocket.HalfClose;
 
-import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Translates one HTTP/2 stream to the HTTP/1-shaped messages the exchange handler speaks, and its
@@ -57,6 +57,9 @@ import java.util.Map;
 final class Http2StreamBridge extends ChannelDuplexHandler {
 
     private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
+    /** Ends a tunnel's sending direction: an empty DATA frame with END_STREAM (RFC 8441 section 4). */
+    private static final Function<Channel, ChannelFuture> END_STREAM =
+            ch -> ch.writeAndFlush(new DefaultHttp2DataFrame(true));
 
     private final Http2Counters counters;
     private final Http2ConnectionGuard guard;
@@ -265,6 +268,8 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             ReferenceCountUtil.release(response);
             webSocketPending = false;
             tunnel = true;
+            // A relay that ends cleanly half-closes with END_STREAM; closing the stream would reset it.
+            ctx.channel().attr(HalfClose.OUTPUT_END).set(END_STREAM);
             ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
             return;
         }
