@@ -8,6 +8,8 @@ import io.portico.server.config.ConfigLoader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
@@ -99,5 +101,50 @@ class Http3LifecycleTest {
         assertThat(client.quic.pipeline().get(Http3ClientConnectionHandler.class).isGoAwayReceived()).isTrue();
         await().atMost(Duration.ofSeconds(10)).until(() -> !client.quic.isActive());
         shutdown.get();
+    }
+
+    @Test
+    void withReusePortEverySocketServesAndTheAccessLogSaysHttp3() throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new ScriptedOrigin();
+        origin.on("/hi", r -> ScriptedOrigin.Reply.ok("hi"));
+        Path log = Files.createTempFile("portico-h3", ".log");
+        try {
+            server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
+                    workers: 2
+                    admin: {address: "127.0.0.1:0"}
+                    listeners:
+                      - name: https
+                        address: 127.0.0.1:0
+                        reuse_port: true
+                        tls:
+                          certificates: [{cert: %s, key: %s}]
+                        http3: {enabled: true}
+                    access_log: {enabled: true, path: %s}
+                    upstreams:
+                      origin:
+                        backends: [{address: "127.0.0.1:%d"}]
+                    servers:
+                      - routes: [{match: {prefix: /}, upstream: origin}]
+                    """.formatted(cert.certificate(), cert.privateKey(), log, origin.port())));
+            int port = server.http3Address("https").getPort();
+            // Several connections from several source ports: the kernel spreads them over the
+            // sockets, and each packet still reaches the loop that owns its connection.
+            for (int i = 0; i < 4; i++) {
+                try (H3Client c = new H3Client(port, cert.cert())) {
+                    for (int j = 0; j < 3; j++) {
+                        H3Client.Response r = c.get("/hi");
+                        assertThat(r.status()).as(r::describe).isEqualTo(200);
+                        assertThat(r.body()).isEqualTo("hi");
+                    }
+                }
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> Files.readAllLines(log).size() >= 12);
+            assertThat(Files.readAllLines(log)).allSatisfy(line -> assertThat(line).contains("\"GET /hi HTTP/3.0\" 200 "));
+        } finally {
+            server.close();
+            server = null;
+            Files.deleteIfExists(log);
+        }
     }
 }

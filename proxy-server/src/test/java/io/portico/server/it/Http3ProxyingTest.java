@@ -38,6 +38,7 @@ class Http3ProxyingTest {
         cert = new SelfSignedCertificate("localhost");
         origin = new TestOrigin("h3");
         scripted = new ScriptedOrigin();
+        scripted.on("/scripted/alt", r -> ScriptedOrigin.Reply.ok("own", "Alt-Svc", "h3=\":9443\"; ma=60"));
         scripted.on("/cached/page", r -> ScriptedOrigin.Reply.ok("cached body", "Cache-Control", "max-age=60"));
         try (ServerSocket s = new ServerSocket(0)) {
             deadPort = s.getLocalPort();
@@ -74,6 +75,7 @@ class Http3ProxyingTest {
                 %s
                       - {match: {prefix: /cached/}, upstream: scripted, cache: {enabled: true}}
                       - {match: {prefix: /dead/}, upstream: dead}
+                      - {match: {prefix: /scripted/}, upstream: scripted}
                       - {match: {prefix: /}, upstream: origin}
                 """.formatted(cert.certificate(), cert.privateKey(), origin.port(), scripted.port(), deadPort,
                 extraRoutes.indent(6).stripTrailing());
@@ -242,5 +244,14 @@ class Http3ProxyingTest {
         assertThat(r.body()).isEqualTo("added by reload");
         assertThat(h3.quic.isActive()).isTrue();
         await().atMost(Duration.ofSeconds(10)).until(() -> portico.server().retiredGenerations() == 0);
+    }
+
+    @Test
+    void anAltSvcTheUpstreamSetIsNotDuplicated() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(TlsProxyingTest.trusting(cert.cert())).connectTimeout(Duration.ofSeconds(5)).build();
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(
+                URI.create("https://localhost:" + tcpPort() + "/scripted/alt")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.headers().allValues("alt-svc")).containsExactly("h3=\":9443\"; ma=60");
     }
 }
