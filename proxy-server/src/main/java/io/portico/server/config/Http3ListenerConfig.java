@@ -17,6 +17,8 @@ import java.time.Duration;
  *                              may send ahead of the upstream taking them
  * @param altSvcMaxAge          {@code ma} of the {@code Alt-Svc} header on the TCP side's answers;
  *                              0 leaves the header out
+ * @param streamIdleTimeout     a request stream that moves no byte for this long while it waits on
+ *                              the client (a stalled upload, a client that stopped reading) is reset
  */
 public record Http3ListenerConfig(
         @Default("false") boolean enabled,
@@ -24,7 +26,8 @@ public record Http3ListenerConfig(
         @Default("60s") Duration idleTimeout,
         @Default("8m") ByteSize initialMaxData,
         @Default("256k") ByteSize initialMaxStreamData,
-        @Default("86400") long altSvcMaxAge) {
+        @Default("86400") long altSvcMaxAge,
+        @Default("60s") Duration streamIdleTimeout) {
 
     public Http3ListenerConfig {
         if (maxStreams < 1) {
@@ -40,6 +43,9 @@ public record Http3ListenerConfig(
             throw new InvalidConfigException("initial_max_data", "must be at least initial_max_stream_data ("
                     + initialMaxStreamData.bytes() + " bytes)");
         }
+        if (streamIdleTimeout.isNegative() || streamIdleTimeout.isZero()) {
+            throw new InvalidConfigException("stream_idle_timeout", "must be positive");
+        }
         if (altSvcMaxAge < 0) {
             throw new InvalidConfigException("alt_svc_max_age", "cannot be negative");
         }
@@ -48,6 +54,6 @@ public record Http3ListenerConfig(
     /** Every default, as a listener without an {@code http3} section gets. */
     public static Http3ListenerConfig defaults() {
         return new Http3ListenerConfig(false, 128, Duration.ofSeconds(60), ByteSize.parse("8m"),
-                ByteSize.parse("256k"), 86400);
+                ByteSize.parse("256k"), 86400, Duration.ofSeconds(60));
     }
 }

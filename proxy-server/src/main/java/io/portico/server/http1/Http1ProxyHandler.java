@@ -382,7 +382,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private void onStreamIdle() {
         Exchange exchange = current;
         if (exchange == null || !ctx.channel().isWritable() || exchange.wantsRequestBytes()) {
-            context.http2Counters().count(Http2Counters.Reason.STREAM_IDLE_TIMEOUT);
+            if (streamProtocol == ListenerMetrics.HTTP_3) {
+                context.metrics().http3().streamIdleTimeout();
+            } else {
+                context.http2Counters().count(Http2Counters.Reason.STREAM_IDLE_TIMEOUT);
+            }
             if (exchange != null) {
                 exchange.log.error = "stream_idle_timeout";
             }

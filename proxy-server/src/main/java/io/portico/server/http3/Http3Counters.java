@@ -16,6 +16,7 @@ public final class Http3Counters {
     private final LongAdder malformed = new LongAdder();
     private final LongAdder refused = new LongAdder();
     private final LongAdder goAways = new LongAdder();
+    private final LongAdder idle = new LongAdder();
 
     void connectionOpened() {
         connections.increment();
@@ -40,6 +41,11 @@ public final class Http3Counters {
         refused.increment();
     }
 
+    /** A stream stuck on its client for stream_idle_timeout was reset. */
+    public void streamIdleTimeout() {
+        idle.increment();
+    }
+
     void goAwaySent() {
         goAways.increment();
     }
@@ -62,6 +68,7 @@ public final class Http3Counters {
         m.put("malformed_request", malformed.sum());
         m.put("stream_refused", refused.sum());
         m.put("graceful_goaway", goAways.sum());
+        m.put("stream_idle_timeout", idle.sum());
         return m;
     }
 }

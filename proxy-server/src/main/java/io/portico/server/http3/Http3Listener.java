@@ -10,6 +10,7 @@ import io.netty.handler.codec.http3.Http3;
 import io.netty.handler.codec.http3.Http3ServerConnectionHandler;
 import io.netty.handler.codec.http3.Http3SettingsFrame;
 import io.netty.handler.codec.quic.QuicTokenHandler;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicCodecDispatcher;
@@ -176,6 +177,9 @@ public final class Http3Listener {
                 if (identity == null) {
                     identity = Identity.of(connection);
                 }
+                // A stream stuck on its client is reset (the exchange decides, as for HTTP/2 streams).
+                stream.pipeline().addLast("h3-idle", new IdleStateHandler(0, 0,
+                        config.http3().streamIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
                 stream.pipeline().addLast("h3-bridge", new Http3StreamBridge(counters));
                 stream.pipeline().addLast("proxy", StreamExchanges.http3(contexts.get(), identity.sni,
                         identity.subject, identity.fingerprint));

@@ -90,6 +90,15 @@ final class H3Client implements AutoCloseable {
         return response.await();
     }
 
+    /** Sends a head and {@code body} without ending the stream (a client that stalls mid-upload). */
+    Response sendWithoutEnd(Http3Headers headers, byte[] body) throws Exception {
+        Response response = new Response();
+        QuicStreamChannel stream = Http3.newRequestStream(quic, response).get(10, TimeUnit.SECONDS);
+        stream.write(new DefaultHttp3HeadersFrame(headers));
+        stream.writeAndFlush(new DefaultHttp3DataFrame(stream.alloc().buffer(body.length).writeBytes(body)));
+        return response;
+    }
+
     /** Writes a body in DATA frames while the stream is writable, then the FIN. */
     private static final class Uploader {
         private final QuicStreamChannel stream;

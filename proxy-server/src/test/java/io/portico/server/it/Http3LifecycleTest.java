@@ -147,4 +147,35 @@ class Http3LifecycleTest {
             Files.deleteIfExists(log);
         }
     }
+
+    @Test
+    void anUploadThatStallsIsResetAfterStreamIdleTimeoutAndNeverCompletesUpstream() throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new ScriptedOrigin();
+        server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
+                workers: 1
+                admin: {address: "127.0.0.1:0"}
+                listeners:
+                  - name: https
+                    address: 127.0.0.1:0
+                    tls:
+                      certificates: [{cert: %s, key: %s}]
+                    http3: {enabled: true, stream_idle_timeout: 1s}
+                access_log: {enabled: false}
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(cert.certificate(), cert.privateKey(), origin.port())));
+        client = new H3Client(server.http3Address("https").getPort(), cert.cert());
+        var head = client.headers("POST", "/upload");
+        head.setInt("content-length", 100);
+        H3Client.Response r = client.sendWithoutEnd(head, new byte[10]).await();
+        assertThat(r.status()).as(r::describe).isEqualTo(-1);
+        assertThat(r.resetCode).as(r::describe).isPositive();
+        assertThat(origin.hits("/upload")).isZero();
+        assertThat(server.metrics().listener("https").http3().snapshot()).containsEntry("stream_idle_timeout", 1L);
+        assertThat(client.get("/other").status()).as("the connection still serves").isNotEqualTo(-1);
+    }
 }
