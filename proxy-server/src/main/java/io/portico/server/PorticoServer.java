@@ -131,7 +131,7 @@ public final class PorticoServer implements AutoCloseable {
         volatile ListenerContext context;
         BoundListener bound;
         /** The UDP side serving HTTP/3, or null; it follows the slot through reloads. */
-        Http3Listener http3;
+        volatile Http3Listener http3;
         /** The settings {@link #http3} was started with. */
         Http3ListenerConfig http3Config;
 

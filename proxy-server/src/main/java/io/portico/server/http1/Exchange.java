@@ -268,7 +268,8 @@ abstract class Exchange {
         r.listener = client.context().name();
         r.error = error;
         // No latency: the request never got a head worth timing.
-        client.context().metrics().request(null, ListenerMetrics.HTTP_1_1, status, -1);
+        client.context().metrics().request(null, client.stream() ? client.streamProtocol() : ListenerMetrics.HTTP_1_1,
+                status, -1);
         client.context().accessLog().log(r);
     }
 
