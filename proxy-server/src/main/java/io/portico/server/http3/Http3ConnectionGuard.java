@@ -74,6 +74,12 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** A failed handshake (no client certificate, a name the listener rejects) or a connection error: it is gone. */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == ServerLifecycle.DRAIN) {

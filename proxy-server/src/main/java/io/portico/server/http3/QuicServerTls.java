@@ -6,6 +6,7 @@ import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslContextBuilder;
 import io.netty.handler.codec.quic.QuicSslEngine;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.util.AttributeKey;
 import io.portico.tls.KeyMaterial;
 import io.portico.tls.ServerTls;
 import io.portico.tls.ServerTlsOptions;
@@ -23,6 +24,8 @@ import java.util.function.Supplier;
  * the TCP side a new {@link ServerTls}; the next QUIC handshake notices and builds from it.
  */
 public final class QuicServerTls {
+
+    private static final AttributeKey<Object> CONTEXTS = AttributeKey.valueOf(QuicServerTls.class, "contexts");
 
     private final Supplier<ServerTls> source;
     /** The contexts built from one {@link ServerTls}; replaced whole when the source changes. */
@@ -43,9 +46,16 @@ public final class QuicServerTls {
         new Built(tls);
     }
 
-    /** A new engine for a QUIC connection, from the listener's current certificates. */
+    /**
+     * A new engine for a QUIC connection, from the listener's current certificates. The connection
+     * keeps the contexts it was built from: SNI moves its handshake to one of the per-certificate
+     * contexts, whose native side (and the callbacks it holds) must outlive the connection even
+     * when a certificate reload has replaced them for new connections.
+     */
     QuicSslEngine newEngine(QuicChannel ch) {
-        return contexts().sni.newEngine(ch.alloc());
+        Built b = contexts();
+        ch.attr(CONTEXTS).set(b);
+        return b.sni.newEngine(ch.alloc());
     }
 
     private Built contexts() {
@@ -81,36 +91,41 @@ public final class QuicServerTls {
                 byMaterial.put(m, build(m, options));
             }
             QuicSslContext fallback = byMaterial.get(tls.materials().get(0));
-            // Clients that send no name get the default certificate, as on TCP; a name the listener
-            // rejects (unknown_sni: reject) gets no context, so the handshake fails.
-            sni = QuicSslContextBuilder.buildForServerWithSni(name -> {
+            // The handshake starts on this context and SNI then moves it to a certificate's own: the
+            // client certificate policy must be on both, BoringSSL takes it from the first.
+            sni = builder(tls.materials().get(0), options).sni(name -> {
                 if (name == null) {
                     return fallback;
                 }
+                // A name the listener rejects (unknown_sni: reject) gets no context: the handshake fails.
                 KeyMaterial m = tls.materialFor(name, true);
                 return m == null ? null : byMaterial.getOrDefault(m, fallback);
-            });
+            }).build();
         }
 
         private static QuicSslContext build(KeyMaterial m, ServerTlsOptions options) throws TlsConfigException {
             try {
-                QuicSslContextBuilder b = QuicSslContextBuilder.forServer(m.key(), null, m.chain())
-                        .applicationProtocols(Http3.supportedApplicationProtocols());
-                if (options.clientAuth() != ClientAuth.NONE) {
-                    b.clientAuth(options.clientAuth())
-                            .trustManager(options.clientCa().toArray(new X509Certificate[0]));
-                }
-                if (options.sessionCacheSize() > 0) {
-                    b.sessionCacheSize(options.sessionCacheSize());
-                }
-                if (options.sessionTimeout() != null && !options.sessionTimeout().isZero()) {
-                    b.sessionTimeout(options.sessionTimeout().toSeconds());
-                }
-                return b.build();
+                return builder(m, options).build();
             } catch (RuntimeException e) {
                 throw new TlsConfigException("HTTP/3 cannot use the " + m.keyType() + " certificate from " + m.source()
                         + " (QUIC's BoringSSL refused it: " + e.getMessage() + ")", e);
             }
+        }
+
+        /** The listener's policy for one certificate: ALPN h3, client certificates, session cache. */
+        private static QuicSslContextBuilder builder(KeyMaterial m, ServerTlsOptions options) {
+            QuicSslContextBuilder b = QuicSslContextBuilder.forServer(m.key(), null, m.chain())
+                    .applicationProtocols(Http3.supportedApplicationProtocols());
+            if (options.clientAuth() != ClientAuth.NONE) {
+                b.clientAuth(options.clientAuth()).trustManager(options.clientCa().toArray(new X509Certificate[0]));
+            }
+            if (options.sessionCacheSize() > 0) {
+                b.sessionCacheSize(options.sessionCacheSize());
+            }
+            if (options.sessionTimeout() != null && !options.sessionTimeout().isZero()) {
+                b.sessionTimeout(options.sessionTimeout().toSeconds());
+            }
+            return b;
         }
     }
 }

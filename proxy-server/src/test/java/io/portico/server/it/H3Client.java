@@ -46,8 +46,18 @@ final class H3Client implements AutoCloseable {
     final String authority;
 
     H3Client(int port, X509Certificate trusted) throws Exception {
-        QuicSslContext tls = QuicSslContextBuilder.forClient().trustManager(trusted)
-                .applicationProtocols(Http3.supportedApplicationProtocols()).build();
+        this(port, trusted, null, null);
+    }
+
+    /** A client that presents {@code clientCert} (mTLS) when the server asks for one. */
+    H3Client(int port, X509Certificate trusted, java.security.PrivateKey clientKey, X509Certificate clientCert)
+            throws Exception {
+        QuicSslContextBuilder builder = QuicSslContextBuilder.forClient().trustManager(trusted)
+                .applicationProtocols(Http3.supportedApplicationProtocols());
+        if (clientKey != null) {
+            builder.keyManager(clientKey, null, clientCert);
+        }
+        QuicSslContext tls = builder.build();
         ChannelHandler codec = Http3.newQuicClientCodecBuilder()
                 // The name the certificate is for goes in SNI and is what the client verifies.
                 .sslEngineProvider(ch -> tls.newEngine(ch.alloc(), "localhost", port))
