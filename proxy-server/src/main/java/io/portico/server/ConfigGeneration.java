@@ -1,5 +1,9 @@
 package io.portico.server;
 
+import io.netty.handler.codec.quic.Quic;
+import io.portico.server.http3.QuicServerTls;
+import io.portico.tls.TlsConfigException;
+
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.ListenerProtocol;
 import io.portico.server.config.PorticoConfig;
@@ -115,6 +119,13 @@ final class ConfigGeneration {
                         }
                     }
                     tls.put(lc.name(), listenerTls);
+                    if (lc.http3().enabled() && Quic.isAvailable()) {
+                        try {
+                            QuicServerTls.check(listenerTls.current());
+                        } catch (TlsConfigException ex) {
+                            throw new BuildException("listeners[" + i + "].tls.certificates", ex.getMessage(), ex);
+                        }
+                    }
                 }
                 if (lc.protocol() != ListenerProtocol.HTTP) {
                     StreamContext previousStream = previous == null ? null : previous.streams.get(lc.name());

@@ -25,6 +25,9 @@ import io.portico.server.demo.DemoOrigin;
 import io.portico.server.http1.Http1ServerInitializer;
 import io.portico.server.http1.ListenerContext;
 import io.portico.server.http2.Http2Counters;
+import io.portico.server.http3.Http3Listener;
+import io.portico.server.config.Http3ListenerConfig;
+import io.netty.handler.codec.quic.Quic;
 import io.portico.server.http1.ServerLifecycle;
 import io.portico.server.limits.BufferBudget;
 import io.portico.server.limits.ConnectionLimits;
@@ -129,6 +132,10 @@ public final class PorticoServer implements AutoCloseable {
         volatile ListenerContext context;
         volatile StreamContext stream;
         BoundListener bound;
+        /** The UDP side serving HTTP/3, or null; it follows the slot through reloads. */
+        volatile Http3Listener http3;
+        /** The settings {@link #http3} was started with. */
+        Http3ListenerConfig http3Config;
 
         ListenerSlot(ListenerConfig config, ConfigGeneration gen) {
             this.config = config;
@@ -328,6 +335,62 @@ public final class PorticoServer implements AutoCloseable {
             warningsOut.add("listener " + lc.name() + ": " + w);
         }
         slot.bound = ListenerBinder.bind(b, lc, transport, workers);
+        try {
+            startHttp3(slot, lc, warningsOut);
+        } catch (RuntimeException e) {
+            slot.bound.closeAsync().join();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts the listener's HTTP/3 side on the TCP side's port when its config asks for it and QUIC
+     * can run here; without the QUIC natives the TCP side keeps serving, with a warning saying why.
+     */
+    private void startHttp3(ListenerSlot slot, ListenerConfig lc, List<String> warningsOut) {
+        slot.http3Config = lc.http3();
+        if (!lc.http3().enabled()) {
+            return;
+        }
+        if (!Quic.isAvailable()) {
+            warningsOut.add("listener " + lc.name() + ": http3 is off, the QUIC natives cannot load on this platform ("
+                    + Quic.unavailabilityCause() + "); HTTP/1.1 and HTTP/2 are served as usual");
+            return;
+        }
+        int port = slot.bound.localAddress().getPort();
+        slot.http3 = Http3Listener.bind(lc, port, transport, workers, () -> slot.context, lifecycle,
+                metrics.listener(lc.name()).http3(), warningsOut);
+        slot.context.advertiseHttp3(port);
+    }
+
+    /** Follows a reload on a listener that keeps its TCP sockets: new settings restart the UDP side. */
+    private void reloadHttp3(ListenerSlot slot, ListenerConfig lc, List<String> changes, List<String> notes) {
+        if (lc.http3().equals(slot.http3Config)) {
+            if (slot.http3 != null) {
+                slot.context.advertiseHttp3(slot.bound.localAddress().getPort());
+            }
+            return;
+        }
+        closeHttp3(slot);
+        try {
+            startHttp3(slot, lc, notes);
+            changes.add("listener " + lc.name() + ": http3 " + (slot.http3 != null ? "restarted with new settings" : "off"));
+        } catch (RuntimeException e) {
+            notes.add("listener " + lc.name() + ": http3 could not start: " + e.getMessage());
+        }
+    }
+
+    private static void closeHttp3(ListenerSlot slot) {
+        if (slot.http3 != null) {
+            slot.http3.close();
+            slot.http3 = null;
+        }
+    }
+
+    /** Closes a listener's TCP sockets and its UDP side. */
+    private static void closeSockets(ListenerSlot slot) {
+        slot.bound.closeAsync().join();
+        closeHttp3(slot);
     }
 
     /**
@@ -507,7 +570,7 @@ public final class PorticoServer implements AutoCloseable {
                     bind(s, notes);
                 } catch (RuntimeException e) {
                     for (ListenerSlot f : fresh.values()) {
-                        f.bound.closeAsync().join();
+                        closeSockets(f);
                     }
                     gen.close(List.of(old), true);
                     return record(ReloadResult.failed(old.number,
@@ -529,7 +592,7 @@ public final class PorticoServer implements AutoCloseable {
                     drainStream(slot, gen, next.shutdownTimeout());
                     changes.add("listener " + lc.name() + " moved to " + lc.address() + " (its connections drain)");
                 } else if (slot != null) {
-                    slot.bound.closeAsync().join();
+                    closeSockets(slot);
                     changes.add("listener " + lc.name() + " moved to " + lc.address());
                 } else {
                     changes.add("listener " + lc.name() + " added on " + hostPort(moved.bound.localAddress()));
@@ -538,11 +601,12 @@ public final class PorticoServer implements AutoCloseable {
             } else if (sameSockets(slot.config, lc)) {
                 // The sockets stay (their initializers read this slot); new connections get the new context.
                 slot.use(gen);
+                reloadHttp3(slot, lc, changes, notes);
                 listeners.put(lc.name(), slot);
             } else {
                 // Same address, other socket options: the old sockets must go before new ones can bind.
                 // (A udp listener's sessions end with them; tcp relays carry on.)
-                slot.bound.closeAsync().join();
+                closeSockets(slot);
                 ListenerSlot s = new ListenerSlot(lc, gen);
                 try {
                     bind(s, notes);
@@ -561,7 +625,7 @@ public final class PorticoServer implements AutoCloseable {
                         + next.shutdownTimeout().toSeconds() + "s)");
                 continue;
             }
-            removed.bound.closeAsync().join();
+            closeSockets(removed);
             for (ConfigGeneration g : liveGenerations()) {
                 ListenerContext c = g.contexts.get(removed.config.name());
                 if (c != null && g != gen) {
@@ -699,6 +763,23 @@ public final class PorticoServer implements AutoCloseable {
             throw new IllegalArgumentException("no listener " + listener);
         }
         return l.bound.localAddress();
+    }
+
+    /** The UDP address a listener serves HTTP/3 on, or null when it does not. */
+    public InetSocketAddress http3Address(String listener) {
+        ListenerSlot l = published.get(listener);
+        Http3Listener h3 = l == null ? null : l.http3;
+        return h3 == null ? null : h3.localAddress();
+    }
+
+    /** Whether a QUIC connection is still open (it closes itself once its streams are done after GOAWAY). */
+    private boolean http3Open() {
+        for (ListenerSlot l : listeners.values()) {
+            if (l.http3 != null && metrics.listener(l.config.name()).http3().activeConnections() > 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** HTTP listener names and their bound addresses, in config order. */
@@ -895,9 +976,11 @@ public final class PorticoServer implements AutoCloseable {
                 l.bound.closeAsync().join();
             }
         }
+        // QUIC connections live on the UDP sockets: those stay open while HTTP/3 streams drain.
         lifecycle.startDraining();
         long deadline = System.nanoTime() + drainTimeout.toNanos();
-        while ((lifecycle.inFlight() > 0 || openStreamConnections() > 0) && System.nanoTime() - deadline < 0) {
+        while ((lifecycle.inFlight() > 0 || openStreamConnections() > 0 || http3Open())
+                && System.nanoTime() - deadline < 0) {
             try {
                 // The shutdown thread is not an event loop; polling here delays nothing else.
                 Thread.sleep(20);
@@ -917,6 +1000,9 @@ public final class PorticoServer implements AutoCloseable {
         }
         checkDrainingStreams(true);
         lifecycle.closeAll();
+        for (ListenerSlot l : listeners.values()) {
+            closeHttp3(l);
+        }
         housekeeping.shutdownNow();
         List<ConfigGeneration> live = liveGenerations();
         for (ConfigGeneration g : live) {

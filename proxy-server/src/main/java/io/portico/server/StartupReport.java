@@ -24,7 +24,9 @@ final class StartupReport {
         Map<String, InetSocketAddress> addresses = server.listenerAddresses();
         addresses.forEach((name, address) -> {
             var context = server.listenerContexts().get(name);
-            line(sb, "listener", name + " " + context.scheme() + "://" + PorticoServer.hostPort(address));
+            InetSocketAddress h3 = server.http3Address(name);
+            line(sb, "listener", name + " " + context.scheme() + "://" + PorticoServer.hostPort(address)
+                    + (h3 == null ? "" : " + HTTP/3 on udp " + PorticoServer.hostPort(h3)));
         });
         server.streamListenerDescriptions().forEach((name, d) -> line(sb, "listener", name + " " + d));
         InetSocketAddress admin = server.adminAddress();

@@ -5,9 +5,20 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
+
+import java.util.function.Function;
 
 /** Ends the sending direction of a connection while leaving the receiving one open. */
-final class HalfClose {
+public final class HalfClose {
+
+    /**
+     * Set on a channel that ends its sending direction in a way of its own, e.g. an HTTP/2 stream
+     * carrying a WebSocket (RFC 8441): a DATA frame with END_STREAM rather than closing the stream,
+     * which would reset it.
+     */
+    public static final AttributeKey<Function<Channel, ChannelFuture>> OUTPUT_END =
+            AttributeKey.valueOf(HalfClose.class, "outputEnd");
 
     private HalfClose() {
     }
@@ -21,11 +32,15 @@ final class HalfClose {
     }
 
     /**
-     * Sends TLS close_notify when the connection is TLS (a bare TCP FIN would look like a
+     * Ends the output the channel's own way when it set {@link #OUTPUT_END}, else sends TLS close_notify when the connection is TLS (a bare TCP FIN would look like a
      * truncation attack to the peer), a TCP FIN otherwise, and closes the channel when it can do
      * neither.
      */
     static ChannelFuture shutdownOutput(Channel channel) {
+        Function<Channel, ChannelFuture> end = channel.attr(OUTPUT_END).get();
+        if (end != null) {
+            return end.apply(channel);
+        }
         SslHandler ssl = channel.pipeline().get(SslHandler.class);
         if (ssl != null) {
             return ssl.closeOutbound();

@@ -21,6 +21,7 @@ import java.util.Locale;
  * @param tls            TLS termination; absent for plain HTTP
  * @param websocket      caps on WebSocket connections through this listener
  * @param http2          HTTP/2 towards clients: ALPN h2 on TLS, h2c on plain listeners, settings and abuse limits
+ * @param http3          HTTP/3 over QUIC on the same port over UDP (TLS listeners), advertised with Alt-Svc
  * @param protocol       http (routed by servers), or tcp/udp relayed to {@code upstream} (nginx {@code stream})
  * @param upstream       the upstream group of a tcp or udp listener
  * @param stream         the relay's timeouts, SNI routes and UDP session cap (tcp and udp listeners)
@@ -42,6 +43,7 @@ public record ListenerConfig(
         @Nullable TlsListenerConfig tls,
         WebSocketListenerConfig websocket,
         Http2ListenerConfig http2,
+        Http3ListenerConfig http3,
         @Default("http") ListenerProtocol protocol,
         @Nullable String upstream,
         StreamListenerConfig stream,
@@ -61,6 +63,15 @@ public record ListenerConfig(
         }
         if (http2 == null) {
             http2 = Http2ListenerConfig.defaults();
+        }
+        if (http3 == null) {
+            http3 = Http3ListenerConfig.defaults();
+        }
+        if (http3.enabled() && (tls == null || protocol != ListenerProtocol.HTTP)) {
+            throw new InvalidConfigException("http3.enabled", "HTTP/3 needs an http listener with tls (QUIC is always encrypted)");
+        }
+        if (http3.enabled() && !tls.protocols().isEmpty() && !tls.protocols().contains("TLSv1.3")) {
+            throw new InvalidConfigException("http3.enabled", "QUIC needs TLSv1.3, which tls.protocols leaves out");
         }
         if (tls != null && tls.alpn().isEmpty()) {
             tls = tls.withAlpn(http2.enabled() ? List.of("h2", "http/1.1") : List.of("http/1.1"));

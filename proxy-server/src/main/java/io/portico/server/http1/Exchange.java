@@ -248,7 +248,9 @@ abstract class Exchange {
         r.startEpochMillis = System.currentTimeMillis();
         r.method = request.method().name();
         r.uri = request.uri();
-        r.protocol = client.stream() ? "HTTP/2.0" : request.protocolVersion().text();
+        r.protocol = client.stream()
+                ? client.streamProtocol() == ListenerMetrics.HTTP_3 ? "HTTP/3.0" : "HTTP/2.0"
+                : request.protocolVersion().text();
         r.referer = request.headers().get(HttpHeaderNames.REFERER);
         r.userAgent = request.headers().get(HttpHeaderNames.USER_AGENT);
         r.listener = client.context().name();
@@ -266,7 +268,8 @@ abstract class Exchange {
         r.listener = client.context().name();
         r.error = error;
         // No latency: the request never got a head worth timing.
-        client.context().metrics().request(null, ListenerMetrics.HTTP_1_1, status, -1);
+        client.context().metrics().request(null, client.stream() ? client.streamProtocol() : ListenerMetrics.HTTP_1_1,
+                status, -1);
         client.context().accessLog().log(r);
     }
 
@@ -283,8 +286,9 @@ abstract class Exchange {
         if (error != null && log.error == null) {
             log.error = error;
         }
-        client.context().metrics().request(log.route, http10 ? ListenerMetrics.HTTP_1_0 : ListenerMetrics.HTTP_1_1,
-                status, log.requestNanos);
+        int protocol = client.stream() ? client.streamProtocol()
+                : http10 ? ListenerMetrics.HTTP_1_0 : ListenerMetrics.HTTP_1_1;
+        client.context().metrics().request(log.route, protocol, status, log.requestNanos);
         client.context().accessLog().log(log);
     }
 }

@@ -31,6 +31,7 @@ import io.portico.server.l4.ClientAddress;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.http.RequestIds;
+import io.portico.server.metrics.ListenerMetrics;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -42,9 +43,9 @@ import java.util.ArrayDeque;
  * responses leave in order. AUTO_READ is off; this handler asks for bytes only when it can use
  * them (see {@link #maybeRead()}).
  *
- * <p>The same handler serves one HTTP/2 stream (a child channel behind the stream bridge): then it
- * sees exactly one request, never keeps anything alive, and leaves the connection's lifecycle
- * (registration, drain, idle close) to the HTTP/2 connection handler.
+ * <p>The same handler serves one HTTP/2 or HTTP/3 request stream (a channel of its own behind the
+ * stream bridge): then it sees exactly one request, never keeps anything alive, and leaves the
+ * connection's lifecycle (drain, idle close) to the connection's handler.
  */
 final class Http1ProxyHandler extends ChannelDuplexHandler {
 
@@ -53,6 +54,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     private final ListenerContext context;
     private final boolean stream;
+    /** {@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3} for a stream; unused otherwise. */
+    private final int streamProtocol;
     private final ArrayDeque<HttpObject> queued = new ArrayDeque<>(4);
     private ChannelHandlerContext ctx;
     private InetSocketAddress remote;
@@ -69,20 +72,32 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     Http1ProxyHandler(ListenerContext context) {
         this.context = context;
         this.stream = false;
+        this.streamProtocol = ListenerMetrics.HTTP_1_1;
     }
 
-    /** The handler of one HTTP/2 stream, with the TLS identity of its connection. */
-    Http1ProxyHandler(ListenerContext context, String sniName, String clientSubject, String clientFingerprint) {
+    /**
+     * The handler of one request stream, with the TLS identity of its connection.
+     *
+     * @param protocol {@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3}
+     */
+    Http1ProxyHandler(ListenerContext context, int protocol, String sniName, String clientSubject,
+                      String clientFingerprint) {
         this.context = context;
         this.stream = true;
+        this.streamProtocol = protocol;
         this.sniName = sniName;
         this.clientSubject = clientSubject;
         this.clientFingerprint = clientFingerprint;
     }
 
-    /** Whether this handler serves one HTTP/2 stream. */
+    /** Whether this handler serves one request stream (HTTP/2 or HTTP/3) rather than a connection. */
     boolean stream() {
         return stream;
+    }
+
+    /** The protocol of this stream's requests ({@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3}). */
+    int streamProtocol() {
+        return streamProtocol;
     }
 
     ListenerContext context() {
@@ -110,6 +125,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        if (context.config().http3().enabled() && (!stream || streamProtocol == ListenerMetrics.HTTP_2)) {
+            // Right in front of this handler, so it sees each response head this handler writes.
+            ctx.pipeline().addBefore(ctx.name(), "alt-svc", new AltSvcHandler(context));
+        }
     }
 
     @Override
@@ -122,6 +141,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         }
         if (!stream) {
             context.lifecycle().connectionOpened(ctx.channel());
+            context.connectionOpened(ctx.channel());
+        } else if (streamProtocol == ListenerMetrics.HTTP_3) {
+            // A QUIC connection outlives config generations (its streams each take the newest
+            // context); the stream itself keeps its generation open until it ends.
             context.connectionOpened(ctx.channel());
         }
         ctx.read();
@@ -359,7 +382,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private void onStreamIdle() {
         Exchange exchange = current;
         if (exchange == null || !ctx.channel().isWritable() || exchange.wantsRequestBytes()) {
-            context.http2Counters().count(Http2Counters.Reason.STREAM_IDLE_TIMEOUT);
+            if (streamProtocol == ListenerMetrics.HTTP_3) {
+                context.metrics().http3().streamIdleTimeout();
+            } else {
+                context.http2Counters().count(Http2Counters.Reason.STREAM_IDLE_TIMEOUT);
+            }
             if (exchange != null) {
                 exchange.log.error = "stream_idle_timeout";
             }
@@ -413,7 +440,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         }
     }
 
-    private static String sha256(byte[] der) {
+    static String sha256(byte[] der) {
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(der);
             StringBuilder sb = new StringBuilder(d.length * 2);

@@ -53,6 +53,8 @@ public final class ListenerContext {
     private final AccessRules access;
     private final BufferBudget bufferBudget;
     private final RateLimiter rateLimiter;
+    /** {@code Alt-Svc} for the TCP side's answers once the listener's HTTP/3 socket is up; null until then. */
+    private volatile AsciiString altSvc;
 
     /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
@@ -238,6 +240,20 @@ public final class ListenerContext {
 
     ClientTrafficHandler trafficHandler() {
         return trafficHandler;
+    }
+
+    /**
+     * The listener serves HTTP/3 on UDP {@code port}: the TCP side's answers advertise it from now
+     * on (unless {@code http3.alt_svc_max_age} is 0).
+     */
+    public void advertiseHttp3(int port) {
+        long maxAge = config.http3().altSvcMaxAge();
+        altSvc = maxAge > 0 ? AltSvcHandler.value(port, maxAge) : null;
+    }
+
+    /** The {@code Alt-Svc} value the TCP side's answers carry, or null. */
+    AsciiString altSvc() {
+        return altSvc;
     }
 
     public String scheme() {

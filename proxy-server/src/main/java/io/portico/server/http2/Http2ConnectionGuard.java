@@ -40,6 +40,9 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
 
     private final Http2ListenerConfig config;
     private final Http2Counters counters;
+    /** Streams served on one connection before a graceful GOAWAY (the listener's keepalive_requests). */
+    private final int maxStreams;
+    private int streamsSeen;
     private ChannelHandlerContext ctx;
     private final ArrayList<Http2StreamBridge> streams = new ArrayList<>();
     private final long streamIdleNanos;
@@ -48,9 +51,11 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     private boolean draining;
     private boolean finalGoAwaySent;
 
-    Http2ConnectionGuard(Http2ListenerConfig config, Http2Counters counters) {
+    /** @param maxStreams streams on the connection before it is drained, as nginx's keepalive_requests does for h2 */
+    Http2ConnectionGuard(Http2ListenerConfig config, Http2Counters counters, int maxStreams) {
         this.config = config;
         this.counters = counters;
+        this.maxStreams = maxStreams;
         this.streamIdleNanos = config.streamIdleTimeout().toNanos();
     }
 
@@ -115,6 +120,10 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         activeStreams++;
         counters.streamOpened();
         stream.closeFuture().addListener(this);
+        if (++streamsSeen == maxStreams) {
+            // This stream is served; the client opens its next ones on a new connection.
+            drain();
+        }
     }
 
     /** A stream's child channel closed. */

@@ -25,22 +25,25 @@ public final class Http2Frontend {
     private final Http2Counters counters;
     private final boolean connectProtocol;
     private final Supplier<ChannelHandler> exchanges;
+    private final int maxStreams;
 
     /**
+     * @param maxStreams      streams on one connection before a graceful GOAWAY (keepalive_requests)
      * @param connectProtocol announce extended CONNECT (RFC 8441)
      * @param exchanges       a new exchange handler for each stream
      */
-    public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, boolean connectProtocol,
+    public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, int maxStreams, boolean connectProtocol,
                          Supplier<ChannelHandler> exchanges) {
         this.config = config;
         this.counters = counters;
+        this.maxStreams = maxStreams;
         this.connectProtocol = connectProtocol;
         this.exchanges = exchanges;
     }
 
     /** Appends the HTTP/2 handlers to a connection whose HTTP/1 handlers are gone (ALPN h2, prior knowledge). */
     public void install(ChannelPipeline pipeline) {
-        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters);
+        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams);
         pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0));
         pipeline.addLast("h2-errors", new Http2StreamErrors(counters));
         pipeline.addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer(guard)));
@@ -49,7 +52,7 @@ public final class Http2Frontend {
 
     /** The codec {@code Upgrade: h2c} switches to; it adds the same handlers as {@link #install}. */
     public HttpServerUpgradeHandler.UpgradeCodec upgradeCodec() {
-        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters);
+        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams);
         Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0);
         return new Http2ServerUpgradeCodec(codec, new Http2StreamErrors(counters),
                 new Http2MultiplexHandler(new StreamInitializer(guard)), guard);

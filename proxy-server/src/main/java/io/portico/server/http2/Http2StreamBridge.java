@@ -1,13 +1,13 @@
 package io.portico.server.http2;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
-import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -19,7 +19,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
@@ -32,8 +31,9 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
+import io.portico.websocket.HalfClose;
 
-import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Translates one HTTP/2 stream to the HTTP/1-shaped messages the exchange handler speaks, and its
@@ -57,6 +57,9 @@ import java.util.Map;
 final class Http2StreamBridge extends ChannelDuplexHandler {
 
     private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
+    /** Ends a tunnel's sending direction: an empty DATA frame with END_STREAM (RFC 8441 section 4). */
+    private static final Function<Channel, ChannelFuture> END_STREAM =
+            ch -> ch.writeAndFlush(new DefaultHttp2DataFrame(true));
 
     private final Http2Counters counters;
     private final Http2ConnectionGuard guard;
@@ -134,46 +137,27 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     private void onRequestHeaders(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
         requestSeen = true;
         Http2Headers h2 = frame.headers();
-        CharSequence method = h2.method();
-        CharSequence path = h2.path();
-        CharSequence authority = h2.authority();
-        if (method == null || (path == null && !HttpMethod.CONNECT.asciiName().contentEquals(method))) {
+        HttpRequest request = RequestFields.toRequest(h2.method(), h2.path(), h2.authority(), h2);
+        if (request == null) {
             malformed(ctx);
             return;
         }
-        HttpHeaders headers = Http2RequestFields.toHttp1(h2);
-        if (headers == null) {
-            malformed(ctx);
-            return;
-        }
-        CharSequence host = h2.get(HttpHeaderNames.HOST);
-        declaredLength = Http2RequestFields.contentLength(headers);
-        if (declaredLength == Http2RequestFields.INVALID_LENGTH) {
-            malformed(ctx);
-            return;
-        }
-        String uri = path == null ? authority == null ? "" : authority.toString() : path.toString();
-        HttpMethod httpMethod = HttpMethod.valueOf(method.toString());
+        HttpHeaders headers = request.headers();
+        declaredLength = RequestFields.contentLength(headers);
         CharSequence protocol = h2.get(PROTOCOL);
         if (protocol != null) {
-            if (!HttpMethod.CONNECT.equals(httpMethod) || path == null || frame.isEndStream()) {
+            if (!HttpMethod.CONNECT.equals(request.method()) || h2.path() == null || frame.isEndStream()) {
                 malformed(ctx);
                 return;
             }
             if (HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(protocol)) {
                 // RFC 8441 section 5: the upstream gets the HTTP/1.1 opening handshake it knows.
-                httpMethod = HttpMethod.GET;
+                request.setMethod(HttpMethod.GET);
                 headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
                 headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-                headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, Http2RequestFields.newWebSocketKey());
+                headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, RequestFields.newWebSocketKey());
                 webSocketPending = true;
             }
-        }
-        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, httpMethod, uri, headers);
-        if (authority != null && host != null && !AsciiString.contentEqualsIgnoreCase(host, authority)) {
-            // RFC 9113 section 8.3.1: they must agree; nginx answers 400 as well.
-            request.setDecoderResult(DecoderResult.failure(new MalformedRequestException(
-                    "Host '" + host + "' disagrees with :authority '" + authority + "'")));
         }
         if (webSocketPending) {
             // No HTTP body follows: the stream's DATA is the WebSocket once the upstream said 101.
@@ -223,18 +207,8 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             malformed(ctx);
             return;
         }
-        LastHttpContent last = new DefaultLastHttpContent(io.netty.buffer.Unpooled.EMPTY_BUFFER,
-                Http2RequestFields.TRAILERS);
-        try {
-            for (Map.Entry<CharSequence, CharSequence> e : frame.headers()) {
-                CharSequence name = e.getKey();
-                if (name.length() > 0 && name.charAt(0) == ':' || Http2RequestFields.forbidden(name, e.getValue())) {
-                    malformed(ctx);
-                    return;
-                }
-                last.trailingHeaders().add(name, e.getValue());
-            }
-        } catch (IllegalArgumentException invalid) {
+        LastHttpContent last = RequestFields.trailers(frame.headers());
+        if (last == null) {
             malformed(ctx);
             return;
         }
@@ -294,6 +268,8 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             ReferenceCountUtil.release(response);
             webSocketPending = false;
             tunnel = true;
+            // A relay that ends cleanly half-closes with END_STREAM; closing the stream would reset it.
+            ctx.channel().attr(HalfClose.OUTPUT_END).set(END_STREAM);
             ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
             return;
         }
@@ -382,15 +358,6 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             promise.trySuccess();
         } else {
             ctx.write(msg, promise);
-        }
-    }
-
-    /** Why a request was answered 400 rather than routed. */
-    static final class MalformedRequestException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        MalformedRequestException(String message) {
-            super(message, null, false, false);
         }
     }
 }

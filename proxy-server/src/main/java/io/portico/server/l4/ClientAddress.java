@@ -24,6 +24,15 @@ public final class ClientAddress {
         return proxied != null ? proxied : (InetSocketAddress) ch.remoteAddress();
     }
 
+    /**
+     * Records the addresses of a channel whose own are not socket addresses (an HTTP/3 stream, whose
+     * peer is a QUIC connection), so that logs, forwarding headers and hashing see the client's.
+     */
+    public static void remember(Channel ch, InetSocketAddress source, InetSocketAddress destination) {
+        ch.attr(SOURCE).set(source);
+        ch.attr(DESTINATION).set(destination);
+    }
+
     /** The address the client connected to: from the PROXY header when one was accepted, else this socket's. */
     public static InetSocketAddress destinationOf(Channel ch) {
         InetSocketAddress proxied = ch.attr(DESTINATION).get();

@@ -31,14 +31,24 @@ public final class ListenerBinder {
      */
     public static BoundListener bind(AbstractBootstrap<?, ?> configured, ListenerConfig c, Transport t, EventLoopGroup workers) {
         int sockets = c.reusePort() && t.supportsReusePort() ? executorCount(workers) : 1;
+        return bind(configured, c.name(), c.address().toResolved(), sockets);
+    }
+
+    /**
+     * Binds {@code sockets} sockets on {@code address} (port 0: a free port for the first, the rest
+     * share it), as {@link #bind(AbstractBootstrap, ListenerConfig, Transport, EventLoopGroup)} does.
+     *
+     * @throws ListenerBindException when a socket cannot be bound; any already bound are closed
+     */
+    public static BoundListener bind(AbstractBootstrap<?, ?> configured, String name, InetSocketAddress address,
+                                     int sockets) {
         List<Channel> channels = new ArrayList<>(sockets);
-        InetSocketAddress address = c.address().toResolved();
         try {
-            Channel first = bindOne(configured, c.name(), address);
+            Channel first = bindOne(configured, name, address);
             channels.add(first);
             address = (InetSocketAddress) first.localAddress();
             for (int i = 1; i < sockets; i++) {
-                channels.add(bindOne(configured, c.name(), address));
+                channels.add(bindOne(configured, name, address));
             }
         } catch (RuntimeException e) {
             for (Channel ch : channels) {
@@ -46,7 +56,7 @@ public final class ListenerBinder {
             }
             throw e;
         }
-        return new BoundListener(c.name(), address, channels);
+        return new BoundListener(name, address, channels);
     }
 
     private static Channel bindOne(AbstractBootstrap<?, ?> b, String name, InetSocketAddress address) {
@@ -57,7 +67,8 @@ public final class ListenerBinder {
         return f.channel();
     }
 
-    private static int executorCount(EventLoopGroup group) {
+    /** Event loops in {@code group}: the socket count of a {@code reuse_port} listener. */
+    public static int executorCount(EventLoopGroup group) {
         if (group instanceof MultithreadEventExecutorGroup m) {
             return m.executorCount();
         }

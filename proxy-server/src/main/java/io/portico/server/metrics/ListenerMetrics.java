@@ -1,6 +1,7 @@
 package io.portico.server.metrics;
 
 import io.portico.server.http2.Http2Counters;
+import io.portico.server.http3.Http3Counters;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -36,6 +37,8 @@ public final class ListenerMetrics {
     final LongAdder tlsFailures;
     /** HTTP/2 connections, streams and the abuse that ended connections; kept across reloads. */
     private final Http2Counters http2 = new Http2Counters();
+    /** QUIC connections and HTTP/3 streams; kept across reloads. */
+    private final Http3Counters http3 = new Http3Counters();
 
     ListenerMetrics(String listener, ProxyMetrics m) {
         this.listener = listener;
@@ -57,6 +60,11 @@ public final class ListenerMetrics {
     /** This listener's HTTP/2 counters (the same object for the process's life). */
     public Http2Counters http2() {
         return http2;
+    }
+
+    /** This listener's HTTP/3 counters (the same object for the process's life). */
+    public Http3Counters http3() {
+        return http3;
     }
 
     /**

@@ -60,6 +60,13 @@ public final class ProxyMetrics {
                         + " (or a stream with RST_STREAM), by listener and event.",
                 new String[] {"listener", "event"},
                 cb -> listeners.forEach((name, l) -> l.http2().snapshot().forEach((event, n) -> cb.call(n, name, event))));
+        registry.counterCallback("portico_http3_events_total",
+                "HTTP/3: QUIC connections accepted, request streams, malformed requests reset, streams refused"
+                        + " after GOAWAY, graceful GOAWAYs, by listener and event.",
+                new String[] {"listener", "event"},
+                cb -> listeners.forEach((name, l) -> l.http3().snapshot().forEach((event, n) -> cb.call(n, name, event))));
+        registry.gauge("portico_quic_connections_active", "QUIC (HTTP/3) connections open now.", new String[] {"listener"},
+                cb -> listeners.forEach((name, l) -> cb.call(l.http3().activeConnections(), name)));
         webSockets = registry.counter("portico_websocket_connections_total", "WebSocket connections established.", "listener");
         registry.gauge("portico_websocket_connections_active", "WebSocket connections open now.", new String[] {"listener"},
                 cb -> listeners.forEach((name, l) -> cb.call(l.activeWebSockets(), name)));

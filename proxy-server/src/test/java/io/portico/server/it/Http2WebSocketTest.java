@@ -151,4 +151,35 @@ class Http2WebSocketTest {
             assertThat(h2.response(1).status()).isEqualTo("405");
         }
     }
+
+    @Test
+    void aCleanCloseHandshakeEndsTheStreamWithEndStreamNotAReset() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, extendedConnect("/ws"), false);
+            RawH2.Frame head;
+            do {
+                head = h2.next();
+            } while (head.type() != RawH2.HEADERS);
+
+            h2.data(1, clientFrame(0x8, new byte[] {0x03, (byte) 0xe8}), false);
+            byte[] close = readData(h2, 1, 4);
+            assertThat(close[0] & 0xff).isEqualTo(0x88);
+            // The relay is done: its side of the stream ends with END_STREAM (RFC 8441 section 4).
+            RawH2.Frame end = h2.next();
+            while (end.type() != RawH2.DATA || end.stream() != 1) {
+                assertThat(end.type() == RawH2.RST_STREAM && end.stream() == 1).as("stream 1 reset").isFalse();
+                end = h2.next();
+            }
+            assertThat(end.flags() & RawH2.END_STREAM).as("END_STREAM").isEqualTo(RawH2.END_STREAM);
+
+            // The client ends its side too; the stream is then closed on both ends without RST_STREAM.
+            h2.data(1, new byte[0], true);
+            h2.frame(RawH2.PING, 0, 0, new byte[8]);
+            RawH2.Frame f;
+            while ((f = h2.next()) != null && !(f.type() == RawH2.PING && (f.flags() & RawH2.ACK) != 0)) {
+                assertThat(f.type() == RawH2.RST_STREAM && f.stream() == 1).as("stream 1 reset").isFalse();
+            }
+            assertThat(f).as("PING answered, the connection is still open").isNotNull();
+        }
+    }
 }

@@ -62,7 +62,7 @@ final class Fixtures {
                                    TcpKeepaliveConfig keepalive, Duration deferAccept, long rcvbuf, long sndbuf) {
         return new ListenerConfig(name, new HostPort("127.0.0.1", 0), backlog, reusePort, fastOpen, nodelay,
                 keepalive, deferAccept, new ByteSize(rcvbuf), new ByteSize(sndbuf), HTTP, null,
-                new io.portico.server.config.WebSocketListenerConfig(0, 0), null, HTTP_PROTOCOL, null, STREAM, NO_PROXY_PROTOCOL, NO_LIMITS);
+                new io.portico.server.config.WebSocketListenerConfig(0, 0), null, null, HTTP_PROTOCOL, null, STREAM, NO_PROXY_PROTOCOL, NO_LIMITS);
     }
 
     static ListenerConfig plainListener(String name, boolean reusePort) {

@@ -124,7 +124,7 @@ class ListenerBinderTest {
             ListenerConfig c = new ListenerConfig("busy", new HostPort("127.0.0.1", taken.getLocalPort()), 128,
                     true, 0, true, Fixtures.KEEPALIVE_OFF, Duration.ZERO,
                     new ByteSize(0), new ByteSize(0), Fixtures.HTTP, null,
-                    new io.portico.server.config.WebSocketListenerConfig(0, 0), null, Fixtures.HTTP_PROTOCOL, null,
+                    new io.portico.server.config.WebSocketListenerConfig(0, 0), null, null, Fixtures.HTTP_PROTOCOL, null,
                 Fixtures.STREAM, Fixtures.NO_PROXY_PROTOCOL, Fixtures.NO_LIMITS);
 
             assertThatThrownBy(() -> bind(t, c, new Fixtures.Accepted()))

@@ -1,29 +1,97 @@
 package io.portico.server.http2;
 
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.Headers;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
-import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 
 import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** The rules of RFC 9113 section 8.2 and 8.3 for a request's fields on their way to an HTTP/1.1 upstream. */
-final class Http2RequestFields {
+/**
+ * The rules of RFC 9113 section 8.2 and 8.3 (HTTP/2) and RFC 9114 section 4.2 and 4.3 (HTTP/3, the
+ * same rules) for a request's pseudo-headers and fields on their way to the HTTP/1-shaped exchange
+ * and an HTTP/1.1 upstream. Both stream bridges use it, so both protocols refuse the same requests.
+ */
+public final class RequestFields {
 
     /** Validates names and values, so CR, LF or NUL can never reach an HTTP/1 upstream. */
     static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(true);
     static final HttpHeadersFactory TRAILERS = DefaultHttpHeadersFactory.trailersFactory().withValidation(true);
 
     /** {@link #contentLength} of a request whose content-length cannot be trusted. */
-    static final long INVALID_LENGTH = -2;
+    public static final long INVALID_LENGTH = -2;
 
     private static final AsciiString TRAILERS_VALUE = AsciiString.cached("trailers");
 
-    private Http2RequestFields() {
+    private RequestFields() {
+    }
+
+    /**
+     * The HTTP/1-shaped head of a request that came as pseudo-headers and fields.
+     *
+     * <p>A Host that disagrees with {@code :authority} does not make the request malformed at the
+     * stream level: it comes back with a failed decoder result, to be answered 400 (as nginx).
+     *
+     * @return null when the request is malformed (a stream error): no {@code :method}, no
+     *         {@code :path} outside CONNECT, a field {@link #toHttp1} refuses, or a content-length
+     *         that cannot be trusted; the content-length, when there is one, is a single field after
+     */
+    public static HttpRequest toRequest(CharSequence method, CharSequence path, CharSequence authority,
+                                        Headers<CharSequence, CharSequence, ?> fields) {
+        if (method == null || (path == null && !HttpMethod.CONNECT.asciiName().contentEquals(method))) {
+            return null;
+        }
+        HttpHeaders headers = toHttp1(fields, authority);
+        if (headers == null || contentLength(headers) == INVALID_LENGTH) {
+            return null;
+        }
+        HttpMethod httpMethod;
+        try {
+            httpMethod = HttpMethod.valueOf(method.toString());
+        } catch (IllegalArgumentException invalid) {
+            return null;
+        }
+        String uri = path == null ? authority == null ? "" : authority.toString() : path.toString();
+        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, httpMethod, uri, headers);
+        CharSequence host = fields.get(HttpHeaderNames.HOST);
+        if (authority != null && host != null && !AsciiString.contentEqualsIgnoreCase(host, authority)) {
+            request.setDecoderResult(DecoderResult.failure(new MalformedRequestException(
+                    "Host '" + host + "' disagrees with :authority '" + authority + "'")));
+        }
+        return request;
+    }
+
+    /**
+     * A trailer section as the last part of a request.
+     *
+     * @return null when a pseudo-header, a connection-specific field or an invalid value is in it
+     */
+    public static LastHttpContent trailers(Headers<CharSequence, CharSequence, ?> fields) {
+        LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, TRAILERS);
+        try {
+            for (Map.Entry<CharSequence, CharSequence> e : fields) {
+                CharSequence name = e.getKey();
+                if (name.length() > 0 && name.charAt(0) == ':' || forbidden(name, e.getValue())) {
+                    return null;
+                }
+                last.trailingHeaders().add(name, e.getValue());
+            }
+        } catch (IllegalArgumentException invalid) {
+            return null;
+        }
+        return last;
     }
 
     /**
@@ -33,7 +101,7 @@ final class Http2RequestFields {
      * @return null when the request is malformed: a connection-specific field, {@code TE} other than
      *         trailers, a second Host, or a value HTTP/1 cannot carry
      */
-    static HttpHeaders toHttp1(Http2Headers h2) {
+    static HttpHeaders toHttp1(Headers<CharSequence, CharSequence, ?> h2, CharSequence authority) {
         HttpHeaders headers = HEADERS.newHeaders();
         StringBuilder cookies = null;
         boolean host = false;
@@ -66,7 +134,6 @@ final class Http2RequestFields {
             if (cookies != null) {
                 headers.set(HttpHeaderNames.COOKIE, cookies.toString());
             }
-            CharSequence authority = h2.authority();
             if (authority != null) {
                 headers.set(HttpHeaderNames.HOST, authority);
             }
@@ -76,7 +143,7 @@ final class Http2RequestFields {
         return headers;
     }
 
-    /** Section 8.2.2: fields a request must not carry in HTTP/2. */
+    /** Section 8.2.2 (RFC 9114 section 4.2): fields a request must not carry in HTTP/2 or HTTP/3. */
     static boolean forbidden(CharSequence name, CharSequence value) {
         if (HttpHeaderNames.CONNECTION.contentEquals(name) || HttpHeaderNames.KEEP_ALIVE.contentEquals(name)
                 || HttpHeaderNames.PROXY_CONNECTION.contentEquals(name)
@@ -92,7 +159,7 @@ final class Http2RequestFields {
      *
      * @return the length, -1 when none is declared, or {@link #INVALID_LENGTH}
      */
-    static long contentLength(HttpHeaders headers) {
+    public static long contentLength(HttpHeaders headers) {
         String declared = null;
         for (String v : headers.getAll(HttpHeaderNames.CONTENT_LENGTH)) {
             if (declared != null && !declared.equals(v)) {
@@ -121,5 +188,14 @@ final class Http2RequestFields {
         byte[] key = new byte[16];
         ThreadLocalRandom.current().nextBytes(key);
         return Base64.getEncoder().encodeToString(key);
+    }
+
+    /** Why a request was answered 400 rather than routed. */
+    static final class MalformedRequestException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        MalformedRequestException(String message) {
+            super(message, null, false, false);
+        }
     }
 }

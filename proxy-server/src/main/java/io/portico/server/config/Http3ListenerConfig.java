@@ -1,0 +1,59 @@
+package io.portico.server.config;
+
+import java.time.Duration;
+
+/**
+ * HTTP/3 over QUIC on a TLS listener: the same port over UDP, with the listener's certificates,
+ * advertised on the TCP side with {@code Alt-Svc} (as nginx's {@code listen 443 quic} plus the
+ * {@code add_header Alt-Svc} every nginx user writes by hand). Off by default, as in nginx.
+ *
+ * @param enabled               serve HTTP/3 on UDP at the listener's port (needs {@code tls})
+ * @param maxStreams            request streams a client may have open at once (nginx
+ *                              http3_max_concurrent_streams 128)
+ * @param idleTimeout           a QUIC connection with no packets for this long is closed (nginx
+ *                              quic idle timeout 60s)
+ * @param initialMaxData        receive window of a whole connection
+ * @param initialMaxStreamData  receive window of one request stream: request body bytes a client
+ *                              may send ahead of the upstream taking them
+ * @param altSvcMaxAge          {@code ma} of the {@code Alt-Svc} header on the TCP side's answers;
+ *                              0 leaves the header out
+ * @param streamIdleTimeout     a request stream that moves no byte for this long while it waits on
+ *                              the client (a stalled upload, a client that stopped reading) is reset
+ */
+public record Http3ListenerConfig(
+        @Default("false") boolean enabled,
+        @Default("128") int maxStreams,
+        @Default("60s") Duration idleTimeout,
+        @Default("8m") ByteSize initialMaxData,
+        @Default("256k") ByteSize initialMaxStreamData,
+        @Default("86400") long altSvcMaxAge,
+        @Default("60s") Duration streamIdleTimeout) {
+
+    public Http3ListenerConfig {
+        if (maxStreams < 1) {
+            throw new InvalidConfigException("max_streams", "must be at least 1");
+        }
+        if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+            throw new InvalidConfigException("idle_timeout", "must be positive");
+        }
+        if (initialMaxStreamData.bytes() < 1024) {
+            throw new InvalidConfigException("initial_max_stream_data", "must be at least 1k");
+        }
+        if (initialMaxData.bytes() < initialMaxStreamData.bytes()) {
+            throw new InvalidConfigException("initial_max_data", "must be at least initial_max_stream_data ("
+                    + initialMaxStreamData.bytes() + " bytes)");
+        }
+        if (streamIdleTimeout.isNegative() || streamIdleTimeout.isZero()) {
+            throw new InvalidConfigException("stream_idle_timeout", "must be positive");
+        }
+        if (altSvcMaxAge < 0) {
+            throw new InvalidConfigException("alt_svc_max_age", "cannot be negative");
+        }
+    }
+
+    /** Every default, as a listener without an {@code http3} section gets. */
+    public static Http3ListenerConfig defaults() {
+        return new Http3ListenerConfig(false, 128, Duration.ofSeconds(60), ByteSize.parse("8m"),
+                ByteSize.parse("256k"), 86400, Duration.ofSeconds(60));
+    }
+}

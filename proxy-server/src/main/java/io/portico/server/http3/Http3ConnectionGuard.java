@@ -1,0 +1,121 @@
+package io.portico.server.http3;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http3.DefaultHttp3GoAwayFrame;
+import io.netty.handler.codec.http3.Http3;
+import io.netty.handler.codec.http3.Http3ErrorCode;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.portico.server.http1.ServerLifecycle;
+
+/**
+ * Owns one QUIC connection: counts it, registers it for graceful shutdown, and on drain sends
+ * GOAWAY (RFC 9114 section 5.2) naming the first request stream it will not serve; streams below
+ * it finish, the connection closes with H3_NO_ERROR once the last has, and a stream the client
+ * opens after the GOAWAY is refused with H3_REQUEST_REJECTED (safe for the client to retry).
+ */
+final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
+
+    private final Http3Counters counters;
+    private final ServerLifecycle lifecycle;
+    private QuicChannel channel;
+    private int openStreams;
+    /** The highest client request stream id seen, -1 before the first. */
+    private long lastStreamId = -1;
+    private boolean draining;
+    private long goAwayId;
+
+    Http3ConnectionGuard(Http3Counters counters, ServerLifecycle lifecycle) {
+        this.counters = counters;
+        this.lifecycle = lifecycle;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        channel = (QuicChannel) ctx.channel();
+        counters.connectionOpened();
+        lifecycle.connectionOpened(channel);
+        if (lifecycle.draining()) {
+            drain();
+        }
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        counters.connectionClosed();
+        ctx.fireChannelInactive();
+    }
+
+    /**
+     * A new request stream; called on the connection's event loop before its handlers are added.
+     *
+     * @return false when the stream arrived after GOAWAY and has been refused
+     */
+    boolean streamOpened(QuicStreamChannel stream) {
+        if (draining && stream.streamId() >= goAwayId) {
+            counters.streamRefused();
+            stream.shutdown(Http3ErrorCode.H3_REQUEST_REJECTED.code()).addListener(f -> stream.close());
+            return false;
+        }
+        counters.streamOpened();
+        lastStreamId = Math.max(lastStreamId, stream.streamId());
+        openStreams++;
+        stream.closeFuture().addListener(f -> streamClosed());
+        return true;
+    }
+
+    private void streamClosed() {
+        openStreams--;
+        if (draining && openStreams == 0) {
+            closeGracefully();
+        }
+    }
+
+    /** A failed handshake (no client certificate, a name the listener rejects) or a connection error: it is gone. */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == ServerLifecycle.DRAIN) {
+            drain();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    private void drain() {
+        if (draining || channel == null) {
+            return;
+        }
+        draining = true;
+        // Client-initiated bidirectional stream ids step by 4: the next one is the first refused.
+        goAwayId = lastStreamId < 0 ? 0 : lastStreamId + 4;
+        QuicStreamChannel control = Http3.getLocalControlStream(channel);
+        if (control == null) {
+            if (openStreams == 0) {
+                closeGracefully();
+            }
+            return;
+        }
+        counters.goAwaySent();
+        // An idle connection closes once the GOAWAY has gone out, so the client reads why.
+        control.writeAndFlush(new DefaultHttp3GoAwayFrame(goAwayId)).addListener(f -> {
+            if (openStreams == 0) {
+                closeGracefully();
+            }
+        });
+    }
+
+    private void closeGracefully() {
+        if (!channel.isOpen()) {
+            return;
+        }
+        channel.close(true, Http3ErrorCode.H3_NO_ERROR.code(), Unpooled.EMPTY_BUFFER);
+    }
+}

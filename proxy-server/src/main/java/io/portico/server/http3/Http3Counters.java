@@ -1,0 +1,74 @@
+package io.portico.server.http3;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * HTTP/3 events on one listener: QUIC connections (accepted and open now), request streams, and
+ * streams refused or reset. Written from every event loop, read by whoever reports metrics.
+ */
+public final class Http3Counters {
+
+    private final LongAdder connections = new LongAdder();
+    private final LongAdder active = new LongAdder();
+    private final LongAdder streams = new LongAdder();
+    private final LongAdder malformed = new LongAdder();
+    private final LongAdder refused = new LongAdder();
+    private final LongAdder goAways = new LongAdder();
+    private final LongAdder idle = new LongAdder();
+
+    void connectionOpened() {
+        connections.increment();
+        active.increment();
+    }
+
+    void connectionClosed() {
+        active.decrement();
+    }
+
+    void streamOpened() {
+        streams.increment();
+    }
+
+    /** A request that broke RFC 9114 section 4.1.2: its stream was reset with H3_MESSAGE_ERROR. */
+    void malformedRequest() {
+        malformed.increment();
+    }
+
+    /** A stream opened after Portico's GOAWAY: reset with H3_REQUEST_REJECTED. */
+    void streamRefused() {
+        refused.increment();
+    }
+
+    /** A stream stuck on its client for stream_idle_timeout was reset. */
+    public void streamIdleTimeout() {
+        idle.increment();
+    }
+
+    void goAwaySent() {
+        goAways.increment();
+    }
+
+    /** QUIC connections open now. */
+    public long activeConnections() {
+        return active.sum();
+    }
+
+    /** QUIC connections accepted. */
+    public long connections() {
+        return connections.sum();
+    }
+
+    /** Every counter by event name, for the metrics page. */
+    public Map<String, Long> snapshot() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("connections", connections.sum());
+        m.put("streams", streams.sum());
+        m.put("malformed_request", malformed.sum());
+        m.put("stream_refused", refused.sum());
+        m.put("graceful_goaway", goAways.sum());
+        m.put("stream_idle_timeout", idle.sum());
+        return m;
+    }
+}

@@ -1,0 +1,220 @@
+package io.portico.server.http3;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http3.DefaultHttp3SettingsFrame;
+import io.netty.handler.codec.http3.Http3;
+import io.netty.handler.codec.http3.Http3ServerConnectionHandler;
+import io.netty.handler.codec.http3.Http3SettingsFrame;
+import io.netty.handler.codec.quic.QuicTokenHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicCodecDispatcher;
+import io.netty.handler.codec.quic.QuicConnectionIdGenerator;
+import io.netty.handler.codec.quic.QuicServerCodecBuilder;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.portico.server.config.Http3ListenerConfig;
+import io.portico.server.config.ListenerConfig;
+import io.portico.server.http1.ListenerContext;
+import io.portico.server.http1.ServerLifecycle;
+import io.portico.server.http1.StreamExchanges;
+import io.portico.server.l4.ClientAddress;
+import io.portico.server.listener.BoundListener;
+import io.portico.server.listener.ListenerBinder;
+import io.portico.server.listener.ListenerSockets;
+import io.portico.server.listener.Transport;
+
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * A listener's HTTP/3 side: UDP sockets on the TCP side's port, Netty's QUIC codec and HTTP/3
+ * connection handler, and for every request stream the {@link Http3StreamBridge} and the same
+ * exchange handler HTTP/1.1 and HTTP/2 requests get, with the listener's context of the moment
+ * (so a reload's routes apply to the next stream). With {@code reuse_port} on epoll or io_uring
+ * there is one socket per event loop and {@link QuicCodecDispatcher} hands each packet to the
+ * loop that owns its connection ID; a QUIC connection, its streams and their upstream connections
+ * all live on that loop.
+ */
+public final class Http3Listener {
+
+    private final BoundListener bound;
+
+    private Http3Listener(BoundListener bound) {
+        this.bound = bound;
+    }
+
+    /**
+     * Binds the UDP sockets; blocks, so call it from outside the event loops.
+     *
+     * @param port     the port the TCP side is bound to (the one Alt-Svc advertises)
+     * @param contexts the listener's context for each new stream
+     * @param warnings receives socket options the transport cannot honour
+     */
+    public static Http3Listener bind(ListenerConfig lc, int port, Transport transport, EventLoopGroup workers,
+                                     Supplier<ListenerContext> contexts, ServerLifecycle lifecycle,
+                                     Http3Counters counters, List<String> warnings) {
+        QuicServerTls tls = new QuicServerTls(() -> contexts.get().tls());
+        ChannelHandler connections = new ConnectionInitializer(lc, contexts, lifecycle, counters);
+        int sockets = lc.reusePort() && transport.supportsReusePort() ? ListenerBinder.executorCount(workers) : 1;
+        ChannelHandler handler = sockets == 1
+                ? codec(lc.http3(), tls, connections).build()
+                : new QuicCodecDispatcher() {
+                    @Override
+                    protected void initChannel(Channel channel, int localConnectionIdLength,
+                                               QuicConnectionIdGenerator idGenerator) {
+                        channel.pipeline().addLast(codec(lc.http3(), tls, connections)
+                                .localConnectionIdLength(localConnectionIdLength)
+                                .connectionIdAddressGenerator(idGenerator)
+                                .build());
+                    }
+                };
+        Bootstrap b = new Bootstrap().group(workers).channel(transport.datagramChannelClass()).handler(handler);
+        warnings.addAll(ListenerSockets.applyDatagramOptions(b, lc, transport));
+        InetSocketAddress address = new InetSocketAddress(lc.address().toResolved().getAddress(), port);
+        return new Http3Listener(ListenerBinder.bind(b, lc.name() + " (http3)", address, sockets));
+    }
+
+    private static QuicServerCodecBuilder codec(Http3ListenerConfig c, QuicServerTls tls, ChannelHandler connections) {
+        long streamWindow = c.initialMaxStreamData().bytes();
+        return Http3.newQuicServerCodecBuilder()
+                .sslEngineProvider(tls::newEngine)
+                .maxIdleTimeout(c.idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .initialMaxData(c.initialMaxData().bytes())
+                .initialMaxStreamDataBidirectionalLocal(streamWindow)
+                .initialMaxStreamDataBidirectionalRemote(streamWindow)
+                .initialMaxStreamsBidirectional(c.maxStreams())
+                // As nginx's default (quic_retry off): no Retry round trip before the handshake.
+                .tokenHandler(NoRetry.INSTANCE)
+                .handler(connections);
+    }
+
+    /** Where the first UDP socket is bound. */
+    public InetSocketAddress localAddress() {
+        return bound.localAddress();
+    }
+
+    /** Closes the UDP sockets (established QUIC connections go with them). */
+    public void close() {
+        bound.closeAsync().join();
+    }
+
+    /** No address validation round trip (Retry): every Initial is accepted as it comes, as nginx's default. */
+    private enum NoRetry implements QuicTokenHandler {
+        INSTANCE;
+
+        @Override
+        public boolean writeToken(ByteBuf out, ByteBuf dcid, InetSocketAddress address) {
+            return false;
+        }
+
+        @Override
+        public int validateToken(ByteBuf token, InetSocketAddress address) {
+            return 0;
+        }
+
+        @Override
+        public int maxTokenLength() {
+            return 0;
+        }
+    }
+
+    /** Sets up each new QUIC connection: its guard and Netty's HTTP/3 connection handler. */
+    private static final class ConnectionInitializer extends ChannelInitializer<QuicChannel> {
+
+        private final ListenerConfig config;
+        private final Supplier<ListenerContext> contexts;
+        private final ServerLifecycle lifecycle;
+        private final Http3Counters counters;
+
+        ConnectionInitializer(ListenerConfig config, Supplier<ListenerContext> contexts, ServerLifecycle lifecycle,
+                              Http3Counters counters) {
+            this.config = config;
+            this.contexts = contexts;
+            this.lifecycle = lifecycle;
+            this.counters = counters;
+        }
+
+        @Override
+        protected void initChannel(QuicChannel ch) {
+            Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle);
+            Http3SettingsFrame settings = new DefaultHttp3SettingsFrame();
+            settings.put(Http3SettingsFrame.HTTP3_SETTINGS_MAX_FIELD_SECTION_SIZE,
+                    config.http2().maxHeaderListSize().bytes());
+            ch.pipeline().addLast("h3-guard", guard);
+            ch.pipeline().addLast("h3", new Http3ServerConnectionHandler(new StreamInitializer(guard, ch), null, null,
+                    settings, true));
+        }
+
+        /** Each request stream: AUTO_READ off (its window opens as its exchange reads), bridge, exchange. */
+        private final class StreamInitializer extends ChannelInitializer<QuicStreamChannel> {
+
+            private final Http3ConnectionGuard guard;
+            private final QuicChannel connection;
+            private Identity identity;
+
+            StreamInitializer(Http3ConnectionGuard guard, QuicChannel connection) {
+                this.guard = guard;
+                this.connection = connection;
+            }
+
+            @Override
+            protected void initChannel(QuicStreamChannel stream) {
+                stream.config().setAutoRead(false);
+                stream.config().setAllowHalfClosure(true);
+                if (!guard.streamOpened(stream)) {
+                    return;
+                }
+                ClientAddress.remember(stream, (InetSocketAddress) connection.remoteSocketAddress(),
+                        (InetSocketAddress) connection.localSocketAddress());
+                if (identity == null) {
+                    identity = Identity.of(connection);
+                }
+                // A stream stuck on its client is reset (the exchange decides, as for HTTP/2 streams).
+                stream.pipeline().addLast("h3-idle", new IdleStateHandler(0, 0,
+                        config.http3().streamIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                stream.pipeline().addLast("h3-bridge", new Http3StreamBridge(counters));
+                stream.pipeline().addLast("proxy", StreamExchanges.http3(contexts.get(), identity.sni,
+                        identity.subject, identity.fingerprint));
+            }
+        }
+    }
+
+    /** The TLS identity of a QUIC connection, read once after its handshake. */
+    private record Identity(String sni, String subject, String fingerprint) {
+
+        static Identity of(QuicChannel connection) {
+            javax.net.ssl.SSLEngine engine = connection.sslEngine();
+            String sni = null;
+            String subject = null;
+            String fingerprint = null;
+            if (engine != null) {
+                javax.net.ssl.SSLSession session = engine.getSession();
+                if (session instanceof javax.net.ssl.ExtendedSSLSession ext) {
+                    for (javax.net.ssl.SNIServerName n : ext.getRequestedServerNames()) {
+                        if (n instanceof javax.net.ssl.SNIHostName host) {
+                            sni = host.getAsciiName().toLowerCase(java.util.Locale.ROOT);
+                        }
+                    }
+                }
+                try {
+                    java.security.cert.Certificate[] chain = session.getPeerCertificates();
+                    if (chain.length > 0 && chain[0] instanceof X509Certificate leaf) {
+                        subject = leaf.getSubjectX500Principal().getName();
+                        fingerprint = StreamExchanges.fingerprint(leaf);
+                    }
+                } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
+                    // no client certificate: no identity to pass on
+                }
+            }
+            return new Identity(sni, subject, fingerprint);
+        }
+    }
+}

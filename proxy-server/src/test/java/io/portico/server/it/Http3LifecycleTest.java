@@ -1,0 +1,181 @@
+package io.portico.server.it;
+
+import io.netty.handler.codec.http3.Http3ClientConnectionHandler;
+import io.netty.handler.ssl.util.SelfSignedCertificate;
+import io.portico.server.PorticoServer;
+import io.portico.server.config.ConfigException;
+import io.portico.server.config.ConfigLoader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** HTTP/3's place in a listener's life: config checks, graceful shutdown with GOAWAY. */
+class Http3LifecycleTest {
+
+    private SelfSignedCertificate cert;
+    private ScriptedOrigin origin;
+    private PorticoServer server;
+    private H3Client client;
+
+    @AfterEach
+    void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        if (origin != null) {
+            origin.close();
+        }
+        if (cert != null) {
+            cert.delete();
+        }
+    }
+
+    @Test
+    void http3OnAPlainListenerIsAConfigErrorNamingTheKey() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", """
+                listeners:
+                  - address: 127.0.0.1:0
+                    http3: {enabled: true}
+                servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
+                """)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("test.yaml:3").hasMessageContaining("http3.enabled").hasMessageContaining("tls");
+    }
+
+    @Test
+    void http3WithTls12OnlyIsAConfigError() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", """
+                listeners:
+                  - address: 127.0.0.1:0
+                    tls: {protocols: [TLSv1.2]}
+                    http3: {enabled: true}
+                servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("TLSv1.3");
+    }
+
+    @Test
+    void shutdownSendsGoAwayLetsTheStreamInFlightFinishThenClosesTheConnection() throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new ScriptedOrigin();
+        origin.on("/slow", r -> ScriptedOrigin.Reply.ok("finished after the drain began").delayed(800));
+        server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
+                workers: 1
+                admin: {address: "127.0.0.1:0"}
+                listeners:
+                  - name: https
+                    address: 127.0.0.1:0
+                    tls:
+                      certificates: [{cert: %s, key: %s}]
+                    http3: {enabled: true, alt_svc_max_age: 0}
+                access_log: {enabled: false}
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(cert.certificate(), cert.privateKey(), origin.port())));
+        client = new H3Client(server.http3Address("https").getPort(), cert.cert());
+        CompletableFuture<H3Client.Response> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.get("/slow");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> origin.hits("/slow") == 1);
+
+        CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> server.shutdown(Duration.ofSeconds(10)));
+        H3Client.Response r = inFlight.get();
+        assertThat(r.status()).as(r::describe).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("finished after the drain began");
+        assertThat(client.quic.pipeline().get(Http3ClientConnectionHandler.class).isGoAwayReceived()).isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !client.quic.isActive());
+        shutdown.get();
+    }
+
+    @Test
+    void withReusePortEverySocketServesAndTheAccessLogSaysHttp3() throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new ScriptedOrigin();
+        origin.on("/hi", r -> ScriptedOrigin.Reply.ok("hi"));
+        Path log = Files.createTempFile("portico-h3", ".log");
+        try {
+            server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
+                    workers: 2
+                    admin: {address: "127.0.0.1:0"}
+                    listeners:
+                      - name: https
+                        address: 127.0.0.1:0
+                        reuse_port: true
+                        tls:
+                          certificates: [{cert: %s, key: %s}]
+                        http3: {enabled: true}
+                    access_log: {enabled: true, path: %s}
+                    upstreams:
+                      origin:
+                        backends: [{address: "127.0.0.1:%d"}]
+                    servers:
+                      - routes: [{match: {prefix: /}, upstream: origin}]
+                    """.formatted(cert.certificate(), cert.privateKey(), log, origin.port())));
+            int port = server.http3Address("https").getPort();
+            // Several connections from several source ports: the kernel spreads them over the
+            // sockets, and each packet still reaches the loop that owns its connection.
+            for (int i = 0; i < 4; i++) {
+                try (H3Client c = new H3Client(port, cert.cert())) {
+                    for (int j = 0; j < 3; j++) {
+                        H3Client.Response r = c.get("/hi");
+                        assertThat(r.status()).as(r::describe).isEqualTo(200);
+                        assertThat(r.body()).isEqualTo("hi");
+                    }
+                }
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> Files.readAllLines(log).size() >= 12);
+            assertThat(Files.readAllLines(log)).allSatisfy(line -> assertThat(line).contains("\"GET /hi HTTP/3.0\" 200 "));
+        } finally {
+            server.close();
+            server = null;
+            Files.deleteIfExists(log);
+        }
+    }
+
+    @Test
+    void anUploadThatStallsIsResetAfterStreamIdleTimeoutAndNeverCompletesUpstream() throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new ScriptedOrigin();
+        server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
+                workers: 1
+                admin: {address: "127.0.0.1:0"}
+                listeners:
+                  - name: https
+                    address: 127.0.0.1:0
+                    tls:
+                      certificates: [{cert: %s, key: %s}]
+                    http3: {enabled: true, stream_idle_timeout: 1s}
+                access_log: {enabled: false}
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(cert.certificate(), cert.privateKey(), origin.port())));
+        client = new H3Client(server.http3Address("https").getPort(), cert.cert());
+        var head = client.headers("POST", "/upload");
+        head.setInt("content-length", 100);
+        H3Client.Response r = client.sendWithoutEnd(head, new byte[10]).await();
+        assertThat(r.status()).as(r::describe).isEqualTo(-1);
+        assertThat(r.resetCode).as(r::describe).isPositive();
+        assertThat(origin.hits("/upload")).isZero();
+        assertThat(server.metrics().listener("https").http3().snapshot()).containsEntry("stream_idle_timeout", 1L);
+        assertThat(client.get("/other").status()).as("the connection still serves").isNotEqualTo(-1);
+    }
+}
