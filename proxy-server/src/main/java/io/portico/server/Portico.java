@@ -96,6 +96,14 @@ public final class Portico {
      */
     @SuppressWarnings("restriction")
     private static void installReloadSignal(PorticoServer server) {
+        if (sighupIgnored()) {
+            // The JVM leaves a signal ignored at start (nohup does that to SIGHUP) ignored: handlers
+            // registered for it are never called, silently.
+            Logger.getLogger("portico").warning("SIGHUP is ignored by this process (started under nohup?), "
+                    + "so it cannot reload the config; use POST /reload on the admin listener, or start "
+                    + "Portico without nohup");
+            return;
+        }
         try {
             sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
                 Logger.getLogger("portico").info("SIGHUP: reloading " + server.configFile());
@@ -104,6 +112,20 @@ public final class Portico {
         } catch (IllegalArgumentException | UnsupportedOperationException noSighupHere) {
             Logger.getLogger("portico").fine("SIGHUP is not available on this platform");
         }
+    }
+
+    /** Whether SIGHUP was ignored when this process started (Linux: bit 0 of SigIgn in /proc/self/status). */
+    public static boolean sighupIgnored() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("SigIgn:")) {
+                    return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & 1L) != 0;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException notLinux) {
+            return false;
+        }
+        return false;
     }
 
     private static String value(String[] args, int i) {

@@ -1,5 +1,6 @@
 package io.portico.server.it;
 
+import io.portico.server.Portico;
 import io.portico.server.admin.AdminClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -19,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 /**
  * Portico as a process, as an operator runs it: {@code kill -HUP} reloads the file without dropping
@@ -84,6 +86,10 @@ class PorticoProcessTest {
 
     @Test
     void sighupReloadsTheFileAndKeepsOpenConnections() throws Exception {
+        // A JVM started with SIGHUP ignored (this build run under nohup) can never handle it;
+        // Portico says so at start, and then there is nothing to test here.
+        assumeFalse(Portico.sighupIgnored(), "SIGHUP is ignored in this process tree (run under nohup), so "
+                + "Portico started from it cannot handle SIGHUP either; it warns about that at start");
         try (RawHttp old = new RawHttp(port)) {
             assertThat(old.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("0");
             Files.writeString(file, config(1, adminPort));
