@@ -207,14 +207,34 @@ final class DevTools implements AutoCloseable {
         } catch (Exception ignored) {
             // the browser goes away below either way
         }
+        // Chromium's helpers (zygote, renderer, GPU, crash handler) keep writing to the profile
+        // folder for a moment after the main process: wait for every one of them, or the test's
+        // temporary folder cannot be deleted (it failed a CI run that way).
+        java.util.List<ProcessHandle> family = new java.util.ArrayList<>(process.descendants().toList());
+        family.add(process.toHandle());
         process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (ProcessHandle p : family) {
+            try {
+                p.onExit().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException late) {
+                p.destroyForcibly();
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
+        }
+        for (ProcessHandle p : family) {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+                try {
+                    p.onExit().get(5, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException stuck) {
+                    // nothing more to do: a process SIGKILL cannot end within 5 s is the kernel's
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 
