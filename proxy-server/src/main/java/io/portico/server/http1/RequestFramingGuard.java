@@ -2,8 +2,8 @@ package io.portico.server.http1;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.portico.http.FramingGuard;
 import io.portico.http.Http1FramingScanner;
 
 /**
@@ -13,27 +13,14 @@ import io.portico.http.Http1FramingScanner;
  * proxy handler to answer and close: a request the decoder would have read leniently is never
  * completed upstream.
  */
-final class RequestFramingGuard extends ChannelInboundHandlerAdapter {
+final class RequestFramingGuard extends FramingGuard {
 
-    private final Http1FramingScanner scanner = Http1FramingScanner.forRequests();
-    private boolean failed;
+    RequestFramingGuard() {
+        super(Http1FramingScanner.forRequests());
+    }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof ByteBuf buf)) {
-            ctx.fireChannelRead(msg);
-            return;
-        }
-        if (failed) {
-            buf.release();
-            return;
-        }
-        int bad = scanner.scan(buf);
-        if (bad < 0) {
-            ctx.fireChannelRead(buf);
-            return;
-        }
-        failed = true;
+    protected void onBadByte(ChannelHandlerContext ctx, ByteBuf buf, int bad) {
         if (bad > buf.readerIndex()) {
             buf.writerIndex(bad);
             ctx.fireChannelRead(buf);

@@ -3,11 +3,11 @@ package io.portico.server.upstream;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import io.portico.http.FramingGuard;
 import io.portico.http.Http1FramingScanner;
 
 /**
@@ -21,27 +21,14 @@ import io.portico.http.Http1FramingScanner;
  * <p>The scanner must know which requests were HEAD (their responses have no body): the
  * {@link #requestWatcher()} half sits behind the encoder and tells it.
  */
-final class UpstreamFramingGuard extends ChannelInboundHandlerAdapter {
+final class UpstreamFramingGuard extends FramingGuard {
 
-    private final Http1FramingScanner scanner = Http1FramingScanner.forResponses();
-    private boolean failed;
+    UpstreamFramingGuard() {
+        super(Http1FramingScanner.forResponses());
+    }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof ByteBuf buf)) {
-            ctx.fireChannelRead(msg);
-            return;
-        }
-        if (failed) {
-            buf.release();
-            return;
-        }
-        int bad = scanner.scan(buf);
-        if (bad < 0) {
-            ctx.fireChannelRead(buf);
-            return;
-        }
-        failed = true;
+    protected void onBadByte(ChannelHandlerContext ctx, ByteBuf buf, int bad) {
         buf.release();
         ctx.fireExceptionCaught(new UpstreamFramingException(scanner.error()));
     }

@@ -1,0 +1,45 @@
+package io.portico.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+
+/**
+ * Sits in front of an HTTP/1 decoder and passes on only bytes whose framing its
+ * {@link Http1FramingScanner} accepts. At the first bad byte {@link #onBadByte} decides what
+ * becomes of the buffer and the connection; every byte read after that is dropped.
+ */
+public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
+
+    protected final Http1FramingScanner scanner;
+    private boolean failed;
+
+    protected FramingGuard(Http1FramingScanner scanner) {
+        this.scanner = scanner;
+    }
+
+    @Override
+    public final void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf buf)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        if (failed) {
+            buf.release();
+            return;
+        }
+        int bad = scanner.scan(buf);
+        if (bad < 0) {
+            ctx.fireChannelRead(buf);
+            return;
+        }
+        failed = true;
+        onBadByte(ctx, buf, bad);
+    }
+
+    /**
+     * The framing broke at index {@code bad} of {@code buf}; {@link Http1FramingScanner#error()} says
+     * why. The implementation owns {@code buf} (it passes it on or releases it).
+     */
+    protected abstract void onBadByte(ChannelHandlerContext ctx, ByteBuf buf, int bad);
+}
