@@ -222,6 +222,7 @@ class Http2ProxyingTest {
         }
     }
 
+    @MeasuresDirectMemory
     @Test
     void largeBodiesStreamBothWaysUnderFlowControl() throws Exception {
         long size = 64L << 20;

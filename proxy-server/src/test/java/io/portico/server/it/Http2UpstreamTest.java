@@ -162,6 +162,7 @@ class Http2UpstreamTest {
         }
     }
 
+    @MeasuresDirectMemory
     @Test
     void largeBodiesPassBothWaysWithBoundedMemory() throws Exception {
         long size = 32L << 20;

@@ -20,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * A gigabyte each way streams through with flat memory: backpressure holds Portico's buffers to a
  * few socket buffers' worth however fast either side is.
  */
+@MeasuresDirectMemory
 class LargeBodyTest {
 
     private static final long GIB = 1L << 30;

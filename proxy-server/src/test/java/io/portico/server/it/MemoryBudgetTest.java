@@ -20,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Slow readers cannot make Portico hold more memory: one connection is bounded by its
  * connection_buffer, all together by buffer_memory, and nothing is lost on the way.
  */
+@MeasuresDirectMemory
 class MemoryBudgetTest {
 
     private static final long BOUND = 16L << 20;

@@ -80,6 +80,7 @@ class TcpRelayTest {
      * write that must wait for EPOLLOUT fails (epoll_ctl MOD: ENOENT), cutting the stream to a
      * reader that is still behind. io_uring (the default) and NIO are not affected.
      */
+    @MeasuresDirectMemory
     @ParameterizedTest
     @ValueSource(strings = {"auto", "nio"})
     void relays256MebibytesToASlowReaderWithBoundedMemory(String transport) throws Exception {
