@@ -85,7 +85,8 @@ public final class Http1FramingScanner implements ByteProcessor {
     private boolean lengthDigits;
     private boolean lengthDone;
     private long contentLength;
-    private final StringBuilder transferEncoding = new StringBuilder();
+    /** The Transfer-Encoding value, made at its first byte: most connections never send one. */
+    private StringBuilder transferEncoding;
     private long remaining;
     private int chunkDigits;
     private int chunkLine;
@@ -317,7 +318,9 @@ public final class Http1FramingScanner implements ByteProcessor {
         lengthDigits = false;
         lengthDone = false;
         contentLength = 0;
-        transferEncoding.setLength(0);
+        if (transferEncoding != null) {
+            transferEncoding.setLength(0);
+        }
         versionMajor = 0;
         versionMinor = 0;
         status = 0;
@@ -442,7 +445,9 @@ public final class Http1FramingScanner implements ByteProcessor {
             return lengthByte(b);
         }
         if (field == 2) {
-            if (transferEncoding.length() >= MAX_TE) {
+            if (transferEncoding == null) {
+                transferEncoding = new StringBuilder();
+            } else if (transferEncoding.length() >= MAX_TE) {
                 return fail("bad_transfer_encoding");
             }
             transferEncoding.append((char) (b & 0xff));
@@ -520,6 +525,9 @@ public final class Http1FramingScanner implements ByteProcessor {
     private boolean lastCodingIsChunked() {
         // The list's elements are tokens separated by commas and optional whitespace; empty ones are
         // not allowed here (a lenient parser and a strict one would disagree about them).
+        if (transferEncoding == null) {
+            return false;
+        }
         int end = transferEncoding.length();
         while (end > 0 && isOws(transferEncoding.charAt(end - 1))) {
             end--;

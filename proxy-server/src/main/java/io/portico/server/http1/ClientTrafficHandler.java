@@ -18,14 +18,23 @@ import io.portico.server.metrics.ListenerMetrics;
 final class ClientTrafficHandler extends ChannelDuplexHandler {
 
     private final ListenerMetrics metrics;
+    private final boolean recordAccepted;
 
-    ClientTrafficHandler(ListenerMetrics metrics) {
+    /**
+     * @param recordAccepted whether to note when each connection was accepted (TLS listeners: the JDK's
+     *                       engine has no "resumed" flag, so a handshake's session is compared with it);
+     *                       the attribute costs a plain connection 64 bytes it never uses
+     */
+    ClientTrafficHandler(ListenerMetrics metrics, boolean recordAccepted) {
         this.metrics = metrics;
+        this.recordAccepted = recordAccepted;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        ctx.channel().attr(Http1ProxyHandler.ACCEPTED_AT).set(System.currentTimeMillis());
+        if (recordAccepted) {
+            ctx.channel().attr(Http1ProxyHandler.ACCEPTED_AT).set(System.currentTimeMillis());
+        }
         metrics.connectionOpened();
         ctx.fireChannelActive();
     }

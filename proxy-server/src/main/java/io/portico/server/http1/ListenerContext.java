@@ -61,7 +61,7 @@ public final class ListenerContext {
                            ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics, BufferBudget bufferBudget) {
         this.metrics = metrics;
         this.http2Counters = metrics.http2();
-        this.trafficHandler = new ClientTrafficHandler(metrics);
+        this.trafficHandler = new ClientTrafficHandler(metrics, tls != null);
         this.bufferBudget = bufferBudget;
         this.config = config;
         this.router = router;

@@ -20,7 +20,8 @@ public final class ClientAddress {
 
     /** The client's address: from the PROXY header when one was accepted, else the peer's. */
     public static InetSocketAddress of(Channel ch) {
-        InetSocketAddress proxied = ch.attr(SOURCE).get();
+        // hasAttr first: attr() would give every connection an empty attribute to hold.
+        InetSocketAddress proxied = ch.hasAttr(SOURCE) ? ch.attr(SOURCE).get() : null;
         return proxied != null ? proxied : (InetSocketAddress) ch.remoteAddress();
     }
 
@@ -35,7 +36,7 @@ public final class ClientAddress {
 
     /** The address the client connected to: from the PROXY header when one was accepted, else this socket's. */
     public static InetSocketAddress destinationOf(Channel ch) {
-        InetSocketAddress proxied = ch.attr(DESTINATION).get();
+        InetSocketAddress proxied = ch.hasAttr(DESTINATION) ? ch.attr(DESTINATION).get() : null;
         return proxied != null ? proxied : (InetSocketAddress) ch.localAddress();
     }
 }

@@ -1,6 +1,7 @@
 package io.portico.server.limits;
 
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.WriteBufferWaterMark;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -32,7 +33,7 @@ public final class BufferBudget implements AutoCloseable {
 
     private final long budget;
     private final long resumeBelow;
-    private final int connectionBuffer;
+    private final WriteBufferWaterMark waterMark;
     private final Set<ReadGate> gates = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService sampler;
     private final LongAdder pressureEvents = new LongAdder();
@@ -44,7 +45,7 @@ public final class BufferBudget implements AutoCloseable {
     public BufferBudget(long budget, long connectionBuffer) {
         this.budget = budget;
         this.resumeBelow = budget - budget / 4;
-        this.connectionBuffer = (int) connectionBuffer;
+        this.waterMark = new WriteBufferWaterMark((int) connectionBuffer / 2, (int) connectionBuffer);
         if (budget > 0) {
             sampler = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "portico-buffer-budget");
@@ -59,7 +60,7 @@ public final class BufferBudget implements AutoCloseable {
 
     /** A new gate for one client connection, first in its pipeline. */
     public ChannelHandler newGate() {
-        return new ReadGate(this, connectionBuffer);
+        return new ReadGate(this, waterMark);
     }
 
     boolean underPressure() {

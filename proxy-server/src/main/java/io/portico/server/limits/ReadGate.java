@@ -16,19 +16,20 @@ final class ReadGate extends ChannelDuplexHandler {
     private static final int BUDGET_BIT = 1;
 
     private final BufferBudget budget;
-    private final int connectionBuffer;
+    private final WriteBufferWaterMark waterMark;
     private ChannelHandlerContext ctx;
     private boolean deferredRead;
 
-    ReadGate(BufferBudget budget, int connectionBuffer) {
+    /** @param waterMark the connection's output buffer limits, one instance shared by all connections */
+    ReadGate(BufferBudget budget, WriteBufferWaterMark waterMark) {
         this.budget = budget;
-        this.connectionBuffer = connectionBuffer;
+        this.waterMark = waterMark;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        ctx.channel().config().setWriteBufferWaterMark(new WriteBufferWaterMark(connectionBuffer / 2, connectionBuffer));
+        ctx.channel().config().setWriteBufferWaterMark(waterMark);
         budget.register(this);
         if (budget.underPressure()) {
             apply(true);
