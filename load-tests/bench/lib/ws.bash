@@ -110,7 +110,7 @@ ws_idle_case() {
     closed=$(sed -n 's/^closed alive=//p' "$out")
     [ "$closed" = "$WS_IDLE" ] || die "$name: only ${closed:-0} of $WS_IDLE WebSockets were still open at the end ($out)"
     printf '%s\t%s\t%d\t%d\t%d\t%d\t%d\n' "$name" ws "$WS_IDLE" "$rss0" "$rss1" "$jvm0" "$jvm1" >>"$RESULTS/idle.tsv"
-    log "$name: RSS $rss0 -> $rss1 KiB$([ "$name" = portico ] && echo ", live heap + JVM native $jvm0 -> $jvm1 KiB") with $WS_IDLE idle WebSockets"
+    log "$name: RSS $rss0 -> $rss1 KiB$([ "$name" = portico ] && echo ", live heap - JVM one-offs $jvm0 -> $jvm1 KiB") with $WS_IDLE idle WebSockets"
 }
 
 # Checks one WebSocket round trip through TARGET before anything is measured.
@@ -203,7 +203,7 @@ main_ws() {
         summary_table "$tsv"
         echo
         echo "Memory per idle WebSocket: $WS_IDLE open, each after one echo; measured ${WS_SETTLE}s after the last came up."
-        echo "Portico's figure is the larger of its RSS growth and its growth in live heap (after a full GC) plus JVM native memory (NMT)."
+        echo "Portico's heap is fixed and pre-touched, so its RSS growth is native memory only; its figure adds the growth of its live heap (after a full GC) and takes away what NMT shows the JIT, metaspace and the GC's tables took meanwhile."
         echo
         idle_table
     } >"$RESULTS/summary.md"

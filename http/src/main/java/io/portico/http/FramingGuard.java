@@ -37,6 +37,11 @@ public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
         onBadByte(ctx, buf, bad);
     }
 
+    /** True between messages: nothing of a next one has been seen, and the framing never broke. */
+    public boolean idle() {
+        return !failed && scanner.idle();
+    }
+
     /**
      * The framing broke at index {@code bad} of {@code buf}; {@link Http1FramingScanner#error()} says
      * why. The implementation owns {@code buf} (it passes it on or releases it).

@@ -66,6 +66,7 @@ final class AdminViews {
         Map<String, Object> conns = new LinkedHashMap<>();
         conns.put("open", server.lifecycle().openConnections());
         conns.put("requests_in_flight", server.lifecycle().inFlight());
+        conns.put("parked", server.lifecycle().parkedConnections());
         conns.put("websockets", server.metrics().activeWebSockets());
         m.put("connections", conns);
         m.put("requests_total", server.metrics().requestsTotal());

@@ -1,13 +1,18 @@
 package io.portico.server.http1;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.config.HttpListenerConfig;
@@ -35,11 +40,24 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     private enum State { AWAIT_HEAD, IN_HEAD, IN_BODY, ANSWERING }
 
-    private final long headerTimeout;
-    private final long bodyTimeout;
-    private final long keepaliveTimeout;
-    private final long sendTimeout;
-    private final long minBodyRate;
+    /**
+     * How long a keep-alive connection waits between requests before its framing guard and HTTP
+     * codec are taken out: an idle connection then holds about 1 KB less, and the next bytes to
+     * arrive put fresh ones back (as nginx frees a waiting connection's request buffers).
+     * Connections busier than this keep theirs, and pay for no timer beyond about two a second.
+     */
+    static final long COMPACT_AFTER = TimeUnit.MILLISECONDS.toNanos(500);
+
+    /** A listener's client timeouts in nanoseconds (and min_body_rate in bytes/s), made once per listener. */
+    record Limits(long headerTimeout, long bodyTimeout, long keepaliveTimeout, long sendTimeout, long minBodyRate) {
+        Limits(HttpListenerConfig config) {
+            this(config.headerTimeout().toNanos(), config.bodyTimeout().toNanos(), config.keepaliveTimeout().toNanos(),
+                    config.sendTimeout().toNanos(), config.minBodyRate().bytes());
+        }
+    }
+
+    private final ListenerContext context;
+    private final Limits limits;
 
     private ChannelHandlerContext ctx;
     private State state = State.AWAIT_HEAD;
@@ -63,12 +81,14 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private long timerAt;
     private boolean faulted;
 
-    ClientDeadlines(HttpListenerConfig config) {
-        this.headerTimeout = config.headerTimeout().toNanos();
-        this.bodyTimeout = config.bodyTimeout().toNanos();
-        this.keepaliveTimeout = config.keepaliveTimeout().toNanos();
-        this.sendTimeout = config.sendTimeout().toNanos();
-        this.minBodyRate = config.minBodyRate().bytes();
+    /** Since when the connection has waited for a request (AWAIT_HEAD), for compaction. */
+    private long idleSince;
+    /** Whether the framing guard and codec are out (see {@link #COMPACT_AFTER}). */
+    private boolean compacted;
+
+    ClientDeadlines(ListenerContext context) {
+        this.context = context;
+        this.limits = context.clientLimits();
     }
 
     @Override
@@ -88,8 +108,9 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private void start() {
         if (awaitDeadline == 0) {
             // A new connection must send its first request within header_timeout (nginx).
-            awaitDeadline = System.nanoTime() + headerTimeout;
-            arm(awaitDeadline);
+            idleSince = System.nanoTime();
+            awaitDeadline = idleSince + limits.headerTimeout();
+            arm(awaitWake());
         }
     }
 
@@ -97,6 +118,12 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (compacted && msg instanceof ByteBuf) {
+            // The first bytes after an idle spell: the framing guard and codec go back, and read them.
+            unpark();
+            restore(msg);
+            return;
+        }
         long now = System.nanoTime();
         if (msg instanceof HttpRequest) {
             sawMessage = true;
@@ -123,7 +150,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         if (state == State.AWAIT_HEAD && !sawMessage) {
             // Bytes arrived but no whole head: the head's deadline starts now and never moves.
             state = State.IN_HEAD;
-            headDeadline = System.nanoTime() + headerTimeout;
+            headDeadline = System.nanoTime() + limits.headerTimeout();
             arm(headDeadline);
         }
         if (sawMessage) {
@@ -164,8 +191,9 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                 informational = false;
             } else if (outstanding > 0 && --outstanding == 0 && state == State.ANSWERING) {
                 state = State.AWAIT_HEAD;
-                awaitDeadline = System.nanoTime() + keepaliveTimeout;
-                arm(awaitDeadline);
+                idleSince = System.nanoTime();
+                awaitDeadline = idleSince + limits.keepaliveTimeout();
+                arm(awaitWake());
             }
         }
         ctx.write(msg, promise);
@@ -178,7 +206,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         } else if (unwritableSince == 0) {
             unwritableSince = System.nanoTime();
             lastPendingBytes = pendingBytes();
-            arm(unwritableSince + sendTimeout);
+            arm(unwritableSince + limits.sendTimeout());
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -200,7 +228,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                 unwritableSince = now;
             }
             lastPendingBytes = pending;
-            if (now - unwritableSince >= sendTimeout) {
+            if (now - unwritableSince >= limits.sendTimeout()) {
                 faulted = true;
                 ctx.close();
                 return;
@@ -214,6 +242,15 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                     ctx.close();
                     return;
                 }
+                if (!compacted && now - (idleSince + COMPACT_AFTER) >= 0) {
+                    compacted = compact();
+                    if (compacted) {
+                        context.lifecycle().parked(1);
+                    } else {
+                        // Not between requests after all (a response still going out): later.
+                        idleSince = now;
+                    }
+                }
             }
             case IN_HEAD -> {
                 if (now - headDeadline >= 0) {
@@ -223,11 +260,11 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             }
             case IN_BODY -> {
                 if (readPending) {
-                    if (now - (waitStart + bodyTimeout) >= 0) {
+                    if (now - (waitStart + limits.bodyTimeout()) >= 0) {
                         fault("client_body_timeout");
                         return;
                     }
-                    if (minBodyRate > 0 && now - rateDeadline() >= 0) {
+                    if (limits.minBodyRate() > 0 && now - rateDeadline() >= 0) {
                         fault("client_body_too_slow");
                         return;
                     }
@@ -249,22 +286,22 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     private long nextDeadline() {
         long next = switch (state) {
-            case AWAIT_HEAD -> awaitDeadline;
+            case AWAIT_HEAD -> awaitWake();
             case IN_HEAD -> headDeadline;
             case IN_BODY -> readPending ? bodyDeadline() : 0;
             case ANSWERING -> 0;
         };
         if (unwritableSince != 0) {
             // Sampled at least twice per period so that progress is seen.
-            long send = Math.min(unwritableSince + sendTimeout, System.nanoTime() + sendTimeout / 2);
+            long send = Math.min(unwritableSince + limits.sendTimeout(), System.nanoTime() + limits.sendTimeout() / 2);
             next = next == 0 || send - next < 0 ? send : next;
         }
         return next;
     }
 
     private long bodyDeadline() {
-        long gap = waitStart + bodyTimeout;
-        if (minBodyRate <= 0) {
+        long gap = waitStart + limits.bodyTimeout();
+        if (limits.minBodyRate() <= 0) {
             return gap;
         }
         long rate = rateDeadline();
@@ -274,8 +311,52 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     /** When the body falls below min_body_rate: one body_timeout of grace, plus a second per rate's worth of bytes. */
     private long rateDeadline() {
         long earned = bodyBytes >= Long.MAX_VALUE / 1_000_000_000L ? Long.MAX_VALUE / 4
-                : bodyBytes * 1_000_000_000L / minBodyRate;
-        return bodyStart + bodyPaused + bodyTimeout + earned;
+                : bodyBytes * 1_000_000_000L / limits.minBodyRate();
+        return bodyStart + bodyPaused + limits.bodyTimeout() + earned;
+    }
+
+    /** The earlier of the keep-alive (or first request's) deadline and the moment to compact. */
+    private long awaitWake() {
+        if (compacted) {
+            return awaitDeadline;
+        }
+        long compactAt = idleSince + COMPACT_AFTER;
+        return compactAt - awaitDeadline < 0 ? compactAt : awaitDeadline;
+    }
+
+    /**
+     * Takes the framing guard and the codec out if the connection is between requests: no byte of
+     * a next request seen, none held by the decoder, nothing in progress in the proxy handler. A
+     * connection that is not (a response still going out) tries again {@link #COMPACT_AFTER} later.
+     */
+    private boolean compact() {
+        ChannelPipeline pipeline = ctx.pipeline();
+        ChannelHandler framing = pipeline.get(Http1ServerInitializer.FRAMING);
+        Http1ProxyHandler proxy = pipeline.get(Http1ProxyHandler.class);
+        if (!(framing instanceof RequestFramingGuard guard) || !guard.idle()
+                || pipeline.get(Http1ServerInitializer.HTTP_CODEC) == null || proxy == null || !proxy.idle()
+                // Before a plain connection's first request, the h2c upgrade filter sits between the
+                // codec and this handler and would see raw bytes: such a connection waits.
+                || pipeline.get(H2cUpgradeFilter.class) != null) {
+            return false;
+        }
+        // The guard has seen nothing since the last message ended, so the decoder holds no bytes.
+        pipeline.remove(guard);
+        pipeline.remove(Http1ServerInitializer.HTTP_CODEC);
+        return true;
+    }
+
+    /** Puts a fresh framing guard and codec back in front of this handler and gives them {@code msg}. */
+    private void restore(Object msg) {
+        ChannelPipeline pipeline = ctx.pipeline();
+        pipeline.addBefore(ctx.name(), Http1ServerInitializer.FRAMING, new RequestFramingGuard());
+        pipeline.addBefore(ctx.name(), Http1ServerInitializer.HTTP_CODEC, new HttpServerCodec(context.http1Decoder()));
+        ChannelHandlerContext framing = pipeline.context(Http1ServerInitializer.FRAMING);
+        try {
+            ((ChannelInboundHandler) framing.handler()).channelRead(framing, msg);
+        } catch (Throwable t) {
+            framing.fireExceptionCaught(t);
+        }
     }
 
     private long pendingBytes() {
@@ -297,12 +378,21 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancel();
+        unpark();
         ctx.fireChannelInactive();
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         cancel();
+        unpark();
+    }
+
+    private void unpark() {
+        if (compacted) {
+            compacted = false;
+            context.lifecycle().parked(-1);
+        }
     }
 
     private void cancel() {

@@ -2,30 +2,31 @@ package io.portico.server.http1;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
-import io.netty.channel.ChannelDuplexHandler;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.FileRegion;
+import io.portico.server.limits.BufferBudget;
+import io.portico.server.limits.ReadGate;
 import io.portico.server.metrics.ListenerMetrics;
 
 /**
  * First in a client connection's pipeline: counts the connection and the bytes on the wire (TLS
- * records included) into the listener's metrics. One shared instance per listener; it holds no
- * per-connection state and adds nothing but two striped counter adds per read or write.
+ * records included) into the listener's metrics, and is the connection's gate of the buffer
+ * memory budget ({@link ReadGate}). One handler for both, as every connection has both: an idle
+ * connection pays for one pipeline entry, a read or write for one hop.
  */
-@ChannelHandler.Sharable
-final class ClientTrafficHandler extends ChannelDuplexHandler {
+final class ClientTrafficHandler extends ReadGate {
 
     private final ListenerMetrics metrics;
     private final boolean recordAccepted;
 
     /**
-     * @param recordAccepted whether to note when each connection was accepted (TLS listeners: the JDK's
+     * @param recordAccepted whether to note when the connection was accepted (TLS listeners: the JDK's
      *                       engine has no "resumed" flag, so a handshake's session is compared with it);
-     *                       the attribute costs a plain connection 64 bytes it never uses
+     *                       the attribute would cost a plain connection 64 bytes it never uses
      */
-    ClientTrafficHandler(ListenerMetrics metrics, boolean recordAccepted) {
+    ClientTrafficHandler(BufferBudget budget, ListenerMetrics metrics, boolean recordAccepted) {
+        super(budget);
         this.metrics = metrics;
         this.recordAccepted = recordAccepted;
     }
@@ -40,9 +41,9 @@ final class ClientTrafficHandler extends ChannelDuplexHandler {
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         metrics.connectionClosed();
-        ctx.fireChannelInactive();
+        super.channelInactive(ctx);
     }
 
     @Override

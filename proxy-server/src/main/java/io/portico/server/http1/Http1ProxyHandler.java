@@ -56,7 +56,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private final boolean stream;
     /** {@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3} for a stream; unused otherwise. */
     private final int streamProtocol;
-    private final ArrayDeque<HttpObject> queued = new ArrayDeque<>(4);
+    /** Pipelined messages waiting their turn; made at the first, as most connections never pipeline. */
+    private ArrayDeque<HttpObject> queued;
     private ChannelHandlerContext ctx;
     private InetSocketAddress remote;
     private String remoteText = "-";
@@ -140,12 +141,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             remoteText = NetUtil.toAddressString(remote.getAddress());
         }
         if (!stream) {
-            context.lifecycle().connectionOpened(ctx.channel());
-            context.connectionOpened(ctx.channel());
+            context.lifecycle().connectionOpened(ctx.channel(), context);
         } else if (streamProtocol == ListenerMetrics.HTTP_3) {
             // A QUIC connection outlives config generations (its streams each take the newest
             // context); the stream itself keeps its generation open until it ends.
-            context.connectionOpened(ctx.channel());
+            context.streamOpened(ctx.channel());
         }
         ctx.read();
         ctx.fireChannelActive();
@@ -166,8 +166,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             channelRead(ctx, new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
             return;
         }
-        if (!queued.isEmpty() || replaying) {
-            queued.add(http);
+        if (!queuedEmpty() || replaying) {
+            queue(http);
             return;
         }
         dispatch(http);
@@ -176,7 +176,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private void dispatch(HttpObject msg) {
         if (msg instanceof HttpRequest request) {
             if (current != null) {
-                queued.add(msg);
+                queue(msg);
                 return;
             }
             startRequest(request);
@@ -187,7 +187,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         if (current != null && !current.requestComplete()) {
             current.onRequestContent(content);
         } else if (current != null) {
-            queued.add(content);
+            queue(content);
         } else {
             content.release();
         }
@@ -276,7 +276,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         replaying = true;
         try {
             HttpObject next;
-            while (!closing && (next = queued.peek()) != null) {
+            while (!closing && queued != null && (next = queued.peek()) != null) {
                 if (next instanceof HttpRequest && current != null) {
                     break;
                 }
@@ -320,10 +320,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             return;
         }
         if (current == null) {
-            if (queued.isEmpty()) {
+            if (queuedEmpty()) {
                 ctx.read();
             }
-        } else if (current.wantsRequestBytes() && queued.isEmpty()) {
+        } else if (current.wantsRequestBytes() && queuedEmpty()) {
             ctx.read();
         }
     }
@@ -355,7 +355,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         if (evt instanceof IdleStateEvent) {
             if (stream) {
                 onStreamIdle();
-            } else if (current == null && queued.isEmpty()) {
+            } else if (current == null && queuedEmpty()) {
                 ctx.close();
             }
             return;
@@ -366,7 +366,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         }
         if (evt == ServerLifecycle.DRAIN) {
             draining = true;
-            if (current == null && queued.isEmpty()) {
+            if (current == null && queuedEmpty()) {
                 ctx.close();
             }
             return;
@@ -468,9 +468,25 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         return clientFingerprint;
     }
 
+    private void queue(HttpObject msg) {
+        if (queued == null) {
+            queued = new ArrayDeque<>(4);
+        }
+        queued.add(msg);
+    }
+
+    private boolean queuedEmpty() {
+        return queued == null || queued.isEmpty();
+    }
+
+    /** No request in progress or waiting, nothing replaying: the connection is between requests. */
+    boolean idle() {
+        return current == null && queuedEmpty() && !replaying && !closing;
+    }
+
     private void releaseQueued() {
         HttpObject o;
-        while ((o = queued.poll()) != null) {
+        while (queued != null && (o = queued.poll()) != null) {
             ReferenceCountUtil.release(o);
         }
     }

@@ -3,9 +3,7 @@ package io.portico.server.http1;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.portico.server.config.HttpListenerConfig;
 import io.portico.server.l4.ProxyProtocolHandler;
 
 import java.util.function.Supplier;
@@ -18,8 +16,8 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
     /** Name of the HTTP/1 codec in the pipeline. */
     static final String HTTP_CODEC = "http";
-
-    private static final int MAX_CHUNK = 64 * 1024;
+    /** Name of the {@link RequestFramingGuard} in the pipeline. */
+    static final String FRAMING = "framing";
 
     private final Supplier<ListenerContext> contexts;
 
@@ -35,8 +33,8 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel ch) {
         ListenerContext context = contexts.get();
-        ch.pipeline().addLast("traffic", context.trafficHandler());
-        addBudgetHandlers(ch, context);
+        // Early, so that every read (TLS's own included) is counted and passes the memory budget.
+        ch.pipeline().addLast("traffic", context.newTrafficHandler());
         addProxyProtocolHandler(ch, context);
         addTlsHandlers(ch, context);
         // Before the framing check, which would refuse the HTTP/2 preface.
@@ -44,11 +42,6 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
         addHttp1Handlers(ch, context);
         addTimeoutHandlers(ch, context);
         addProxyHandler(ch, context);
-    }
-
-    private static void addBudgetHandlers(Channel ch, ListenerContext context) {
-        // Early, so that every read (TLS's own included) passes the memory budget.
-        ch.pipeline().addLast("budget", context.bufferBudget().newGate());
     }
 
     private static void addProxyProtocolHandler(Channel ch, ListenerContext context) {
@@ -74,17 +67,9 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     }
 
     private static void addHttp1Handlers(Channel ch, ListenerContext context) {
-        HttpListenerConfig http = context.config().http();
-        HttpDecoderConfig decoder = new HttpDecoderConfig()
-                .setMaxInitialLineLength(http.maxRequestLine().intBytes())
-                .setMaxHeaderSize(http.maxHeaderSize().intBytes())
-                .setMaxChunkSize(MAX_CHUNK)
-                .setValidateHeaders(true)
-                .setStrictLineParsing(true)
-                .setUseRfc9112TransferEncoding(true);
         // The strict framing check sees the bytes before the lenient decoder does.
-        ch.pipeline().addLast("framing", new RequestFramingGuard());
-        ch.pipeline().addLast(HTTP_CODEC, new HttpServerCodec(decoder));
+        ch.pipeline().addLast(FRAMING, new RequestFramingGuard());
+        ch.pipeline().addLast(HTTP_CODEC, new HttpServerCodec(context.http1Decoder()));
         if (context.acceptsH2c()) {
             ch.pipeline().addLast("h2c-upgrade-filter", new H2cUpgradeFilter());
         }
@@ -92,7 +77,7 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
     private static void addTimeoutHandlers(Channel ch, ListenerContext context) {
         // After the decoder: it sees whole heads and body parts, and the proxy handler's reads.
-        ch.pipeline().addLast("deadlines", new ClientDeadlines(context.config().http()));
+        ch.pipeline().addLast("deadlines", new ClientDeadlines(context));
     }
 
     /**

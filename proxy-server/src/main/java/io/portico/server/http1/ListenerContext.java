@@ -3,10 +3,12 @@ package io.portico.server.http1;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.portico.http.CidrSet;
 import io.portico.server.config.ForwardingConfig;
+import io.portico.server.config.HttpListenerConfig;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.http2.Http2Counters;
 import io.portico.server.limits.AccessRules;
@@ -47,12 +49,19 @@ public final class ListenerContext {
     private final AsciiString clientFingerprintHeader;
     private final ListenerMetrics metrics;
     /** This context's client connections: a reload retires the context once they are all closed. */
-    private final ChannelGroup channels = new DefaultChannelGroup("portico-listener", GlobalEventExecutor.INSTANCE);
-    private final ClientTrafficHandler trafficHandler;
+    /** Open client connections and HTTP/3 streams accepted with this context (the connections are listed by {@link ServerLifecycle}). */
+    private final AtomicInteger open = new AtomicInteger();
+    /** This context's HTTP/3 streams, for {@link #drain()}: QUIC connections are not tracked one by one. */
+    private final ChannelGroup streams = new DefaultChannelGroup("portico-h3-streams", GlobalEventExecutor.INSTANCE);
     private final Http2Counters http2Counters;
     private final AccessRules access;
     private final BufferBudget bufferBudget;
+    /** The largest body part Netty's decoder hands on at once. */
+    private static final int MAX_CHUNK = 64 * 1024;
+
     private final RateLimiter rateLimiter;
+    private final HttpDecoderConfig http1Decoder;
+    private final ClientDeadlines.Limits clientLimits;
     /** {@code Alt-Svc} for the TCP side's answers once the listener's HTTP/3 socket is up; null until then. */
     private volatile AsciiString altSvc;
 
@@ -61,7 +70,6 @@ public final class ListenerContext {
                            ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics, BufferBudget bufferBudget) {
         this.metrics = metrics;
         this.http2Counters = metrics.http2();
-        this.trafficHandler = new ClientTrafficHandler(metrics, tls != null);
         this.bufferBudget = bufferBudget;
         this.config = config;
         this.router = router;
@@ -73,6 +81,15 @@ public final class ListenerContext {
         this.lifecycle = lifecycle;
         this.tls = tls;
         this.access = AccessRules.of(config.limits().access());
+        HttpListenerConfig http = config.http();
+        this.http1Decoder = new HttpDecoderConfig()
+                .setMaxInitialLineLength(http.maxRequestLine().intBytes())
+                .setMaxHeaderSize(http.maxHeaderSize().intBytes())
+                .setMaxChunkSize(MAX_CHUNK)
+                .setValidateHeaders(true)
+                .setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true);
+        this.clientLimits = new ClientDeadlines.Limits(http);
         this.rateLimiter = RateLimiter.of(config.limits().rateLimit());
         this.clientSubjectHeader = config.tls() == null ? null : AsciiString.cached(config.tls().clientSubjectHeader());
         this.clientFingerprintHeader = config.tls() == null ? null
@@ -214,13 +231,38 @@ public final class ListenerContext {
         return lifecycle;
     }
 
-    void connectionOpened(Channel ch) {
-        channels.add(ch);
+    /**
+     * The HTTP/1.1 decoder settings of this listener's connections. One instance for all of them:
+     * Netty's codec reads it when it is made, and a connection makes a new codec each time it comes
+     * back from idle (see {@link ClientDeadlines}).
+     */
+    HttpDecoderConfig http1Decoder() {
+        return http1Decoder;
     }
 
-    /** Client connections accepted with this context that are still open. */
+    /** The client-side timeouts of this listener's HTTP/1.1 connections, shared by all of them. */
+    ClientDeadlines.Limits clientLimits() {
+        return clientLimits;
+    }
+
+    /** An HTTP/3 stream of this context: it keeps its config generation open until it ends. */
+    void streamOpened(Channel ch) {
+        connectionCounted();
+        streams.add(ch);
+        ch.closeFuture().addListener(f -> connectionClosed());
+    }
+
+    void connectionCounted() {
+        open.incrementAndGet();
+    }
+
+    void connectionClosed() {
+        open.decrementAndGet();
+    }
+
+    /** Client connections (and HTTP/3 streams) accepted with this context that are still open. */
     public int openConnections() {
-        return channels.size();
+        return open.get();
     }
 
     /**
@@ -228,7 +270,8 @@ public final class ListenerContext {
      * close (idle ones close now), as at shutdown.
      */
     public void drain() {
-        for (Channel ch : channels) {
+        lifecycle.drain(this);
+        for (Channel ch : streams) {
             ch.pipeline().fireUserEventTriggered(ServerLifecycle.DRAIN);
         }
     }
@@ -238,8 +281,9 @@ public final class ListenerContext {
         return metrics;
     }
 
-    ClientTrafficHandler trafficHandler() {
-        return trafficHandler;
+    /** The first handler of a new client connection: its traffic counter and buffer budget gate. */
+    ClientTrafficHandler newTrafficHandler() {
+        return new ClientTrafficHandler(bufferBudget, metrics, tls != null);
     }
 
     /**

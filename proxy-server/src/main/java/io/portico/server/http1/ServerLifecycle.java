@@ -1,11 +1,15 @@
 package io.portico.server.http1;
 
 import io.netty.channel.Channel;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What a graceful shutdown needs to see across all listeners: the open client connections, the
@@ -21,13 +25,40 @@ public final class ServerLifecycle {
         }
     };
 
-    private final ChannelGroup clients = new DefaultChannelGroup("portico-clients", GlobalEventExecutor.INSTANCE);
+    /** What a connection opened with {@link #connectionOpened(Channel)} belongs to: no listener. */
+    private static final Object NO_LISTENER = new Object();
+
+    /**
+     * Every open connection, with the listener context it was accepted with (or {@link #NO_LISTENER}).
+     * One map entry and one close listener per connection, shared by shutdown and by each listener's
+     * drain and count: two Netty channel groups cost an idle connection twice the entries and an
+     * extra listener list.
+     */
+    private final Map<Channel, Object> clients = new ConcurrentHashMap<>();
+    private final ChannelFutureListener onClose = f -> {
+        Object owner = clients.remove(f.channel());
+        if (owner instanceof ListenerContext context) {
+            context.connectionClosed();
+        }
+    };
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final LongAdder parked = new LongAdder();
     private volatile boolean draining;
 
-    /** Counts {@code ch} among the client connections that shutdown drains and closes. */
+    /** Counts {@code ch} among the connections that shutdown drains and closes. */
     public void connectionOpened(Channel ch) {
-        clients.add(ch);
+        track(ch, NO_LISTENER);
+    }
+
+    /** A client connection accepted with {@code context}: shutdown and the listener's drain both see it. */
+    void connectionOpened(Channel ch, ListenerContext context) {
+        context.connectionCounted();
+        track(ch, context);
+    }
+
+    private void track(Channel ch, Object owner) {
+        clients.put(ch, owner);
+        ch.closeFuture().addListener(onClose);
     }
 
     void requestStarted() {
@@ -45,13 +76,34 @@ public final class ServerLifecycle {
     /** Starts draining: new responses close their connection, idle connections close now. */
     public void startDraining() {
         draining = true;
-        for (Channel ch : clients) {
+        for (Channel ch : clients.keySet()) {
             ch.pipeline().fireUserEventTriggered(DRAIN);
         }
     }
 
+    /** Fires {@link #DRAIN} on the connections accepted with {@code context} (its listener was removed). */
+    void drain(ListenerContext context) {
+        clients.forEach((ch, owner) -> {
+            if (owner == context) {
+                ch.pipeline().fireUserEventTriggered(DRAIN);
+            }
+        });
+    }
+
     public int inFlight() {
         return inFlight.get();
+    }
+
+    void parked(int delta) {
+        parked.add(delta);
+    }
+
+    /**
+     * Keep-alive connections idle long enough that their HTTP/1.1 parser was put away until their
+     * next request (nginx's "waiting" connections, minus the ones between two quick requests).
+     */
+    public long parkedConnections() {
+        return parked.sum();
     }
 
     public int openConnections() {
@@ -60,6 +112,12 @@ public final class ServerLifecycle {
 
     /** Closes every client connection that is still open. */
     public void closeAll() {
-        clients.close().awaitUninterruptibly();
+        List<ChannelFuture> closing = new ArrayList<>();
+        for (Channel ch : clients.keySet()) {
+            closing.add(ch.close());
+        }
+        for (ChannelFuture f : closing) {
+            f.awaitUninterruptibly();
+        }
     }
 }

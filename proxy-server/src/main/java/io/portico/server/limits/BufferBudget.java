@@ -60,7 +60,12 @@ public final class BufferBudget implements AutoCloseable {
 
     /** A new gate for one client connection, first in its pipeline. */
     public ChannelHandler newGate() {
-        return new ReadGate(this, waterMark);
+        return new ReadGate(this);
+    }
+
+    /** One connection's output buffer limits: one instance, shared by every connection. */
+    WriteBufferWaterMark waterMark() {
+        return waterMark;
     }
 
     boolean underPressure() {

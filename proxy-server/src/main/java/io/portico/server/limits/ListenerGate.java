@@ -44,6 +44,16 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
     private final LongAdder refusedPerIp = new LongAdder();
     private final LongAdder pauses = new LongAdder();
 
+    /** When a connection closes: one listener for all of them, rather than one object per connection. */
+    private final ChannelFutureListener release = f -> releaseOne();
+    /** The same with a per-IP count: the address was read (and so cached by the channel) at accept. */
+    private final ChannelFutureListener releasePerIp = f -> {
+        if (f.channel().remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
+            perIp.computeIfPresent(a.getAddress(), (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+        }
+        releaseOne();
+    };
+
     ListenerGate(ConnectionLimits global, String listener, int maxConnections, int maxPerIp) {
         this.global = global;
         this.listener = listener;
@@ -87,12 +97,7 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
             child.unsafe().closeForcibly();
             return;
         }
-        child.closeFuture().addListener((ChannelFutureListener) f -> {
-            if (maxPerIp > 0 && ip != null) {
-                perIp.computeIfPresent(ip, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
-            }
-            releaseOne();
-        });
+        child.closeFuture().addListener(maxPerIp > 0 && ip != null ? releasePerIp : release);
         if (atCap() || global.full()) {
             // Stop before the next accept rather than accept and drop it.
             if (global.full()) {

@@ -8,9 +8,10 @@ import io.netty.channel.WriteBufferWaterMark;
 /**
  * First handler of a client connection: gives the connection its output buffer size and holds
  * its reads while the {@link BufferBudget} is exceeded. A read asked for under pressure is
- * remembered and made when the pressure ends.
+ * remembered and made when the pressure ends. A protocol's own first handler may extend it, so
+ * that a connection pays for one pipeline entry rather than two.
  */
-final class ReadGate extends ChannelDuplexHandler {
+public class ReadGate extends ChannelDuplexHandler {
 
     /** The user-defined writability bit the budget uses (0 is Netty's own). */
     private static final int BUDGET_BIT = 1;
@@ -20,14 +21,14 @@ final class ReadGate extends ChannelDuplexHandler {
     private ChannelHandlerContext ctx;
     private boolean deferredRead;
 
-    /** @param waterMark the connection's output buffer limits, one instance shared by all connections */
-    ReadGate(BufferBudget budget, WriteBufferWaterMark waterMark) {
+    /** A gate of {@code budget}, for one client connection. */
+    protected ReadGate(BufferBudget budget) {
         this.budget = budget;
-        this.waterMark = waterMark;
+        this.waterMark = budget.waterMark();
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
+    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
         ctx.channel().config().setWriteBufferWaterMark(waterMark);
         budget.register(this);
@@ -37,18 +38,18 @@ final class ReadGate extends ChannelDuplexHandler {
     }
 
     @Override
-    public void handlerRemoved(ChannelHandlerContext ctx) {
+    public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
         budget.unregister(this);
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         budget.unregister(this);
         ctx.fireChannelInactive();
     }
 
     @Override
-    public void read(ChannelHandlerContext ctx) {
+    public void read(ChannelHandlerContext ctx) throws Exception {
         if (budget.underPressure()) {
             deferredRead = true;
             return;
