@@ -84,6 +84,15 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PorticoServer implements AutoCloseable {
 
+    /**
+     * Netty's default read-size policy, one instance for every accepted connection: the policy
+     * object holds no state (each channel gets its own handle), and Netty would otherwise make one
+     * per connection.
+     */
+    private static final io.netty.channel.RecvByteBufAllocator SHARED_RECV_ALLOCATOR =
+            new io.netty.channel.AdaptiveRecvByteBufAllocator();
+
+
     private static final int LOOP_STOP_WAIT_SECONDS = 10;
 
     private static final System.Logger LOG = System.getLogger("portico");
@@ -324,7 +333,8 @@ public final class PorticoServer implements AutoCloseable {
                 .group(workers)
                 .handler(gate)
                 .channel(transport.serverChannelClass())
-                .childOption(ChannelOption.AUTO_READ, false);
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, SHARED_RECV_ALLOCATOR);
         if (lc.protocol() == ListenerProtocol.TCP) {
             b.childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .childHandler(new StreamInitializer(() -> slot.stream));

@@ -57,12 +57,11 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     }
 
     private final ListenerContext context;
-    private final Limits limits;
 
     private ChannelHandlerContext ctx;
     private State state = State.AWAIT_HEAD;
+    /** When the wait for a request ends: the keep-alive (or first request's) deadline, then the head's from its first byte. */
     private long awaitDeadline;
-    private long headDeadline;
     private int outstanding;
     private boolean informational;
     private boolean sawMessage;
@@ -88,7 +87,6 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     ClientDeadlines(ListenerContext context) {
         this.context = context;
-        this.limits = context.clientLimits();
     }
 
     @Override
@@ -109,7 +107,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         if (awaitDeadline == 0) {
             // A new connection must send its first request within header_timeout (nginx).
             idleSince = System.nanoTime();
-            awaitDeadline = idleSince + limits.headerTimeout();
+            awaitDeadline = idleSince + context.clientLimits().headerTimeout();
             arm(awaitWake());
         }
     }
@@ -150,8 +148,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         if (state == State.AWAIT_HEAD && !sawMessage) {
             // Bytes arrived but no whole head: the head's deadline starts now and never moves.
             state = State.IN_HEAD;
-            headDeadline = System.nanoTime() + limits.headerTimeout();
-            arm(headDeadline);
+            awaitDeadline = System.nanoTime() + context.clientLimits().headerTimeout();
+            arm(awaitDeadline);
         }
         if (sawMessage) {
             // The decoder asks for more by itself while a message is incomplete; after whole
@@ -192,7 +190,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             } else if (outstanding > 0 && --outstanding == 0 && state == State.ANSWERING) {
                 state = State.AWAIT_HEAD;
                 idleSince = System.nanoTime();
-                awaitDeadline = idleSince + limits.keepaliveTimeout();
+                awaitDeadline = idleSince + context.clientLimits().keepaliveTimeout();
                 arm(awaitWake());
             }
         }
@@ -206,7 +204,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         } else if (unwritableSince == 0) {
             unwritableSince = System.nanoTime();
             lastPendingBytes = pendingBytes();
-            arm(unwritableSince + limits.sendTimeout());
+            arm(unwritableSince + context.clientLimits().sendTimeout());
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -228,7 +226,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                 unwritableSince = now;
             }
             lastPendingBytes = pending;
-            if (now - unwritableSince >= limits.sendTimeout()) {
+            if (now - unwritableSince >= context.clientLimits().sendTimeout()) {
                 faulted = true;
                 ctx.close();
                 return;
@@ -253,18 +251,18 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                 }
             }
             case IN_HEAD -> {
-                if (now - headDeadline >= 0) {
+                if (now - awaitDeadline >= 0) {
                     fault("client_header_timeout");
                     return;
                 }
             }
             case IN_BODY -> {
                 if (readPending) {
-                    if (now - (waitStart + limits.bodyTimeout()) >= 0) {
+                    if (now - (waitStart + context.clientLimits().bodyTimeout()) >= 0) {
                         fault("client_body_timeout");
                         return;
                     }
-                    if (limits.minBodyRate() > 0 && now - rateDeadline() >= 0) {
+                    if (context.clientLimits().minBodyRate() > 0 && now - rateDeadline() >= 0) {
                         fault("client_body_too_slow");
                         return;
                     }
@@ -287,21 +285,21 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private long nextDeadline() {
         long next = switch (state) {
             case AWAIT_HEAD -> awaitWake();
-            case IN_HEAD -> headDeadline;
+            case IN_HEAD -> awaitDeadline;
             case IN_BODY -> readPending ? bodyDeadline() : 0;
             case ANSWERING -> 0;
         };
         if (unwritableSince != 0) {
             // Sampled at least twice per period so that progress is seen.
-            long send = Math.min(unwritableSince + limits.sendTimeout(), System.nanoTime() + limits.sendTimeout() / 2);
+            long send = Math.min(unwritableSince + context.clientLimits().sendTimeout(), System.nanoTime() + context.clientLimits().sendTimeout() / 2);
             next = next == 0 || send - next < 0 ? send : next;
         }
         return next;
     }
 
     private long bodyDeadline() {
-        long gap = waitStart + limits.bodyTimeout();
-        if (limits.minBodyRate() <= 0) {
+        long gap = waitStart + context.clientLimits().bodyTimeout();
+        if (context.clientLimits().minBodyRate() <= 0) {
             return gap;
         }
         long rate = rateDeadline();
@@ -311,8 +309,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     /** When the body falls below min_body_rate: one body_timeout of grace, plus a second per rate's worth of bytes. */
     private long rateDeadline() {
         long earned = bodyBytes >= Long.MAX_VALUE / 1_000_000_000L ? Long.MAX_VALUE / 4
-                : bodyBytes * 1_000_000_000L / limits.minBodyRate();
-        return bodyStart + bodyPaused + limits.bodyTimeout() + earned;
+                : bodyBytes * 1_000_000_000L / context.clientLimits().minBodyRate();
+        return bodyStart + bodyPaused + context.clientLimits().bodyTimeout() + earned;
     }
 
     /** The earlier of the keep-alive (or first request's) deadline and the moment to compact. */

@@ -26,7 +26,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
-import io.netty.util.NetUtil;
 import io.portico.server.l4.ClientAddress;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -62,8 +61,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private InetSocketAddress remote;
     private String remoteText = "-";
     private String sniName;
-    private String clientSubject;
-    private String clientFingerprint;
+    /** The verified client certificate (mTLS), or null: one field, as most connections have none. */
+    private ClientCertificate clientCertificate;
     private Exchange current;
     private int requests;
     private boolean closing;
@@ -87,8 +86,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         this.stream = true;
         this.streamProtocol = protocol;
         this.sniName = sniName;
-        this.clientSubject = clientSubject;
-        this.clientFingerprint = clientFingerprint;
+        this.clientCertificate = clientSubject == null ? null : new ClientCertificate(clientSubject, clientFingerprint);
     }
 
     /** Whether this handler serves one request stream (HTTP/2 or HTTP/3) rather than a connection. */
@@ -138,7 +136,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         remote = ClientAddress.of(ctx.channel());
         if (remote != null && remote.getAddress() != null) {
             // As nginx prints it: ::1 rather than 0:0:0:0:0:0:0:1.
-            remoteText = NetUtil.toAddressString(remote.getAddress());
+            remoteText = context.addressText(remote.getAddress());
         }
         if (!stream) {
             context.lifecycle().connectionOpened(ctx.channel(), context);
@@ -432,8 +430,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         X509Certificate leaf = ServerTls.clientCertificate(ctx.channel());
         if (leaf != null) {
             try {
-                clientFingerprint = sha256(leaf.getEncoded());
-                clientSubject = leaf.getSubjectX500Principal().getName();
+                clientCertificate = new ClientCertificate(leaf.getSubjectX500Principal().getName(), sha256(leaf.getEncoded()));
             } catch (CertificateEncodingException unreadable) {
                 // a certificate the engine accepted but cannot encode again: send no identity
             }
@@ -460,12 +457,15 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     /** The verified client certificate's subject (mTLS), or null. */
     String clientSubject() {
-        return clientSubject;
+        return clientCertificate == null ? null : clientCertificate.subject();
     }
 
     /** The verified client certificate's SHA-256 fingerprint in hex (mTLS), or null. */
     String clientFingerprint() {
-        return clientFingerprint;
+        return clientCertificate == null ? null : clientCertificate.fingerprint();
+    }
+
+    private record ClientCertificate(String subject, String fingerprint) {
     }
 
     private void queue(HttpObject msg) {

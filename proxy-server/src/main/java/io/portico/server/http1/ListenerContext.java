@@ -5,6 +5,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.AsciiString;
+import io.netty.util.NetUtil;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.portico.http.CidrSet;
 import io.portico.server.config.ForwardingConfig;
@@ -61,6 +62,8 @@ public final class ListenerContext {
 
     private final RateLimiter rateLimiter;
     private final HttpDecoderConfig http1Decoder;
+    /** See {@link #addressText}; written by every event loop, a plain race between immutable values. */
+    private volatile AddressText lastAddress;
     private final ClientDeadlines.Limits clientLimits;
     /** {@code Alt-Svc} for the TCP side's answers once the listener's HTTP/3 socket is up; null until then. */
     private volatile AsciiString altSvc;
@@ -238,6 +241,24 @@ public final class ListenerContext {
      */
     HttpDecoderConfig http1Decoder() {
         return http1Decoder;
+    }
+
+    /**
+     * A client address as text (as nginx prints it: ::1 rather than 0:0:0:0:0:0:0:1). The last one
+     * is kept, so that connections from one address (a load balancer, a NAT, a busy client) share
+     * one string instead of holding a copy each and formatting it again.
+     */
+    String addressText(InetAddress address) {
+        AddressText last = lastAddress;
+        if (last != null && last.address().equals(address)) {
+            return last.text();
+        }
+        String text = NetUtil.toAddressString(address);
+        lastAddress = new AddressText(address, text);
+        return text;
+    }
+
+    private record AddressText(InetAddress address, String text) {
     }
 
     /** The client-side timeouts of this listener's HTTP/1.1 connections, shared by all of them. */
