@@ -84,10 +84,11 @@ run_ws() {
 # records the memory they hold. Arguments: target, port, pid.
 ws_idle_case() {
     local name=$1 port=$2 pid=$3 out="$RESULTS/ws-idle-$1.txt" fifo="$WORK/ws-idle.fifo"
-    local rss0 rss1 jvm0=0 jvm1=0 ready closed
+    local rss0 rss1 live0=0 live1=0 oneoff0=0 oneoff1=0 ready closed
     wait_quiet
+    # Java first: its reading collects garbage and trims the native heap, then RSS is read.
+    [ "$name" = portico ] && read -r live0 oneoff0 < <(jvm_kib "$pid")
     rss0=$(rss_kib "$pid")
-    [ "$name" = portico ] && jvm0=$(jvm_kib "$pid")
     rm -f "$fifo"
     mkfifo "$fifo"
     taskset -c "$LOAD_CPU" java -Xms512m -Xmx512m -XX:+UseParallelGC -Dio.netty.leakDetection.level=disabled \
@@ -103,14 +104,14 @@ ws_idle_case() {
     [ "$ready" = "$WS_IDLE" ] || { exec 7>&-; die "$name: only ${ready:-0} of $WS_IDLE idle WebSockets came up ($out): $(tail -3 "$out")"; }
     # Let the proxy settle (timers armed, buffers returned) before reading its memory.
     sleep "$WS_SETTLE"
+    [ "$name" = portico ] && read -r live1 oneoff1 < <(jvm_kib "$pid")
     rss1=$(rss_kib "$pid")
-    [ "$name" = portico ] && jvm1=$(jvm_kib "$pid")
     exec 7>&-
     wait "$client" || die "$name: the idle WebSocket client failed: $(tail -3 "$out")"
     closed=$(sed -n 's/^closed alive=//p' "$out")
     [ "$closed" = "$WS_IDLE" ] || die "$name: only ${closed:-0} of $WS_IDLE WebSockets were still open at the end ($out)"
-    printf '%s\t%s\t%d\t%d\t%d\t%d\t%d\n' "$name" ws "$WS_IDLE" "$rss0" "$rss1" "$jvm0" "$jvm1" >>"$RESULTS/idle.tsv"
-    log "$name: RSS $rss0 -> $rss1 KiB$([ "$name" = portico ] && echo ", live heap - JVM one-offs $jvm0 -> $jvm1 KiB") with $WS_IDLE idle WebSockets"
+    printf '%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n' "$name" ws "$WS_IDLE" "$rss0" "$rss1" "$live0" "$live1" "$oneoff0" "$oneoff1" >>"$RESULTS/idle.tsv"
+    log "$name: RSS $rss0 -> $rss1 KiB$([ "$name" = portico ] && echo ", live heap $live0 -> $live1 KiB, JVM one-offs $oneoff0 -> $oneoff1 KiB") with $WS_IDLE idle WebSockets"
 }
 
 # Checks one WebSocket round trip through TARGET before anything is measured.
@@ -203,7 +204,7 @@ main_ws() {
         summary_table "$tsv"
         echo
         echo "Memory per idle WebSocket: $WS_IDLE open, each after one echo; measured ${WS_SETTLE}s after the last came up."
-        echo "Portico's heap is fixed and pre-touched, so its RSS growth is native memory only; its figure adds the growth of its live heap (after a full GC) and takes away what NMT shows the JIT, metaspace and the GC's tables took meanwhile."
+        echo "Portico's figure is its live heap growth plus its native growth (RSS, its heap being fixed and pre-touched) less what NMT shows the JIT, metaspace and the GC's tables took meanwhile, floored at zero."
         echo
         idle_table
     } >"$RESULTS/summary.md"
