@@ -245,8 +245,9 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                     if (compacted) {
                         context.lifecycle().parked(1);
                     } else {
-                        // Not between requests after all (a response still going out): later.
-                        idleSince = now;
+                        // Not now (mostly a new plain connection whose h2c filter waits for its first
+                        // request): not again until the next request, so no timer runs for nothing.
+                        idleSince = awaitDeadline;
                     }
                 }
             }
@@ -324,8 +325,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     /**
      * Takes the framing guard and the codec out if the connection is between requests: no byte of
-     * a next request seen, none held by the decoder, nothing in progress in the proxy handler. A
-     * connection that is not (a response still going out) tries again {@link #COMPACT_AFTER} later.
+     * a next request seen, none held by the decoder, nothing in progress in the proxy handler.
      */
     private boolean compact() {
         ChannelPipeline pipeline = ctx.pipeline();
