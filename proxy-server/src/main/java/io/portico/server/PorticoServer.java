@@ -2,8 +2,10 @@ package io.portico.server;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.portico.server.admin.AdminServer;
@@ -89,9 +91,7 @@ public final class PorticoServer implements AutoCloseable {
      * object holds no state (each channel gets its own handle), and Netty would otherwise make one
      * per connection.
      */
-    private static final io.netty.channel.RecvByteBufAllocator SHARED_RECV_ALLOCATOR =
-            new io.netty.channel.AdaptiveRecvByteBufAllocator();
-
+    private static final RecvByteBufAllocator SHARED_RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator();
 
     private static final int LOOP_STOP_WAIT_SECONDS = 10;
 
