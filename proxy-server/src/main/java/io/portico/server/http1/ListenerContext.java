@@ -34,6 +34,9 @@ import java.net.InetAddress;
  */
 public final class ListenerContext {
 
+    /** The largest body part Netty's decoder hands on at once. */
+    private static final int MAX_CHUNK = 64 * 1024;
+
     private final ListenerConfig config;
     private final Router router;
     private final ForwardingConfig forwarding;
@@ -49,17 +52,16 @@ public final class ListenerContext {
     private final AsciiString clientSubjectHeader;
     private final AsciiString clientFingerprintHeader;
     private final ListenerMetrics metrics;
-    /** This context's client connections: a reload retires the context once they are all closed. */
-    /** Open client connections and HTTP/3 streams accepted with this context (the connections are listed by {@link ServerLifecycle}). */
+    /**
+     * Open client connections and HTTP/3 streams accepted with this context: a reload retires the
+     * context once they are all closed. The connections themselves are listed by {@link ServerLifecycle}.
+     */
     private final AtomicInteger open = new AtomicInteger();
     /** This context's HTTP/3 streams, for {@link #drain()}: QUIC connections are not tracked one by one. */
     private final ChannelGroup streams = new DefaultChannelGroup("portico-h3-streams", GlobalEventExecutor.INSTANCE);
     private final Http2Counters http2Counters;
     private final AccessRules access;
     private final BufferBudget bufferBudget;
-    /** The largest body part Netty's decoder hands on at once. */
-    private static final int MAX_CHUNK = 64 * 1024;
-
     private final RateLimiter rateLimiter;
     private final HttpDecoderConfig http1Decoder;
     /** See {@link #addressText}; written by every event loop, a plain race between immutable values. */
