@@ -169,18 +169,27 @@ public final class LibcryptoSigner implements OpenSslPrivateKeyMethod {
         return decrypt(key, input);
     }
 
-    private static String load() {
+    /**
+     * Where the build puts the JNI shim for this machine, as a class-path resource, or null on an
+     * OS or CPU it is not built for.
+     */
+    static String nativeResource() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = switch (System.getProperty("os.arch", "")) {
             case "amd64", "x86_64" -> "x86_64";
             case "aarch64" -> "aarch_64";
             default -> null;
         };
-        if (!os.contains("linux") || arch == null) {
+        return os.contains("linux") && arch != null ? "/META-INF/native/libportico_libcrypto_linux_" + arch + ".so" : null;
+    }
+
+    private static String load() {
+        String resource = nativeResource();
+        if (resource == null) {
             return "only built for Linux x86_64 and aarch64";
         }
-        String name = "libportico_libcrypto_linux_" + arch + ".so";
-        try (InputStream in = LibcryptoSigner.class.getResourceAsStream("/META-INF/native/" + name)) {
+        String name = resource.substring(resource.lastIndexOf('/') + 1);
+        try (InputStream in = LibcryptoSigner.class.getResourceAsStream(resource)) {
             if (in == null) {
                 return "the JNI library " + name + " was not built (gcc missing when Portico was built)";
             }

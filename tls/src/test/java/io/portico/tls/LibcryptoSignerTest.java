@@ -45,8 +45,8 @@ class LibcryptoSignerTest {
         boolean systemHasLibcrypto = Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libcrypto.so.3"))
                 || Files.exists(Path.of("/usr/lib/aarch64-linux-gnu/libcrypto.so.3"));
         assumeTrue(systemHasLibcrypto, "no Debian-style libcrypto.so.3 on this machine");
-        assumeTrue(LibcryptoSigner.class.getResource("/META-INF/native/libportico_libcrypto_linux_"
-                        + ("aarch64".equals(System.getProperty("os.arch")) ? "aarch_64" : "x86_64") + ".so") != null,
+        String shim = LibcryptoSigner.nativeResource();
+        assumeTrue(shim != null && LibcryptoSigner.class.getResource(shim) != null,
                 "the JNI shim was not built (no gcc when this build ran; .ci/run installs it)");
         assertThat(LibcryptoSigner.unavailableReason()).as("why libcrypto signing is unavailable").isNull();
         ca = TestPki.ca("Libcrypto Root", "RSA");

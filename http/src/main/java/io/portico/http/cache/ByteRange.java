@@ -1,5 +1,6 @@
 package io.portico.http.cache;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 
@@ -44,7 +45,6 @@ public record ByteRange(long first, long last) {
         return parse(range, length);
     }
 
-    /** Section 13.1.5: a strong ETag match, or a Last-Modified date equal to the one stored. */
     /** More ranges than this in one request are not worth their part headers: the whole response goes. */
     public static final int MAX_RANGES = 32;
 
@@ -94,6 +94,32 @@ public record ByteRange(long first, long last) {
         return ranges.isEmpty() ? java.util.List.of(UNSATISFIABLE) : ranges;
     }
 
+    /**
+     * The first byte a single {@code bytes=first-[last]} range asks for, known before the length
+     * is; -1 for any other form (a suffix, several ranges, other units, malformed).
+     */
+    public static long firstOffset(String range) {
+        String r = range.trim();
+        if (!r.regionMatches(true, 0, "bytes=", 0, 6) || r.substring(6).trim().startsWith("-")) {
+            return -1;
+        }
+        ByteRange one = parse(r, Long.MAX_VALUE);
+        return one == null || one == UNSATISFIABLE ? -1 : one.first();
+    }
+
+    /**
+     * The part of a body chunk that lies in {@code first..last}, retained for the caller.
+     * {@code chunkStart} is the body offset of the chunk's first readable byte; the chunk must
+     * overlap the range.
+     */
+    public static ByteBuf retainedPart(ByteBuf chunk, long chunkStart, long first, long last) {
+        int n = chunk.readableBytes();
+        int from = (int) Math.max(0, first - chunkStart);
+        int to = last - chunkStart >= n ? n : (int) (last - chunkStart + 1);
+        return from == 0 && to == n ? chunk.retainedDuplicate() : chunk.retainedSlice(chunk.readerIndex() + from, to - from);
+    }
+
+    /** Section 13.1.5: a strong ETag match, or a Last-Modified date equal to the one stored. */
     static boolean ifRangeMatches(String ifRange, HttpHeaders stored) {
         if (ifRange.startsWith("\"") || ifRange.startsWith("W/")) {
             String etag = stored.get(HttpHeaderNames.ETAG);

@@ -559,10 +559,7 @@ final class CacheExchange extends Exchange implements Runnable {
                     position = end;
                     continue;
                 }
-                int from = (int) Math.max(0, rangeFirst - start);
-                int to = rangeLast - start >= n ? n : (int) (rangeLast - start + 1);
-                ByteBuf chunk = from == 0 && to == n ? src.retainedDuplicate()
-                        : src.retainedSlice(src.readerIndex() + from, to - from);
+                ByteBuf chunk = ByteRange.retainedPart(src, start, rangeFirst, rangeLast);
                 bytes += chunk.readableBytes();
                 clientCtx.write(new DefaultHttpContent(chunk), clientCtx.voidPromise());
                 if (rangeLast < end) {

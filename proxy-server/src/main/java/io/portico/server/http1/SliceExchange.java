@@ -171,12 +171,8 @@ final class SliceExchange extends Exchange implements Runnable, SliceSource.Rece
         if (head || range == null || clientHeaders.contains(HttpHeaderNames.IF_RANGE)) {
             return 0;
         }
-        String r = range.trim();
-        if (!r.regionMatches(true, 0, "bytes=", 0, 6) || r.substring(6).trim().startsWith("-")) {
-            return 0;
-        }
-        ByteRange asked = ByteRange.of(clientHeaders, new DefaultHttpHeaders(false), Long.MAX_VALUE);
-        return asked == null || asked == ByteRange.UNSATISFIABLE ? 0 : Slices.sliceOf(asked.first(), sliceSize);
+        long first = ByteRange.firstOffset(range);
+        return first < 0 ? 0 : Slices.sliceOf(first, sliceSize);
     }
 
     // ---- getting a slice ------------------------------------------------------------------------
@@ -451,10 +447,7 @@ final class SliceExchange extends Exchange implements Runnable, SliceSource.Rece
                 if (position <= first) {
                     continue;
                 }
-                int from = (int) Math.max(0, first - start);
-                int to = last - start >= n ? n : (int) (last - start + 1);
-                ByteBuf chunk = from == 0 && to == n ? src.retainedDuplicate()
-                        : src.retainedSlice(src.readerIndex() + from, to - from);
+                ByteBuf chunk = ByteRange.retainedPart(src, start, first, last);
                 bytes += chunk.readableBytes();
                 clientCtx.write(new DefaultHttpContent(chunk), clientCtx.voidPromise());
                 if (position > last) {
