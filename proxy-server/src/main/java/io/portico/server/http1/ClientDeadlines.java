@@ -1,10 +1,8 @@
 package io.portico.server.http1;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
@@ -12,7 +10,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.config.HttpListenerConfig;
@@ -41,12 +38,13 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private enum State { AWAIT_HEAD, IN_HEAD, IN_BODY, ANSWERING }
 
     /**
-     * How long a keep-alive connection waits between requests before its framing guard and HTTP
-     * codec are taken out: an idle connection then holds about 1 KB less, and the next bytes to
-     * arrive put fresh ones back (as nginx frees a waiting connection's request buffers).
-     * Connections busier than this keep theirs, and pay for no timer beyond about two a second.
+     * How long a keep-alive connection waits between requests before it parks: its framing guard,
+     * HTTP codec and this handler with its timer make way for a {@link ParkedConnection} (an idle
+     * connection then holds about 1.2 KB less), and the next bytes to arrive put fresh ones back (as
+     * nginx frees a waiting connection's request buffers). Connections busier than this keep
+     * theirs, and pay for no timer beyond about two a second.
      */
-    static final long COMPACT_AFTER = TimeUnit.MILLISECONDS.toNanos(500);
+    static final long PARK_AFTER = TimeUnit.MILLISECONDS.toNanos(500);
 
     /** A listener's client timeouts in nanoseconds (and min_body_rate in bytes/s), made once per listener. */
     record Limits(long headerTimeout, long bodyTimeout, long keepaliveTimeout, long sendTimeout, long minBodyRate) {
@@ -80,10 +78,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private long timerAt;
     private boolean faulted;
 
-    /** Since when the connection has waited for a request (AWAIT_HEAD), for compaction. */
+    /** Since when the connection has waited for a request (AWAIT_HEAD), for parking. */
     private long idleSince;
-    /** Whether the framing guard and codec are out (see {@link #COMPACT_AFTER}). */
-    private boolean compacted;
 
     ClientDeadlines(ListenerContext context) {
         this.context = context;
@@ -116,12 +112,6 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (compacted && msg instanceof ByteBuf) {
-            // The first bytes after an idle spell: the framing guard and codec go back, and read them.
-            unpark();
-            restore(msg);
-            return;
-        }
         long now = System.nanoTime();
         if (msg instanceof HttpRequest) {
             sawMessage = true;
@@ -240,10 +230,13 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                     ctx.close();
                     return;
                 }
-                if (!compacted && now - (idleSince + COMPACT_AFTER) >= 0) {
-                    compacted = compact();
-                    if (compacted) {
-                        context.lifecycle().parked(1);
+                if (now - (idleSince + PARK_AFTER) >= 0) {
+                    if (pendingBytes() > 0) {
+                        // The client has not taken all of the last response yet: the send clock is
+                        // this handler's, so the connection parks later, once it has.
+                        idleSince = now;
+                    } else if (park()) {
+                        return;
                     } else {
                         // Not now (mostly a new plain connection whose h2c filter waits for its first
                         // request): not again until the next request, so no timer runs for nothing.
@@ -314,20 +307,18 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         return bodyStart + bodyPaused + context.clientLimits().bodyTimeout() + earned;
     }
 
-    /** The earlier of the keep-alive (or first request's) deadline and the moment to compact. */
+    /** The earlier of the keep-alive (or first request's) deadline and the moment to park. */
     private long awaitWake() {
-        if (compacted) {
-            return awaitDeadline;
-        }
-        long compactAt = idleSince + COMPACT_AFTER;
-        return compactAt - awaitDeadline < 0 ? compactAt : awaitDeadline;
+        long parkAt = idleSince + PARK_AFTER;
+        return parkAt - awaitDeadline < 0 ? parkAt : awaitDeadline;
     }
 
     /**
-     * Takes the framing guard and the codec out if the connection is between requests: no byte of
-     * a next request seen, none held by the decoder, nothing in progress in the proxy handler.
+     * Parks the connection if it is between requests (no byte of a next request seen, none held by
+     * the decoder, nothing in progress in the proxy handler): the framing guard, the codec and this
+     * handler make way for a {@link ParkedConnection}, which keeps the keep-alive deadline.
      */
-    private boolean compact() {
+    private boolean park() {
         ChannelPipeline pipeline = ctx.pipeline();
         ChannelHandler framing = pipeline.get(Http1ServerInitializer.FRAMING);
         Http1ProxyHandler proxy = pipeline.get(Http1ProxyHandler.class);
@@ -341,20 +332,9 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         // The guard has seen nothing since the last message ended, so the decoder holds no bytes.
         pipeline.remove(guard);
         pipeline.remove(Http1ServerInitializer.HTTP_CODEC);
+        pipeline.replace(this, Http1ServerInitializer.PARKED,
+                new ParkedConnection(context.waiting(ctx.executor()), awaitDeadline));
         return true;
-    }
-
-    /** Puts a fresh framing guard and codec back in front of this handler and gives them {@code msg}. */
-    private void restore(Object msg) {
-        ChannelPipeline pipeline = ctx.pipeline();
-        pipeline.addBefore(ctx.name(), Http1ServerInitializer.FRAMING, new RequestFramingGuard());
-        pipeline.addBefore(ctx.name(), Http1ServerInitializer.HTTP_CODEC, new HttpServerCodec(context.http1Decoder()));
-        ChannelHandlerContext framing = pipeline.context(Http1ServerInitializer.FRAMING);
-        try {
-            ((ChannelInboundHandler) framing.handler()).channelRead(framing, msg);
-        } catch (Throwable t) {
-            framing.fireExceptionCaught(t);
-        }
     }
 
     private long pendingBytes() {
@@ -376,21 +356,12 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancel();
-        unpark();
         ctx.fireChannelInactive();
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         cancel();
-        unpark();
-    }
-
-    private void unpark() {
-        if (compacted) {
-            compacted = false;
-            context.lifecycle().parked(-1);
-        }
     }
 
     private void cancel() {

@@ -5,44 +5,47 @@ import io.netty.buffer.ByteBufHolder;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.FileRegion;
-import io.portico.server.limits.BufferBudget;
 import io.portico.server.limits.ReadGate;
 import io.portico.server.metrics.ListenerMetrics;
 
 /**
  * First in a client connection's pipeline: counts the connection and the bytes on the wire (TLS
- * records included) into the listener's metrics, and is the connection's gate of the buffer
- * memory budget ({@link ReadGate}). One handler for both, as every connection has both: an idle
- * connection pays for one pipeline entry, a read or write for one hop.
+ * records included) into the listener's metrics, registers the connection with the server's
+ * lifecycle (shutdown and the listener's drain see it) while it is open, and is the connection's
+ * gate of the buffer memory budget ({@link ReadGate}). One handler for all of these, as every
+ * connection has them: an idle connection pays for one pipeline entry, a read or write for one hop.
  */
 final class ClientTrafficHandler extends ReadGate {
 
+    private final ListenerContext context;
     private final ListenerMetrics metrics;
-    private final boolean recordAccepted;
 
-    /**
-     * @param recordAccepted whether to note when the connection was accepted (TLS listeners: the JDK's
-     *                       engine has no "resumed" flag, so a handshake's session is compared with it);
-     *                       the attribute would cost a plain connection 64 bytes it never uses
-     */
-    ClientTrafficHandler(BufferBudget budget, ListenerMetrics metrics, boolean recordAccepted) {
-        super(budget);
-        this.metrics = metrics;
-        this.recordAccepted = recordAccepted;
+    ClientTrafficHandler(ListenerContext context) {
+        super(context.bufferBudget());
+        this.context = context;
+        this.metrics = context.metrics();
+    }
+
+    ListenerContext context() {
+        return context;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        if (recordAccepted) {
+        if (context.tls() != null) {
+            // The JDK's engine has no "resumed" flag, so a handshake's session is compared with this;
+            // the attribute would cost a plain connection 64 bytes it never uses.
             ctx.channel().attr(Http1ProxyHandler.ACCEPTED_AT).set(System.currentTimeMillis());
         }
         metrics.connectionOpened();
+        context.lifecycle().connectionOpened(ctx.channel(), this);
         ctx.fireChannelActive();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         metrics.connectionClosed();
+        context.lifecycle().connectionClosed(ctx.channel());
         super.channelInactive(ctx);
     }
 

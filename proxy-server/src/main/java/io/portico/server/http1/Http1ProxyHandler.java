@@ -138,9 +138,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             // As nginx prints it: ::1 rather than 0:0:0:0:0:0:0:1.
             remoteText = context.addressText(remote.getAddress());
         }
-        if (!stream) {
-            context.lifecycle().connectionOpened(ctx.channel(), context);
-        } else if (streamProtocol == ListenerMetrics.HTTP_3) {
+        // A connection is counted by its first handler (ClientTrafficHandler).
+        if (streamProtocol == ListenerMetrics.HTTP_3) {
             // A QUIC connection outlives config generations (its streams each take the newest
             // context); the stream itself keeps its generation open until it ends.
             context.streamOpened(ctx.channel());

@@ -18,6 +18,10 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     static final String HTTP_CODEC = "http";
     /** Name of the {@link RequestFramingGuard} in the pipeline. */
     static final String FRAMING = "framing";
+    /** Name of {@link ClientDeadlines} in the pipeline. */
+    static final String DEADLINES = "deadlines";
+    /** Name of a {@link ParkedConnection} in the pipeline (in place of the three above while idle). */
+    static final String PARKED = "parked";
 
     private final Supplier<ListenerContext> contexts;
 
@@ -77,7 +81,7 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
     private static void addTimeoutHandlers(Channel ch, ListenerContext context) {
         // After the decoder: it sees whole heads and body parts, and the proxy handler's reads.
-        ch.pipeline().addLast("deadlines", new ClientDeadlines(context));
+        ch.pipeline().addLast(DEADLINES, new ClientDeadlines(context));
     }
 
     /**
@@ -87,6 +91,9 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     static void removeHttpHandlers(ChannelPipeline pipeline) {
         if (pipeline.get(ClientDeadlines.class) != null) {
             pipeline.remove(ClientDeadlines.class);
+        }
+        if (pipeline.get(ParkedConnection.class) != null) {
+            pipeline.remove(ParkedConnection.class);
         }
         if (pipeline.get(RequestFramingGuard.class) != null) {
             pipeline.remove(RequestFramingGuard.class);

@@ -6,6 +6,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.AsciiString;
 import io.netty.util.NetUtil;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.portico.http.CidrSet;
 import io.portico.server.config.ForwardingConfig;
@@ -67,6 +68,8 @@ public final class ListenerContext {
     /** See {@link #addressText}; written by every event loop, a plain race between immutable values. */
     private volatile AddressText lastAddress;
     private final ClientDeadlines.Limits clientLimits;
+    /** Parked keep-alive connections, per event loop (see {@link ParkedConnection}). */
+    private final Map<EventExecutor, ParkedConnection.Waiting> waiting = new ConcurrentHashMap<>();
     /** {@code Alt-Svc} for the TCP side's answers once the listener's HTTP/3 socket is up; null until then. */
     private volatile AsciiString altSvc;
 
@@ -239,7 +242,7 @@ public final class ListenerContext {
     /**
      * The HTTP/1.1 decoder settings of this listener's connections. One instance for all of them:
      * Netty's codec reads it when it is made, and a connection makes a new codec each time it comes
-     * back from idle (see {@link ClientDeadlines}).
+     * back from idle (see {@link ParkedConnection}).
      */
     HttpDecoderConfig http1Decoder() {
         return http1Decoder;
@@ -261,6 +264,12 @@ public final class ListenerContext {
     }
 
     private record AddressText(InetAddress address, String text) {
+    }
+
+    /** This context's parked connections on {@code loop} (one list per event loop, made at its first). */
+    ParkedConnection.Waiting waiting(EventExecutor loop) {
+        ParkedConnection.Waiting w = waiting.get(loop);
+        return w != null ? w : waiting.computeIfAbsent(loop, l -> new ParkedConnection.Waiting(this, l));
     }
 
     /** The client-side timeouts of this listener's HTTP/1.1 connections, shared by all of them. */
@@ -304,9 +313,9 @@ public final class ListenerContext {
         return metrics;
     }
 
-    /** The first handler of a new client connection: its traffic counter and buffer budget gate. */
+    /** The first handler of a new client connection: its traffic counter, buffer budget gate and place in the lifecycle. */
     ClientTrafficHandler newTrafficHandler() {
-        return new ClientTrafficHandler(bufferBudget, metrics, tls != null);
+        return new ClientTrafficHandler(this);
     }
 
     /**

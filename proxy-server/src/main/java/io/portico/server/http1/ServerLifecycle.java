@@ -3,6 +3,7 @@ package io.portico.server.http1;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.portico.server.limits.ReadGate;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -29,36 +30,48 @@ public final class ServerLifecycle {
     private static final Object NO_LISTENER = new Object();
 
     /**
-     * Every open connection, with the listener context it was accepted with (or {@link #NO_LISTENER}).
-     * One map entry and one close listener per connection, shared by shutdown and by each listener's
-     * drain and count: two Netty channel groups cost an idle connection twice the entries and an
-     * extra listener list.
+     * Every open connection, with its first handler (a client connection's {@link ClientTrafficHandler},
+     * which knows the listener context it was accepted with) or {@link #NO_LISTENER}. One map entry
+     * per connection, shared by shutdown, each listener's drain and count, and the buffer budget's
+     * sampler: two Netty channel groups and the budget's own set cost an idle connection three
+     * entries and an extra listener list.
      */
     private final Map<Channel, Object> clients = new ConcurrentHashMap<>();
-    private final ChannelFutureListener onClose = f -> {
-        Object owner = clients.remove(f.channel());
-        if (owner instanceof ListenerContext context) {
-            context.connectionClosed();
-        }
-    };
+    private final ChannelFutureListener onClose = f -> clients.remove(f.channel());
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder parked = new LongAdder();
     private volatile boolean draining;
 
     /** Counts {@code ch} among the connections that shutdown drains and closes. */
     public void connectionOpened(Channel ch) {
-        track(ch, NO_LISTENER);
-    }
-
-    /** A client connection accepted with {@code context}: shutdown and the listener's drain both see it. */
-    void connectionOpened(Channel ch, ListenerContext context) {
-        context.connectionCounted();
-        track(ch, context);
-    }
-
-    private void track(Channel ch, Object owner) {
-        clients.put(ch, owner);
+        clients.put(ch, NO_LISTENER);
         ch.closeFuture().addListener(onClose);
+    }
+
+    /**
+     * A client connection, reported by its first handler: shutdown, the drain of the listener it was
+     * accepted on and the buffer budget see it until {@link #connectionClosed}. The handler reports
+     * both ends, so the connection needs no close listener of its own here (the listener gate's is
+     * then its only one: one object fewer).
+     */
+    void connectionOpened(Channel ch, ClientTrafficHandler first) {
+        first.context().connectionCounted();
+        clients.put(ch, first);
+    }
+
+    /** The end of a connection opened with {@link #connectionOpened(Channel, ClientTrafficHandler)}; once only. */
+    void connectionClosed(Channel ch) {
+        if (clients.remove(ch) instanceof ClientTrafficHandler first) {
+            first.context().connectionClosed();
+        }
+    }
+
+    /** The budget gates of the open client connections: a live view, read by the budget's sampler. */
+    public Iterable<ReadGate> gates() {
+        return () -> clients.values().stream()
+                .filter(ReadGate.class::isInstance)
+                .map(ReadGate.class::cast)
+                .iterator();
     }
 
     void requestStarted() {
@@ -84,7 +97,7 @@ public final class ServerLifecycle {
     /** Fires {@link #DRAIN} on the connections accepted with {@code context} (its listener was removed). */
     void drain(ListenerContext context) {
         clients.forEach((ch, owner) -> {
-            if (owner == context) {
+            if (owner instanceof ClientTrafficHandler first && first.context() == context) {
                 ch.pipeline().fireUserEventTriggered(DRAIN);
             }
         });

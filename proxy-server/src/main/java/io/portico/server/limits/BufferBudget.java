@@ -1,10 +1,7 @@
 package io.portico.server.limits;
 
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.WriteBufferWaterMark;
 
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -34,16 +31,24 @@ public final class BufferBudget implements AutoCloseable {
     private final long budget;
     private final long resumeBelow;
     private final WriteBufferWaterMark waterMark;
-    private final Set<ReadGate> gates = ConcurrentHashMap.newKeySet();
+    /** Every open client connection's gate: a live view of the server's connection registry. */
+    private final Iterable<? extends ReadGate> gates;
     private final ScheduledExecutorService sampler;
     private final LongAdder pressureEvents = new LongAdder();
     private volatile boolean pressure;
     private volatile long buffered;
     private volatile long peak;
 
-    /** @param budget bytes over all connections, 0 for none; @param connectionBuffer one connection's high-water mark */
-    public BufferBudget(long budget, long connectionBuffer) {
+    /**
+     * @param budget           bytes over all connections, 0 for none
+     * @param connectionBuffer one connection's high-water mark
+     * @param gates            the gates of the open client connections, read by the sampler thread: a
+     *                         view of a registry the connections are in anyway, so that a connection
+     *                         pays for no second entry here
+     */
+    public BufferBudget(long budget, long connectionBuffer, Iterable<? extends ReadGate> gates) {
         this.budget = budget;
+        this.gates = gates;
         this.resumeBelow = budget - budget / 4;
         this.waterMark = new WriteBufferWaterMark((int) connectionBuffer / 2, (int) connectionBuffer);
         if (budget > 0) {
@@ -58,11 +63,6 @@ public final class BufferBudget implements AutoCloseable {
         }
     }
 
-    /** A new gate for one client connection, first in its pipeline. */
-    public ChannelHandler newGate() {
-        return new ReadGate(this);
-    }
-
     /** One connection's output buffer limits: one instance, shared by every connection. */
     WriteBufferWaterMark waterMark() {
         return waterMark;
@@ -70,16 +70,6 @@ public final class BufferBudget implements AutoCloseable {
 
     boolean underPressure() {
         return pressure;
-    }
-
-    void register(ReadGate gate) {
-        if (sampler != null) {
-            gates.add(gate);
-        }
-    }
-
-    void unregister(ReadGate gate) {
-        gates.remove(gate);
     }
 
     private void sample() {

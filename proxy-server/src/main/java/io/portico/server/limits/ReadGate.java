@@ -3,49 +3,35 @@ package io.portico.server.limits;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.WriteBufferWaterMark;
 
 /**
  * First handler of a client connection: gives the connection its output buffer size and holds
  * its reads while the {@link BufferBudget} is exceeded. A read asked for under pressure is
- * remembered and made when the pressure ends. A protocol's own first handler may extend it, so
- * that a connection pays for one pipeline entry rather than two.
+ * remembered and made when the pressure ends. A protocol's own first handler extends it, so that a
+ * connection pays for one pipeline entry rather than two, and keeps it in a registry that the
+ * budget's sampler reads (see {@link BufferBudget}).
  */
-public class ReadGate extends ChannelDuplexHandler {
+public abstract class ReadGate extends ChannelDuplexHandler {
 
     /** The user-defined writability bit the budget uses (0 is Netty's own). */
     private static final int BUDGET_BIT = 1;
 
     private final BufferBudget budget;
-    private final WriteBufferWaterMark waterMark;
     private ChannelHandlerContext ctx;
     private boolean deferredRead;
 
     /** A gate of {@code budget}, for one client connection. */
     protected ReadGate(BufferBudget budget) {
         this.budget = budget;
-        this.waterMark = budget.waterMark();
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
-        ctx.channel().config().setWriteBufferWaterMark(waterMark);
-        budget.register(this);
+        ctx.channel().config().setWriteBufferWaterMark(budget.waterMark());
         if (budget.underPressure()) {
             apply(true);
         }
-    }
-
-    @Override
-    public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
-        budget.unregister(this);
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        budget.unregister(this);
-        ctx.fireChannelInactive();
     }
 
     @Override

@@ -109,6 +109,34 @@ class IdleConnectionParkingTest {
         }
     }
 
+    /**
+     * Parked connections wait in one list per event loop, in deadline order: a connection that
+     * comes back for a request and parks again takes a fresh deadline and a new place at the end.
+     */
+    @Test
+    void aConnectionThatParksAgainGetsAFreshKeepaliveDeadline() throws Exception {
+        try (RawHttp first = new RawHttp(portico.port()); RawHttp second = new RawHttp(portico.port())) {
+            first.send("GET /obj/f1 HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(first.read().status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(5)).until(() -> parked() == 1);
+            second.send("GET /obj/s1 HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(second.read().status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(5)).until(() -> parked() == 2);
+            // The first comes back after the second parked: its new deadline is at least the
+            // parking delay (0.5 s) later than the second's.
+            first.send("GET /obj/f2 HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(first.read().status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(5)).until(() -> parked() == 2);
+
+            assertThat(second.closedByServer()).isTrue();
+            // Had the first kept its old deadline, it would have closed before the second.
+            first.send("GET /obj/f3 HTTP/1.1\r\nHost: a\r\n\r\n");
+            RawHttp.Response r = first.read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).isEqualTo("parking has /obj/f3");
+        }
+    }
+
     @Test
     void manyParkedConnectionsAllServeTheirNextRequest() throws Exception {
         List<RawHttp> conns = new ArrayList<>();
