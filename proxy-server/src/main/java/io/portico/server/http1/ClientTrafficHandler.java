@@ -5,8 +5,10 @@ import io.netty.buffer.ByteBufHolder;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.FileRegion;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.portico.server.limits.ReadGate;
 import io.portico.server.metrics.ListenerMetrics;
+import io.portico.tls.ServerTls;
 
 /**
  * First in a client connection's pipeline: counts the connection and the bytes on the wire (TLS
@@ -32,9 +34,11 @@ final class ClientTrafficHandler extends ReadGate {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        if (context.tls() != null) {
-            // The JDK's engine has no "resumed" flag, so a handshake's session is compared with this;
-            // the attribute would cost a plain connection 64 bytes it never uses.
+        ServerTls tls = context.tls();
+        if (tls != null && !(tls.defaultContext() instanceof ReferenceCountedOpenSslContext)) {
+            // The JDK's engine has no "resumed" flag, so a handshake's session is compared with this
+            // (OpenSSL's engine has one); the attribute would cost every other connection about 64
+            // bytes it never uses.
             ctx.channel().attr(Http1ProxyHandler.ACCEPTED_AT).set(System.currentTimeMillis());
         }
         metrics.connectionOpened();
