@@ -49,6 +49,9 @@ public final class CacheMixSimulation extends Simulation {
     private final AtomicLong misses = new AtomicLong();
 
     private final HttpProtocolBuilder protocol = http
+            // Gatling caches per user by Cache-Control, as a browser would: a repeated request for a
+            // cacheable response would then never reach Portico, nor be counted.
+            .disableCaching()
             .baseUrl(target)
             .warmUp(target + "/hello")
             .acceptHeader("*/*")

@@ -41,6 +41,9 @@ public final class Http1KeepAliveSimulation extends Simulation {
     private final int p99Millis = Settings.positiveInt("p99ms", 500);
 
     private final HttpProtocolBuilder protocol = http
+            // Gatling caches per user by Cache-Control, as a browser would: a repeated request for a
+            // cacheable response would then never reach Portico, nor be counted.
+            .disableCaching()
             .baseUrl(target)
             // Warm up against the target itself instead of Gatling's default external URL.
             .warmUp(target + "/hello")

@@ -36,6 +36,9 @@ public final class OverloadRampSimulation extends Simulation {
     private final int maxFailPercent = Settings.positiveInt("maxfailpct", 1);
 
     private final HttpProtocolBuilder protocol = http
+            // Gatling caches per user by Cache-Control, as a browser would: a repeated request for a
+            // cacheable response would then never reach Portico, nor be counted.
+            .disableCaching()
             .baseUrl(target)
             .warmUp(target + "/hello")
             .acceptHeader("*/*")

@@ -33,6 +33,9 @@ public final class WebSocketChatSimulation extends Simulation {
     private final int p99Millis = Settings.positiveInt("p99ms", 500);
 
     private final HttpProtocolBuilder protocol = http
+            // Gatling caches per user by Cache-Control, as a browser would: a repeated request for a
+            // cacheable response would then never reach Portico, nor be counted.
+            .disableCaching()
             .baseUrl(target)
             .wsBaseUrl(target.replaceFirst("^http", "ws"))
             .warmUp(target + "/hello")
