@@ -36,6 +36,10 @@ public final class ForwardedHeaders {
 
     /** The last Via value built, reused while callers pass the same pseudonym object. */
     private static volatile ViaValue lastVia = new ViaValue("", AsciiString.cached("1.1 "));
+    /** The last client's address as text (a race between event loops only costs a recomputation). */
+    private static volatile Client lastClient = new Client(null, UNKNOWN);
+    /** The last {@code Forwarded} element, for the same client text, proto and host. */
+    private static volatile Element lastElement = new Element(UNKNOWN, null, null, "for=unknown");
 
     private ForwardedHeaders() {
     }
@@ -61,7 +65,17 @@ public final class ForwardedHeaders {
             removeClaims(headers);
         }
         if (xForwarded || forwarded) {
-            String clientText = clientText(client);
+            // Most requests come from the client (and ask for the host) of the one before them: the
+            // texts are kept from it rather than made again (about 0.3 KB of garbage per request).
+            String clientText = UNKNOWN;
+            if (client != null) {
+                Client last = lastClient;
+                if (!client.equals(last.address)) {
+                    last = new Client(client, clientText(client));
+                    lastClient = last;
+                }
+                clientText = last.text;
+            }
             if (xForwarded) {
                 append(headers, X_FORWARDED_FOR, clientText);
                 if (proto != null && !headers.contains(X_FORWARDED_PROTO)) {
@@ -72,7 +86,14 @@ public final class ForwardedHeaders {
                 }
             }
             if (forwarded) {
-                append(headers, FORWARDED, forwardedElement(clientText, proto, host));
+                Element element = lastElement;
+                if (element.clientText != clientText || !contentEquals(element.proto, proto)
+                        || !contentEquals(element.host, host)) {
+                    element = new Element(clientText, proto == null ? null : proto.toString(),
+                            host == null ? null : host.toString(), forwardedElement(clientText, proto, host));
+                    lastElement = element;
+                }
+                append(headers, FORWARDED, element.value);
             }
         }
         if (via) {
@@ -237,6 +258,17 @@ public final class ForwardedHeaders {
             }
         }
         return bytes[10] == (byte) 0xFF && bytes[11] == (byte) 0xFF;
+    }
+
+    private static boolean contentEquals(String kept, CharSequence value) {
+        return kept == null ? value == null : value != null && kept.contentEquals(value);
+    }
+
+    /** An address and its text ({@code address} is null only in the initial placeholder). */
+    private record Client(InetAddress address, String text) {
+    }
+
+    private record Element(String clientText, String proto, String host, String value) {
     }
 
     private static final class ViaValue {

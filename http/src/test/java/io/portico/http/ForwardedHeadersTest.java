@@ -25,6 +25,32 @@ class ForwardedHeadersTest {
         assertThat(headers.get("Via")).isEqualTo("1.1 portico");
     }
 
+    /** The texts are kept from one request to the next: a new client, proto or host must never get the last one's. */
+    @Test
+    void eachRequestGetsItsOwnClientProtoAndHostWhenTheyAlternate() throws Exception {
+        String[][] cases = {
+            {"203.0.113.7", "https", "a.example"},
+            {"203.0.113.7", "https", "a.example"},
+            {"203.0.113.8", "https", "a.example"},
+            {"203.0.113.8", "http", "a.example"},
+            {"203.0.113.8", "http", "b.example"},
+            {"2001:db8:0:0:0:0:0:17", "http", "b.example"},
+            {"203.0.113.7", "https", null},
+            {"203.0.113.7", "https", "a.example"},
+        };
+        for (String[] c : cases) {
+            HttpHeaders headers = new DefaultHttpHeaders();
+            ForwardedHeaders.apply(headers, ip(c[0]), false, c[1], c[2], true, true, false, "portico");
+            String client = c[0].contains(":") ? "\"[2001:db8::17]\"" : c[0];
+            assertThat(headers.get("X-Forwarded-For")).isEqualTo(c[0].contains(":") ? "2001:db8::17" : c[0]);
+            assertThat(headers.get("Forwarded"))
+                    .isEqualTo("for=" + client + ";proto=" + c[1] + (c[2] == null ? "" : ";host=" + c[2]));
+        }
+        HttpHeaders unknown = new DefaultHttpHeaders();
+        ForwardedHeaders.apply(unknown, null, false, "http", "a.example", true, true, false, "portico");
+        assertThat(unknown.get("Forwarded")).isEqualTo("for=unknown;proto=http;host=a.example");
+    }
+
     @Test
     void replacesSpoofedForwardedForFromUntrustedPeer() throws Exception {
         HttpHeaders headers = new DefaultHttpHeaders()

@@ -599,7 +599,7 @@ final class CacheExchange extends Exchange implements Runnable {
         if (multipart != null && status == 206) {
             writeMultipart(multipart.tail());
         }
-        ChannelFuture written = clientCtx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        ChannelFuture written = client.writeLast(clientCtx, LastHttpContent.EMPTY_LAST_CONTENT, clientKeepAlive);
         cache.cache().statsCounters().served(bytes);
         releaseObjects();
         end(status, null);

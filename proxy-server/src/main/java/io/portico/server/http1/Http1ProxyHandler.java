@@ -252,18 +252,29 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
      * @param keepAlive whether the connection serves another request
      * @param last      the future of the response's last write
      */
+    /**
+     * Writes and flushes the last part of a response: with the connection's void promise when the
+     * connection stays open after it (one promise fewer per request), else with one that
+     * {@link #exchangeDone} closes the connection on.
+     */
+    ChannelFuture writeLast(ChannelHandlerContext out, Object last, boolean keepAlive) {
+        return keepAlive && !closing && !draining
+                ? out.writeAndFlush(last, out.voidPromise())
+                : out.writeAndFlush(last);
+    }
+
     void exchangeDone(boolean keepAlive, ChannelFuture last) {
         current = null;
-        if (!keepAlive || closing) {
+        if (!keepAlive || closing || draining) {
             closing = true;
             releaseQueued();
-            last.addListener(ChannelFutureListener.CLOSE);
-            return;
-        }
-        if (draining) {
-            closing = true;
-            releaseQueued();
-            last.addListener(ChannelFutureListener.CLOSE);
+            if (last.isVoid()) {
+                // Written as on a connection that stays open (writeLast), and then the write failed
+                // (its failure closed the connection meanwhile): nothing to wait for.
+                ctx.close();
+            } else {
+                last.addListener(ChannelFutureListener.CLOSE);
+            }
             return;
         }
         if (replaying) {

@@ -742,7 +742,7 @@ final class ProxyExchange extends Exchange
             fill.onComplete();
             fill.close();
         }
-        ChannelFuture written = clientCtx.writeAndFlush(content);
+        ChannelFuture written = client.writeLast(clientCtx, content, clientKeepAlive);
         long now = System.nanoTime();
         log.upstreamNanos = now - upstreamStartNanos;
         releaseUpstream(upstreamKeepAlive && requestComplete);

@@ -98,6 +98,23 @@ public final class Router {
         if (authority == null) {
             return null;
         }
+        // Requests mostly name the host of the request before them: its normal form is kept
+        // rather than cut and lower-cased again (a race between event loops costs a recomputation).
+        HostForm last = lastHost;
+        if (authority.equals(last.authority)) {
+            return last.host;
+        }
+        String host = normalize(authority);
+        lastHost = new HostForm(authority, host);
+        return host;
+    }
+
+    private static volatile HostForm lastHost = new HostForm("", null);
+
+    private record HostForm(String authority, String host) {
+    }
+
+    private static String normalize(String authority) {
         String h = authority.trim();
         if (h.isEmpty()) {
             return null;
