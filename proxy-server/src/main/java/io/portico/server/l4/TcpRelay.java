@@ -481,6 +481,19 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         if (!ch.isActive() || !(ch instanceof DuplexChannel duplex)) {
             return;
         }
+        if (ch == client ? clientInputShut : upstreamInputShut) {
+            // This socket's peer has ended its direction too, and everything for it is written:
+            // close() sends the same FIN. A shutdown() first would cost a system call, the
+            // exception Netty makes for every output shutdown, and (when the peer has already
+            // closed) a second one for ENOTCONN: about 5 % of the CPU of a short connection.
+            if (++outputsShut == 2 && !finished) {
+                end = "closed";
+                closeBoth();
+            } else {
+                ch.close();
+            }
+            return;
+        }
         duplex.shutdownOutput().addListener(shut -> {
             if (shut.isSuccess() && ++outputsShut == 2 && !finished) {
                 end = "closed";
