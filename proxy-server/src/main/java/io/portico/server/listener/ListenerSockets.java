@@ -3,6 +3,7 @@ package io.portico.server.listener;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelOption;
+import io.netty.util.internal.PlatformDependent;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.TcpKeepaliveConfig;
 import io.portico.server.config.TransportKind;
@@ -18,6 +19,14 @@ import java.util.List;
  * so one config works on every platform.
  */
 public final class ListenerSockets {
+
+    /**
+     * Whether Netty's socket channels (NIO, epoll, io_uring) turn TCP_NODELAY on by themselves when
+     * they are made. Then setting it on again is a second system call per connection for nothing,
+     * so only a value that differs is set.
+     */
+    private static final boolean NODELAY_BY_DEFAULT = PlatformDependent.canEnableTcpNoDelayByDefault();
+
 
     private ListenerSockets() {
     }
@@ -68,7 +77,9 @@ public final class ListenerSockets {
         if (c.sendBuffer().bytes() > 0) {
             b.childOption(ChannelOption.SO_SNDBUF, c.sendBuffer().intBytes());
         }
-        b.childOption(ChannelOption.TCP_NODELAY, c.tcpNodelay());
+        if (c.tcpNodelay() != NODELAY_BY_DEFAULT) {
+            b.childOption(ChannelOption.TCP_NODELAY, c.tcpNodelay());
+        }
         applyKeepalive(b::childOption, c.tcpKeepalive(), t, who, warnings);
         return List.copyOf(warnings);
     }
@@ -111,7 +122,9 @@ public final class ListenerSockets {
         List<String> warnings = new ArrayList<>();
         String who = "upstream sockets: ";
         b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()));
-        b.option(ChannelOption.TCP_NODELAY, c.tcpNodelay());
+        if (c.tcpNodelay() != NODELAY_BY_DEFAULT) {
+            b.option(ChannelOption.TCP_NODELAY, c.tcpNodelay());
+        }
         applyKeepalive(b::option, c.tcpKeepalive(), t, who, warnings);
         if (c.fastOpen()) {
             if (t.supportsFastOpenConnect()) {
@@ -127,7 +140,10 @@ public final class ListenerSockets {
 
     private static void applyKeepalive(OptionSink sink, TcpKeepaliveConfig k, Transport t, String who,
                                        List<String> warnings) {
-        sink.set(ChannelOption.SO_KEEPALIVE, k.enabled());
+        if (k.enabled()) {
+            // Off is every new socket's default: setting it would be a system call per connection.
+            sink.set(ChannelOption.SO_KEEPALIVE, true);
+        }
         boolean timers = !k.idle().isZero() || !k.interval().isZero() || k.count() > 0;
         if (!timers) {
             return;
