@@ -34,10 +34,10 @@ public final class ForwardedHeaders {
     private static final AsciiString X_FORWARDED_PREFIX = AsciiString.cached("x-forwarded-");
     private static final String UNKNOWN = "unknown";
 
-    /** The last Via value built, reused while callers pass the same pseudonym object. */
-    private static volatile ViaValue lastVia = new ViaValue("", AsciiString.cached("1.1 "));
-    /** The last client's address as text (a race between event loops only costs a recomputation). */
-    private static volatile Client lastClient = new Client(null, UNKNOWN);
+    /** The last Via value built, reused while callers pass the same pseudonym. */
+    private static final LastValue<CharSequence, AsciiString> VIA_VALUE = new LastValue<>();
+    /** The last client's address as text. */
+    private static final LastValue<InetAddress, String> CLIENT_TEXT = new LastValue<>();
     /** The last {@code Forwarded} element, for the same client text, proto and host. */
     private static volatile Element lastElement = new Element(UNKNOWN, null, null, "for=unknown");
 
@@ -67,15 +67,7 @@ public final class ForwardedHeaders {
         if (xForwarded || forwarded) {
             // Most requests come from the client (and ask for the host) of the one before them: the
             // texts are kept from it rather than made again (about 0.3 KB of garbage per request).
-            String clientText = UNKNOWN;
-            if (client != null) {
-                Client last = lastClient;
-                if (!client.equals(last.address)) {
-                    last = new Client(client, clientText(client));
-                    lastClient = last;
-                }
-                clientText = last.text;
-            }
+            String clientText = client == null ? UNKNOWN : CLIENT_TEXT.get(client, ForwardedHeaders::clientText);
             if (xForwarded) {
                 append(headers, X_FORWARDED_FOR, clientText);
                 if (proto != null && !headers.contains(X_FORWARDED_PROTO)) {
@@ -103,12 +95,7 @@ public final class ForwardedHeaders {
 
     /** Appends {@code 1.1 <viaPseudonym>} to {@code Via}, e.g. on a response going to the client. */
     public static void addVia(HttpHeaders headers, CharSequence viaPseudonym) {
-        ViaValue cached = lastVia;
-        if (cached.pseudonym != viaPseudonym) {
-            cached = new ViaValue(viaPseudonym, new AsciiString("1.1 " + viaPseudonym));
-            lastVia = cached;
-        }
-        append(headers, HttpHeaderNames.VIA, cached.value);
+        append(headers, HttpHeaderNames.VIA, VIA_VALUE.get(viaPseudonym, p -> new AsciiString("1.1 " + p)));
     }
 
     private static void removeClaims(HttpHeaders headers) {
@@ -264,20 +251,6 @@ public final class ForwardedHeaders {
         return kept == null ? value == null : value != null && kept.contentEquals(value);
     }
 
-    /** An address and its text ({@code address} is null only in the initial placeholder). */
-    private record Client(InetAddress address, String text) {
-    }
-
     private record Element(String clientText, String proto, String host, String value) {
-    }
-
-    private static final class ViaValue {
-        final CharSequence pseudonym;
-        final AsciiString value;
-
-        ViaValue(CharSequence pseudonym, AsciiString value) {
-            this.pseudonym = pseudonym;
-            this.value = value;
-        }
     }
 }

@@ -62,7 +62,6 @@ public final class ServerTls {
      */
     static final int BIO_BUFFER = 1024;
 
-
     static final AttributeKey<String> SNI_HOSTNAME = AttributeKey.valueOf(ServerTls.class, "sniHostname");
     static final long DEFAULT_HANDSHAKE_TIMEOUT_MILLIS = 10_000;
     private static final Set<String> KNOWN_PROTOCOLS = Set.of("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3");

@@ -46,7 +46,8 @@ class LibcryptoSignerTest {
                 || Files.exists(Path.of("/usr/lib/aarch64-linux-gnu/libcrypto.so.3"));
         assumeTrue(systemHasLibcrypto, "no Debian-style libcrypto.so.3 on this machine");
         String shim = LibcryptoSigner.nativeResource();
-        assumeTrue(shim != null && LibcryptoSigner.class.getResource(shim) != null,
+        assumeTrue(shim != null, "the JNI shim is only built for Linux on x86_64 and aarch64");
+        assumeTrue(LibcryptoSigner.class.getResource(shim) != null,
                 "the JNI shim was not built (no gcc when this build ran; .ci/run installs it)");
         assertThat(LibcryptoSigner.unavailableReason()).as("why libcrypto signing is unavailable").isNull();
         ca = TestPki.ca("Libcrypto Root", "RSA");

@@ -247,12 +247,6 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     }
 
     /**
-     * Called by the current exchange when its response has been written.
-     *
-     * @param keepAlive whether the connection serves another request
-     * @param last      the future of the response's last write
-     */
-    /**
      * Writes and flushes the last part of a response: with the connection's void promise when the
      * connection stays open after it (one promise fewer per request), else with one that
      * {@link #exchangeDone} closes the connection on.
@@ -263,6 +257,12 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
                 : out.writeAndFlush(last);
     }
 
+    /**
+     * Called by the current exchange when its response has been written.
+     *
+     * @param keepAlive whether the connection serves another request
+     * @param last      the future of the response's last write
+     */
     void exchangeDone(boolean keepAlive, ChannelFuture last) {
         current = null;
         if (!keepAlive || closing || draining) {

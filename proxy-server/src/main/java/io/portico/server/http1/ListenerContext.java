@@ -9,6 +9,7 @@ import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.portico.http.CidrSet;
+import io.portico.http.LastValue;
 import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.HttpListenerConfig;
 import io.portico.server.config.ListenerConfig;
@@ -65,8 +66,8 @@ public final class ListenerContext {
     private final BufferBudget bufferBudget;
     private final RateLimiter rateLimiter;
     private final HttpDecoderConfig http1Decoder;
-    /** See {@link #addressText}; written by every event loop, a plain race between immutable values. */
-    private volatile AddressText lastAddress;
+    /** See {@link #addressText(InetAddress)}. */
+    private final LastValue<InetAddress, String> addressText = new LastValue<>();
     private final ClientDeadlines.Limits clientLimits;
     /** Parked keep-alive connections, per event loop (see {@link ParkedConnection}). */
     private final Map<EventExecutor, ParkedConnection.Waiting> waiting = new ConcurrentHashMap<>();
@@ -254,16 +255,7 @@ public final class ListenerContext {
      * one string instead of holding a copy each and formatting it again.
      */
     String addressText(InetAddress address) {
-        AddressText last = lastAddress;
-        if (last != null && last.address().equals(address)) {
-            return last.text();
-        }
-        String text = NetUtil.toAddressString(address);
-        lastAddress = new AddressText(address, text);
-        return text;
-    }
-
-    private record AddressText(InetAddress address, String text) {
+        return addressText.get(address, NetUtil::toAddressString);
     }
 
     /** This context's parked connections on {@code loop} (one list per event loop, made at its first). */

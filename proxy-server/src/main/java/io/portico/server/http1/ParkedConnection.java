@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 
@@ -63,10 +64,17 @@ final class ParkedConnection extends ChannelInboundHandlerAdapter {
         // The first bytes after the idle spell: the connection's HTTP/1.1 handlers go back and read them.
         ListenerContext context = waiting.context;
         ChannelPipeline pipeline = ctx.pipeline();
-        pipeline.addBefore(ctx.name(), Http1ServerInitializer.FRAMING, new RequestFramingGuard());
-        pipeline.addBefore(ctx.name(), Http1ServerInitializer.HTTP_CODEC, new HttpServerCodec(context.http1Decoder()));
-        pipeline.addBefore(ctx.name(), Http1ServerInitializer.DEADLINES, new ClientDeadlines(context));
-        pipeline.remove(this);
+        try {
+            pipeline.addBefore(ctx.name(), Http1ServerInitializer.FRAMING, new RequestFramingGuard());
+            pipeline.addBefore(ctx.name(), Http1ServerInitializer.HTTP_CODEC, new HttpServerCodec(context.http1Decoder()));
+            pipeline.addBefore(ctx.name(), Http1ServerInitializer.DEADLINES, new ClientDeadlines(context));
+            pipeline.remove(this);
+        } catch (RuntimeException e) {
+            // Nobody has taken the bytes yet: they are this handler's to release.
+            ReferenceCountUtil.release(msg);
+            ctx.fireExceptionCaught(e);
+            return;
+        }
         ChannelHandlerContext framing = pipeline.context(Http1ServerInitializer.FRAMING);
         try {
             ((ChannelInboundHandler) framing.handler()).channelRead(framing, msg);

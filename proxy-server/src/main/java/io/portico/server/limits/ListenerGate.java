@@ -49,7 +49,7 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
     /** The same with a per-IP count: the address was read (and so cached by the channel) at accept. */
     private final ChannelFutureListener releasePerIp = f -> {
         if (f.channel().remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
-            perIp.computeIfPresent(a.getAddress(), (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+            releaseIp(a.getAddress());
         }
         releaseOne();
     };
@@ -128,10 +128,14 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
     private boolean acquireIp(InetAddress ip) {
         AtomicInteger n = perIp.computeIfAbsent(ip, a -> new AtomicInteger());
         if (n.incrementAndGet() > maxPerIp) {
-            perIp.computeIfPresent(ip, (a, c) -> c.decrementAndGet() <= 0 ? null : c);
+            releaseIp(ip);
             return false;
         }
         return true;
+    }
+
+    private void releaseIp(InetAddress ip) {
+        perIp.computeIfPresent(ip, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
     }
 
     private boolean atCap() {

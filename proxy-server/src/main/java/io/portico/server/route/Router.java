@@ -1,5 +1,6 @@
 package io.portico.server.route;
 
+import io.portico.http.LastValue;
 import io.portico.http.cache.HttpCache;
 import io.portico.server.config.ServerConfig;
 import io.portico.server.upstream.UpstreamGroup;
@@ -99,20 +100,11 @@ public final class Router {
             return null;
         }
         // Requests mostly name the host of the request before them: its normal form is kept
-        // rather than cut and lower-cased again (a race between event loops costs a recomputation).
-        HostForm last = lastHost;
-        if (authority.equals(last.authority)) {
-            return last.host;
-        }
-        String host = normalize(authority);
-        lastHost = new HostForm(authority, host);
-        return host;
+        // rather than cut and lower-cased again.
+        return HOST_FORM.get(authority, Router::normalize);
     }
 
-    private static volatile HostForm lastHost = new HostForm("", null);
-
-    private record HostForm(String authority, String host) {
-    }
+    private static final LastValue<String, String> HOST_FORM = new LastValue<>();
 
     private static String normalize(String authority) {
         String h = authority.trim();
