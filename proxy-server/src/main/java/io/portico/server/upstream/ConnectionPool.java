@@ -15,7 +15,14 @@ import java.util.List;
 /**
  * Keep-alive connections to one backend from one event loop. Only that loop touches it, so it is
  * a plain deque: the most recently used connection is handed out first (warm, and least likely to
- * have been closed by the backend's own idle timer).
+ * have been closed by the backend's own idle timer), so the deque runs from the longest idle to
+ * the most recent.
+ *
+ * <p>{@code max_idle} connections stay for {@code idle_timeout}. A burst that needed more leaves
+ * the rest idle for {@code surplus_idle_timeout} (HAProxy's purge delay): traffic that keeps more
+ * than {@code max_idle} requests in flight reuses them instead of closing one connection and
+ * opening another per request, which more than halved HTTP/2 to HTTP/1.1 throughput with 512
+ * streams in flight (see BENCHMARKS.md). The sweep closes the surplus, longest idle first.
  */
 public final class ConnectionPool {
 
@@ -25,6 +32,7 @@ public final class ConnectionPool {
     private final int maxIdle;
     private final long idleTimeoutNanos;
     private final int maxRequests;
+    private final long surplusIdleNanos;
     private final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
     private final ChannelFutureListener onClose;
     private long connects;
@@ -41,6 +49,7 @@ public final class ConnectionPool {
         this.maxIdle = config.maxIdle();
         this.idleTimeoutNanos = config.idleTimeout().toNanos();
         this.maxRequests = config.maxRequests();
+        this.surplusIdleNanos = config.surplusIdleTimeout().toNanos();
         this.onClose = f -> backend.connectionClosed();
     }
 
@@ -86,7 +95,7 @@ public final class ConnectionPool {
     }
 
     boolean offer(UpstreamConnection c) {
-        if (retired || idle.size() >= maxIdle) {
+        if (retired || maxIdle == 0 || (idle.size() >= maxIdle && surplusIdleNanos == 0)) {
             return false;
         }
         c.pooled(true, System.nanoTime());
@@ -101,12 +110,17 @@ public final class ConnectionPool {
         }
     }
 
-    /** Closes idle connections past the idle timeout; run periodically by the loop. */
+    /**
+     * Closes idle connections past the idle timeout, and those beyond {@code max_idle} idle for
+     * the surplus timeout, longest idle first; run periodically by the loop.
+     */
     void evictExpired(long nowNanos) {
         Iterator<UpstreamConnection> it = idle.iterator();
         while (it.hasNext()) {
             UpstreamConnection c = it.next();
-            if (nowNanos - c.idleSinceNanos() >= idleTimeoutNanos || !c.channel().isActive()) {
+            long idleFor = nowNanos - c.idleSinceNanos();
+            if (idleFor >= idleTimeoutNanos || !c.channel().isActive()
+                    || (idle.size() > maxIdle && idleFor >= surplusIdleNanos)) {
                 it.remove();
                 c.pooled(false, 0);
                 c.channel().close();

@@ -3,6 +3,7 @@ package io.portico.server.upstream;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.portico.server.config.PoolConfig;
 import io.portico.server.upstream.balance.LoadBalancer;
 
 import java.util.ArrayList;
@@ -44,7 +45,10 @@ public final class GroupLoop {
         this.pools = pools;
         this.http2Pools = http2Pools;
         this.retryBudget = new RetryBudget(group.config().retry());
-        long period = Math.max(250, Math.min(5_000, group.config().pool().idleTimeout().toMillis() / 4));
+        PoolConfig pool = group.config().pool();
+        long surplus = pool.surplusIdleTimeout().toMillis();
+        long period = Math.max(250, Math.min(Math.min(5_000, pool.idleTimeout().toMillis() / 4),
+                surplus > 0 ? surplus / 2 : Long.MAX_VALUE));
         this.sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.MILLISECONDS);
         this.out = new boolean[pools.length];
         this.rampSince = new long[pools.length];

@@ -54,6 +54,7 @@ import java.util.List;
  *   <li>{@code /chunked/N} — N bytes chunked, with a trailer {@code X-Checksum: done}</li>
  *   <li>{@code /close-delimited/N} — N bytes, no length, then close</li>
  *   <li>{@code /hang} — never answers</li>
+ *   <li>{@code /held} — 200 "released" once {@link #releaseHeld()} is called; counted in {@link #held}</li>
  *   <li>{@code /garbage} — bytes that are not HTTP, then close</li>
  *   <li>{@code /reset} — closes (RST) without answering</li>
  *   <li>{@code /reset-mid-body} — a head promising 1 MB, 1 KB of it, then RST</li>
@@ -77,6 +78,15 @@ public final class TestOrigin implements AutoCloseable {
     private final String name;
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final Channel server;
+    /** Answers every {@code /held} request waiting so far. */
+    public void releaseHeld() {
+        Runnable answer;
+        while ((answer = heldAnswers.poll()) != null) {
+            held.decrementAndGet();
+            answer.run();
+        }
+    }
+
     /** Accepted connections, closed by {@link #close()}: a loop's shutdown alone does not always close them. */
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     public final AtomicInteger connections = new AtomicInteger();
@@ -90,6 +100,9 @@ public final class TestOrigin implements AutoCloseable {
     public volatile int healthStatus = 200;
     public volatile String healthBody = "healthy";
     public volatile int failWith;
+    /** {@code /held} requests waiting for {@link #releaseHeld()}. */
+    public final AtomicInteger held = new AtomicInteger();
+    private final java.util.Queue<Runnable> heldAnswers = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final Map<Channel, java.util.Set<String>> served = new ConcurrentHashMap<>();
 
     public TestOrigin(String name) throws InterruptedException {
@@ -252,6 +265,9 @@ public final class TestOrigin implements AutoCloseable {
                         .addListener(ChannelFutureListener.CLOSE);
             } else if (uri.equals("/hang")) {
                 // never answer
+            } else if (uri.equals("/held")) {
+                heldAnswers.add(() -> ctx.executor().execute(() -> full(ctx, r, HttpResponseStatus.OK, "released")));
+                held.incrementAndGet();
             } else if (uri.equals("/reset-mid-body")) {
                 HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
                 head.headers().set(HttpHeaderNames.CONTENT_LENGTH, 1_000_000);
