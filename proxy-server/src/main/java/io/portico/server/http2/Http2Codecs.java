@@ -1,10 +1,13 @@
 package io.portico.server.http2;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2HeadersEncoder;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.util.AsciiString;
 import io.portico.server.config.Http2ListenerConfig;
 
 /**
@@ -12,7 +15,23 @@ import io.portico.server.config.Http2ListenerConfig;
  * abuse limits from config, with a {@link FloodGuard} around the decoder and encoder for the
  * limits Netty lacks.
  */
-final class Http2Codecs extends Http2FrameCodecBuilder {
+public final class Http2Codecs extends Http2FrameCodecBuilder {
+
+    private static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+
+    /**
+     * Fields HPACK sends as "never indexed" (RFC 7541 section 7.1.3) instead of adding them to the
+     * dynamic table: credentials and cookies, whose values must not be guessable by probing a
+     * shared compression context (CRIME-style), and X-Request-Id, new on every message, which
+     * would only evict useful entries (as most fields, at the cost of a table insertion and
+     * eviction per message). Netty's default indexes everything.
+     */
+    public static final Http2HeadersEncoder.SensitivityDetector NEVER_INDEXED = (name, value) ->
+            AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.SET_COOKIE)
+                    || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.COOKIE)
+                    || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.AUTHORIZATION)
+                    || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.PROXY_AUTHORIZATION)
+                    || AsciiString.contentEqualsIgnoreCase(name, X_REQUEST_ID);
 
     private final FloodGuard guard;
 
@@ -44,6 +63,7 @@ final class Http2Codecs extends Http2FrameCodecBuilder {
         return new Http2Codecs(guard)
                 .initialSettings(settings)
                 .validateHeaders(true)
+                .headerSensitivityDetector(NEVER_INDEXED)
                 .gracefulShutdownTimeoutMillis(gracefulMillis)
                 .decoderEnforceMaxRstFramesPerWindow(c.maxResets(), window)
                 // Resets Portico sends are limited by the FloodGuard, which can tell provoked ones from its own.

@@ -11,6 +11,7 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.server.config.Http2UpstreamConfig;
+import io.portico.server.http2.Http2Codecs;
 import io.portico.tls.ClientTls;
 
 /**
@@ -50,6 +51,7 @@ final class Http2ConnectionInitializer extends ChannelInitializer<Channel> {
         Http2FrameCodec codec = Http2FrameCodecBuilder.forClient()
                 .initialSettings(settings)
                 .validateHeaders(true)
+                .headerSensitivityDetector(Http2Codecs.NEVER_INDEXED)
                 .gracefulShutdownTimeoutMillis(GRACEFUL_CLOSE_MILLIS)
                 .build();
         connection.codec(codec);
