@@ -1,12 +1,15 @@
 package io.portico.server.http2;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2HeadersEncoder;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.util.AsciiString;
 import io.portico.server.config.Http2ListenerConfig;
 
@@ -37,7 +40,14 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
 
     private Http2Codecs(FloodGuard guard) {
         this.guard = guard;
-        server(true);
+        // Stream priorities are deprecated (RFC 9113 section 5.3.2) and neither HAProxy nor
+        // Portico's HTTP/1.1 upstreams use them: bytes go to the streams that have some, in equal
+        // shares, without the priority tree Netty keeps by default (its queue operations and the
+        // JIT's changing type profiles around them cost CPU on every DATA frame).
+        DefaultHttp2Connection connection = new DefaultHttp2Connection(true);
+        connection.remote().flowController(new DefaultHttp2RemoteFlowController(connection,
+                new UniformStreamByteDistributor(connection)));
+        connection(connection);
     }
 
     /**
