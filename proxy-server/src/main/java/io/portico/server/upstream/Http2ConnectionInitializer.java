@@ -12,7 +12,6 @@ import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.server.config.Http2UpstreamConfig;
 import io.portico.server.http2.Http2Codecs;
-import io.portico.server.http2.Http2Frontend;
 import io.portico.tls.ClientTls;
 
 /**
@@ -57,8 +56,6 @@ final class Http2ConnectionInitializer extends ChannelInitializer<Channel> {
                 .build();
         connection.codec(codec);
         ch.pipeline()
-                // The requests of many client streams written in one event-loop pass leave in one write.
-                .addLast("h2-flush", Http2Frontend.newFlushConsolidation())
                 .addLast("h2", codec)
                 .addLast("mux", new Http2MultiplexHandler(NoPushedStreams.INSTANCE))
                 .addLast("upstream", connection);
