@@ -336,8 +336,8 @@ public final class PorticoServer implements AutoCloseable {
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, SHARED_RECV_ALLOCATOR);
         if (lc.protocol() == ListenerProtocol.TCP) {
-            b.childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .childHandler(new StreamInitializer(() -> slot.stream));
+            // ALLOW_HALF_CLOSURE is set per connection from the listener's stream.half_close.
+            b.childHandler(new StreamInitializer(() -> slot.stream));
         } else {
             b.childHandler(new Http1ServerInitializer(() -> slot.context));
         }

@@ -19,13 +19,19 @@ import java.util.Map;
  *                        reads the bytes (no TLS termination). Off by default: Netty's splice drops what a
  *                        socket still holds when the FIN comes unless its receive buffer fits the 64 KiB
  *                        pipe, so spliced sockets get a 16 KiB SO_RCVBUF, which limits the TCP window
+ * @param halfClose       TCP only: a FIN from one side ends only that direction (shutdown towards the
+ *                        other side) and the connection lasts until both have ended, as HAProxy does
+ *                        (nginx {@code proxy_half_close on}). Off: the first side to close ends the
+ *                        connection once what it sent has been delivered (nginx's default
+ *                        {@code proxy_half_close off}), which spares two shutdown calls per connection
  */
 public record StreamListenerConfig(
         @Default("10m") Duration idleTimeout,
         Map<String, String> sniRoutes,
         @Default("30s") Duration prereadTimeout,
         @Default("4096") int maxSessions,
-        @Default("false") boolean splice) {
+        @Default("false") boolean splice,
+        @Default("true") boolean halfClose) {
 
     public StreamListenerConfig {
         sniRoutes = Map.copyOf(sniRoutes);

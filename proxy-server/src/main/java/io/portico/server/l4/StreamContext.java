@@ -119,7 +119,7 @@ public final class StreamContext {
                     .channel(transport.socketChannelClass())
                     .resolver(resolver)
                     .option(ChannelOption.AUTO_READ, false)
-                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, config.stream().halfClose())
                     .handler(NoHandler.INSTANCE);
             if (config.protocol() == ListenerProtocol.TCP) {
                 for (String w : ListenerSockets.applyUpstreamOptions(base, g.config().socket(),
@@ -247,6 +247,11 @@ public final class StreamContext {
 
     boolean spliceable() {
         return spliceable;
+    }
+
+    /** Whether a FIN ends one direction only (stream.half_close), on the client and the backend socket. */
+    boolean halfClose() {
+        return config.stream().halfClose();
     }
 
     long idleTimeoutNanos() {

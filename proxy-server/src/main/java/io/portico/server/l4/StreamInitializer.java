@@ -2,6 +2,7 @@ package io.portico.server.l4;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 
 import java.util.function.Supplier;
 
@@ -26,6 +27,8 @@ public final class StreamInitializer extends ChannelInitializer<Channel> {
             ch.close();
             return;
         }
+        // Per connection rather than on the listener's bootstrap: a reload may change it.
+        ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, context.halfClose());
         addProxyProtocolHandler(ch, context);
         addTlsHandlers(ch, context);
         addRelay(ch, context);

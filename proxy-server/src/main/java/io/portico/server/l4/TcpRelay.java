@@ -346,7 +346,12 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
                 end = "client_closed";
             }
             if (upstream != null) {
-                upstream.close();
+                if (connected && !context.halfClose() && upstream.isActive()) {
+                    // half_close off: the client's FIN ended the connection; deliver what it sent first.
+                    upstream.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                } else {
+                    upstream.close();
+                }
             }
             finish();
         }

@@ -182,6 +182,39 @@ class TcpRelayTest {
         }
     }
 
+    /** nginx's default {@code proxy_half_close off}: the client's FIN ends the connection once its bytes are delivered. */
+    @Test
+    void withHalfCloseOffAClientFinDeliversItsBytesThenEndsTheConnection() throws Exception {
+        CompletableFuture<String> originGot = new CompletableFuture<>();
+        try (TcpOrigin origin = new TcpOrigin(s -> {
+                 originGot.complete(new String(readAll(s.getInputStream()), StandardCharsets.US_ASCII));
+             });
+             PorticoServer portico = StreamHarness.start(config("auto", backend(origin.port()), "      half_close: off"));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write("question".getBytes(StandardCharsets.US_ASCII));
+            s.shutdownOutput();
+            // The origin gets every byte and then the end of the connection, not a half-close it could answer.
+            assertThat(originGot.get(10, TimeUnit.SECONDS)).isEqualTo("question");
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void withHalfCloseOffAnOriginFinDeliversItsBytesThenEndsTheConnection() throws Exception {
+        CompletableFuture<String> originGot = new CompletableFuture<>();
+        try (TcpOrigin origin = new TcpOrigin(s -> {
+                 s.getOutputStream().write("banner".getBytes(StandardCharsets.US_ASCII));
+                 s.shutdownOutput();
+                 originGot.complete(new String(readAll(s.getInputStream()), StandardCharsets.US_ASCII));
+             });
+             PorticoServer portico = StreamHarness.start(config("auto", backend(origin.port()), "      half_close: off"));
+             Socket s = connect(portico, "tcp")) {
+            assertThat(new String(readAll(s.getInputStream()), StandardCharsets.US_ASCII)).isEqualTo("banner");
+            // Portico closed the backend socket on its FIN: the origin reads the end without the client closing.
+            assertThat(originGot.get(10, TimeUnit.SECONDS)).isEmpty();
+        }
+    }
+
     @Test
     void aBackendThatRefusesIsSkippedForTheNext() throws Exception {
         int dead = closedPort();

@@ -48,7 +48,7 @@ final class Fixtures {
 
     static final io.portico.server.config.ListenerProtocol HTTP_PROTOCOL = io.portico.server.config.ListenerProtocol.HTTP;
     static final io.portico.server.config.StreamListenerConfig STREAM = new io.portico.server.config.StreamListenerConfig(
-            Duration.ofMinutes(10), java.util.Map.of(), Duration.ofSeconds(30), 4096, false);
+            Duration.ofMinutes(10), java.util.Map.of(), Duration.ofSeconds(30), 4096, false, true);
     static final io.portico.server.config.ProxyProtocolListenerConfig NO_PROXY_PROTOCOL =
             new io.portico.server.config.ProxyProtocolListenerConfig(false, java.util.List.of());
 
