@@ -35,6 +35,7 @@ class BenchConfigTest {
             Map.entry("@FORWARD@", "true"),
             Map.entry("@WS_MODE@", "frames"),
             Map.entry("@SPLICE@", "false"),
+            Map.entry("@HALF_CLOSE@", "true"),
             Map.entry("@CERTS@", "/tmp/portico-bench/certs"),
             Map.entry("@PREFIX@", "/tmp/portico-bench/portico"));
 
