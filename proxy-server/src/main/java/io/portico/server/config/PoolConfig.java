@@ -11,7 +11,8 @@ import java.time.Duration;
  * @param surplusIdleTimeout a connection that comes back while {@code maxIdle} are already idle
  *                     (a burst needed more) stays idle this long before it is closed, least
  *                     recently used first, as HAProxy's {@code pool-purge-delay 5s}; {@code 0s}
- *                     closes it at once, as nginx's {@code keepalive} does
+ *                     closes it at once, as nginx's {@code keepalive} does. Not for a backend
+ *                     with {@code max_connections}, whose connections every event loop shares
  */
 public record PoolConfig(
         @Default("32") int maxIdle,

@@ -22,7 +22,8 @@ import java.util.List;
  * the rest idle for {@code surplus_idle_timeout} (HAProxy's purge delay): traffic that keeps more
  * than {@code max_idle} requests in flight reuses them instead of closing one connection and
  * opening another per request, which more than halved HTTP/2 to HTTP/1.1 throughput with 512
- * streams in flight (see BENCHMARKS.md). The sweep closes the surplus, longest idle first.
+ * streams in flight (see BENCHMARKS.md). The sweep closes the surplus, longest idle first. A
+ * backend with {@code max_connections} keeps no surplus.
  */
 public final class ConnectionPool {
 
@@ -49,7 +50,9 @@ public final class ConnectionPool {
         this.maxIdle = config.maxIdle();
         this.idleTimeoutNanos = config.idleTimeout().toNanos();
         this.maxRequests = config.maxRequests();
-        this.surplusIdleNanos = config.surplusIdleTimeout().toNanos();
+        // A capped backend's connections are shared by every event loop's pool: surplus kept idle on
+        // one loop would hold slots another loop needs, so capped backends keep max_idle only.
+        this.surplusIdleNanos = backend.config().maxConnections() > 0 ? 0 : config.surplusIdleTimeout().toNanos();
         this.onClose = f -> backend.connectionClosed();
     }
 

@@ -52,6 +52,29 @@ class UpstreamPoolSurplusTest {
         }
     }
 
+    @Test
+    void aBackendWithMaxConnectionsKeepsNoSurplus() throws Exception {
+        try (TestOrigin origin = new TestOrigin("capped");
+             PorticoHarness portico = PorticoHarness.start("""
+                     upstreams:
+                       origin:
+                         backends:
+                           - address: 127.0.0.1:%d
+                             max_connections: 100
+                         pool: { max_idle: 1, surplus_idle_timeout: 60s }
+                     servers:
+                       - default: true
+                         routes:
+                           - match: { prefix: / }
+                             upstream: origin
+                     """.formatted(origin.port()))) {
+            HttpClient client = PorticoHarness.client();
+            burst(client, portico, origin);
+            // The slots the burst used are given back at once, for every event loop to use.
+            await().atMost(Duration.ofSeconds(5)).until(() -> origin.openConnections.get() <= 2);
+        }
+    }
+
     /** {@link #BURST} requests held at the origin until all have arrived, then answered together. */
     private static void burst(HttpClient client, PorticoHarness portico, TestOrigin origin) {
         List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
