@@ -348,7 +348,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             if (upstream != null) {
                 if (connected && !context.halfClose() && upstream.isActive()) {
                     // half_close off: the client's FIN ended the connection; deliver what it sent first.
-                    upstream.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                    closeAfterWrites(upstream);
                 } else {
                     upstream.close();
                 }
@@ -410,7 +410,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             end = upstreamInputShut && clientInputShut ? "closed" : "upstream_closed";
         }
         // Deliver what the backend sent before it went away, then close.
-        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        closeAfterWrites(client);
         finish();
     }
 
@@ -462,6 +462,11 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     }
 
     // ---- ending
+
+    /** Closes {@code ch} once everything written to it before has gone out. */
+    private static void closeAfterWrites(Channel ch) {
+        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
 
     /**
      * Sends the peer a FIN once everything written before it has gone out. When both directions

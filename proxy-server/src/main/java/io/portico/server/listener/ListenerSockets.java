@@ -27,7 +27,6 @@ public final class ListenerSockets {
      */
     private static final boolean NODELAY_BY_DEFAULT = PlatformDependent.canEnableTcpNoDelayByDefault();
 
-
     private ListenerSockets() {
     }
 

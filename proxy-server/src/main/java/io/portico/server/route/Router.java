@@ -20,6 +20,9 @@ import java.util.Map;
  */
 public final class Router {
 
+    /** The normal form of the last Host header, see {@link #normalizeHost}. */
+    private static final LastValue<String, String> HOST_FORM = new LastValue<>();
+
     private final Map<String, VirtualServer> exact;
     private final String[] wildcardSuffixes;
     private final VirtualServer[] wildcardServers;
@@ -103,8 +106,6 @@ public final class Router {
         // rather than cut and lower-cased again.
         return HOST_FORM.get(authority, Router::normalize);
     }
-
-    private static final LastValue<String, String> HOST_FORM = new LastValue<>();
 
     private static String normalize(String authority) {
         String h = authority.trim();

@@ -78,15 +78,6 @@ public final class TestOrigin implements AutoCloseable {
     private final String name;
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final Channel server;
-    /** Answers every {@code /held} request waiting so far. */
-    public void releaseHeld() {
-        Runnable answer;
-        while ((answer = heldAnswers.poll()) != null) {
-            held.decrementAndGet();
-            answer.run();
-        }
-    }
-
     /** Accepted connections, closed by {@link #close()}: a loop's shutdown alone does not always close them. */
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     public final AtomicInteger connections = new AtomicInteger();
@@ -139,6 +130,15 @@ public final class TestOrigin implements AutoCloseable {
                     }
                 })
                 .bind(host, port).sync().channel();
+    }
+
+    /** Answers every {@code /held} request waiting so far. */
+    public void releaseHeld() {
+        Runnable answer;
+        while ((answer = heldAnswers.poll()) != null) {
+            held.decrementAndGet();
+            answer.run();
+        }
     }
 
     public int port() {
