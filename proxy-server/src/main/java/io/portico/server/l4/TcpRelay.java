@@ -463,9 +463,60 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
 
     // ---- ending
 
-    /** Closes {@code ch} once everything written to it before has gone out. */
-    private static void closeAfterWrites(Channel ch) {
-        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    /**
+     * Closes {@code ch} once everything written to it before has gone out, or once its peer has
+     * taken nothing for the listener's {@code idle_timeout}: the relay has finished and its own
+     * idle timer is gone, so a peer that stops reading must not keep the socket open for ever.
+     */
+    private void closeAfterWrites(Channel ch) {
+        ChannelFuture written = ch.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        if (written.isDone()) {
+            ch.close();
+        } else {
+            new DrainThenClose(ch, context.idleTimeoutNanos()).watch(written);
+        }
+    }
+
+    /** Waits for a channel's writes to drain, closing it when they have or when they stop moving. */
+    private static final class DrainThenClose implements Runnable, ChannelFutureListener {
+        private final Channel ch;
+        private final long idleNanos;
+        private long pending;
+        private ScheduledFuture<?> check;
+
+        DrainThenClose(Channel ch, long idleNanos) {
+            this.ch = ch;
+            this.idleNanos = idleNanos;
+        }
+
+        void watch(ChannelFuture written) {
+            pending = pendingBytes();
+            check = ch.eventLoop().schedule(this, idleNanos, TimeUnit.NANOSECONDS);
+            written.addListener(this);
+        }
+
+        @Override
+        public void operationComplete(ChannelFuture written) {
+            check.cancel(false);
+            ch.close();
+        }
+
+        @Override
+        public void run() {
+            long now = pendingBytes();
+            if (now < pending && ch.isActive()) {
+                // The peer is still reading, slowly: give it another idle period.
+                pending = now;
+                check = ch.eventLoop().schedule(this, idleNanos, TimeUnit.NANOSECONDS);
+            } else {
+                ch.close();
+            }
+        }
+
+        private long pendingBytes() {
+            var out = ch.unsafe().outboundBuffer();
+            return out == null ? 0 : out.totalPendingWriteBytes();
+        }
     }
 
     /**

@@ -255,6 +255,29 @@ class TcpRelayTest {
         }
     }
 
+    /**
+     * With {@code half_close: off} the backend's FIN ends the relay, and Portico then only delivers
+     * what the backend sent. Here that is a little more than the buffers towards the client hold,
+     * and the client never reads. Portico must not wait for ever: with no progress for
+     * {@code idle_timeout} it closes the client, and what the client reads afterwards ends short.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "nio"})
+    void aClientThatStopsReadingAfterTheBackendLeftIsClosedAfterTheIdleTimeout(String transport) throws Exception {
+        int total = 64 * 1024;
+        try (TcpOrigin origin = new TcpOrigin(s -> s.getOutputStream().write(new byte[total]));
+             PorticoServer portico = StreamHarness.start(config(transport, backend(origin.port()), "      half_close: off")
+                     .replace("idle_timeout: 30s", "idle_timeout: 500ms")
+                     .replace("    protocol: tcp\n", "    protocol: tcp\n    send_buffer: 16k\n"));
+             Socket s = new Socket()) {
+            s.setReceiveBufferSize(16 * 1024);
+            s.connect(portico.address("tcp"));
+            s.setSoTimeout(10_000);
+            await().atMost(Duration.ofSeconds(20)).until(() -> portico.openConnections() == 0);
+            assertThat(readAll(s.getInputStream()).length).isLessThan(total);
+        }
+    }
+
     @Test
     void withEpollAndSpliceOnTheRelaySplicesEveryByteAndLogsThem(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path log = dir.resolve("access.log");
