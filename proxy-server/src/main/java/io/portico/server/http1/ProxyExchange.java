@@ -42,6 +42,7 @@ import io.portico.server.upstream.Backend;
 import io.portico.server.upstream.ConnectionPool;
 import io.portico.server.upstream.GroupLoop;
 import io.portico.server.upstream.Http2StreamWaiter;
+import io.portico.server.upstream.UpstreamChannelInitializer;
 import io.portico.server.upstream.UpstreamConnection;
 import io.portico.server.upstream.UpstreamFramingException;
 import io.portico.server.upstream.UpstreamListener;
@@ -662,6 +663,7 @@ final class ProxyExchange extends Exchange
         // Handlers behind a decoder leave before it, so the bytes it still holds reach the relay.
         up.pipeline().remove(UpstreamConnection.class);
         up.pipeline().remove(HttpClientCodec.class);
+        UpstreamChannelInitializer.removeFramingGuard(up.pipeline());
         end(101, null);
         client.upgraded();
         if (down.pipeline().get(IdleStateHandler.class) != null) {

@@ -2,6 +2,8 @@ package io.portico.server.limits;
 
 import io.netty.channel.WriteBufferWaterMark;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -13,16 +15,21 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Per connection, the output buffer may hold {@code connection_buffer} bytes before the
  * connection turns unwritable and Portico stops reading whatever feeds it (the upstream, for a
  * response) — that is the per-connection budget, and it alone keeps one slow reader flat. Many
- * slow readers together could still hold many such buffers, so a sampler thread adds up every
- * client connection's pending output every {@value #SAMPLE_MILLIS} ms; over
- * {@code buffer_memory}, every client connection is marked unwritable (Netty's user-defined
- * writability, so upstream reads stop exactly as they do for a slow client) and stops reading new
- * requests; below three quarters of the budget, all resume. Request bodies are already bounded
- * per connection: a client is read only while its upstream connection is writable.
+ * slow readers together could still hold many such buffers, so a sampler thread adds up, every
+ * {@value #SAMPLE_MILLIS} ms, the pending output of the client connections that are unwritable
+ * (at their {@code connection_buffer}, or held by the budget); over {@code buffer_memory}, every
+ * client connection is marked unwritable (Netty's user-defined writability, so upstream reads stop
+ * exactly as they do for a slow client) and stops reading new requests; below three quarters of
+ * the budget, all resume. Request bodies are already bounded per connection: a client is read only
+ * while its upstream connection is writable.
  *
- * <p>Sampling keeps the event loops free of shared counters; the price is that the budget can be
- * overshot by what connections read in one sampling period, each still within its own
- * {@code connection_buffer}.
+ * <p>A connection joins the sampled set when it turns unwritable and leaves it when it is
+ * writable again, so a sample costs in proportion to the connections that are behind, not to all
+ * that are open: walking every one of 10,000 connections 50 times a second would cost a
+ * noticeable share of a core. A writable connection holds less than its {@code connection_buffer},
+ * and that is what the sum leaves out. Sampling keeps the event loops free of shared counters;
+ * the price is that the budget can be overshot by up to one {@code connection_buffer} per
+ * connection.
  */
 public final class BufferBudget implements AutoCloseable {
 
@@ -33,6 +40,8 @@ public final class BufferBudget implements AutoCloseable {
     private final WriteBufferWaterMark waterMark;
     /** Every open client connection's gate: a live view of the server's connection registry. */
     private final Iterable<? extends ReadGate> gates;
+    /** The gates of the connections that are unwritable now: all that a sample adds up. */
+    private final Set<ReadGate> behind = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService sampler;
     private final LongAdder pressureEvents = new LongAdder();
     private volatile boolean pressure;
@@ -72,9 +81,21 @@ public final class BufferBudget implements AutoCloseable {
         return pressure;
     }
 
+    /** Called on the gate's event loop when its connection turns unwritable. */
+    void behind(ReadGate gate) {
+        if (sampler != null) {
+            behind.add(gate);
+        }
+    }
+
+    /** Called on the gate's event loop when its connection is writable again or closed. */
+    void caughtUp(ReadGate gate) {
+        behind.remove(gate);
+    }
+
     private void sample() {
         long total = 0;
-        for (ReadGate g : gates) {
+        for (ReadGate g : behind) {
             total += g.pendingBytes();
         }
         buffered = total;
@@ -95,7 +116,7 @@ public final class BufferBudget implements AutoCloseable {
         }
     }
 
-    /** Bytes in client output buffers at the last sample. */
+    /** Bytes in the output buffers of unwritable client connections at the last sample. */
     public long buffered() {
         return buffered;
     }

@@ -19,6 +19,8 @@ public abstract class ReadGate extends ChannelDuplexHandler {
     private final BufferBudget budget;
     private ChannelHandlerContext ctx;
     private boolean deferredRead;
+    /** In the budget's sampled set: the connection is unwritable. */
+    private boolean behind;
 
     /** A gate of {@code budget}, for one client connection. */
     protected ReadGate(BufferBudget budget) {
@@ -41,6 +43,40 @@ public abstract class ReadGate extends ChannelDuplexHandler {
             return;
         }
         ctx.read();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        // Netty may report a change once more after the close; a closed connection is never behind.
+        boolean now = !ctx.channel().isWritable() && ctx.channel().isActive();
+        if (now != behind) {
+            behind = now;
+            if (now) {
+                budget.behind(this);
+            } else {
+                budget.caughtUp(this);
+            }
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        leaveSampledSet();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+        leaveSampledSet();
+        super.handlerRemoved(ctx);
+    }
+
+    private void leaveSampledSet() {
+        if (behind) {
+            behind = false;
+            budget.caughtUp(this);
+        }
     }
 
     /** Called from the sampler thread; the change happens on the connection's event loop. */

@@ -86,6 +86,43 @@ class MemoryBudgetTest {
         }
     }
 
+    /**
+     * Clients that stop reading trip the budget; when they vanish with their buffers full, the
+     * budget must let go of them: reading resumes and the next client is served.
+     */
+    @Test
+    void clientsThatVanishWhileOverTheirBufferReleaseTheBudget() throws Exception {
+        int clients = 8;
+        try (TestOrigin origin = new TestOrigin("vanish");
+             PorticoHarness p = PorticoHarness.start(config(origin, """
+                       buffer_memory: 256k
+                       connection_buffer: 64k
+                     """))) {
+            List<Socket> stalled = new ArrayList<>();
+            try {
+                for (int i = 0; i < clients; i++) {
+                    Socket s = new Socket();
+                    s.setReceiveBufferSize(16 * 1024);
+                    s.connect(new java.net.InetSocketAddress("127.0.0.1", p.port()));
+                    s.getOutputStream().write(("GET /download/" + (8 << 20) + " HTTP/1.1\r\nHost: a\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    stalled.add(s);
+                }
+                var budget = p.server().bufferBudget();
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(budget::pressure);
+            } finally {
+                for (Socket s : stalled) {
+                    s.setSoLinger(true, 0);
+                    s.close();
+                }
+            }
+            var budget = p.server().bufferBudget();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !budget.pressure());
+            assertThat(slowDownload(p.port(), 256 << 10, 64 * 1024, 1)).isEqualTo(256 << 10);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> budget.buffered() == 0);
+        }
+    }
+
     /** Reads a body of {@code size} in {@code chunk}-byte reads with {@code pauseMs} between them. */
     static long slowDownload(int port, long size, int chunk, long pauseMs) throws Exception {
         try (Socket s = new Socket("127.0.0.1", port)) {
