@@ -53,8 +53,9 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
     @Override
     void install() {
         channel.pipeline().addLast(
-                new RelayFrameDecoder(fromClient, deflate, maxFramePayload, heartbeat),
-                // Frames toward the upstream must be masked (RFC 6455 section 5.3), toward the client must not.
+                new RelayFrameDecoder(fromClient, deflate, maxFramePayload, heartbeat, validator),
+                // For Portico's own frames and relayed control frames (data frames pass as they came):
+                // toward the upstream they must be masked (RFC 6455 section 5.3), toward the client not.
                 new WebSocket08FrameEncoder(!fromClient),
                 this);
     }
@@ -66,6 +67,18 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
 
     @Override
     void onMessage(Object msg) {
+        if (msg instanceof ByteBuf dataFrame) {
+            // A checked data frame, header and payload as they came (see RelayFrameDecoder).
+            if (finishing || gone) {
+                dataFrame.release();
+                return;
+            }
+            if (heartbeat != null) {
+                heartbeat.trafficRead();
+            }
+            other().send(dataFrame);
+            return;
+        }
         if (!(msg instanceof WebSocketFrame frame)) {
             // e.g. the LastHttpContent an HTTP decoder emits after the 101 while it is being removed.
             discard(msg);
@@ -99,9 +112,10 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
         return (FrameSide) peer;
     }
 
-    private void send(WebSocketFrame frame) {
+    /** Writes a relayed frame: a {@link WebSocketFrame}, or a data frame's bytes as they came. */
+    private void send(Object frame) {
         if (closeSent || gone || !channel.isActive()) {
-            frame.release();
+            discard(frame);
         } else {
             ctx.write(frame, ctx.voidPromise());
         }

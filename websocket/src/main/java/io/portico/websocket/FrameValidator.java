@@ -1,16 +1,13 @@
 package io.portico.websocket;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 
 /**
- * The checks on decoded frames from one side that Netty's decoder does not make: RSV bits under
+ * The checks on one side's frames that need more than the frame header: RSV bits under
  * permessage-deflate, the message size across fragments, UTF-8 of text messages (incrementally,
- * fragment by fragment) and close frame bodies.
+ * fragment by fragment, through the mask) and close frame bodies.
  *
  * <p>A text message compressed with permessage-deflate (RSV1 on its first frame) is relayed
  * unchecked: its UTF-8 can only be seen after inflating, which would cost the proxy a zlib context
@@ -42,28 +39,33 @@ final class FrameValidator {
         this.maxMessageSize = limits.maxMessageSize();
     }
 
-    /** {@link #OK} when the frame may be relayed, else the close code to fail the side with. */
+    /**
+     * {@link #OK} when a control frame may be relayed, else the close code to fail the side with.
+     * The decoder has checked its opcode, length and FIN bit.
+     */
     int check(WebSocketFrame frame) {
-        int rsv = frame.rsv();
-        ByteBuf content = frame.content();
-        boolean continuation = frame instanceof ContinuationWebSocketFrame;
-        boolean text = frame instanceof TextWebSocketFrame;
-        if (!continuation && !text && !(frame instanceof BinaryWebSocketFrame)) {
-            // The decoder lets any RSV through when extensions are allowed; no extension here uses them on control frames.
-            if (rsv != 0) {
-                return PROTOCOL_ERROR;
-            }
-            return frame instanceof CloseWebSocketFrame ? checkClose(content) : OK;
+        // The decoder lets any RSV through when extensions are allowed; no extension here uses them on control frames.
+        if (frame.rsv() != 0) {
+            return PROTOCOL_ERROR;
         }
+        return frame instanceof CloseWebSocketFrame ? checkClose(frame.content()) : OK;
+    }
+
+    /**
+     * {@link #OK} when a data frame may be relayed, else the close code. Its payload is
+     * {@code length} bytes of {@code frame} from {@code index}, masked with {@code mask} (the four
+     * key bytes as they stand on the wire; 0 for an unmasked frame).
+     */
+    int checkData(boolean continuation, boolean text, boolean fin, int rsv, ByteBuf frame, int index, int length,
+                  int mask) {
         if ((rsv & RSV2_RSV3) != 0 || continuation && (rsv & RSV1) != 0) {
             // Only permessage-deflate can be negotiated, and it sets RSV1 on first frames only (RFC 7692 section 6.1).
             return PROTOCOL_ERROR;
         }
-        int size = content.readableBytes();
         if (continuation) {
-            messageSize += size;
+            messageSize += length;
         } else {
-            messageSize = size;
+            messageSize = length;
             checkingText = text && validateUtf8 && (rsv & RSV1) == 0;
             if (checkingText) {
                 utf8.reset();
@@ -72,7 +74,7 @@ final class FrameValidator {
         if (messageSize > maxMessageSize) {
             return MESSAGE_TOO_BIG;
         }
-        if (checkingText && (!utf8.update(content) || frame.isFinalFragment() && !utf8.isComplete())) {
+        if (checkingText && (!utf8.update(frame, index, length, mask) || fin && !utf8.isComplete())) {
             return INVALID_PAYLOAD;
         }
         return OK;

@@ -30,6 +30,35 @@ final class Utf8Checker implements ByteProcessor {
         return !failed;
     }
 
+    /**
+     * Feeds {@code length} bytes of {@code buf} from {@code index}, each XORed with its byte of the
+     * masking key {@code mask} (RFC 6455 section 5.3; the key's first byte is the most significant,
+     * 0 for unmasked bytes), without moving the buffer's indexes; false once invalid. Four bytes
+     * at a time while they are ASCII.
+     */
+    boolean update(ByteBuf buf, int index, int length, int mask) {
+        if (failed) {
+            return false;
+        }
+        int i = 0;
+        for (; i + 4 <= length; i += 4) {
+            int word = buf.getInt(index + i) ^ mask;
+            if (pending == 0 && (word & 0x80808080) == 0) {
+                continue;
+            }
+            if (!process((byte) (word >>> 24)) || !process((byte) (word >>> 16))
+                    || !process((byte) (word >>> 8)) || !process((byte) word)) {
+                return false;
+            }
+        }
+        for (; i < length; i++) {
+            if (!process((byte) (buf.getByte(index + i) ^ (mask >>> (24 - 8 * (i & 3)))))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** True when everything fed so far is valid and no multi-byte sequence is left open. */
     boolean isComplete() {
         return !failed && pending == 0;

@@ -58,6 +58,13 @@ class FrameViolationTest {
                         concat(c(RSV1 | BINARY, utf8("a")), c(FIN | RSV1 | CONTINUATION, utf8("b"))), 1002),
                 deflate("RSV1 on a ping with deflate", c(FIN | RSV1 | PING, utf8("p")), 1002),
                 client("control frame over 125 bytes", c(FIN | PING, new byte[126]), 1002),
+                // FIN|BINARY, masked, 16-bit length 5: five bytes must use the 7-bit form.
+                client("16-bit length not in its shortest form",
+                        concat(bytes(0x82, 0x80 | 126, 0, 5, 1, 2, 3, 4), new byte[5]), 1002),
+                client("64-bit length not in its shortest form",
+                        concat(bytes(0x82, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4), new byte[5]), 1002),
+                client("64-bit length with the most significant bit set",
+                        bytes(0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4), 1002),
                 client("fragmented control frame", c(PING, utf8("p")), 1002),
                 client("continuation without a start", c(FIN | CONTINUATION, utf8("x")), 1002),
                 client("new message inside a fragmented one", concat(c(TEXT, utf8("a")), c(FIN | TEXT, utf8("b"))), 1002),

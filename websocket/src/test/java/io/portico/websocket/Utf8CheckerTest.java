@@ -64,6 +64,43 @@ class Utf8CheckerTest {
         }
     }
 
+    /**
+     * The check through a masking key (what the relay does with a client's frame, without
+     * unmasking it) agrees with the JDK on the unmasked bytes, whatever the key, the length, where
+     * the payload starts in the buffer and how it is cut into fragments.
+     */
+    @Test
+    void checksMaskedBytesAsTheJdkChecksThemUnmasked() {
+        Random random = new Random(6455);
+        for (int i = 0; i < 20_000; i++) {
+            byte[] plain = new byte[random.nextInt(24)];
+            for (int j = 0; j < plain.length; j++) {
+                int kind = random.nextInt(4);
+                plain[j] = (byte) (kind == 0 ? 0x80 + random.nextInt(0x80) : kind == 1 ? 0xC2 + random.nextInt(0x30)
+                        : random.nextInt(0x80));
+            }
+            int mask = random.nextBoolean() ? random.nextInt() : 0;
+            int offset = random.nextInt(5);
+            byte[] wire = new byte[offset + plain.length];
+            for (int j = 0; j < plain.length; j++) {
+                wire[offset + j] = (byte) (plain[j] ^ (mask >>> (24 - 8 * (j & 3))));
+            }
+            ByteBuf buf = Unpooled.wrappedBuffer(wire);
+            // Fragments restart the key at their own first byte, as each frame has its own key.
+            int cut = plain.length == 0 ? 0 : random.nextInt(plain.length + 1);
+            byte[] second = new byte[plain.length - cut];
+            for (int j = 0; j < second.length; j++) {
+                second[j] = (byte) (plain[cut + j] ^ (mask >>> (24 - 8 * (j & 3))));
+            }
+            checker.reset();
+            boolean ok = checker.update(buf, offset, cut, mask)
+                    && checker.update(Unpooled.wrappedBuffer(second), 0, second.length, mask)
+                    && checker.isComplete();
+            assertThat(ok).as(HexFormat.of().formatHex(plain) + " mask " + Integer.toHexString(mask) + " cut " + cut)
+                    .isEqualTo(jdkValid(plain));
+        }
+    }
+
     private boolean valid(String hex) {
         return checker.isValid(buf(hex));
     }
