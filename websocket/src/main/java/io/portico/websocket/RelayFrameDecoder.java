@@ -17,14 +17,17 @@ import java.util.List;
  * length encoding and limits, and through {@link FrameValidator} message sizes, UTF-8 and close
  * bodies.
  *
- * <p>A data frame that passes is emitted as it came, header and (still masked) payload, as a
- * retained slice of the bytes read: the peer takes it unchanged, because what a client sends is
- * already masked as the upstream needs it and what the upstream sends is unmasked as the client
- * needs it. Reusing the client's masking key toward the upstream is sound: the key was chosen by
- * the client's WebSocket implementation, not by the script whose data it masks (section 10.3).
- * So relaying a data frame costs no copy, no unmasking or re-masking and no frame object;
- * UTF-8 is checked through the mask. Control frames, small and rare, are emitted as Netty's frame
- * objects with their payload unmasked, for the relay to look into.
+ * <p>A data frame that passes is emitted as it came, header and (still masked) payload, as bytes:
+ * the peer takes it unchanged, because what a client sends is already masked as the upstream
+ * needs it and what the upstream sends is unmasked as the client needs it. Reusing the client's
+ * masking key toward the upstream is sound: the key was chosen by the client's WebSocket
+ * implementation, not by the script whose data it masks (section 10.3). So relaying a data frame
+ * costs no unmasking, re-masking or frame object; UTF-8 is checked through the mask. A frame that
+ * fills at least a quarter of the buffer it was read into goes on as a retained slice of it, with
+ * no copy; a smaller one is copied out, so that a stream of tiny frames queued for a slow peer
+ * cannot pin whole read buffers while the output buffer counts only their few bytes. Control
+ * frames, small and rare, are emitted as Netty's frame objects with their payload unmasked, for
+ * the relay to look into.
  *
  * <p>A violation is thrown as a {@link CorruptedWebSocketFrameException} carrying the close code
  * (after the frames before it have been passed on), and after it, or after a close frame, every
@@ -38,6 +41,8 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
     private static final int OPCODE_PING = 0x9;
     private static final int OPCODE_PONG = 0xA;
     private static final int MAX_CONTROL_PAYLOAD = 125;
+    /** The longest header: 2 bytes, a 64-bit length and a masking key. */
+    private static final int MAX_HEADER = 14;
 
     private final boolean expectMasked;
     private final boolean allowRsv;
@@ -59,7 +64,8 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
                       FrameValidator validator) {
         this.expectMasked = fromClient;
         this.allowRsv = deflate;
-        this.maxFramePayload = maxFramePayload;
+        // A whole frame must fit in one buffer's int-sized index space.
+        this.maxFramePayload = Math.min(maxFramePayload, Integer.MAX_VALUE - MAX_HEADER);
         this.heartbeat = heartbeat;
         this.validator = validator;
     }
@@ -161,7 +167,12 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
             throw violation(in, WebSocketCloseStatus.valueOf(code), "data frame refused");
         }
         fragmented = !fin;
-        out.add(in.readRetainedSlice(frameLength));
+        if (frameLength >= in.capacity() / 4) {
+            out.add(in.readRetainedSlice(frameLength));
+        } else {
+            out.add(ctx.alloc().buffer(frameLength, frameLength).writeBytes(in, start, frameLength));
+            in.skipBytes(frameLength);
+        }
     }
 
     /** A control frame as Netty's frame object, its payload unmasked into a buffer of its own. */

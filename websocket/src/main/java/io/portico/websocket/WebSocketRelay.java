@@ -20,7 +20,7 @@ public final class WebSocketRelay {
     public enum Mode {
         /** Bytes both ways, unexamined. */
         RAW,
-        /** Frames decoded, checked against RFC 6455 and the limits, and re-encoded. */
+        /** Frames decoded and checked against RFC 6455 and the limits; data frames relayed as they came. */
         FRAMES
     }
 
@@ -45,8 +45,9 @@ public final class WebSocketRelay {
      * the idle timeout applies.
      *
      * <p>FRAMES: frames decoded on each side (masked from the client, unmasked from the
-     * upstream), checked, and re-encoded one for one (masked toward the upstream), fragments as
-     * they come, so at most a few frames per direction are in memory. A violation closes the
+     * upstream) and checked; a data frame then goes on as it came (a client's frame keeps its mask,
+     * which the upstream needs anyway) and control frames are re-encoded (masked toward the
+     * upstream), fragments as they come, so at most a few frames per direction are in memory. A violation closes the
      * offender with 1002, 1007 or 1009, and the other side with 1001 when the client offended or
      * 1011 when the upstream did; both connections then end once those close frames are flushed.
      * Text compressed with permessage-deflate is relayed without a UTF-8 check. The close

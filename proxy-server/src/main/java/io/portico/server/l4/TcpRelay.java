@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.WriteBufferWaterMark;
@@ -68,6 +69,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     private final ChannelFutureListener spliceEnded = this::spliceEnded;
     private final Runnable readClientTask = this::readClientNow;
     private final Runnable readUpstreamTask = this::readUpstreamNow;
+    private final OutputProgress clientOutput = new OutputProgress();
+    private final OutputProgress upstreamOutput = new OutputProgress();
     private ChannelHandlerContext ctx;
     private Channel client;
     private InetSocketAddress clientAddress;
@@ -481,7 +484,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     private static final class DrainThenClose implements Runnable, ChannelFutureListener {
         private final Channel ch;
         private final long idleNanos;
-        private long pending;
+        private final OutputProgress progress = new OutputProgress();
         private ScheduledFuture<?> check;
 
         DrainThenClose(Channel ch, long idleNanos) {
@@ -490,7 +493,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         }
 
         void watch(ChannelFuture written) {
-            pending = pendingBytes();
+            progress.moved(ch);
             check = ch.eventLoop().schedule(this, idleNanos, TimeUnit.NANOSECONDS);
             written.addListener(this);
         }
@@ -503,19 +506,38 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
 
         @Override
         public void run() {
-            long now = pendingBytes();
-            if (now < pending && ch.isActive()) {
+            if (progress.moved(ch) && ch.isActive()) {
                 // The peer is still reading, slowly: give it another idle period.
-                pending = now;
                 check = ch.eventLoop().schedule(this, idleNanos, TimeUnit.NANOSECONDS);
             } else {
                 ch.close();
             }
         }
+    }
 
-        private long pendingBytes() {
-            var out = ch.unsafe().outboundBuffer();
-            return out == null ? 0 : out.totalPendingWriteBytes();
+    /**
+     * Whether a channel's output moved since the last look, as Netty's IdleStateHandler observes
+     * output: another first buffer, another total, or more of the first buffer written (a slow
+     * reader takes a large buffer a part at a time, which leaves the total as it was).
+     */
+    private static final class OutputProgress {
+        private int current;
+        private long pending;
+        private long written;
+
+        boolean moved(Channel ch) {
+            ChannelOutboundBuffer out = ch == null ? null : ch.unsafe().outboundBuffer();
+            if (out == null) {
+                return false;
+            }
+            int nowCurrent = System.identityHashCode(out.current());
+            long nowPending = out.totalPendingWriteBytes();
+            long nowWritten = out.currentProgress();
+            boolean moved = nowCurrent != current || nowPending != pending || nowWritten != written;
+            current = nowCurrent;
+            pending = nowPending;
+            written = nowWritten;
+            return moved;
         }
     }
 
@@ -567,7 +589,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         if (finished) {
             return;
         }
-        long idleFor = System.nanoTime() - lastActivity;
+        long now = System.nanoTime();
+        // Bytes leaving for a slow reader count as activity, as nginx's proxy_timeout counts writes.
+        boolean clientMoved = clientOutput.moved(client);
+        if (upstreamOutput.moved(upstream) | clientMoved) {
+            lastActivity = now;
+        }
+        long idleFor = now - lastActivity;
         long limit = context.idleTimeoutNanos();
         if (idleFor >= limit) {
             if (end == null) {

@@ -26,14 +26,16 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>A connection joins the sampled set when it turns unwritable and leaves it when it is
  * writable again, so a sample costs in proportion to the connections that are behind, not to all
  * that are open: walking every one of 10,000 connections 50 times a second would cost a
- * noticeable share of a core. A writable connection holds less than its {@code connection_buffer},
- * and that is what the sum leaves out. Sampling keeps the event loops free of shared counters;
- * the price is that the budget can be overshot by up to one {@code connection_buffer} per
- * connection.
+ * noticeable share of a core. What the writable connections hold (each less than its
+ * {@code connection_buffer}) is added from a walk over every connection once every
+ * {@value #FULL_WALK_EVERY} samples (once a second). Sampling keeps the event loops free of shared
+ * counters; the price is that the budget can be overshot by what connections read in between.
  */
 public final class BufferBudget implements AutoCloseable {
 
     static final int SAMPLE_MILLIS = 20;
+    /** Samples between walks over every connection. */
+    static final int FULL_WALK_EVERY = 50;
 
     private final long budget;
     private final long resumeBelow;
@@ -46,6 +48,9 @@ public final class BufferBudget implements AutoCloseable {
     private final LongAdder pressureEvents = new LongAdder();
     private volatile boolean pressure;
     private volatile long buffered;
+    /** Sampler thread only: samples since the last full walk, and what writable connections held then. */
+    private int sinceFullWalk = FULL_WALK_EVERY;
+    private long heldByWritable;
     private volatile long peak;
 
     /**
@@ -94,7 +99,17 @@ public final class BufferBudget implements AutoCloseable {
     }
 
     private void sample() {
-        long total = 0;
+        if (++sinceFullWalk >= FULL_WALK_EVERY) {
+            sinceFullWalk = 0;
+            long writable = 0;
+            for (ReadGate g : gates) {
+                if (!g.isBehind()) {
+                    writable += g.pendingBytes();
+                }
+            }
+            heldByWritable = writable;
+        }
+        long total = heldByWritable;
         for (ReadGate g : behind) {
             total += g.pendingBytes();
         }
@@ -116,7 +131,7 @@ public final class BufferBudget implements AutoCloseable {
         }
     }
 
-    /** Bytes in the output buffers of unwritable client connections at the last sample. */
+    /** Bytes in client output buffers at the last sample (the writable connections' as of the last full walk). */
     public long buffered() {
         return buffered;
     }

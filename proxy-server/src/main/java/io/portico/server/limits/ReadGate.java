@@ -19,8 +19,8 @@ public abstract class ReadGate extends ChannelDuplexHandler {
     private final BufferBudget budget;
     private ChannelHandlerContext ctx;
     private boolean deferredRead;
-    /** In the budget's sampled set: the connection is unwritable. */
-    private boolean behind;
+    /** In the budget's sampled set: the connection is unwritable. Written on the event loop, read by the sampler. */
+    private volatile boolean behind;
 
     /** A gate of {@code budget}, for one client connection. */
     protected ReadGate(BufferBudget budget) {
@@ -93,6 +93,11 @@ public abstract class ReadGate extends ChannelDuplexHandler {
             deferredRead = false;
             ctx.read();
         }
+    }
+
+    /** Whether the connection is in the budget's sampled set (unwritable); read from the sampler thread. */
+    boolean isBehind() {
+        return behind;
     }
 
     /** Bytes waiting in this connection's output buffer; read from the sampler thread (a volatile field). */
