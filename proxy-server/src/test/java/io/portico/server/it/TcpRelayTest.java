@@ -278,6 +278,40 @@ class TcpRelayTest {
         }
     }
 
+    /**
+     * The same, but the client keeps reading, slowly: the rest reaches it however long that takes,
+     * as long as bytes keep leaving within each idle_timeout. (Portico sees them leave only when
+     * the kernel takes more from it, which with these buffers happens after about 16 KiB of reading:
+     * 0.8 s at this pace, well inside the 2 s.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "nio"})
+    void aClientStillReadingSlowlyAfterTheBackendLeftGetsEveryByte(String transport) throws Exception {
+        int total = 64 * 1024;
+        try (TcpOrigin origin = new TcpOrigin(s -> s.getOutputStream().write(new byte[total]));
+             PorticoServer portico = StreamHarness.start(config(transport, backend(origin.port()), "      half_close: off")
+                     .replace("idle_timeout: 30s", "idle_timeout: 2s")
+                     .replace("    protocol: tcp\n", "    protocol: tcp\n    send_buffer: 16k\n"));
+             Socket s = new Socket()) {
+            s.setReceiveBufferSize(16 * 1024);
+            s.connect(portico.address("tcp"));
+            s.setSoTimeout(10_000);
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[1024];
+            long[] received = {0};
+            // About 20 KB/s: the 64 KiB take over 3 s, longer than the idle timeout.
+            Pace.every(Duration.ofMillis(50), () -> {
+                int n = in.read(buf);
+                if (n < 0) {
+                    return false;
+                }
+                received[0] += n;
+                return true;
+            }).get(60, TimeUnit.SECONDS);
+            assertThat(received[0]).isEqualTo(total);
+        }
+    }
+
     @Test
     void withEpollAndSpliceOnTheRelaySplicesEveryByteAndLogsThem(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path log = dir.resolve("access.log");
