@@ -4,9 +4,10 @@
 # machinery (measure, write_row, the medians and the summary table) is bin/bench's.
 # shellcheck shell=bash
 
-# The port of TARGET for an h2-* (TLS) or h2c-* scenario.
+# The port of TARGET for an h2-* (TLS), h2c-* or h3-* scenario (h3: Portico's TLS port, over UDP).
 h2_port() {
     case "$1:$2" in
+        portico:h3-*) echo "$PORTICO_TLS_PORT" ;;
         nginx:h2-*) echo "$NGINX_TLS_PORT" ;;
         nginx:*) echo "$NGINX_PORT" ;;
         haproxy:h2-*) echo "$HAPROXY_TLS_PORT" ;;
@@ -20,8 +21,14 @@ h2_port() {
 h2_url() {
     local path=/ scheme=http
     [[ $1 == *-16k ]] && path=/16k.bin
-    [[ $1 == h2-* ]] && scheme=https
+    [[ $1 == h2-* || $1 == h3-* ]] && scheme=https
     echo "$scheme://localhost:$2$path"
+}
+
+# HTTP/3 scenarios run against Portico only: Debian's nginx 1.22 has no HTTP/3 and its HAProxy
+# 2.6 is built without QUIC. Their figures compare with the peers' h2 over TLS in the same run.
+h2_runs_on() {
+    [[ $1 != h3-* || $2 == portico ]]
 }
 
 # Checks both paths over h2 (TLS, ALPN, the certificate verified against the generated one) and
@@ -54,6 +61,23 @@ run_h2() {
     local proto=h2
     [[ $scenario == h2c-* ]] && proto=h2c
     rm -f "$reqlog"
+    if [[ $scenario == h3-* ]]; then
+        local path=/
+        [[ $scenario == *-16k ]] && path=/16k.bin
+        counters_start "$pid"
+        # The HTTP/3 load generator prints wrk's BENCH line itself (load-tests, io.portico.loadtests.h3).
+        timeout $((secs + 60)) taskset -c "$LOAD_CPU" java -Xms256m -Xmx256m -XX:+UseParallelGC \
+            -Dio.netty.leakDetection.level=disabled -cp "$WS_CP" io.portico.loadtests.h3.H3Load \
+            localhost "$port" "$path" "$H2_CLIENTS" "$H2_STREAMS" "$secs" >"$out" 2>&1 &
+        WRK_PID=$!
+        wait "$WRK_PID" || die "the HTTP/3 load failed against $name ($out): $(tail -3 "$out")"
+        WRK_PID=
+        counters_stop "$pid"
+        kill -0 "$pid" 2>/dev/null || die "$name died during the run; see $RESULTS"
+        [ "$phase" = run ] || return 0
+        write_row "$(grep '^BENCH ' "$out")" "$round" "$scenario" "$name" "$pid" "$attempt"
+        return 0
+    fi
     counters_start "$pid"
     timeout $((secs + 30)) taskset -c "$LOAD_CPU" h2load -t 1 -c "$H2_CLIENTS" -m "$H2_STREAMS" -D "$secs" \
         --log-file="$reqlog" "$(h2_url "$scenario" "$port")" >"$out" 2>&1 &
@@ -101,6 +125,7 @@ h2_bench_line() {
 
 main_h2() {
     install_missing
+    command -v mvn >/dev/null 2>&1 || die "mvn is needed to build the HTTP/3 load generator"
     local target
     for port in "$ORIGIN_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT" "$PORTICO_PORT" "$PORTICO_TLS_PORT" "$HAPROXY_PORT" "$HAPROXY_TLS_PORT"; do
         port_free "$port" || die "port $port is in use (set BENCH_PORT_BASE)"
@@ -129,16 +154,23 @@ main_h2() {
     FILL_H2C_PORT=$HAPROXY_PORT start_haproxy h2.haproxy.cfg "$HAPROXY_TLS_PORT" https
     FILL_H2C_PORT=$PORTICO_PORT start_portico h2.portico.yaml "$PORTICO_TLS_PORT" "" https
     for target in $PEERS portico; do check_h2_responses "$target"; done
+    # The HTTP/3 load generator, checked with one short run (it exits non-zero when nothing completed).
+    build_ws_tools
+    timeout 60 taskset -c "$LOAD_CPU" java -cp "$WS_CP" io.portico.loadtests.h3.H3Load localhost "$PORTICO_TLS_PORT" / 1 1 1 \
+        >"$RESULTS/h3-check.txt" 2>&1 || die "HTTP/3 check against portico failed: $(tail -3 "$RESULTS/h3-check.txt")"
 
     local tsv="$RESULTS/runs.tsv"
     echo "$TSV_HEADER" >"$tsv"
 
-    # Portico's warm-up spread over the four scenarios, so that C2 has compiled TLS, h2c and both sizes.
-    local scenario each=$(( (WARMUP + 3) / 4 ))
+    # Portico's warm-up spread over the scenarios, so that C2 has compiled TLS, h2c, HTTP/3 and both sizes.
+    local scenario count each
+    count=$(wc -w <<<"$SCENARIOS")
+    each=$(( (WARMUP + count - 1) / count ))
     log "warm-up, not counted: Portico ${each}s on each scenario (JIT); the others ${NGINX_WARMUP}s each"
     for scenario in $SCENARIOS; do
         [ "$each" -gt 0 ] && run_h2 warmup 0 "$scenario" portico "$(h2_port portico "$scenario")" "$PORTICO_PID" "$each"
         for target in $PEERS; do
+            h2_runs_on "$scenario" "$target" || continue
             run_h2 warmup 0 "$scenario" "$target" "$(h2_port "$target" "$scenario")" "$(target_pid "$target")" "$NGINX_WARMUP"
         done
     done
@@ -150,6 +182,7 @@ main_h2() {
         order="${targets[*]:k} ${targets[*]:0:k}"
         for scenario in $SCENARIOS; do
             for target in $order; do
+                h2_runs_on "$scenario" "$target" || continue
                 log "round $round/$ROUNDS: $target, $scenario, ${DURATION}s"
                 measure "$round" "$scenario" "$target" "$(h2_port "$target" "$scenario")" "$(target_pid "$target")" "$DURATION" >>"$tsv"
                 tail -1 "$tsv" | awk -F'\t' '{ printf "    %s req/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, %s µs CPU/req, proxy %s%% of a core, load core %s%%, non-2xx %s, errors %d, other processes %s%% of the machine\n", $6, $7/1000, $9/1000, $10/1000, $12, $13, $15, $20, $17+$18+$19+$21, $22 }' >&2
@@ -165,7 +198,8 @@ main_h2() {
         echo '```'
         echo
         echo "Medians over $ROUNDS rounds of ${DURATION}s; h2load -t 1 -c $H2_CLIENTS -m $H2_STREAMS;" \
-            "h2: TLS 1.3 with ALPN h2, ECDSA P-256 certificate; h2c: prior knowledge. Origin: HTTP/1.1 keep-alive."
+            "h2: TLS 1.3 with ALPN h2, ECDSA P-256 certificate; h2c: prior knowledge; h3: HTTP/3 over QUIC, Portico only" \
+            "(neither peer's Debian build has it), loaded by load-tests' H3Load with the same -c and -m. Origin: HTTP/1.1 keep-alive."
         echo
         summary_table "$tsv"
     } >"$RESULTS/summary.md"
