@@ -1,6 +1,7 @@
 package io.portico.websocket;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
@@ -36,6 +37,7 @@ import java.util.List;
 final class RelayFrameDecoder extends ByteToMessageDecoder {
 
     private static final int OPCODE_CONTINUATION = 0x0;
+    private static final int OPCODE_TEXT = 0x1;
     private static final int OPCODE_BINARY = 0x2;
     private static final int OPCODE_CLOSE = 0x8;
     private static final int OPCODE_PING = 0x9;
@@ -161,7 +163,7 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
             }
             return;
         }
-        int code = validator.checkData(opcode == OPCODE_CONTINUATION, opcode == 0x1, fin, rsv,
+        int code = validator.checkData(opcode == OPCODE_CONTINUATION, opcode == OPCODE_TEXT, fin, rsv,
                 in, payload, (int) payloadLength, mask);
         if (code != FrameValidator.OK) {
             throw violation(in, WebSocketCloseStatus.valueOf(code), "data frame refused");
@@ -170,9 +172,13 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
         if (frameLength >= in.capacity() / 4) {
             out.add(in.readRetainedSlice(frameLength));
         } else {
-            out.add(ctx.alloc().buffer(frameLength, frameLength).writeBytes(in, start, frameLength));
-            in.skipBytes(frameLength);
+            out.add(ByteBufUtil.readBytes(ctx.alloc(), in, frameLength));
         }
+    }
+
+    /** The byte of masking key {@code mask} (its first byte the most significant) that payload byte {@code i} is XORed with. */
+    static int maskByte(int mask, int i) {
+        return mask >>> (24 - 8 * (i & 3));
     }
 
     /** A control frame as Netty's frame object, its payload unmasked into a buffer of its own. */
@@ -180,7 +186,7 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
                                        int index, int length, int mask) {
         ByteBuf payload = ctx.alloc().buffer(length, length);
         for (int i = 0; i < length; i++) {
-            payload.writeByte(in.getByte(index + i) ^ (mask >>> (24 - 8 * (i & 3))));
+            payload.writeByte(in.getByte(index + i) ^ maskByte(mask, i));
         }
         return switch (opcode) {
             case OPCODE_CLOSE -> new CloseWebSocketFrame(true, rsv, payload);

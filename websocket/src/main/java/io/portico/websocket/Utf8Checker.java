@@ -1,14 +1,13 @@
 package io.portico.websocket;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ByteProcessor;
 
 /**
  * Incremental UTF-8 well-formedness check (RFC 3629 table 3-7): feeds arrive fragment by
  * fragment, and an invalid sequence is reported as soon as its first wrong byte is seen, which is
  * what RFC 6455 section 8.1 asks for ("fail fast").
  */
-final class Utf8Checker implements ByteProcessor {
+final class Utf8Checker {
 
     private int pending;
     private int lower = 0x80;
@@ -24,10 +23,7 @@ final class Utf8Checker implements ByteProcessor {
 
     /** Feeds the readable bytes of {@code bytes} without moving its indexes; false once invalid. */
     boolean update(ByteBuf bytes) {
-        if (!failed && bytes.isReadable()) {
-            bytes.forEachByte(this);
-        }
-        return !failed;
+        return update(bytes, bytes.readerIndex(), bytes.readableBytes(), 0);
     }
 
     /**
@@ -52,7 +48,7 @@ final class Utf8Checker implements ByteProcessor {
             }
         }
         for (; i < length; i++) {
-            if (!process((byte) (buf.getByte(index + i) ^ (mask >>> (24 - 8 * (i & 3)))))) {
+            if (!process((byte) (buf.getByte(index + i) ^ RelayFrameDecoder.maskByte(mask, i)))) {
                 return false;
             }
         }
@@ -70,8 +66,8 @@ final class Utf8Checker implements ByteProcessor {
         return update(bytes) && isComplete();
     }
 
-    @Override
-    public boolean process(byte value) {
+    /** One byte; false once the input is invalid. */
+    private boolean process(byte value) {
         int b = value & 0xFF;
         if (pending == 0) {
             if (b < 0x80) {

@@ -32,7 +32,6 @@ import org.HdrHistogram.Histogram;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -120,27 +119,18 @@ public final class H3Load {
                 });
             }
             Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
-            CountDownLatch stopped = new CountDownLatch(1);
-            long[] result = new long[8];
-            group.next().execute(() -> {
+            int failed = failedConnections;
+            // The counters belong to the event loop: stop and read them there.
+            long completed = group.next().submit(() -> {
                 running = false;
-                result[0] = requests;
-                result[1] = bytes;
-                result[2] = statusErrors;
-                result[3] = readErrors;
-                result[4] = latencies.getValueAtPercentile(50);
-                result[5] = latencies.getValueAtPercentile(90);
-                result[6] = latencies.getValueAtPercentile(99);
-                result[7] = latencies.getValueAtPercentile(99.9);
-                stopped.countDown();
-            });
-            stopped.await();
-            long durationUs = (System.nanoTime() - start) / 1000;
-            System.out.printf("BENCH requests=%d duration_us=%d bytes=%d p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d"
-                            + " connect_err=%d read_err=%d write_err=0 status_err=%d timeout_err=0%n",
-                    result[0], durationUs, result[1], result[4], result[5], result[6], result[7], latencies.getMaxValue(),
-                    failedConnections, result[3], result[2]);
-            return result[0] > 0 && failedConnections == 0 ? 0 : 1;
+                System.out.printf("BENCH requests=%d duration_us=%d bytes=%d p50_us=%d p90_us=%d p99_us=%d p999_us=%d"
+                                + " max_us=%d connect_err=%d read_err=%d write_err=0 status_err=%d timeout_err=0%n",
+                        requests, (System.nanoTime() - start) / 1000, bytes, latencies.getValueAtPercentile(50),
+                        latencies.getValueAtPercentile(90), latencies.getValueAtPercentile(99),
+                        latencies.getValueAtPercentile(99.9), latencies.getMaxValue(), failed, readErrors, statusErrors);
+                return requests;
+            }).get();
+            return completed > 0 && failedConnections == 0 ? 0 : 1;
         } finally {
             for (QuicChannel quic : quics) {
                 quic.close().awaitUninterruptibly(2, TimeUnit.SECONDS);

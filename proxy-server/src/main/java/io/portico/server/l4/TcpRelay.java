@@ -103,6 +103,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     private long startMillis;
     private long lastActivity;
     private ScheduledFuture<?> idleTimer;
+    /** The side whose last bytes are still going out after the relay finished (closeAfterWrites), or null. */
+    private Channel draining;
     private String end;
     private int status;
 
@@ -467,52 +469,23 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     // ---- ending
 
     /**
-     * Closes {@code ch} once everything written to it before has gone out, or once its peer has
-     * taken nothing for the listener's {@code idle_timeout}: the relay has finished and its own
-     * idle timer is gone, so a peer that stops reading must not keep the socket open for ever.
+     * Closes {@code ch} once everything written to it before has gone out. The relay has finished,
+     * but its idle timer watches {@code ch} until then, so a peer that stops reading is closed
+     * after {@code idle_timeout} without progress instead of holding the socket for ever.
      */
     private void closeAfterWrites(Channel ch) {
         ChannelFuture written = ch.writeAndFlush(Unpooled.EMPTY_BUFFER);
         if (written.isDone()) {
             ch.close();
-        } else {
-            new DrainThenClose(ch, context.idleTimeoutNanos()).watch(written);
+            return;
         }
-    }
-
-    /** Waits for a channel's writes to drain, closing it when they have or when they stop moving. */
-    private static final class DrainThenClose implements Runnable, ChannelFutureListener {
-        private final Channel ch;
-        private final long idleNanos;
-        private final OutputProgress progress = new OutputProgress();
-        private ScheduledFuture<?> check;
-
-        DrainThenClose(Channel ch, long idleNanos) {
-            this.ch = ch;
-            this.idleNanos = idleNanos;
-        }
-
-        void watch(ChannelFuture written) {
-            progress.moved(ch);
-            check = ch.eventLoop().schedule(this, idleNanos, TimeUnit.NANOSECONDS);
-            written.addListener(this);
-        }
-
-        @Override
-        public void operationComplete(ChannelFuture written) {
-            check.cancel(false);
+        draining = ch;
+        lastActivity = System.nanoTime();
+        written.addListener(f -> {
+            draining = null;
+            idleTimer.cancel(false);
             ch.close();
-        }
-
-        @Override
-        public void run() {
-            if (progress.moved(ch) && ch.isActive()) {
-                // The peer is still reading, slowly: give it another idle period.
-                check = ch.eventLoop().schedule(this, idleNanos, TimeUnit.NANOSECONDS);
-            } else {
-                ch.close();
-            }
-        }
+        });
     }
 
     /**
@@ -586,13 +559,14 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     }
 
     private void checkIdle() {
-        if (finished) {
+        if (finished && draining == null) {
             return;
         }
         long now = System.nanoTime();
         // Bytes leaving for a slow reader count as activity, as nginx's proxy_timeout counts writes.
-        boolean clientMoved = clientOutput.moved(client);
-        if (upstreamOutput.moved(upstream) | clientMoved) {
+        boolean moved = clientOutput.moved(client);
+        moved |= upstreamOutput.moved(upstream);
+        if (moved) {
             lastActivity = now;
         }
         long idleFor = now - lastActivity;
@@ -625,7 +599,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
 
     private void finish() {
         finished = true;
-        if (idleTimer != null) {
+        if (idleTimer != null && draining == null) {
             idleTimer.cancel(false);
         }
         if (pending != null) {

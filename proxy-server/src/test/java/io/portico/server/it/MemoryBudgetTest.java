@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Slow readers cannot make Portico hold more memory: one connection is bounded by its
@@ -103,13 +105,13 @@ class MemoryBudgetTest {
                 for (int i = 0; i < clients; i++) {
                     Socket s = new Socket();
                     s.setReceiveBufferSize(16 * 1024);
-                    s.connect(new java.net.InetSocketAddress("127.0.0.1", p.port()));
+                    s.connect(new InetSocketAddress("127.0.0.1", p.port()));
                     s.getOutputStream().write(("GET /download/" + (8 << 20) + " HTTP/1.1\r\nHost: a\r\n\r\n")
                             .getBytes(StandardCharsets.US_ASCII));
                     stalled.add(s);
                 }
                 var budget = p.server().bufferBudget();
-                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(budget::pressure);
+                await().atMost(Duration.ofSeconds(20)).until(budget::pressure);
             } finally {
                 for (Socket s : stalled) {
                     s.setSoLinger(true, 0);
@@ -117,9 +119,9 @@ class MemoryBudgetTest {
                 }
             }
             var budget = p.server().bufferBudget();
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !budget.pressure());
+            await().atMost(Duration.ofSeconds(20)).until(() -> !budget.pressure());
             assertThat(slowDownload(p.port(), 256 << 10, 64 * 1024, 1)).isEqualTo(256 << 10);
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> budget.buffered() == 0);
+            await().atMost(Duration.ofSeconds(20)).until(() -> budget.buffered() == 0);
         }
     }
 

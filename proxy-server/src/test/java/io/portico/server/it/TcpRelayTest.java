@@ -256,6 +256,25 @@ class TcpRelayTest {
     }
 
     /**
+     * {@code half_close: off}, the given idle timeout and a 16 KiB send buffer towards the client:
+     * with {@link #smallWindowClient} the buffers on the way hold only a few tens of KiB.
+     */
+    private static String smallBuffersHalfCloseOff(String transport, TcpOrigin origin, String idleTimeout) {
+        return config(transport, backend(origin.port()), "      half_close: off")
+                .replace("idle_timeout: 30s", "idle_timeout: " + idleTimeout)
+                .replace("    protocol: tcp\n", "    protocol: tcp\n    send_buffer: 16k\n");
+    }
+
+    /** A client of the tcp listener with a 16 KiB receive buffer, set before connecting. */
+    private static Socket smallWindowClient(PorticoServer portico) throws java.io.IOException {
+        Socket s = new Socket();
+        s.setReceiveBufferSize(16 * 1024);
+        s.connect(portico.address("tcp"));
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    /**
      * With {@code half_close: off} the backend's FIN ends the relay, and Portico then only delivers
      * what the backend sent. Here that is a little more than the buffers towards the client hold,
      * and the client never reads. Portico must not wait for ever: with no progress for
@@ -266,13 +285,8 @@ class TcpRelayTest {
     void aClientThatStopsReadingAfterTheBackendLeftIsClosedAfterTheIdleTimeout(String transport) throws Exception {
         int total = 64 * 1024;
         try (TcpOrigin origin = new TcpOrigin(s -> s.getOutputStream().write(new byte[total]));
-             PorticoServer portico = StreamHarness.start(config(transport, backend(origin.port()), "      half_close: off")
-                     .replace("idle_timeout: 30s", "idle_timeout: 500ms")
-                     .replace("    protocol: tcp\n", "    protocol: tcp\n    send_buffer: 16k\n"));
-             Socket s = new Socket()) {
-            s.setReceiveBufferSize(16 * 1024);
-            s.connect(portico.address("tcp"));
-            s.setSoTimeout(10_000);
+             PorticoServer portico = StreamHarness.start(smallBuffersHalfCloseOff(transport, origin, "500ms"));
+             Socket s = smallWindowClient(portico)) {
             await().atMost(Duration.ofSeconds(20)).until(() -> portico.openConnections() == 0);
             assertThat(readAll(s.getInputStream()).length).isLessThan(total);
         }
@@ -289,13 +303,8 @@ class TcpRelayTest {
     void aClientStillReadingSlowlyAfterTheBackendLeftGetsEveryByte(String transport) throws Exception {
         int total = 64 * 1024;
         try (TcpOrigin origin = new TcpOrigin(s -> s.getOutputStream().write(new byte[total]));
-             PorticoServer portico = StreamHarness.start(config(transport, backend(origin.port()), "      half_close: off")
-                     .replace("idle_timeout: 30s", "idle_timeout: 2s")
-                     .replace("    protocol: tcp\n", "    protocol: tcp\n    send_buffer: 16k\n"));
-             Socket s = new Socket()) {
-            s.setReceiveBufferSize(16 * 1024);
-            s.connect(portico.address("tcp"));
-            s.setSoTimeout(10_000);
+             PorticoServer portico = StreamHarness.start(smallBuffersHalfCloseOff(transport, origin, "2s"));
+             Socket s = smallWindowClient(portico)) {
             InputStream in = s.getInputStream();
             byte[] buf = new byte[1024];
             long[] received = {0};
