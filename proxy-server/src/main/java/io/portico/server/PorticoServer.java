@@ -234,6 +234,11 @@ public final class PorticoServer implements AutoCloseable {
                 cb -> cb.call(cache.stats().purged()));
         registry.counterCallback("portico_cache_served_bytes_total", "Body bytes served from the cache.", none,
                 cb -> cb.call(cache.stats().bytesServed()));
+        registry.counterCallback("portico_cache_sendfile_bytes_total",
+                "Body bytes of cache hits sent from the disk tier's files with sendfile (part of the served bytes).",
+                none, cb -> cb.call(cache.stats().bytesFromFiles()));
+        registry.gauge("portico_cache_open_files", "Disk-tier files kept open to send large bodies from.",
+                new String[0], cb -> cb.call(cache.stats().openFiles()));
         registry.gauge("portico_cache_bytes", "Bytes stored, by tier.", new String[] {"tier"}, cb -> {
             CacheStats.Snapshot s = cache.stats();
             cb.call(s.storedBytes(), "memory");
@@ -253,7 +258,7 @@ public final class PorticoServer implements AutoCloseable {
         }
         try {
             DiskStore disk = DiskStore.open(Path.of(config.diskPath()), config.diskSize().bytes(),
-                    PooledByteBufAllocator.DEFAULT);
+                    PooledByteBufAllocator.DEFAULT, config.sendfile() ? config.sendfileMinSize().bytes() : 0);
             LOG.log(System.Logger.Level.INFO, "cache disk tier " + config.diskPath() + ": " + disk.objects()
                     + " objects, " + disk.usedBytes() + " bytes found");
             return disk;

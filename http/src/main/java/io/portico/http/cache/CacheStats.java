@@ -18,6 +18,7 @@ public final class CacheStats {
     final LongAdder evicted = new LongAdder();
     final LongAdder purged = new LongAdder();
     final LongAdder bytesServed = new LongAdder();
+    final LongAdder bytesFromFiles = new LongAdder();
 
     /** Counts one response answered from the cache without the origin (fresh, or stale on purpose). */
     public void hit(boolean stale) {
@@ -57,6 +58,11 @@ public final class CacheStats {
         bytesServed.add(bytes);
     }
 
+    /** Counts body bytes of those sent from the disk tier's files (sendfile) rather than copied from memory. */
+    public void sentFromFile(long bytes) {
+        bytesFromFiles.add(bytes);
+    }
+
     /**
      * The counters at one moment.
      *
@@ -64,15 +70,17 @@ public final class CacheStats {
      * @param objects     objects held by the memory tier now
      * @param diskBytes   bytes held by the disk tier now
      * @param diskObjects objects held by the disk tier now
+     * @param bytesFromFiles body bytes (of {@code bytesServed}) sent from the disk tier's files
+     * @param openFiles   body files the disk tier keeps open for sending now
      */
     public record Snapshot(long hits, long misses, long staleServed, long revalidated, long collapsed, long stored,
                            long bypassed, long evicted, long purged, long bytesServed, long storedBytes,
-                           long objects, long diskBytes, long diskObjects) {
+                           long objects, long diskBytes, long diskObjects, long bytesFromFiles, long openFiles) {
     }
 
-    Snapshot snapshot(long storedBytes, long objects, long diskBytes, long diskObjects) {
+    Snapshot snapshot(long storedBytes, long objects, long diskBytes, long diskObjects, long openFiles) {
         return new Snapshot(hits.sum(), misses.sum(), staleServed.sum(), revalidated.sum(), collapsed.sum(),
                 stored.sum(), bypassed.sum(), evicted.sum(), purged.sum(), bytesServed.sum(), storedBytes, objects,
-                diskBytes, diskObjects);
+                diskBytes, diskObjects, bytesFromFiles.sum(), openFiles);
     }
 }

@@ -5,6 +5,8 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.concurrent.EventExecutor;
 
+import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,6 +22,10 @@ import java.util.List;
  * <p><b>Lifetime.</b> Reference counted: the store holds one reference while the object is
  * stored, each reader one while it streams. Eviction drops the store's reference; the chunks are
  * freed when the last reader is done, so an eviction never pulls bytes from under a reader.
+ *
+ * <p><b>Body file.</b> A large object the disk tier has written (or read back) keeps that file
+ * open beside its chunks ({@link #bodyFile()}), so a plain HTTP/1.1 hit can be sent with
+ * sendfile(2) or splice instead of being copied out of memory; the file closes with the object.
  */
 public final class CachedResponse extends AbstractReferenceCounted {
 
@@ -43,6 +49,17 @@ public final class CachedResponse extends AbstractReferenceCounted {
     private volatile long length;
     private volatile int state = FILLING;
     private final List<Waiter> waiters = new ArrayList<>(2);
+    /** The disk tier's file of this body, open for sending, or null; guarded by {@code this} for attach and release. */
+    private volatile BodyFile bodyFile;
+    private boolean deallocated;
+
+    /**
+     * Where this object's body lies in a file the disk tier wrote: {@code length} bytes from
+     * {@code offset} of {@code channel}, which is open for reading and stays open while the object
+     * lives ({@code onClose} runs when it is closed).
+     */
+    public record BodyFile(FileChannel channel, long offset, Runnable onClose) {
+    }
 
     private record Waiter(EventExecutor executor, Runnable task) {
     }
@@ -218,6 +235,23 @@ public final class CachedResponse extends AbstractReferenceCounted {
         }
     }
 
+    /**
+     * Keeps {@code file} as this object's body file. False when the object has one already or has
+     * been freed: the caller then closes the channel itself.
+     */
+    synchronized boolean attachBodyFile(BodyFile file) {
+        if (deallocated || bodyFile != null || state != COMPLETE) {
+            return false;
+        }
+        bodyFile = file;
+        return true;
+    }
+
+    /** The open file holding this (complete) body, or null; valid while the caller holds a reference. */
+    public BodyFile bodyFile() {
+        return bodyFile;
+    }
+
     /** Bytes this object holds, for the memory tier's weigher. */
     int weight() {
         long headerBytes = 0;
@@ -230,11 +264,30 @@ public final class CachedResponse extends AbstractReferenceCounted {
 
     @Override
     protected void deallocate() {
+        BodyFile file;
+        synchronized (this) {
+            deallocated = true;
+            file = bodyFile;
+            bodyFile = null;
+        }
+        if (file != null) {
+            closeQuietly(file);
+        }
         ByteBuf[] arr = chunks;
         int count = chunkCount;
         for (int i = 0; i < count; i++) {
             arr[i].release();
             arr[i] = null;
+        }
+    }
+
+    static void closeQuietly(BodyFile file) {
+        try {
+            file.channel().close();
+        } catch (IOException ignored) {
+            // a read-only descriptor: nothing was buffered that could be lost
+        } finally {
+            file.onClose().run();
         }
     }
 

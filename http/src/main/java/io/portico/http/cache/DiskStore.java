@@ -31,6 +31,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
@@ -47,6 +48,13 @@ import java.util.stream.Stream;
  * write is skipped. A write that fails (disk full, directory gone, I/O error) turns writes off for
  * {@link #FAILING_NANOS}; the cache then works from memory alone. Nothing here ever fails a client
  * request: a failed load is a miss.
+ *
+ * <p>An object of at least {@code sendfileMinSize} bytes keeps the file it was written to (or read
+ * from) open as its {@linkplain CachedResponse#bodyFile() body file} while it is in memory, so hits
+ * can be sent from the page cache without a copy. The descriptors come from one cap (a quarter of
+ * the process's descriptor limit); past it, objects are served from memory as before. The body
+ * file is the same inode the object was written to: a later rewrite renames a new file over the
+ * path and never changes what an open descriptor reads.
  */
 public final class DiskStore implements AutoCloseable {
 
@@ -83,6 +91,11 @@ public final class DiskStore implements AutoCloseable {
     private final long budget;
     private final ByteBufAllocator alloc;
     private final ThreadPoolExecutor io;
+    /** Smallest body kept open for sending from its file; 0: none. */
+    private final long sendfileMinSize;
+    private final int maxOpenBodies;
+    private final AtomicInteger openBodies = new AtomicInteger();
+    private final Runnable bodyClosed = openBodies::decrementAndGet;
     private final ConcurrentHashMap<String, Entry> index = new ConcurrentHashMap<>();
     /** Writes queued and not done, by key: a purge meanwhile cancels the write. */
     private final ConcurrentHashMap<String, CachedResponse> pending = new ConcurrentHashMap<>();
@@ -95,10 +108,12 @@ public final class DiskStore implements AutoCloseable {
     final LongAdder loads = new LongAdder();
     final LongAdder loadFailures = new LongAdder();
 
-    private DiskStore(Path dir, long budget, ByteBufAllocator alloc) {
+    private DiskStore(Path dir, long budget, ByteBufAllocator alloc, long sendfileMinSize) {
         this.dir = dir;
         this.budget = budget;
         this.alloc = alloc;
+        this.sendfileMinSize = sendfileMinSize;
+        this.maxOpenBodies = sendfileMinSize <= 0 ? 0 : descriptorShare();
         this.io = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4096), r -> {
             Thread t = new Thread(r, "portico-cache-disk");
             t.setDaemon(true);
@@ -112,10 +127,19 @@ public final class DiskStore implements AutoCloseable {
      * @throws IOException when the directory cannot be created, listed or written
      */
     public static DiskStore open(Path dir, long budget, ByteBufAllocator alloc) throws IOException {
+        return open(dir, budget, alloc, 0);
+    }
+
+    /**
+     * As {@link #open(Path, long, ByteBufAllocator)}, keeping bodies of at least
+     * {@code sendfileMinSize} bytes open for sending from their files (0: never).
+     */
+    public static DiskStore open(Path dir, long budget, ByteBufAllocator alloc, long sendfileMinSize)
+            throws IOException {
         Files.createDirectories(dir);
         Path probe = Files.createTempFile(dir, "probe", ".tmp");
         Files.delete(probe);
-        DiskStore store = new DiskStore(dir, budget, alloc);
+        DiskStore store = new DiskStore(dir, budget, alloc, sendfileMinSize);
         store.scan();
         return store;
     }
@@ -204,33 +228,39 @@ public final class DiskStore implements AutoCloseable {
         }
         Path file = fileOf(o.key());
         Path tmp = file.resolveSibling(file.getFileName() + "." + Thread.currentThread().getId() + ".tmp");
+        FileChannel ch = null;
         try {
             Files.createDirectories(file.getParent());
             byte[] head = encodeHead(o);
-            long size;
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer prefix = ByteBuffer.allocate(8).putInt(MAGIC).putInt(head.length).flip();
-                writeFully(ch, prefix);
-                writeFully(ch, ByteBuffer.wrap(head));
-                writeFully(ch, ByteBuffer.allocate(8).putLong(o.length()).flip());
-                long pos = ch.position();
-                for (int i = 0; i < o.chunkCount(); i++) {
-                    ByteBuf c = o.chunk(i);
-                    int n = c.readableBytes();
-                    int done = 0;
-                    while (done < n) {
-                        done += c.getBytes(c.readerIndex() + done, ch, pos + done, n - done);
-                    }
-                    pos += n;
+            ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
+            ByteBuffer prefix = ByteBuffer.allocate(8).putInt(MAGIC).putInt(head.length).flip();
+            writeFully(ch, prefix);
+            writeFully(ch, ByteBuffer.wrap(head));
+            writeFully(ch, ByteBuffer.allocate(8).putLong(o.length()).flip());
+            long bodyOffset = ch.position();
+            long pos = bodyOffset;
+            for (int i = 0; i < o.chunkCount(); i++) {
+                ByteBuf c = o.chunk(i);
+                int n = c.readableBytes();
+                int done = 0;
+                while (done < n) {
+                    done += c.getBytes(c.readerIndex() + done, ch, pos + done, n - done);
                 }
-                size = pos;
+                pos += n;
             }
+            long size = pos;
             if (!pending.remove(o.key(), o)) {
                 // Purged while it was being written.
+                ch.close();
+                ch = null;
                 Files.deleteIfExists(tmp);
                 return;
             }
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            // The descriptor follows the inode through the rename: it reads this body for as long as it is open.
+            if (keepOpen(o, ch, bodyOffset)) {
+                ch = null;
+            }
             Entry e = new Entry(o.key(), o.baseKey(), o.url(), o.tags(), o.varyNames(), file, size, System.currentTimeMillis());
             Entry old = index.put(o.key(), e);
             used.addAndGet(size - (old == null ? 0 : old.size));
@@ -250,7 +280,53 @@ public final class DiskStore implements AutoCloseable {
             } catch (IOException ignored) {
                 // the directory itself may be gone; nothing more to clean
             }
+        } finally {
+            closeQuietly(ch);
         }
+    }
+
+    /**
+     * Hands {@code ch} to {@code o} as its body file when the body is large enough and a
+     * descriptor is free; true when {@code o} took it (and will close it).
+     */
+    private boolean keepOpen(CachedResponse o, FileChannel ch, long bodyOffset) {
+        if (sendfileMinSize <= 0 || o.length() < sendfileMinSize) {
+            return false;
+        }
+        if (openBodies.incrementAndGet() > maxOpenBodies) {
+            openBodies.decrementAndGet();
+            return false;
+        }
+        if (o.attachBodyFile(new CachedResponse.BodyFile(ch, bodyOffset, bodyClosed))) {
+            return true;
+        }
+        openBodies.decrementAndGet();
+        return false;
+    }
+
+    /** Body files open now (for tests and metrics). */
+    public int openBodyFiles() {
+        return openBodies.get();
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing buffered to lose on a descriptor we only read from or already wrote through
+            }
+        }
+    }
+
+    /** A quarter of the process's descriptor limit (1024 when it cannot be read). */
+    private static int descriptorShare() {
+        long max = 4096;
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+            max = unix.getMaxFileDescriptorCount();
+        }
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, max / 4));
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
@@ -297,7 +373,8 @@ public final class DiskStore implements AutoCloseable {
     }
 
     private CachedResponse readObject(Entry e) throws IOException {
-        try (FileChannel ch = FileChannel.open(e.file, StandardOpenOption.READ)) {
+        FileChannel ch = FileChannel.open(e.file, StandardOpenOption.READ);
+        try {
             ByteBuffer prefix = ByteBuffer.allocate(8);
             readFully(ch, prefix, 0);
             prefix.flip();
@@ -311,7 +388,8 @@ public final class DiskStore implements AutoCloseable {
             readFully(ch, len, 8 + headLength);
             long length = len.flip().getLong();
             Decoded d = decodeHead(head.array());
-            long pos = 16L + headLength;
+            long bodyOffset = 16L + headLength;
+            long pos = bodyOffset;
             List<ByteBuf> chunks = new ArrayList<>();
             try {
                 long left = length;
@@ -334,8 +412,14 @@ public final class DiskStore implements AutoCloseable {
                 }
                 throw failed;
             }
-            return CachedResponse.loaded(d.key, d.baseKey, d.url, d.tags, d.status, d.varyNames, d.selecting, d.meta,
-                    alloc, Math.max(length, 1), chunks, length);
+            CachedResponse o = CachedResponse.loaded(d.key, d.baseKey, d.url, d.tags, d.status, d.varyNames,
+                    d.selecting, d.meta, alloc, Math.max(length, 1), chunks, length);
+            if (keepOpen(o, ch, bodyOffset)) {
+                ch = null;
+            }
+            return o;
+        } finally {
+            closeQuietly(ch);
         }
     }
 

@@ -132,7 +132,7 @@ public final class HttpCache implements AutoCloseable {
     public CacheStats.Snapshot stats() {
         long bytes = memory.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
         return stats.snapshot(bytes, memory.estimatedSize(), disk == null ? 0 : disk.usedBytes(),
-                disk == null ? 0 : disk.objects());
+                disk == null ? 0 : disk.objects(), disk == null ? 0 : disk.openBodyFiles());
     }
 
     // ---- lookup --------------------------------------------------------------------------------

@@ -38,12 +38,81 @@ class DiskStoreTest {
     }
 
     private HttpCache open(long diskBudget) throws Exception {
+        return open(diskBudget, 0);
+    }
+
+    private HttpCache open(long diskBudget, long sendfileMinSize) throws Exception {
         if (cache != null) {
             cache.close();
         }
         cache = new HttpCache(1 << 20, PooledByteBufAllocator.DEFAULT,
-                DiskStore.open(dir, diskBudget, PooledByteBufAllocator.DEFAULT));
+                DiskStore.open(dir, diskBudget, PooledByteBufAllocator.DEFAULT, sendfileMinSize));
         return cache;
+    }
+
+    /** The body as the object's open file holds it, read through its descriptor. */
+    private static String fileBody(CachedResponse o) throws Exception {
+        CachedResponse.BodyFile f = o.bodyFile();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) o.length());
+        long pos = f.offset();
+        while (b.hasRemaining()) {
+            int n = f.channel().read(b, pos);
+            assertThat(n).isPositive();
+            pos += n;
+        }
+        return new String(b.array(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void largeBodiesKeepTheirWrittenFileOpenUntilTheObjectIsFreed() throws Exception {
+        open(1 << 20, 64 * 1024);
+        HttpHeaders response = new DefaultHttpHeaders().add("Cache-Control", "max-age=60");
+        String big = "b".repeat(100_000) + "end";
+        store("http://h/big", big, response, new DefaultHttpHeaders());
+        store("http://h/small", "s".repeat(1000), response, new DefaultHttpHeaders());
+        await().until(() -> cache.disk().objects() == 2);
+        assertThat(cache.disk().openBodyFiles()).isEqualTo(1);
+        CachedResponse o = cache.getExact("http://h/big");
+        assertThat(fileBody(o)).isEqualTo(big);
+        CachedResponse small = cache.getExact("http://h/small");
+        assertThat(small.bodyFile()).isNull();
+        small.release();
+
+        // Written again (as after a revalidation): the descriptor it has stays, no second one opens.
+        cache.disk().write(o);
+        await().until(() -> cache.disk().writes.sum() == 3);
+        assertThat(cache.disk().openBodyFiles()).isEqualTo(1);
+
+        // Purged while this reader holds it: the file is unlinked but still reads, until the last reference goes.
+        assertThat(cache.purgeUrl("http://h/big")).isEqualTo(1);
+        await().until(() -> {
+            try (Stream<Path> files = Files.walk(dir)) {
+                return files.filter(f -> f.toString().endsWith(".obj")).count() == 1;
+            }
+        });
+        assertThat(fileBody(o)).isEqualTo(big);
+        assertThat(cache.disk().openBodyFiles()).isEqualTo(1);
+        o.release();
+        assertThat(cache.disk().openBodyFiles()).isZero();
+    }
+
+    @Test
+    void anObjectReadBackFromDiskKeepsItsFileOpenToo() throws Exception {
+        open(1 << 20, 64 * 1024);
+        String big = "r".repeat(70_000);
+        store("http://h/r", big, new DefaultHttpHeaders().add("Cache-Control", "max-age=60"), new DefaultHttpHeaders());
+        await().until(() -> cache.disk().objects() == 1);
+        open(1 << 20, 64 * 1024);
+        assertThat(cache.disk().openBodyFiles()).isZero();
+        CachedResponse o = load("http://h/r");
+        assertThat(fileBody(o)).isEqualTo(big);
+        assertThat(cache.disk().openBodyFiles()).isEqualTo(1);
+        o.release();
+        // The memory tier holds it still; closing the cache frees it and its file.
+        DiskStore disk = cache.disk();
+        cache.close();
+        cache = null;
+        assertThat(disk.openBodyFiles()).isZero();
     }
 
     private void store(String url, String body, HttpHeaders response, HttpHeaders request) {

@@ -543,6 +543,9 @@ final class CacheExchange extends Exchange implements Runnable {
     private void stream() {
         Channel ch = clientCtx.channel();
         CachedResponse o = object;
+        if (index == 0 && position == 0 && multipart == null && sendFromFile(ch, o)) {
+            return;
+        }
         while (state == STREAMING) {
             if (index < o.chunkCount()) {
                 if (!ch.isWritable()) {
@@ -592,6 +595,31 @@ final class CacheExchange extends Exchange implements Runnable {
                 return;
             }
         }
+    }
+
+    /**
+     * Sends the whole body, or the one range asked for, from the disk tier's open file of a
+     * complete object (sendfile or splice: no copy out of memory), when the connection allows it.
+     *
+     * @return true when this took the response over (written, or paused until the connection drains)
+     */
+    private boolean sendFromFile(Channel ch, CachedResponse o) {
+        CachedResponse.BodyFile file = o.isComplete() && client.sendsFiles() ? o.bodyFile() : null;
+        if (file == null) {
+            return false;
+        }
+        if (!ch.isWritable()) {
+            paused = true;
+            clientCtx.flush();
+            return true;
+        }
+        long last = Math.min(rangeLast, o.length() - 1);
+        long count = last - rangeFirst + 1;
+        bytes += count;
+        cache.cache().statsCounters().sentFromFile(count);
+        clientCtx.write(new BodyFileRegion(o, file, rangeFirst, count), clientCtx.voidPromise());
+        finishResponse();
+        return true;
     }
 
     private void finishResponse() {

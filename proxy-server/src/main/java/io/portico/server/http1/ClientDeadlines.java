@@ -73,6 +73,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     private long unwritableSince;
     private long lastPendingBytes;
+    /** How much of the first entry of the output buffer had gone out at the last look (a file region goes in parts). */
+    private long lastProgress;
 
     private ScheduledFuture<?> timer;
     private long timerAt;
@@ -194,6 +196,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         } else if (unwritableSince == 0) {
             unwritableSince = System.nanoTime();
             lastPendingBytes = pendingBytes();
+            lastProgress = currentProgress();
             arm(unwritableSince + context.clientLimits().sendTimeout());
         }
         ctx.fireChannelWritabilityChanged();
@@ -210,12 +213,14 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         long now = System.nanoTime();
         if (unwritableSince != 0) {
             long pending = pendingBytes();
+            long progress = currentProgress();
             // Nothing pending means the connection is unwritable for the memory budget, not for the client.
-            if (pending == 0 || pending < lastPendingBytes) {
+            if (pending == 0 || pending < lastPendingBytes || progress > lastProgress) {
                 // The client took some bytes: that counts as progress, as a successful write does in nginx.
                 unwritableSince = now;
             }
             lastPendingBytes = pending;
+            lastProgress = progress;
             if (now - unwritableSince >= context.clientLimits().sendTimeout()) {
                 faulted = true;
                 ctx.close();
@@ -340,6 +345,12 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private long pendingBytes() {
         ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
         return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+
+    /** Bytes of the output buffer's first entry already sent: a large file region is counted whole until it is done. */
+    private long currentProgress() {
+        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        return out == null ? 0 : out.currentProgress();
     }
 
     private void arm(long deadline) {

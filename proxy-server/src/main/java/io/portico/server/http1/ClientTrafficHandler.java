@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.FileRegion;
 import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
+import io.portico.server.limits.OutputSizeEstimator;
 import io.portico.server.limits.ReadGate;
 import io.portico.server.metrics.ListenerMetrics;
 import io.portico.tls.ServerTls;
@@ -30,6 +31,18 @@ final class ClientTrafficHandler extends ReadGate {
 
     ListenerContext context() {
         return context;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+        super.handlerAdded(ctx);
+        // Responses sent from files count for writability as copied ones do.
+        ctx.channel().config().setMessageSizeEstimator(OutputSizeEstimator.INSTANCE);
+    }
+
+    /** A {@link BodyFileRegion} this handler charged left the output buffer (sent, or dropped at a close). */
+    void fileBytesDone(long n) {
+        fileBytes(-n);
     }
 
     @Override
@@ -69,6 +82,11 @@ final class ClientTrafficHandler extends ReadGate {
             metrics.bytesOut(h.content().readableBytes());
         } else if (msg instanceof FileRegion f) {
             metrics.bytesOut(f.count());
+            if (f instanceof BodyFileRegion body) {
+                int n = OutputSizeEstimator.fileBytes(body);
+                body.chargeTo(this, n);
+                fileBytes(n);
+            }
         }
         ctx.write(msg, promise);
     }

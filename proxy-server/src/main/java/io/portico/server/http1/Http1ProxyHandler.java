@@ -1,9 +1,12 @@
 package io.portico.server.http1;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -101,6 +104,19 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     ListenerContext context() {
         return context;
+    }
+
+    /**
+     * Whether a response body may be written as a file region: only on a plain HTTP/1.1
+     * connection, where the bytes go to the socket as they are (TLS and HTTP/2 or HTTP/3 framing
+     * need them in memory), and only on epoll and NIO, which send a region with one sendfile(2).
+     * Netty's io_uring splices a region through a new pipe per response, 64 KiB per round and
+     * each step a completion away: a 100 KiB hit cost more CPU that way than copied (50 against
+     * 37-41 us, BENCHMARKS.md).
+     */
+    boolean sendsFiles() {
+        Channel ch = ctx.channel();
+        return !stream && context.tls() == null && (ch instanceof EpollSocketChannel || ch instanceof NioSocketChannel);
     }
 
     ChannelHandlerContext ctx() {

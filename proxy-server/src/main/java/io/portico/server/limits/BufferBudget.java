@@ -52,6 +52,7 @@ public final class BufferBudget implements AutoCloseable {
     private int sinceFullWalk = FULL_WALK_EVERY;
     private long heldByWritable;
     private volatile long peak;
+    private volatile long samples;
 
     /**
      * @param budget           bytes over all connections, 0 for none
@@ -129,6 +130,12 @@ public final class BufferBudget implements AutoCloseable {
                 g.pressureChanged(false);
             }
         }
+        samples++;
+    }
+
+    /** Samples taken since startup (one thread writes it). */
+    public long samples() {
+        return samples;
     }
 
     /** Bytes in client output buffers at the last sample (the writable connections' as of the last full walk). */

@@ -21,6 +21,12 @@ public abstract class ReadGate extends ChannelDuplexHandler {
     private boolean deferredRead;
     /** In the budget's sampled set: the connection is unwritable. Written on the event loop, read by the sampler. */
     private volatile boolean behind;
+    /**
+     * Bytes of file regions in the output buffer (sent from the page cache): they count for the
+     * connection's writability but hold no memory, so the budget leaves them out. Written on the
+     * event loop only, read by the sampler.
+     */
+    private volatile long fileBytes;
 
     /** A gate of {@code budget}, for one client connection. */
     protected ReadGate(BufferBudget budget) {
@@ -100,9 +106,20 @@ public abstract class ReadGate extends ChannelDuplexHandler {
         return behind;
     }
 
-    /** Bytes waiting in this connection's output buffer; read from the sampler thread (a volatile field). */
+    /**
+     * File bytes written into (positive) or gone from (negative) the output buffer; on the event
+     * loop. See {@link OutputSizeEstimator}.
+     */
+    protected final void fileBytes(long delta) {
+        fileBytes += delta;
+    }
+
+    /**
+     * Bytes of memory waiting in this connection's output buffer (file regions left out); read from
+     * the sampler thread (a volatile field).
+     */
     long pendingBytes() {
         ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
-        return out == null ? 0 : out.totalPendingWriteBytes();
+        return out == null ? 0 : Math.max(0, out.totalPendingWriteBytes() - fileBytes);
     }
 }
