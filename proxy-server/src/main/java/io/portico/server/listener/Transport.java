@@ -127,6 +127,22 @@ public final class Transport {
         return new MultiThreadIoEventLoopGroup(threads, new NamedThreadFactory(threadNamePrefix), parts.factory());
     }
 
+    /**
+     * Whether a datagram channel here sends a {@code SegmentedDatagramPacket} as one UDP GSO send
+     * (UDP_SEGMENT): epoll and io_uring, where the kernel supports it (probed through epoll's
+     * native library, which io_uring's check does not do).
+     */
+    public boolean supportsSegmentedDatagrams() {
+        if (kind != TransportKind.EPOLL && kind != TransportKind.IO_URING) {
+            return false;
+        }
+        try {
+            return io.netty.channel.epoll.EpollDatagramChannel.isSegmentedDatagramPacketSupported();
+        } catch (LinkageError e) {
+            return false;
+        }
+    }
+
     /** Whether listening sockets can share a port with SO_REUSEPORT. */
     public boolean supportsReusePort() {
         return parts.reusePort() != null;
