@@ -105,6 +105,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     private ScheduledFuture<?> idleTimer;
     /** The side whose last bytes are still going out after the relay finished (closeAfterWrites), or null. */
     private Channel draining;
+    /** The relay finished while {@link #draining}: its log line waits for the drain to end. */
+    private boolean logAfterDrain;
     private String end;
     private int status;
 
@@ -485,6 +487,11 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             draining = null;
             idleTimer.cancel(false);
             ch.close();
+            if (logAfterDrain) {
+                // The session ends now, not when the relay finished: its log line says how the drain went.
+                logAfterDrain = false;
+                log();
+            }
         });
     }
 
@@ -572,8 +579,18 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         long idleFor = now - lastActivity;
         long limit = context.idleTimeoutNanos();
         if (idleFor >= limit) {
-            if (end == null) {
+            if (end == null || draining != null) {
                 end = "idle_timeout";
+            }
+            if (draining != null) {
+                // What never left Portico was not sent; the log counts bytes sent, as nginx's does
+                // (on io_uring a write the kernel was still taking counts as not sent).
+                long unsent = pendingBytes(draining);
+                if (draining == client) {
+                    bytesFromUpstream -= unsent;
+                } else {
+                    bytesFromClient -= unsent;
+                }
             }
             closeBoth();
         } else {
@@ -616,7 +633,38 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             bytesFromClient += toUpstream.splicedBytes();
             bytesFromUpstream += toClient.splicedBytes();
         }
+        if (draining != null) {
+            logAfterDrain = true;
+        } else {
+            log();
+        }
+    }
+
+    private void log() {
         context.log(clientAddress, startMillis, System.nanoTime() - startNanos, status == 0 ? 200 : status,
                 bytesFromUpstream, bytesFromClient, upstreamAddrs, connectNanos, serverName, splicing, end);
+    }
+
+    /**
+     * Bytes of data still in {@code ch}'s output buffer (a partly written buffer counts what is
+     * left of it; Netty's own total adds a per-entry overhead and counts such a buffer whole).
+     */
+    private static long pendingBytes(Channel ch) {
+        ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+        if (out == null) {
+            return 0;
+        }
+        long[] left = {0};
+        try {
+            out.forEachFlushedMessage(msg -> {
+                if (msg instanceof ByteBuf buf) {
+                    left[0] += buf.readableBytes();
+                }
+                return true;
+            });
+        } catch (Exception e) {
+            return 0;
+        }
+        return left[0];
     }
 }
