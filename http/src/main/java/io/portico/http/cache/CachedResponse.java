@@ -5,10 +5,10 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.concurrent.EventExecutor;
 
-import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * One stored response: status, {@link StoredMeta} (header fields and times, swapped on
@@ -56,9 +56,10 @@ public final class CachedResponse extends AbstractReferenceCounted {
     /**
      * Where this object's body lies in a file the disk tier wrote: {@code length} bytes from
      * {@code offset} of {@code channel}, which is open for reading and stays open while the object
-     * lives ({@code onClose} runs when it is closed).
+     * lives; {@code closer} closes it when the object is freed (the disk tier does that on its own
+     * thread: closing the last descriptor of a file already deleted frees its blocks).
      */
-    public record BodyFile(FileChannel channel, long offset, Runnable onClose) {
+    public record BodyFile(FileChannel channel, long offset, Consumer<FileChannel> closer) {
     }
 
     private record Waiter(EventExecutor executor, Runnable task) {
@@ -271,23 +272,13 @@ public final class CachedResponse extends AbstractReferenceCounted {
             bodyFile = null;
         }
         if (file != null) {
-            closeQuietly(file);
+            file.closer().accept(file.channel());
         }
         ByteBuf[] arr = chunks;
         int count = chunkCount;
         for (int i = 0; i < count; i++) {
             arr[i].release();
             arr[i] = null;
-        }
-    }
-
-    static void closeQuietly(BodyFile file) {
-        try {
-            file.channel().close();
-        } catch (IOException ignored) {
-            // a read-only descriptor: nothing was buffered that could be lost
-        } finally {
-            file.onClose().run();
         }
     }
 

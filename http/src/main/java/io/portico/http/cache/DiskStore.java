@@ -54,7 +54,9 @@ import java.util.stream.Stream;
  * can be sent from the page cache without a copy. The descriptors come from one cap (a quarter of
  * the process's descriptor limit); past it, objects are served from memory as before. The body
  * file is the same inode the object was written to: a later rewrite renames a new file over the
- * path and never changes what an open descriptor reads.
+ * path and never changes what an open descriptor reads. The hit itself reads the file with
+ * sendfile on the event loop (from the page cache, or from disk if its pages were dropped, as
+ * nginx's sendfile does); descriptors are closed on this store's thread.
  */
 public final class DiskStore implements AutoCloseable {
 
@@ -95,7 +97,8 @@ public final class DiskStore implements AutoCloseable {
     private final long sendfileMinSize;
     private final int maxOpenBodies;
     private final AtomicInteger openBodies = new AtomicInteger();
-    private final Runnable bodyClosed = openBodies::decrementAndGet;
+    /** Closes a body file on the disk thread (inline once it has stopped), then counts it closed. */
+    private final Consumer<FileChannel> bodyCloser = this::closeBody;
     private final ConcurrentHashMap<String, Entry> index = new ConcurrentHashMap<>();
     /** Writes queued and not done, by key: a purge meanwhile cancels the write. */
     private final ConcurrentHashMap<String, CachedResponse> pending = new ConcurrentHashMap<>();
@@ -297,11 +300,23 @@ public final class DiskStore implements AutoCloseable {
             openBodies.decrementAndGet();
             return false;
         }
-        if (o.attachBodyFile(new CachedResponse.BodyFile(ch, bodyOffset, bodyClosed))) {
+        if (o.attachBodyFile(new CachedResponse.BodyFile(ch, bodyOffset, bodyCloser))) {
             return true;
         }
         openBodies.decrementAndGet();
         return false;
+    }
+
+    private void closeBody(FileChannel ch) {
+        Runnable close = () -> {
+            closeQuietly(ch);
+            openBodies.decrementAndGet();
+        };
+        try {
+            io.execute(close);
+        } catch (RejectedExecutionException stoppedOrFull) {
+            close.run();
+        }
     }
 
     /** Body files open now (for tests and metrics). */

@@ -19,6 +19,9 @@ import java.time.Duration;
  *                              0 leaves the header out
  * @param streamIdleTimeout     a request stream that moves no byte for this long while it waits on
  *                              the client (a stalled upload, a client that stopped reading) is reset
+ * @param gso                   send a connection's ready packets as one UDP GSO send (epoll and
+ *                              io_uring, where the kernel has UDP_SEGMENT); turned off by itself at
+ *                              the first send the kernel refuses (no checksum offload, IPsec)
  */
 public record Http3ListenerConfig(
         @Default("false") boolean enabled,
@@ -27,7 +30,8 @@ public record Http3ListenerConfig(
         @Default("8m") ByteSize initialMaxData,
         @Default("256k") ByteSize initialMaxStreamData,
         @Default("86400") long altSvcMaxAge,
-        @Default("60s") Duration streamIdleTimeout) {
+        @Default("60s") Duration streamIdleTimeout,
+        @Default("true") boolean gso) {
 
     public Http3ListenerConfig {
         if (maxStreams < 1) {
@@ -54,6 +58,6 @@ public record Http3ListenerConfig(
     /** Every default, as a listener without an {@code http3} section gets. */
     public static Http3ListenerConfig defaults() {
         return new Http3ListenerConfig(false, 128, Duration.ofSeconds(60), ByteSize.parse("8m"),
-                ByteSize.parse("256k"), 86400, Duration.ofSeconds(60));
+                ByteSize.parse("256k"), 86400, Duration.ofSeconds(60), true);
     }
 }

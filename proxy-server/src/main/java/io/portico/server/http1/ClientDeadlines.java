@@ -75,6 +75,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private long lastPendingBytes;
     /** How much of the first entry of the output buffer had gone out at the last look (a file region goes in parts). */
     private long lastProgress;
+    /** Which entry that was (identity hash): progress counts only within the same one. */
+    private int lastFirst;
 
     private ScheduledFuture<?> timer;
     private long timerAt;
@@ -197,6 +199,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             unwritableSince = System.nanoTime();
             lastPendingBytes = pendingBytes();
             lastProgress = currentProgress();
+            lastFirst = firstEntry();
             arm(unwritableSince + context.clientLimits().sendTimeout());
         }
         ctx.fireChannelWritabilityChanged();
@@ -214,13 +217,15 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         if (unwritableSince != 0) {
             long pending = pendingBytes();
             long progress = currentProgress();
+            int first = firstEntry();
             // Nothing pending means the connection is unwritable for the memory budget, not for the client.
-            if (pending == 0 || pending < lastPendingBytes || progress > lastProgress) {
+            if (pending == 0 || pending < lastPendingBytes || (first == lastFirst && progress > lastProgress)) {
                 // The client took some bytes: that counts as progress, as a successful write does in nginx.
                 unwritableSince = now;
             }
             lastPendingBytes = pending;
             lastProgress = progress;
+            lastFirst = first;
             if (now - unwritableSince >= context.clientLimits().sendTimeout()) {
                 faulted = true;
                 ctx.close();
@@ -345,6 +350,11 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private long pendingBytes() {
         ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
         return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+
+    private int firstEntry() {
+        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        return out == null ? 0 : System.identityHashCode(out.current());
     }
 
     /** Bytes of the output buffer's first entry already sent: a large file region is counted whole until it is done. */

@@ -13,7 +13,6 @@ import io.netty.handler.codec.quic.QuicTokenHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.quic.QuicChannel;
-import io.netty.handler.codec.quic.EpollQuicUtils;
 import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicCodecDispatcher;
 import io.netty.handler.codec.quic.QuicConnectionIdGenerator;
@@ -66,8 +65,8 @@ public final class Http3Listener {
         QuicServerTls tls = new QuicServerTls(() -> contexts.get().tls());
         ChannelHandler connections = new ConnectionInitializer(lc, contexts, lifecycle, counters);
         int sockets = lc.reusePort() && transport.supportsReusePort() ? ListenerBinder.executorCount(workers) : 1;
-        boolean gso = transport.supportsSegmentedDatagrams();
-        ChannelHandler handler = sockets == 1
+        GsoSwitch gso = lc.http3().gso() && transport.supportsSegmentedDatagrams() ? new GsoSwitch(lc.name()) : null;
+        ChannelHandler codecs = sockets == 1
                 ? codec(lc.http3(), tls, connections, gso).build()
                 : new QuicCodecDispatcher() {
                     @Override
@@ -79,23 +78,25 @@ public final class Http3Listener {
                                 .build());
                     }
                 };
+        ChannelHandler handler = gso == null ? codecs : new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(gso.watch(), codecs);
+            }
+        };
         Bootstrap b = new Bootstrap().group(workers).channel(transport.datagramChannelClass()).handler(handler);
         warnings.addAll(ListenerSockets.applyDatagramOptions(b, lc, transport));
         InetSocketAddress address = new InetSocketAddress(lc.address().toResolved().getAddress(), port);
         return new Http3Listener(ListenerBinder.bind(b, lc.name() + " (http3)", address, sockets));
     }
 
-    /**
-     * @param gso whether the packets quiche produces for one connection in one go leave as one UDP
-     *            GSO send of up to {@value #GSO_SEGMENTS} datagrams (one system call and one trip
-     *            through the UDP stack instead of one per packet, as quiche's own servers do)
-     */
+    /** @param gso UDP GSO for the listener's sends, or null for one datagram per call */
     private static QuicServerCodecBuilder codec(Http3ListenerConfig c, QuicServerTls tls, ChannelHandler connections,
-                                                boolean gso) {
+                                                GsoSwitch gso) {
         long streamWindow = c.initialMaxStreamData().bytes();
         QuicServerCodecBuilder b = Http3.newQuicServerCodecBuilder();
-        if (gso) {
-            b.option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, EpollQuicUtils.newSegmentedAllocator(GSO_SEGMENTS));
+        if (gso != null) {
+            b.option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, gso);
         }
         return b
                 .sslEngineProvider(tls::newEngine)
@@ -108,9 +109,6 @@ public final class Http3Listener {
                 .tokenHandler(NoRetry.INSTANCE)
                 .handler(connections);
     }
-
-    /** Datagrams per GSO send, as in Netty's QUIC examples (the kernel allows 64). */
-    static final int GSO_SEGMENTS = 10;
 
     /** Where the first UDP socket is bound. */
     public InetSocketAddress localAddress() {

@@ -587,9 +587,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
                 // (on io_uring a write the kernel was still taking counts as not sent).
                 long unsent = pendingBytes(draining);
                 if (draining == client) {
-                    bytesFromUpstream -= unsent;
+                    bytesFromUpstream = Math.max(0, bytesFromUpstream - unsent);
                 } else {
-                    bytesFromClient -= unsent;
+                    bytesFromClient = Math.max(0, bytesFromClient - unsent);
                 }
             }
             closeBoth();

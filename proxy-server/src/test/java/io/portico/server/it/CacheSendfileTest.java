@@ -210,6 +210,7 @@ class CacheSendfileTest {
                       send_timeout: 500ms
                 """, "");
         fill();
+        int open = portico.server().lifecycle().openConnections();
         try (Socket slow = new Socket()) {
             slow.setReceiveBufferSize(8 * 1024);
             slow.connect(new InetSocketAddress("127.0.0.1", portico.port()));
@@ -234,7 +235,7 @@ class CacheSendfileTest {
             assertText(body.toString(StandardCharsets.US_ASCII), BODY);
             assertThat(System.nanoTime() - start).isGreaterThan(TimeUnit.MILLISECONDS.toNanos(1000));
         }
-        int open = portico.server().lifecycle().openConnections();
+        await().until(() -> portico.server().lifecycle().openConnections() == open);
         try (Socket stalled = new Socket()) {
             stalled.setReceiveBufferSize(8 * 1024);
             stalled.connect(new InetSocketAddress("127.0.0.1", portico.port()));

@@ -17,8 +17,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class Http3TransportsTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "epoll", "nio"})
-    void largeAndSmallResponsesArriveWholeOnEveryTransport(String transport) throws Exception {
+    @ValueSource(strings = {"auto", "epoll", "nio", "epoll gso-off"})
+    void largeAndSmallResponsesArriveWholeOnEveryTransport(String setup) throws Exception {
+        String transport = setup.split(" ")[0];
+        boolean gsoOff = setup.endsWith("gso-off");
         SelfSignedCertificate cert = new SelfSignedCertificate("localhost");
         try (TestOrigin origin = new TestOrigin("h3-" + transport);
              PorticoHarness portico = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", """
@@ -32,7 +34,7 @@ class Http3TransportsTest {
                            certificates:
                              - cert: %s
                                key: %s
-                         http3: {enabled: true}
+                         http3: {enabled: true, gso: %s}
                      access_log: {enabled: false}
                      upstreams:
                        origin:
@@ -41,7 +43,7 @@ class Http3TransportsTest {
                        - default: true
                          routes:
                            - {match: {prefix: /}, upstream: origin}
-                     """.formatted(transport, cert.certificate(), cert.privateKey(), origin.port()))));
+                     """.formatted(transport, cert.certificate(), cert.privateKey(), !gsoOff, origin.port()))));
              H3Client h3 = new H3Client(portico.server().http3Address("https").getPort(), cert.cert())) {
             TransportKind kind = portico.server().transport().kind();
             assertThat(portico.server().transport().supportsSegmentedDatagrams())
