@@ -49,9 +49,8 @@ public final class CachedResponse extends AbstractReferenceCounted {
     private volatile long length;
     private volatile int state = FILLING;
     private final List<Waiter> waiters = new ArrayList<>(2);
-    /** The disk tier's file of this body, open for sending, or null; guarded by {@code this} for attach and release. */
+    /** The disk tier's file of this body, open for sending, or null; set once, by the disk thread. */
     private volatile BodyFile bodyFile;
-    private boolean deallocated;
 
     /**
      * Where this object's body lies in a file the disk tier wrote: {@code length} bytes from
@@ -237,11 +236,12 @@ public final class CachedResponse extends AbstractReferenceCounted {
     }
 
     /**
-     * Keeps {@code file} as this object's body file. False when the object has one already or has
-     * been freed: the caller then closes the channel itself.
+     * Keeps {@code file} as this object's body file. The caller (the disk thread, the only one)
+     * holds a reference, so the object cannot be freed meanwhile. False when the object has a
+     * file already: the caller then closes the channel itself.
      */
-    synchronized boolean attachBodyFile(BodyFile file) {
-        if (deallocated || bodyFile != null || state != COMPLETE) {
+    boolean attachBodyFile(BodyFile file) {
+        if (bodyFile != null || state != COMPLETE) {
             return false;
         }
         bodyFile = file;
@@ -265,13 +265,9 @@ public final class CachedResponse extends AbstractReferenceCounted {
 
     @Override
     protected void deallocate() {
-        BodyFile file;
-        synchronized (this) {
-            deallocated = true;
-            file = bodyFile;
-            bodyFile = null;
-        }
+        BodyFile file = bodyFile;
         if (file != null) {
+            bodyFile = null;
             file.closer().accept(file.channel());
         }
         ByteBuf[] arr = chunks;

@@ -127,15 +127,8 @@ public final class DiskStore implements AutoCloseable {
     /**
      * Opens (creating it if needed) the directory and reads the heads of the files already there.
      *
+     * @param sendfileMinSize bodies this large keep their file open for sending from it; 0: never
      * @throws IOException when the directory cannot be created, listed or written
-     */
-    public static DiskStore open(Path dir, long budget, ByteBufAllocator alloc) throws IOException {
-        return open(dir, budget, alloc, 0);
-    }
-
-    /**
-     * As {@link #open(Path, long, ByteBufAllocator)}, keeping bodies of at least
-     * {@code sendfileMinSize} bytes open for sending from their files (0: never).
      */
     public static DiskStore open(Path dir, long budget, ByteBufAllocator alloc, long sendfileMinSize)
             throws IOException {

@@ -221,7 +221,7 @@ class DiskStoreTest {
     void aPathThatIsNotADirectoryCannotBeOpened() throws Exception {
         Path file = dir.resolve("file");
         Files.writeString(file, "x");
-        assertThatThrownBy(() -> DiskStore.open(file, 1 << 20, PooledByteBufAllocator.DEFAULT))
+        assertThatThrownBy(() -> DiskStore.open(file, 1 << 20, PooledByteBufAllocator.DEFAULT, 0))
                 .isInstanceOf(java.io.IOException.class);
     }
 

@@ -2,6 +2,7 @@ package io.portico.server.http1;
 
 import io.netty.channel.DefaultFileRegion;
 import io.portico.http.cache.CachedResponse;
+import io.portico.server.limits.OutputSizeEstimator;
 
 /**
  * A stored body (or a range of it) sent from the disk tier's file with sendfile(2) (epoll, NIO) or
@@ -23,16 +24,20 @@ final class BodyFileRegion extends DefaultFileRegion {
         this.object = object.retain();
     }
 
-    /** Called by the connection's first handler as the region goes into its output buffer. */
-    void chargeTo(ClientTrafficHandler gate, long bytes) {
+    /**
+     * Called by the connection's first handler as the region goes into its output buffer: the gate
+     * counts these bytes as file bytes until the region is released.
+     */
+    void chargeTo(ClientTrafficHandler gate) {
         charged = gate;
-        chargedBytes = bytes;
+        chargedBytes = OutputSizeEstimator.fileBytes(this);
+        gate.fileBytesChanged(chargedBytes);
     }
 
     @Override
     protected void deallocate() {
         if (charged != null) {
-            charged.fileBytesDone(chargedBytes);
+            charged.fileBytesChanged(-chargedBytes);
             charged = null;
         }
         CachedResponse o = object;

@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.config.HttpListenerConfig;
+import io.portico.server.limits.OutputProgress;
 
 import java.util.concurrent.TimeUnit;
 
@@ -72,11 +73,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private long bodyBytes;
 
     private long unwritableSince;
-    private long lastPendingBytes;
-    /** How much of the first entry of the output buffer had gone out at the last look (a file region goes in parts). */
-    private long lastProgress;
-    /** Which entry that was (identity hash): progress counts only within the same one. */
-    private int lastFirst;
+    /** The output buffer as the send timeout last saw it; made the first time the connection is unwritable. */
+    private OutputProgress sent;
 
     private ScheduledFuture<?> timer;
     private long timerAt;
@@ -197,9 +195,10 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             unwritableSince = 0;
         } else if (unwritableSince == 0) {
             unwritableSince = System.nanoTime();
-            lastPendingBytes = pendingBytes();
-            lastProgress = currentProgress();
-            lastFirst = firstEntry();
+            if (sent == null) {
+                sent = new OutputProgress();
+            }
+            sent.reset(ctx.channel());
             arm(unwritableSince + context.clientLimits().sendTimeout());
         }
         ctx.fireChannelWritabilityChanged();
@@ -215,17 +214,11 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         }
         long now = System.nanoTime();
         if (unwritableSince != 0) {
-            long pending = pendingBytes();
-            long progress = currentProgress();
-            int first = firstEntry();
             // Nothing pending means the connection is unwritable for the memory budget, not for the client.
-            if (pending == 0 || pending < lastPendingBytes || (first == lastFirst && progress > lastProgress)) {
+            if (sent.drained(ctx.channel())) {
                 // The client took some bytes: that counts as progress, as a successful write does in nginx.
                 unwritableSince = now;
             }
-            lastPendingBytes = pending;
-            lastProgress = progress;
-            lastFirst = first;
             if (now - unwritableSince >= context.clientLimits().sendTimeout()) {
                 faulted = true;
                 ctx.close();
@@ -350,17 +343,6 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private long pendingBytes() {
         ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
         return out == null ? 0 : out.totalPendingWriteBytes();
-    }
-
-    private int firstEntry() {
-        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
-        return out == null ? 0 : System.identityHashCode(out.current());
-    }
-
-    /** Bytes of the output buffer's first entry already sent: a large file region is counted whole until it is done. */
-    private long currentProgress() {
-        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
-        return out == null ? 0 : out.currentProgress();
     }
 
     private void arm(long deadline) {

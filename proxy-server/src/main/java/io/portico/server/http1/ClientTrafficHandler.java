@@ -6,7 +6,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.FileRegion;
 import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
-import io.portico.server.limits.OutputSizeEstimator;
 import io.portico.server.limits.ReadGate;
 import io.portico.server.metrics.ListenerMetrics;
 import io.portico.tls.ServerTls;
@@ -33,16 +32,9 @@ final class ClientTrafficHandler extends ReadGate {
         return context;
     }
 
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
-        super.handlerAdded(ctx);
-        // Responses sent from files count for writability as copied ones do.
-        ctx.channel().config().setMessageSizeEstimator(OutputSizeEstimator.INSTANCE);
-    }
-
-    /** A {@link BodyFileRegion} this handler charged left the output buffer (sent, or dropped at a close). */
-    void fileBytesDone(long n) {
-        fileBytes(-n);
+    /** File bytes a {@link BodyFileRegion} put into (positive) or took out of (negative) the output buffer. */
+    void fileBytesChanged(long delta) {
+        fileBytes(delta);
     }
 
     @Override
@@ -83,9 +75,7 @@ final class ClientTrafficHandler extends ReadGate {
         } else if (msg instanceof FileRegion f) {
             metrics.bytesOut(f.count());
             if (f instanceof BodyFileRegion body) {
-                int n = OutputSizeEstimator.fileBytes(body);
-                body.chargeTo(this, n);
-                fileBytes(n);
+                body.chargeTo(this);
             }
         }
         ctx.write(msg, promise);

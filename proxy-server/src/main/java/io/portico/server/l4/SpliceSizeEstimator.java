@@ -1,8 +1,7 @@
 package io.portico.server.l4;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufHolder;
 import io.netty.channel.MessageSizeEstimator;
+import io.portico.server.limits.OutputSizeEstimator;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -37,18 +36,12 @@ final class SpliceSizeEstimator implements MessageSizeEstimator, MessageSizeEsti
 
     @Override
     public int size(Object msg) {
-        if (msg instanceof ByteBuf buf) {
-            return buf.readableBytes();
-        }
-        if (msg instanceof ByteBufHolder holder) {
-            return holder.content().readableBytes();
-        }
         if (SPLICE_LENGTH != null && msg.getClass() == SPLICE_LENGTH_OWNER) {
             int n = (int) SPLICE_LENGTH.get(msg);
             splicedBytes += n;
             return n;
         }
-        return 8;
+        return OutputSizeEstimator.INSTANCE.size(msg);
     }
 
     /** Bytes splice(2) has handed to this channel so far. */

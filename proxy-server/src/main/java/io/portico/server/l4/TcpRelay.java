@@ -20,6 +20,7 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.config.ProxyProtocolVersion;
+import io.portico.server.limits.OutputProgress;
 import io.portico.server.upstream.Backend;
 import io.portico.server.upstream.GroupLoop;
 import io.portico.server.upstream.UpstreamGroup;
@@ -496,32 +497,6 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     }
 
     /**
-     * Whether a channel's output moved since the last look, as Netty's IdleStateHandler observes
-     * output: another first buffer, another total, or more of the first buffer written (a slow
-     * reader takes a large buffer a part at a time, which leaves the total as it was).
-     */
-    private static final class OutputProgress {
-        private int current;
-        private long pending;
-        private long written;
-
-        boolean moved(Channel ch) {
-            ChannelOutboundBuffer out = ch == null ? null : ch.unsafe().outboundBuffer();
-            if (out == null) {
-                return false;
-            }
-            int nowCurrent = System.identityHashCode(out.current());
-            long nowPending = out.totalPendingWriteBytes();
-            long nowWritten = out.currentProgress();
-            boolean moved = nowCurrent != current || nowPending != pending || nowWritten != written;
-            current = nowCurrent;
-            pending = nowPending;
-            written = nowWritten;
-            return moved;
-        }
-    }
-
-    /**
      * Sends the peer a FIN once everything written before it has gone out. When both directions
      * have ended this way, the connection is complete.
      */
@@ -579,18 +554,19 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         long idleFor = now - lastActivity;
         long limit = context.idleTimeoutNanos();
         if (idleFor >= limit) {
-            if (end == null || draining != null) {
-                end = "idle_timeout";
-            }
             if (draining != null) {
-                // What never left Portico was not sent; the log counts bytes sent, as nginx's does
-                // (on io_uring a write the kernel was still taking counts as not sent).
+                // The peer stopped taking the last bytes: that is how the session ends. What never
+                // left Portico was not sent; the log counts bytes sent, as nginx's does (on io_uring
+                // a write the kernel was still taking counts as not sent).
+                end = "idle_timeout";
                 long unsent = pendingBytes(draining);
                 if (draining == client) {
                     bytesFromUpstream = Math.max(0, bytesFromUpstream - unsent);
                 } else {
                     bytesFromClient = Math.max(0, bytesFromClient - unsent);
                 }
+            } else if (end == null) {
+                end = "idle_timeout";
             }
             closeBoth();
         } else {

@@ -37,6 +37,8 @@ public abstract class ReadGate extends ChannelDuplexHandler {
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
         ctx.channel().config().setWriteBufferWaterMark(budget.waterMark());
+        // Responses sent from files count for writability as copied ones do (not for the budget: fileBytes).
+        ctx.channel().config().setMessageSizeEstimator(OutputSizeEstimator.INSTANCE);
         if (budget.underPressure()) {
             apply(true);
         }
