@@ -95,6 +95,10 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     private SpliceSizeEstimator toUpstream;
     private boolean clientInputShut;
     private boolean upstreamInputShut;
+    /** A FIN has been sent to the client (its input end is then left to Netty: see shutdownOutput). */
+    private boolean clientOutputShut;
+    /** A FIN has been sent to the backend. */
+    private boolean upstreamOutputShut;
     private int outputsShut;
     private boolean finished;
 
@@ -351,11 +355,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     public void channelInactive(ChannelHandlerContext ctx) {
         if (!finished) {
             if (end == null) {
-                end = "client_closed";
+                // After our FIN the client's own FIN closes its channel (see shutdownOutput): a normal end.
+                end = clientOutputShut ? "closed" : "client_closed";
             }
             if (upstream != null) {
-                if (connected && !context.halfClose() && upstream.isActive()) {
-                    // half_close off: the client's FIN ended the connection; deliver what it sent first.
+                if (connected && (!context.halfClose() || clientOutputShut) && upstream.isActive()) {
+                    // half_close off, or the client's FIN after ours: the client's direction ended
+                    // the connection; deliver what it sent first.
                     closeAfterWrites(upstream);
                 } else {
                     upstream.close();
@@ -415,7 +421,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             return;
         }
         if (end == null) {
-            end = upstreamInputShut && clientInputShut ? "closed" : "upstream_closed";
+            end = (upstreamInputShut || upstreamOutputShut) && clientInputShut ? "closed" : "upstream_closed";
         }
         // Deliver what the backend sent before it went away, then close.
         closeAfterWrites(client);
@@ -531,6 +537,16 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
                 ch.close();
             }
             return;
+        }
+        // The peer's FIN, when it comes, ends the connection: with half-closure off for this socket
+        // Netty closes it on that FIN rather than shutting its input first, which costs a system
+        // call and, as our FIN has usually crossed the peer's by then (the socket is closed in
+        // the kernel's eyes), an ENOTCONN exception. Its inactive event ends the relay.
+        ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+        if (ch == client) {
+            clientOutputShut = true;
+        } else {
+            upstreamOutputShut = true;
         }
         duplex.shutdownOutput().addListener(shut -> {
             if (shut.isSuccess() && ++outputsShut == 2 && !finished) {

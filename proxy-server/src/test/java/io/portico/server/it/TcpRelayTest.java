@@ -151,35 +151,59 @@ class TcpRelayTest {
         }
     }
 
-    @Test
-    void clientHalfCloseReachesTheOriginWhichStillAnswers() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "epoll", "nio"})
+    void clientHalfCloseReachesTheOriginWhichStillAnswers(String transport, @org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path log = dir.resolve("access.log");
         try (TcpOrigin origin = new TcpOrigin(s -> {
                  byte[] got = readAll(s.getInputStream());
                  s.getOutputStream().write(("got:" + new String(got, StandardCharsets.US_ASCII)).getBytes(StandardCharsets.US_ASCII));
              });
-             PorticoServer portico = StreamHarness.start(config("auto", backend(origin.port()), ""));
+             PorticoServer portico = StreamHarness.start(config(transport, backend(origin.port()), "")
+                     .replace("access_log: {enabled: false}", "access_log: {path: " + log + "}"));
              Socket s = connect(portico, "tcp")) {
             s.getOutputStream().write("question".getBytes(StandardCharsets.US_ASCII));
             s.shutdownOutput();
             assertThat(new String(readAll(s.getInputStream()), StandardCharsets.US_ASCII)).isEqualTo("got:question");
+            // Both sides ended their direction with a FIN: a clean end, each byte counted.
+            assertSessionLogged(portico, log, " TCP 200 12 8 ", "end=closed");
         }
     }
 
-    @Test
-    void originHalfCloseReachesTheClientWhichCanStillSend() throws Exception {
+    /**
+     * The backend ends its direction first; the client goes on sending, then ends its own. Its FIN
+     * arrives after Portico's (Portico then closes rather than half-closing a socket whose both
+     * directions are over); what it sent before still reaches the backend.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "epoll", "nio"})
+    void originHalfCloseReachesTheClientWhichCanStillSend(String transport, @org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path log = dir.resolve("access.log");
         CompletableFuture<String> originGot = new CompletableFuture<>();
         try (TcpOrigin origin = new TcpOrigin(s -> {
                  s.getOutputStream().write("banner".getBytes(StandardCharsets.US_ASCII));
                  s.shutdownOutput();
                  originGot.complete(new String(readAll(s.getInputStream()), StandardCharsets.US_ASCII));
              });
-             PorticoServer portico = StreamHarness.start(config("auto", backend(origin.port()), ""));
+             PorticoServer portico = StreamHarness.start(config(transport, backend(origin.port()), "")
+                     .replace("access_log: {enabled: false}", "access_log: {path: " + log + "}"));
              Socket s = connect(portico, "tcp")) {
             assertThat(new String(readAll(s.getInputStream()), StandardCharsets.US_ASCII)).isEqualTo("banner");
             s.getOutputStream().write("still talking".getBytes(StandardCharsets.US_ASCII));
             s.shutdownOutput();
             assertThat(originGot.get(10, TimeUnit.SECONDS)).isEqualTo("still talking");
+            assertSessionLogged(portico, log, " TCP 200 6 13 ", "end=closed");
         }
+    }
+
+    private static void assertSessionLogged(PorticoServer portico, Path log, String... parts) {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            portico.accessLog().flush();
+            assertThat(Files.exists(log)).isTrue();
+            assertThat(Files.readString(log)).contains(parts);
+        });
     }
 
     /** nginx's default {@code proxy_half_close off}: the client's FIN ends the connection once its bytes are delivered. */
