@@ -20,6 +20,12 @@ import java.time.Duration;
  *                                  max_concurrent_streams × initial_window_size so that stalled
  *                                  streams never block the others
  * @param maxFrameSize              SETTINGS_MAX_FRAME_SIZE
+ * @param chunkSize                 response bytes one stream may send before the next stream with
+ *                                  bytes waiting gets its turn (nginx's {@code http2_chunk_size}, 8k
+ *                                  there): Portico's output is shared among the streams that have
+ *                                  data in turns of at least this many bytes, so a response of up to
+ *                                  this size leaves as one DATA frame (at most max frame size the
+ *                                  client allows) rather than interleaved in small slices
  * @param maxHeaderListSize         SETTINGS_MAX_HEADER_LIST_SIZE; a larger request head gets 431, and a
  *                                  header block beyond 1.25× that (an HPACK bomb) closes the connection
  * @param headerTableSize           SETTINGS_HEADER_TABLE_SIZE (HPACK dynamic table)
@@ -43,6 +49,7 @@ public record Http2ListenerConfig(
         @Default("64k") ByteSize initialWindowSize,
         @Default("8m") ByteSize connectionWindowSize,
         @Default("16k") ByteSize maxFrameSize,
+        @Default("16k") ByteSize chunkSize,
         @Default("32k") ByteSize maxHeaderListSize,
         @Default("4k") ByteSize headerTableSize,
         @Default("60s") Duration streamIdleTimeout,
@@ -66,6 +73,9 @@ public record Http2ListenerConfig(
         }
         if (maxFrameSize.bytes() < 16384 || maxFrameSize.bytes() > 16777215) {
             throw new InvalidConfigException("max_frame_size", "must be between 16k and 16777215 bytes (RFC 9113)");
+        }
+        if (chunkSize.bytes() < 1024 || chunkSize.bytes() > 16777215) {
+            throw new InvalidConfigException("chunk_size", "must be between 1k and 16777215 bytes");
         }
         if (maxHeaderListSize.bytes() < 1024 || maxHeaderListSize.bytes() > Integer.MAX_VALUE) {
             throw new InvalidConfigException("max_header_list_size", "must be at least 1k");
@@ -94,7 +104,8 @@ public record Http2ListenerConfig(
     /** Every default, as a listener without an {@code http2} section gets. */
     public static Http2ListenerConfig defaults() {
         return new Http2ListenerConfig(true, true, 128, ByteSize.parse("64k"), ByteSize.parse("8m"),
-                ByteSize.parse("16k"), ByteSize.parse("32k"), ByteSize.parse("4k"), Duration.ofSeconds(60),
+                ByteSize.parse("16k"), ByteSize.parse("16k"), ByteSize.parse("32k"), ByteSize.parse("4k"),
+                Duration.ofSeconds(60),
                 200, 200, Duration.ofSeconds(30), 16, 10, 10000, 100);
     }
 }

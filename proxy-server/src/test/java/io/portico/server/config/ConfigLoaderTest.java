@@ -373,6 +373,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void anHttp2ChunkSizeBelowOneKibibyteNamesItsLine() {
+        ConfigException e = failure("""
+                servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
+                listeners:
+                  - address: 127.0.0.1:8080
+                    http2:
+                      chunk_size: 512
+                """);
+        assertThat(e.line()).isEqualTo(5);
+        assertThat(e.key()).isEqualTo("listeners[0].http2.chunk_size");
+        assertThat(e.reason()).contains("between 1k and");
+    }
+
+    @Test
     void h2InAlpnWithHttp2DisabledIsAnError() {
         ConfigException e = failure("""
                 servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]

@@ -156,6 +156,11 @@ final class RawH2 implements AutoCloseable {
         return new Frame(h[3] & 0xff, h[4] & 0xff, stream, payload);
     }
 
+    /** Decodes a HEADERS frame (every one must be, in order, for HPACK's sake). */
+    Http2Headers headersOf(Frame f) throws Exception {
+        return decode(f);
+    }
+
     private Http2Headers decode(Frame f) throws Exception {
         ByteBuf buf = Unpooled.wrappedBuffer(f.payload());
         try {
