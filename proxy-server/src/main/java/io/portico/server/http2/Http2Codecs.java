@@ -16,7 +16,8 @@ import io.portico.server.config.Http2ListenerConfig;
 /**
  * Builds the frame codec of a client connection: the SETTINGS Portico announces and Netty's own
  * abuse limits from config, with a {@link FloodGuard} around the decoder and encoder for the
- * limits Netty lacks.
+ * limits Netty lacks. Connections to HTTP/2 backends get the same flow-control sharing
+ * ({@link #forUpstream()}).
  */
 public final class Http2Codecs extends Http2FrameCodecBuilder {
 
@@ -36,9 +37,13 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
                     || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.PROXY_AUTHORIZATION)
                     || AsciiString.contentEqualsIgnoreCase(name, X_REQUEST_ID);
 
+    /** Request body bytes a stream to a backend sends in its turn while others have some waiting. */
+    private static final int UPSTREAM_CHUNK_SIZE = 16 * 1024;
+
     private final FloodGuard guard;
 
-    private Http2Codecs(FloodGuard guard, int chunkSize) {
+    /** @param guard the client-facing abuse limits, or null for a connection to a backend */
+    private Http2Codecs(boolean server, FloodGuard guard, int chunkSize) {
         this.guard = guard;
         // Stream priorities are deprecated (RFC 9113 section 5.3.2) and neither HAProxy nor
         // Portico's HTTP/1.1 upstreams use them: bytes go to the streams that have some, in equal
@@ -47,7 +52,7 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
         // least chunk_size: Netty's 1 KiB minimum cut each 16 KiB response of 32 streams in flight
         // into ~2 KiB slices (a DATA frame, a queue entry and a promise each), a quarter of the
         // CPU of such a response.
-        DefaultHttp2Connection connection = new DefaultHttp2Connection(true);
+        DefaultHttp2Connection connection = new DefaultHttp2Connection(server);
         UniformStreamByteDistributor distributor = new UniformStreamByteDistributor(connection);
         distributor.minAllocationChunk(chunkSize);
         connection.remote().flowController(new DefaultHttp2RemoteFlowController(connection, distributor));
@@ -74,7 +79,7 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
         int window = (int) c.resetWindow().toSeconds();
         FloodGuard guard = new FloodGuard(c.maxControlFramesPerSecond(), c.maxServerResets(),
                 c.resetWindow().toNanos(), counters);
-        return new Http2Codecs(guard, c.chunkSize().intBytes())
+        return new Http2Codecs(true, guard, c.chunkSize().intBytes())
                 .initialSettings(settings)
                 .validateHeaders(true)
                 .headerSensitivityDetector(NEVER_INDEXED)
@@ -88,9 +93,20 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
                 .build();
     }
 
+    /**
+     * A builder for the codec of a connection to an HTTP/2 backend ({@code forClient()} with the
+     * same equal shares in whole turns for request bodies).
+     */
+    public static Http2FrameCodecBuilder forUpstream() {
+        return new Http2Codecs(false, null, UPSTREAM_CHUNK_SIZE);
+    }
+
     @Override
     protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
                                     Http2Settings initialSettings) {
+        if (guard == null) {
+            return super.build(decoder, encoder, initialSettings);
+        }
         return super.build(guard.decorate(decoder), guard.decorate(encoder), initialSettings);
     }
 }

@@ -6,7 +6,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.util.ReferenceCountUtil;
@@ -48,7 +47,7 @@ final class Http2ConnectionInitializer extends ChannelInitializer<Channel> {
                 .pushEnabled(false)
                 .initialWindowSize((int) config.initialWindowSize().bytes())
                 .maxHeaderListSize(MAX_HEADER_LIST_SIZE);
-        Http2FrameCodec codec = Http2FrameCodecBuilder.forClient()
+        Http2FrameCodec codec = Http2Codecs.forUpstream()
                 .initialSettings(settings)
                 .validateHeaders(true)
                 .headerSensitivityDetector(Http2Codecs.NEVER_INDEXED)
