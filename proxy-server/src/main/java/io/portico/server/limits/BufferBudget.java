@@ -5,8 +5,11 @@ import io.netty.channel.WriteBufferWaterMark;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -28,14 +31,19 @@ import java.util.concurrent.atomic.LongAdder;
  * that are open: walking every one of 10,000 connections 50 times a second would cost a
  * noticeable share of a core. What the writable connections hold (each less than its
  * {@code connection_buffer}) is added from a walk over every connection once every
- * {@value #FULL_WALK_EVERY} samples (once a second). Sampling keeps the event loops free of shared
+ * {@value #FULL_WALK_MILLIS} ms. Sampling keeps the event loops free of shared
  * counters; the price is that the budget can be overshot by what connections read in between.
+ *
+ * <p>While no connection is behind and reading is not stopped, the sampler sleeps between full
+ * walks, once a second, and the first connection to turn unwritable wakes it. A thread that woke
+ * every {@value #SAMPLE_MILLIS} ms for nothing would take the event loops' cores from them 50
+ * times a second (on a loaded core, a wake-up preempts the loop), all to add up zero.
  */
 public final class BufferBudget implements AutoCloseable {
 
     static final int SAMPLE_MILLIS = 20;
-    /** Samples between walks over every connection. */
-    static final int FULL_WALK_EVERY = 50;
+    /** Between walks over every connection. */
+    static final int FULL_WALK_MILLIS = 1000;
 
     private final long budget;
     private final long resumeBelow;
@@ -46,10 +54,14 @@ public final class BufferBudget implements AutoCloseable {
     private final Set<ReadGate> behind = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService sampler;
     private final LongAdder pressureEvents = new LongAdder();
+    /** The sampler sleeps until the next full walk: a connection turning unwritable must wake it. */
+    private final AtomicBoolean asleep = new AtomicBoolean();
+    /** Sampler thread only: the next sample, cancelled when a connection wakes the sampler early. */
+    private ScheduledFuture<?> next;
     private volatile boolean pressure;
     private volatile long buffered;
-    /** Sampler thread only: samples since the last full walk, and what writable connections held then. */
-    private int sinceFullWalk = FULL_WALK_EVERY;
+    /** Sampler thread only: when the last full walk was, and what writable connections held then. */
+    private long lastFullWalk = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(FULL_WALK_MILLIS);
     private long heldByWritable;
     private volatile long peak;
     private volatile long samples;
@@ -72,7 +84,7 @@ public final class BufferBudget implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
-            sampler.scheduleWithFixedDelay(this::sample, SAMPLE_MILLIS, SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
+            sampler.execute(this::tick);
         } else {
             sampler = null;
         }
@@ -91,6 +103,13 @@ public final class BufferBudget implements AutoCloseable {
     void behind(ReadGate gate) {
         if (sampler != null) {
             behind.add(gate);
+            if (asleep.get() && asleep.compareAndSet(true, false)) {
+                try {
+                    sampler.execute(this::wake);
+                } catch (RejectedExecutionException closed) {
+                    // The server is stopping: nothing samples any more.
+                }
+            }
         }
     }
 
@@ -99,9 +118,33 @@ public final class BufferBudget implements AutoCloseable {
         behind.remove(gate);
     }
 
+    /** Sampler thread: a connection fell behind while the sampler slept. */
+    private void wake() {
+        next.cancel(false);
+        tick();
+    }
+
+    /** Sampler thread: one sample, then the next one soon while anything is behind, else at the next full walk. */
+    private void tick() {
+        sample();
+        if (behind.isEmpty() && !pressure) {
+            // Asleep first, then look again: a connection that fell behind in between either
+            // sees asleep and wakes the sampler, or is seen here.
+            asleep.set(true);
+            if (behind.isEmpty() || !asleep.compareAndSet(true, false)) {
+                long untilWalk = TimeUnit.MILLISECONDS.toNanos(FULL_WALK_MILLIS) - (System.nanoTime() - lastFullWalk);
+                next = sampler.schedule(this::tick, Math.max(untilWalk, TimeUnit.MILLISECONDS.toNanos(SAMPLE_MILLIS)),
+                        TimeUnit.NANOSECONDS);
+                return;
+            }
+        }
+        next = sampler.schedule(this::tick, SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
     private void sample() {
-        if (++sinceFullWalk >= FULL_WALK_EVERY) {
-            sinceFullWalk = 0;
+        long now = System.nanoTime();
+        if (now - lastFullWalk >= TimeUnit.MILLISECONDS.toNanos(FULL_WALK_MILLIS)) {
+            lastFullWalk = now;
             long writable = 0;
             for (ReadGate g : gates) {
                 if (!g.isBehind()) {
