@@ -40,10 +40,12 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
     /** Request body bytes a stream to a backend sends in its turn while others have some waiting. */
     private static final int UPSTREAM_CHUNK_SIZE = 16 * 1024;
 
+    private final boolean server;
     private final FloodGuard guard;
 
     /** @param guard the client-facing abuse limits, or null for a connection to a backend */
     private Http2Codecs(boolean server, FloodGuard guard, int chunkSize) {
+        this.server = server;
         this.guard = guard;
         // Stream priorities are deprecated (RFC 9113 section 5.3.2) and neither HAProxy nor
         // Portico's HTTP/1.1 upstreams use them: bytes go to the streams that have some, in equal
@@ -99,6 +101,16 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
      */
     public static Http2FrameCodecBuilder forUpstream() {
         return new Http2Codecs(false, null, UPSTREAM_CHUNK_SIZE);
+    }
+
+    /**
+     * The builder's own server flag cannot be set once a connection is given, and defaults to
+     * true; Netty reads it for server-only defaults such as its limit on the RST_STREAM frames a
+     * peer may send, which would close a backend connection that refuses many streams.
+     */
+    @Override
+    public boolean isServer() {
+        return server;
     }
 
     @Override

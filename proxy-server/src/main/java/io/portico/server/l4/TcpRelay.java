@@ -95,9 +95,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     private SpliceSizeEstimator toUpstream;
     private boolean clientInputShut;
     private boolean upstreamInputShut;
-    /** A FIN has been sent to the client (its input end is then left to Netty: see shutdownOutput). */
+    /** A FIN has been sent to the client, whose own FIN then closes its channel (see shutdownOutput). */
     private boolean clientOutputShut;
-    /** A FIN has been sent to the backend. */
+    /** The same towards the backend. */
     private boolean upstreamOutputShut;
     private int outputsShut;
     private boolean finished;
@@ -546,11 +546,11 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         // and there the input shutdown is the path the splice tests cover.
         if (!splicing) {
             ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-        }
-        if (ch == client) {
-            clientOutputShut = true;
-        } else {
-            upstreamOutputShut = true;
+            if (ch == client) {
+                clientOutputShut = true;
+            } else {
+                upstreamOutputShut = true;
+            }
         }
         duplex.shutdownOutput().addListener(shut -> {
             if (shut.isSuccess() && ++outputsShut == 2 && !finished) {

@@ -41,6 +41,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class BufferBudget implements AutoCloseable {
 
+    private static final System.Logger LOG = System.getLogger("portico");
+
     static final int SAMPLE_MILLIS = 20;
     /** Between walks over every connection. */
     static final int FULL_WALK_MILLIS = 1000;
@@ -58,6 +60,8 @@ public final class BufferBudget implements AutoCloseable {
     private final AtomicBoolean asleep = new AtomicBoolean();
     /** Sampler thread only: the next sample, cancelled when a connection wakes the sampler early. */
     private ScheduledFuture<?> next;
+    /** Sampler thread only: a sample has failed before (logged once). */
+    private boolean sampleFailed;
     private volatile boolean pressure;
     private volatile long buffered;
     /** Sampler thread only: when the last full walk was, and what writable connections held then. */
@@ -126,7 +130,18 @@ public final class BufferBudget implements AutoCloseable {
 
     /** Sampler thread: one sample, then the next one soon while anything is behind, else at the next full walk. */
     private void tick() {
-        sample();
+        try {
+            sample();
+        } catch (RuntimeException e) {
+            // A failed sample (a connection torn down under it, the server stopping) must not end
+            // sampling; said once, as it could repeat every 20 ms.
+            LOG.log(sampleFailed ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+                    "buffer budget sample failed", e);
+            sampleFailed = true;
+        }
+        if (sampler.isShutdown()) {
+            return;
+        }
         if (behind.isEmpty() && !pressure) {
             // Asleep first, then look again: a connection that fell behind in between either
             // sees asleep and wakes the sampler, or is seen here.

@@ -3,11 +3,19 @@ package io.portico.server.http2;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -71,6 +79,53 @@ class Http2CodecsTest {
         int valueLength = block[3] & 0x7f;
         assertThat(block[4 + valueLength] & 0xff).as("content-type with incremental indexing").isEqualTo(0x5f);
         ch.finishAndReleaseAll();
+    }
+
+    /**
+     * A backend may refuse streams (REFUSED_STREAM, which Portico retries) as often as it likes:
+     * the codec of a backend connection must not apply the limit on a peer's RST_STREAM frames
+     * that guards Portico's listeners against rapid reset.
+     */
+    @Test
+    void aBackendConnectionSurvivesManyRefusedStreams() throws Exception {
+        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.forUpstream()
+                .initialSettings(new Http2Settings().pushEnabled(false)).build(),
+                new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
+        drainOutbound(ch);
+        DefaultHttp2FrameWriter writer = new DefaultHttp2FrameWriter();
+        ch.writeInbound(backendBytes(ch, writer, (ctx, p) -> writer.writeSettings(ctx, new Http2Settings(), p)));
+        drainOutbound(ch);
+        for (int i = 0; i < 250; i++) {
+            Http2StreamChannel stream = new Http2StreamChannelBootstrap(ch).handler(new ChannelInboundHandlerAdapter())
+                    .open().syncUninterruptibly().getNow();
+            stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers()
+                    .method("GET").path("/").scheme("http").authority("backend"), true));
+            ch.runPendingTasks();
+            drainOutbound(ch);
+            int id = stream.stream().id();
+            ch.writeInbound(backendBytes(ch, writer,
+                    (ctx, p) -> writer.writeRstStream(ctx, id, Http2Error.REFUSED_STREAM.code(), p)));
+            assertThat(ch.isActive()).as("connection open after " + (i + 1) + " refused streams").isTrue();
+            drainOutbound(ch);
+        }
+        ch.finishAndReleaseAll();
+    }
+
+    private interface FrameWrite {
+        void write(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception;
+    }
+
+    /** The bytes of one frame as the backend sends it. */
+    private static ByteBuf backendBytes(EmbeddedChannel ch, DefaultHttp2FrameWriter writer, FrameWrite write)
+            throws Exception {
+        EmbeddedChannel capture = new EmbeddedChannel(new ChannelOutboundHandlerAdapter());
+        ChannelHandlerContext ctx = capture.pipeline().firstContext();
+        write.write(ctx, ctx.newPromise());
+        capture.flush();
+        ByteBuf out = Unpooled.buffer();
+        drainOutboundInto(capture, out);
+        capture.finishAndReleaseAll();
+        return out;
     }
 
     private static void drainOutbound(EmbeddedChannel ch) {
