@@ -1,6 +1,7 @@
 package io.portico.server.http3;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
@@ -67,16 +68,17 @@ final class GsoSwitch implements SegmentedDatagramPacketAllocator {
 
     @ChannelHandler.Sharable
     private final class Watch extends ChannelOutboundHandlerAdapter {
+        /** One listener for every watched send, not one per packet. */
+        private final ChannelFutureListener onSent = sent -> {
+            if (!sent.isSuccess()) {
+                refused(sent.cause());
+            }
+        };
+
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
             if (!off && msg instanceof SegmentedDatagramPacket) {
-                ChannelPromise watched = promise.unvoid();
-                watched.addListener(sent -> {
-                    if (!sent.isSuccess()) {
-                        refused(sent.cause());
-                    }
-                });
-                ctx.write(msg, watched);
+                ctx.write(msg, promise.unvoid().addListener(onSent));
                 return;
             }
             ctx.write(msg, promise);

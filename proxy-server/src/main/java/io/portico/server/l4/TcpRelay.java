@@ -421,7 +421,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             return;
         }
         if (end == null) {
-            end = (upstreamInputShut || upstreamOutputShut) && clientInputShut ? "closed" : "upstream_closed";
+            // After our FIN (sent for the client's) the backend's own FIN closes its channel: a normal end.
+            end = upstreamOutputShut || (upstreamInputShut && clientInputShut) ? "closed" : "upstream_closed";
         }
         // Deliver what the backend sent before it went away, then close.
         closeAfterWrites(client);

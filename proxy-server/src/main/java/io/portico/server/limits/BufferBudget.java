@@ -46,6 +46,8 @@ public final class BufferBudget implements AutoCloseable {
     static final int SAMPLE_MILLIS = 20;
     /** Between walks over every connection. */
     static final int FULL_WALK_MILLIS = 1000;
+    private static final long SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(SAMPLE_MILLIS);
+    private static final long FULL_WALK_NANOS = TimeUnit.MILLISECONDS.toNanos(FULL_WALK_MILLIS);
 
     private final long budget;
     private final long resumeBelow;
@@ -65,7 +67,7 @@ public final class BufferBudget implements AutoCloseable {
     private volatile boolean pressure;
     private volatile long buffered;
     /** Sampler thread only: when the last full walk was, and what writable connections held then. */
-    private long lastFullWalk = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(FULL_WALK_MILLIS);
+    private long lastFullWalk = System.nanoTime() - FULL_WALK_NANOS;
     private long heldByWritable;
     private volatile long peak;
     private volatile long samples;
@@ -147,18 +149,17 @@ public final class BufferBudget implements AutoCloseable {
             // sees asleep and wakes the sampler, or is seen here.
             asleep.set(true);
             if (behind.isEmpty() || !asleep.compareAndSet(true, false)) {
-                long untilWalk = TimeUnit.MILLISECONDS.toNanos(FULL_WALK_MILLIS) - (System.nanoTime() - lastFullWalk);
-                next = sampler.schedule(this::tick, Math.max(untilWalk, TimeUnit.MILLISECONDS.toNanos(SAMPLE_MILLIS)),
-                        TimeUnit.NANOSECONDS);
+                long untilWalk = FULL_WALK_NANOS - (System.nanoTime() - lastFullWalk);
+                next = sampler.schedule(this::tick, Math.max(untilWalk, SAMPLE_NANOS), TimeUnit.NANOSECONDS);
                 return;
             }
         }
-        next = sampler.schedule(this::tick, SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
+        next = sampler.schedule(this::tick, SAMPLE_NANOS, TimeUnit.NANOSECONDS);
     }
 
     private void sample() {
         long now = System.nanoTime();
-        if (now - lastFullWalk >= TimeUnit.MILLISECONDS.toNanos(FULL_WALK_MILLIS)) {
+        if (now - lastFullWalk >= FULL_WALK_NANOS) {
             lastFullWalk = now;
             long writable = 0;
             for (ReadGate g : gates) {

@@ -1,8 +1,6 @@
 package io.portico.server.it;
 
 import io.netty.handler.codec.http2.Http2Headers;
-import io.portico.server.PorticoServer;
-import io.portico.server.config.ConfigLoader;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -54,24 +52,11 @@ class Http2ChunkSizeTest {
      * carried.
      */
     private static List<Integer> firstDataFrames(String http2Section) throws Exception {
-        // NIO and one event loop: an upstream response (head, body and trailer came in one write) is
-        // read whole in the read loop that forwards its head, before the client's next frame is read.
+        // NIO, and the upstream connection on the client's event loop: an upstream response (head,
+        // body and trailer came in one write) is read whole in the read loop that forwards its head,
+        // before the client's next frame is read.
         try (TestOrigin origin = new TestOrigin("chunks");
-             PorticoHarness portico = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", """
-                     workers: 1
-                     transport: nio
-                     listeners:
-                       - name: http
-                         address: 127.0.0.1:0
-                     %s
-                     access_log: {enabled: false}
-                     upstreams:
-                       origin:
-                         backends: [{address: "127.0.0.1:%d"}]
-                     servers:
-                       - default: true
-                         routes: [{match: {prefix: /}, upstream: origin}]
-                     """.formatted(http2Section, origin.port()))));
+             PorticoHarness portico = PorticoHarness.proxyTo(origin.port(), "", "transport: nio\n", http2Section);
              RawH2 h2 = new RawH2(portico.port(), RawH2.setting(SETTINGS_INITIAL_WINDOW_SIZE, 0))) {
             for (int i = 0; i < STREAMS; i++) {
                 // /chunked/N: the head, N bytes and a trailer, in one write.

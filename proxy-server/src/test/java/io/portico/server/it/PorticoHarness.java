@@ -54,6 +54,12 @@ public final class PorticoHarness implements AutoCloseable {
 
     /** As {@link #proxyTo(int, String)}, with top-level keys such as {@code transport: epoll}. */
     public static PorticoHarness proxyTo(int port, String upstreamExtra, String topLevel) throws Exception {
+        return proxyTo(port, upstreamExtra, topLevel, "");
+    }
+
+    /** As {@link #proxyTo(int, String, String)}, with {@code listenerExtra} as in {@link #start(String, String)}. */
+    public static PorticoHarness proxyTo(int port, String upstreamExtra, String topLevel, String listenerExtra)
+            throws Exception {
         return start(topLevel + """
                 upstreams:
                   origin:
@@ -66,7 +72,7 @@ public final class PorticoHarness implements AutoCloseable {
                     routes:
                       - match: { prefix: / }
                         upstream: origin
-                """.formatted(port, upstreamExtra));
+                """.formatted(port, upstreamExtra), listenerExtra);
     }
 
     /** Wraps a server started from a hand-written config. */
