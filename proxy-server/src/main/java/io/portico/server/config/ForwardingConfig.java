@@ -21,8 +21,6 @@ public record ForwardingConfig(
 
     public ForwardingConfig {
         trustedProxies = List.copyOf(trustedProxies);
-        if (requestIdHeader.isEmpty()) {
-            throw new InvalidConfigException("request_id_header", "cannot be empty");
-        }
+        HeaderRulesConfig.checkName("request_id_header", requestIdHeader);
     }
 }

@@ -36,7 +36,12 @@ public record HeaderRulesConfig(
         return remove.isEmpty() && set.isEmpty() && add.isEmpty();
     }
 
-    private static void checkName(String key, String name) {
+    /**
+     * Refuses a header name that is not an RFC 9110 token. Every name Portico writes into a request or
+     * response comes from here, from its own constants or from the wire, where the framing scanner
+     * checked it; the HTTP/1 decoders therefore skip Netty's second check of the same names.
+     */
+    static void checkName(String key, String name) {
         if (name.isEmpty()) {
             throw new InvalidConfigException(key, "a header name cannot be empty");
         }

@@ -88,6 +88,8 @@ public record TlsListenerConfig(
         if (ocspFetch && ocspResponseFile != null) {
             throw new InvalidConfigException("ocsp_fetch", "give ocsp_response_file or ocsp_fetch, not both");
         }
+        HeaderRulesConfig.checkName("client_subject_header", clientSubjectHeader);
+        HeaderRulesConfig.checkName("client_fingerprint_header", clientFingerprintHeader);
         if (handshakeTimeout.isZero() || handshakeTimeout.isNegative()) {
             throw new InvalidConfigException("handshake_timeout", "must be positive");
         }

@@ -3,6 +3,7 @@ package io.portico.server.http1;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.AsciiString;
 import io.netty.util.NetUtil;
@@ -95,7 +96,11 @@ public final class ListenerContext {
                 .setMaxInitialLineLength(http.maxRequestLine().intBytes())
                 .setMaxHeaderSize(http.maxHeaderSize().intBytes())
                 .setMaxChunkSize(MAX_CHUNK)
-                .setValidateHeaders(true)
+                // The RequestFramingGuard in front refuses any field name that is not a token, so
+                // Netty's check of every name again is skipped; trailers keep it (it also refuses
+                // the fields a trailer section must not carry).
+                .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withNameValidation(false))
+                .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory())
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true);
         this.clientLimits = new ClientDeadlines.Limits(http);

@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.portico.tls.ClientTls;
 
@@ -49,7 +50,10 @@ public final class UpstreamChannelInitializer extends ChannelInitializer<Channel
                 .setMaxInitialLineLength(MAX_STATUS_LINE)
                 .setMaxHeaderSize(MAX_HEADER_SIZE)
                 .setMaxChunkSize(MAX_CHUNK)
-                .setValidateHeaders(true);
+                // The UpstreamFramingGuard in front refuses any field name that is not a token (see
+                // ListenerContext's decoder); trailers keep Netty's check.
+                .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withNameValidation(false))
+                .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory());
         if (tls != null) {
             // Requests written before the handshake ends wait inside the SslHandler.
             ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), sni, pool.backend().config().address().port()));

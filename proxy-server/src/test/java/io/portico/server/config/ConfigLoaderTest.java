@@ -387,6 +387,31 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aHeaderNamePorticoWritesMustBeAToken() {
+        // Portico writes these names into requests as they are: a space or colon would break the request.
+        ConfigException e = failure("""
+                servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
+                listeners:
+                  - address: 127.0.0.1:8080
+                forwarding:
+                  request_id_header: "X-Request Id"
+                """);
+        assertThat(e.line()).isEqualTo(5);
+        assertThat(e.key()).isEqualTo("forwarding.request_id_header");
+        assertThat(e.reason()).contains("'X-Request Id' is not a valid header name");
+
+        e = failure("""
+                servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
+                listeners:
+                  - address: 127.0.0.1:8443
+                    tls:
+                      client_fingerprint_header: "X-Fingerprint:"
+                """);
+        assertThat(e.line()).isEqualTo(5);
+        assertThat(e.key()).isEqualTo("listeners[0].tls.client_fingerprint_header");
+    }
+
+    @Test
     void h2InAlpnWithHttp2DisabledIsAnError() {
         ConfigException e = failure("""
                 servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]

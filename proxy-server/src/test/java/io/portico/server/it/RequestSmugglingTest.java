@@ -105,6 +105,8 @@ class RequestSmugglingTest {
                         "GET /hello HTTP/1.1\r\nHost: a\r\nX-Ctl: a\u0001b\r\n\r\n"),
                 arguments("a header name with a non-token character", 400,
                         "GET /hello HTTP/1.1\r\nHost: a\r\nX(y): 1\r\n\r\n"),
+                arguments("a trailer name with a non-token character", BODY,
+                        "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX(y): 1\r\n\r\n"),
                 arguments("a header line without a colon", 400,
                         "GET /hello HTTP/1.1\r\nHost: a\r\nNoColonHere\r\n\r\n"),
                 arguments("Connection naming Content-Length", 400,
