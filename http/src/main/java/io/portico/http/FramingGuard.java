@@ -3,6 +3,7 @@ package io.portico.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpExpectationFailedEvent;
 
 /**
  * Sits in front of an HTTP/1 decoder and passes on only bytes whose framing its
@@ -35,6 +36,21 @@ public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
         }
         failed = true;
         onBadByte(ctx, buf, bad);
+    }
+
+    /**
+     * Keeps {@link HttpExpectationFailedEvent} from the decoder. Netty's aggregators fire it at the
+     * pipeline's start after answering 417, and the decoder then drops the body it was reading and
+     * takes the next bytes for a new request head, where the scanner counts them as body: the two
+     * would disagree about where the next request starts. Kept from it, the decoder reads the body as
+     * content, which the aggregator that answered discards.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof HttpExpectationFailedEvent) {
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     /** True between messages: nothing of a next one has been seen, and the framing never broke. */

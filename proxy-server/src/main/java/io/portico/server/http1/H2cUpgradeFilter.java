@@ -33,13 +33,34 @@ final class H2cUpgradeFilter extends ChannelInboundHandlerAdapter {
             HttpServerCodec http = ctx.pipeline().get(HttpServerCodec.class);
             Http1ProxyHandler http1 = ctx.pipeline().get(Http1ProxyHandler.class);
             HttpServerUpgradeHandler.UpgradeCodec h2c = new ReplacingHttp1(Http2Switch.frontend(http1).upgradeCodec());
-            ctx.pipeline().addAfter(ctx.name(), "h2c-upgrade", new HttpServerUpgradeHandler(http,
+            ctx.pipeline().addAfter(ctx.name(), UPGRADE, new HttpServerUpgradeHandler(http,
                     protocol -> Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME.toString().contentEquals(protocol) ? h2c : null,
                     0));
+            ctx.pipeline().addAfter(UPGRADE, DECLINED, new Declined());
         }
         // Fired from here after leaving: the message goes to the handler that followed this one.
         ctx.pipeline().remove(this);
         ctx.fireChannelRead(msg);
+    }
+
+    private static final String UPGRADE = "h2c-upgrade";
+    private static final String DECLINED = "h2c-declined";
+
+    /**
+     * Takes Netty's upgrade handler out once it let the request through without upgrading (a
+     * missing {@code Connection: Upgrade, HTTP2-Settings}, say). It is an aggregator: left in
+     * place it would aggregate every later request naming an Upgrade, and answer some with a 417
+     * of its own.
+     */
+    private static final class Declined extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof HttpRequest) {
+                ctx.pipeline().remove(UPGRADE);
+                ctx.pipeline().remove(this);
+            }
+            ctx.fireChannelRead(msg);
+        }
     }
 
     static boolean wantsH2c(HttpRequest request) {
@@ -74,6 +95,9 @@ final class H2cUpgradeFilter extends ChannelInboundHandlerAdapter {
         @Override
         public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest request) {
             ctx.pipeline().remove(Http1ProxyHandler.class);
+            if (ctx.pipeline().get(DECLINED) != null) {
+                ctx.pipeline().remove(DECLINED);
+            }
             // The rest of the HTTP/1.1 handlers (the framing check and deadlines would take the HTTP/2
             // preface for a bad request); Netty's upgrade handler has already taken the codec out.
             Http1ServerInitializer.removeHttpHandlers(ctx.pipeline());
