@@ -56,7 +56,13 @@ class Http1FramingScannerTest {
                 arguments("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX", "bad_chunk_end"),
                 arguments("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n12345678901234567\r\n", "bad_chunk_size"),
                 arguments("GET  / HTTP/1.1\r\n\r\n", "bad_request_line"),
-                arguments("GET / HTTP/1.1 \r\n\r\n", "bad_version"));
+                arguments("GET / HTTP/1.1 \r\n\r\n", "bad_version"),
+                // Field names the decoder behind no longer checks itself: empty, a separator, obs-text,
+                // and the same in a trailer section.
+                arguments("GET / HTTP/1.1\r\n: b\r\n\r\n", "bad_header_name"),
+                arguments("GET / HTTP/1.1\r\nX(y): b\r\n\r\n", "bad_header_name"),
+                arguments("GET / HTTP/1.1\r\nX\u00e9: b\r\n\r\n", "bad_header_name"),
+                arguments("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX@y: b\r\n\r\n", "bad_header_name"));
     }
 
     @ParameterizedTest
