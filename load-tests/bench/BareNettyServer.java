@@ -2,6 +2,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -31,24 +32,36 @@ import java.nio.charset.StandardCharsets;
  *
  * <pre>
  * taskset -c 0 java -XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch -XX:ActiveProcessorCount=1 \
- *     -cp proxy-server/target/portico.jar load-tests/bench/BareNettyServer.java [io_uring|epoll] [port]
+ *     -cp proxy-server/target/portico.jar load-tests/bench/BareNettyServer.java [io_uring|epoll] [port] [auto|manual]
  * taskset -c 1 wrk -t 1 -c 10 -d 10s --latency http://127.0.0.1:18083/
  * </pre>
+ *
+ * {@code manual} reads as Portico does: AUTO_READ off and one {@code read()} after each batch of
+ * reads (on io_uring a single-shot receive each time instead of Netty's multishot one).
  */
 public final class BareNettyServer {
 
     public static void main(String[] args) throws InterruptedException {
         boolean epoll = args.length > 0 && args[0].equals("epoll");
         int port = args.length > 1 ? Integer.parseInt(args[1]) : 18083;
+        boolean manual = args.length > 2 && args[2].equals("manual");
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : IoUringIoHandler.newFactory();
         Class<? extends ServerChannel> server = epoll ? EpollServerSocketChannel.class : IoUringServerSocketChannel.class;
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, io);
         byte[] body = "hello\n".getBytes(StandardCharsets.US_ASCII);
         new ServerBootstrap().group(group).channel(server)
+                .childOption(ChannelOption.AUTO_READ, !manual)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(new HttpServerCodec()).addLast(new SimpleChannelInboundHandler<HttpObject>() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                if (manual) {
+                                    ctx.read();
+                                }
+                            }
+
                             @Override
                             protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
                                 if (msg instanceof LastHttpContent) {
@@ -62,11 +75,15 @@ public final class BareNettyServer {
                             @Override
                             public void channelReadComplete(ChannelHandlerContext ctx) {
                                 ctx.flush();
+                                if (manual) {
+                                    ctx.read();
+                                }
                             }
                         });
                     }
                 }).bind("127.0.0.1", port).sync();
-        System.out.println("listening on 127.0.0.1:" + port + " (" + (epoll ? "epoll" : "io_uring") + ")");
+        System.out.println("listening on 127.0.0.1:" + port + " (" + (epoll ? "epoll" : "io_uring")
+                + (manual ? ", AUTO_READ off" : "") + ")");
         group.terminationFuture().sync();
     }
 }

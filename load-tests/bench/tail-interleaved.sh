@@ -9,6 +9,7 @@
 #
 # Environment: ROUNDS (4), DURATION (10), CONNECTIONS (10), PORTICO_TRANSPORT (io_uring),
 # BARE_TRANSPORT (the bare server's: io_uring or epoll; PORTICO_TRANSPORT's when that is one of them),
+# BARE_READ (auto, or manual: AUTO_READ off and one read() per batch, as Portico reads),
 # PORTICO_JAR (proxy-server/target/portico.jar), PORTICO_JAVA_OPTS (the http suite's flags),
 # PROXY_CPU (0), LOAD_CPU (1), BASE_PORT (18181: bare, +1 Portico, +2 nginx).
 set -euo pipefail
@@ -55,7 +56,7 @@ done = function(summary, latency, requests)
 end
 L
 # shellcheck disable=SC2086
-taskset -c "$PCPU" java $JO -cp "$JAR" "$ROOT/load-tests/bench/BareNettyServer.java" "$BARE_TRANSPORT" "$BASE" >"$W/bare.out" 2>&1 & PIDS+=($!)
+taskset -c "$PCPU" java $JO -cp "$JAR" "$ROOT/load-tests/bench/BareNettyServer.java" "$BARE_TRANSPORT" "$BASE" "${BARE_READ:-auto}" >"$W/bare.out" 2>&1 & PIDS+=($!)
 # shellcheck disable=SC2086
 taskset -c "$PCPU" java $JO -jar "$JAR" --config "$W/portico.yaml" >"$W/portico.out" 2>&1 & PIDS+=($!)
 taskset -c "$PCPU" nginx -p "$W/n" -c "$W/n/nginx.conf" & PIDS+=($!)
@@ -65,7 +66,7 @@ for p in "$BASE" $((BASE + 1)) $((BASE + 2)); do
     [ -n "$up" ] || fail "nothing answers on 127.0.0.1:$p"
     for _ in 1 2 3; do taskset -c "$LCPU" wrk -t 1 -c "$C" -d 5s "http://127.0.0.1:$p/" >/dev/null; done
 done
-names=("bare-$BARE_TRANSPORT" "portico-${PORTICO_TRANSPORT:-io_uring}" nginx)
+names=("bare-$BARE_TRANSPORT-${BARE_READ:-auto}" "portico-${PORTICO_TRANSPORT:-io_uring}" nginx)
 for r in $(seq "$ROUNDS"); do
     for i in 0 1 2; do
         out=$(taskset -c "$LCPU" wrk -t 1 -c "$C" -d "${DURATION}s" -s "$W/pct.lua" "http://127.0.0.1:$((BASE + i))/") \
