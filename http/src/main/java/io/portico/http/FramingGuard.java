@@ -3,7 +3,10 @@ package io.portico.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpExpectationFailedEvent;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 
 /**
  * Sits in front of an HTTP/1 decoder and passes on only bytes whose framing its
@@ -11,6 +14,10 @@ import io.netty.handler.codec.http.HttpExpectationFailedEvent;
  * becomes of the buffer and the connection; every byte read after that is dropped.
  */
 public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
+
+    /** Field names are not checked again: the scanner refused every name that is not a token. */
+    private static final HttpHeadersFactory SCANNED_HEADERS =
+            DefaultHttpHeadersFactory.headersFactory().withNameValidation(false);
 
     protected final Http1FramingScanner scanner;
     private boolean failed;
@@ -36,6 +43,15 @@ public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
         }
         failed = true;
         onBadByte(ctx, buf, bad);
+    }
+
+    /**
+     * {@code config} for a decoder behind a guard: header names go unchecked (the scanner refused
+     * every name that is not a token, so Netty's check of each name again is skipped); trailers keep
+     * Netty's check, which also refuses the fields a trailer section must not carry.
+     */
+    public static HttpDecoderConfig behindGuard(HttpDecoderConfig config) {
+        return config.setHeadersFactory(SCANNED_HEADERS).setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory());
     }
 
     /**

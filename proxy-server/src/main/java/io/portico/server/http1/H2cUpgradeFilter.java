@@ -95,9 +95,8 @@ final class H2cUpgradeFilter extends ChannelInboundHandlerAdapter {
         @Override
         public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest request) {
             ctx.pipeline().remove(Http1ProxyHandler.class);
-            if (ctx.pipeline().get(DECLINED) != null) {
-                ctx.pipeline().remove(DECLINED);
-            }
+            // Still there: the upgrade request never reached it.
+            ctx.pipeline().remove(DECLINED);
             // The rest of the HTTP/1.1 handlers (the framing check and deadlines would take the HTTP/2
             // preface for a bad request); Netty's upgrade handler has already taken the codec out.
             Http1ServerInitializer.removeHttpHandlers(ctx.pipeline());

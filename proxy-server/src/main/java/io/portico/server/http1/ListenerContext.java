@@ -3,13 +3,13 @@ package io.portico.server.http1;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.AsciiString;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.portico.http.CidrSet;
+import io.portico.http.FramingGuard;
 import io.portico.http.LastValue;
 import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.HttpListenerConfig;
@@ -92,17 +92,13 @@ public final class ListenerContext {
         this.tls = tls;
         this.access = AccessRules.of(config.limits().access());
         HttpListenerConfig http = config.http();
-        this.http1Decoder = new HttpDecoderConfig()
+        // Behind the RequestFramingGuard (see Http1ServerInitializer).
+        this.http1Decoder = FramingGuard.behindGuard(new HttpDecoderConfig()
                 .setMaxInitialLineLength(http.maxRequestLine().intBytes())
                 .setMaxHeaderSize(http.maxHeaderSize().intBytes())
                 .setMaxChunkSize(MAX_CHUNK)
-                // The RequestFramingGuard in front refuses any field name that is not a token, so
-                // Netty's check of every name again is skipped; trailers keep it (it also refuses
-                // the fields a trailer section must not carry).
-                .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withNameValidation(false))
-                .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory())
                 .setStrictLineParsing(true)
-                .setUseRfc9112TransferEncoding(true);
+                .setUseRfc9112TransferEncoding(true));
         this.clientLimits = new ClientDeadlines.Limits(http);
         this.rateLimiter = RateLimiter.of(config.limits().rateLimit());
         this.clientSubjectHeader = config.tls() == null ? null : AsciiString.cached(config.tls().clientSubjectHeader());

@@ -4,8 +4,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.portico.http.FramingGuard;
 import io.portico.tls.ClientTls;
 
 /**
@@ -19,6 +19,11 @@ public final class UpstreamChannelInitializer extends ChannelInitializer<Channel
     static final int MAX_STATUS_LINE = 8 * 1024;
     static final int MAX_HEADER_SIZE = 64 * 1024;
     static final int MAX_CHUNK = 64 * 1024;
+    /** Every upstream connection's decoder (Netty copies the values), behind its UpstreamFramingGuard. */
+    private static final HttpDecoderConfig DECODER = FramingGuard.behindGuard(new HttpDecoderConfig()
+            .setMaxInitialLineLength(MAX_STATUS_LINE)
+            .setMaxHeaderSize(MAX_HEADER_SIZE)
+            .setMaxChunkSize(MAX_CHUNK));
 
     private final ConnectionPool pool;
     private final ClientTls tls;
@@ -46,14 +51,6 @@ public final class UpstreamChannelInitializer extends ChannelInitializer<Channel
 
     @Override
     protected void initChannel(Channel ch) {
-        HttpDecoderConfig decoder = new HttpDecoderConfig()
-                .setMaxInitialLineLength(MAX_STATUS_LINE)
-                .setMaxHeaderSize(MAX_HEADER_SIZE)
-                .setMaxChunkSize(MAX_CHUNK)
-                // The UpstreamFramingGuard in front refuses any field name that is not a token (see
-                // ListenerContext's decoder); trailers keep Netty's check.
-                .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withNameValidation(false))
-                .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory());
         if (tls != null) {
             // Requests written before the handshake ends wait inside the SslHandler.
             ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), sni, pool.backend().config().address().port()));
@@ -61,7 +58,7 @@ public final class UpstreamChannelInitializer extends ChannelInitializer<Channel
         UpstreamFramingGuard framing = new UpstreamFramingGuard();
         ch.pipeline()
                 .addLast(FRAMING, framing)
-                .addLast("http", new HttpClientCodec(decoder, false, false))
+                .addLast("http", new HttpClientCodec(DECODER, false, false))
                 .addLast(FRAMING_REQUESTS, framing.requestWatcher())
                 .addLast("upstream", new UpstreamConnection(pool));
     }
