@@ -151,6 +151,14 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
                 return;
             }
             if (HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(protocol)) {
+                // A CONNECT has no content (RFC 9110 section 9.3.6): its DATA is the tunnel. A
+                // Content-Length would go upstream on the GET below, which has no body, and leave
+                // an upstream that refused the upgrade waiting for that many bytes of the next
+                // request on its pooled connection.
+                if (headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+                    malformed(ctx);
+                    return;
+                }
                 // RFC 8441 section 5: the upstream gets the HTTP/1.1 opening handshake it knows.
                 request.setMethod(HttpMethod.GET);
                 headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);

@@ -144,6 +144,23 @@ class Http2WebSocketTest {
     }
 
     @Test
+    void anExtendedConnectDeclaringABodyIsMalformedAndTheConnectionGoesOn() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            // The upstream would get a GET with Content-Length: 40 and no body; were the upgrade
+            // refused, its pooled connection would take the next request's first 40 bytes as body.
+            h2.headers(1, extendedConnect("/ws").add("content-length", "40"), false);
+            assertThat(h2.response(1).resetCode()).isEqualTo(0x1); // PROTOCOL_ERROR
+
+            h2.headers(3, extendedConnect("/ws"), false);
+            byte[] text = "still here".getBytes(StandardCharsets.UTF_8);
+            h2.data(3, clientFrame(0x1, text), false);
+            byte[] echoed = readData(h2, 3, 2 + text.length);
+            assertThat(new String(Arrays.copyOfRange(echoed, 2, echoed.length), StandardCharsets.UTF_8))
+                    .isEqualTo("still here");
+        }
+    }
+
+    @Test
     void aPlainConnectGets405() throws Exception {
         try (RawH2 h2 = new RawH2(portico.port())) {
             h2.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("CONNECT")
