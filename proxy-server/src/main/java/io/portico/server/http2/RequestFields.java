@@ -53,6 +53,9 @@ public final class RequestFields {
         if (method == null || (path == null && !HttpMethod.CONNECT.asciiName().contentEquals(method))) {
             return null;
         }
+        if (path != null && !originForm(path, method)) {
+            return null;
+        }
         HttpHeaders headers = toHttp1(fields, authority);
         if (headers == null || contentLength(headers) == INVALID_LENGTH) {
             return null;
@@ -64,13 +67,41 @@ public final class RequestFields {
             return null;
         }
         String uri = path == null ? authority == null ? "" : authority.toString() : path.toString();
-        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, httpMethod, uri, headers);
+        HttpRequest request;
+        try {
+            request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, httpMethod, uri, headers);
+        } catch (IllegalArgumentException invalid) {
+            return null; // a CONNECT authority with whitespace in it
+        }
         CharSequence host = fields.get(HttpHeaderNames.HOST);
         if (authority != null && host != null && !AsciiString.contentEqualsIgnoreCase(host, authority)) {
             request.setDecoderResult(DecoderResult.failure(new MalformedRequestException(
                     "Host '" + host + "' disagrees with :authority '" + authority + "'")));
         }
         return request;
+    }
+
+    /**
+     * Whether {@code path} is what {@code :path} may hold (RFC 9113 section 8.3.1, RFC 9114 section
+     * 4.3.1): an absolute path with an optional query, or {@code *} for OPTIONS. Not the absolute
+     * form, whose authority would route the request past {@code :authority} and Host, and no
+     * whitespace, control character or fragment, which an HTTP/1.1 upstream splitting its request
+     * line on any whitespace (RFC 9112 section 3) could read as another target.
+     */
+    static boolean originForm(CharSequence path, CharSequence method) {
+        if (path.length() == 1 && path.charAt(0) == '*') {
+            return HttpMethod.OPTIONS.asciiName().contentEquals(method);
+        }
+        if (path.length() == 0 || path.charAt(0) != '/') {
+            return false;
+        }
+        for (int i = 1; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (c <= ' ' || c == 0x7f || c == '#') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -145,6 +145,25 @@ class Http2ProxyingTest {
     }
 
     @Test
+    void aPathThatIsNotAnAbsolutePathResetsTheStreamAndNeverReachesTheOrigin() throws Exception {
+        int before = origin.requests.get();
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            // Whitespace or a fragment an HTTP/1.1 request line could be split on, and the absolute
+            // form, whose authority would route past :authority.
+            String[] bad = {"/a b", "/a\tb", "/x#frag", "http://elsewhere.example/hello", "hello", "*"};
+            int stream = 1;
+            for (String path : bad) {
+                h2.headers(stream, RawH2.get(path), true);
+                assertThat(h2.response(stream).resetCode()).as(path).isEqualTo(PROTOCOL_ERROR);
+                stream += 2;
+            }
+            h2.headers(stream, RawH2.get("/hello"), true);
+            assertThat(h2.response(stream).text()).isEqualTo("hello from h2");
+        }
+        assertThat(origin.requests.get() - before).as("requests the origin saw").isEqualTo(1);
+    }
+
+    @Test
     void dataThatDisagreesWithContentLengthResetsTheStreamAndNeverCompletesUpstream() throws Exception {
         int before = origin.requests.get();
         try (RawH2 h2 = new RawH2(portico.port())) {
