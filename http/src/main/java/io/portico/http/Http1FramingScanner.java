@@ -54,8 +54,18 @@ public final class Http1FramingScanner implements ByteProcessor {
         }
     }
 
+    /**
+     * Whether a request target may hold byte (or char) {@code b}: visible ASCII other than '#'. No
+     * whitespace, control character, fragment or obs-text, which an HTTP/1.1 recipient splitting its
+     * request line on any whitespace (RFC 9112 section 3) could read as another target. HTTP/2 and
+     * HTTP/3 paths, which become HTTP/1.1 request lines, are held to the same.
+     */
+    public static boolean targetByte(int b) {
+        return b >= 0x21 && b <= 0x7e && b != '#';
+    }
+
     /** Bytes a request target may hold, up to the space that ends it (see TARGET in {@link #process}). */
-    private static final ByteProcessor TARGET_BYTES = b -> b >= 0x21 && b <= 0x7e && b != '#';
+    private static final ByteProcessor TARGET_BYTES = Http1FramingScanner::targetByte;
     /** Bytes a field value may hold, up to its CR (see {@link #fieldValue}); obs-text is refused there too. */
     private static final ByteProcessor VALUE_BYTES = b -> b >= 0x20 && b != 0x7f || b == '\t';
 

@@ -155,7 +155,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
                 // Content-Length would go upstream on the GET below, which has no body, and leave
                 // an upstream that refused the upgrade waiting for that many bytes of the next
                 // request on its pooled connection.
-                if (headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+                if (declaredLength >= 0) {
                     malformed(ctx);
                     return;
                 }

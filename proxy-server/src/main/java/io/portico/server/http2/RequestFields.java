@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
+import io.portico.http.Http1FramingScanner;
 
 import java.util.Base64;
 import java.util.Map;
@@ -60,18 +61,12 @@ public final class RequestFields {
         if (headers == null || contentLength(headers) == INVALID_LENGTH) {
             return null;
         }
-        HttpMethod httpMethod;
-        try {
-            httpMethod = HttpMethod.valueOf(method.toString());
-        } catch (IllegalArgumentException invalid) {
-            return null;
-        }
         String uri = path == null ? authority == null ? "" : authority.toString() : path.toString();
         HttpRequest request;
         try {
-            request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, httpMethod, uri, headers);
+            request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method.toString()), uri, headers);
         } catch (IllegalArgumentException invalid) {
-            return null; // a CONNECT authority with whitespace in it
+            return null; // a method that is not a token, or a CONNECT authority with whitespace in it
         }
         CharSequence host = fields.get(HttpHeaderNames.HOST);
         if (authority != null && host != null && !AsciiString.contentEqualsIgnoreCase(host, authority)) {
@@ -84,9 +79,8 @@ public final class RequestFields {
     /**
      * Whether {@code path} is what {@code :path} may hold (RFC 9113 section 8.3.1, RFC 9114 section
      * 4.3.1): an absolute path with an optional query, or {@code *} for OPTIONS. Not the absolute
-     * form, whose authority would route the request past {@code :authority} and Host, and no
-     * whitespace, control character or fragment, which an HTTP/1.1 upstream splitting its request
-     * line on any whitespace (RFC 9112 section 3) could read as another target.
+     * form, whose authority would route the request past {@code :authority} and Host; its bytes are
+     * those an HTTP/1.1 request target may hold ({@link Http1FramingScanner#targetByte}).
      */
     static boolean originForm(CharSequence path, CharSequence method) {
         if (path.length() == 1 && path.charAt(0) == '*') {
@@ -96,8 +90,7 @@ public final class RequestFields {
             return false;
         }
         for (int i = 1; i < path.length(); i++) {
-            char c = path.charAt(i);
-            if (c <= ' ' || c == 0x7f || c == '#') {
+            if (!Http1FramingScanner.targetByte(path.charAt(i))) {
                 return false;
             }
         }
