@@ -85,6 +85,39 @@ public final class Conditionals {
         return false;
     }
 
+    /**
+     * Whether a 304 the origin sent to the cache's own revalidation identifies {@code stored} for
+     * update (RFC 9111 section 4.3.4). An entity-tag in the 304 must match the stored one, strongly
+     * when the 304's is strong and weakly when it is weak; without one, a Last-Modified in the 304
+     * must not contradict the stored one. A 304 without validators updates the one response asked
+     * about. A stored response the 304 does not identify must not be updated: it describes another
+     * representation than the one stored.
+     */
+    public static boolean identifiesForUpdate(HttpHeaders stored, HttpHeaders notModified) {
+        String etag = notModified.get(HttpHeaderNames.ETAG);
+        if (etag != null) {
+            String mine = stored.get(HttpHeaderNames.ETAG);
+            if (mine == null) {
+                return false;
+            }
+            String theirs = etag.trim();
+            String ours = mine.trim();
+            if (!theirs.startsWith("W/")) {
+                // The strong comparison: both strong and the same.
+                return !ours.startsWith("W/") && theirs.equals(ours) && opaque(theirs) != null;
+            }
+            String a = opaque(theirs);
+            return a != null && a.equals(opaque(ours));
+        }
+        String lastModified = notModified.get(HttpHeaderNames.LAST_MODIFIED);
+        String mine = stored.get(HttpHeaderNames.LAST_MODIFIED);
+        if (lastModified == null || mine == null) {
+            return true;
+        }
+        long theirs = HttpDates.parse(lastModified);
+        return theirs != HttpDates.INVALID && theirs == HttpDates.parse(mine);
+    }
+
     /** The opaque part of an entity-tag, quotes included, weakness dropped; null when malformed. */
     private static String opaque(String tag) {
         String t = tag.startsWith("W/") ? tag.substring(2) : tag;

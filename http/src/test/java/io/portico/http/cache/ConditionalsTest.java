@@ -39,4 +39,23 @@ class ConditionalsTest {
         assertThat(Conditionals.etagMatches("v1, \"", "\"v1\"")).isFalse();
         assertThat(Conditionals.etagMatches("\"v1\"", "v1")).isFalse();
     }
+    @Test
+    void a304IdentifiesTheStoredResponseOnlyByItsOwnValidators() {
+        HttpHeaders strong = new DefaultHttpHeaders().add("ETag", "\"v1\"").add("Last-Modified", HttpDates.format(T));
+        // RFC 9111 section 4.3.4: a strong tag must match strongly, a weak one weakly.
+        assertThat(Conditionals.identifiesForUpdate(strong, new DefaultHttpHeaders().add("ETag", "\"v1\""))).isTrue();
+        assertThat(Conditionals.identifiesForUpdate(strong, new DefaultHttpHeaders().add("ETag", "\"v2\""))).isFalse();
+        assertThat(Conditionals.identifiesForUpdate(strong, new DefaultHttpHeaders().add("ETag", "W/\"v1\""))).isTrue();
+        assertThat(Conditionals.identifiesForUpdate(stored, new DefaultHttpHeaders().add("ETag", "\"v1\""))).isFalse();
+        assertThat(Conditionals.identifiesForUpdate(stored, new DefaultHttpHeaders().add("ETag", "W/\"v1\""))).isTrue();
+        assertThat(Conditionals.identifiesForUpdate(new DefaultHttpHeaders(), new DefaultHttpHeaders().add("ETag", "\"v1\"")))
+                .isFalse();
+        // Without a tag, a Last-Modified must not contradict the stored one.
+        assertThat(Conditionals.identifiesForUpdate(strong,
+                new DefaultHttpHeaders().add("Last-Modified", HttpDates.format(T)))).isTrue();
+        assertThat(Conditionals.identifiesForUpdate(strong,
+                new DefaultHttpHeaders().add("Last-Modified", HttpDates.format(T + 60_000)))).isFalse();
+        // A 304 without validators updates the response it was asked about.
+        assertThat(Conditionals.identifiesForUpdate(strong, new DefaultHttpHeaders())).isTrue();
+    }
 }

@@ -11,6 +11,7 @@ import io.portico.http.cache.CacheControl;
 import io.portico.http.cache.CachePolicy;
 import io.portico.http.cache.CachedResponse;
 import io.portico.http.cache.Compression;
+import io.portico.http.cache.Conditionals;
 import io.portico.http.cache.HttpCache;
 import io.portico.http.cache.HttpDates;
 import io.portico.http.cache.Pending;
@@ -41,12 +42,22 @@ public final class CacheFill {
         /** The origin confirmed the stored response (304): serve {@link #stale()} instead. */
         NOT_MODIFIED,
         /** The origin failed; serve {@link #stale()} instead (stale-if-error or grace). */
-        STALE_ON_ERROR
+        STALE_ON_ERROR,
+        /**
+         * The origin answered 304 for another representation than the stored one (its validator
+         * does not match): the stored response is dropped and the request goes to the origin again
+         * without validators ({@link #refetching()}).
+         */
+        REFETCH
     }
 
-    /** Fields a 304 must not change in the stored response (RFC 9111 section 3.2). */
+    /**
+     * Fields a 304 does not change in the stored response: those RFC 9111 section 3.2 keeps, and
+     * Set-Cookie, which is one client's and never stored (section 3.1 leaves such fields out of
+     * what is stored, and a 304's fields are stored the same way).
+     */
     private static final Set<String> KEPT_ON_UPDATE = Set.of("content-length", "content-encoding", "content-range",
-            "transfer-encoding", "content-type");
+            "transfer-encoding", "content-type", "set-cookie", "set-cookie2");
 
     /** Values for the access log's cache status (nginx's {@code $upstream_cache_status}). */
     public static final String LOG_MISS = "MISS";
@@ -71,6 +82,7 @@ public final class CacheFill {
     private long sliceIndex = -1;
     private long sliceSize;
     private String wholeKey;
+    private boolean refetch;
 
     /**
      * @param clientHeaders the request's fields as the client sent them (a copy the fill keeps)
@@ -146,24 +158,45 @@ public final class CacheFill {
         HttpHeaders headers = response.headers();
         HttpCache cache = route.cache();
         if (stale != null && code == 304) {
-            HttpHeaders merged = stale.meta().headers().copy();
+            HttpHeaders storedHeaders = stale.meta().headers();
+            if (!Conditionals.identifiesForUpdate(storedHeaders, headers)) {
+                // RFC 9111 section 4.3.4: a 304 whose validator matches no stored response must not
+                // update it; the stored bytes are not what the origin now has.
+                route.cache().purgeKey(stale.key());
+                status = CacheStatus.forward("stale", 304, false, false, "validator-mismatch");
+                refetch = true;
+                settle(false);
+                return Outcome.REFETCH;
+            }
+            HttpHeaders merged = storedHeaders.copy();
             for (Map.Entry<String, String> e : headers) {
-                if (!KEPT_ON_UPDATE.contains(e.getKey().toLowerCase(Locale.ROOT))) {
+                if (updates(e.getKey())) {
                     merged.remove(e.getKey());
                 }
             }
             for (Map.Entry<String, String> e : headers) {
-                if (!KEPT_ON_UPDATE.contains(e.getKey().toLowerCase(Locale.ROOT))) {
+                if (updates(e.getKey())) {
                     merged.add(e.getKey(), e.getValue());
                 }
             }
             strip(merged, CachePolicy.fieldsToStrip(CacheControl.of(merged), route.rules()));
             merged.remove(CacheStatus.HEADER);
+            String refused = CachePolicy.notStorable(HttpMethod.GET, clientHeaders, requestCc, stale.status(), merged,
+                    CacheControl.of(merged), route.rules());
+            cache.statsCounters().revalidated();
+            logStatus = LOG_REVALIDATED;
+            if (refused != null) {
+                // The origin confirms the stored response for this request but no longer lets a
+                // shared cache keep it (private, no-store now): it answers this request, as it
+                // was, and nobody else's.
+                route.cache().purgeKey(stale.key());
+                status = CacheStatus.forward("stale", 304, false, false, refused);
+                settle(true);
+                return Outcome.NOT_MODIFIED;
+            }
             stale.freshen(StoredMeta.of(stale.status(), merged, route.rules(), requestTime, now));
             cache.freshened(stale);
-            cache.statsCounters().revalidated();
             status = CacheStatus.forward("stale", 304, false, false, null);
-            logStatus = LOG_REVALIDATED;
             publishExisting(stale);
             return Outcome.NOT_MODIFIED;
         }
@@ -237,6 +270,10 @@ public final class CacheFill {
             Compression.addVaryAcceptEncoding(headers);
         }
         return Outcome.STORING;
+    }
+
+    private static boolean updates(String name) {
+        return !KEPT_ON_UPDATE.contains(name.toLowerCase(Locale.ROOT));
     }
 
     private Outcome pass(int code, String reason, boolean uncacheable) {
@@ -328,6 +365,11 @@ public final class CacheFill {
     /** Whether the body is being stored. */
     public boolean storing() {
         return object != null;
+    }
+
+    /** Whether the origin's 304 did not match the stored response and the request must go again. */
+    public boolean refetching() {
+        return refetch;
     }
 
     /** The stored response this fetch revalidates, or null. */

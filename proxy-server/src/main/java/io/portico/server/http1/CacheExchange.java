@@ -39,6 +39,7 @@ import io.portico.server.log.AccessLogRecord;
 import io.portico.server.route.Route;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A GET or HEAD on a route that caches. Once the request has fully arrived it is looked up:
@@ -105,9 +106,27 @@ final class CacheExchange extends Exchange implements Runnable {
         this.clientCtx = client.ctx();
         this.clientHeaders = request.headers();
         String scheme = client.context().scheme();
-        this.baseKey = cache.baseKey(scheme, this.host, uri, clientHeaders);
+        this.baseKey = cache.baseKey(scheme, keyAuthority(scheme, clientHeaders.get(HttpHeaderNames.HOST), this.host),
+                uri, clientHeaders);
         this.url = CacheKeyTemplate.url(scheme, this.host, uri);
         this.clientKeepAlive = HttpUtil.isKeepAlive(request);
+    }
+
+    /**
+     * The host a key names: the {@code Host} the origin will see (for an absolute-form target its
+     * authority), in lower case, with its port unless it is the scheme's default. Routing's host
+     * drops the port and a trailing dot, but an origin may answer {@code example.com:1337} or
+     * {@code example.com.} differently from {@code example.com} (links, redirects, a virtual host
+     * per port): one key for all of them would let anybody's odd Host decide what everybody gets.
+     * The URL that purges match stays the routing host's, so a purge reaches every variant.
+     */
+    static String keyAuthority(String scheme, String hostField, String routingHost) {
+        if (hostField == null || hostField.isEmpty()) {
+            return routingHost;
+        }
+        String a = hostField.trim().toLowerCase(Locale.ROOT);
+        String defaultPort = "https".equals(scheme) ? ":443" : ":80";
+        return a.endsWith(defaultPort) ? a.substring(0, a.length() - defaultPort.length()) : a;
     }
 
     /**
@@ -384,6 +403,16 @@ final class CacheExchange extends Exchange implements Runnable {
     void resumeFromStore(CacheFill fill) {
         client.replaceCurrent(this);
         client.context().lifecycle().requestStarted();
+        if (fill.refetching()) {
+            // The origin's 304 was for another representation than the stored one, which is gone
+            // now: ask again, as the client did, without validators and without collapsing.
+            fill.close();
+            // The first attempt rewrote the request's head in place for its upstream.
+            request.headers().set(clientHeaders);
+            request.setProtocolVersion(http10 ? HttpVersion.HTTP_1_0 : HttpVersion.HTTP_1_1);
+            fetch(null);
+            return;
+        }
         CachedResponse s = fill.stale().retain();
         String value = fill.status();
         log.cacheStatus = fill.logStatus();

@@ -547,8 +547,10 @@ final class ProxyExchange extends Exchange
         boolean bodyless = head || code == 204 || code == 304;
         if (fill != null) {
             CacheFill.Outcome outcome = fill.onHead(response);
-            if (outcome == CacheFill.Outcome.NOT_MODIFIED || outcome == CacheFill.Outcome.STALE_ON_ERROR) {
-                // The stored response answers; this one is read to its end so the connection can be reused.
+            if (outcome == CacheFill.Outcome.NOT_MODIFIED || outcome == CacheFill.Outcome.STALE_ON_ERROR
+                    || outcome == CacheFill.Outcome.REFETCH) {
+                // The stored response answers (or, for REFETCH, a new fetch does); this one is read
+                // to its end so the connection can be reused.
                 handover = true;
             }
             CacheStatus.add(headers, fill.status());

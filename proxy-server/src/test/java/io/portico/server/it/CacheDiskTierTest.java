@@ -53,18 +53,24 @@ class CacheDiskTierTest {
                 HttpResponse.BodyHandlers.ofString());
     }
 
+    /** As a client of a site would: the same Host whichever port this run's Portico listens on. */
+    private HttpResponse<String> getSite(String path) throws Exception {
+        return PorticoHarness.client().send(HttpRequest.newBuilder(portico.uri(path)).header("Host", "cdn.test").build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     @Test
     void aRestartedNodeComesBackWarm() throws Exception {
         origin = new ScriptedOrigin();
         origin.on("/warm", r -> ScriptedOrigin.Reply.ok("still here", "Cache-Control", "max-age=600", "ETag", "\"w\""));
         String disk = "disk_path: " + tmp.resolve("cache");
         portico = start(disk);
-        assertThat(get("/warm").body()).isEqualTo("still here");
+        assertThat(getSite("/warm").body()).isEqualTo("still here");
         await().until(() -> portico.server().cache().stats().diskObjects() == 1);
         portico.close();
 
         portico = start(disk);
-        HttpResponse<String> r = get("/warm");
+        HttpResponse<String> r = getSite("/warm");
         assertThat(r.body()).isEqualTo("still here");
         assertThat(r.headers().firstValue("cache-status").orElse("")).startsWith("portico; hit");
         assertThat(r.headers().firstValue("etag")).hasValue("\"w\"");

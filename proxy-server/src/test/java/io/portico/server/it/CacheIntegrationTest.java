@@ -270,6 +270,90 @@ class CacheIntegrationTest {
     }
 
     @Test
+    void a304NeverAddsOneClientsSetCookieToTheSharedResponse() throws Exception {
+        start("");
+        AtomicInteger n = new AtomicInteger();
+        origin.on("/s", r -> n.incrementAndGet() == 1
+                ? ScriptedOrigin.Reply.ok("page", "Cache-Control", "max-age=0", "ETag", "\"s1\"")
+                : ScriptedOrigin.Reply.of(304, "", "Cache-Control", "max-age=60", "ETag", "\"s1\"",
+                        "Set-Cookie", "session=alice"));
+        get("/s");
+        HttpResponse<String> alice = get("/s", "Cookie", "session=alice");
+        assertThat(cacheStatus(alice)).contains("fwd-status=304");
+        HttpResponse<String> bob = get("/s");
+        assertThat(cacheStatus(bob)).startsWith("portico; hit");
+        assertThat(bob.body()).isEqualTo("page");
+        assertThat(bob.headers().allValues("set-cookie")).isEmpty();
+        assertThat(origin.hits("/s")).isEqualTo(2);
+    }
+
+    @Test
+    void a304ThatMakesTheResponsePrivateAnswersItsRequestAndDropsTheStoredOne() throws Exception {
+        start("");
+        AtomicInteger n = new AtomicInteger();
+        origin.on("/p", r -> n.incrementAndGet() == 1
+                ? ScriptedOrigin.Reply.ok("page", "Cache-Control", "max-age=0", "ETag", "\"p1\"")
+                : r.headers().contains("If-None-Match")
+                        ? ScriptedOrigin.Reply.of(304, "", "Cache-Control", "private, max-age=60", "ETag", "\"p1\"")
+                        : ScriptedOrigin.Reply.ok("fresh", "Cache-Control", "private, max-age=60", "ETag", "\"p1\""));
+        get("/p");
+        HttpResponse<String> revalidated = get("/p");
+        assertThat(revalidated.body()).isEqualTo("page");
+        assertThat(cacheStatus(revalidated)).contains("fwd-status=304").contains("detail=private");
+        HttpResponse<String> next = get("/p");
+        assertThat(next.body()).isEqualTo("fresh");
+        assertThat(cacheStatus(next)).doesNotContain("hit");
+        assertThat(origin.hits("/p")).isEqualTo(3);
+    }
+
+    @Test
+    void a304ForAnotherEntityTagDoesNotFreshenTheStoredResponseAndTheRequestIsAskedAgain() throws Exception {
+        start("");
+        AtomicInteger n = new AtomicInteger();
+        origin.on("/e", r -> {
+            int i = n.incrementAndGet();
+            if (i == 1) {
+                return ScriptedOrigin.Reply.ok("one", "Cache-Control", "max-age=0", "ETag", "\"v1\"");
+            }
+            // A pool member with its own entity tags: it says "not modified" about "v2".
+            return r.headers().contains("If-None-Match")
+                    ? ScriptedOrigin.Reply.of(304, "", "Cache-Control", "max-age=60", "ETag", "\"v2\"")
+                    : ScriptedOrigin.Reply.ok("two", "Cache-Control", "max-age=60", "ETag", "\"v2\"");
+        });
+        assertThat(get("/e").body()).isEqualTo("one");
+        HttpResponse<String> second = get("/e");
+        assertThat(second.statusCode()).isEqualTo(200);
+        assertThat(second.body()).isEqualTo("two");
+        assertThat(second.headers().firstValue("etag")).hasValue("\"v2\"");
+        // The 304 about "v2" was not taken for "v1": the request went again, without validators.
+        assertThat(origin.hits("/e")).isEqualTo(3);
+        assertThat(origin.requestHeaders.get(2).contains("If-None-Match")).isFalse();
+        HttpResponse<String> hit = get("/e");
+        assertThat(cacheStatus(hit)).startsWith("portico; hit");
+        assertThat(hit.body()).isEqualTo("two");
+        assertThat(origin.hits("/e")).isEqualTo(3);
+    }
+
+    @Test
+    void theHostsPortTheOriginSeesIsPartOfTheKey() throws Exception {
+        start("");
+        origin.on("/h", r -> ScriptedOrigin.Reply.ok("host=" + r.headers().get("Host"), "Cache-Control", "max-age=60"));
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            RawHttp.Response odd = raw.send("GET /h HTTP/1.1\r\nHost: 127.0.0.1:1337\r\n\r\n").read("GET");
+            assertThat(new String(odd.body(), StandardCharsets.US_ASCII)).isEqualTo("host=127.0.0.1:1337");
+            RawHttp.Response dot = raw.send("GET /h HTTP/1.1\r\nHost: 127.0.0.1.:" + portico.port() + "\r\n\r\n").read("GET");
+            assertThat(new String(dot.body(), StandardCharsets.US_ASCII)).isEqualTo("host=127.0.0.1.:" + portico.port());
+        }
+        HttpResponse<String> normal = get("/h");
+        assertThat(normal.body()).isEqualTo("host=127.0.0.1:" + portico.port());
+        assertThat(cacheStatus(normal)).doesNotContain("hit");
+        assertThat(cacheStatus(get("/h"))).startsWith("portico; hit");
+        assertThat(origin.hits("/h")).isEqualTo(3);
+        // A purge by URL names the host without a port and reaches every variant.
+        assertThat(portico.server().cache().purgeUrl("http://127.0.0.1/h")).isEqualTo(3);
+    }
+
+    @Test
     void requestNoCacheRevalidatesAndOnlyIfCachedGets504WhenNothingIsStored() throws Exception {
         start("");
         origin.on("/n", r -> ScriptedOrigin.Reply.ok("n", "Cache-Control", "max-age=60"));
@@ -538,7 +622,8 @@ class CacheIntegrationTest {
         origin.on("/leave", r -> ScriptedOrigin.Reply.ok("L".repeat(40_000) + "R".repeat(40_000),
                 "Cache-Control", "max-age=60").gated(gate));
         try (java.net.Socket leader = new java.net.Socket("127.0.0.1", portico.port())) {
-            leader.getOutputStream().write("GET /leave HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            leader.getOutputStream().write(("GET /leave HTTP/1.1\r\nHost: 127.0.0.1:" + portico.port() + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
             leader.getInputStream().readNBytes(1000);
             HttpResponse<InputStream> follower = client.send(HttpRequest.newBuilder(portico.uri("/leave")).build(),
                     HttpResponse.BodyHandlers.ofInputStream());
@@ -559,8 +644,8 @@ class CacheIntegrationTest {
         origin.on("/p2", r -> ScriptedOrigin.Reply.ok("two", "Cache-Control", "max-age=60"));
         get("/p1");
         try (RawHttp raw = new RawHttp(portico.port())) {
-            raw.send("GET /p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /p2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-                    + "GET /p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            raw.send("GET /p1 HTTP/1.1\r\nHost: 127.0.0.1:" + portico.port() + "\r\n\r\nGET /p2 HTTP/1.1\r\nHost: 127.0.0.1:" + portico.port() + "\r\n\r\n"
+                    + "GET /p1 HTTP/1.1\r\nHost: 127.0.0.1:" + portico.port() + "\r\n\r\n");
             RawHttp.Response first = raw.read("GET");
             RawHttp.Response second = raw.read("GET");
             RawHttp.Response third = raw.read("GET");
@@ -571,7 +656,7 @@ class CacheIntegrationTest {
             assertThat(third.text()).isEqualTo("one");
         }
         try (RawHttp raw = new RawHttp(portico.port())) {
-            raw.send("GET /p2 HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+            raw.send("GET /p2 HTTP/1.0\r\nHost: 127.0.0.1:" + portico.port() + "\r\n\r\n");
             RawHttp.Response r = raw.read("GET");
             assertThat(r.statusLine()).startsWith("HTTP/1.1 200");
             assertThat(r.text()).isEqualTo("two");

@@ -181,7 +181,7 @@ class CacheSendfileTest {
             s.connect(new InetSocketAddress("127.0.0.1", portico.port()));
             s.setSoTimeout(30_000);
             OutputStream out = s.getOutputStream();
-            out.write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(pipelined).getBytes(StandardCharsets.US_ASCII));
+            out.write(("GET /big HTTP/1.1\r\nHost: 127.0.0.1:" + portico.port() + "\r\n\r\n").repeat(pipelined).getBytes(StandardCharsets.US_ASCII));
             out.flush();
             await().until(() -> fromFiles() - before >= SIZE);
             // Other connections are answered meanwhile (and the event loops have turned many times).
@@ -215,7 +215,7 @@ class CacheSendfileTest {
             slow.setReceiveBufferSize(8 * 1024);
             slow.connect(new InetSocketAddress("127.0.0.1", portico.port()));
             slow.setSoTimeout(30_000);
-            slow.getOutputStream().write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            slow.getOutputStream().write(("GET /big HTTP/1.1\r\nHost: 127.0.0.1:" + portico.port() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             InputStream in = slow.getInputStream();
             String head = readHead(in);
             assertThat(head).startsWith("HTTP/1.1 200");
@@ -239,7 +239,7 @@ class CacheSendfileTest {
         try (Socket stalled = new Socket()) {
             stalled.setReceiveBufferSize(8 * 1024);
             stalled.connect(new InetSocketAddress("127.0.0.1", portico.port()));
-            stalled.getOutputStream().write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            stalled.getOutputStream().write(("GET /big HTTP/1.1\r\nHost: 127.0.0.1:" + portico.port() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             await().until(() -> portico.server().lifecycle().openConnections() == open + 1);
             // It reads nothing: the send timeout closes it.
             await().atMost(Duration.ofSeconds(10)).until(() -> portico.server().lifecycle().openConnections() == open);
@@ -266,7 +266,7 @@ class CacheSendfileTest {
                 Socket s = new Socket();
                 s.setReceiveBufferSize(8 * 1024);
                 s.connect(new InetSocketAddress("127.0.0.1", portico.port()));
-                s.getOutputStream().write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().write(("GET /big HTTP/1.1\r\nHost: 127.0.0.1:" + portico.port() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
                 stalled.add(s);
             }
             await().until(() -> fromFiles() - before == 8L * SIZE);

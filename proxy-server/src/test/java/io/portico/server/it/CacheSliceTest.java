@@ -235,19 +235,20 @@ class CacheSliceTest {
 
     @Test
     void slicesOnTheDiskTierSurviveARestart(@TempDir Path tmp) throws Exception {
+        // The same Host in both runs (as a site's clients send), whichever port Portico has.
         byte[] body = object(3 * MIB + 11, 7);
         origin = new RangeOrigin(body, "\"v1\"");
         String disk = "disk_path: " + tmp.resolve("cache");
         portico = startPortico(disk);
-        assertThat(sha256(get("/d.bin").body())).isEqualTo(sha256(body));
+        assertThat(sha256(get("/d.bin", "Host", "cdn.test").body())).isEqualTo(sha256(body));
         await().until(() -> portico.server().cache().stats().diskObjects() == 4);
         portico.close();
 
         portico = startPortico(disk);
-        HttpResponse<byte[]> part = get("/d.bin", "Range", "bytes=3145720-");
+        HttpResponse<byte[]> part = get("/d.bin", "Host", "cdn.test", "Range", "bytes=3145720-");
         assertThat(part.statusCode()).isEqualTo(206);
         assertThat(part.body()).isEqualTo(Arrays.copyOfRange(body, 3_145_720, body.length));
-        HttpResponse<byte[]> whole = get("/d.bin");
+        HttpResponse<byte[]> whole = get("/d.bin", "Host", "cdn.test");
         assertThat(whole.headers().firstValue("cache-status").orElse("")).startsWith("portico; hit");
         assertThat(sha256(whole.body())).isEqualTo(sha256(body));
         assertThat(origin.ranges).hasSize(4);
