@@ -124,10 +124,16 @@ public final class CacheFill {
      * response's validators come in.
      */
     public void prepare(HttpHeaders upstream) {
-        upstream.remove(HttpHeaderNames.IF_NONE_MATCH);
-        upstream.remove(HttpHeaderNames.IF_MODIFIED_SINCE);
-        upstream.remove(HttpHeaderNames.IF_RANGE);
-        upstream.remove(HttpHeaderNames.RANGE);
+        if (pending != null || stale != null || sliceIndex >= 0) {
+            upstream.remove(HttpHeaderNames.IF_NONE_MATCH);
+            upstream.remove(HttpHeaderNames.IF_MODIFIED_SINCE);
+            upstream.remove(HttpHeaderNames.IF_RANGE);
+            upstream.remove(HttpHeaderNames.RANGE);
+        }
+        // Else nobody waits on this fetch and the key is recently uncacheable (too large, private,
+        // not this variant): the client's range and preconditions go to the origin as sent, so a
+        // seek in a video is a 206 and a revalidation a 304, not the whole object again. A full
+        // answer is still stored when it turns out storable.
         if (sliceIndex >= 0) {
             // The slice is checked against the others by its validators; the client's
             // preconditions are answered from the stored slices.
@@ -241,7 +247,8 @@ public final class CacheFill {
             reason = "too-large";
         }
         if (reason != null) {
-            return pass(code, reason, !reason.equals("too-large") && !reason.equals("request-no-store"));
+            // Too large stays too large: the next requests skip collapsing and keep their ranges.
+            return pass(code, reason, !reason.equals("request-no-store"));
         }
         HttpHeaders stored = new DefaultHttpHeaders(false);
         stored.set(headers);
@@ -260,7 +267,9 @@ public final class CacheFill {
             return pass(code, "stale-on-arrival", true);
         }
         object = cache.newObject(baseKey, url, code, clientHeaders, meta, HttpCache.tags(headers), route.rules());
-        if (pending != null && !settled) {
+        if (pending != null && !settled && length >= 0) {
+            // Others read it while it fills. Without a Content-Length it could still outgrow the
+            // object limit and end for them mid-body: they wait for it whole (onComplete) instead.
             settled = true;
             pending.publish(object);
         }
@@ -309,7 +318,9 @@ public final class CacheFill {
             return;
         }
         if (!object.append(data)) {
-            abandon();
+            // Past max_object_size: the URL is not stored for a while, and whoever waits for it
+            // (it was not published: no Content-Length) goes to the origin on its own.
+            abandon(true);
         }
     }
 
@@ -324,6 +335,10 @@ public final class CacheFill {
         o.complete();
         route.cache().store(o, route.rules().maxVariants());
         if (pending != null) {
+            if (!settled) {
+                settled = true;
+                pending.publish(o);
+            }
             pending.finished();
         }
         o.release();
@@ -331,17 +346,21 @@ public final class CacheFill {
 
     /** The fetch broke off: nothing is stored, readers of the object see it end early. */
     public void onFailure() {
-        abandon();
+        abandon(false);
         settle(false);
     }
 
-    private void abandon() {
+    private void abandon(boolean uncacheable) {
         if (object != null) {
             CachedResponse o = object;
             object = null;
             o.fail();
             if (pending != null) {
-                pending.finished();
+                if (settled) {
+                    pending.finished();
+                } else {
+                    settle(uncacheable);
+                }
             }
             o.release();
         }

@@ -354,6 +354,80 @@ class CacheIntegrationTest {
     }
 
     @Test
+    void aRangeOnAnObjectTooLargeToStoreReachesTheOriginOnceTheCacheKnows() throws Exception {
+        start("max_object_size: 1k");
+        String body = "b".repeat(5000);
+        origin.on("/big", r -> r.headers().contains("Range")
+                ? ScriptedOrigin.Reply.of(206, body.substring(0, 10), "Content-Range", "bytes 0-9/5000",
+                        "Cache-Control", "max-age=60")
+                : ScriptedOrigin.Reply.ok(body, "Cache-Control", "max-age=60"));
+        // The first request finds out that the object is too large (the cache asked for all of it).
+        assertThat(get("/big", "Range", "bytes=0-9").body()).hasSize(5000);
+        HttpResponse<String> second = get("/big", "Range", "bytes=0-9");
+        assertThat(second.statusCode()).isEqualTo(206);
+        assertThat(second.body()).isEqualTo("b".repeat(10));
+        assertThat(origin.requestHeaders.get(1).get("Range")).isEqualTo("bytes=0-9");
+    }
+
+    @Test
+    void aChunkedResponseThatOutgrowsTheObjectLimitReachesEveryoneWaitingForIt() throws Exception {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        AtomicInteger requests = new AtomicInteger();
+        String chunk = "c".repeat(600);
+        try (TcpOrigin chunked = new TcpOrigin(sock -> {
+            java.io.BufferedReader in = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(sock.getInputStream(), StandardCharsets.ISO_8859_1));
+            java.io.OutputStream out = sock.getOutputStream();
+            while (true) {
+                String line = in.readLine();
+                if (line == null) {
+                    return;
+                }
+                while (line != null && !line.isEmpty()) {
+                    line = in.readLine();
+                }
+                boolean first = requests.incrementAndGet() == 1;
+                String piece = Integer.toHexString(chunk.length()) + "\r\n" + chunk + "\r\n";
+                out.write(("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n\r\n" + piece)
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+                if (first) {
+                    gate.join();
+                }
+                out.write((piece.repeat(3) + "0\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+            }
+        })) {
+            portico = PorticoHarness.start("""
+                    upstreams:
+                      origin:
+                        backends:
+                          - address: 127.0.0.1:%d
+                    servers:
+                      - default: true
+                        routes:
+                          - match: { prefix: / }
+                            upstream: origin
+                            cache: { enabled: true, max_object_size: 1k }
+                    """.formatted(chunked.port()));
+            CompletableFuture<HttpResponse<String>> leader = client.sendAsync(
+                    HttpRequest.newBuilder(portico.uri("/c")).build(), HttpResponse.BodyHandlers.ofString());
+            await().until(() -> requests.get() == 1);
+            CompletableFuture<HttpResponse<String>> follower = client.sendAsync(
+                    HttpRequest.newBuilder(portico.uri("/c")).build(), HttpResponse.BodyHandlers.ofString());
+            await().until(() -> portico.server().cache().stats().collapsed() == 1);
+            gate.complete(null);
+            // Without a length the follower waits for the whole object; past the limit it is not
+            // stored, and the follower fetches its own copy instead of being cut off mid-body.
+            assertThat(leader.get().body()).isEqualTo(chunk.repeat(4));
+            assertThat(follower.get().body()).isEqualTo(chunk.repeat(4));
+            assertThat(requests.get()).isEqualTo(2);
+            assertThat(cacheStatus(get("/c"))).doesNotContain("hit");
+            assertThat(chunked.failures).isEmpty();
+        }
+    }
+
+    @Test
     void requestNoCacheRevalidatesAndOnlyIfCachedGets504WhenNothingIsStored() throws Exception {
         start("");
         origin.on("/n", r -> ScriptedOrigin.Reply.ok("n", "Cache-Control", "max-age=60"));
