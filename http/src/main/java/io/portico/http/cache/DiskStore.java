@@ -34,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -345,13 +346,14 @@ public final class DiskStore implements AutoCloseable {
 
     /**
      * Reads the object stored under {@code key} on the disk thread; {@code done} runs on
-     * {@code loop} with the object (one reference for the caller) or null when it is gone or
-     * unreadable.
+     * {@code loop} with the entry that was read and the object (one reference for the caller), or
+     * null when it is gone or unreadable. The entry may no longer be the {@linkplain #entry current}
+     * one by then (purged or rewritten meanwhile): the caller checks before trusting it.
      */
-    void load(String key, EventExecutor loop, Consumer<CachedResponse> done) {
+    void load(String key, EventExecutor loop, BiConsumer<Entry, CachedResponse> done) {
         Entry e = index.get(key);
         if (e == null) {
-            loop.execute(() -> done.accept(null));
+            loop.execute(() -> done.accept(null, null));
             return;
         }
         e.lastAccess = System.currentTimeMillis();
@@ -364,11 +366,14 @@ public final class DiskStore implements AutoCloseable {
                 } catch (IOException | RuntimeException failed) {
                     loadFailures.increment();
                     LOG.log(System.Logger.Level.WARNING, "cache disk tier: dropping unreadable " + e.file + ": " + failed);
-                    remove(key);
+                    // Only this file: a newer one written under the key since is not the unreadable one.
+                    if (index.get(key) == e) {
+                        remove(key);
+                    }
                 }
                 CachedResponse result = o;
                 try {
-                    loop.execute(() -> done.accept(result));
+                    loop.execute(() -> done.accept(e, result));
                 } catch (RejectedExecutionException shuttingDown) {
                     if (result != null) {
                         result.release();
@@ -376,7 +381,7 @@ public final class DiskStore implements AutoCloseable {
                 }
             });
         } catch (RejectedExecutionException busy) {
-            loop.execute(() -> done.accept(null));
+            loop.execute(() -> done.accept(e, null));
         }
     }
 

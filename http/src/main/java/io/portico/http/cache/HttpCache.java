@@ -180,13 +180,33 @@ public final class HttpCache implements AutoCloseable {
      * Reads a response from the disk tier and promotes it to the memory tier (whose admission
      * policy keeps it only if it is hotter than what it would evict). {@code done} runs on
      * {@code loop} with the object, retained for the caller, or null (gone, unreadable: a miss).
+     *
+     * <p>The read takes a while: a purge meanwhile stays a purge (the copy read is dropped: a
+     * miss), and an object stored meanwhile under the key is newer than the copy read, so it is
+     * kept and answers instead.
      */
     public void load(String key, EventExecutor loop, java.util.function.Consumer<CachedResponse> done) {
-        disk.load(key, loop, o -> {
-            if (o != null) {
-                memory.put(key, o.retain());
+        disk.load(key, loop, (read, o) -> {
+            if (o == null) {
+                done.accept(null);
+                return;
             }
-            done.accept(o);
+            boolean[] promoted = {false};
+            // Checked under the map's lock for the key: removeKey drops the disk entry before the
+            // memory one, so a purge either sees the promoted object or makes this check fail.
+            CachedResponse present = memory.asMap().computeIfAbsent(key, k -> {
+                if (disk.entry(k) != read) {
+                    return null;
+                }
+                promoted[0] = true;
+                return o.retain();
+            });
+            if (promoted[0]) {
+                done.accept(o);
+                return;
+            }
+            o.release();
+            done.accept(present == null ? null : getExact(key));
         });
     }
 
@@ -407,14 +427,13 @@ public final class HttpCache implements AutoCloseable {
 
     /** Removes one key from both tiers and the indexes; true when it was stored. */
     private boolean removeKey(String key) {
+        // Disk first: a load promoting the key checks the disk entry under the memory tier's lock
+        // for it (see load), so once the entry is gone nothing can put the object back.
+        DiskStore.Entry e = disk == null ? null : disk.entry(key);
+        boolean onDisk = disk != null && disk.remove(key);
         boolean inMemory = memory.asMap().remove(key) != null;
-        boolean onDisk = false;
-        if (disk != null) {
-            DiskStore.Entry e = disk.entry(key);
-            onDisk = disk.remove(key);
-            if (e != null && !inMemory) {
-                unindex(e.url, e.tags, e.baseKey, key);
-            }
+        if (e != null && !inMemory) {
+            unindex(e.url, e.tags, e.baseKey, key);
         }
         return inMemory || onDisk;
     }

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -167,6 +168,73 @@ class DiskStoreTest {
         again.release();
         assertThat(cache.purgeTag("t1")).isEqualTo(1);
         await().until(() -> cache.disk().objects() == 0 && files() == 0);
+    }
+
+    /**
+     * Starts reading {@code key} back from disk while the loop is held, so its answer waits;
+     * returns once the disk thread has read the file.
+     */
+    private CompletableFuture<CachedResponse> loadHeldBack(String key, CountDownLatch hold) {
+        loop.execute(() -> {
+            try {
+                hold.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        CompletableFuture<CachedResponse> f = new CompletableFuture<>();
+        cache.load(key, loop, f::complete);
+        await().until(() -> cache.disk().loads.sum() == 1);
+        return f;
+    }
+
+    @Test
+    void aPurgeWhileTheDiskTierReadsTheObjectBackIsFinal() throws Exception {
+        open(1 << 20);
+        store("http://h/p", "secret", new DefaultHttpHeaders().add("Cache-Control", "max-age=600").add("Cache-Tag", "t"),
+                new DefaultHttpHeaders());
+        await().until(() -> cache.disk().objects() == 1);
+        open(1 << 20);
+        CountDownLatch hold = new CountDownLatch(1);
+        try {
+            CompletableFuture<CachedResponse> loaded = loadHeldBack("http://h/p", hold);
+            assertThat(cache.purgeUrl("http://h/p")).isEqualTo(1);
+            hold.countDown();
+            // The copy read before the purge answers nobody: a miss.
+            assertThat(loaded.get(5, TimeUnit.SECONDS)).isNull();
+        } finally {
+            hold.countDown();
+        }
+        assertThat(cache.get("http://h/p", new DefaultHttpHeaders())).isNull();
+        assertThat(cache.contains("http://h/p")).isFalse();
+        assertThat(cache.onDisk("http://h/p", new DefaultHttpHeaders())).isNull();
+        assertThat(cache.purgeTag("t")).isZero();
+        await().until(() -> files() == 0);
+    }
+
+    @Test
+    void anObjectStoredWhileTheDiskTierReadsTheOldCopyIsKept() throws Exception {
+        open(1 << 20);
+        HttpHeaders response = new DefaultHttpHeaders().add("Cache-Control", "max-age=600");
+        store("http://h/n", "old", response, new DefaultHttpHeaders());
+        await().until(() -> cache.disk().objects() == 1);
+        open(1 << 20);
+        CountDownLatch hold = new CountDownLatch(1);
+        try {
+            CompletableFuture<CachedResponse> loaded = loadHeldBack("http://h/n", hold);
+            store("http://h/n", "new", response, new DefaultHttpHeaders());
+            hold.countDown();
+            CachedResponse o = loaded.get(5, TimeUnit.SECONDS);
+            assertThat(body(o)).isEqualTo("new");
+            o.release();
+        } finally {
+            hold.countDown();
+        }
+        CachedResponse now = cache.get("http://h/n", new DefaultHttpHeaders());
+        assertThat(body(now)).isEqualTo("new");
+        now.release();
+        await().until(() -> cache.disk().writes.sum() == 1);
+        assertThat(cache.purgeUrl("http://h/n")).isEqualTo(1);
     }
 
     @Test
