@@ -75,10 +75,12 @@ public final class DiskStore implements AutoCloseable {
         final List<String> varyNames;
         final Path file;
         final long size;
+        /** When the stored response arrived (epoch millis): which of two files for a base key is newer. */
+        final long responseTime;
         volatile long lastAccess;
 
         Entry(String key, String baseKey, String url, List<String> tags, List<String> varyNames, Path file, long size,
-              long lastAccess) {
+              long responseTime, long lastAccess) {
             this.key = key;
             this.baseKey = baseKey;
             this.url = url;
@@ -86,6 +88,7 @@ public final class DiskStore implements AutoCloseable {
             this.varyNames = varyNames;
             this.file = file;
             this.size = size;
+            this.responseTime = responseTime;
             this.lastAccess = lastAccess;
         }
     }
@@ -258,7 +261,8 @@ public final class DiskStore implements AutoCloseable {
             if (keepOpen(o, ch, bodyOffset)) {
                 ch = null;
             }
-            Entry e = new Entry(o.key(), o.baseKey(), o.url(), o.tags(), o.varyNames(), file, size, System.currentTimeMillis());
+            Entry e = new Entry(o.key(), o.baseKey(), o.url(), o.tags(), o.varyNames(), file, size,
+                    o.meta().responseTime(), System.currentTimeMillis());
             Entry old = index.put(o.key(), e);
             used.addAndGet(size - (old == null ? 0 : old.size));
             writes.increment();
@@ -614,7 +618,7 @@ public final class DiskStore implements AutoCloseable {
                 throw new IOException("truncated cache file");
             }
             Decoded d = decodeHead(head.array());
-            return new Entry(d.key, d.baseKey, d.url, d.tags, d.varyNames, f, size,
+            return new Entry(d.key, d.baseKey, d.url, d.tags, d.varyNames, f, size, d.meta.responseTime(),
                     Files.getLastModifiedTime(f).toMillis());
         }
     }

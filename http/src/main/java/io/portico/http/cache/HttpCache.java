@@ -77,9 +77,27 @@ public final class HttpCache implements AutoCloseable {
         this.uncacheable = Caffeine.newBuilder().maximumSize(65_536)
                 .expireAfterWrite(java.time.Duration.ofMillis(UNCACHEABLE_MILLIS)).executor(Runnable::run).build();
         if (disk != null) {
-            // The disk tier's files are the index that survives a restart: rebuild ours from them.
-            for (DiskStore.Entry e : disk.entries()) {
-                indexKnown(e.key, e.baseKey, e.url, e.tags, e.varyNames, Integer.MAX_VALUE);
+            indexDisk();
+        }
+    }
+
+    /**
+     * The disk tier's files are the index that survives a restart: rebuilds ours from them, oldest
+     * response first, so that whatever order the files come in, a newer response supersedes an
+     * older one for its base key (plain or varying, on which fields) as it did when it was stored.
+     */
+    private void indexDisk() {
+        List<DiskStore.Entry> found = new ArrayList<>(disk.entries());
+        found.sort(java.util.Comparator.comparingLong((DiskStore.Entry e) -> e.responseTime)
+                .thenComparingLong(e -> e.lastAccess));
+        Set<String> indexed = new java.util.HashSet<>();
+        for (DiskStore.Entry e : found) {
+            indexed.add(e.key);
+            for (String k : indexKnown(e.key, e.baseKey, e.url, e.tags, e.varyNames, Integer.MAX_VALUE)) {
+                // A plain file at the base key not indexed yet is newer than this one: it drops this one in turn.
+                if (indexed.contains(k)) {
+                    removeKey(k);
+                }
             }
         }
     }
@@ -287,7 +305,9 @@ public final class HttpCache implements AutoCloseable {
         List<String> dropped = indexKnown(object.key(), object.baseKey(), object.url(), object.tags(),
                 object.varyNames(), maxVariants);
         for (String k : dropped) {
-            removeKey(k);
+            if (!k.equals(object.baseKey()) || stored(k)) {
+                removeKey(k);
+            }
         }
         memory.put(object.key(), object.retain());
         if (disk != null) {
@@ -303,7 +323,17 @@ public final class HttpCache implements AutoCloseable {
         }
     }
 
-    /** Records a stored key in the Vary, URL and tag indexes; returns variants pushed out. */
+    /** In the memory tier, or on disk or on its way there. */
+    private boolean stored(String key) {
+        return memory.asMap().containsKey(key) || disk != null && disk.holds(key);
+    }
+
+    /**
+     * Records a stored key in the Vary, URL and tag indexes; returns the keys it supersedes:
+     * variants pushed out, variants on other fields, and the base key itself (where a plain
+     * response may be stored) when the base key starts to vary. The plain response would otherwise
+     * stay stored, unreachable while the variants are, and come back once they are gone.
+     */
     private List<String> indexKnown(String key, String baseKey, String url, List<String> tags, List<String> names,
                                     int maxVariants) {
         List<String> dropped = new ArrayList<>(1);
@@ -318,6 +348,7 @@ public final class HttpCache implements AutoCloseable {
                 if (rec != null) {
                     dropped.addAll(rec.keys);
                 }
+                dropped.add(baseKey);
                 rec = new VaryRecord(names);
             }
             rec.keys.remove(key);

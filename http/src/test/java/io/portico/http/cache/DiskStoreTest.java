@@ -237,6 +237,47 @@ class DiskStoreTest {
         assertThat(cache.purgeUrl("http://h/n")).isEqualTo(1);
     }
 
+    /** Writes a response to the disk tier alone, as it arrived at {@code responseTime}, bypassing the memory tier's index. */
+    private void writeToDisk(String url, String body, HttpHeaders response, HttpHeaders request, long responseTime) {
+        StoredMeta meta = StoredMeta.of(200, response, CacheRules.DEFAULT, responseTime, responseTime);
+        CachedResponse o = cache.newObject(url, url, 200, request, meta, HttpCache.tags(response), CacheRules.DEFAULT);
+        ByteBuf b = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+        o.append(b);
+        b.release();
+        o.complete();
+        cache.disk().write(o);
+        o.release();
+    }
+
+    @Test
+    void atStartupTheNewerOfAPlainAndAVaryingResponseForOneUrlWinsWhateverTheFileOrder() throws Exception {
+        HttpHeaders de = new DefaultHttpHeaders().add("Accept-Language", "de");
+        HttpHeaders plain = new DefaultHttpHeaders().add("Cache-Control", "max-age=600");
+        HttpHeaders varying = new DefaultHttpHeaders().add("Cache-Control", "max-age=600").add("Vary", "Accept-Language");
+        String variant = HttpCache.variantKey("http://h/v", Vary.selectingValues(java.util.List.of("accept-language"), de));
+        long now = System.currentTimeMillis();
+
+        // Both files left by an older version; the directory's order is the same both times.
+        open(1 << 20);
+        writeToDisk("http://h/v", "plain", plain, new DefaultHttpHeaders(), now - 2000);
+        writeToDisk("http://h/v", "de", varying, de, now - 1000);
+        await().until(() -> cache.disk().objects() == 2);
+        open(1 << 20);
+        assertThat(cache.onDisk("http://h/v", de)).isEqualTo(variant);
+        assertThat(cache.onDisk("http://h/v", new DefaultHttpHeaders())).isNull();
+        await().until(() -> cache.disk().objects() == 1 && files() == 1);
+
+        writeToDisk("http://h/v", "plain", plain, new DefaultHttpHeaders(), now);
+        await().until(() -> cache.disk().objects() == 2);
+        open(1 << 20);
+        assertThat(cache.onDisk("http://h/v", de)).isEqualTo("http://h/v");
+        assertThat(cache.disk().contains(variant)).isFalse();
+        await().until(() -> files() == 1);
+        CachedResponse o = load("http://h/v");
+        assertThat(body(o)).isEqualTo("plain");
+        o.release();
+    }
+
     @Test
     void theBudgetDropsTheLeastRecentlyUsedFilesAndSkipsObjectsLargerThanIt() throws Exception {
         open(25_000);

@@ -89,6 +89,32 @@ class HttpCacheTest {
     }
 
     @Test
+    void aResponseThatStartsToVaryReplacesThePlainOneStoredBefore() {
+        fill("http://h/x", "old", new DefaultHttpHeaders().add("Cache-Control", "max-age=600"), new DefaultHttpHeaders());
+        HttpHeaders de = new DefaultHttpHeaders().add("Accept-Language", "de");
+        fill("http://h/x", "new", new DefaultHttpHeaders().add("Cache-Control", "max-age=600").add("Vary", "Accept-Language"),
+                de);
+        assertThat(cache.contains("http://h/x")).isFalse();
+        // Once the variant is gone too, the older plain response does not come back.
+        String variant = HttpCache.variantKey("http://h/x", Vary.selectingValues(List.of("accept-language"), de));
+        assertThat(cache.purgeKey(variant)).isTrue();
+        assertThat(cache.get("http://h/x", de)).isNull();
+        assertThat(cache.get("http://h/x", new DefaultHttpHeaders())).isNull();
+        assertThat(cache.stats().objects()).isZero();
+    }
+
+    @Test
+    void aPlainResponseReplacesTheVariantsStoredBefore() {
+        HttpHeaders de = new DefaultHttpHeaders().add("Accept-Language", "de");
+        fill("http://h/y", "de", new DefaultHttpHeaders().add("Vary", "Accept-Language"), de);
+        fill("http://h/y", "plain", new DefaultHttpHeaders(), new DefaultHttpHeaders());
+        CachedResponse r = cache.get("http://h/y", de);
+        assertThat(body(r)).isEqualTo("plain");
+        r.release();
+        assertThat(cache.stats().objects()).isEqualTo(1);
+    }
+
+    @Test
     void purgeByPrefixAndTag() {
         fill("http://h/img/1", "1", new DefaultHttpHeaders().add("Surrogate-Key", "img a"), new DefaultHttpHeaders());
         fill("http://h/img/2", "2", new DefaultHttpHeaders().add("Cache-Tag", "img,b"), new DefaultHttpHeaders());
