@@ -119,7 +119,10 @@ public record ByteRange(long first, long last) {
         return from == 0 && to == n ? chunk.retainedDuplicate() : chunk.retainedSlice(chunk.readerIndex() + from, to - from);
     }
 
-    /** Section 13.1.5: a strong ETag match, or a Last-Modified date equal to the one stored. */
+    /**
+     * Section 13.1.5: a strong ETag match, or a date equal to the stored Last-Modified when that is
+     * strong (a weak one may name two versions written within the same second).
+     */
     static boolean ifRangeMatches(String ifRange, HttpHeaders stored) {
         if (ifRange.startsWith("\"") || ifRange.startsWith("W/")) {
             String etag = stored.get(HttpHeaderNames.ETAG);
@@ -127,8 +130,7 @@ public record ByteRange(long first, long last) {
             return etag != null && !ifRange.startsWith("W/") && !etag.startsWith("W/") && etag.trim().equals(ifRange);
         }
         long date = HttpDates.parse(ifRange);
-        long lastModified = HttpDates.parse(stored.get(HttpHeaderNames.LAST_MODIFIED));
-        return date != HttpDates.INVALID && date == lastModified;
+        return date != HttpDates.INVALID && date == HttpDates.strongLastModified(stored);
     }
 
     static ByteRange parse(String range, long length) {

@@ -101,7 +101,9 @@ public final class Slices {
     /**
      * Whether two slices' fields describe the same representation: the same total length, and the
      * same strong {@code ETag} when either has one, else the same {@code Last-Modified} when
-     * either has one. (Without validators only the length can be compared, as nginx does.)
+     * either has one, strong in both (each slice's {@code Date} a second or more after it: two
+     * versions written within one second share their Last-Modified). Without validators only the
+     * length can be compared, as nginx does.
      */
     public static boolean sameRepresentation(HttpHeaders a, HttpHeaders b) {
         ContentRange ra = contentRange(a);
@@ -118,8 +120,8 @@ public final class Slices {
         String lmA = a.get(HttpHeaderNames.LAST_MODIFIED);
         String lmB = b.get(HttpHeaderNames.LAST_MODIFIED);
         if (lmA != null || lmB != null) {
-            return lmA != null && lmB != null && HttpDates.parse(lmA) == HttpDates.parse(lmB)
-                    && HttpDates.parse(lmA) != HttpDates.INVALID;
+            long strongA = HttpDates.strongLastModified(a);
+            return strongA != HttpDates.INVALID && strongA == HttpDates.strongLastModified(b);
         }
         return true;
     }

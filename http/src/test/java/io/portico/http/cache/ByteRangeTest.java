@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ByteRangeTest {
 
     private static final HttpHeaders STORED = new DefaultHttpHeaders().add("ETag", "\"s1\"")
-            .add("Last-Modified", "Sun, 01 Nov 2026 10:00:00 GMT");
+            .add("Last-Modified", "Sun, 01 Nov 2026 10:00:00 GMT").add("Date", "Sun, 01 Nov 2026 12:00:00 GMT");
 
     private static ByteRange range(String range, long length) {
         return ByteRange.of(new DefaultHttpHeaders().add("Range", range), STORED, length);
@@ -53,6 +53,23 @@ class ByteRangeTest {
         assertThat(ByteRange.of(date, STORED, 10)).isEqualTo(new ByteRange(0, 0));
         HttpHeaders later = new DefaultHttpHeaders().add("Range", "bytes=0-0").add("If-Range", "Mon, 02 Nov 2026 10:00:00 GMT");
         assertThat(ByteRange.of(later, STORED, 10)).isNull();
+    }
+
+    @Test
+    void ifRangeWithADateNeedsAStrongLastModified() {
+        HttpHeaders ifRange = new DefaultHttpHeaders().add("Range", "bytes=0-0")
+                .add("If-Range", "Sun, 01 Nov 2026 10:00:00 GMT");
+        // Written in the second it was sent: a second version within that second has the same date.
+        HttpHeaders sameSecond = new DefaultHttpHeaders().add("Last-Modified", "Sun, 01 Nov 2026 10:00:00 GMT")
+                .add("Date", "Sun, 01 Nov 2026 10:00:00 GMT");
+        assertThat(ByteRange.of(ifRange, sameSecond, 10)).isNull();
+        assertThat(ByteRange.all(ifRange, sameSecond, 10)).isNull();
+        HttpHeaders noDate = new DefaultHttpHeaders().add("Last-Modified", "Sun, 01 Nov 2026 10:00:00 GMT");
+        assertThat(ByteRange.of(ifRange, noDate, 10)).isNull();
+        HttpHeaders secondLater = new DefaultHttpHeaders().add("Last-Modified", "Sun, 01 Nov 2026 10:00:00 GMT")
+                .add("Date", "Sun, 01 Nov 2026 10:00:01 GMT");
+        assertThat(ByteRange.of(ifRange, secondLater, 10)).isEqualTo(new ByteRange(0, 0));
+        assertThat(ByteRange.all(ifRange, secondLater, 10)).containsExactly(new ByteRange(0, 0));
     }
 
     private static java.util.List<ByteRange> all(String range, long length) {
