@@ -41,6 +41,8 @@ import java.util.Map;
  * {@code /config}, {@code /api/dashboard}, {@code /ui}, and {@code POST /reload}. With a token
  * configured every request but the dashboard page itself (static, no data in it) needs
  * {@code Authorization: Bearer TOKEN}; the page asks for the token and sends it with its polls.
+ * A request other than GET or HEAD that a browser marks as coming from another site is refused
+ * with 403 ({@link CrossSiteGuard}).
  */
 @ChannelHandler.Sharable
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -167,6 +169,14 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                     + "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:");
             send(ctx, keepAlive, r);
             return;
+        }
+        if (!isGet(method)) {
+            // Token or not: a page in the operator's browser must not purge or reload (CSRF).
+            String refusal = CrossSiteGuard.refusal(req.headers());
+            if (refusal != null) {
+                send(ctx, keepAlive, json(HttpResponseStatus.FORBIDDEN, Map.of("error", refusal)));
+                return;
+            }
         }
         if (!auth.accepts(req.headers().get(HttpHeaderNames.AUTHORIZATION))) {
             FullHttpResponse r = json(HttpResponseStatus.UNAUTHORIZED, Map.of("error", "a bearer token is required"));

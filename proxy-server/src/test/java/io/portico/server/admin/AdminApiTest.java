@@ -111,6 +111,29 @@ class AdminApiTest {
     }
 
     @Test
+    void aWebPageCannotReloadButMayStillRead() throws Exception {
+        HttpResponse<String> reload = admin.post("/reload", "Origin", "http://evil.example");
+        assertThat(reload.statusCode()).isEqualTo(403);
+        assertThat(reload.body()).contains("\"error\":\"refused: Origin http://evil.example");
+        assertThat(admin.post("/reload", "Sec-Fetch-Site", "same-site").statusCode()).isEqualTo(403);
+        // A DNS name could be rebound to 127.0.0.1 by the page that names it: not our own origin.
+        try (io.portico.server.it.RawHttp raw = new io.portico.server.it.RawHttp(portico.server().adminAddress().getPort())) {
+            raw.send("POST /reload HTTP/1.1\r\nHost: rebound.example:" + portico.server().adminAddress().getPort()
+                    + "\r\nOrigin: http://rebound.example:" + portico.server().adminAddress().getPort()
+                    + "\r\nContent-Length: 0\r\n\r\n");
+            assertThat(raw.read("POST").status()).isEqualTo(403);
+        }
+        // Reads are as they were: the dashboard polls with GET from its own origin.
+        HttpResponse<String> status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create(admin.origin() + "/status")).header("Origin", "http://evil.example")
+                        .header("Sec-Fetch-Site", "cross-site").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(status.statusCode()).isEqualTo(200);
+        // Not refused for its origin: it gets as far as the reload (nothing to re-read here).
+        assertThat(admin.post("/reload", "Origin", admin.origin(), "Sec-Fetch-Site", "same-origin").statusCode())
+                .isEqualTo(422);
+    }
+
+    @Test
     void unknownPathsAndWrongMethodsGetClearAnswers() throws Exception {
         assertThat(admin.get("/nope").statusCode()).isEqualTo(404);
         assertThat(admin.get("/reload").statusCode()).isEqualTo(405);

@@ -29,6 +29,16 @@ public final class AdminClient {
         return send(builder(path).POST(HttpRequest.BodyPublishers.noBody()));
     }
 
+    /** A POST with extra header fields, name and value in turn (as a browser adds Origin). */
+    public HttpResponse<String> post(String path, String... headers) throws IOException, InterruptedException {
+        return send(builder(path).headers(headers).POST(HttpRequest.BodyPublishers.noBody()));
+    }
+
+    /** The origin a browser that loaded the dashboard from this listener sends. */
+    public String origin() {
+        return "http://127.0.0.1:" + address.getPort();
+    }
+
     public Scrape scrape() throws IOException, InterruptedException {
         HttpResponse<String> r = get("/metrics");
         if (r.statusCode() != 200) {

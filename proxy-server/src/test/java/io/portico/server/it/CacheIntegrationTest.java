@@ -568,6 +568,33 @@ class CacheIntegrationTest {
     }
 
     @Test
+    void aWebPageCannotPurgeThroughTheAdminListener() throws Exception {
+        start("");
+        origin.on("/a", r -> ScriptedOrigin.Reply.ok("a", "Cache-Control", "max-age=60"));
+        AdminClient admin = new AdminClient(portico.server().adminAddress(), null);
+        get("/a");
+        // What a page on another site gets when it POSTs (a form, a no-cors fetch) to the loopback listener.
+        HttpResponse<String> crossSite = admin.post("/cache/purge?all=true", "Origin", "http://evil.example");
+        assertThat(crossSite.statusCode()).isEqualTo(403);
+        assertThat(crossSite.body()).contains("Origin http://evil.example is not the admin listener's own");
+        HttpResponse<String> fetchMetadata = admin.post("/cache/purge?all=true", "Sec-Fetch-Site", "cross-site");
+        assertThat(fetchMetadata.statusCode()).isEqualTo(403);
+        assertThat(admin.post("/cache/purge?all=true", "Origin", "null").statusCode()).isEqualTo(403);
+        get("/a");
+        assertThat(origin.hits("/a")).isEqualTo(1);
+        assertThat(portico.server().cache().stats().purged()).isZero();
+
+        // The listener's own origin, and curl (no Origin), still purge.
+        assertThat(admin.post("/cache/purge?url=http://127.0.0.1/a", "Origin", admin.origin(),
+                "Sec-Fetch-Site", "same-origin").body()).contains("\"purged\":1");
+        get("/a");
+        HttpResponse<String> curl = admin.post("/cache/purge?all=true");
+        assertThat(curl.statusCode()).isEqualTo(200);
+        assertThat(curl.body()).contains("\"purged\":1");
+        assertThat(origin.hits("/a")).isEqualTo(2);
+    }
+
+    @Test
     void rangesAreAnsweredFromTheStoredObject() throws Exception {
         start("");
         StringBuilder body = new StringBuilder();
