@@ -29,7 +29,7 @@ public final class HttpDates {
      * section 8.8.2.2): the stored {@code Date} is at least a second later, so the representation
      * cannot have changed again within the second the date names. Otherwise {@link #INVALID}.
      */
-    static long strongLastModified(HttpHeaders stored) {
+    public static long strongLastModified(HttpHeaders stored) {
         long lastModified = parse(stored.get(HttpHeaderNames.LAST_MODIFIED));
         long date = parse(stored.get(HttpHeaderNames.DATE));
         if (lastModified == INVALID || date == INVALID || date - lastModified < 1000) {

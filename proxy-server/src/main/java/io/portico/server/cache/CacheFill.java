@@ -235,6 +235,13 @@ public final class CacheFill {
                 route.markUnsliced(wholeKey);
                 return pass(code, "weak-etag", false);
             }
+            if (etag == null && headers.contains(HttpHeaderNames.LAST_MODIFIED)
+                    && HttpDates.strongLastModified(headers) == HttpDates.INVALID) {
+                // Nor does a Last-Modified from the second the response was made (RFC 9110
+                // section 8.8.2.2): two versions within it share it. Cached whole instead.
+                route.markUnsliced(wholeKey);
+                return pass(code, "weak-last-modified", false);
+            }
             // A slice is as storable as the whole response it is part of (the policy refuses
             // partial responses that would be stored as if they were whole).
             policyStatus = 200;

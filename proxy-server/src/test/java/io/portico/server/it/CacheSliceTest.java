@@ -196,6 +196,20 @@ class CacheSliceTest {
     }
 
     @Test
+    void anObjectWhoseOnlyValidatorIsAWeakLastModifiedIsCachedWhole() throws Exception {
+        byte[] body = object(2 * MIB, 9);
+        origin = new RangeOrigin(body, null);
+        portico = startPortico("memory_size: 256m");
+
+        assertThat(sha256(get("/lm").body())).isEqualTo(sha256(body));
+        HttpResponse<byte[]> again = get("/lm", "Range", "bytes=100-199");
+        assertThat(again.statusCode()).isEqualTo(206);
+        assertThat(again.body()).isEqualTo(Arrays.copyOfRange(body, 100, 200));
+        assertThat(again.headers().firstValue("cache-status").orElse("")).startsWith("portico; hit");
+        assertThat(origin.ranges).containsExactly(sliceRange(0), "-");
+    }
+
+    @Test
     void concurrentMissesOfOneSliceMakeOneFetch() throws Exception {
         byte[] body = object(2 * MIB, 4);
         start(body);

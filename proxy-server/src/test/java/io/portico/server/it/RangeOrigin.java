@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
+import io.portico.http.cache.HttpDates;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -45,8 +46,10 @@ final class RangeOrigin implements AutoCloseable {
     private volatile long delayMillis;
     private volatile int changeAt = Integer.MAX_VALUE;
     private volatile byte[] nextBody;
+    private final long createdMillis = System.currentTimeMillis();
     private volatile String nextEtag;
 
+    /** @param etag the object's entity tag; null for none and a Last-Modified as old as its Date instead */
     RangeOrigin(byte[] body, String etag) throws InterruptedException {
         this.body = body;
         this.etag = etag;
@@ -128,7 +131,14 @@ final class RangeOrigin implements AutoCloseable {
                         head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(b));
                 r.headers().set(HttpHeaderNames.CONTENT_LENGTH, b.length);
             }
-            r.headers().set(HttpHeaderNames.ETAG, tag);
+            if (tag != null) {
+                r.headers().set(HttpHeaderNames.ETAG, tag);
+            } else {
+                // No tag: a Last-Modified from the second the response is dated, which cannot tell
+                // two versions written within that second apart (not a strong validator).
+                r.headers().set(HttpHeaderNames.LAST_MODIFIED, HttpDates.format(createdMillis));
+                r.headers().set(HttpHeaderNames.DATE, HttpDates.format(createdMillis));
+            }
             r.headers().set(HttpHeaderNames.CACHE_CONTROL, "max-age=600");
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream");
             if (!r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
