@@ -176,10 +176,6 @@ abstract class Exchange {
                 refused.headers(rejection::addHeadersTo);
                 return refused;
             }
-            InetAddress peer = client.remote() == null ? null : client.remote().getAddress();
-            if (!context.acquireWebSocket(peer)) {
-                return LocalExchange.error(client, request, log, HttpResponseStatus.SERVICE_UNAVAILABLE, "websocket_limit");
-            }
             upgrade = true;
         }
         long maxBody = route.maxBodySize();
@@ -188,10 +184,17 @@ abstract class Exchange {
             return LocalExchange.error(client, request, log, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large");
         }
         String expect = headers.get(HttpHeaderNames.EXPECT);
-        if (expect != null) {
-            if (!HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
-                return LocalExchange.error(client, request, log, HttpResponseStatus.EXPECTATION_FAILED, "bad_expect");
+        if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
+            return LocalExchange.error(client, request, log, HttpResponseStatus.EXPECTATION_FAILED, "bad_expect");
+        }
+        if (upgrade) {
+            // The slot is taken last: only a ProxyExchange gives it back, so no refusal may follow.
+            InetAddress peer = client.remote() == null ? null : client.remote().getAddress();
+            if (!context.acquireWebSocket(peer)) {
+                return LocalExchange.error(client, request, log, HttpResponseStatus.SERVICE_UNAVAILABLE, "websocket_limit");
             }
+        }
+        if (expect != null) {
             headers.remove(HttpHeaderNames.EXPECT);
             if (!http10(request)) {
                 // Like nginx: Portico asks for the body itself once it knows the request can go through.

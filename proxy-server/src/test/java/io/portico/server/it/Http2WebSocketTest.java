@@ -161,6 +161,29 @@ class Http2WebSocketTest {
     }
 
     @Test
+    void anExtendedConnectRefusedWith417GivesItsSlotBack() throws Exception {
+        try (PorticoHarness capped = PorticoHarness.start("""
+                upstreams:
+                  echo:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: echo}]
+                """.formatted(echo.address().getPort()), "    websocket: {max_connections: 1}\n");
+             RawH2 h2 = new RawH2(capped.port())) {
+            h2.headers(1, extendedConnect("/ws").add("expect", "nonsense"), false);
+            assertThat(h2.response(1).status()).isEqualTo("417");
+
+            // The only slot is still free: the next extended CONNECT becomes a WebSocket.
+            h2.headers(3, extendedConnect("/ws"), false);
+            byte[] text = "slot given back".getBytes(StandardCharsets.UTF_8);
+            h2.data(3, clientFrame(0x1, text), false);
+            byte[] echoed = readData(h2, 3, 2 + text.length);
+            assertThat(new String(Arrays.copyOfRange(echoed, 2, echoed.length), StandardCharsets.UTF_8))
+                    .isEqualTo("slot given back");
+        }
+    }
+
+    @Test
     void aPlainConnectGets405() throws Exception {
         try (RawH2 h2 = new RawH2(portico.port())) {
             h2.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("CONNECT")

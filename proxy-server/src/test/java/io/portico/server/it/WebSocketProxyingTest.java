@@ -31,6 +31,9 @@ import static org.awaitility.Awaitility.await;
 /** WebSockets through Portico with the JDK client, and the byte-level cases it will not produce. */
 class WebSocketProxyingTest {
 
+    static final String HANDSHAKE = "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
     static EventLoopGroup originLoop;
     static DemoOrigin echo;
     static PorticoHarness portico;
@@ -175,6 +178,27 @@ class WebSocketProxyingTest {
             first.closed.get(10, TimeUnit.SECONDS);
             // Once the first socket is closed its slot is free again.
             await().atMost(Duration.ofSeconds(5)).until(() -> opens(capped));
+        }
+    }
+
+    @Test
+    void anUpgradeRefusedWith417Or413GivesItsSlotBack() throws Exception {
+        try (PorticoHarness capped = PorticoHarness.start("""
+                upstreams:
+                  echo:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: echo}]
+                """.formatted(echo.address().getPort()), "    websocket: {max_connections: 1}\n")) {
+            try (RawHttp raw = new RawHttp(capped.port())) {
+                assertThat(raw.send(HANDSHAKE + "Expect: nonsense\r\n\r\n").read().status()).isEqualTo(417);
+            }
+            try (RawHttp raw = new RawHttp(capped.port())) {
+                // Over the default max_body_size of 1m.
+                assertThat(raw.send(HANDSHAKE + "Content-Length: 2000000\r\n\r\n").read().status()).isEqualTo(413);
+            }
+            // Neither refusal may hold the only slot: a real WebSocket still gets it.
+            assertThat(opens(capped)).isTrue();
         }
     }
 
