@@ -188,6 +188,12 @@ abstract class Exchange {
             return LocalExchange.error(client, request, log, HttpResponseStatus.EXPECTATION_FAILED, "bad_expect");
         }
         if (upgrade) {
+            if (length > 0 || headers.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+                // The opening handshake has no content (RFC 6455 section 4.1). Forwarded, the body would
+                // end where Portico's framing says, while an upstream that switches at the end of the
+                // head reads it as the first frames, which no relay checked. HTTP/2 refuses it too.
+                return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "websocket_upgrade_body");
+            }
             // The slot is taken last: only a ProxyExchange gives it back, so no refusal may follow.
             InetAddress peer = client.remote() == null ? null : client.remote().getAddress();
             if (!context.acquireWebSocket(peer)) {

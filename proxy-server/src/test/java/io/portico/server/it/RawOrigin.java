@@ -22,6 +22,8 @@ public final class RawOrigin implements AutoCloseable {
     private final Map<String, byte[]> answers = new ConcurrentHashMap<>();
     public final AtomicInteger open = new AtomicInteger();
     public final AtomicInteger requests = new AtomicInteger();
+    /** Connections ever accepted, for tests that must show the origin was never contacted. */
+    public final AtomicInteger accepted = new AtomicInteger();
     private final Map<Socket, java.util.Set<String>> served = new ConcurrentHashMap<>();
 
     public RawOrigin() throws IOException {
@@ -45,6 +47,7 @@ public final class RawOrigin implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket s = server.accept();
+                accepted.incrementAndGet();
                 open.incrementAndGet();
                 Thread t = new Thread(() -> serve(s), "raw-origin-conn");
                 t.setDaemon(true);

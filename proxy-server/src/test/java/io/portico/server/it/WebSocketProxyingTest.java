@@ -202,6 +202,33 @@ class WebSocketProxyingTest {
         }
     }
 
+    @Test
+    void anUpgradeWithABodyIsRefusedWith400AndNeverReachesTheUpstream() throws Exception {
+        try (RawOrigin origin = new RawOrigin().on("/ws", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), "")) {
+            // The body is an unmasked text frame "evil", which a FRAMES relay would refuse from a client.
+            String frame = "\u0081\u0004evil";
+            try (RawHttp raw = new RawHttp(p.port())) {
+                assertThat(raw.send(HANDSHAKE + "Content-Length: 6\r\n\r\n" + frame).read().status()).isEqualTo(400);
+            }
+            try (RawHttp raw = new RawHttp(p.port())) {
+                assertThat(raw.send(HANDSHAKE + "Transfer-Encoding: chunked\r\n\r\n6\r\n" + frame + "\r\n0\r\n\r\n")
+                        .read().status()).isEqualTo(400);
+            }
+            assertThat(origin.accepted.get()).as("connections to the upstream").isZero();
+        }
+    }
+
+    @Test
+    void anUpgradeWithAnEmptyContentLengthStillUpgrades() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", portico.port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write((HANDSHAKE + "Content-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            assertThat(readHead(s.getInputStream())).startsWith("HTTP/1.1 101");
+        }
+    }
+
     private static boolean opens(PorticoHarness p) {
         try {
             Listener l = new Listener();
