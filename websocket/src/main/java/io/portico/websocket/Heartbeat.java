@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>One timer per side, re-armed only when it fires, so reads cost a clock read and no
  * scheduling. While the relay is not reading the side (backpressure) the side counts as active:
- * its silence would be ours.
+ * its silence would be ours. How long the other side may hold it there is the send timeout's
+ * business ({@link SendTimeout}).
  */
 final class Heartbeat implements Runnable {
 

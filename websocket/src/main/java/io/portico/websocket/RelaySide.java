@@ -28,6 +28,7 @@ abstract class RelaySide extends ChannelInboundHandlerAdapter {
     final Channel channel;
     final boolean fromClient;
     private final long closeTimeoutNanos;
+    private final SendTimeout sendTimeout;
     Heartbeat heartbeat;
     RelaySide peer;
     ChannelHandlerContext ctx;
@@ -43,6 +44,7 @@ abstract class RelaySide extends ChannelInboundHandlerAdapter {
         this.channel = channel;
         this.fromClient = fromClient;
         this.closeTimeoutNanos = limits.closeTimeout().toNanos();
+        this.sendTimeout = SendTimeout.create(channel, limits, this::sendTimedOut);
     }
 
     /** Adds this side's handlers at the end of its pipeline. */
@@ -86,6 +88,9 @@ abstract class RelaySide extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (sendTimeout != null) {
+            sendTimeout.writabilityChanged();
+        }
         if (live && channel.isWritable()) {
             peer.resume();
         }
@@ -158,6 +163,10 @@ abstract class RelaySide extends ChannelInboundHandlerAdapter {
         if (heartbeat != null && relaying()) {
             heartbeat.start();
         }
+        if (sendTimeout != null) {
+            // What was written before the relay started (the 101, say) may already be waiting on this side.
+            sendTimeout.writabilityChanged();
+        }
         ctx.flush();
         readMore();
     }
@@ -220,6 +229,15 @@ abstract class RelaySide extends ChannelInboundHandlerAdapter {
         channel.close();
     }
 
+    /**
+     * This side left our output unread for the send timeout. A close frame would not be read
+     * either: the connection just closes, and the peer hears it went away (1001, or a FIN in RAW).
+     */
+    private void sendTimedOut() {
+        WebSocketRelay.LOG.debug("{} left the relay's output unread for the send timeout, closing it", channel);
+        channel.close();
+    }
+
     private void inputShutdown() {
         if (!inputShutdown) {
             inputShutdown = true;
@@ -234,6 +252,9 @@ abstract class RelaySide extends ChannelInboundHandlerAdapter {
         }
         gone = true;
         stopHeartbeat();
+        if (sendTimeout != null) {
+            sendTimeout.stop();
+        }
         if (closeTimer != null) {
             closeTimer.cancel(false);
             closeTimer = null;

@@ -42,7 +42,7 @@ public final class WebSocketRelay {
      * <p>RAW: bytes both ways, a side read only while the other is writable; end-of-input passed
      * on as a half-close (FIN, or TLS close_notify) once the bytes before it are flushed; each
      * connection closed when both its directions are done or the other connection is gone. Only
-     * the idle timeout applies.
+     * the idle and send timeouts apply.
      *
      * <p>FRAMES: frames decoded on each side (masked from the client, unmasked from the
      * upstream) and checked; a data frame then goes on as it came (a client's frame keeps its mask,
@@ -58,6 +58,9 @@ public final class WebSocketRelay {
      * other gets 1001. Pongs to Portico's pings are not relayed and do not count as traffic.
      * When one connection is lost the other gets 1001, or its own close code echoed if it had
      * already sent its close.
+     *
+     * <p>Both modes: a side that leaves the relay's output unread for {@code sendTimeout} (its
+     * channel unwritable, taking no bytes) is closed, and the other side hears it went away.
      *
      * @param deflateNegotiated whether the 101 negotiated permessage-deflate (allows RSV1 on the
      *                          first frame of data messages)

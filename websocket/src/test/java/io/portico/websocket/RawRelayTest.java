@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
 
@@ -32,13 +33,17 @@ class RawRelayTest {
     }
 
     private void open(RelayLimits limits, boolean upstreamAutoRead) throws InterruptedException {
+        open(limits, upstreamAutoRead, true);
+    }
+
+    private void open(RelayLimits limits, boolean upstreamAutoRead, boolean clientAutoRead) throws InterruptedException {
         BlockingQueue<BytePeer> upstreams = new LinkedBlockingQueue<>();
         harness = new RelayHarness(WebSocketRelay.Mode.RAW, limits, false, upstreamAutoRead, ch -> {
             BytePeer peer = new BytePeer();
             peer.install(ch);
             upstreams.add(peer);
         });
-        harness.connect(client::install);
+        harness.connect(client::install, clientAutoRead);
         upstream = upstreams.poll(10, TimeUnit.SECONDS);
         assertThat(upstream).isNotNull();
         // The proxy starts the relay in the same task that publishes its upstream channel.
@@ -125,6 +130,28 @@ class RawRelayTest {
         await().atMost(WAIT).until(() -> !proxyToClient.isOpen());
         await().atMost(WAIT).until(() -> client.inputShutdown);
         await().atMost(WAIT).until(() -> harness.onCloseRuns.get() == 1);
+    }
+
+    @Test
+    void closesAClientThatNeverReadsButKeepsSendingAfterTheSendTimeout() throws Exception {
+        open(new RelayLimits(1 << 20, 16 << 20, true, Duration.ofMillis(300), Duration.ZERO,
+                Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofMillis(500)), true, false);
+        Channel proxyToClient = harness.proxyClientSide();
+        Channel proxyToUpstream = harness.proxyUpstreamSide();
+        // The client's bytes keep it from being idle, and the upstream is not read while the client is full.
+        ScheduledFuture<?> chatter = client.channel.eventLoop().scheduleAtFixedRate(
+                () -> client.send(utf8("tick")), 0, 100, TimeUnit.MILLISECONDS);
+        try {
+            upstream.send(new byte[8 << 20]);
+            await().atMost(WAIT).until(() -> !proxyToClient.isWritable());
+
+            await().atMost(WAIT).until(() -> !proxyToClient.isOpen());
+            // The upstream's unread bytes make its close a reset rather than a FIN.
+            await().atMost(WAIT).until(() -> !proxyToUpstream.isOpen());
+            await().atMost(WAIT).until(() -> harness.onCloseRuns.get() == 1);
+        } finally {
+            chatter.cancel(false);
+        }
     }
 
     @Test

@@ -20,6 +20,8 @@ class RelayLimitsTest {
         assertThat(limits.pingInterval()).isZero();
         assertThat(limits.pongTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(limits.closeTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(limits.sendTimeout()).isZero();
+        assertThat(limits.withSendTimeout(Duration.ofSeconds(60)).sendTimeout()).isEqualTo(Duration.ofSeconds(60));
     }
 
     @Test
@@ -34,5 +36,7 @@ class RelayLimitsTest {
                 .hasMessageContaining("pongTimeout");
         assertThatThrownBy(() -> RelayLimits.defaults().withCloseTimeout(Duration.ZERO))
                 .hasMessageContaining("closeTimeout");
+        assertThatThrownBy(() -> RelayLimits.defaults().withSendTimeout(Duration.ofSeconds(-1)))
+                .hasMessageContaining("sendTimeout");
     }
 }

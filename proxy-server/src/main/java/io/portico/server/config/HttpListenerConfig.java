@@ -16,7 +16,8 @@ import java.time.Duration;
  * @param minBodyRate        bytes per second a request body must average after the first
  *                           {@code body_timeout}; slower gets 408 (Apache mod_reqtimeout MinRate); 0 is off
  * @param sendTimeout        longest time a client may leave Portico's output unread; then the
- *                           connection closes (nginx send_timeout)
+ *                           connection closes (nginx send_timeout). A WebSocket relay applies it
+ *                           to both of its connections, client and upstream.
  * @param keepaliveTimeout   how long an idle client connection stays open (nginx: 75s)
  * @param keepaliveRequests  requests on one client connection before Portico closes it (nginx: 1000)
  */

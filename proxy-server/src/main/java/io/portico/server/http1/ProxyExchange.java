@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.portico.websocket.RelayLimits;
 import io.portico.websocket.WebSocketHandshake;
 import io.portico.websocket.WebSocketRelay;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -657,7 +658,9 @@ final class ProxyExchange extends Exchange
         // A tunnel's upstream side is closed with the client connections at shutdown.
         context.lifecycle().connectionOpened(up);
         context.metrics().webSocketOpened();
-        WebSocketRelay.start(down, up, route.relayMode(), route.relayLimits(), deflate, () -> {
+        // ClientDeadlines, which held the send timeout, leaves with the HTTP handlers: the relay takes it over.
+        RelayLimits limits = route.relayLimits().withSendTimeout(context.config().http().sendTimeout());
+        WebSocketRelay.start(down, up, route.relayMode(), limits, deflate, () -> {
             endBackend();
             context.releaseWebSocket(peer);
             context.metrics().webSocketClosed();

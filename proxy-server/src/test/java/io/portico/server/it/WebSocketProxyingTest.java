@@ -11,8 +11,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -22,7 +25,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -226,6 +231,41 @@ class WebSocketProxyingTest {
             s.setSoTimeout(10_000);
             s.getOutputStream().write((HANDSHAKE + "Content-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             assertThat(readHead(s.getInputStream())).startsWith("HTTP/1.1 101");
+        }
+    }
+
+    @Test
+    void aClientThatNeverReadsButKeepsPingingIsClosedAfterTheSendTimeout() throws Exception {
+        try (PorticoHarness p = PorticoHarness.start("""
+                upstreams:
+                  echo:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: echo}]
+                """.formatted(echo.address().getPort()), "    http: {send_timeout: 1s}\n");
+             Socket s = new Socket()) {
+            int openBefore = p.server().lifecycle().openConnections();
+            s.setReceiveBufferSize(4096);
+            s.connect(new InetSocketAddress("127.0.0.1", p.port()));
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write((HANDSHAKE + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            assertThat(readHead(s.getInputStream())).startsWith("HTTP/1.1 101");
+            out.write(Http2WebSocketTest.clientFrame(0x1, ("send-bytes:" + (8 << 20)).getBytes(StandardCharsets.US_ASCII)));
+            // ...and never read again, but ping often enough never to be idle: only send_timeout can end it.
+            ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor();
+            try {
+                pinger.scheduleAtFixedRate(() -> {
+                    try {
+                        out.write(Http2WebSocketTest.clientFrame(0x9, new byte[0]));
+                    } catch (IOException closed) {
+                        throw new UncheckedIOException(closed);
+                    }
+                }, 0, 200, TimeUnit.MILLISECONDS);
+                await().atMost(Duration.ofSeconds(10)).until(() -> p.server().lifecycle().openConnections() <= openBefore);
+            } finally {
+                pinger.shutdownNow();
+            }
         }
     }
 
