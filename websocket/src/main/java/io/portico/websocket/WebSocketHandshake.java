@@ -13,8 +13,10 @@ import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Iterator;
+import java.util.List;
 
 /**
  * The RFC 6455 opening handshake as a proxy sees it: is this request an upgrade, is it a valid
@@ -157,44 +159,119 @@ public final class WebSocketHandshake {
      * (RFC 7692), which allows RSV1 on the first frame of data messages.
      */
     public static boolean deflateNegotiated(HttpResponse response) {
-        Iterator<? extends CharSequence> values =
-                response.headers().valueCharSequenceIterator(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
-        while (values.hasNext()) {
-            if (namesDeflate(values.next())) {
-                return true;
+        List<String> selected = extensions(response.headers());
+        if (selected != null) {
+            for (String extension : selected) {
+                if (isDeflate(extension)) {
+                    return true;
+                }
             }
         }
         return false;
     }
 
     /**
-     * Walks {@code extension *( ";" param ) *( "," extension ... )}, comparing each extension
-     * name; quoted parameter values may hold commas and semicolons, so quotes are tracked.
+     * Keeps only the {@code permessage-deflate} offers of the request's {@code
+     * Sec-WebSocket-Extensions}, parameters and all, and drops the field when none is left (or it
+     * cannot be parsed). For a relay that checks frames: it knows no other extension's use of the
+     * RSV bits, opcodes or extension data, so an upstream must not be offered one.
      */
-    private static boolean namesDeflate(CharSequence value) {
-        int length = value.length();
-        int start = 0;
-        boolean inName = true;
-        boolean quoted = false;
-        for (int i = 0; i <= length; i++) {
-            char c = i < length ? value.charAt(i) : ',';
-            if (quoted) {
-                if (c == '\\') {
-                    i++;
-                } else if (c == '"') {
-                    quoted = false;
+    public static void keepOnlyDeflateOffers(HttpHeaders headers) {
+        if (!headers.contains(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS)) {
+            return;
+        }
+        List<String> offers = extensions(headers);
+        StringBuilder kept = new StringBuilder();
+        if (offers != null) {
+            for (String offer : offers) {
+                if (isDeflate(offer)) {
+                    kept.append(kept.isEmpty() ? "" : ", ").append(offer);
                 }
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == ';' || c == ',') {
-                if (inName && PERMESSAGE_DEFLATE.contentEqualsIgnoreCase(AsciiString.trim(value.subSequence(start, i)))) {
+            }
+        }
+        if (kept.isEmpty()) {
+            headers.remove(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
+        } else {
+            headers.set(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS, kept.toString());
+        }
+    }
+
+    /**
+     * Whether the extensions a {@code 101} selects are ones a relay that checks frames can follow:
+     * none, or {@code permessage-deflate} once and only if the request offered it (a server may
+     * only select offered extensions, RFC 6455 section 9.1, and RFC 7692 section 5 allows it one
+     * answer to its offers).
+     */
+    public static boolean extensionsAcceptable(HttpRequest request, HttpResponse response) {
+        if (!response.headers().contains(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS)) {
+            return true;
+        }
+        List<String> selected = extensions(response.headers());
+        if (selected == null || selected.size() > 1 || selected.size() == 1 && !isDeflate(selected.get(0))) {
+            return false;
+        }
+        return selected.isEmpty() || deflateOffered(request.headers());
+    }
+
+    private static boolean deflateOffered(HttpHeaders headers) {
+        List<String> offers = extensions(headers);
+        if (offers != null) {
+            for (String offer : offers) {
+                if (isDeflate(offer)) {
                     return true;
                 }
-                inName = c == ',';
-                start = i + 1;
             }
         }
         return false;
+    }
+
+    /**
+     * The elements of every {@code Sec-WebSocket-Extensions} line, {@code extension *( ";" param )}
+     * each, trimmed, empty ones skipped (RFC 9110 section 5.6.1); null when a quoted parameter
+     * value is not closed. Quoted values may hold commas and semicolons, so quotes are tracked.
+     */
+    private static List<String> extensions(HttpHeaders headers) {
+        List<String> elements = new ArrayList<>(2);
+        // getAll, not a value iterator: offers come in order of preference, and some iterators run backwards.
+        for (String value : headers.getAll(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS)) {
+            int length = value.length();
+            int start = 0;
+            boolean quoted = false;
+            for (int i = 0; i < length; i++) {
+                char c = value.charAt(i);
+                if (quoted) {
+                    if (c == '\\') {
+                        i++;
+                    } else if (c == '"') {
+                        quoted = false;
+                    }
+                } else if (c == '"') {
+                    quoted = true;
+                } else if (c == ',') {
+                    addElement(elements, value, start, i);
+                    start = i + 1;
+                }
+            }
+            if (quoted) {
+                return null;
+            }
+            addElement(elements, value, start, length);
+        }
+        return elements;
+    }
+
+    private static void addElement(List<String> elements, CharSequence value, int start, int end) {
+        String element = value.subSequence(start, Math.min(end, value.length())).toString().trim();
+        if (!element.isEmpty()) {
+            elements.add(element);
+        }
+    }
+
+    /** Whether an element's extension name, before its first parameter, is {@code permessage-deflate}. */
+    private static boolean isDeflate(String element) {
+        int semicolon = element.indexOf(';');
+        CharSequence name = semicolon < 0 ? element : element.substring(0, semicolon);
+        return PERMESSAGE_DEFLATE.contentEqualsIgnoreCase(AsciiString.trim(name));
     }
 
     /** The field's only value, or null when absent or repeated. */

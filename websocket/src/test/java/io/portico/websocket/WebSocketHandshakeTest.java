@@ -197,4 +197,58 @@ class WebSocketHandshakeTest {
         assertThat(WebSocketHandshake.deflateNegotiated(response)).isFalse();
         assertThat(WebSocketHandshake.deflateNegotiated(switching())).isFalse();
     }
+
+    @Test
+    void keepsOnlyThePermessageDeflateOffersWithTheirParameters() {
+        HttpHeaders headers = new DefaultHttpHeaders()
+                .add("Sec-WebSocket-Extensions", "x-webkit-deflate-frame, permessage-deflate; client_max_window_bits")
+                .add("Sec-WebSocket-Extensions", "foo; bar=\"a, permessage-deflate\", , Permessage-Deflate");
+
+        WebSocketHandshake.keepOnlyDeflateOffers(headers);
+
+        assertThat(headers.getAll("Sec-WebSocket-Extensions"))
+                .containsExactly("permessage-deflate; client_max_window_bits, Permessage-Deflate");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"x-webkit-deflate-frame", "foo; permessage-deflate", "permessage-deflate; x=\"open"})
+    void dropsTheExtensionsFieldWhenNoPermessageDeflateOfferIsLeft(String offers) {
+        HttpHeaders headers = new DefaultHttpHeaders().set("Sec-WebSocket-Extensions", offers);
+
+        WebSocketHandshake.keepOnlyDeflateOffers(headers);
+
+        assertThat(headers.contains("Sec-WebSocket-Extensions")).isFalse();
+    }
+
+    @ParameterizedTest(name = "[{0}]")
+    @ValueSource(strings = {"", "permessage-deflate", "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"})
+    void acceptsA101ThatSelectsNothingOrTheOfferedPermessageDeflate(String selected) {
+        HttpRequest request = handshake(r -> r.headers().set("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"));
+        HttpResponse response = switching();
+        if (!selected.isEmpty()) {
+            response.headers().set("Sec-WebSocket-Extensions", selected);
+        }
+
+        assertThat(WebSocketHandshake.extensionsAcceptable(request, response)).isTrue();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"x-webkit-deflate-frame", "permessage-deflate, x-webkit-deflate-frame",
+            "permessage-deflate, permessage-deflate", "permessage-deflate; x=\"open"})
+    void refusesA101ThatSelectsAnExtensionTheRelayCannotFollow(String selected) {
+        HttpRequest request = handshake(r -> r.headers().set("Sec-WebSocket-Extensions",
+                "permessage-deflate, x-webkit-deflate-frame"));
+        HttpResponse response = switching();
+        response.headers().set("Sec-WebSocket-Extensions", selected);
+
+        assertThat(WebSocketHandshake.extensionsAcceptable(request, response)).isFalse();
+    }
+
+    @Test
+    void refusesA101ThatSelectsPermessageDeflateWhenItWasNotOffered() {
+        HttpResponse response = switching();
+        response.headers().set("Sec-WebSocket-Extensions", "permessage-deflate");
+
+        assertThat(WebSocketHandshake.extensionsAcceptable(handshake(), response)).isFalse();
+    }
 }

@@ -7,7 +7,9 @@ import java.time.Duration;
  * proxied as plain HTTP, without the upgrade (Upgrade is a hop-by-hop header).
  *
  * @param enabled          pass WebSocket upgrades through
- * @param mode             {@code frames} (parse and enforce the protocol) or {@code raw} (relay bytes, lowest cost)
+ * @param mode             {@code frames} (parse and enforce the protocol; of the extensions only
+ *                         permessage-deflate is offered upstream or accepted in its 101) or {@code raw}
+ *                         (relay bytes, lowest cost)
  * @param maxFrameSize     a larger frame closes with 1009
  * @param maxMessageSize   a larger message (all its fragments) closes with 1009
  * @param validateUtf8     invalid UTF-8 in a text message or close reason closes with 1007

@@ -245,6 +245,10 @@ final class ProxyExchange extends Exchange
             // The one hop-by-hop exchange that must reach the upstream.
             headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+            if (route.relayMode() == WebSocketRelay.Mode.FRAMES) {
+                // The relay checks every frame and follows only permessage-deflate: offer nothing else.
+                WebSocketHandshake.keepOnlyDeflateOffers(headers);
+            }
         }
         ListenerContext context = client.context();
         ForwardingConfig fwd = context.forwarding();
@@ -521,6 +525,10 @@ final class ProxyExchange extends Exchange
                 upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_unexpected_101");
             } else if (!WebSocketHandshake.acceptMatches(request, response)) {
                 upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_websocket_accept");
+            } else if (route.relayMode() == WebSocketRelay.Mode.FRAMES
+                    && !WebSocketHandshake.extensionsAcceptable(request, response)) {
+                // Otherwise the first frame using the extension would end the connection with 1002 or 1011.
+                upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_websocket_extension");
             } else {
                 acceptUpgrade(response);
             }

@@ -7,8 +7,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -24,6 +26,8 @@ public final class RawOrigin implements AutoCloseable {
     public final AtomicInteger requests = new AtomicInteger();
     /** Connections ever accepted, for tests that must show the origin was never contacted. */
     public final AtomicInteger accepted = new AtomicInteger();
+    /** Every request head received, in order. */
+    public final List<String> heads = new CopyOnWriteArrayList<>();
     private final Map<Socket, java.util.Set<String>> served = new ConcurrentHashMap<>();
 
     public RawOrigin() throws IOException {
@@ -71,6 +75,7 @@ public final class RawOrigin implements AutoCloseable {
             String head;
             while ((head = readHead(in)) != null) {
                 requests.incrementAndGet();
+                heads.add(head);
                 String path = head.split(" ", 3)[1];
                 paths.add(path);
                 byte[] answer = answers.get(path);

@@ -23,6 +23,7 @@ import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
@@ -265,6 +266,48 @@ class WebSocketProxyingTest {
                 await().atMost(Duration.ofSeconds(10)).until(() -> p.server().lifecycle().openConnections() <= openBefore);
             } finally {
                 pinger.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void offersTheUpstreamOnlyPermessageDeflateAndRefusesA101SelectingAnythingElse() throws Exception {
+        String switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
+        String webkit = switching + "Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n\r\n";
+        String deflate = switching + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+        try (RawOrigin origin = new RawOrigin().on("/webkit", webkit).on("/deflate", deflate).on("/raw/webkit", webkit);
+             PorticoHarness p = PorticoHarness.start("""
+                     upstreams:
+                       origin:
+                         backends: [{address: "127.0.0.1:%d"}]
+                     servers:
+                       - routes:
+                           - {match: {prefix: /raw}, upstream: origin, websocket: {mode: raw}}
+                           - {match: {prefix: /}, upstream: origin}
+                     """.formatted(origin.port()))) {
+            String offers = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-webkit-deflate-frame\r\n";
+            // The relay checks frames and knows only permessage-deflate's RSV1: the other offer goes no further...
+            try (RawHttp raw = new RawHttp(p.port())) {
+                assertThat(raw.send(HANDSHAKE.replace("/ws", "/webkit") + offers + "\r\n").read().status()).isEqualTo(502);
+            }
+            assertThat(origin.heads.get(0).toLowerCase(Locale.ROOT))
+                    .contains("sec-websocket-extensions: permessage-deflate; client_max_window_bits\r\n")
+                    .doesNotContain("x-webkit");
+            // ...and an upstream may select only what was offered (RFC 6455 section 9.1).
+            try (RawHttp raw = new RawHttp(p.port())) {
+                assertThat(raw.send(HANDSHAKE.replace("/ws", "/deflate") + "\r\n").read().status()).isEqualTo(502);
+            }
+            try (RawHttp raw = new RawHttp(p.port())) {
+                RawHttp.Response r = raw.send(HANDSHAKE.replace("/ws", "/deflate") + offers + "\r\n").read();
+                assertThat(r.status()).isEqualTo(101);
+                assertThat(r.header("sec-websocket-extensions")).isEqualTo("permessage-deflate");
+            }
+            // A raw relay looks at no frame: whatever the two ends agree on passes.
+            try (RawHttp raw = new RawHttp(p.port())) {
+                RawHttp.Response r = raw.send(HANDSHAKE.replace("/ws", "/raw/webkit") + offers + "\r\n").read();
+                assertThat(r.status()).isEqualTo(101);
+                assertThat(r.header("sec-websocket-extensions")).isEqualTo("x-webkit-deflate-frame");
             }
         }
     }
