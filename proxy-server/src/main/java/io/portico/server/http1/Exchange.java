@@ -167,7 +167,9 @@ abstract class Exchange {
             // tunnel; a route without WebSockets cannot give one, and answering 2xx would claim it did.
             return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_IMPLEMENTED, "websocket_not_enabled");
         }
-        if (route.action() == RouteAction.UPSTREAM && route.websocket().enabled()
+        // An HTTP/1.0 request's Upgrade is ignored (RFC 9110 section 7.8): the field is stripped as
+        // hop-by-hop and the request answered as plain HTTP.
+        if (route.action() == RouteAction.UPSTREAM && route.websocket().enabled() && !http10(request)
                 && WebSocketHandshake.isUpgradeRequest(request)) {
             WebSocketHandshake.Rejection rejection = WebSocketHandshake.validate(request);
             if (rejection != null) {

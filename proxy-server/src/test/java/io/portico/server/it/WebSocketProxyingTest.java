@@ -312,6 +312,20 @@ class WebSocketProxyingTest {
         }
     }
 
+    @Test
+    void anHttp10RequestNamingWebSocketIsProxiedAsPlainHttpWithoutItsUpgrade() throws Exception {
+        try (RawOrigin origin = new RawOrigin().on("/ws", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain");
+             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), "");
+             RawHttp raw = new RawHttp(p.port())) {
+            // RFC 9110 section 7.8: a server must ignore Upgrade in an HTTP/1.0 request.
+            RawHttp.Response r = raw.send(HANDSHAKE.replace("HTTP/1.1", "HTTP/1.0") + "\r\n").read();
+
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).isEqualTo("plain");
+            assertThat(origin.heads.get(0).toLowerCase(Locale.ROOT)).doesNotContain("upgrade");
+        }
+    }
+
     private static boolean opens(PorticoHarness p) {
         try {
             Listener l = new Listener();
