@@ -240,6 +240,20 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
     }
 
     @Override
+    void goingAway() {
+        WebSocketRelay.LOG.debug("{} going away, closing the relay", channel);
+        FrameSide other = other();
+        sendClose(GOING_AWAY, "server going away");
+        other.sendClose(GOING_AWAY, "server going away");
+        if (closeReceived) {
+            finish();
+        }
+        if (other.closeReceived) {
+            other.finish();
+        }
+    }
+
+    @Override
     public void idle() {
         WebSocketRelay.LOG.debug("{} idle, closing the relay", channel);
         FrameSide other = other();

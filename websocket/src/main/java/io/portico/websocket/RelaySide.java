@@ -61,6 +61,11 @@ abstract class RelaySide extends ChannelInboundHandlerAdapter {
 
     abstract void onException(Throwable cause);
 
+    /** The server is going away ({@link WebSocketRelay#GOING_AWAY}). */
+    void goingAway() {
+        // RAW: no frame to say it with; the connections close with the server.
+    }
+
     /** Whether what this side sends is still passed to the peer; if not, it is read and dropped. */
     abstract boolean relaying();
 
@@ -103,6 +108,11 @@ abstract class RelaySide extends ChannelInboundHandlerAdapter {
                 inputShutdown();
             } else {
                 hold(INPUT_SHUTDOWN);
+            }
+        } else if (evt == WebSocketRelay.GOING_AWAY) {
+            // Before going live the relay has not begun: the server's close of both channels ends it.
+            if (live) {
+                goingAway();
             }
         } else {
             ctx.fireUserEventTriggered(evt);

@@ -24,6 +24,20 @@ public final class WebSocketRelay {
         FRAMES
     }
 
+    /**
+     * A user event that tells a relay the server is going away (graceful shutdown, or its
+     * listener was removed by a reload): in FRAMES mode both sides get a close frame with 1001
+     * (Going Away, RFC 6455 section 7.4.1) and the close handshakes run as usual, so clients see
+     * a clean close instead of a dropped connection (1006). RAW mode, which knows no frames,
+     * ignores it. Fire it on either channel's pipeline.
+     */
+    public static final Object GOING_AWAY = new Object() {
+        @Override
+        public String toString() {
+            return "GOING_AWAY";
+        }
+    };
+
     private WebSocketRelay() {
     }
 

@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.portico.server.limits.ReadGate;
+import io.portico.websocket.WebSocketRelay;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,13 +19,11 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class ServerLifecycle {
 
-    /** Fired on every client channel when draining starts; idle connections close at once. */
-    public static final Object DRAIN = new Object() {
-        @Override
-        public String toString() {
-            return "DRAIN";
-        }
-    };
+    /**
+     * Fired on every client channel (and a WebSocket's upstream channel) when draining starts:
+     * idle connections close at once, WebSocket relays say 1001 Going Away to both ends.
+     */
+    public static final Object DRAIN = WebSocketRelay.GOING_AWAY;
 
     /** What a connection opened with {@link #connectionOpened(Channel)} belongs to: no listener. */
     private static final Object NO_LISTENER = new Object();

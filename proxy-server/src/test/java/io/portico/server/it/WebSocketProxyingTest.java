@@ -338,6 +338,32 @@ class WebSocketProxyingTest {
         }
     }
 
+    @Test
+    void aGracefulShutdownClosesWebSocketsWithGoingAway() throws Exception {
+        PorticoHarness own = PorticoHarness.start("""
+                upstreams:
+                  echo:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - default: true
+                    routes:
+                      - match: {prefix: /}
+                        upstream: echo
+                """.formatted(echo.address().getPort()));
+        try {
+            Listener listener = new Listener();
+            WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
+                    .buildAsync(URI.create("ws://127.0.0.1:" + own.port() + "/ws"), listener).join();
+            ws.sendText("before", true).join();
+            assertThat(listener.nextWhole()).isEqualTo("before");
+            own.server().shutdown(Duration.ofSeconds(5));
+            // RFC 6455 section 7.4.1: the server is going away; without a close frame the client sees 1006.
+            assertThat(listener.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1001);
+        } finally {
+            own.close();
+        }
+    }
+
     private static WebSocket connect(String path, Listener listener) {
         return HttpClient.newHttpClient().newWebSocketBuilder()
                 .buildAsync(URI.create("ws://127.0.0.1:" + portico.port() + path), listener).join();
