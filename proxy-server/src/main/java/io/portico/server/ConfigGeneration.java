@@ -136,7 +136,7 @@ final class ConfigGeneration {
                     continue;
                 }
                 contexts.put(lc.name(), new ListenerContext(lc, router, config.forwarding(), accessLog, server.lifecycle(),
-                        listenerTls, server.metrics().listener(lc.name()), server.bufferBudget()));
+                        listenerTls, server.metrics().listener(lc.name()), server.bufferBudget(), config.listeners()));
             }
             return new ConfigGeneration(number, config, groups, tls, contexts, streams, accessLog, warnings);
         } catch (BuildException | RuntimeException | Error e) {

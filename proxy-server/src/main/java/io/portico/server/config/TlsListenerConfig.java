@@ -44,11 +44,16 @@ public record TlsListenerConfig(
         @Default("1h") Duration ticketRotation,
         @Default("none") String clientAuth,
         @Nullable String clientCa,
-        @Default("X-Client-Subject") String clientSubjectHeader,
-        @Default("X-Client-Fingerprint") String clientFingerprintHeader,
+        @Default(TlsListenerConfig.DEFAULT_CLIENT_SUBJECT_HEADER) String clientSubjectHeader,
+        @Default(TlsListenerConfig.DEFAULT_CLIENT_FINGERPRINT_HEADER) String clientFingerprintHeader,
         @Nullable String ocspResponseFile,
         @Default("false") boolean ocspFetch,
         @Default("10s") Duration handshakeTimeout) {
+
+    /** The request field that carries a verified client certificate's subject, by default. */
+    public static final String DEFAULT_CLIENT_SUBJECT_HEADER = "X-Client-Subject";
+    /** The request field that carries its SHA-256 fingerprint, by default. */
+    public static final String DEFAULT_CLIENT_FINGERPRINT_HEADER = "X-Client-Fingerprint";
 
     public TlsListenerConfig {
         certificates = List.copyOf(certificates);

@@ -14,6 +14,7 @@ import io.portico.http.LastValue;
 import io.portico.server.config.ForwardingConfig;
 import io.portico.server.config.HttpListenerConfig;
 import io.portico.server.config.ListenerConfig;
+import io.portico.server.config.TlsListenerConfig;
 import io.portico.server.http2.Http2Counters;
 import io.portico.server.limits.AccessRules;
 import io.portico.server.limits.BufferBudget;
@@ -24,7 +25,10 @@ import io.portico.server.route.Router;
 import io.portico.server.listener.ListenerTls;
 import io.portico.tls.ServerTls;
 
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -63,6 +67,7 @@ public final class ListenerContext {
     /** This context's HTTP/3 streams, for {@link #drain()}: QUIC connections are not tracked one by one. */
     private final ChannelGroup streams = new DefaultChannelGroup("portico-h3-streams", GlobalEventExecutor.INSTANCE);
     private final Http2Counters http2Counters;
+    private final AsciiString[] certificateFields;
     private final AccessRules access;
     private final BufferBudget bufferBudget;
     private final RateLimiter rateLimiter;
@@ -78,6 +83,18 @@ public final class ListenerContext {
     /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
                            ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics, BufferBudget bufferBudget) {
+        this(config, router, forwarding, accessLog, lifecycle, tls, metrics, bufferBudget, List.of(config));
+    }
+
+    /**
+     * @param allListeners every listener of the configuration: the client-certificate fields any
+     *                     TLS listener sets upstream are removed from requests on every listener,
+     *                     plain ones included, since an origin behind both cannot tell them apart
+     */
+    public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
+                           ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics, BufferBudget bufferBudget,
+                           List<ListenerConfig> allListeners) {
+        this.certificateFields = certificateFields(allListeners);
         this.metrics = metrics;
         this.http2Counters = metrics.http2();
         this.bufferBudget = bufferBudget;
@@ -172,6 +189,27 @@ public final class ListenerContext {
     /** Header that carries a verified client certificate's SHA-256 fingerprint upstream (TLS listeners). */
     public AsciiString clientFingerprintHeader() {
         return clientFingerprintHeader;
+    }
+
+    /**
+     * The request fields only Portico may set, from a verified client certificate: the defaults
+     * and every TLS listener's configured names. Whatever a client sends in them is removed.
+     */
+    public AsciiString[] certificateFields() {
+        return certificateFields;
+    }
+
+    private static AsciiString[] certificateFields(List<ListenerConfig> listeners) {
+        Set<AsciiString> names = new LinkedHashSet<>();
+        names.add(AsciiString.cached(TlsListenerConfig.DEFAULT_CLIENT_SUBJECT_HEADER));
+        names.add(AsciiString.cached(TlsListenerConfig.DEFAULT_CLIENT_FINGERPRINT_HEADER));
+        for (ListenerConfig l : listeners) {
+            if (l.tls() != null) {
+                names.add(AsciiString.cached(l.tls().clientSubjectHeader()));
+                names.add(AsciiString.cached(l.tls().clientFingerprintHeader()));
+            }
+        }
+        return names.toArray(new AsciiString[0]);
     }
 
     /** HTTP/2 connections, streams and the abuse that closed connections on this listener. */

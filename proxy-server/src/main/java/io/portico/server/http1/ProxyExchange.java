@@ -258,10 +258,12 @@ final class ProxyExchange extends Exchange
                     host == null ? "" : host, fwd.xForwarded(), fwd.forwarded(), fwd.via(), PSEUDONYM);
         }
         headers.set(context.requestIdHeader(), log.requestId);
+        // Only Portico vouches for a client certificate: whatever the client sent in those fields
+        // is dropped, on plain listeners too (the origin behind them may trust the fields).
+        for (AsciiString name : context.certificateFields()) {
+            headers.remove(name);
+        }
         if (context.tls() != null) {
-            // Only Portico vouches for a client certificate: whatever the client sent is dropped.
-            headers.remove(context.clientSubjectHeader());
-            headers.remove(context.clientFingerprintHeader());
             if (client.clientSubject() != null) {
                 headers.set(context.clientSubjectHeader(), client.clientSubject());
                 headers.set(context.clientFingerprintHeader(), client.clientFingerprint());

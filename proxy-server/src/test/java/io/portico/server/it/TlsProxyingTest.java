@@ -126,6 +126,26 @@ class TlsProxyingTest {
     }
 
     @Test
+    void aPlainListenerDropsClientCertificateFieldsTheClientSentToo() throws Exception {
+        // An origin behind both a TLS and a plain listener cannot tell who set the field.
+        try (PorticoHarness p = PorticoHarness.start("""
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - default: true
+                    routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(origin.port()))) {
+            java.net.http.HttpResponse<String> r = PorticoHarness.client().send(java.net.http.HttpRequest
+                    .newBuilder(p.uri("/headers")).header("X-Client-Subject", "CN=admin")
+                    .header("X-Client-Fingerprint", "00").build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).doesNotContain("x-client-subject").doesNotContain("x-client-fingerprint")
+                    .doesNotContain("CN=admin");
+        }
+    }
+
+    @Test
     void verifiesHttpsUpstreamsAndRejectsAnUntrustedOneWith502(@TempDir Path dir) throws Exception {
         try (TestOrigin secure = new TestOrigin("secure", "127.0.0.1", 0,
                 SslContextBuilder.forServer(alpha.certificate(), alpha.privateKey()).build())) {
