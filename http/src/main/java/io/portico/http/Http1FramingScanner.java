@@ -68,6 +68,12 @@ public final class Http1FramingScanner implements ByteProcessor {
     private static final ByteProcessor TARGET_BYTES = Http1FramingScanner::targetByte;
     /** Bytes a field value may hold, up to its CR (see {@link #fieldValue}); obs-text is refused there too. */
     private static final ByteProcessor VALUE_BYTES = b -> b >= 0x20 && b != 0x7f || b == '\t';
+    /**
+     * The same for a response's field values, which may also hold obs-text (0x80-0xFF, RFC 9110
+     * section 5.5): an origin's Latin-1 file name in Content-Disposition is its business, and
+     * such bytes cannot change the framing. Requests keep the stricter rule.
+     */
+    private static final ByteProcessor RESPONSE_VALUE_BYTES = b -> b >= 0x20 && b != 0x7f || b == '\t' || b < 0;
 
     private enum State {
         START, START_LF, METHOD, TARGET, VERSION, STATUS, REASON, LINE_LF,
@@ -79,8 +85,11 @@ public final class Http1FramingScanner implements ByteProcessor {
     private final boolean response;
     private State state = State.START;
     private boolean headRequest;
+    /** Responses only: requests sent whose final response has not begun yet. */
+    private int outstanding;
     private int status;
     private String error;
+    private boolean failedBetweenMessages;
     private int pos;
     private int versionMajor;
     private int versionMinor;
@@ -118,6 +127,7 @@ public final class Http1FramingScanner implements ByteProcessor {
     /** Responses only: a request went out, so its response comes next ({@code head}: it has no body). */
     public void requestSent(boolean head) {
         headRequest = head;
+        outstanding++;
     }
 
     /**
@@ -149,7 +159,7 @@ public final class Http1FramingScanner implements ByteProcessor {
                 // Most of a head's bytes are a target or a field value that only has to be free of
                 // control characters: skip them with a tight loop instead of the state machine.
                 boolean target = state == State.TARGET;
-                int run = buf.forEachByte(i, end - i, target ? TARGET_BYTES : VALUE_BYTES);
+                int run = buf.forEachByte(i, end - i, target ? TARGET_BYTES : response ? RESPONSE_VALUE_BYTES : VALUE_BYTES);
                 if (target) {
                     pos += (run < 0 ? end : run) - i;
                 }
@@ -183,8 +193,17 @@ public final class Http1FramingScanner implements ByteProcessor {
 
     private boolean fail(String reason) {
         error = reason;
+        failedBetweenMessages = state == State.START;
         state = State.FAILED;
         return false;
+    }
+
+    /**
+     * Whether the last {@link #scan} failed at the first byte of a message: everything before it
+     * was whole messages.
+     */
+    public boolean failedBetweenMessages() {
+        return failedBetweenMessages;
     }
 
     @Override
@@ -192,6 +211,11 @@ public final class Http1FramingScanner implements ByteProcessor {
         switch (state) {
             case START:
                 if (response) {
+                    if (outstanding <= 0) {
+                        // A response nobody asked for (RFC 9112 section 6.3: not to be passed on):
+                        // taken for the next request's answer, it would answer the wrong client.
+                        return fail("unsolicited_response");
+                    }
                     resetMessage();
                     state = State.VERSION;
                     pos = 0;
@@ -243,7 +267,8 @@ public final class Http1FramingScanner implements ByteProcessor {
                     state = State.LINE_LF;
                     return true;
                 }
-                if ((b < 0x20 && b != '\t') || b == 0x7f) {
+                // A reason phrase may hold obs-text (RFC 9112 section 4): only controls are refused.
+                if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7f) {
                     return fail("bad_status_line");
                 }
                 return true;
@@ -448,7 +473,7 @@ public final class Http1FramingScanner implements ByteProcessor {
             state = State.FIELD_LF;
             return true;
         }
-        if ((b < 0x20 && b != '\t') || b == 0x7f) {
+        if ((b < 0x20 && b != '\t' && (b >= 0 || !response)) || b == 0x7f) {
             return fail(b == LF ? "bare_lf" : "control_character_in_header");
         }
         if (field == 1) {
@@ -486,6 +511,10 @@ public final class Http1FramingScanner implements ByteProcessor {
         if (response) {
             if (status < 100) {
                 return fail("bad_status_line");
+            }
+            if (status >= 200 || status == 101) {
+                // The final response to the oldest request outstanding (1xx are interim).
+                outstanding--;
             }
             if (status == 101) {
                 // The connection now carries another protocol (a WebSocket): no more HTTP to check.

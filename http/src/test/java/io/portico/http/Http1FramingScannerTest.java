@@ -114,6 +114,38 @@ class Http1FramingScannerTest {
         }
     }
 
+    @Test
+    void aResponseNobodyAskedForIsRefusedWhereItBegins() {
+        String one = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na";
+        Http1FramingScanner s = Http1FramingScanner.forResponses();
+        s.requestSent(false);
+        // The interim 100 answers nothing by itself; the 200 answers the one request.
+        assertThat(scan(s, one + "HTTP/1.1 200 OK\r\n")).isEqualTo(one.length());
+        assertThat(s.error()).isEqualTo("unsolicited_response");
+        assertThat(s.failedBetweenMessages()).isTrue();
+        Http1FramingScanner idle = Http1FramingScanner.forResponses();
+        assertThat(scan(idle, "HTTP/1.1 408 Request Timeout\r\n\r\n")).isZero();
+        Http1FramingScanner two = Http1FramingScanner.forResponses();
+        two.requestSent(false);
+        two.requestSent(false);
+        assertThat(scan(two, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"))
+                .isEqualTo(-1);
+    }
+
+    @Test
+    void obsTextIsAllowedInAResponsesReasonAndValuesButNotInARequestsValues() {
+        Http1FramingScanner response = Http1FramingScanner.forResponses();
+        response.requestSent(false);
+        assertThat(scan(response, "HTTP/1.1 200 D\u00e9j\u00e0\r\nX-Name: r\u00e9sum\u00e9\r\nContent-Length: 0\r\n\r\n"))
+                .isEqualTo(-1);
+        Http1FramingScanner broken = Http1FramingScanner.forResponses();
+        broken.requestSent(false);
+        assertThat(scan(broken, "HTTP/1.1 200 OK\r\nX-Name: a\u0001b\r\n")).isPositive();
+        assertThat(broken.failedBetweenMessages()).isFalse();
+        Http1FramingScanner request = Http1FramingScanner.forRequests();
+        assertThat(scan(request, "GET / HTTP/1.1\r\nX-Name: r\u00e9sum\u00e9\r\n")).isPositive();
+    }
+
     private static int scan(Http1FramingScanner s, String text) {
         ByteBuf buf = Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
         try {

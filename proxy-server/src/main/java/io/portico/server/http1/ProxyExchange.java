@@ -23,6 +23,7 @@ import io.portico.websocket.RelayLimits;
 import io.portico.websocket.WebSocketHandshake;
 import io.portico.websocket.WebSocketRelay;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AsciiString;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -541,6 +542,8 @@ final class ProxyExchange extends Exchange
             informational = true;
             forwardInformational = code != 100 && !http10 && !detached;
             if (forwardInformational) {
+                // Hop-by-hop fields end at this hop on every message, interim ones too (RFC 9110 7.6.1).
+                HopByHopHeaders.strip(response.headers());
                 response.setProtocolVersion(HttpVersion.HTTP_1_1);
                 clientCtx.write(response, clientCtx.voidPromise());
             }
@@ -801,6 +804,20 @@ final class ProxyExchange extends Exchange
         upstreamLost(connection, "upstream_closed");
     }
 
+    /**
+     * Whether the channel's TLS handshake had succeeded: then the request may have left, and a
+     * TLS error afterwards is an error in the exchange, not a failed connect to retry elsewhere.
+     */
+    private static boolean handshakeDone(Channel channel) {
+        for (Channel c = channel; c != null; c = c.parent()) {
+            SslHandler ssl = c.pipeline().get(SslHandler.class);
+            if (ssl != null) {
+                return ssl.handshakeFuture().isSuccess();
+            }
+        }
+        return false;
+    }
+
     @Override
     public void onUpstreamError(UpstreamStream connection, Throwable cause) {
         Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
@@ -812,7 +829,7 @@ final class ProxyExchange extends Exchange
             return;
         }
         if (root instanceof SSLException && connection == upstream && state == WAITING_HEAD && !responseStarted
-                && !informational) {
+                && !informational && !connection.reused() && !handshakeDone(connection.channel())) {
             // The request waits inside the SslHandler until the handshake ends, so none of it left:
             // count the failure against the backend and try another, as for a failed connect, unless
             // body parts were handed to the failed connection (they are gone with it).

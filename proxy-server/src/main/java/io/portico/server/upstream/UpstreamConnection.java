@@ -21,6 +21,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     private Channel channel;
     private UpstreamListener owner;
     private int requests;
+    private boolean doNotReuse;
     private long idleSinceNanos;
     private boolean pooled;
     private final DeadlineWatch deadlines = new DeadlineWatch(() -> channel, () -> owner);
@@ -85,7 +86,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     @Override
     public void release(boolean reusable) {
         owner = null;
-        if (reusable && channel.isActive() && requests < pool.maxRequests() && pool.offer(this)) {
+        if (reusable && !doNotReuse && channel.isActive() && requests < pool.maxRequests() && pool.offer(this)) {
             channel.read();
         } else {
             channel.close();
@@ -101,6 +102,11 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     @Override
     public void watch(long deadlineNanos) {
         deadlines.watch(deadlineNanos);
+    }
+
+    /** The framing broke: whatever the exchange says when it gives the connection back, it is closed. */
+    void doNotReuse() {
+        doNotReuse = true;
     }
 
     /** Closes the connection after an error; it never returns to the pool. */

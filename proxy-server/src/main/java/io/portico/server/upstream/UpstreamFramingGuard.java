@@ -29,7 +29,22 @@ final class UpstreamFramingGuard extends FramingGuard {
 
     @Override
     protected void onBadByte(ChannelHandlerContext ctx, ByteBuf buf, int bad) {
-        buf.release();
+        // The connection ends here whatever comes of the bytes before the bad one: marked first,
+        // so that a response they complete cannot hand it back to the pool (and the next request
+        // its trailing bytes).
+        UpstreamConnection connection = ctx.pipeline().get(UpstreamConnection.class);
+        if (connection != null) {
+            connection.doNotReuse();
+        }
+        if (bad > buf.readerIndex() && scanner.failedBetweenMessages()) {
+            // What came before is whole responses: one followed by bytes nobody asked for
+            // (RFC 9112 section 6.3: the client may discard them) is still answered. A response
+            // broken in the middle is not begun at all (502 rather than a cut answer).
+            buf.writerIndex(bad);
+            ctx.fireChannelRead(buf);
+        } else {
+            buf.release();
+        }
         ctx.fireExceptionCaught(new UpstreamFramingException(scanner.error()));
     }
 
