@@ -14,6 +14,8 @@ import java.util.List;
  * @param connectTimeout         TCP connect (HAProxy's {@code timeout connect} 5s)
  * @param responseHeaderTimeout  from request sent to response head received; then 504
  * @param readTimeout            longest silence between two reads of the response; then 504 or abort
+ * @param sendTimeout            longest the backend may leave the request's bytes unread (its connection
+ *                               not writable); then 504 and both connections close (nginx proxy_send_timeout)
  * @param totalTimeout           the whole exchange, 0 for none
  * @param retry                  which failures try the next backend
  * @param maxFails               failures within {@code failTimeout} that take a backend out (nginx max_fails)
@@ -35,6 +37,7 @@ public record UpstreamConfig(
         @Default("5s") Duration connectTimeout,
         @Default("60s") Duration responseHeaderTimeout,
         @Default("60s") Duration readTimeout,
+        @Default("60s") Duration sendTimeout,
         @Default("0s") Duration totalTimeout,
         RetryConfig retry,
         @Default("1") int maxFails,
@@ -55,6 +58,9 @@ public record UpstreamConfig(
         }
         if (backends.stream().allMatch(BackendConfig::backup)) {
             throw new InvalidConfigException("backends", "every backend is a backup; at least one must not be");
+        }
+        if (sendTimeout.isZero() || sendTimeout.isNegative()) {
+            throw new InvalidConfigException("send_timeout", "must be positive, got " + sendTimeout);
         }
         if (connectTimeout.isZero() || connectTimeout.isNegative()) {
             throw new InvalidConfigException("connect_timeout", "must be positive");

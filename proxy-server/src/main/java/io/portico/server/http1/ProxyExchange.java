@@ -146,6 +146,8 @@ final class ProxyExchange extends Exchange
     private boolean headOnly;
     /** The origin's answer is a 304 or an error the stale response covers: discard it, then hand back. */
     private boolean handover;
+    /** When the upstream connection last turned unwritable with request bytes queued; 0 while it is writable. */
+    private long sendBlockedSince;
 
     private ProxyExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
                           String host, long maxBody, boolean upgrade) {
@@ -492,8 +494,16 @@ final class ProxyExchange extends Exchange
 
     @Override
     public void onUpstreamWritabilityChanged(UpstreamStream connection) {
-        if (connection.channel().isWritable() && !background) {
-            client.maybeRead();
+        if (connection.channel().isWritable()) {
+            sendBlockedSince = 0;
+            if (!background) {
+                client.maybeRead();
+            }
+        } else if (sendBlockedSince == 0 && connection == upstream && state != DONE) {
+            // The backend takes none of the request's bytes: the client is held back meanwhile
+            // (its own body clock pauses), so this clock is what ends a backend that never reads.
+            sendBlockedSince = System.nanoTime();
+            armTimer(sendBlockedSince + config.sendTimeout().toNanos());
         }
     }
 
@@ -1140,6 +1150,14 @@ final class ProxyExchange extends Exchange
             return 0;
         }
         long next = totalDeadline;
+        if (sendBlockedSince != 0) {
+            long sendDeadline = sendBlockedSince + config.sendTimeout().toNanos();
+            if (now - sendDeadline >= 0) {
+                timeout("upstream_send_timeout");
+                return 0;
+            }
+            next = earliest(next, sendDeadline);
+        }
         if (state == WAITING_HEAD && headerDeadline != 0) {
             if (now - headerDeadline >= 0) {
                 timeout("upstream_response_header_timeout");

@@ -40,6 +40,72 @@ class BackendFaultsTest {
     }
 
     @Test
+    void aBackendThatStopsReadingTheRequestBodyGives504AfterSendTimeout() throws Exception {
+        try (ServerSocket deaf = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            deaf.setReceiveBufferSize(16 * 1024);
+            java.util.List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread acceptor = new Thread(() -> {
+                try {
+                    java.net.Socket s = deaf.accept();
+                    held.add(s);
+                    // The request head, then nothing more is read and nothing answered.
+                    java.io.InputStream in = s.getInputStream();
+                    int matched = 0;
+                    while (matched < 4) {
+                        int c = in.read();
+                        if (c < 0) {
+                            return;
+                        }
+                        matched = c == (matched % 2 == 0 ? '\r' : '\n') ? matched + 1 : c == '\r' ? 1 : 0;
+                    }
+                } catch (IOException closed) {
+                    // the test ended
+                }
+            }, "deaf-origin");
+            acceptor.setDaemon(true);
+            acceptor.start();
+            try (PorticoHarness p = PorticoHarness.start("""
+                    upstreams:
+                      deaf:
+                        send_timeout: 1s
+                        backends:
+                          - address: 127.0.0.1:%d
+                    servers:
+                      - max_body_size: 0
+                        routes:
+                          - match: { prefix: / }
+                            upstream: deaf
+                    """.formatted(deaf.getLocalPort()));
+                 java.net.Socket client = new java.net.Socket("127.0.0.1", p.port())) {
+                client.setSoTimeout(15_000);
+                java.io.OutputStream out = client.getOutputStream();
+                out.write("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000\r\n\r\n"
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                Thread writer = new Thread(() -> {
+                    byte[] chunk = new byte[64 * 1024];
+                    try {
+                        while (true) {
+                            out.write(chunk);
+                        }
+                    } catch (IOException closed) {
+                        // Portico closed the connection after its answer
+                    }
+                }, "uploader");
+                writer.setDaemon(true);
+                writer.start();
+                java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                        client.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII));
+                // nginx's proxy_send_timeout: the backend took none of the body for that long.
+                assertThat(in.readLine()).isEqualTo("HTTP/1.1 504 Gateway Timeout");
+            } finally {
+                for (java.net.Socket s : held) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void hangingBackendGives504AndItsConnectionIsClosed() throws Exception {
         try (TestOrigin origin = new TestOrigin("hang"); PorticoHarness p = PorticoHarness.proxyTo(origin, FAST_TIMEOUTS)) {
             HttpResponse<String> r = PorticoHarness.client().send(HttpRequest.newBuilder(p.uri("/hang")).build(),
