@@ -6,6 +6,7 @@ import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslContextOption;
+import io.netty.handler.ssl.OpenSslServerSessionContext;
 import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.OpenSslX509KeyManagerFactory;
 import io.netty.handler.ssl.SslContext;
@@ -19,8 +20,11 @@ import io.netty.util.AttributeKey;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLPeerUnverifiedException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECKey;
 import java.time.Duration;
@@ -48,7 +52,9 @@ import java.util.Set;
  *
  * <p>Session resumption with OpenSSL: TLS 1.3 tickets are always on; TLS 1.2 tickets only when
  * {@link TicketKeys} are given (Netty disables them otherwise), else TLS 1.2 resumes from the
- * session-ID cache. With the JDK: SunJSSE's own stateless tickets and its session cache.
+ * session-ID cache. A session resumes only where the client-auth policy and client CAs are the
+ * ones it was authenticated under (see {@link #sessionIdContext}). With the JDK: SunJSSE's own
+ * stateless tickets and its session cache.
  */
 public final class ServerTls {
 
@@ -200,6 +206,41 @@ public final class ServerTls {
         return jdkKeyLog;
     }
 
+    /**
+     * The session-ID context of a listener's OpenSSL contexts: SHA-256 over the client-auth policy
+     * and, unless it is NONE, every client CA certificate. BoringSSL resumes a session (ticket or
+     * cache) only under the context it was made in, and Netty gives every context the same one, so
+     * without this a ticket from a listener without client auth resumed on one that requires a
+     * certificate, and a certificate from a CA a reload removed kept working by resumption (TLS 1.3;
+     * RFC 8446 section 4.6.1). nginx does the same (ngx_ssl_session_id_context). Listeners with the
+     * same policy share a value, so instances sharing ticket keys still resume each other's sessions.
+     */
+    static byte[] sessionIdContext(ClientAuth clientAuth, List<X509Certificate> clientCa) throws TlsConfigException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new TlsConfigException("the JDK has no SHA-256: " + e.getMessage(), e);
+        }
+        digest.update(("portico client auth " + clientAuth.name()).getBytes(StandardCharsets.US_ASCII));
+        if (clientAuth != ClientAuth.NONE) {
+            for (X509Certificate ca : clientCa) {
+                byte[] der;
+                try {
+                    der = ca.getEncoded();
+                } catch (CertificateEncodingException e) {
+                    throw new TlsConfigException("cannot encode client CA " + ca.getSubjectX500Principal() + ": "
+                            + e.getMessage(), e);
+                }
+                // Length-prefixed, so that no two CA lists give the same input.
+                digest.update(new byte[] {(byte) (der.length >>> 24), (byte) (der.length >>> 16),
+                        (byte) (der.length >>> 8), (byte) der.length});
+                digest.update(der);
+            }
+        }
+        return digest.digest();
+    }
+
     private NameEntry find(String hostname) {
         NameEntry entry = exact.get(hostname);
         if (entry == null && !wildcards.isEmpty()) {
@@ -265,6 +306,7 @@ public final class ServerTls {
         private List<String> protocols;
         private List<String> ciphers;
         private KeyLogFile keyLog;
+        private byte[] sessionIdContext;
 
         Builder(ServerTlsOptions options, OcspStapler stapler) {
             this.options = options;
@@ -288,6 +330,7 @@ public final class ServerTls {
             protocols = protocols();
             ciphers = ciphers();
             checkProviderOptions();
+            sessionIdContext = sessionIdContext(options.clientAuth(), options.clientCa());
             if (options.keyLogFile() != null) {
                 keyLog = KeyLogFile.open(options.keyLogFile());
                 warnings.add("TLS secrets are written to " + keyLog.path()
@@ -425,6 +468,13 @@ public final class ServerTls {
             }
             if (context instanceof ReferenceCountedOpenSslContext openSslContext) {
                 openSslContext.setBioNonApplicationBufferSize(BIO_BUFFER);
+            }
+            // SunJSSE needs nothing of the kind: its tickets and cache belong to one context, and it
+            // does not resume a session without a peer certificate where one is required.
+            if (context.sessionContext() instanceof OpenSslServerSessionContext sessions
+                    && !sessions.setSessionIdContext(sessionIdContext)) {
+                throw new TlsConfigException("cannot set the TLS session-ID context for the certificate in "
+                        + material.source());
             }
             if (options.ticketKeys() != null && openSsl) {
                 options.ticketKeys().applyTo(context);

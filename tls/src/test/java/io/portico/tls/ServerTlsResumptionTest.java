@@ -1,5 +1,6 @@
 package io.portico.tls;
 
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
 import org.junit.jupiter.api.AfterAll;
@@ -14,16 +15,21 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Session resumption: caches, tickets, shared ticket keys across instances, rotation. */
+/** Session resumption: caches, tickets, shared ticket keys across instances, rotation, client-auth boundaries. */
 class ServerTlsResumptionTest {
 
     private static KeyMaterial material;
+    private static TestPki.Issued clientCa;
+    private static TestPki.Issued otherClientCa;
+    private static KeyMaterial alice;
     private static TlsHarness harness;
 
     @TempDir
@@ -33,6 +39,9 @@ class ServerTlsResumptionTest {
     static void setUp() {
         TestPki.Issued ca = TestPki.ca("Resumption Root", "EC");
         material = TestPki.material(TestPki.leaf(ca, "EC", "www.example.com"), ca.certificate());
+        clientCa = TestPki.ca("Resumption Client Root", "EC");
+        otherClientCa = TestPki.ca("Resumption Other Client Root", "EC");
+        alice = TestPki.material(TestPki.clientLeaf(clientCa, "alice"), clientCa.certificate());
         harness = new TlsHarness();
     }
 
@@ -123,6 +132,94 @@ class ServerTlsResumptionTest {
         }
     }
 
+    @ParameterizedTest(name = "client {0}, {1}")
+    @MethodSource("clientsAndProtocols")
+    void aSessionFromAListenerWithoutClientAuthDoesNotResumeWhereACertificateIsRequired(SslProvider client,
+                                                                                         String protocol) throws Exception {
+        Path keyFile = randomKeyFile(80);
+        ServerTls open = TestOptions.server(SslProvider.OPENSSL, material)
+                .with(o -> o.ticketKeys = keys(keyFile)).buildTls();
+        ServerTls mtls = TestOptions.server(SslProvider.OPENSSL, material).with(o -> {
+            o.ticketKeys = keys(keyFile);
+            o.clientAuth = ClientAuth.REQUIRE;
+            o.clientCa = List.of(clientCa.certificate());
+        }).buildTls();
+        SslContext anonymous = TestOptions.client(client, b -> b.protocols(protocol));
+        SslContext withCertificate = TestOptions.client(client,
+                b -> b.protocols(protocol).keyManager(alice.key(), alice.chain()));
+        try (TlsHarness.Server a = harness.serve(open); TlsHarness.Server b = harness.serve(mtls)) {
+            connect(a, anonymous, a.port());
+            connect(a, withCertificate, a.port());
+            // Both clients offer the session the open listener gave them.
+            TlsHarness.Handshake anonymousOnB = harness.connect(b.port(),
+                    TestOptions.handler(anonymous, "www.example.com", a.port()));
+            TlsHarness.Handshake anonymousSeen = b.next();
+            Outcome aliceOnB = connect(b, withCertificate, a.port());
+
+            assertThat(anonymousOnB.succeeded()).isFalse();
+            assertThat(anonymousSeen.succeeded()).isFalse();
+            assertThat(aliceOnB.resumed()).isFalse();
+            assertThat(aliceOnB.server.peerCertificate()).isEqualTo(alice.leaf());
+        }
+    }
+
+    @ParameterizedTest(name = "client {0}, {1}")
+    @MethodSource("clientsAndProtocols")
+    void listenersWithTheSameClientAuthPolicyResumeEachOthersSessions(SslProvider client, String protocol)
+            throws Exception {
+        TicketKeys keys = TicketKeys.random(null);
+        ServerTls one = mtls(keys, clientCa);
+        ServerTls two = mtls(keys, clientCa);
+        SslContext context = TestOptions.client(client,
+                b -> b.protocols(protocol).keyManager(alice.key(), alice.chain()));
+        try (TlsHarness.Server first = harness.serve(one); TlsHarness.Server second = harness.serve(two)) {
+            Outcome full = connect(first, context, first.port());
+            Outcome resumed = connect(second, context, first.port());
+
+            assertThat(full.resumed()).isFalse();
+            assertThat(resumed.resumed()).isTrue();
+            assertThat(resumed.server.peerCertificate()).isEqualTo(alice.leaf());
+        }
+    }
+
+    @ParameterizedTest(name = "client {0}, {1}")
+    @MethodSource("clientsAndProtocols")
+    void aReloadThatRemovesTheClientCaEndsResumptionOfSessionsItVerified(SslProvider client, String protocol)
+            throws Exception {
+        // A reload keeps the listener's ticket keys: the rebuilt contexts get the same instance.
+        TicketKeys keys = TicketKeys.random(null);
+        ServerTls before = mtls(keys, clientCa);
+        ServerTls after = mtls(keys, otherClientCa);
+        SslContext context = TestOptions.client(client,
+                b -> b.protocols(protocol).keyManager(alice.key(), alice.chain()));
+        try (TlsHarness.Server first = harness.serve(before); TlsHarness.Server second = harness.serve(after)) {
+            Outcome full = connect(first, context, first.port());
+            TlsHarness.Handshake offered = harness.connect(second.port(),
+                    TestOptions.handler(context, "www.example.com", first.port()));
+            TlsHarness.Handshake seen = second.next();
+
+            assertThat(full.resumed()).isFalse();
+            assertThat(full.server.peerCertificate()).isEqualTo(alice.leaf());
+            assertThat(offered.succeeded()).isFalse();
+            assertThat(seen.succeeded()).isFalse();
+        }
+    }
+
+    @Test
+    void theSessionIdContextDependsOnThePolicyAndEveryClientCa() throws Exception {
+        List<X509Certificate> one = List.of(clientCa.certificate());
+        List<X509Certificate> both = List.of(clientCa.certificate(), otherClientCa.certificate());
+
+        assertThat(ServerTls.sessionIdContext(ClientAuth.REQUIRE, one)).hasSize(32)
+                .isEqualTo(ServerTls.sessionIdContext(ClientAuth.REQUIRE, List.of(clientCa.certificate())))
+                .isNotEqualTo(ServerTls.sessionIdContext(ClientAuth.OPTIONAL, one))
+                .isNotEqualTo(ServerTls.sessionIdContext(ClientAuth.REQUIRE, both))
+                .isNotEqualTo(ServerTls.sessionIdContext(ClientAuth.NONE, List.of()));
+        // Without client auth the CAs are not used, so they do not separate listeners either.
+        assertThat(ServerTls.sessionIdContext(ClientAuth.NONE, one))
+                .isEqualTo(ServerTls.sessionIdContext(ClientAuth.NONE, List.of()));
+    }
+
     @Test
     void ticketKeysWithTheJdkProviderAreIgnoredWithAWarning() throws Exception {
         ServerTls tls = TestOptions.server(SslProvider.JDK, material).with(o -> o.ticketKeys = TicketKeys.random(null)).buildTls();
@@ -140,6 +237,14 @@ class ServerTlsResumptionTest {
 
         assertThat(tls.defaultContext().sessionContext().getSessionCacheSize()).isEqualTo(1234);
         assertThat(tls.defaultContext().sessionContext().getSessionTimeout()).isEqualTo(420);
+    }
+
+    private static ServerTls mtls(TicketKeys keys, TestPki.Issued ca) throws TlsConfigException {
+        return TestOptions.server(SslProvider.OPENSSL, material).with(o -> {
+            o.ticketKeys = keys;
+            o.clientAuth = ClientAuth.REQUIRE;
+            o.clientCa = List.of(ca.certificate());
+        }).buildTls();
     }
 
     private Path randomKeyFile(int bytes) throws Exception {

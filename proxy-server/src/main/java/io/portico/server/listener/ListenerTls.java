@@ -37,7 +37,8 @@ import java.util.TreeMap;
  * A listener's TLS: its {@code tls:} section turned into built server contexts (certificates loaded
  * and checked), rebuilt when the files change or on demand. New handshakes use the newest contexts;
  * established connections keep the ones they started with. Ticket keys and the OCSP stapler
- * outlive rebuilds, so tickets issued before a reload still resume after it.
+ * outlive rebuilds, so tickets issued before a reload still resume after it, unless the client
+ * CAs changed (ServerTls binds sessions to the client-auth policy and CAs).
  */
 public final class ListenerTls implements AutoCloseable {
 
