@@ -53,8 +53,9 @@ import java.util.Set;
  * <p>Session resumption with OpenSSL: TLS 1.3 tickets are always on; TLS 1.2 tickets only when
  * {@link TicketKeys} are given (Netty disables them otherwise), else TLS 1.2 resumes from the
  * session-ID cache. A session resumes only where the client-auth policy and client CAs are the
- * ones it was authenticated under (see {@link #sessionIdContext}). With the JDK: SunJSSE's own
- * stateless tickets and its session cache.
+ * ones it was authenticated under (see {@link #sessionIdContext}), and for at most the session
+ * timeout after its full handshake, TLS 1.3 included (see {@link SessionLifetimeHandler}). With the
+ * JDK: SunJSSE's own stateless tickets and its session cache.
  */
 public final class ServerTls {
 
@@ -82,13 +83,15 @@ public final class ServerTls {
     private final OcspStapler stapler;
     private final boolean stapling;
     private final JdkKeyLogHandler jdkKeyLog;
+    private final SessionLifetimeHandler sessionLifetime;
     private final boolean tls13;
     private final boolean tls12;
     private final AsyncMapping<String, SslContext> unusedMapping;
 
     private ServerTls(ServerTlsOptions options, Map<String, NameEntry> exact, Map<String, NameEntry> wildcards,
                       NameEntry defaultEntry, List<KeyMaterial> materials, List<String> warnings, OcspStapler stapler,
-                      boolean stapling, JdkKeyLogHandler jdkKeyLog, List<String> protocols) {
+                      boolean stapling, JdkKeyLogHandler jdkKeyLog, SessionLifetimeHandler sessionLifetime,
+                      List<String> protocols) {
         this.options = options;
         this.exact = exact;
         this.wildcards = wildcards;
@@ -98,6 +101,7 @@ public final class ServerTls {
         this.stapler = stapler;
         this.stapling = stapling;
         this.jdkKeyLog = jdkKeyLog;
+        this.sessionLifetime = sessionLifetime;
         this.tls13 = protocols.contains("TLSv1.3");
         this.tls12 = protocols.contains("TLSv1.2") || protocols.contains("TLSv1.1") || protocols.contains("TLSv1");
         SslContext fallback = defaultEntry.any().context;
@@ -204,6 +208,11 @@ public final class ServerTls {
     /** The JDK key log handler to put after the SslHandler, or null. */
     ChannelHandler jdkKeyLogHandler() {
         return jdkKeyLog;
+    }
+
+    /** The handler that bounds TLS 1.3 sessions by the session timeout, to put before the SslHandler, or null. */
+    ChannelHandler sessionLifetimeHandler() {
+        return sessionLifetime;
     }
 
     /**
@@ -381,9 +390,13 @@ public final class ServerTls {
                 }
             }
             JdkKeyLogHandler jdkKeyLog = keyLog != null && !openSsl ? new JdkKeyLogHandler(keyLog) : null;
+            // BoringSSL bounds TLS 1.2 sessions by the context's timeout itself, TLS 1.3 ones only through this.
+            long timeout = sessionTimeoutSeconds();
+            SessionLifetimeHandler sessionLifetime = openSsl && timeout > 0 && protocols.contains("TLSv1.3")
+                    ? new SessionLifetimeHandler(timeout) : null;
             return new ServerTls(options, Map.copyOf(exact), Map.copyOf(wildcards), defaultEntry, List.copyOf(ordered),
                     List.copyOf(new LinkedHashSet<>(warnings)), stapler, options.ocspStapling() && openSsl,
-                    jdkKeyLog, protocols);
+                    jdkKeyLog, sessionLifetime, protocols);
         }
 
         private NameEntry entry(SniCertificate certificate) throws TlsConfigException {
@@ -439,9 +452,9 @@ public final class ServerTls {
             if (options.sessionCacheSize() > 0) {
                 builder.sessionCacheSize(options.sessionCacheSize());
             }
-            Duration timeout = options.sessionTimeout();
-            if (timeout != null && !timeout.isZero() && !timeout.isNegative()) {
-                builder.sessionTimeout(Math.max(1, timeout.getSeconds()));
+            long timeout = sessionTimeoutSeconds();
+            if (timeout > 0) {
+                builder.sessionTimeout(timeout);
             }
             if (options.clientAuth() != ClientAuth.NONE) {
                 builder.trustManager(options.clientCa());
@@ -483,6 +496,12 @@ public final class ServerTls {
                 warnings.add("the OpenSSL library cannot log TLS secrets; " + keyLog.path() + " stays empty");
             }
             return context;
+        }
+
+        /** The session timeout in whole seconds (at least 1), or 0 for the provider's default. */
+        private long sessionTimeoutSeconds() {
+            Duration timeout = options.sessionTimeout();
+            return timeout == null || timeout.isZero() || timeout.isNegative() ? 0 : Math.max(1, timeout.getSeconds());
         }
 
         /** The libcrypto signer for an RSA certificate when the options ask for one, else null (BoringSSL signs). */

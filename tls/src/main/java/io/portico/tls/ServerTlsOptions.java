@@ -25,7 +25,8 @@ import java.util.List;
  *                           OpenSSL only: the JDK on Java 17 takes them from {@code -Djdk.tls.namedGroups}
  * @param alpn               e.g. {@code h2}, {@code http/1.1}, in server preference order; empty = no ALPN
  * @param sessionCacheSize   server session cache entries; 0 or less = provider default
- * @param sessionTimeout     session (and ticket) lifetime; null or zero = provider default
+ * @param sessionTimeout     session (and ticket) lifetime, TLS 1.3 included; with OpenSSL counted from the full
+ *                           handshake (see {@link ServerTls}); null or zero = provider default
  * @param ticketKeys         session ticket keys (see {@link TicketKeys}); null = provider default, which with
  *                           OpenSSL means TLS 1.3 tickets under a key of each context's own (lost on reload)
  *                           and no TLS 1.2 tickets (TLS 1.2 resumes from the session-ID cache)

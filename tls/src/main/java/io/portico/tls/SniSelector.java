@@ -74,12 +74,17 @@ final class SniSelector extends SniHandler {
     @Override
     protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext sslContext) throws Exception {
         super.replaceHandler(ctx, hostname, sslContext);
+        ChannelHandlerContext sslContextHandler = sslHandler == null ? null : ctx.pipeline().context(sslHandler);
+        if (sslContextHandler == null) {
+            return;
+        }
         ChannelHandler keyLog = tls.jdkKeyLogHandler();
-        if (keyLog != null && sslHandler != null) {
-            ChannelHandlerContext sslContextHandler = ctx.pipeline().context(sslHandler);
-            if (sslContextHandler != null) {
-                ctx.pipeline().addAfter(sslContextHandler.name(), "portico-tls-keylog", keyLog);
-            }
+        if (keyLog != null) {
+            ctx.pipeline().addAfter(sslContextHandler.name(), "portico-tls-keylog", keyLog);
+        }
+        ChannelHandler lifetime = tls.sessionLifetimeHandler();
+        if (lifetime != null && !sslHandler.handshakeFuture().isDone()) {
+            ctx.pipeline().addBefore(sslContextHandler.name(), SessionLifetimeHandler.NAME, lifetime);
         }
     }
 }

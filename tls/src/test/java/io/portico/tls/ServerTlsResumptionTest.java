@@ -11,6 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** Session resumption: caches, tickets, shared ticket keys across instances, rotation, client-auth boundaries. */
 class ServerTlsResumptionTest {
@@ -218,6 +220,30 @@ class ServerTlsResumptionTest {
         // Without client auth the CAs are not used, so they do not separate listeners either.
         assertThat(ServerTls.sessionIdContext(ClientAuth.NONE, one))
                 .isEqualTo(ServerTls.sessionIdContext(ClientAuth.NONE, List.of()));
+    }
+
+    /** OpenSSL only: SunJSSE restarts a session's clock with each resumption's new ticket. */
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+    void aSessionResumesForTheSessionTimeoutAfterItsFullHandshakeAndNoLonger(String protocol) throws Exception {
+        // BoringSSL counts whole seconds: 3 s leaves the first resumption 2 s to happen in.
+        ServerTls tls = TestOptions.server(SslProvider.OPENSSL, material).with(o -> {
+            o.ticketKeys = TicketKeys.random(null);
+            o.sessionTimeout = Duration.ofSeconds(3);
+        }).buildTls();
+        SslContext context = TestOptions.client(SslProvider.OPENSSL, b -> b.protocols(protocol));
+        try (TlsHarness.Server listener = harness.serve(tls)) {
+            long start = System.nanoTime();
+            Outcome full = connect(listener, context, listener.port());
+            Outcome soon = connect(listener, context, listener.port());
+
+            assertThat(full.resumed()).isFalse();
+            assertThat(soon.resumed()).isTrue();
+            // Each resumption made meanwhile hands out new tickets; they must not extend the session.
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(250))
+                    .until(() -> !connect(listener, context, listener.port()).resumed());
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofSeconds(2));
+        }
     }
 
     @Test

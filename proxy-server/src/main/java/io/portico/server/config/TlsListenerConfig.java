@@ -16,7 +16,11 @@ import java.util.List;
  * @param alpn               protocols offered in ALPN, in order of preference; empty = [h2, http/1.1]
  *                           when the listener's http2.enabled, else [http/1.1]
  * @param sessionCacheSize   sessions kept for resumption by session id
- * @param sessionTimeout     how long a session can be resumed (nginx ssl_session_timeout 5m)
+ * @param sessionTimeout     how long a session can be resumed, by id or ticket, TLS 1.2 and 1.3 alike
+ *                           (nginx ssl_session_timeout 5m): with the OpenSSL provider counted from the
+ *                           full handshake (resuming does not extend it), with the JDK's from the latest
+ *                           resumption; not over HTTP/3, where BoringSSL's TLS 1.3 lifetime (2 days,
+ *                           renewable up to 7) applies because Netty's QUIC cannot set it
  * @param sessionTickets     stateless resumption with session tickets
  * @param ticketKeyFile      shared ticket keys (as nginx ssl_session_ticket_key), so instances resume each other's sessions
  * @param ticketRotation     how often generated ticket keys rotate (when no key file is given)
