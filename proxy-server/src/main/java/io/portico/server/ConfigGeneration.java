@@ -85,6 +85,11 @@ final class ConfigGeneration {
             for (Map.Entry<String, UpstreamConfig> e : config.upstreams().entrySet()) {
                 try {
                     ClientTls clientTls = UpstreamTls.build(e.getValue().tls(), server.tlsProvider());
+                    if (clientTls != null && !clientTls.options().verify()) {
+                        warnings.add("upstream " + e.getKey() + ": tls.verify is false: the backends' certificates"
+                                + " are not checked at all (chain, expiry, name" + (e.getValue().tls().ca() != null
+                                ? "; tls.ca is not used" : "") + "), so anyone on the path can impersonate them");
+                    }
                     UpstreamGroup g = UpstreamGroup.create(e.getKey(), e.getValue(), server.workers(), server.transport(),
                             server.resolver(), clientTls, server.metrics().upstream(e.getKey()));
                     groups.put(e.getKey(), g);

@@ -7,6 +7,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.internal.tcnative.SSL;
 
 import javax.net.ssl.SNIHostName;
@@ -18,6 +19,8 @@ import java.util.List;
 /**
  * TLS towards HTTPS upstreams: one client context, one {@link SslHandler} per connection. Sessions
  * are cached by the context per {@code host:port}, so pooled connections to one upstream resume.
+ * The upstream's certificate chain and host name are verified unless the options turn verification
+ * off, which accepts any certificate.
  *
  * <p>Renegotiation: with OpenSSL every engine is set to refuse it (BoringSSL's
  * {@code ssl_renegotiate_never}; Netty's default would allow one server-initiated renegotiation).
@@ -46,8 +49,12 @@ public final class ClientTls {
         SslContextBuilder builder = SslContextBuilder.forClient()
                 .sslProvider(provider)
                 .protocols(options.protocols().isEmpty() ? DEFAULT_PROTOCOLS : options.protocols())
-                .endpointIdentificationAlgorithm(options.verifyHostname() ? "HTTPS" : null);
-        if (!options.trust().isEmpty()) {
+                .endpointIdentificationAlgorithm(options.verify() ? "HTTPS" : null);
+        if (!options.verify()) {
+            // Without this the JDK's trust store (or the given CAs) would still judge the chain, so
+            // verify: false would refuse a self-signed upstream, unlike nginx's proxy_ssl_verify off.
+            builder.trustManager(InsecureTrustManagerFactory.INSTANCE);
+        } else if (!options.trust().isEmpty()) {
             builder.trustManager(options.trust());
         }
         KeyMaterial client = options.clientCertificate();

@@ -10,7 +10,9 @@ import java.util.List;
  *
  * @param provider          the engine, from {@link TlsProviders#select}
  * @param trust             trusted authorities; empty = the JDK's trust store (cacerts)
- * @param verifyHostname    check the upstream certificate against the host name (endpoint identification "HTTPS")
+ * @param verify            check the upstream's certificate chain against {@code trust} and its host name
+ *                          (endpoint identification "HTTPS"); false accepts any certificate, which lets
+ *                          anyone on the path impersonate the upstream (as nginx's {@code proxy_ssl_verify off})
  * @param clientCertificate presented when the upstream asks for one; may be null
  * @param protocols         empty = TLSv1.3 and TLSv1.2
  * @param alpn              offered protocols, e.g. {@code h2}, {@code http/1.1}; empty = no ALPN
@@ -18,7 +20,7 @@ import java.util.List;
 public record ClientTlsOptions(
         SslProvider provider,
         List<X509Certificate> trust,
-        boolean verifyHostname,
+        boolean verify,
         KeyMaterial clientCertificate,
         List<String> protocols,
         List<String> alpn) {

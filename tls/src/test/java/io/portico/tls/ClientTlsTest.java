@@ -4,11 +4,13 @@ import io.netty.handler.ssl.SslProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.stream.Stream;
@@ -59,9 +61,9 @@ class ClientTlsTest {
         return provider == SslProvider.OPENSSL ? openSslServer : jdkServer;
     }
 
-    private static ClientTls client(SslProvider provider, List<X509Certificate> trust, boolean verifyHostname)
+    private static ClientTls client(SslProvider provider, List<X509Certificate> trust, boolean verify)
             throws TlsConfigException {
-        return ClientTls.build(new ClientTlsOptions(provider, trust, verifyHostname, null, List.of(), List.of()));
+        return ClientTls.build(new ClientTlsOptions(provider, trust, verify, null, List.of(), List.of()));
     }
 
     private static TlsHarness.Handshake connect(ClientTls client, TlsHarness.Server server, String host)
@@ -102,7 +104,7 @@ class ClientTlsTest {
 
     @ParameterizedTest
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
-    void rejectsACertificateForAnotherHostUnlessHostnameVerificationIsOff(SslProvider client) throws Exception {
+    void rejectsACertificateForAnotherHostUnlessVerificationIsOff(SslProvider client) throws Exception {
         TlsHarness.Handshake checked = connect(client(client, List.of(ca.certificate()), true), openSslServer,
                 "wrong.internal");
         openSslServer.next();
@@ -126,6 +128,33 @@ class ClientTlsTest {
 
         assertThat(otherCaOnly.succeeded()).isFalse();
         assertThat(systemTrust.succeeded()).as("the JDK's trust store does not know the test CA").isFalse();
+    }
+
+    @ParameterizedTest(name = "client {0}, server {1}")
+    @MethodSource("pairs")
+    void acceptsASelfSignedUpstreamOnlyWithVerificationOff(SslProvider client, SslProvider server,
+                                                           @TempDir Path dir) throws Exception {
+        KeyMaterial selfSigned = DevCertificate.loadOrCreate(dir);
+        try (TlsHarness.Server origin = harness.serve(TestOptions.server(server, selfSigned).buildTls())) {
+            TlsHarness.Handshake verified = connect(client(client, List.of(), true), origin, "localhost");
+            TlsHarness.Handshake verifiedSeen = origin.next();
+            TlsHarness.Handshake foreignCa = connect(client(client, List.of(otherCa.certificate()), true), origin,
+                    "localhost");
+            origin.next();
+            TlsHarness.Handshake unverified = connect(client(client, List.of(), false), origin, "localhost");
+            origin.next();
+            // The CAs given do not matter once verification is off.
+            TlsHarness.Handshake unverifiedWithCa = connect(client(client, List.of(otherCa.certificate()), false),
+                    origin, "some.other.name");
+            origin.next();
+
+            assertThat(verified.succeeded()).isFalse();
+            assertThat(verifiedSeen.succeeded()).isFalse();
+            assertThat(foreignCa.succeeded()).isFalse();
+            assertThat(unverified.failure()).isNull();
+            assertThat(unverified.peerCertificate()).isEqualTo(selfSigned.leaf());
+            assertThat(unverifiedWithCa.failure()).isNull();
+        }
     }
 
     @ParameterizedTest(name = "client {0}, server {1}")

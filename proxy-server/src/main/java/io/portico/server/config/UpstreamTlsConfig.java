@@ -4,7 +4,8 @@ package io.portico.server.config;
  * TLS to the backends of an upstream group (HTTPS upstreams).
  *
  * @param enabled         speak TLS to the backends
- * @param verify          verify the backend's certificate chain and host name
+ * @param verify          verify the backend's certificate chain and host name; false accepts any
+ *                        certificate (insecure, with a warning; as nginx's proxy_ssl_verify off)
  * @param ca              PEM bundle of trusted CAs; empty uses the system trust store
  * @param sni             server name to send; empty sends the backend's host name (nothing for an IP)
  * @param clientCert      PEM client certificate for mTLS to the backend

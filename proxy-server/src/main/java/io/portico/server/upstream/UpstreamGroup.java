@@ -269,7 +269,7 @@ public final class UpstreamGroup {
     private static ClientTls withAlpnH2(ClientTls tls) {
         ClientTlsOptions o = tls.options();
         try {
-            return ClientTls.build(new ClientTlsOptions(o.provider(), o.trust(), o.verifyHostname(),
+            return ClientTls.build(new ClientTlsOptions(o.provider(), o.trust(), o.verify(),
                     o.clientCertificate(), o.protocols(), List.of(ApplicationProtocolNames.HTTP_2)));
         } catch (TlsConfigException e) {
             throw new IllegalStateException("upstream TLS worked without ALPN but not with it", e);

@@ -172,6 +172,36 @@ class TlsProxyingTest {
         }
     }
 
+    @Test
+    void proxiesToASelfSignedHttpsUpstreamOnlyWithVerifyOff() throws Exception {
+        try (TestOrigin selfSigned = new TestOrigin("self-signed", "127.0.0.1", 0,
+                SslContextBuilder.forServer(alpha.certificate(), alpha.privateKey()).build())) {
+            String template = """
+                    upstreams:
+                      secure:
+                        backends: [{address: "127.0.0.1:%d"}]
+                        retry: {attempts: 1}
+                        tls: {enabled: true%s}
+                    servers:
+                      - routes: [{match: {prefix: /}, upstream: secure}]
+                    """;
+            try (PorticoHarness verified = PorticoHarness.start(template.formatted(selfSigned.port(), ""))) {
+                HttpResponse<String> r = PorticoHarness.client().send(
+                        HttpRequest.newBuilder(verified.uri("/hello")).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).isEqualTo(502);
+                assertThat(verified.server().warnings()).noneMatch(w -> w.contains("tls.verify"));
+            }
+            try (PorticoHarness unverified = PorticoHarness.start(template.formatted(selfSigned.port(), ", verify: false"))) {
+                HttpResponse<String> r = PorticoHarness.client().send(
+                        HttpRequest.newBuilder(unverified.uri("/hello")).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("hello from self-signed");
+                assertThat(unverified.server().warnings())
+                        .anyMatch(w -> w.contains("upstream secure: tls.verify is false"));
+            }
+        }
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------
 
     private static PorticoHarness tlsPortico(String tls, Path dir) throws Exception {
