@@ -9,11 +9,17 @@ import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystems;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -23,7 +29,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * An NSS key log (the SSLKEYLOGFILE format Wireshark reads), appended to by a daemon thread so that
  * handshakes on event loops never wait for the disk. One per path in the process: a reloaded
- * listener keeps appending to the same open file.
+ * listener keeps appending to the same open file. The file is only for its owner: a new one is made
+ * {@code rw-------}, and an existing one that others could read loses their permissions (or, when
+ * that cannot be done, is refused), since whoever reads it can decrypt the captured traffic.
  *
  * <p>OpenSSL: BoringSSL's key log callback hands over complete NSS lines ({@code CLIENT_RANDOM} for
  * TLS 1.2, the {@code *_TRAFFIC_SECRET_0} and {@code *_HANDSHAKE_TRAFFIC_SECRET} lines for TLS 1.3).
@@ -48,7 +56,8 @@ final class KeyLogFile {
         this.channel = channel;
     }
 
-    static KeyLogFile open(Path file) throws TlsConfigException {
+    /** The open key log for the file, opened now if it is not yet; {@code warnings} hears of tightened permissions. */
+    static KeyLogFile open(Path file, List<String> warnings) throws TlsConfigException {
         Path path = file.toAbsolutePath().normalize();
         KeyLogFile existing = OPEN.get(path);
         if (existing != null) {
@@ -63,8 +72,21 @@ final class KeyLogFile {
                 FileAttribute<?>[] attributes = FileSystems.getDefault().supportedFileAttributeViews().contains("posix")
                         ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))}
                         : new FileAttribute<?>[0];
-                FileChannel channel = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE,
+                FileChannel channel = FileChannel.open(path, Set.of(StandardOpenOption.CREATE,
                         StandardOpenOption.WRITE, StandardOpenOption.APPEND), attributes);
+                String was;
+                try {
+                    was = ownerOnly(path);
+                } catch (IOException e) {
+                    channel.close();
+                    throw new TlsConfigException("the TLS key log file " + path + " can be read by other users and"
+                            + " its permissions cannot be made owner-only (" + e.getMessage() + "); give a file that"
+                            + " only Portico's user can read", e);
+                }
+                if (was != null) {
+                    warnings.add("the TLS key log file " + path + " could be read by other users (" + was
+                            + "); it is now owner-only");
+                }
                 KeyLogFile created = new KeyLogFile(path, channel);
                 OPEN.put(path, created);
                 return created;
@@ -76,6 +98,27 @@ final class KeyLogFile {
 
     Path path() {
         return path;
+    }
+
+    /** Takes group and other permissions off the file; the permissions it had if it had such, else null. */
+    private static String ownerOnly(Path path) throws IOException {
+        PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class);
+        if (view == null) {
+            return null; // not a POSIX file system: nothing to compare with
+        }
+        Set<PosixFilePermission> permissions = view.readAttributes().permissions();
+        Set<PosixFilePermission> owner = EnumSet.noneOf(PosixFilePermission.class);
+        for (PosixFilePermission p : permissions) {
+            if (p == PosixFilePermission.OWNER_READ || p == PosixFilePermission.OWNER_WRITE
+                    || p == PosixFilePermission.OWNER_EXECUTE) {
+                owner.add(p);
+            }
+        }
+        if (owner.size() == permissions.size()) {
+            return null;
+        }
+        view.setPermissions(owner);
+        return PosixFilePermissions.toString(permissions);
     }
 
     /** Queues one line (without its newline) for appending. */

@@ -341,7 +341,7 @@ public final class ServerTls {
             checkProviderOptions();
             sessionIdContext = sessionIdContext(options.clientAuth(), options.clientCa());
             if (options.keyLogFile() != null) {
-                keyLog = KeyLogFile.open(options.keyLogFile());
+                keyLog = KeyLogFile.open(options.keyLogFile(), warnings);
                 warnings.add("TLS secrets are written to " + keyLog.path()
                         + " (key log): anyone who can read it can decrypt captured traffic; for debugging only");
             }

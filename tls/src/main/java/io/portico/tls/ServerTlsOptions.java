@@ -33,7 +33,8 @@ import java.util.List;
  * @param clientAuth         NONE, OPTIONAL or REQUIRE
  * @param clientCa           authorities for client certificates; needed unless clientAuth is NONE
  * @param ocspStapling       staple OCSP responses set through {@link ServerTls#ocspStapler()} (OpenSSL only)
- * @param keyLogFile         NSS key log (SSLKEYLOGFILE format) to append to, for debugging; null = off
+ * @param keyLogFile         NSS key log (SSLKEYLOGFILE format) to append to, for debugging; made owner-only
+ *                           (see {@link ServerTls#warnings()}); null = off
  * @param libcryptoRsa       RSA certificates sign through the system OpenSSL ({@link LibcryptoSigner}); OpenSSL
  *                           provider only, see {@link LibcryptoSigner#decide}
  */

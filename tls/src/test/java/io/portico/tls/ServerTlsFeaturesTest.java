@@ -12,6 +12,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 
@@ -145,6 +146,30 @@ class ServerTlsFeaturesTest {
                     .anyMatch(line -> line.matches("RSA Session-ID:[0-9a-f]{64} Master-Key:[0-9a-f]{96}")));
             assertThat(tls.warnings()).anyMatch(w -> w.contains("logs TLS 1.2 secrets only"));
         }
+    }
+
+    @Test
+    void aNewKeyLogIsForItsOwnerOnly() throws Exception {
+        Path log = dir.resolve("new-keys.log");
+
+        ServerTls tls = TestOptions.server(SslProvider.OPENSSL, server).with(o -> o.keyLogFile = log).buildTls();
+
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(log))).isEqualTo("rw-------");
+        assertThat(tls.warnings()).noneMatch(w -> w.contains("other users"));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
+    void anExistingKeyLogOthersCanReadBecomesOwnerOnly(SslProvider provider) throws Exception {
+        Path log = Files.writeString(dir.resolve("shared-keys.log"), "CLIENT_RANDOM from an earlier run\n");
+        Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-r--r--"));
+
+        ServerTls tls = TestOptions.server(provider, server).with(o -> o.keyLogFile = log).buildTls();
+
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(log))).isEqualTo("rw-------");
+        assertThat(tls.warnings()).anyMatch(w -> w.contains(log.toString()) && w.contains("(rw-r--r--)")
+                && w.contains("now owner-only"));
+        assertThat(Files.readAllLines(log)).containsExactly("CLIENT_RANDOM from an earlier run");
     }
 
     @Test

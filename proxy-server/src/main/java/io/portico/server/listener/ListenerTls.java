@@ -77,6 +77,12 @@ public final class ListenerTls implements AutoCloseable {
             tickets = TicketKeys.random(c.ticketRotation());
         }
         ListenerTls tls = new ListenerTls(listener, c, global, provider, tickets);
+        String inherited = System.getenv("SSLKEYLOGFILE");
+        if (inherited != null && !inherited.isBlank() && global.keyLogFile() == null) {
+            // Exported for browsers and curl, it is no reason to hand a server's secrets to a file.
+            warnings.add("listener " + listener + ": SSLKEYLOGFILE is set in the environment but not used;"
+                    + " TLS secrets are logged only to tls.key_log_file");
+        }
         tls.current = tls.build(warnings);
         tls.stamps = tls.stamps();
         tls.startOcsp(warnings);
@@ -199,13 +205,8 @@ public final class ListenerTls implements AutoCloseable {
                     + " — clients will not trust it; configure tls.certificates for production");
         }
         List<X509Certificate> clientCa = c.clientCa() == null ? List.of() : PemFiles.loadCertificates(Path.of(c.clientCa()));
-        Path keyLog = null;
-        String keyLogEnv = System.getenv("SSLKEYLOGFILE");
-        if (keyLogEnv != null && !keyLogEnv.isBlank()) {
-            keyLog = Path.of(keyLogEnv);
-            warnings.add("listener " + listener + ": SSLKEYLOGFILE is set: TLS secrets are written to " + keyLog
-                    + " — anyone with that file can decrypt this traffic; unset it outside debugging");
-        }
+        // ServerTls warns that the secrets are written there, and of permissions it tightened.
+        Path keyLog = global.keyLogFile() == null ? null : Path.of(global.keyLogFile());
         boolean stapling = c.ocspResponseFile() != null || (c.ocspFetch() && TlsProviders.isOpenSsl(provider));
         ServerTlsOptions options = new ServerTlsOptions(provider, certificates, null,
                 c.unknownSni().equals("reject"),

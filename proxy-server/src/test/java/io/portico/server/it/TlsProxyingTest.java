@@ -25,13 +25,16 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /** HTTPS through Portico with real handshakes: the dev certificate, SNI, mTLS identity, HTTPS upstreams. */
 class TlsProxyingTest {
@@ -200,6 +203,53 @@ class TlsProxyingTest {
                         .anyMatch(w -> w.contains("upstream secure: tls.verify is false"));
             }
         }
+    }
+
+    @Test
+    void writesTheKeyLogNamedInTheConfigForItsOwnerOnly(@TempDir Path dir) throws Exception {
+        Path log = Files.writeString(dir.resolve("keys.log"), "");
+        Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-rw-r--"));
+        String yaml = """
+                workers: 1
+                tls:
+                  dev_cert_dir: %s
+                  key_log_file: %s
+                listeners:
+                  - name: http
+                    address: 127.0.0.1:0
+                    tls: {certificates: []}
+                access_log: {enabled: false}
+                admin: {address: "127.0.0.1:0"}
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(dir.resolve("tls"), log, origin.port());
+        try (PorticoHarness p = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("tls-test.yaml", yaml)))) {
+            HttpClient client = HttpClient.newBuilder()
+                    .sslContext(trusting(loadCert(dir.resolve("tls").resolve("portico-dev.crt")))).build();
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(
+                    URI.create("https://localhost:" + p.port() + "/hello")).build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(r.statusCode()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Files.readAllLines(log))
+                    .anyMatch(line -> line.startsWith("CLIENT_TRAFFIC_SECRET_0 ") || line.startsWith("CLIENT_RANDOM ")));
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(log))).isEqualTo("rw-------");
+            assertThat(p.server().warnings())
+                    .anyMatch(w -> w.startsWith("listener http: ") && w.contains("(rw-rw-r--)"))
+                    .anyMatch(w -> w.contains("TLS secrets are written to " + log));
+        }
+    }
+
+    @Test
+    void rejectsAnEmptyKeyLogFileName() {
+        assertThatThrownBy(() -> ConfigLoader.parse("t.yaml", """
+                tls: {key_log_file: " "}
+                listeners: [{address: 127.0.0.1:0}]
+                servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
+                """))
+                .hasMessageContaining("tls.key_log_file");
     }
 
     // ---- helpers ----------------------------------------------------------------------------------
