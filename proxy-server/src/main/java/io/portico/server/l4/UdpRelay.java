@@ -65,6 +65,8 @@ final class UdpRelay extends ChannelInboundHandlerAdapter {
             session = new UdpSession(this, context, client);
             sessions.put(client, session);
             if (!session.open()) {
+                // No member to send it to (the session has already ended and been logged).
+                packet.release();
                 return;
             }
         }
