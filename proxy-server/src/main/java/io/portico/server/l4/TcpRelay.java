@@ -100,6 +100,11 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     /** The same towards the backend. */
     private boolean upstreamOutputShut;
     private int outputsShut;
+    /**
+     * The client closed (half_close off) while the backend connect was under way, with bytes
+     * pending: the relay lives on to deliver them once connected, then ends.
+     */
+    private boolean clientGone;
     private boolean finished;
 
     private long bytesFromClient;
@@ -262,6 +267,12 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             }
         }
         upstream.flush();
+        if (clientGone) {
+            context.stats().relayStarted(false);
+            closeAfterWrites(upstream);
+            finish();
+            return;
+        }
         splicing = toClient != null && toUpstream != null && SpliceSizeEstimator.available();
         context.stats().relayStarted(splicing);
         if (splicing) {
@@ -287,7 +298,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         status = 502;
         end = cause instanceof ConnectTimeoutException ? "upstream_connect_timeout"
                 : cause instanceof ConnectException ? "upstream_connect_refused" : "upstream_connect_failed";
-        if (attempts < group.config().retry().attempts() && client.isActive() && groupLoop.tryRetry(now)) {
+        if (attempts < group.config().retry().attempts() && (client.isActive() || clientGone) && groupLoop.tryRetry(now)) {
             connectNext();
         } else {
             abort(502, end);
@@ -363,6 +374,11 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
                     // half_close off, or the client's FIN after ours: the client's direction ended
                     // the connection; deliver what it sent first.
                     closeAfterWrites(upstream);
+                } else if (!connected && upstream.isOpen() && pending != null && !pending.isEmpty()) {
+                    // With half_close off epoll reads up to the FIN before the backend is connected
+                    // (NIO waits): the bytes read before it are still owed to the backend.
+                    clientGone = true;
+                    return;
                 } else {
                     upstream.close();
                 }
@@ -602,6 +618,10 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         this.status = status;
         end = reason;
         closeBoth();
+        if (clientGone) {
+            // The client's inactive event, which ends a relay, has already come.
+            finish();
+        }
     }
 
     private void closeBoth() {

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.portico.server.PorticoServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.InputStream;
@@ -220,6 +221,41 @@ class TcpRelayTest {
             // The origin gets every byte and then the end of the connection, not a half-close it could answer.
             assertThat(originGot.get(10, TimeUnit.SECONDS)).isEqualTo("question");
             assertThat(s.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    /**
+     * The client sends and closes while the backend connect is still under way: its bytes reach
+     * the backend once connected, whether the FIN ends one direction or the whole connection.
+     * The backend's accept queue is full, so the kernel drops Portico's SYN and retries it about
+     * a second later, after the test has made room.
+     */
+    @ParameterizedTest
+    @CsvSource({"auto, off", "epoll, off", "nio, off", "auto, on", "epoll, on", "nio, on"})
+    void bytesAndFinSentBeforeTheBackendConnectCompletesAreDelivered(String transport, String halfClose,
+            @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path log = dir.resolve("access.log");
+        try (ServerSocket backend = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Socket queued1 = new Socket(InetAddress.getLoopbackAddress(), backend.getLocalPort());
+             Socket queued2 = new Socket(InetAddress.getLoopbackAddress(), backend.getLocalPort());
+             PorticoServer portico = StreamHarness.start(config(transport, backend(backend.getLocalPort()),
+                     "      half_close: " + halfClose).replace("connect_timeout: 2s", "connect_timeout: 10s")
+                     .replace("access_log: {enabled: false}", "access_log: {path: " + log + "}"));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write("question".getBytes(StandardCharsets.US_ASCII));
+            s.shutdownOutput();
+            if (transport.equals("epoll") && halfClose.equals("off")) {
+                // epoll reads to the FIN at once, and with half-closure off the client's socket closes.
+                await().atMost(Duration.ofSeconds(10)).until(() -> portico.openConnections() == 0);
+            }
+            backend.setSoTimeout(10_000);
+            backend.accept().close();
+            backend.accept().close();
+            try (Socket relayed = backend.accept()) {
+                relayed.setSoTimeout(10_000);
+                assertThat(new String(readAll(relayed.getInputStream()), StandardCharsets.US_ASCII)).isEqualTo("question");
+            }
+            assertSessionLogged(portico, log, " TCP 200 0 8 ");
         }
     }
 
