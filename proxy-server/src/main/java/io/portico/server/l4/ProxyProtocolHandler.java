@@ -3,6 +3,7 @@ package io.portico.server.l4;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
@@ -24,6 +25,8 @@ import java.util.concurrent.TimeUnit;
  * {@link ClientAddress}, and then lets the connection start as if the client had connected
  * directly. From anyone else, a connection whose first bytes are a PROXY header is closed (a
  * client must not choose its own address); other bytes pass untouched and the handler leaves.
+ * First bytes too few to tell (say {@code \r\n}, or {@code PROX}) are held until more come, or
+ * until the input ends: they can no longer become a header then, and pass on before the end.
  *
  * <p>Channels run with {@code AUTO_READ} off, so the handler asks for the reads it needs itself.
  */
@@ -131,12 +134,35 @@ public final class ProxyProtocolHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent && held != null) {
+            passHeld(ctx);
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        release();
+        if (held != null) {
+            passHeld(ctx);
+        }
         if (timeout != null) {
             timeout.cancel(false);
         }
         ctx.fireChannelInactive();
+    }
+
+    /**
+     * The input ended while the first bytes were too few to tell: nothing can follow to make them a
+     * header, so they are the client's data. (Passing them on after a delay instead would let a
+     * header split around that delay through.)
+     */
+    private void passHeld(ChannelHandlerContext ctx) {
+        ByteBuf in = held;
+        held = null;
+        ctx.pipeline().remove(this);
+        ctx.fireChannelRead(in);
+        ctx.fireChannelReadComplete();
     }
 
     private void release() {

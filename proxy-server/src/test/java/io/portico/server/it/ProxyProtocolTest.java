@@ -3,6 +3,7 @@ package io.portico.server.it;
 import io.portico.server.PorticoServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.DataInputStream;
@@ -156,6 +157,59 @@ class ProxyProtocolTest {
             if (origin.connections.get() > 0) {
                 assertThat(originGot.get(10, TimeUnit.SECONDS)).isEmpty();
             }
+        }
+    }
+
+    /**
+     * An untrusted client's first bytes are too few to tell from the start of a header, and then
+     * its input ends (a FIN, which with half_close off closes the connection): they can no longer
+     * become one, so they reach the backend, which also sees the end.
+     */
+    @ParameterizedTest
+    @CsvSource({"CRLF, on", "CRLF, off", "PROX, on", "PROX, off"})
+    void anUntrustedClientsFirstBytesTooFewToTellReachTheBackendWhenItsInputEnds(String bytes, String halfClose)
+            throws Exception {
+        // CR LF starts the v2 signature, PROX the v1 one.
+        String first = bytes.equals("CRLF") ? "\r\n" : bytes;
+        CompletableFuture<String> originGot = new CompletableFuture<>();
+        try (TcpOrigin origin = new TcpOrigin(s -> originGot.complete(new String(readAll(s.getInputStream()),
+                     StandardCharsets.US_ASCII)));
+             PorticoServer portico = StreamHarness.start(streamConfig("10.9.9.9/32", "off", origin.port())
+                     .replace("    upstream: origin\n", "    upstream: origin\n    stream: {half_close: " + halfClose + "}\n"));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write(first.getBytes(StandardCharsets.US_ASCII));
+            s.shutdownOutput();
+            assertThat(originGot.get(10, TimeUnit.SECONDS)).isEqualTo(first);
+            assertThat(readAll(s.getInputStream())).isEmpty();
+        }
+    }
+
+    /** RFC 9112 2.2: a request may follow an empty line; from an untrusted peer that line is held, then passed on. */
+    @Test
+    void anHttpListenerServesAnUntrustedClientWhoseRequestFollowsAnEmptyLine() throws Exception {
+        try (TestOrigin origin = new TestOrigin("o");
+             PorticoServer portico = StreamHarness.start("""
+                     workers: 2
+                     access_log: {enabled: false}
+                     listeners:
+                       - name: http
+                         address: 127.0.0.1:0
+                         proxy_protocol: {accept: true, trusted: [10.9.9.9/32]}
+                     upstreams:
+                       origin:
+                         backends: [{address: 127.0.0.1:%d}]
+                     servers:
+                       - routes: [{match: {prefix: /}, upstream: origin}]
+                     """.formatted(origin.port()));
+             Socket s = connect(portico, "http")) {
+            s.setTcpNoDelay(true);
+            OutputStream out = s.getOutputStream();
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            out.write("GET /hello HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            String response = new String(readAll(s.getInputStream()), StandardCharsets.ISO_8859_1);
+            assertThat(response).startsWith("HTTP/1.1 200");
+            assertThat(origin.lastHead().headers().get("X-Forwarded-For")).isEqualTo("127.0.0.1");
         }
     }
 
