@@ -211,6 +211,13 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
             resetStream(ctx, code);
             return;
         }
+        if (cause instanceof IllegalArgumentException && !requestEnded) {
+            // Netty's validator parses content-length without catching what that throws (abc, +5,
+            // -1, two different values), before the fields reach this handler: a malformed request,
+            // as Netty's HTTP/2 codec makes the same one a PROTOCOL_ERROR reset.
+            malformed(ctx);
+            return;
+        }
         if (cause instanceof QuicException || cause instanceof IOException) {
             ctx.close();
             return;

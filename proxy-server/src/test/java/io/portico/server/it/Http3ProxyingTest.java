@@ -8,6 +8,8 @@ import io.portico.server.config.ConfigLoader;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.ServerSocket;
 import java.net.URI;
@@ -202,6 +204,27 @@ class Http3ProxyingTest {
         assertThat(r.status()).as(r::describe).isEqualTo(-1);
         assertThat(r.resetCode).as(r::describe).isEqualTo(Http3ErrorCode.H3_MESSAGE_ERROR.code());
         assertThat(origin.completeRequests.get()).isEqualTo(before);
+    }
+
+    /** RFC 9114 section 4.1.2: a content-length that is not one non-negative number makes the request malformed. */
+    @ParameterizedTest
+    @ValueSource(strings = {"abc", "+5", "-1", "5, 6"})
+    void anInvalidContentLengthIsMalformedAndNeverReachesTheOrigin(String value) throws Exception {
+        int before = origin.requests.get();
+        long malformedBefore = malformedRequests();
+        Http3Headers h = h3.headers("POST", "/upload");
+        for (String v : value.split(", ")) {
+            h.add("content-length", v);
+        }
+        H3Client.Response r = h3.send(h, "hello".getBytes(StandardCharsets.US_ASCII));
+        assertThat(r.status()).as(r::describe).isEqualTo(-1);
+        assertThat(r.resetCode).as(r::describe).isEqualTo(Http3ErrorCode.H3_MESSAGE_ERROR.code());
+        assertThat(origin.requests.get()).isEqualTo(before);
+        assertThat(malformedRequests()).isEqualTo(malformedBefore + 1);
+    }
+
+    private static long malformedRequests() {
+        return portico.server().metrics().listener("https").http3().snapshot().get("malformed_request");
     }
 
     @Test
