@@ -128,16 +128,22 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.client = ctx.channel();
+        // The session starts at the accept: a PROXY header is read first, and a connection whose
+        // header is refused never becomes active but is logged, with its peer and its own time.
+        startNanos = System.nanoTime();
+        lastActivity = startNanos;
+        startMillis = System.currentTimeMillis();
+        clientAddress = (InetSocketAddress) client.remoteAddress();
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        startNanos = System.nanoTime();
-        lastActivity = startNanos;
-        startMillis = System.currentTimeMillis();
+        // A trusted PROXY header, read by now, names the client.
         clientAddress = ClientAddress.of(client);
         if (clientAddress != null && !context.access().permits(clientAddress.getAddress())) {
-            // As nginx stream's deny: closed before a byte is relayed or a backend is dialled.
+            // As nginx stream's deny: closed before a byte is relayed or a backend is dialled, logged 403.
+            status = 403;
+            end = "listener_access_denied";
             ctx.close();
             return;
         }

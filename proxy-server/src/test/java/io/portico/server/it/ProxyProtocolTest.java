@@ -2,6 +2,7 @@ package io.portico.server.it;
 
 import io.portico.server.PorticoServer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -14,12 +15,21 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static io.portico.server.it.StreamHarness.connect;
 import static io.portico.server.it.StreamHarness.readAll;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The PROXY protocol: accepted from trusted peers on stream and HTTP listeners (and refused from
@@ -222,6 +232,47 @@ class ProxyProtocolTest {
             assertThat(readAll(s.getInputStream())).isEmpty();
             assertThat(origin.connections.get()).isZero();
         }
+    }
+
+    /**
+     * A trusted peer whose header is refused, or never comes within the preread timeout, is logged
+     * with its socket address, the time it connected and how long it took, as any other session.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"PROXY NONSENSE\r\n", ""})
+    void aTrustedPeerWhoseHeaderIsRefusedIsLoggedWithItsAddressAndTime(String header, @TempDir Path dir) throws Exception {
+        Path log = dir.resolve("access.log");
+        long before = System.currentTimeMillis();
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(streamConfig("127.0.0.1/32", "off", origin.port())
+                     .replace("access_log: {enabled: false}", "access_log: {path: " + log + "}")
+                     .replace("    upstream: origin\n", "    upstream: origin\n    stream: {preread_timeout: 300ms}\n"));
+             Socket s = connect(portico, "tcp")) {
+            s.getOutputStream().write(header.getBytes(StandardCharsets.US_ASCII));
+            assertThat(readAll(s.getInputStream())).isEmpty();
+            String line = awaitLine(portico, log);
+            assertThat(line).startsWith("127.0.0.1 [").contains(" TCP 403 0 0 ").endsWith(" end=proxy_protocol_rejected");
+            Matcher m = Pattern.compile("^\\S+ \\[([^]]+)] TCP 403 0 0 (\\d+\\.\\d+) ").matcher(line);
+            assertThat(m.find()).as(line).isTrue();
+            ZonedDateTime start = ZonedDateTime.parse(m.group(1), DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.US));
+            assertThat(start.toInstant().toEpochMilli()).isBetween(before - 1000, System.currentTimeMillis());
+            assertThat(Double.parseDouble(m.group(2))).isLessThan(10.0);
+            assertThat(origin.connections.get()).isZero();
+        }
+    }
+
+    /** The one line of a stream listener's access log, once written. */
+    static String awaitLine(PorticoServer portico, Path log) {
+        String[] line = new String[1];
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            portico.accessLog().flush();
+            if (!Files.exists(log)) {
+                return false;
+            }
+            line[0] = Files.readString(log).strip();
+            return !line[0].isEmpty();
+        });
+        return line[0];
     }
 
     @Test

@@ -2,9 +2,11 @@ package io.portico.server.it;
 
 import io.portico.server.PorticoServer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.DatagramSocket;
 import java.net.Socket;
+import java.nio.file.Path;
 
 import static io.portico.server.it.StreamHarness.connect;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,13 +30,18 @@ class StreamLimitsTest {
                 """.formatted(limits, originPort);
     }
 
+    /** Logged 403 as nginx stream's deny is, not as a client that left. */
     @Test
-    void aDeniedClientIsClosedBeforeABackendIsDialled() throws Exception {
+    void aDeniedClientIsClosedBeforeABackendIsDialled(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("access.log");
         try (TcpOrigin origin = TcpOrigin.echo();
-             PorticoServer portico = StreamHarness.start(config(origin.port(), "{access: {deny: [127.0.0.0/8]}}"));
+             PorticoServer portico = StreamHarness.start(config(origin.port(), "{access: {deny: [127.0.0.0/8]}}")
+                     .replace("access_log: {enabled: false}", "access_log: {path: " + log + "}"));
              Socket s = connect(portico, "tcp")) {
             assertThat(s.getInputStream().read()).isEqualTo(-1);
             assertThat(origin.connections.get()).isZero();
+            assertThat(ProxyProtocolTest.awaitLine(portico, log)).startsWith("127.0.0.1 [").contains(" TCP 403 0 0 ")
+                    .endsWith(" end=listener_access_denied");
         }
     }
 
