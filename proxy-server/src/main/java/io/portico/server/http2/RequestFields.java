@@ -18,6 +18,7 @@ import io.portico.http.Http1FramingScanner;
 
 import java.util.Base64;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -35,6 +36,19 @@ public final class RequestFields {
     public static final long INVALID_LENGTH = -2;
 
     private static final AsciiString TRAILERS_VALUE = AsciiString.cached("trailers");
+
+    /**
+     * Fields a trailer section must not carry (RFC 9110 section 6.5.1): framing, routing, request
+     * modifiers (controls, conditionals, authentication, cookies) and how to process the content.
+     * Names are lower case in HTTP/2 and HTTP/3 (upper case is refused before this).
+     */
+    private static final Set<AsciiString> NOT_IN_TRAILERS = Set.of(
+            HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.HOST, HttpHeaderNames.TRAILER, HttpHeaderNames.TE,
+            HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.EXPECT, HttpHeaderNames.MAX_FORWARDS, HttpHeaderNames.PRAGMA,
+            HttpHeaderNames.RANGE, HttpHeaderNames.IF_MATCH, HttpHeaderNames.IF_NONE_MATCH,
+            HttpHeaderNames.IF_MODIFIED_SINCE, HttpHeaderNames.IF_UNMODIFIED_SINCE, HttpHeaderNames.IF_RANGE,
+            HttpHeaderNames.AUTHORIZATION, HttpHeaderNames.PROXY_AUTHORIZATION, HttpHeaderNames.COOKIE,
+            HttpHeaderNames.CONTENT_ENCODING, HttpHeaderNames.CONTENT_TYPE, HttpHeaderNames.CONTENT_RANGE);
 
     private RequestFields() {
     }
@@ -98,7 +112,9 @@ public final class RequestFields {
     }
 
     /**
-     * A trailer section as the last part of a request.
+     * A trailer section as the last part of a request. Fields a trailer must not carry are dropped,
+     * as the HTTP/1.1 decoder drops them: an upstream could take a Content-Length or Host there for
+     * the message's own.
      *
      * @return null when a pseudo-header, a connection-specific field or an invalid value is in it
      */
@@ -110,7 +126,9 @@ public final class RequestFields {
                 if (name.length() > 0 && name.charAt(0) == ':' || forbidden(name, e.getValue())) {
                     return null;
                 }
-                last.trailingHeaders().add(name, e.getValue());
+                if (!NOT_IN_TRAILERS.contains(AsciiString.of(name))) {
+                    last.trailingHeaders().add(name, e.getValue());
+                }
             }
         } catch (IllegalArgumentException invalid) {
             return null;

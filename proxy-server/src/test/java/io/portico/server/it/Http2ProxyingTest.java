@@ -198,6 +198,19 @@ class Http2ProxyingTest {
         }
     }
 
+    /** RFC 9110 section 6.5.1: framing, routing and request-modifier fields in trailers are dropped, not sent upstream. */
+    @Test
+    void requestTrailersLoseTheFieldsATrailerMustNotCarry() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.request("POST", "/upload"), false);
+            h2.data(1, new byte[1000], false);
+            h2.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().add("x-sum", "42")
+                    .add("host", "elsewhere.test").add("authorization", "Basic Zm9vOmJhcg==").add("te", "trailers")
+                    .add("content-length", "5").add("trailer", "x-sum"), true);
+            assertThat(h2.response(1).text()).isEqualTo("received 1000 trailers [x-sum]");
+        }
+    }
+
     @Test
     void earlyHintsArePassedOnBeforeTheResponse() throws Exception {
         try (RawH2 h2 = new RawH2(portico.port())) {
