@@ -146,7 +146,9 @@ main_ws() {
     snapshot_jar
     ROW_FILE="$WORK/row.tsv"
     build_ws_tools
-    PEER_CONNECTIONS=$((WS_IDLE * 2 + 1000))
+    # Two connections per WebSocket, and headroom: at 8,000 nginx ran out of its 17,000 slots
+    # ("worker_connections are not enough, reusing connections") 31 sockets short.
+    PEER_CONNECTIONS=$((WS_IDLE * 2 + 4000))
 
     machine_info | tee "$RESULTS/machine.txt"
     local settings="suite=ws rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s sockets=$WS_SOCKETS message=${WS_MESSAGE}B idle=$WS_IDLE portico-ws-mode=$WS_MODE transport=$TRANSPORT proxy-cpu=$PROXY_CPU load-cpu=$LOAD_CPU"
