@@ -113,21 +113,24 @@ public final class Router {
             return null;
         }
         if (h.charAt(0) == '[') {
+            // An IP literal (RFC 3986 section 3.2.2): hex digits, colons and dots (an embedded
+            // IPv4 address) inside, and nothing after it but a port.
             int end = h.indexOf(']');
-            if (end < 0 || (end + 1 < h.length() && h.charAt(end + 1) != ':')) {
+            if (end < 2 || (end + 1 < h.length() && (h.charAt(end + 1) != ':' || !digits(h, end + 2)))) {
                 return null;
+            }
+            for (int i = 1; i < end; i++) {
+                char c = h.charAt(i);
+                if (Character.digit(c, 16) < 0 && c != ':' && c != '.') {
+                    return null;
+                }
             }
             return h.substring(0, end + 1).toLowerCase(Locale.ROOT);
         }
         int colon = h.indexOf(':');
         if (colon >= 0) {
-            if (h.indexOf(':', colon + 1) >= 0) {
+            if (!digits(h, colon + 1)) {
                 return null;
-            }
-            for (int i = colon + 1; i < h.length(); i++) {
-                if (h.charAt(i) < '0' || h.charAt(i) > '9') {
-                    return null;
-                }
             }
             h = h.substring(0, colon);
         }
@@ -143,5 +146,15 @@ public final class Router {
             }
         }
         return h.isEmpty() ? null : h.toLowerCase(Locale.ROOT);
+    }
+
+    /** Whether {@code s} from {@code from} on is a port: decimal digits only (none is allowed). */
+    private static boolean digits(String s, int from) {
+        for (int i = from; i < s.length(); i++) {
+            if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 }

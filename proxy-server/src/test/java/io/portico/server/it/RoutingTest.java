@@ -229,6 +229,27 @@ class RoutingTest {
         assertThat(origin.requests.get()).isEqualTo(before);
     }
 
+    /**
+     * An IP-literal Host is checked whole (RFC 9112 section 3.2: an invalid Host is a 400): what
+     * follows the ']' is a port or nothing. Otherwise {@code [::1]:@evil.test} passed, chose the
+     * default server, and went on as it was into {@code $host} and upstream, where a Location
+     * built from it names evil.test (the rest reads as user info).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"[::1]:@evil.test", "[::1]@evil.test", "[::1]:80/x", "[evil.test/]", "[::1]:8x"})
+    void anIpLiteralHostWithMoreThanAPortAfterItGets400(String host) throws Exception {
+        RawHttp.Response r = get(host, "/r301/a");
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.header("location")).isNull();
+    }
+
+    @Test
+    void anIpLiteralHostWithAPortReachesTheDefaultServer() throws Exception {
+        RawHttp.Response r = get("[::1]:8080", "/anything");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.text()).isEqualTo("default");
+    }
+
     @Test
     void aRedirectCanUseRegexGroups() throws Exception {
         RawHttp.Response r = get("app.test", "/old/a/b?x=1");

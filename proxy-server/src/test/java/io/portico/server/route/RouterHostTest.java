@@ -31,6 +31,13 @@ class RouterHostTest {
             assertThat(Router.normalizeHost("host:80:81")).isNull();
             assertThat(Router.normalizeHost("host:8x")).isNull();
             assertThat(Router.normalizeHost("[::1")).isNull();
+            assertThat(Router.normalizeHost("[::1]:8x")).isNull();
+            assertThat(Router.normalizeHost("[::1]:@evil.test")).isNull();
+            assertThat(Router.normalizeHost("[::1]x")).isNull();
+            assertThat(Router.normalizeHost("[a/b]")).isNull();
+            assertThat(Router.normalizeHost("[]")).isNull();
+            assertThat(Router.normalizeHost("[::1]:")).isEqualTo("[::1]");
+            assertThat(Router.normalizeHost("[::FFFF:127.0.0.1]:80")).isEqualTo("[::ffff:127.0.0.1]");
             assertThat(Router.normalizeHost("example.com")).isEqualTo("example.com");
             assertThat(Router.normalizeHost(null)).isNull();
         }
