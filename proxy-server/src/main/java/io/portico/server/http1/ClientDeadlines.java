@@ -129,7 +129,13 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             bodyBytes += content.content().readableBytes();
             waitStart = now;
             if (msg instanceof LastHttpContent && state == State.IN_BODY) {
-                state = State.ANSWERING;
+                if (outstanding == 0) {
+                    // Answered before its end came in (a local answer is written at the head): the
+                    // connection now waits for the next request.
+                    awaitNextRequest();
+                } else {
+                    state = State.ANSWERING;
+                }
             }
         }
         ctx.fireChannelRead(msg);
@@ -180,13 +186,18 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             if (informational) {
                 informational = false;
             } else if (outstanding > 0 && --outstanding == 0 && state == State.ANSWERING) {
-                state = State.AWAIT_HEAD;
-                idleSince = System.nanoTime();
-                awaitDeadline = idleSince + context.clientLimits().keepaliveTimeout();
-                arm(awaitWake());
+                awaitNextRequest();
             }
         }
         ctx.write(msg, promise);
+    }
+
+    /** Every request so far is in and answered: the keep-alive clock runs until the next one. */
+    private void awaitNextRequest() {
+        state = State.AWAIT_HEAD;
+        idleSince = System.nanoTime();
+        awaitDeadline = idleSince + context.clientLimits().keepaliveTimeout();
+        arm(awaitWake());
     }
 
     @Override

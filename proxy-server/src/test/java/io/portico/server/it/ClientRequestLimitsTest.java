@@ -222,6 +222,39 @@ class ClientRequestLimitsTest {
         }
     }
 
+    /**
+     * A local answer (fixed response, redirect, 404) is written as soon as the head arrives, before
+     * the decoder hands on the request's end: the connection must still wait for its next request
+     * on the keep-alive clock, not hang on forever.
+     */
+    @Test
+    void aConnectionIdleAfterALocalAnswerIsClosedAfterTheKeepaliveTimeout() throws Exception {
+        try (PorticoHarness p = PorticoHarness.start("""
+                     servers:
+                       - routes:
+                           - match: { path: /fixed }
+                             respond: { body: "fixed" }
+                           - match: { prefix: /post }
+                             respond: { body: "posted" }
+                     """, """
+                         http:
+                           keepalive_timeout: 500ms
+                     """);
+             RawHttp raw = new RawHttp(p.port())) {
+            RawHttp.Response r = raw.send("GET /fixed HTTP/1.1\r\nHost: a\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            RawHttp.Response missing = raw.send("GET /nothing-here HTTP/1.1\r\nHost: a\r\n\r\n").read();
+            assertThat(missing.status()).isEqualTo(404);
+            // A body that arrives after the answer was written.
+            raw.send("POST /post HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n");
+            RawHttp.Response posted = raw.read();
+            assertThat(posted.text()).isEqualTo("posted");
+            assertThat(posted.header("connection")).isNull();
+            raw.send("body");
+            await().between(Duration.ofMillis(300), Duration.ofSeconds(5)).until(raw::closedByServer);
+        }
+    }
+
     @Test
     void theKeepaliveTimeoutDoesNotCutARequestWaitingForItsResponse() throws Exception {
         try (TestOrigin own = new TestOrigin("hang");
