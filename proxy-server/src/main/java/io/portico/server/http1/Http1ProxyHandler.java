@@ -71,6 +71,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private boolean closing;
     private boolean draining;
     private boolean replaying;
+    /**
+     * A fault in what came after the current request (a bad request pipelined behind it): answered,
+     * and the connection closed, once the current request has had its own answer.
+     */
+    private ClientFault laterFault;
 
     Http1ProxyHandler(ListenerContext context) {
         this.context = context;
@@ -245,10 +250,17 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     /** Bad framing or a client deadline: the exchange in progress answers or aborts, else Portico does; then close. */
     private void onClientFault(ClientFault fault) {
-        if (closing) {
+        if (closing || laterFault != null) {
             return;
         }
         Exchange exchange = current;
+        if (exchange != null && exchange.requestComplete()) {
+            // The fault is not this request's, which is whole and may be upstream already: it gets
+            // its own answer, then the fault's answer goes out and the connection closes (see
+            // exchangeDone). Requests queued between the two are never started.
+            laterFault = fault;
+            return;
+        }
         if (exchange != null) {
             exchange.onClientFault(fault.status(), fault.reason());
             if (current == exchange) {
@@ -293,6 +305,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             }
             return;
         }
+        if (laterFault != null) {
+            reject(laterFault.status(), laterFault.reason());
+            return;
+        }
         if (replaying) {
             // A queued request finished while the queue is being replayed: the outer loop goes on.
             return;
@@ -330,6 +346,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         closing = true;
         releaseQueued();
         ctx.pipeline().remove(this);
+        if (laterFault != null) {
+            // Bytes sent behind the upgrade request broke the HTTP framing and were dropped: the
+            // tunnel would carry a stream with a hole in it.
+            ctx.channel().close();
+        }
     }
 
     /** Whether this response may keep the connection open, as far as the connection is concerned. */

@@ -166,6 +166,28 @@ class RequestSmugglingTest {
         assertThat(origin.completeRequests.get()).as(name + ": whole requests the origin got").isEqualTo(completeBefore);
     }
 
+    /**
+     * A good request with a bad one pipelined behind it: the good one, already whole (and maybe
+     * already upstream), gets its own answer; the 400 and the close are for the bad one. Answering
+     * the good request 400 would tell the client that a request the origin may have carried out
+     * was refused.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badRequests")
+    void aGoodRequestAheadOfABadOneIsAnsweredThenTheBadOneRefused(String name, int status, String request)
+            throws Exception {
+        warmUpstreamPools();
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            raw.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" + request + NEXT);
+            RawHttp.Response first = raw.read();
+            assertThat(first.status()).as(name + ": " + first.statusLine()).isEqualTo(200);
+            RawHttp.Response second = raw.read();
+            assertThat(second.status()).as(name + ": " + second.statusLine()).isEqualTo(Math.abs(status));
+            assertThat(second.header("connection")).as(name).isEqualTo("close");
+            assertThat(raw.closedByServer()).as(name + ": connection closed").isTrue();
+        }
+    }
+
     @Test
     void aDeclinedH2cUpgradeLeavesNothingBehindThatCouldSkipABody() throws Exception {
         // The first request asks for h2c without "Connection: Upgrade", so the upgrade is declined.
