@@ -202,23 +202,25 @@ abstract class Exchange {
                 return LocalExchange.error(client, request, log, HttpResponseStatus.SERVICE_UNAVAILABLE, "websocket_limit");
             }
         }
+        boolean expectContinue = false;
         if (expect != null) {
             headers.remove(HttpHeaderNames.EXPECT);
-            if (!http10(request)) {
-                // Like nginx: Portico asks for the body itself once it knows the request can go through.
-                client.ctx().writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
-            }
+            // Like nginx: Portico asks for the body itself once it knows the request can go through.
+            expectContinue = !http10(request);
         }
         switch (route.action()) {
             case REDIRECT -> {
                 String location = route.redirectTemplate().expand(context.scheme(), hostHeader == null ? "" : hostHeader,
                         uri, route.regexMatch(path));
-                return LocalExchange.redirect(client, request, log, route, location);
+                return LocalExchange.redirect(client, request, log, route, location).continueIfReading(expectContinue);
             }
             case RESPOND -> {
-                return LocalExchange.fixed(client, request, log, route);
+                return LocalExchange.fixed(client, request, log, route).continueIfReading(expectContinue);
             }
             default -> {
+                if (expectContinue) {
+                    client.ctx().writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+                }
                 if (route.cache() != null && !upgrade) {
                     return CacheExchange.start(client, request, log, route, host, maxBody);
                 }

@@ -1,12 +1,14 @@
 package io.portico.server.http1;
 
 import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.portico.server.config.FixedResponseConfig;
 import io.portico.server.log.AccessLogRecord;
@@ -28,6 +30,7 @@ final class LocalExchange extends Exchange {
     private final String error;
     private ChannelFuture written;
     private boolean complete;
+    private boolean expectContinue;
 
     private LocalExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log,
                           FullHttpResponse response, HeaderRules responseHeaders, boolean mayKeepAlive, String error) {
@@ -41,8 +44,21 @@ final class LocalExchange extends Exchange {
         this.error = error;
     }
 
+    /**
+     * The client waits for 100 Continue before it sends the body: sent when this exchange reads the
+     * body (a small one, dropped to keep the connection), not when it closes without reading it —
+     * a body asked for and then left unread resets the connection under the answer.
+     */
+    LocalExchange continueIfReading(boolean expectContinue) {
+        this.expectContinue = expectContinue;
+        return this;
+    }
+
     @Override
     void begin() {
+        if (expectContinue && keepAlive) {
+            client.ctx().write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+        }
         responseHeaders.apply(response.headers());
         LocalResponses.markClose(response, keepAlive, http10);
         decorate(response);

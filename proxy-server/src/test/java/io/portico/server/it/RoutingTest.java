@@ -250,6 +250,34 @@ class RoutingTest {
         assertThat(r.text()).isEqualTo("default");
     }
 
+    /**
+     * A local answer to a body it will not read (over 64 KiB, or chunked: the connection closes
+     * after the answer) must not invite that body with 100 Continue: the client would start
+     * sending into a connection about to close, whose unread bytes reset it under the answer.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"/r301/a", "/health"})
+    void aLocalAnswerThatClosesDoesNotAskForTheBodyWith100Continue(String path) throws Exception {
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            RawHttp.Response r = raw.send("POST " + path + " HTTP/1.1\r\nHost: app.test\r\n"
+                    + "Content-Length: 500000\r\nExpect: 100-continue\r\n\r\n").read();
+            assertThat(r.status()).isIn(301, 203);
+            assertThat(r.header("connection")).isEqualTo("close");
+            assertThat(raw.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void aLocalAnswerThatReadsASmallBodyStillAsksForItWith100Continue() throws Exception {
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            raw.send("POST /health HTTP/1.1\r\nHost: app.test\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+            assertThat(raw.read().status()).isEqualTo(100);
+            assertThat(raw.read().status()).isEqualTo(203);
+            raw.send("body");
+            assertThat(raw.send("GET /health HTTP/1.1\r\nHost: app.test\r\n\r\n").read().status()).isEqualTo(203);
+        }
+    }
+
     @Test
     void aRedirectCanUseRegexGroups() throws Exception {
         RawHttp.Response r = get("app.test", "/old/a/b?x=1");
