@@ -210,7 +210,7 @@ abstract class Exchange {
         }
         switch (route.action()) {
             case REDIRECT -> {
-                String location = route.redirectTemplate().expand(context.scheme(), hostHeader == null ? "" : hostHeader,
+                String location = route.redirectTemplate().expand(context.scheme(), host, hostHeader,
                         uri, route.regexMatch(path));
                 return LocalExchange.redirect(client, request, log, route, location).continueIfReading(expectContinue);
             }

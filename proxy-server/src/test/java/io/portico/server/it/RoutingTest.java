@@ -82,6 +82,10 @@ class RoutingTest {
                         redirect: { status: 307, location: "$scheme://$host$request_uri" }
                       - match: { prefix: /r308 }
                         redirect: { status: 308, location: "$scheme://$host$request_uri" }
+                      - match: { prefix: /rhttphost }
+                        redirect: { location: "$scheme://$http_host$request_uri" }
+                      - match: { prefix: /rhostname }
+                        redirect: { location: "$scheme://$hostname/$host" }
                       - match: { path: /health }
                         respond: { status: 203, body: "ok\\n", content_type: application/x-health }
                       - match: { path: /empty }
@@ -227,6 +231,28 @@ class RoutingTest {
         assertThat(r.status()).isEqualTo(status);
         assertThat(r.header("location")).isEqualTo("http://app.test" + path + "/a?b=1");
         assertThat(origin.requests.get()).isEqualTo(before);
+    }
+
+    /**
+     * {@code $host} is nginx's: the host name, lower-cased, without the port, so an
+     * {@code https://$host$request_uri} redirect from a listener on another port than 443 does not
+     * carry that port into the https URL; {@code $http_host} is the Host as sent.
+     */
+    @Test
+    void hostInARedirectIsTheHostNameWithoutItsPortAndHttpHostIsTheHeaderAsSent() throws Exception {
+        RawHttp.Response r = get("App.Test:8080", "/r301/a?b=1");
+        assertThat(r.status()).isEqualTo(301);
+        assertThat(r.header("location")).isEqualTo("http://app.test/r301/a?b=1");
+
+        RawHttp.Response asSent = get("App.Test:8080", "/rhttphost/a");
+        assertThat(asSent.header("location")).isEqualTo("http://App.Test:8080/rhttphost/a");
+    }
+
+    /** A variable's name runs to the end of its letters, digits and underscores, as nginx reads it. */
+    @Test
+    void aLongerNameStartingWithAVariableNameIsNotThatVariable() throws Exception {
+        RawHttp.Response r = get("app.test", "/rhostname");
+        assertThat(r.header("location")).isEqualTo("http://$hostname/app.test");
     }
 
     /**
