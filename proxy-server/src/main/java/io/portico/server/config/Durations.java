@@ -42,9 +42,11 @@ final class Durations {
                     i++;
                 }
             }
+            // Timers count in nanoseconds: what does not fit a long of them (about 292 years) overflows where it is used.
+            total.toNanos();
             return total;
         } catch (NumberFormatException | ArithmeticException e) {
-            throw new IllegalArgumentException("a duration too long to use: '" + text + "'");
+            throw new IllegalArgumentException("a duration too long to use: '" + text + "' (at most 106751d)");
         }
     }
 

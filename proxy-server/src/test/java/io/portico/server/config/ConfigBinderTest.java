@@ -149,7 +149,8 @@ class ConfigBinderTest {
         "30, PT30S",
         "0, PT0S",
         "1m30s, PT1M30S",
-        "'1h 15m', PT1H15M"
+        "'1h 15m', PT1H15M",
+        "106751d, PT2562024H"
     })
     void readsDurationsInEveryUnitWithBareNumbersAsSeconds(String written, String expected) throws ConfigException {
         Sample s = bind("timeout: " + written, Sample.class);
@@ -163,7 +164,9 @@ class ConfigBinderTest {
         "5x | expected a duration such as 250ms, 5s, 10m, 2h or 1d, got '5x' (units are ms, s, m, h and d)",
         "1.5s | expected a duration such as 250ms, 5s, 10m, 2h or 1d, got '1.5s'",
         "soon | expected a duration such as 250ms, 5s, 10m, 2h or 1d, got 'soon'",
-        "99999999999999999999d | a duration too long to use: '99999999999999999999d'"
+        "99999999999999999999d | a duration too long to use: '99999999999999999999d' (at most 106751d)",
+        "9223372036854775807s | a duration too long to use: '9223372036854775807s' (at most 106751d)",
+        "300000d | a duration too long to use: '300000d' (at most 106751d)"
     })
     void rejectsNegativeAndMalformedDurations(String written, String reason) {
         ConfigException e = failure("count: 1\ntimeout: " + written, Sample.class);
