@@ -571,6 +571,11 @@ public final class PorticoServer implements AutoCloseable {
             gen = ConfigGeneration.build(old.number + 1, next, this, old);
         } catch (ConfigGeneration.BuildException e) {
             return record(ReloadResult.failed(old.number, source + ": " + e.key() + ": " + e.getMessage()));
+        } catch (RuntimeException e) {
+            // A part the config's checks let through and that still cannot be built: refused and said
+            // so, rather than lost (SIGHUP has no one to hand an exception to).
+            LOG.log(System.Logger.Level.WARNING, "reload: cannot build the new config", e);
+            return record(ReloadResult.failed(old.number, source + ": " + e));
         }
         notes.addAll(gen.warnings);
 

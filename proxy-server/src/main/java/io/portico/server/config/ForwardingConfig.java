@@ -1,5 +1,7 @@
 package io.portico.server.config;
 
+import io.portico.http.CidrSet;
+
 import java.util.List;
 
 /**
@@ -21,6 +23,13 @@ public record ForwardingConfig(
 
     public ForwardingConfig {
         trustedProxies = List.copyOf(trustedProxies);
+        for (int i = 0; i < trustedProxies.size(); i++) {
+            try {
+                CidrSet.parse(List.of(trustedProxies.get(i)));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidConfigException("trusted_proxies[" + i + "]", e.getMessage());
+            }
+        }
         HeaderRulesConfig.checkName("request_id_header", requestIdHeader);
     }
 }

@@ -432,4 +432,16 @@ class ConfigLoaderTest {
                 + "listeners: [{address: 127.0.0.1:8443, tls: {}, http2: {enabled: false}}]\n");
         assertThat(off.listeners().get(0).tls().alpn()).containsExactly("http/1.1");
     }
+
+    @Test
+    void aTrustedProxyThatIsNotACidrNamesItsLineAndKey() {
+        ConfigException e = failure(LISTENER + """
+                forwarding:
+                  trusted_proxies:
+                    - 10.0.0.0/8
+                    - 10.0.0.0/99
+                """);
+        assertThat(e).hasMessage("portico.yaml:6: forwarding.trusted_proxies[1]: invalid CIDR '10.0.0.0/99':"
+                + " prefix length must be 0..32");
+    }
 }
