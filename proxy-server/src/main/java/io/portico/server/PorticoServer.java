@@ -599,6 +599,25 @@ public final class PorticoServer implements AutoCloseable {
                 fresh.put(lc.name(), s);
             }
         }
+        // The admin listener too: a reload that moves it onto a port in use must not lose it.
+        boolean adminMoves = old.config.admin().enabled() != next.admin().enabled()
+                || !old.config.admin().address().equals(next.admin().address());
+        AdminServer movedAdmin = null;
+        if (adminMoves && next.admin().enabled()) {
+            try {
+                movedAdmin = AdminServer.start(next.admin(), this, adminLoop(), transport.serverChannelClass());
+            } catch (RuntimeException e) {
+                int port = next.admin().address().port();
+                if (admin == null || port == 0 || admin.address().getPort() != port) {
+                    for (ListenerSlot f : fresh.values()) {
+                        closeSockets(f);
+                    }
+                    gen.close(List.of(old), true);
+                    return record(ReloadResult.failed(old.number, source + ": admin.address: " + e.getMessage()));
+                }
+                // The running admin listener holds that port (127.0.0.1:9901 to *:9901): it moves once that one closes.
+            }
+        }
 
         current = gen;
         retired.add(old);
@@ -659,9 +678,8 @@ public final class PorticoServer implements AutoCloseable {
                 || !old.config.upstreams().equals(next.upstreams())) {
             changes.add("upstream groups rebuilt: " + next.upstreams().keySet());
         }
-        if (old.config.admin().enabled() != next.admin().enabled()
-                || !old.config.admin().address().equals(next.admin().address())) {
-            changes.add(restartAdmin(next));
+        if (adminMoves) {
+            changes.add(moveAdmin(next, movedAdmin, old.config, token, notes));
         } else if (admin != null) {
             // Same socket: only the token can have changed (its file may have, too).
             admin.refreshToken(token);
@@ -682,7 +700,13 @@ public final class PorticoServer implements AutoCloseable {
         return adminLoop;
     }
 
-    private String restartAdmin(PorticoConfig next) {
+    /**
+     * Swaps in the admin listener {@code started} (bound to the new address before the swap), or
+     * stops it; when the new address overlaps the old one's port, the old listener closes first and,
+     * should the new one still not bind, comes back on its old address.
+     */
+    private String moveAdmin(PorticoConfig next, AdminServer started, PorticoConfig previous, String token,
+                             List<String> notes) {
         if (admin != null) {
             admin.close();
             admin = null;
@@ -690,13 +714,24 @@ public final class PorticoServer implements AutoCloseable {
         if (!next.admin().enabled()) {
             return "admin listener stopped";
         }
-        try {
-            admin = AdminServer.start(next.admin(), this, adminLoop(), transport.serverChannelClass());
-            return "admin listener on http://" + hostPort(admin.address());
-        } catch (Exception e) {
-            LOG.log(System.Logger.Level.ERROR, "admin listener could not start: " + e.getMessage());
-            return "admin listener could not start: " + e.getMessage();
+        if (started == null) {
+            try {
+                started = AdminServer.start(next.admin(), this, adminLoop(), transport.serverChannelClass());
+            } catch (RuntimeException e) {
+                notes.add("admin listener could not move to " + next.admin().address() + ": " + e.getMessage());
+                try {
+                    started = AdminServer.start(previous.admin(), this, adminLoop(), transport.serverChannelClass());
+                    started.refreshToken(token);
+                    admin = started;
+                } catch (RuntimeException again) {
+                    notes.add("admin listener is not running: " + again.getMessage());
+                    return "admin listener stopped";
+                }
+                return "admin listener stays on http://" + hostPort(started.address());
+            }
         }
+        admin = started;
+        return "admin listener on http://" + hostPort(admin.address());
     }
 
     private ReloadResult record(ReloadResult r) {

@@ -278,4 +278,31 @@ class ReloadTest {
         assertThat(after.statusCode()).isEqualTo(200);
         assertThat(after.headers().firstValue("x-generation")).hasValue("1");
     }
+
+    @Test
+    void anAdminListenerMovedOntoAPortInUseIsRefusedAndTheOldOneKeepsAnswering() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            write(config(1, echo.address().getPort(), "").replace("admin: {address: \"127.0.0.1:0\"}",
+                    "admin: {address: \"127.0.0.1:" + taken.getLocalPort() + "\"}"));
+            HttpResponse<String> r = admin.post("/reload");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
+            assertThat(r.body()).contains("\"ok\":false", file + ": admin.address:");
+        }
+        assertThat(server.generation()).isEqualTo(1);
+        assertThat(admin.get("/status").statusCode()).isEqualTo(200);
+        HttpResponse<String> still = PorticoHarness.client().send(HttpRequest.newBuilder(uri("/")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(still.headers().firstValue("x-generation")).hasValue("0");
+    }
+
+    @Test
+    void anAdminListenerMovedToAllInterfacesOnItsOwnPortMoves() throws Exception {
+        int port = server.adminAddress().getPort();
+        write(config(1, echo.address().getPort(), "").replace("admin: {address: \"127.0.0.1:0\"}",
+                "admin: {address: \"*:" + port + "\"}"));
+        ReloadResult r = reloadThroughAdmin();
+        assertThat(r.changes()).contains("admin listener on http://*:" + port);
+        assertThat(server.adminAddress().getAddress().isAnyLocalAddress()).isTrue();
+        assertThat(new AdminClient(server.adminAddress(), null).get("/status").statusCode()).isEqualTo(200);
+    }
 }
