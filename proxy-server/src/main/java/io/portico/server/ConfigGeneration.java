@@ -77,7 +77,7 @@ final class ConfigGeneration {
                 accessLog.reopen();
             } else {
                 try {
-                    accessLog = AccessLog.open(config.accessLog());
+                    accessLog = AccessLog.open(config.accessLog(), server.accessLogDropped());
                 } catch (IOException | RuntimeException e) {
                     throw new BuildException("access_log.path", "cannot open the access log: " + e.getMessage(), e);
                 }

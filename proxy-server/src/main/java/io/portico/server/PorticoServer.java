@@ -65,6 +65,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A running Portico: event loops, listeners, the admin listener, metrics, and the current
@@ -112,6 +113,8 @@ public final class PorticoServer implements AutoCloseable {
     private volatile Map<String, ListenerSlot> published = Map.of();
     private final List<ConfigGeneration> retired = new CopyOnWriteArrayList<>();
     private final List<String> warnings = new CopyOnWriteArrayList<>();
+    /** Every access log's dropped lines: a reload that opens a new log must not set the counter back. */
+    private final LongAdder accessLogDropped = new LongAdder();
     private final ScheduledExecutorService housekeeping;
     private final String tlsProviderChoice;
     /** The admin listener's own loop: it outlives admin rebinds, so a reload can answer the request that asked for it. */
@@ -191,12 +194,8 @@ public final class PorticoServer implements AutoCloseable {
         this.metrics = new ProxyMetrics(registry, this::currentGroups, workers);
         this.history = new DashboardHistory(metrics);
         registry.counterCallback("portico_access_log_dropped_total",
-                "Access log lines dropped (queue full or write failed) by the current log.", new String[0], cb -> {
-                    ConfigGeneration g = current;
-                    if (g != null) {
-                        cb.call(g.accessLog.dropped());
-                    }
-                });
+                "Access log lines dropped (queue full or write failed).", new String[0],
+                cb -> cb.call(accessLogDropped.sum()));
         registry.gauge("portico_config_generation", "The config generation new connections get.", new String[0],
                 cb -> cb.call(generation()));
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -924,6 +923,11 @@ public final class PorticoServer implements AutoCloseable {
     /** The demo origin's address, or null when it is off. */
     public InetSocketAddress demoAddress() {
         return demo == null ? null : demo.address();
+    }
+
+    /** Where every access log this server opens counts the lines it drops. */
+    LongAdder accessLogDropped() {
+        return accessLogDropped;
     }
 
     /** The access log of the current config. */

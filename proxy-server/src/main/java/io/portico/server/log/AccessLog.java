@@ -43,7 +43,7 @@ public final class AccessLog implements AutoCloseable {
     private final LineFormat formatter;
     private final Thread writer;
 
-    private final LongAdder dropped = new LongAdder();
+    private final LongAdder dropped;
     private final AtomicLong flushRequests = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Written by the writer thread only. */
@@ -61,6 +61,7 @@ public final class AccessLog implements AutoCloseable {
         ownsOut = false;
         formatter = null;
         writer = null;
+        dropped = new LongAdder();
     }
 
     /**
@@ -71,11 +72,12 @@ public final class AccessLog implements AutoCloseable {
      * @param ownsOut  whether {@link #close()} closes {@code out}, or only flushes it
      */
     AccessLog(OutputStream out, int capacity, ZoneId zone, boolean ownsOut) {
-        this(out, capacity, AccessLogFormats.create("combined", zone), ownsOut);
+        this(out, capacity, AccessLogFormats.create("combined", zone), ownsOut, new LongAdder());
     }
 
-    private AccessLog(OutputStream out, int capacity, LineFormat format, boolean ownsOut) {
+    private AccessLog(OutputStream out, int capacity, LineFormat format, boolean ownsOut, LongAdder dropped) {
         this.queue = PlatformDependent.newFixedMpscQueue(capacity);
+        this.dropped = dropped;
         this.out = out;
         this.ownsOut = ownsOut;
         this.formatter = format;
@@ -90,19 +92,27 @@ public final class AccessLog implements AutoCloseable {
      * when disabled. Times are printed, and days counted, in the system time zone.
      */
     public static AccessLog open(AccessLogConfig config) throws IOException {
+        return open(config, new LongAdder());
+    }
+
+    /**
+     * As {@link #open(AccessLogConfig)}, counting what it drops in {@code dropped}, which may be
+     * shared: a reload's new log goes on counting where the one it replaces left off.
+     */
+    public static AccessLog open(AccessLogConfig config, LongAdder dropped) throws IOException {
         if (!config.enabled()) {
             return DISABLED;
         }
         ZoneId zone = ZoneId.systemDefault();
         LineFormat format = AccessLogFormats.create(config.format(), zone);
         if (STDOUT.equals(config.path())) {
-            return new AccessLog(System.out, config.buffer(), format, false);
+            return new AccessLog(System.out, config.buffer(), format, false, dropped);
         }
         Path path = Path.of(config.path()).toAbsolutePath();
         Files.createDirectories(path.getParent());
         OutputStream file = new RotatingFile(path, config.rotation().maxSize().bytes(), config.rotation().daily(),
                 config.rotation().keep(), zone);
-        return new AccessLog(file, config.buffer(), format, true);
+        return new AccessLog(file, config.buffer(), format, true, dropped);
     }
 
     /**
@@ -129,7 +139,10 @@ public final class AccessLog implements AutoCloseable {
         return written;
     }
 
-    /** Records dropped so far because the queue was full, the log closed, or a write failed. */
+    /**
+     * Records dropped so far because the queue was full, the log closed, or a write failed (by
+     * every log sharing this one's count, see {@link #open(AccessLogConfig, LongAdder)}).
+     */
     public long dropped() {
         return dropped.sum();
     }

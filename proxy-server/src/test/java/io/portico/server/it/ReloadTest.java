@@ -305,4 +305,25 @@ class ReloadTest {
         assertThat(server.adminAddress().getAddress().isAnyLocalAddress()).isTrue();
         assertThat(new AdminClient(server.adminAddress(), null).get("/status").statusCode()).isEqualTo(200);
     }
+
+    @Test
+    void accessLogLinesDroppedBeforeAReloadThatReplacesTheLogStayCounted() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "needs /dev/full");
+        int port = echo.address().getPort();
+        // Every write to /dev/full fails (ENOSPC), so every line is dropped and counted.
+        write(config(1, port, "").replace("access_log: {enabled: false}", "access_log: {path: /dev/full}"));
+        reloadThroughAdmin();
+        HttpClient client = PorticoHarness.client();
+        for (int i = 0; i < 3; i++) {
+            assertThat(client.send(HttpRequest.newBuilder(uri("/")).build(), HttpResponse.BodyHandlers.ofString())
+                    .statusCode()).isEqualTo(200);
+        }
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> admin.scrape().sum("portico_access_log_dropped_total") >= 3);
+
+        write(config(2, port, ""));
+        reloadThroughAdmin();
+        // A counter: the new log (here none) goes on from what the old one dropped.
+        assertThat(admin.scrape().sum("portico_access_log_dropped_total")).isGreaterThanOrEqualTo(3);
+    }
 }
