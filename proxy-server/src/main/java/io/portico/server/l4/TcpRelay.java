@@ -207,14 +207,15 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
         connectNext();
     }
 
-    /** The balancer's filter: not tried yet, not marked down, under its connection limit. */
+    /** The balancer's filter: not tried yet, in rotation, not marked down, under its connection limit. */
     @Override
     public boolean test(Backend b) {
         int i = b.index();
         if (i < 64 && (triedMask & (1L << i)) != 0) {
             return false;
         }
-        return !b.isDown(System.nanoTime()) && !b.atConnectionLimit();
+        // Active checks and outlier ejection (inRotation) as for HTTP, then max_fails and max_connections.
+        return groupLoop.inRotation(b) && !b.isDown(System.nanoTime()) && !b.atConnectionLimit();
     }
 
     private void connectNext() {

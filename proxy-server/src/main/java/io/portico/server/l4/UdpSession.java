@@ -34,6 +34,7 @@ final class UdpSession extends ChannelInboundHandlerAdapter implements ChannelFu
     private final StreamContext context;
     private final InetSocketAddress client;
     private final Runnable idleCheck = this::checkIdle;
+    private GroupLoop groupLoop;
     private Backend backend;
     private Channel upstream;
     private ArrayDeque<ByteBuf> pending;
@@ -69,6 +70,7 @@ final class UdpSession extends ChannelInboundHandlerAdapter implements ChannelFu
         UpstreamGroup group = context.defaultGroup();
         Channel listener = relay.listenerChannel();
         GroupLoop loop = group.forLoop(listener.eventLoop());
+        groupLoop = loop;
         loop.onRequest();
         backend = loop.pick(context.hashKey(group).hash(client, null), this);
         if (backend == null) {
@@ -87,7 +89,8 @@ final class UdpSession extends ChannelInboundHandlerAdapter implements ChannelFu
 
     @Override
     public boolean test(Backend b) {
-        return !b.isDown(System.nanoTime()) && !b.atConnectionLimit();
+        // Active checks and outlier ejection (inRotation) as for HTTP, then max_fails and max_connections.
+        return groupLoop.inRotation(b) && !b.isDown(System.nanoTime()) && !b.atConnectionLimit();
     }
 
     /** A datagram from the client; this session owns {@code content} from now on. */

@@ -3,6 +3,7 @@ package io.portico.server.it;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.portico.server.PorticoServer;
+import io.portico.server.upstream.health.HealthState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -289,6 +290,44 @@ class TcpRelayTest {
             assertThat(origin.connections.get()).isEqualTo(4);
             assertThat(portico.streamStats("tcp").connectFailures()).isGreaterThanOrEqualTo(1);
         }
+    }
+
+    @Test
+    void aMemberItsHealthCheckTookOutGetsNoConnections() throws Exception {
+        int dead = closedPort();
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(config("auto", backend(dead) + backend(origin.port()), "") + """
+                         # No retries and no max_fails: only the active check keeps connections off the dead port.
+                         retry: { attempts: 1 }
+                         max_fails: 0
+                         health_check:
+                           enabled: true
+                           type: tcp
+                           interval: 50ms
+                           timeout: 1s
+                           fall: 1
+                     """)) {
+            await().atMost(Duration.ofSeconds(5)).until(() ->
+                    portico.upstream("origin").status().members().get(0).state() == HealthState.DOWN);
+            // Each event loop takes the news as a task of its own: wait for a clean round, then count.
+            await().atMost(Duration.ofSeconds(5)).until(() -> echoes(portico, 4) == 4);
+            assertThat(echoes(portico, 20)).isEqualTo(20);
+        }
+    }
+
+    /** Connections of {@code n} that got their bytes echoed back. */
+    private static int echoes(PorticoServer portico, int n) throws Exception {
+        int ok = 0;
+        for (int i = 0; i < n; i++) {
+            try (Socket s = connect(portico, "tcp")) {
+                s.getOutputStream().write(("try " + i % 10).getBytes(StandardCharsets.US_ASCII));
+                byte[] back = s.getInputStream().readNBytes(5);
+                ok += new String(back, StandardCharsets.US_ASCII).equals("try " + i % 10) ? 1 : 0;
+            } catch (java.net.SocketException reset) {
+                // Closed with an RST when no member took it.
+            }
+        }
+        return ok;
     }
 
     @Test
