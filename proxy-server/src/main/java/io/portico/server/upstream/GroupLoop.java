@@ -196,6 +196,11 @@ public final class GroupLoop {
         for (ConnectionPool pool : pools) {
             pool.retire(closing);
         }
+        if (http2Pools != null) {
+            for (Http2ConnectionPool pool : http2Pools) {
+                pool.retire();
+            }
+        }
     }
 
     /** Stops the sweeper and closes the idle connections; returns their close futures. */

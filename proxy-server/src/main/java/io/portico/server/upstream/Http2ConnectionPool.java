@@ -50,6 +50,8 @@ public final class Http2ConnectionPool {
     private long connects;
     private long streams;
     private boolean closed;
+    /** The group's members changed: connections close once they carry no stream, none are kept idle. */
+    private boolean retired;
 
     private record Waiting(Http2StreamWaiter waiter, long deadlineNanos) {
     }
@@ -199,10 +201,14 @@ public final class Http2ConnectionPool {
         }
         if (!waiting.isEmpty()) {
             maybeConnect();
-        } else if (waitTimer != null) {
+            return;
+        }
+        if (waitTimer != null) {
             waitTimer.cancel(false);
             waitTimer = null;
         }
+        // A connection of a retired pool that came up after its waiters left.
+        closeIdleIfRetired();
     }
 
     /**
@@ -211,7 +217,7 @@ public final class Http2ConnectionPool {
      * stream as open until that delivery returns.
      */
     void streamEnded(Http2UpstreamConnection c) {
-        if (c.retiring() && c.idle()) {
+        if (c.idle() && (c.retiring() || retired && waiting.isEmpty())) {
             c.channel().close();
             return;
         }
@@ -297,6 +303,28 @@ public final class Http2ConnectionPool {
         for (int i = connections.size() - 1; i >= 0; i--) {
             Http2UpstreamConnection c = connections.get(i);
             if (c.ready() && c.idle() && nowNanos - c.idleSinceNanos() >= idleTimeoutNanos) {
+                c.channel().close();
+            }
+        }
+    }
+
+    /**
+     * The group's members changed and this pool's generation is no longer picked from: its idle
+     * connections close now, the others once their last stream ends (the sweep that would close them
+     * for idleness no longer runs). Exchanges already on it, or retrying on it, still get streams.
+     */
+    void retire() {
+        retired = true;
+        closeIdleIfRetired();
+    }
+
+    /** In a retired pool with nobody waiting, closes the connections without streams. */
+    private void closeIdleIfRetired() {
+        if (!retired || !waiting.isEmpty()) {
+            return;
+        }
+        for (Http2UpstreamConnection c : new ArrayList<>(connections)) {
+            if (c.idle()) {
                 c.channel().close();
             }
         }

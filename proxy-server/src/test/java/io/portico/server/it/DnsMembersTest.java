@@ -88,4 +88,39 @@ class DnsMembersTest {
             }
         }
     }
+    @Test
+    void anHttp2MemberSetThatIsReplacedClosesItsIdleConnections() throws Exception {
+        try (TestDnsServer dns = new TestDnsServer(1);
+             H2TestOrigin a = H2TestOrigin.cleartext("a", 100)) {
+            dns.answer(NAME, "127.0.0.1");
+            // epoll, as in Http2UpstreamTest: Netty's io_uring loop sometimes never finishes shutting down.
+            try (PorticoHarness p = PorticoHarness.start("""
+                    transport: epoll
+                    resolver:
+                      nameservers: ["%s"]
+                    upstreams:
+                      tier:
+                        protocol: h2c
+                        backends:
+                          - address: %s:%d
+                            resolve: true
+                    servers:
+                      - routes:
+                          - match: { prefix: / }
+                            upstream: tier
+                    """.formatted(dns.hostPort(), NAME, a.port()))) {
+                try (RawHttp raw = new RawHttp(p.port())) {
+                    assertThat(raw.send("GET /hello HTTP/1.1\r\nHost: h2.test\r\n\r\n").read().status()).isEqualTo(200);
+                }
+                assertThat(a.openConnections.get()).isEqualTo(1);
+
+                // The name gains an address: a new member set takes over, and the old set's idle
+                // HTTP/2 connection (its pool no longer swept for idleness) must not stay open.
+                dns.answer(NAME, "127.0.0.1", "127.0.0.2");
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> p.server().upstream("tier").status().members().size() == 2);
+                await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections.get() == 0);
+            }
+        }
+    }
 }
