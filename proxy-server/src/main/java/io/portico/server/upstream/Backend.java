@@ -59,6 +59,20 @@ public final class Backend implements Member {
         this.health = health;
     }
 
+    /**
+     * Takes over the passive and active health of {@code from}, the same address in the member set
+     * this one replaces (see {@link BackendHealth#inherit}); before any loop sees this backend.
+     */
+    void inherit(Backend from) {
+        if (maxFails > 0 && from.down) {
+            failWindowStart = from.failWindowStart;
+            failures.set(from.failures.get());
+            downUntil = from.downUntil;
+            down = true;
+        }
+        health.inherit(from.health);
+    }
+
     /** Active check results and outlier ejection. */
     public BackendHealth health() {
         return health;

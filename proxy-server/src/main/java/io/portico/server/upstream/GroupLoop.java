@@ -51,6 +51,10 @@ public final class GroupLoop {
                 surplus > 0 ? surplus / 2 : Long.MAX_VALUE));
         this.sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.MILLISECONDS);
         this.out = new boolean[pools.length];
+        for (ConnectionPool p : pools) {
+            // Out from the start when it took over a member that health has out (a DNS change).
+            out[p.backend().index()] = !p.backend().health().available();
+        }
         this.rampSince = new long[pools.length];
         this.slowStartNanos = group.config().slowStart().toNanos();
     }

@@ -38,6 +38,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,8 +58,9 @@ import java.util.function.Supplier;
  * each a member of its own (keyed {@code ip:port} on a hash ring). One loop asks the resolver again
  * every second; answers come from the DNS cache until the record's TTL runs out, so the set follows
  * DNS on the TTL. When it changes, a new {@link Generation} (backends, per-loop state, checkers) is
- * built and swapped in; exchanges already running finish on the old one, whose pools then stop
- * taking connections back. A failed lookup keeps the addresses last seen.
+ * built and swapped in; members that stay keep their health (check results, ejection, max_fails);
+ * exchanges already running finish on the old one, whose pools then stop taking connections back
+ * and close their idle ones. A failed lookup keeps the addresses last seen.
  */
 public final class UpstreamGroup {
 
@@ -137,7 +139,7 @@ public final class UpstreamGroup {
                 }
             }
         }
-        g.current = g.new Generation(g.expand());
+        g.current = g.new Generation(g.expand(), null);
         if (resolving) {
             EventLoop home = g.loops.get(0);
             g.refresher = home.scheduleWithFixedDelay(g::refresh, REFRESH_MILLIS, REFRESH_MILLIS, TimeUnit.MILLISECONDS);
@@ -220,7 +222,7 @@ public final class UpstreamGroup {
         }
         System.arraycopy(answers, 0, resolved, 0, answers.length);
         Generation old = current;
-        Generation next = new Generation(expand());
+        Generation next = new Generation(expand(), old);
         current = next;
         LOG.log(System.Logger.Level.INFO, "upstream " + name + ": members now " + next.backends);
         old.retire();
@@ -335,8 +337,28 @@ public final class UpstreamGroup {
         final List<GroupLoop> loopList;
         final List<HealthChecker> checkers = new ArrayList<>();
 
-        Generation(List<Backend> backends) {
+        /** @param previous the member set this one replaces; members it shares keep their health */
+        Generation(List<Backend> backends, Generation previous) {
             this.backends = backends;
+            // Health first: each loop's view of it starts from there.
+            EjectionBudget budget = new EjectionBudget(backends.size(), config.outlier().maxEjectionPercent());
+            Map<String, Backend> before = new HashMap<>();
+            if (previous != null) {
+                for (Backend b : previous.backends) {
+                    before.put(b.key(), b);
+                }
+            }
+            List<Backend> inherited = new ArrayList<>();
+            for (Backend b : backends) {
+                EventLoop home = loops.get(b.index() % loops.size());
+                b.health(new BackendHealth("upstream " + name + " backend " + b.key(), config.outlier(), budget,
+                        config.healthCheck().rise(), config.healthCheck().fall(), home, () -> publish(b)));
+                Backend same = before.get(b.key());
+                if (same != null) {
+                    b.inherit(same);
+                    inherited.add(b);
+                }
+            }
             List<Backend> primaries = new ArrayList<>();
             List<Backend> backups = new ArrayList<>();
             for (Backend b : backends) {
@@ -368,12 +390,12 @@ public final class UpstreamGroup {
             }
             this.perLoop = Collections.unmodifiableMap(map);
             this.loopList = List.copyOf(ordered);
-            EjectionBudget budget = new EjectionBudget(backends.size(), config.outlier().maxEjectionPercent());
+            for (Backend b : inherited) {
+                b.health().resume();
+            }
             boolean checking = config.healthCheck().enabled();
             for (Backend b : backends) {
                 EventLoop home = loops.get(b.index() % loops.size());
-                b.health(new BackendHealth("upstream " + name + " backend " + b.key(), config.outlier(), budget,
-                        config.healthCheck().rise(), config.healthCheck().fall(), home, () -> publish(b)));
                 if (checking) {
                     checkers.add(new HealthChecker(home, config.healthCheck(), b.health(), base, b.connectAddress(),
                             b.hostHeader(), tls, sni(b)));

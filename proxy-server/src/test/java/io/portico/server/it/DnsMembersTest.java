@@ -1,5 +1,6 @@
 package io.portico.server.it;
 
+import io.portico.server.upstream.health.HealthState;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -89,6 +90,49 @@ class DnsMembersTest {
         }
     }
     @Test
+    void aMemberThatStaysKeepsItsHealthWhenAnotherAddressJoins() throws Exception {
+        try (TestDnsServer dns = new TestDnsServer(1);
+             TestOrigin a = new TestOrigin("a", "127.0.0.1", 0);
+             TestOrigin c = new TestOrigin("c", "127.0.0.3", a.port())) {
+            // 127.0.0.2 has nothing listening: its checks fail and take it out.
+            dns.answer(NAME, "127.0.0.1", "127.0.0.2");
+            try (PorticoHarness p = PorticoHarness.start("""
+                    resolver:
+                      nameservers: ["%s"]
+                    upstreams:
+                      tier:
+                        backends:
+                          - address: %s:%d
+                            resolve: true
+                        health_check:
+                          enabled: true
+                          type: tcp
+                          interval: 2s
+                          jitter: 0s
+                          timeout: 1s
+                          fall: 2
+                          rise: 2
+                    servers:
+                      - routes:
+                          - match: { prefix: / }
+                            upstream: tier
+                    """.formatted(dns.hostPort(), NAME, a.port()))) {
+                String down = "127.0.0.2:" + a.port();
+                await().atMost(Duration.ofSeconds(10)).until(() -> state(p, down) == HealthState.DOWN);
+
+                // A third address joins: the member set is rebuilt, but 127.0.0.2 is still the same
+                // dead member and must not come back into rotation without passing rise checks (nor
+                // stay in until fall more checks fail: two seconds here).
+                dns.answer(NAME, "127.0.0.1", "127.0.0.2", "127.0.0.3");
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> p.server().upstream("tier").status().members().size() == 3);
+                assertThat(state(p, down)).isEqualTo(HealthState.DOWN);
+                assertThat(state(p, "127.0.0.1:" + a.port())).isEqualTo(HealthState.UP);
+            }
+        }
+    }
+
+    @Test
     void anHttp2MemberSetThatIsReplacedClosesItsIdleConnections() throws Exception {
         try (TestDnsServer dns = new TestDnsServer(1);
              H2TestOrigin a = H2TestOrigin.cleartext("a", 100)) {
@@ -122,5 +166,10 @@ class DnsMembersTest {
                 await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections.get() == 0);
             }
         }
+    }
+
+    private static HealthState state(PorticoHarness p, String address) {
+        return p.server().upstream("tier").status().members().stream()
+                .filter(m -> m.address().equals(address)).findFirst().orElseThrow().state();
     }
 }

@@ -192,6 +192,41 @@ public final class BackendHealth {
         onChange.run();
     }
 
+    /**
+     * Takes over the state of the same backend (same address) in the member set this one replaces,
+     * so that a DNS change elsewhere in the group does not put a member that checks took out back
+     * into rotation, nor cut its ejection short. Call it before any event loop or checker sees this
+     * object, then {@link #resume()} once the group can take news of it.
+     */
+    public void inherit(BackendHealth from) {
+        checkUp = from.checkUp;
+        checkReason = from.checkReason;
+        lastCheckMillis = from.lastCheckMillis;
+        lastCheckPassed = from.lastCheckPassed;
+        // Written on the old checker's loop; a check ending just now may be missed, which only
+        // costs one more check.
+        passesInARow = from.passesInARow;
+        failsInARow = from.failsInARow;
+        backSinceNanos = from.backSinceNanos;
+        consecutive5xx.set(from.consecutive5xx.get());
+        consecutiveConnectFailures.set(from.consecutiveConnectFailures.get());
+        returnedAtNanos = from.returnedAtNanos;
+        ejectionStreak = from.ejectionStreak;
+        ejections.set(from.ejections.get());
+        if (from.ejected.get() && from.ejectedUntilNanos - System.nanoTime() > 0 && budget.tryAcquire()) {
+            ejected.set(true);
+            ejectedUntilNanos = from.ejectedUntilNanos;
+            ejectReason = from.ejectReason;
+        }
+    }
+
+    /** Schedules the end of an ejection taken over by {@link #inherit}. */
+    public void resume() {
+        if (ejected.get() && !timers.isShuttingDown()) {
+            timers.schedule(this::endEjection, Math.max(0, ejectedUntilNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+    }
+
     /** Stops scheduling; pending ejection ends still run but change nothing that matters. */
     void close() {
         closed = true;
