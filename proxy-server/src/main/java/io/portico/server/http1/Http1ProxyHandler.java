@@ -58,8 +58,28 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private final boolean stream;
     /** {@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3} for a stream; unused otherwise. */
     private final int streamProtocol;
+    /**
+     * Requests a connection may have waiting behind the one in progress. Netty decodes a whole read
+     * at once (up to 64 KiB, some 2,000 small requests), and the connection reads no more while any
+     * wait, so one read is all that can queue; without this bound the requests of that read were
+     * all held as objects while the first waited on its upstream, none of it counted by the buffer
+     * budget, and past 128 Netty's codec failed the connection with nothing answered (see
+     * {@link Http1ServerInitializer#MAX_DECODED_PIPELINE}). nginx and HAProxy hold a pipeline as
+     * unread bytes in a bounded buffer instead.
+     */
+    static final int MAX_QUEUED_REQUESTS = 64;
+
     /** Pipelined messages waiting their turn; made at the first, as most connections never pipeline. */
     private ArrayDeque<HttpObject> queued;
+    /** Requests (heads) in {@link #queued}. */
+    private int queuedRequests;
+    /**
+     * Once more than {@link #MAX_QUEUED_REQUESTS} were pipelined: the number of the last request
+     * this connection answers (with {@code Connection: close}); everything after it is dropped
+     * unread, and the client sends it again on a new connection (RFC 9112 section 9.3.2). 0 while
+     * the pipeline fits.
+     */
+    private int lastAnswered;
     private ChannelHandlerContext ctx;
     private InetSocketAddress remote;
     private String remoteText = "-";
@@ -321,6 +341,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
                     break;
                 }
                 queued.poll();
+                if (next instanceof HttpRequest) {
+                    queuedRequests--;
+                }
                 dispatch(next);
             }
         } finally {
@@ -356,7 +379,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     /** Whether this response may keep the connection open, as far as the connection is concerned. */
     boolean connectionReusable() {
         return !stream && !closing && !draining && !context.lifecycle().draining()
-                && requests < context.config().http().keepaliveRequests();
+                && requests < context.config().http().keepaliveRequests()
+                && (lastAnswered == 0 || requests < lastAnswered);
     }
 
     /** Asks for more bytes when somebody can use them. */
@@ -516,6 +540,20 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     }
 
     private void queue(HttpObject msg) {
+        if (lastAnswered != 0) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpRequest) {
+            if (queuedRequests == MAX_QUEUED_REQUESTS) {
+                // The pipeline is cut here: the requests before this one are answered, the last
+                // of them closing the connection, and this one and all after it are dropped.
+                lastAnswered = requests + queuedRequests;
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            queuedRequests++;
+        }
         if (queued == null) {
             queued = new ArrayDeque<>(4);
         }
@@ -532,6 +570,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     }
 
     private void releaseQueued() {
+        queuedRequests = 0;
         HttpObject o;
         while (queued != null && (o = queued.poll()) != null) {
             ReferenceCountUtil.release(o);

@@ -70,10 +70,25 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
         }
     }
 
+    /**
+     * Netty's codec keeps each decoded request's method until its response is encoded, and fails
+     * the connection past its default of 128 (a DecoderException, logged as a warning with its stack
+     * trace, and the connection closed with the pipeline unanswered). It decodes a whole read at
+     * once, so one read of small pipelined requests (64 KiB of 18-byte ones is some 3,600) passed
+     * 128 before {@link Http1ProxyHandler} could cut the pipeline at
+     * {@link Http1ProxyHandler#MAX_QUEUED_REQUESTS}; reads stop while requests wait, so one read is
+     * the most it ever holds.
+     */
+    static final int MAX_DECODED_PIPELINE = 4096;
+
+    static HttpServerCodec newCodec(ListenerContext context) {
+        return new HttpServerCodec(context.http1Decoder(), MAX_DECODED_PIPELINE);
+    }
+
     private static void addHttp1Handlers(Channel ch, ListenerContext context) {
         // The strict framing check sees the bytes before the lenient decoder does.
         ch.pipeline().addLast(FRAMING, new RequestFramingGuard());
-        ch.pipeline().addLast(HTTP_CODEC, new HttpServerCodec(context.http1Decoder()));
+        ch.pipeline().addLast(HTTP_CODEC, newCodec(context));
         if (context.acceptsH2c()) {
             ch.pipeline().addLast("h2c-upgrade-filter", new H2cUpgradeFilter());
         }

@@ -5,7 +5,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -66,7 +65,7 @@ final class ParkedConnection extends ChannelInboundHandlerAdapter {
         ChannelPipeline pipeline = ctx.pipeline();
         try {
             pipeline.addBefore(ctx.name(), Http1ServerInitializer.FRAMING, new RequestFramingGuard());
-            pipeline.addBefore(ctx.name(), Http1ServerInitializer.HTTP_CODEC, new HttpServerCodec(context.http1Decoder()));
+            pipeline.addBefore(ctx.name(), Http1ServerInitializer.HTTP_CODEC, Http1ServerInitializer.newCodec(context));
             pipeline.addBefore(ctx.name(), Http1ServerInitializer.DEADLINES, new ClientDeadlines(context));
             pipeline.remove(this);
         } catch (RuntimeException e) {

@@ -96,6 +96,31 @@ class HttpProxyingTest {
         }
     }
 
+    /**
+     * A pipeline deeper than the queue is cut: the request in progress and the 64 queued behind it
+     * are answered, the last with Connection: close, and the rest are dropped unread (the client
+     * sends them again, RFC 9112 9.3.2) instead of all of them becoming request objects held in
+     * memory while the first waits.
+     */
+    @Test
+    void aPipelineDeeperThanTheQueueIsAnsweredUpToTheQueueThenClosed() throws Exception {
+        try (TestOrigin own = new TestOrigin("deep"); PorticoHarness p = PorticoHarness.proxyTo(own, "");
+             RawHttp raw = new RawHttp(p.port())) {
+            // One write of 200 requests of 31 bytes. Portico reads no more while requests wait, and
+            // a connection's first read is Netty's first guess, 2,048 bytes: 66 whole requests,
+            // decoded at once, one more than the request in progress and the 64 queued behind it.
+            raw.send("GET /hello HTTP/1.1\r\nHost:a\r\n\r\n".repeat(200));
+            for (int i = 1; i <= 65; i++) {
+                RawHttp.Response r = raw.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.text()).isEqualTo("hello from deep");
+                assertThat(r.header("connection")).as("response %d", i).isEqualTo(i == 65 ? "close" : null);
+            }
+            assertThat(raw.closedByServer()).isTrue();
+            assertThat(own.requests.get()).isEqualTo(65);
+        }
+    }
+
     @Test
     void answersExpectContinueThenStreamsTheBody() throws Exception {
         try (RawHttp raw = new RawHttp(portico.port())) {
