@@ -462,7 +462,8 @@ public final class PorticoServer implements AutoCloseable {
             for (UpstreamGroup g : currentGroups()) {
                 for (var b : g.backends()) {
                     total++;
-                    up += b.isDown(now) ? 0 : 1;
+                    // As the metrics and /upstreams count it: max_fails, active checks and ejection.
+                    up += b.isDown(now) || !b.health().available() ? 0 : 1;
                 }
             }
             history.backendHealth(up, total);

@@ -1,5 +1,6 @@
 package io.portico.server.it;
 
+import io.portico.server.metrics.DashboardHistory;
 import io.portico.server.upstream.health.BackendStatus;
 import io.portico.server.upstream.health.GroupStatus;
 import io.portico.server.upstream.health.HealthState;
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -93,6 +95,12 @@ class HealthCheckTest {
             assertThat(member(p, 0).reason()).isEqualTo("status 503");
             assertThat(member(p, 0).effectiveWeight()).isZero();
             assertThat(p.server().upstream("g").status().available()).isEqualTo(1);
+            // The dashboard's once-a-second sample counts it out too.
+            await().atMost(Duration.ofSeconds(5)).until(() -> {
+                List<DashboardHistory.Sample> samples = p.server().history().samples();
+                return !samples.isEmpty() && samples.get(samples.size() - 1).backendsUp() == 1
+                        && samples.get(samples.size() - 1).backendsTotal() == 2;
+            });
             // The loops take the news as a task; a request right after may still go out once.
             await().atMost(Duration.ofSeconds(5)).until(() -> spread(p.port(), 4, "/hello").equals(Map.of("b", 4)));
             int requestsToA = a.requests.get() - a.healthChecks.get();
