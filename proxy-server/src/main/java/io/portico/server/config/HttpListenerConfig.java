@@ -20,6 +20,10 @@ import java.time.Duration;
  *                           to both of its connections, client and upstream.
  * @param keepaliveTimeout   how long an idle client connection stays open (nginx: 75s)
  * @param keepaliveRequests  requests on one client connection before Portico closes it (nginx: 1000)
+ * @param underscoresInHeaders whether request fields whose name has an underscore go on; off (nginx's
+ *                           underscores_in_headers default) drops them, so {@code X_Forwarded_For}
+ *                           cannot pass as {@code X-Forwarded-For} to a backend that reads names the
+ *                           CGI way (both become HTTP_X_FORWARDED_FOR)
  */
 public record HttpListenerConfig(
         @Default("8k") ByteSize maxRequestLine,
@@ -30,7 +34,8 @@ public record HttpListenerConfig(
         @Default("0") ByteSize minBodyRate,
         @Default("60s") Duration sendTimeout,
         @Default("75s") Duration keepaliveTimeout,
-        @Default("1000") int keepaliveRequests) {
+        @Default("1000") int keepaliveRequests,
+        @Default("false") boolean underscoresInHeaders) {
 
     public HttpListenerConfig {
         if (maxRequestLine.bytes() < 64) {

@@ -93,6 +93,9 @@ abstract class Exchange {
         if (refusal != null) {
             return LocalExchange.error(client, request, log, refusal.status(), refusal.reason());
         }
+        if (!context.config().http().underscoresInHeaders()) {
+            RequestHeadChecks.dropUnderscoredNames(headers);
+        }
         if (HttpMethod.CONNECT.equals(request.method())) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.METHOD_NOT_ALLOWED, "connect_not_allowed");
         }

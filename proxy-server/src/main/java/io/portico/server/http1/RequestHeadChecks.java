@@ -5,7 +5,9 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -44,6 +46,34 @@ final class RequestHeadChecks {
             }
         }
         return null;
+    }
+
+    /**
+     * Removes the fields whose name has an underscore (nginx's {@code underscores_in_headers off}):
+     * a backend that reads names the CGI way would take {@code X_Forwarded_For} for the
+     * {@code X-Forwarded-For} Portico strips from untrusted clients. Names are scanned only until
+     * the first underscore; most requests have none and allocate nothing.
+     */
+    static void dropUnderscoredNames(HttpHeaders headers) {
+        List<CharSequence> drop = null;
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
+        while (it.hasNext()) {
+            CharSequence name = it.next().getKey();
+            for (int i = 0, n = name.length(); i < n; i++) {
+                if (name.charAt(i) == '_') {
+                    if (drop == null) {
+                        drop = new ArrayList<>(2);
+                    }
+                    drop.add(name);
+                    break;
+                }
+            }
+        }
+        if (drop != null) {
+            for (CharSequence name : drop) {
+                headers.remove(name);
+            }
+        }
     }
 
     private static boolean namesFraming(CharSequence value) {

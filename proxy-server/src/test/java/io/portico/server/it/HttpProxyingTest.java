@@ -82,6 +82,29 @@ class HttpProxyingTest {
         }
     }
 
+    /**
+     * Fields whose name has an underscore are dropped, as nginx's {@code underscores_in_headers off}
+     * does: {@code X_Forwarded_For} would reach a CGI-style backend as the X-Forwarded-For Portico
+     * replaces. {@code http.underscores_in_headers: true} passes them.
+     */
+    @Test
+    void dropsFieldsWithAnUnderscoreInTheNameUnlessTheListenerAllowsThem() throws Exception {
+        String request = "GET /headers HTTP/1.1\r\nHost: a\r\nX_Forwarded_For: 6.6.6.6\r\nX_Custom: 1\r\n"
+                + "X-Kept: yes\r\n\r\n";
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            RawHttp.Response r = raw.send(request).read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).contains("x-kept: yes").doesNotContain("6.6.6.6").doesNotContain("x_custom");
+        }
+        try (PorticoHarness p = PorticoHarness.proxyTo(origin.port(), "", "", """
+                    http:
+                      underscores_in_headers: true
+                """); RawHttp raw = new RawHttp(p.port())) {
+            RawHttp.Response r = raw.send(request).read();
+            assertThat(r.text()).contains("x_forwarded_for: 6.6.6.6").contains("x_custom: 1");
+        }
+    }
+
     @Test
     void answersPipelinedRequestsInOrderOnOneConnection() throws Exception {
         try (RawHttp raw = new RawHttp(portico.port())) {

@@ -42,7 +42,7 @@ final class Fixtures {
             new TcpKeepaliveConfig(false, Duration.ZERO, Duration.ZERO, 0);
     static final HttpListenerConfig HTTP =
             new HttpListenerConfig(new ByteSize(8192), new ByteSize(32768), 100, Duration.ofSeconds(60),
-                    Duration.ofSeconds(60), new ByteSize(0), Duration.ofSeconds(60), Duration.ofSeconds(75), 1000);
+                    Duration.ofSeconds(60), new ByteSize(0), Duration.ofSeconds(60), Duration.ofSeconds(75), 1000, false);
     static final io.portico.server.config.ListenerLimitsConfig NO_LIMITS = new io.portico.server.config.ListenerLimitsConfig(
             0, 0, new io.portico.server.config.AccessConfig(java.util.List.of(), java.util.List.of()), null);
 
