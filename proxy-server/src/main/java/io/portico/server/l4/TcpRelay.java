@@ -258,7 +258,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             connectFailed(f.cause());
             return;
         }
-        backend.recordSuccess();
+        backend.recordConnected();
         connectNanos = System.nanoTime() - connectStartNanos;
         connected = true;
         status = 200;
@@ -297,7 +297,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
 
     private void connectFailed(Throwable cause) {
         long now = System.nanoTime();
-        backend.recordFailure(now);
+        // For max_fails and, as for HTTP upstreams, for outlier detection's connect failures in a row.
+        backend.recordConnectFailure(now, cause instanceof ConnectTimeoutException ? "connect timeout" : "connect refused");
         backend.requestEnded();
         backend = null;
         upstream = null;

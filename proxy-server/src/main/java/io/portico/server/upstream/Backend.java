@@ -187,6 +187,12 @@ public final class Backend implements Member {
         health.onConnectFailure(nowNanos, what);
     }
 
+    /** A connection to it opened where no response head will tell (a tcp relay): a success for both. */
+    public void recordConnected() {
+        recordSuccess();
+        health.onConnected();
+    }
+
     /** A response head arrived: a success for max_fails, and a 5xx or not for outlier detection. */
     public void recordResponse(int status) {
         recordSuccess();

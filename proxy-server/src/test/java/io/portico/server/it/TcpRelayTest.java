@@ -315,6 +315,33 @@ class TcpRelayTest {
         }
     }
 
+    /**
+     * Connect failures in a row eject a member for tcp listeners too (outlier
+     * consecutive_connect_failures), as for HTTP upstreams; they counted only for max_fails.
+     */
+    @Test
+    void connectFailuresInARowEjectAMember() throws Exception {
+        int dead = closedPort();
+        try (TcpOrigin origin = TcpOrigin.echo();
+             PorticoServer portico = StreamHarness.start(config("auto", backend(dead) + backend(origin.port()), "") + """
+                         retry: { attempts: 1 }
+                         max_fails: 0
+                         outlier:
+                           consecutive_connect_failures: 2
+                           base_ejection_time: 30s
+                     """)) {
+            // Round robin sends every other connection to the dead port until its second failure.
+            await().atMost(Duration.ofSeconds(5)).until(() -> {
+                echoes(portico, 2);
+                return portico.upstream("origin").status().members().get(0).state() == HealthState.EJECTED;
+            });
+            assertThat(portico.upstream("origin").status().members().get(0).reason())
+                    .startsWith("2 consecutive connect failures (connect refused)");
+            await().atMost(Duration.ofSeconds(5)).until(() -> echoes(portico, 4) == 4);
+            assertThat(echoes(portico, 20)).isEqualTo(20);
+        }
+    }
+
     /** Connections of {@code n} that got their bytes echoed back. */
     private static int echoes(PorticoServer portico, int n) throws Exception {
         int ok = 0;

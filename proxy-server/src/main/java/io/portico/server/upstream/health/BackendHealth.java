@@ -147,6 +147,13 @@ public final class BackendHealth {
         }
     }
 
+    /** A connection to it opened (a tcp relay's, where no response head follows): ends a run of connect failures. */
+    public void onConnected() {
+        if (consecutiveConnectFailures.get() != 0) {
+            consecutiveConnectFailures.set(0);
+        }
+    }
+
     private void tryEject(long nowNanos, String reason) {
         if (closed || !ejected.compareAndSet(false, true)) {
             return;
