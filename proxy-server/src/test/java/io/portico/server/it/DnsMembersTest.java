@@ -89,6 +89,7 @@ class DnsMembersTest {
             }
         }
     }
+
     @Test
     void aMemberThatStaysKeepsItsHealthWhenAnotherAddressJoins() throws Exception {
         try (TestDnsServer dns = new TestDnsServer(1);
