@@ -249,18 +249,20 @@ public final class Http2ConnectionPool {
         if (waiting.isEmpty()) {
             return;
         }
-        if (!c.ready() && !anyUsable()) {
-            // The connection the waiters counted on failed, and there is no other: they can go elsewhere.
+        if (!c.ready() && !anyConnecting()) {
+            // The connection the waiters counted on failed, and no other is on its way: they can go
+            // elsewhere (as Envoy purges its pending requests on a connect failure). Serving them
+            // would connect again at once, and again, as fast as the backend refuses, while a full
+            // connection keeps them waiting.
             failWaiting(c.failStatus(), c.failReason(), true);
             return;
         }
         serve();
     }
 
-    private boolean anyUsable() {
+    private boolean anyConnecting() {
         for (int i = 0, n = connections.size(); i < n; i++) {
-            Http2UpstreamConnection c = connections.get(i);
-            if (!c.ready() || !c.retiring()) {
+            if (!connections.get(i).ready()) {
                 return true;
             }
         }

@@ -40,6 +40,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -81,6 +82,9 @@ public final class H2TestOrigin implements AutoCloseable {
     /** The most streams open at once on any single connection. */
     public final AtomicInteger maxStreamsOnOneConnection = new AtomicInteger();
     public final Map<String, String> trailersSeen = new ConcurrentHashMap<>();
+    /** Connections closed as soon as they were accepted, after {@link #dropNewConnections()}. */
+    public final AtomicInteger droppedConnections = new AtomicInteger();
+    private final AtomicBoolean dropNew = new AtomicBoolean();
 
     /** An h2c origin advertising {@code maxConcurrentStreams}. */
     public static H2TestOrigin cleartext(String name, int maxConcurrentStreams) throws Exception {
@@ -112,6 +116,11 @@ public final class H2TestOrigin implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (dropNew.get()) {
+                            droppedConnections.incrementAndGet();
+                            ch.close();
+                            return;
+                        }
                         connections.incrementAndGet();
                         openConnections.incrementAndGet();
                         children.add(ch);
@@ -174,6 +183,14 @@ public final class H2TestOrigin implements AutoCloseable {
             }).sync();
         }
         return dropped.get();
+    }
+
+    /**
+     * From now on every new connection is closed as soon as it is accepted (before any SETTINGS),
+     * as by a backend at its own connection limit; the open ones carry on.
+     */
+    public void dropNewConnections() {
+        dropNew.set(true);
     }
 
     /** Closes every client connection at once, as a crashing backend would. */

@@ -431,6 +431,28 @@ class Http2UpstreamTest {
     }
 
     @Test
+    void aBackendThatDropsNewConnectionsFailsTheWaitersInsteadOfBeingReconnectedToInALoop() throws Exception {
+        try (H2TestOrigin origin = H2TestOrigin.cleartext("dropping", 1);
+             PorticoHarness p = portico(origin.port(), H2C + "    retry: {attempts: 1}\n    connect_timeout: 3s\n");
+             RawH2 h2 = new RawH2(p.port())) {
+            // One stream fills the only connection (the backend allows one at a time)...
+            h2.headers(1, RawH2.get("/slow/4000"), true);
+            await().until(() -> origin.openStreams.get() == 1);
+            // ...and the backend takes no more connections: the next request waits for one that fails.
+            origin.dropNewConnections();
+            long start = System.nanoTime();
+            h2.headers(3, RawH2.get("/hello"), true);
+            RawH2.Response r = h2.response(3);
+            // The failed connect fails the request (as Envoy purges its pending requests), at once,
+            // instead of another connect right away, and another, until the queue timeout.
+            assertThat(r.status()).isEqualTo("502");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+            assertThat(origin.droppedConnections.get()).isLessThanOrEqualTo(2);
+            assertThat(h2.response(1).status()).isEqualTo("200");
+        }
+    }
+
+    @Test
     void aDeadBackendGives502() throws Exception {
         int dead = BackendFaultsTest.unusedPort();
         try (PorticoHarness p = portico(dead, H2C)) {
