@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * has not been told GOAWAY, it has carried fewer than {@code pool.max_requests} streams, and its open
  * streams are below both {@code http2.max_concurrent_streams} and the backend's
  * SETTINGS_MAX_CONCURRENT_STREAMS. When every connection is full another is opened, up to
- * {@code http2.max_connections}; beyond that requests wait in a bounded FIFO queue (as Envoy's
+ * {@code http2.max_connections} taking new streams (one that is draining after GOAWAY or
+ * {@code max_requests} does not count); beyond that requests wait in a bounded FIFO queue (as Envoy's
  * pending-request queue), each for at most {@code connect_timeout}, and a request that finds the
  * queue full is answered 503 at once instead of piling up.
  */
@@ -165,12 +166,19 @@ public final class Http2ConnectionPool {
             return;
         }
         int expected = 0;
+        int taking = 0;
         for (int i = 0, n = connections.size(); i < n; i++) {
-            if (!connections.get(i).ready()) {
+            Http2UpstreamConnection c = connections.get(i);
+            if (!c.ready()) {
                 expected += config.maxConcurrentStreams();
             }
+            // One told GOAWAY (or done with max_requests) only finishes its streams: it is not one of
+            // the max_connections that take new ones (the backend's own max_connections still counts it).
+            if (!c.retiring()) {
+                taking++;
+            }
         }
-        if (waiting.size() > expected && connections.size() < config.maxConnections() && !backend.atConnectionLimit()) {
+        if (waiting.size() > expected && taking < config.maxConnections() && !backend.atConnectionLimit()) {
             connect();
         }
     }

@@ -453,6 +453,30 @@ class Http2UpstreamTest {
     }
 
     @Test
+    void aConnectionToldGoAwayDoesNotCountAgainstMaxConnections() throws Exception {
+        try (H2TestOrigin origin = H2TestOrigin.cleartext("draining", 100);
+             PorticoHarness p = portico(origin.port(), H2C + "    connect_timeout: 1s\n    http2: {max_connections: 1}\n");
+             RawH2 h2 = new RawH2(p.port())) {
+            h2.headers(1, RawH2.get("/slow/4000"), true);
+            await().until(() -> origin.openStreams.get() == 1);
+            // A graceful GOAWAY (a backend shutting down): the stream in flight is still answered.
+            assertThat(origin.goAwayDroppingNewestStreams()).isZero();
+            long start = System.nanoTime();
+            h2.headers(3, RawH2.get("/hello"), true);
+            RawH2.Response r = h2.response(3);
+            // New streams go to a new connection now, not after the old one drained (or 503 when
+            // draining takes longer than the queue wait).
+            assertThat(r.status()).isEqualTo("200");
+            assertThat(r.text()).isEqualTo("hello from draining");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+            assertThat(origin.connections.get()).isEqualTo(2);
+            assertThat(h2.response(1).status()).isEqualTo("200");
+            // The old connection closes once its last stream is done.
+            await().atMost(Duration.ofSeconds(5)).until(() -> origin.openConnections.get() == 1);
+        }
+    }
+
+    @Test
     void aDeadBackendGives502() throws Exception {
         int dead = BackendFaultsTest.unusedPort();
         try (PorticoHarness p = portico(dead, H2C)) {
