@@ -9,7 +9,8 @@ import java.time.Duration;
  * @param maxConnections        connections per backend per event loop; another opens only when all are full
  * @param maxConcurrentStreams  streams per connection; the backend's SETTINGS_MAX_CONCURRENT_STREAMS lowers it
  * @param initialWindowSize     receive window per stream: what a backend may send ahead of the client reading
- * @param maxPending            requests waiting for a stream per backend per event loop; beyond it, 503 at once
+ * @param maxPending            requests waiting for a busy stream per backend per event loop (besides those a
+ *                              connection being opened will take); beyond it, 503 at once
  * @param pingInterval          PING a connection this often to detect a dead backend; 0 turns it off
  * @param pingTimeout           a PING unanswered this long closes the connection
  */

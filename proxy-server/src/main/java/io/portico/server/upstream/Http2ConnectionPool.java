@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * {@code http2.max_connections} taking new streams (one that is draining after GOAWAY or
  * {@code max_requests} does not count); beyond that requests wait in a bounded FIFO queue (as Envoy's
  * pending-request queue), each for at most {@code connect_timeout}, and a request that finds the
- * queue full is answered 503 at once instead of piling up.
+ * queue full is answered 503 at once instead of piling up. Requests that a connection being opened
+ * will take wait for it besides the {@code http2.max_pending} the queue holds.
  */
 public final class Http2ConnectionPool {
 
@@ -98,7 +99,7 @@ public final class Http2ConnectionPool {
             open(c, waiter);
             return;
         }
-        if (closed || waiting.size() >= config.maxPending()) {
+        if (closed) {
             waiter.streamFailed(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream_overflow", false);
             return;
         }
@@ -109,9 +110,29 @@ public final class Http2ConnectionPool {
             failWaiting(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream_overflow", false);
             return;
         }
+        if (waiting.size() > queueLimit()) {
+            waiting.pollLast();
+            waiter.streamFailed(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream_overflow", false);
+            return;
+        }
         if (waitTimer == null) {
             armWaitTimer();
         }
+    }
+
+    /**
+     * How many may wait: {@code max_pending} for a busy stream, and besides them as many as the
+     * connections on their way will take (with {@code max_pending: 0} a request still waits for the
+     * connection opened for it).
+     */
+    private int queueLimit() {
+        long limit = config.maxPending();
+        for (int i = 0, n = connections.size(); i < n; i++) {
+            if (!connections.get(i).ready()) {
+                limit += config.maxConcurrentStreams();
+            }
+        }
+        return (int) Math.min(limit, Integer.MAX_VALUE);
     }
 
     /** Forgets a waiter whose exchange ended before it got a stream. */
@@ -209,7 +230,15 @@ public final class Http2ConnectionPool {
         }
         if (!waiting.isEmpty()) {
             maybeConnect();
-            return;
+            // A connection came up with fewer streams than it was counted for: the newest waiters
+            // beyond the queue get 503, as they would have had they come now.
+            for (int limit = queueLimit(); waiting.size() > limit; ) {
+                waiting.pollLast().waiter.streamFailed(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream_overflow",
+                        false);
+            }
+            if (!waiting.isEmpty()) {
+                return;
+            }
         }
         if (waitTimer != null) {
             waitTimer.cancel(false);

@@ -162,6 +162,29 @@ class Http2UpstreamTest {
         }
     }
 
+    @Test
+    void withNoPendingQueueRequestsStillWaitForTheConnectionOpenedForThem() throws Exception {
+        try (H2TestOrigin origin = H2TestOrigin.cleartext("unqueued", 1);
+             PorticoHarness p = portico(origin.port(), H2C + "    http2: {max_connections: 2, max_pending: 0}\n");
+             RawH2 h2 = new RawH2(p.port())) {
+            // max_pending: 0 answers 503 when every stream is busy; a connection on its way is not busy.
+            h2.headers(1, RawH2.get("/hello"), true);
+            RawH2.Response first = h2.response(1);
+            assertThat(first.status()).isEqualTo("200");
+            // The one stream the backend allows is taken: the next request gets a second connection.
+            h2.headers(3, RawH2.get("/slow/2000"), true);
+            await().until(() -> origin.openStreams.get() == 1);
+            h2.headers(5, RawH2.get("/hello"), true);
+            assertThat(h2.response(5).status()).isEqualTo("200");
+            assertThat(origin.connections.get()).isEqualTo(2);
+            // Both connections busy and no more allowed: 503 at once.
+            h2.headers(7, RawH2.get("/slow/2000"), true);
+            await().until(() -> origin.openStreams.get() == 2);
+            h2.headers(9, RawH2.get("/hello"), true);
+            assertThat(h2.response(9).status()).isEqualTo("503");
+        }
+    }
+
     @MeasuresDirectMemory
     @Test
     void largeBodiesPassBothWaysWithBoundedMemory() throws Exception {
