@@ -60,7 +60,10 @@ final class ConfigGeneration {
      * Builds a generation. What the previous one has and this config leaves unchanged is shared
      * rather than rebuilt: the access log (same settings) and a listener's TLS contexts (same TLS
      * section; they are re-read from disk instead, so a reload also reloads certificates and
-     * session tickets keep resuming). On failure everything built so far is closed.
+     * session tickets keep resuming). Upstream groups are always built anew, each from the previous
+     * generation's group of the same name, whose members at the same addresses they start from (health
+     * checks, ejections, max_fails); they check nothing until {@link #activate}. On failure everything
+     * built so far is closed.
      *
      * @throws BuildException naming the config key whose part could not be built
      */
@@ -90,8 +93,9 @@ final class ConfigGeneration {
                                 + " are not checked at all (chain, expiry, name" + (e.getValue().tls().ca() != null
                                 ? "; tls.ca is not used" : "") + "), so anyone on the path can impersonate them");
                     }
+                    UpstreamGroup predecessor = previous == null ? null : previous.groups.get(e.getKey());
                     UpstreamGroup g = UpstreamGroup.create(e.getKey(), e.getValue(), server.workers(), server.transport(),
-                            server.resolver(), clientTls, server.metrics().upstream(e.getKey()));
+                            server.resolver(), clientTls, server.metrics().upstream(e.getKey()), predecessor);
                     groups.put(e.getKey(), g);
                     for (String w : g.warnings()) {
                         warnings.add("upstream " + e.getKey() + ": " + w);
@@ -157,6 +161,17 @@ final class ConfigGeneration {
                 accessLog.close();
             }
             throw e;
+        }
+    }
+
+    /**
+     * This generation is now the one new connections get: its groups start checking (and refreshing
+     * DNS), each taking over from {@code previous}'s group of the same name, whose checks of the
+     * members they share stop (see {@link UpstreamGroup#activate}). Does not wait; safe from any thread.
+     */
+    void activate(ConfigGeneration previous) {
+        for (Map.Entry<String, UpstreamGroup> e : groups.entrySet()) {
+            e.getValue().activate(previous == null ? null : previous.groups.get(e.getKey()));
         }
     }
 

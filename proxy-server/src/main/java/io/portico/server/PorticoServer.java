@@ -298,6 +298,7 @@ public final class PorticoServer implements AutoCloseable {
             throw new IllegalStateException(e.key() + ": " + e.getMessage(), e);
         }
         current = gen;
+        gen.activate(null);
         warnings.addAll(gen.warnings);
         for (ListenerConfig lc : config.listeners()) {
             ListenerSlot slot = new ListenerSlot(lc, gen);
@@ -621,6 +622,8 @@ public final class PorticoServer implements AutoCloseable {
 
         current = gen;
         retired.add(old);
+        // The new groups check from now on; the old ones stop checking the members they share.
+        gen.activate(old);
         Map<String, ListenerSlot> before = new LinkedHashMap<>(listeners);
         listeners.clear();
         for (ListenerConfig lc : next.listeners()) {
@@ -676,7 +679,8 @@ public final class PorticoServer implements AutoCloseable {
         published = Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
         if (!old.config.upstreams().keySet().equals(next.upstreams().keySet())
                 || !old.config.upstreams().equals(next.upstreams())) {
-            changes.add("upstream groups rebuilt: " + next.upstreams().keySet());
+            changes.add("upstream groups rebuilt (members at the same address keep their health): "
+                    + next.upstreams().keySet());
         }
         if (adminMoves) {
             changes.add(moveAdmin(next, movedAdmin, old.config, token, notes));

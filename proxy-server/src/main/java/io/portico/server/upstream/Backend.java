@@ -61,16 +61,19 @@ public final class Backend implements Member {
 
     /**
      * Takes over the passive and active health of {@code from}, the same address in the member set
-     * this one replaces (see {@link BackendHealth#inherit}); before any loop sees this backend.
+     * this one replaces or in the config a reload replaces (see {@link BackendHealth#inherit}); before
+     * any loop sees this backend.
+     *
+     * @param checks whether this backend's group runs active checks
      */
-    void inherit(Backend from) {
+    void inherit(Backend from, boolean checks) {
         if (maxFails > 0 && from.down) {
             failWindowStart = from.failWindowStart;
             failures.set(from.failures.get());
             downUntil = from.downUntil;
             down = true;
         }
-        health.inherit(from.health);
+        health.inherit(from.health, checks);
     }
 
     /** Active check results and outlier ejection. */

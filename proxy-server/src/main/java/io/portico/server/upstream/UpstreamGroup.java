@@ -61,6 +61,16 @@ import java.util.function.Supplier;
  * built and swapped in; members that stay keep their health (check results, ejection, max_fails);
  * exchanges already running finish on the old one, whose pools then stop taking connections back
  * and close their idle ones. A failed lookup keeps the addresses last seen.
+ *
+ * <p>Reloads: a reload builds every group anew, from the group of the same name in the config it
+ * replaces (its predecessor), if any. Members at the same address ({@code ip:port}; for a resolve entry
+ * the resolved address) start from the predecessor's health, as after a DNS change; others start fresh.
+ * Nothing is checked until the new config is in use ({@link #activate}); then the predecessor stops
+ * checking those members and its DNS refresh, each member's latest check state moves over as its old
+ * checker stops, and the new checkers start, so one checker probes each address at a time. The
+ * predecessor still serves the connections accepted under its config: its members that stayed read
+ * and feed the new health ({@link BackendHealth#follow}); those the new config dropped keep their own
+ * checker until the predecessor closes.
  */
 public final class UpstreamGroup {
 
@@ -82,8 +92,12 @@ public final class UpstreamGroup {
     /** Per config entry with {@code resolve: true}, the addresses last resolved; others null. */
     private final List<InetSocketAddress>[] resolved;
     private volatile Generation current;
-    private ScheduledFuture<?> refresher;
+    private volatile ScheduledFuture<?> refresher;
     private volatile boolean closed;
+    /** Whether some member has {@code resolve: true}, so DNS is asked again every second once active. */
+    private boolean resolving;
+    /** A newer config's group took over: no more DNS refreshes; on the home loop only. */
+    private boolean handedOver;
 
     @SuppressWarnings("unchecked")
     private UpstreamGroup(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
@@ -112,16 +126,19 @@ public final class UpstreamGroup {
     }
 
     /**
-     * Builds a group for every loop of {@code workers} and starts its health checks. Names of
-     * {@code resolve: true} backends are looked up now, waiting up to 10 seconds for each; a name that
-     * does not answer by then starts with no members and joins at a later refresh.
+     * Builds a group for every loop of {@code workers}; nothing is checked or re-resolved until
+     * {@link #activate}. Names of {@code resolve: true} backends are looked up now, waiting up to 10
+     * seconds for each; a name that does not answer by then starts with no members and joins at a
+     * later refresh.
      *
-     * @param tls     the group's client TLS context, or null for plain HTTP
-     * @param metrics where the group's requests and connections are counted
+     * @param tls         the group's client TLS context, or null for plain HTTP
+     * @param metrics     where the group's requests and connections are counted
+     * @param predecessor the group of the same name in the config this one is built to replace, whose
+     *                    members at the same addresses this one's start from; null for none
      */
     public static UpstreamGroup create(String name, UpstreamConfig config, EventLoopGroup workers, Transport transport,
                                        AddressResolverGroup<? extends SocketAddress> resolver, ClientTls tls,
-                                       UpstreamMetrics metrics) {
+                                       UpstreamMetrics metrics, UpstreamGroup predecessor) {
         UpstreamGroup g = new UpstreamGroup(name, config, workers, transport, resolver, tls, metrics);
         boolean resolving = false;
         for (int i = 0; i < config.backends().size(); i++) {
@@ -139,12 +156,101 @@ public final class UpstreamGroup {
                 }
             }
         }
-        g.current = g.new Generation(g.expand(), null);
-        if (resolving) {
-            EventLoop home = g.loops.get(0);
-            g.refresher = home.scheduleWithFixedDelay(g::refresh, REFRESH_MILLIS, REFRESH_MILLIS, TimeUnit.MILLISECONDS);
+        if (predecessor != null && predecessor.loops.get(0) != g.loops.get(0)) {
+            throw new IllegalArgumentException("a predecessor group must run on the same event loops");
         }
+        g.resolving = resolving;
+        g.current = g.new Generation(g.expand(), predecessor == null ? null : predecessor.current, false);
         return g;
+    }
+
+    /**
+     * Puts the group to work once its config is the one in use: starts its health checks and DNS
+     * refresh. With {@code predecessor} (the group it was {@link #create created} to replace), first
+     * takes over from it: see the class comment. Safe from any thread; the work runs on the group's
+     * home loop, which is also the predecessor's.
+     */
+    public void activate(UpstreamGroup predecessor) {
+        EventLoop home = loops.get(0);
+        Runnable work = () -> {
+            if (closed) {
+                return;
+            }
+            Generation gen = current;
+            if (predecessor != null && !predecessor.closed) {
+                predecessor.handOverTo(gen);
+            } else {
+                gen.startChecks();
+            }
+            if (resolving) {
+                refresher = home.scheduleWithFixedDelay(this::refresh, REFRESH_MILLIS, REFRESH_MILLIS,
+                        TimeUnit.MILLISECONDS);
+                if (closed) {
+                    refresher.cancel(false);
+                }
+            }
+        };
+        if (home.inEventLoop()) {
+            work.run();
+        } else {
+            try {
+                home.execute(work);
+            } catch (RejectedExecutionException e) {
+                // Shutting down: nothing to check any more.
+            }
+        }
+    }
+
+    /**
+     * A newer config's group takes over from this one; on the home loop. This group stops refreshing
+     * DNS (its member set stays as it is for the connections still on its config). For every member
+     * {@code next} shares with it: this one's health follows the new one's; its checker stops and,
+     * on that checker's loop, the new member takes the last check state over and its checker starts.
+     * Members only {@code next} has start checking now; members only this group has keep checking.
+     */
+    private void handOverTo(Generation next) {
+        assert loops.get(0).inEventLoop();
+        handedOver = true;
+        ScheduledFuture<?> r = refresher;
+        if (r != null) {
+            r.cancel(false);
+        }
+        Generation mine = current;
+        Map<String, Backend> byKey = new HashMap<>();
+        for (Backend b : mine.backends) {
+            byKey.put(b.key(), b);
+        }
+        for (Backend nb : next.backends) {
+            Backend ob = byKey.get(nb.key());
+            HealthChecker newChecker = next.checkers[nb.index()];
+            HealthChecker oldChecker = ob == null ? null : mine.checkers[ob.index()];
+            if (ob != null) {
+                ob.health().follow(nb.health());
+            }
+            if (oldChecker == null) {
+                if (newChecker != null) {
+                    newChecker.start();
+                }
+                continue;
+            }
+            Runnable takeOver = () -> {
+                oldChecker.stopNow();
+                if (newChecker != null) {
+                    nb.health().takeChecks(ob.health());
+                    newChecker.start();
+                }
+            };
+            EventLoop where = oldChecker.loop();
+            if (where.inEventLoop()) {
+                takeOver.run();
+            } else {
+                try {
+                    where.execute(takeOver);
+                } catch (RejectedExecutionException e) {
+                    // Shutting down: nothing to check any more.
+                }
+            }
+        }
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
@@ -188,7 +294,7 @@ public final class UpstreamGroup {
 
     /** Asks the resolver for every resolve entry; on the home loop. */
     private void refresh() {
-        if (closed) {
+        if (closed || handedOver) {
             return;
         }
         int[] pending = {0};
@@ -217,15 +323,27 @@ public final class UpstreamGroup {
     }
 
     private void applyAnswers(List<InetSocketAddress>[] answers) {
-        if (closed || Arrays.equals(answers, resolved)) {
+        if (closed || handedOver || Arrays.equals(answers, resolved)) {
             return;
         }
         System.arraycopy(answers, 0, resolved, 0, answers.length);
         Generation old = current;
-        Generation next = new Generation(expand(), old);
+        Generation next = new Generation(expand(), old, true);
         current = next;
         LOG.log(System.Logger.Level.INFO, "upstream " + name + ": members now " + next.backends);
         old.retire();
+        // Exchanges still running on the old set report to the new health; whatever follows the old
+        // (an older config's group) follows the new.
+        Map<String, Backend> byKey = new HashMap<>();
+        for (Backend b : next.backends) {
+            byKey.put(b.key(), b);
+        }
+        for (Backend b : old.backends) {
+            Backend same = byKey.get(b.key());
+            if (same != null) {
+                b.health().replaceWith(same.health());
+            }
+        }
     }
 
     /** A snapshot of the members' health and load, for the admin listener and metrics. Safe from any thread. */
@@ -321,10 +439,25 @@ public final class UpstreamGroup {
      */
     public void close() {
         closed = true;
-        if (refresher != null) {
-            refresher.cancel(false);
+        ScheduledFuture<?> r = refresher;
+        if (r != null) {
+            r.cancel(false);
         }
-        current.closeAndWait();
+        Generation gen = current;
+        gen.closeAndWait();
+        // Links between configs' health objects are made and cut on the home loop.
+        EventLoop home = loops.get(0);
+        if (!home.isShuttingDown()) {
+            try {
+                home.execute(() -> {
+                    for (Backend b : gen.backends) {
+                        b.health().detach();
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // Stopping: nothing follows anything any more.
+            }
+        }
     }
 
     /**
@@ -335,10 +468,15 @@ public final class UpstreamGroup {
         final List<Backend> backends;
         final Map<EventExecutor, GroupLoop> perLoop;
         final List<GroupLoop> loopList;
-        final List<HealthChecker> checkers = new ArrayList<>();
+        /** Each member's checker, by index; null when checks are off. */
+        final HealthChecker[] checkers;
 
-        /** @param previous the member set this one replaces; members it shares keep their health */
-        Generation(List<Backend> backends, Generation previous) {
+        /**
+         * @param previous the member set this one replaces (of this group, or of the predecessor for a
+         *                 reload); members it shares keep their health
+         * @param start    whether to start the checkers now (else {@link #startChecks} or a hand-over does)
+         */
+        Generation(List<Backend> backends, Generation previous, boolean start) {
             this.backends = backends;
             // Health first: each loop's view of it starts from there.
             EjectionBudget budget = new EjectionBudget(backends.size(), config.outlier().maxEjectionPercent());
@@ -355,7 +493,7 @@ public final class UpstreamGroup {
                         config.healthCheck().rise(), config.healthCheck().fall(), home, () -> publish(b)));
                 Backend same = before.get(b.key());
                 if (same != null) {
-                    b.inherit(same);
+                    b.inherit(same, config.healthCheck().enabled());
                     inherited.add(b);
                 }
             }
@@ -394,15 +532,24 @@ public final class UpstreamGroup {
                 b.health().resume();
             }
             boolean checking = config.healthCheck().enabled();
+            this.checkers = new HealthChecker[backends.size()];
             for (Backend b : backends) {
                 EventLoop home = loops.get(b.index() % loops.size());
                 if (checking) {
-                    checkers.add(new HealthChecker(home, config.healthCheck(), b.health(), base, b.connectAddress(),
-                            b.hostHeader(), tls, sni(b)));
+                    checkers[b.index()] = new HealthChecker(home, config.healthCheck(), b.health(), base,
+                            b.connectAddress(), b.hostHeader(), tls, sni(b));
                 }
             }
+            if (start) {
+                startChecks();
+            }
+        }
+
+        void startChecks() {
             for (HealthChecker c : checkers) {
-                c.start();
+                if (c != null) {
+                    c.start();
+                }
             }
         }
 
@@ -429,7 +576,9 @@ public final class UpstreamGroup {
         /** Replaced by a newer generation: stop checking, close what is idle, take nothing back. */
         void retire() {
             for (HealthChecker c : checkers) {
-                c.close();
+                if (c != null) {
+                    c.close();
+                }
             }
             for (GroupLoop gl : loopList) {
                 if (!gl.loop().isShuttingDown()) {
@@ -440,7 +589,9 @@ public final class UpstreamGroup {
 
         void closeAndWait() {
             for (HealthChecker c : checkers) {
-                c.close();
+                if (c != null) {
+                    c.close();
+                }
             }
             List<Future<List<ChannelFuture>>> parts = new ArrayList<>();
             for (GroupLoop gl : loopList) {

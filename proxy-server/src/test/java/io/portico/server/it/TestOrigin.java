@@ -88,6 +88,8 @@ public final class TestOrigin implements AutoCloseable {
     public final List<HttpRequest> heads = new CopyOnWriteArrayList<>();
     public final Map<String, HttpHeaders> trailers = new ConcurrentHashMap<>();
     public final AtomicInteger healthChecks = new AtomicInteger();
+    /** {@link System#nanoTime()} at which each {@code /health} request had fully arrived. */
+    public final List<Long> healthCheckNanos = new CopyOnWriteArrayList<>();
     public volatile int healthStatus = 200;
     public volatile String healthBody = "healthy";
     public volatile int failWith;
@@ -221,6 +223,7 @@ public final class TestOrigin implements AutoCloseable {
             String uri = r.uri();
             boolean keepAlive = HttpUtil.isKeepAlive(r);
             if (uri.equals("/health")) {
+                healthCheckNanos.add(System.nanoTime());
                 healthChecks.incrementAndGet();
                 full(ctx, r, HttpResponseStatus.valueOf(healthStatus), healthBody);
             } else if (failWith != 0) {

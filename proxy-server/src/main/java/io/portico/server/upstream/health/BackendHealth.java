@@ -3,6 +3,7 @@ package io.portico.server.upstream.health;
 import io.netty.util.concurrent.EventExecutor;
 import io.portico.server.config.OutlierConfig;
 
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -15,6 +16,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>The request path does not read this object: whenever {@link #available()} may have changed,
  * the {@code onChange} callback runs, and the group hands the new state to each event loop's own
  * copy (see {@code GroupLoop}). That keeps the pick a read of a plain array on the loop's thread.
+ *
+ * <p>Successors: when a newer member set (a DNS change) or a newer config generation (a reload) takes
+ * the same address over, this object {@link #follow follows} the new one: its checks stop, its reads
+ * ({@link #available()} and the snapshot getters) and passive reports ({@link #onResponse},
+ * {@link #onConnectFailure}) go to the successor, and the successor's changes still run this one's
+ * {@code onChange}, so connections still on an older config see the live state rather than a frozen
+ * one, and feed it. Links are made and cut only on the groups' home event loop, so they need no lock;
+ * readers on other loops see them through volatile fields and copy-on-write lists.
  */
 public final class BackendHealth {
 
@@ -48,6 +57,13 @@ public final class BackendHealth {
     private final AtomicInteger ejections = new AtomicInteger();
     private volatile boolean closed;
 
+    /** The same address in a newer member set or config, which this one now reads through; null while it is live. */
+    private volatile BackendHealth successor;
+    /** Older objects following this one: told of its changes (their own {@code onChange}) too. */
+    private final CopyOnWriteArrayList<BackendHealth> followers = new CopyOnWriteArrayList<>();
+    /** Its group is closed: nothing listens to its {@code onChange} any more. */
+    private volatile boolean dead;
+
     /** When it last came back into rotation after being out; 0 when it never was out. */
     private volatile long backSinceNanos;
 
@@ -73,12 +89,24 @@ public final class BackendHealth {
 
     /** In rotation as far as health goes: its checks pass (or are off) and it is not ejected. */
     public boolean available() {
-        return checkUp && !ejected.get();
+        BackendHealth s = successor;
+        return s != null ? s.available() : checkUp && !ejected.get();
     }
 
     /** {@link System#nanoTime()} at which it last came back into rotation, or 0 if it never left. */
     public long backSinceNanos() {
-        return backSinceNanos;
+        BackendHealth s = successor;
+        return s != null ? s.backSinceNanos() : backSinceNanos;
+    }
+
+    /** Runs {@code onChange} here and in every object following this one. */
+    private void changed() {
+        if (!dead) {
+            onChange.run();
+        }
+        for (BackendHealth f : followers) {
+            f.changed();
+        }
     }
 
     // ---- active checks --------------------------------------------------------------------------
@@ -100,7 +128,7 @@ public final class BackendHealth {
             checkUp = true;
             // State changes are rare (at most one per check), so a log line on the loop costs nothing.
             LOG.log(System.Logger.Level.INFO, label + " is up: " + rise + " passed health checks");
-            onChange.run();
+            changed();
         }
     }
 
@@ -117,7 +145,7 @@ public final class BackendHealth {
             failsInARow = 0;
             checkUp = false;
             LOG.log(System.Logger.Level.WARNING, label + " is down: " + fall + " failed health checks, last: " + reason);
-            onChange.run();
+            changed();
         }
     }
 
@@ -125,6 +153,11 @@ public final class BackendHealth {
 
     /** A response head came back with {@code status}. */
     public void onResponse(int status) {
+        BackendHealth s = successor;
+        if (s != null) {
+            s.onResponse(status);
+            return;
+        }
         if (consecutiveConnectFailures.get() != 0) {
             consecutiveConnectFailures.set(0);
         }
@@ -141,6 +174,11 @@ public final class BackendHealth {
 
     /** A connection to it could not be opened (refused, unreachable, timed out, TLS handshake failed). */
     public void onConnectFailure(long nowNanos, String what) {
+        BackendHealth s = successor;
+        if (s != null) {
+            s.onConnectFailure(nowNanos, what);
+            return;
+        }
         int limit = outlier.consecutiveConnectFailures();
         if (limit > 0 && consecutiveConnectFailures.incrementAndGet() >= limit) {
             tryEject(nowNanos, limit + " consecutive connect failures (" + what + ")");
@@ -184,7 +222,7 @@ public final class BackendHealth {
         if (!timers.isShuttingDown()) {
             timers.schedule(this::endEjection, length, TimeUnit.NANOSECONDS);
         }
-        onChange.run();
+        changed();
     }
 
     private void endEjection() {
@@ -196,34 +234,63 @@ public final class BackendHealth {
         ejected.set(false);
         budget.release();
         LOG.log(System.Logger.Level.INFO, label + " is back from ejection");
-        onChange.run();
+        changed();
     }
 
     /**
-     * Takes over the state of the same backend (same address) in the member set this one replaces,
-     * so that a DNS change elsewhere in the group does not put a member that checks took out back
-     * into rotation, nor cut its ejection short. Call it before any event loop or checker sees this
-     * object, then {@link #resume()} once the group can take news of it.
+     * Takes over the state of the same backend (same address) in the member set this one replaces
+     * (a DNS change) or in the same group of the config a reload replaces, so that the change does not
+     * put a member that checks took out back into rotation, nor cut its ejection short. Call it before
+     * any event loop or checker sees this object, then {@link #resume()} once the group can take news
+     * of it.
+     *
+     * @param checks whether this object's group runs active checks; when it does not, a member the
+     *               old checks had down is not kept down (nothing would ever bring it back)
      */
-    public void inherit(BackendHealth from) {
-        checkUp = from.checkUp;
-        checkReason = from.checkReason;
-        lastCheckMillis = from.lastCheckMillis;
-        lastCheckPassed = from.lastCheckPassed;
-        // Written on the old checker's loop; a check ending just now may be missed, which only
-        // costs one more check.
-        passesInARow = from.passesInARow;
-        failsInARow = from.failsInARow;
+    public void inherit(BackendHealth from, boolean checks) {
+        if (checks) {
+            copyChecks(from);
+        }
         backSinceNanos = from.backSinceNanos;
         consecutive5xx.set(from.consecutive5xx.get());
         consecutiveConnectFailures.set(from.consecutiveConnectFailures.get());
         returnedAtNanos = from.returnedAtNanos;
         ejectionStreak = from.ejectionStreak;
         ejections.set(from.ejections.get());
-        if (from.ejected.get() && from.ejectedUntilNanos - System.nanoTime() > 0 && budget.tryAcquire()) {
+        // An ejection runs on to its end; a group whose detection is now off keeps none.
+        if (outlier.enabled() && from.ejected.get() && from.ejectedUntilNanos - System.nanoTime() > 0
+                && budget.tryAcquire()) {
             ejected.set(true);
             ejectedUntilNanos = from.ejectedUntilNanos;
             ejectReason = from.ejectReason;
+        }
+    }
+
+    private void copyChecks(BackendHealth from) {
+        checkUp = from.checkUp;
+        checkReason = from.checkReason;
+        lastCheckMillis = from.lastCheckMillis;
+        lastCheckPassed = from.lastCheckPassed;
+        // Written on the old checker's loop; a check ending just now may be missed, which only
+        // costs one more check (see takeChecks for the exact hand-over).
+        passesInARow = from.passesInARow;
+        failsInARow = from.failsInARow;
+    }
+
+    /**
+     * Brings the active-check state up to {@code from}'s, whose checker this thread has just stopped
+     * (so its last result is in), before this object's own checker starts: the checks
+     * {@link #inherit} saw when the config was built may have moved on since. Call it on the old
+     * checker's loop, and start the new checker from there afterwards.
+     */
+    public void takeChecks(BackendHealth from) {
+        boolean wasUp = checkUp;
+        copyChecks(from);
+        if (checkUp && !wasUp && !ejected.get()) {
+            backSinceNanos = from.backSinceNanos;
+        }
+        if (checkUp != wasUp) {
+            changed();
         }
     }
 
@@ -232,6 +299,49 @@ public final class BackendHealth {
         if (ejected.get() && !timers.isShuttingDown()) {
             timers.schedule(this::endEjection, Math.max(0, ejectedUntilNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
+    }
+
+    /**
+     * From now on reads and passive reports go to {@code next}, the same address in the config that
+     * replaced this one's, and {@code next}'s changes run this one's {@code onChange} too (so the
+     * older config's loops keep a live view); runs it once now. On the groups' home loop only.
+     */
+    public void follow(BackendHealth next) {
+        successor = next;
+        next.followers.add(this);
+        changed();
+    }
+
+    /**
+     * A DNS change replaced this member set: reads and reports of exchanges still running on it go to
+     * {@code next}, and the objects following this one follow {@code next} instead. On the group's
+     * home loop only.
+     */
+    public void replaceWith(BackendHealth next) {
+        successor = next;
+        moveFollowers(next);
+    }
+
+    /**
+     * Its group closed: no more news to its {@code onChange}; whatever follows it follows its
+     * successor directly. On the groups' home loop only.
+     */
+    public void detach() {
+        dead = true;
+        BackendHealth s = successor;
+        if (s != null) {
+            moveFollowers(s);
+            s.followers.remove(this);
+        }
+    }
+
+    private void moveFollowers(BackendHealth to) {
+        for (BackendHealth f : followers) {
+            // Added there before it leaves here: a change meanwhile reaches it once or twice, never not.
+            to.followers.add(f);
+            f.successor = to;
+        }
+        followers.clear();
     }
 
     /** Stops scheduling; pending ejection ends still run but change nothing that matters. */
@@ -243,12 +353,14 @@ public final class BackendHealth {
 
     /** Whether active checks have it out. */
     public boolean checkedDown() {
-        return !checkUp;
+        BackendHealth s = successor;
+        return s != null ? s.checkedDown() : !checkUp;
     }
 
     /** Whether outlier detection has it out. */
     public boolean ejected() {
-        return ejected.get();
+        BackendHealth s = successor;
+        return s != null ? s.ejected() : ejected.get();
     }
 
     public String checkReason() {

@@ -104,16 +104,29 @@ public final class HealthChecker {
 
     /** Stops after the check in progress, which is cut short. Safe from any thread. */
     public void close() {
-        loop.execute(() -> {
-            closed = true;
-            health.close();
-            if (timer != null) {
-                timer.cancel(false);
-            }
-            if (channel != null) {
-                channel.close();
-            }
-        });
+        loop.execute(this::stopNow);
+    }
+
+    /**
+     * Stops at once: the check in progress is cut short and its result dropped, and no check runs
+     * after, even if {@link #start()} is called later. On {@link #loop()} only.
+     */
+    public void stopNow() {
+        assert loop.inEventLoop();
+        closed = true;
+        health.close();
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        if (channel != null) {
+            channel.close();
+            channel = null;
+        }
+    }
+
+    /** The event loop it checks on. */
+    public EventLoop loop() {
+        return loop;
     }
 
     private void schedule(long delayNanos) {
