@@ -187,6 +187,11 @@ public final class BackendHealth {
 
     /** A connection to it opened (a tcp relay's, where no response head follows): ends a run of connect failures. */
     public void onConnected() {
+        BackendHealth s = successor;
+        if (s != null) {
+            s.onConnected();
+            return;
+        }
         if (consecutiveConnectFailures.get() != 0) {
             consecutiveConnectFailures.set(0);
         }
