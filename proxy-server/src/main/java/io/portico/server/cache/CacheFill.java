@@ -185,6 +185,16 @@ public final class CacheFill {
                     merged.add(e.getKey(), e.getValue());
                 }
             }
+            // The stored response's age is now the 304's (section 4.2.3 with the new request and
+            // response times): the old Date and Age describe the response as it was first
+            // received, and kept, they made it as old after the validation as before. A 304
+            // without Date gets the time it arrived (RFC 9110 section 6.6.1); without Age it is new.
+            if (!headers.contains(HttpHeaderNames.DATE)) {
+                merged.set(HttpHeaderNames.DATE, HttpDates.format(now));
+            }
+            if (!headers.contains(HttpHeaderNames.AGE)) {
+                merged.remove(HttpHeaderNames.AGE);
+            }
             strip(merged, CachePolicy.fieldsToStrip(CacheControl.of(merged), route.rules()));
             merged.remove(CacheStatus.HEADER);
             String refused = CachePolicy.notStorable(HttpMethod.GET, clientHeaders, requestCc, stale.status(), merged,

@@ -270,6 +270,31 @@ class CacheIntegrationTest {
     }
 
     @Test
+    void a304WithoutDateOrAgeMakesTheStoredResponseFreshFromNowOn() throws Exception {
+        start("");
+        // Stored an hour ago (its Date), and by way of another cache that had it for two minutes (its Age).
+        String anHourAgo = io.portico.http.cache.HttpDates.format(System.currentTimeMillis() - 3_600_000);
+        AtomicInteger d = new AtomicInteger();
+        origin.on("/dated", r -> d.incrementAndGet() == 1
+                ? ScriptedOrigin.Reply.ok("dated", "Cache-Control", "max-age=0", "ETag", "\"d1\"", "Date", anHourAgo)
+                : ScriptedOrigin.Reply.of(304, "", "Cache-Control", "max-age=60", "ETag", "\"d1\""));
+        AtomicInteger a = new AtomicInteger();
+        origin.on("/aged", r -> a.incrementAndGet() == 1
+                ? ScriptedOrigin.Reply.ok("aged", "Cache-Control", "max-age=0", "ETag", "\"a1\"", "Age", "120")
+                : ScriptedOrigin.Reply.of(304, "", "Cache-Control", "max-age=60", "ETag", "\"a1\""));
+        for (String path : List.of("/dated", "/aged")) {
+            get(path);
+            assertThat(cacheStatus(get(path))).contains("fwd-status=304");
+            // The origin's 304 (no Date: a recipient adds its own; no Age: it is new) makes the
+            // response fresh for its max-age from now, not from the old Date or with the old Age.
+            HttpResponse<String> hit = get(path);
+            assertThat(cacheStatus(hit)).as(path).startsWith("portico; hit");
+            assertThat(Long.parseLong(hit.headers().firstValue("age").orElseThrow())).as(path).isLessThan(60);
+            assertThat(origin.hits(path)).as(path).isEqualTo(2);
+        }
+    }
+
+    @Test
     void a304NeverAddsOneClientsSetCookieToTheSharedResponse() throws Exception {
         start("");
         AtomicInteger n = new AtomicInteger();
