@@ -316,9 +316,14 @@ public final class HttpCache implements AutoCloseable {
         stats.stored.increment();
     }
 
-    /** After a 304 freshened a stored object: the disk copy gets the new header fields too. */
+    /**
+     * After a 304 freshened a stored object: the disk copy gets the new header fields too, unless
+     * the object was purged (or replaced) while the origin was asked. Written back then, it would be
+     * on disk again, served, and out of the URL and tag indexes that purges go by.
+     */
     public void freshened(CachedResponse object) {
-        if (disk != null && object.isComplete()) {
+        if (disk != null && object.isComplete()
+                && (memory.asMap().get(object.key()) == object || disk.contains(object.key()))) {
             disk.write(object);
         }
     }

@@ -96,6 +96,42 @@ class CacheDiskTierTest {
     }
 
     @Test
+    void aPurgeWhileTheOriginConfirmsTheStoredResponseStaysAPurge() throws Exception {
+        origin = new ScriptedOrigin();
+        java.util.concurrent.CompletableFuture<Void> purged = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        origin.on("/rev", r -> {
+            if (n.incrementAndGet() == 1) {
+                return ScriptedOrigin.Reply.ok("old", "Cache-Control", "max-age=0", "ETag", "\"r\"");
+            }
+            if (n.get() == 2) {
+                // The revalidation: the operator purges the URL before the origin's 304 is in.
+                purged.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join();
+                return ScriptedOrigin.Reply.of(304, "", "Cache-Control", "max-age=600", "ETag", "\"r\"");
+            }
+            return ScriptedOrigin.Reply.ok("new", "Cache-Control", "max-age=600", "ETag", "\"r2\"");
+        });
+        origin.on("/flush", r -> ScriptedOrigin.Reply.ok("f", "Cache-Control", "max-age=600"));
+        portico = start("disk_path: " + tmp.resolve("cache"));
+        assertThat(get("/rev").body()).isEqualTo("old");
+        await().until(() -> portico.server().cache().stats().diskObjects() == 1);
+        java.util.concurrent.CompletableFuture<HttpResponse<String>> revalidating = PorticoHarness.client().sendAsync(
+                HttpRequest.newBuilder(portico.uri("/rev")).build(), HttpResponse.BodyHandlers.ofString());
+        await().until(() -> origin.hits("/rev") == 2);
+        assertThat(portico.server().cache().purgeAll()).isEqualTo(1);
+        purged.complete(null);
+        assertThat(revalidating.get(10, java.util.concurrent.TimeUnit.SECONDS).body()).isEqualTo("old");
+        // The disk thread writes in order: once this later object is on disk, any write of the
+        // purged one would be too.
+        get("/flush");
+        await().until(() -> portico.server().cache().disk().contains("http://127.0.0.1:" + portico.port() + "/flush"));
+        assertThat(portico.server().cache().stats().diskObjects()).isEqualTo(1);
+        HttpResponse<String> after = get("/rev");
+        assertThat(after.body()).isEqualTo("new");
+        assertThat(origin.hits("/rev")).isEqualTo(3);
+    }
+
+    @Test
     void anUnusableDiskDirectoryMeansMemoryOnlyNotErrors() throws Exception {
         origin = new ScriptedOrigin();
         origin.on("/m", r -> ScriptedOrigin.Reply.ok("m", "Cache-Control", "max-age=600"));
