@@ -76,8 +76,9 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Reload: the file is parsed and validated, then the new generation is built (a failure of
  * either changes nothing). Listeners that are new or move to another address are bound before
  * anything is swapped, so a port in use also changes nothing. Then new connections get the new
- * generation; established ones (keep-alive, WebSocket) keep theirs until they close, after which
- * the old generation's pools and timers are closed by the housekeeping thread.
+ * generation; established keep-alive connections finish the request in progress on theirs and close
+ * (idle ones at once; HTTP/2 ones drain with GOAWAY), WebSockets keep theirs until they close, after
+ * which the old generation's pools and timers are closed by the housekeeping thread.
  *
  * <p>tcp and udp listeners follow the same rules, as nginx's {@code stream} does on reload: new
  * connections and UDP sessions get the new generation (upstream groups, balance, SNI routes,
@@ -675,6 +676,12 @@ public final class PorticoServer implements AutoCloseable {
                 }
             }
             changes.add("listener " + removed.config.name() + " removed (its connections drain)");
+        }
+        // Keep-alive and HTTP/2 connections of the replaced config finish what they are serving and
+        // close (as nginx's old workers do), so the next request gets the new config and the old
+        // generation is not held open by a client that keeps its connection busy. WebSockets stay.
+        for (ListenerContext c : old.contexts.values()) {
+            c.retire();
         }
         published = Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
         if (!old.config.upstreams().keySet().equals(next.upstreams().keySet())

@@ -378,7 +378,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     /** Whether this response may keep the connection open, as far as the connection is concerned. */
     boolean connectionReusable() {
-        return !stream && !closing && !draining && !context.lifecycle().draining()
+        return !stream && !closing && !draining && !context.lifecycle().draining() && !context.retired()
                 && requests < context.config().http().keepaliveRequests()
                 && (lastAnswered == 0 || requests < lastAnswered);
     }
@@ -433,7 +433,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             onClientFault(fault);
             return;
         }
-        if (evt == ServerLifecycle.DRAIN) {
+        if (evt == ServerLifecycle.DRAIN || evt == ServerLifecycle.RETIRE) {
             draining = true;
             if (current == null && queuedEmpty()) {
                 ctx.close();

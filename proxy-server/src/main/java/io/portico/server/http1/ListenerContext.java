@@ -79,6 +79,8 @@ public final class ListenerContext {
     private final Map<EventExecutor, ParkedConnection.Waiting> waiting = new ConcurrentHashMap<>();
     /** {@code Alt-Svc} for the TCP side's answers once the listener's HTTP/3 socket is up; null until then. */
     private volatile AsciiString altSvc;
+    /** Set once a reload has replaced this context: its connections serve no further request. */
+    private volatile boolean retired;
 
     /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
@@ -337,6 +339,22 @@ public final class ListenerContext {
         for (Channel ch : streams) {
             ch.pipeline().fireUserEventTriggered(ServerLifecycle.DRAIN);
         }
+    }
+
+    /**
+     * A reload replaced this context: its keep-alive connections close after the response in
+     * progress (idle ones now) and its HTTP/2 connections drain with GOAWAY, so clients reconnect
+     * onto the new config and the old generation's pools and timers can close. WebSockets and
+     * HTTP/3 streams carry on (a QUIC connection's next stream already gets the new context).
+     */
+    public void retire() {
+        retired = true;
+        lifecycle.retire(this);
+    }
+
+    /** Whether a reload has replaced this context (see {@link #retire()}). */
+    boolean retired() {
+        return retired;
     }
 
     /** This listener's metrics (the same object across reloads). */

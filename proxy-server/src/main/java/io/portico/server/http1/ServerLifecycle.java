@@ -25,6 +25,19 @@ public final class ServerLifecycle {
      */
     public static final Object DRAIN = WebSocketRelay.GOING_AWAY;
 
+    /**
+     * Fired on the client connections of a listener context a reload replaced: a keep-alive
+     * connection finishes the request in progress and closes (an idle one closes now), an HTTP/2
+     * connection drains with GOAWAY, so that clients come back on the new config and the replaced
+     * generation can close. WebSocket relays ignore it: a reload never closes a WebSocket.
+     */
+    public static final Object RETIRE = new Object() {
+        @Override
+        public String toString() {
+            return "RETIRE";
+        }
+    };
+
     /** What a connection opened with {@link #connectionOpened(Channel)} belongs to: no listener. */
     private static final Object NO_LISTENER = new Object();
 
@@ -98,6 +111,15 @@ public final class ServerLifecycle {
         clients.forEach((ch, owner) -> {
             if (owner instanceof ClientTrafficHandler first && first.context() == context) {
                 ch.pipeline().fireUserEventTriggered(DRAIN);
+            }
+        });
+    }
+
+    /** Fires {@link #RETIRE} on the connections accepted with {@code context} (a reload replaced it). */
+    void retire(ListenerContext context) {
+        clients.forEach((ch, owner) -> {
+            if (owner instanceof ClientTrafficHandler first && first.context() == context) {
+                ch.pipeline().fireUserEventTriggered(RETIRE);
             }
         });
     }

@@ -154,7 +154,7 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
             }
             return;
         }
-        if (evt == ServerLifecycle.DRAIN) {
+        if (evt == ServerLifecycle.DRAIN || evt == ServerLifecycle.RETIRE) {
             drain();
             return;
         }

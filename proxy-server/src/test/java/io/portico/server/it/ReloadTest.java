@@ -181,18 +181,55 @@ class ReloadTest {
     }
 
     @Test
-    void anEstablishedConnectionKeepsItsConfigAndNewOnesGetTheNewOne() throws Exception {
-        try (RawHttp old = new RawHttp(server.address("http").getPort())) {
-            assertThat(old.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("0");
+    void aKeepAliveConnectionFinishesItsRequestOnTheOldConfigThenClosesSoTheOldGenerationCanClose()
+            throws Exception {
+        int port = server.address("http").getPort();
+        try (RawHttp idle = new RawHttp(port); RawHttp busy = new RawHttp(port)) {
+            assertThat(idle.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("0");
+            busy.send("GET /delay/700 HTTP/1.1\r\nHost: a\r\n\r\n");
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.lifecycle().inFlight() == 1);
             write(config(1, echo.address().getPort(), ""));
             reloadThroughAdmin();
-            assertThat(old.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("0");
-            try (RawHttp fresh = new RawHttp(server.address("http").getPort())) {
-                assertThat(fresh.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("1");
+
+            // The request in flight finishes on the config it started with, then its connection closes.
+            RawHttp.Response slow = busy.read();
+            assertThat(slow.status()).isEqualTo(200);
+            assertThat(slow.header("x-generation")).isEqualTo("0");
+            assertThat(slow.header("connection")).isEqualTo("close");
+            assertThat(busy.closedByServer()).isTrue();
+            // The idle one closes at once: its client's next request comes on a new connection.
+            assertThat(idle.closedByServer()).isTrue();
+            try (RawHttp fresh = new RawHttp(port)) {
+                assertThat(fresh.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation"))
+                        .isEqualTo("1");
+                // Nothing holds the replaced generation (pools, timers) open any more.
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.retiredGenerations() == 0);
             }
         }
-        // Once its last connection is gone the replaced generation is closed.
-        await().atMost(Duration.ofSeconds(10)).until(() -> server.retiredGenerations() == 0);
+    }
+
+    @Test
+    void anHttp2ConnectionFinishesItsStreamOnTheOldConfigBetweenTwoGoAwaysThenCloses() throws Exception {
+        try (RawH2 h2 = new RawH2(server.address("http").getPort())) {
+            h2.headers(1, RawH2.get("/"), true);
+            assertThat(h2.response(1).headers().get("x-generation").toString()).isEqualTo("0");
+            h2.headers(3, RawH2.get("/delay/700"), true);
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.lifecycle().inFlight() == 1);
+            write(config(1, echo.address().getPort(), ""));
+            reloadThroughAdmin();
+
+            RawH2.Frame first = h2.awaitGoAway();
+            assertThat(first.errorCode()).isZero();
+            assertThat(first.lastStreamId()).isEqualTo(Integer.MAX_VALUE);
+            RawH2.Frame second = h2.awaitGoAway();
+            assertThat(second.errorCode()).isZero();
+            assertThat(second.lastStreamId()).isEqualTo(3);
+            RawH2.Response r = h2.response(3);
+            assertThat(r.status()).isEqualTo("200");
+            assertThat(r.headers().get("x-generation").toString()).isEqualTo("0");
+            assertThat(h2.closedByServer()).isTrue();
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.retiredGenerations() == 0);
+        }
     }
 
     @Test
