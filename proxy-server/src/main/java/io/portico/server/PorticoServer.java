@@ -127,6 +127,8 @@ public final class PorticoServer implements AutoCloseable {
     private final HttpCache cache;
     /** tcp/udp listeners a reload removed or moved, whose relays are draining. */
     private final List<DrainingListener> drainingStreams = new CopyOnWriteArrayList<>();
+    /** HTTP/3 sides of HTTP listeners a reload removed or moved, open while their QUIC connections finish. */
+    private final List<DrainingHttp3> drainingHttp3 = new CopyOnWriteArrayList<>();
     /** Each HTTP listener's accepting gate (caps), replaced when the listener is bound again. */
     private final Map<String, ListenerGate> gates = new java.util.concurrent.ConcurrentHashMap<>();
     private final ConnectionLimits connectionLimits;
@@ -181,6 +183,13 @@ public final class PorticoServer implements AutoCloseable {
             }
             return n;
         }
+    }
+
+    /**
+     * The UDP side of an HTTP listener a reload removed or moved: its QUIC connections were told
+     * GOAWAY; the sockets close once they are gone, or at {@code deadlineNanos}.
+     */
+    private record DrainingHttp3(String name, Http3Listener http3, long deadlineNanos) {
     }
 
     private PorticoServer(PorticoConfig config, Path configFile) throws Exception {
@@ -410,6 +419,38 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     /**
+     * An HTTP listener leaves (removed, or moved to another address): its TCP side stops accepting
+     * now and its connections drain as their context's do; its QUIC connections get GOAWAY and its
+     * UDP sockets stay open until their streams in flight are done, for at most {@code timeout}.
+     */
+    private void retireSockets(ListenerSlot slot, Duration timeout) {
+        slot.bound.closeAsync().join();
+        Http3Listener h3 = slot.http3;
+        if (h3 != null) {
+            slot.http3 = null;
+            h3.drain();
+            drainingHttp3.add(new DrainingHttp3(slot.config.name(), h3, System.nanoTime() + timeout.toNanos()));
+        }
+    }
+
+    /** Closes the UDP sockets of removed HTTP/3 sides whose connections are gone or whose time is up. */
+    private void checkDrainingHttp3(boolean force) {
+        long now = System.nanoTime();
+        for (DrainingHttp3 d : drainingHttp3) {
+            int open = d.http3().openConnections();
+            if (open > 0 && !force && now - d.deadlineNanos() < 0) {
+                continue;
+            }
+            drainingHttp3.remove(d);
+            if (open > 0) {
+                LOG.log(System.Logger.Level.WARNING, "removed listener " + d.name() + ": drain time over, closing "
+                        + open + " QUIC connections");
+            }
+            d.http3().close();
+        }
+    }
+
+    /**
      * A tcp/udp listener leaves: it stops accepting now, and its relays get until
      * {@code shutdown_timeout} from now to end ({@link #tick} closes what is left).
      */
@@ -471,6 +512,7 @@ public final class PorticoServer implements AutoCloseable {
             history.backendHealth(up, total);
             history.sample(lifecycle.openConnections());
             checkDrainingStreams(false);
+            checkDrainingHttp3(false);
             for (ConfigGeneration g : retired) {
                 if (g.openConnections() == 0) {
                     retired.remove(g);
@@ -635,7 +677,7 @@ public final class PorticoServer implements AutoCloseable {
                     drainStream(slot, gen, next.shutdownTimeout());
                     changes.add("listener " + lc.name() + " moved to " + lc.address() + " (its connections drain)");
                 } else if (slot != null) {
-                    closeSockets(slot);
+                    retireSockets(slot, next.shutdownTimeout());
                     changes.add("listener " + lc.name() + " moved to " + lc.address());
                 } else {
                     changes.add("listener " + lc.name() + " added on " + hostPort(moved.bound.localAddress()));
@@ -668,7 +710,7 @@ public final class PorticoServer implements AutoCloseable {
                         + next.shutdownTimeout().toSeconds() + "s)");
                 continue;
             }
-            closeSockets(removed);
+            retireSockets(removed, next.shutdownTimeout());
             for (ConfigGeneration g : liveGenerations()) {
                 ListenerContext c = g.contexts.get(removed.config.name());
                 if (c != null && g != gen) {
@@ -842,6 +884,11 @@ public final class PorticoServer implements AutoCloseable {
     private boolean http3Open() {
         for (ListenerSlot l : listeners.values()) {
             if (l.http3 != null && metrics.listener(l.config.name()).http3().activeConnections() > 0) {
+                return true;
+            }
+        }
+        for (DrainingHttp3 d : drainingHttp3) {
+            if (d.http3().openConnections() > 0) {
                 return true;
             }
         }
@@ -1070,6 +1117,7 @@ public final class PorticoServer implements AutoCloseable {
             }
         }
         checkDrainingStreams(true);
+        checkDrainingHttp3(true);
         lifecycle.closeAll();
         for (ListenerSlot l : listeners.values()) {
             closeHttp3(l);

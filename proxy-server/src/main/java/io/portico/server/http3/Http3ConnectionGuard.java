@@ -10,6 +10,8 @@ import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.portico.server.http1.ServerLifecycle;
 
+import java.util.function.BooleanSupplier;
+
 /**
  * Owns one QUIC connection: counts it, registers it for graceful shutdown, and on drain sends
  * GOAWAY (RFC 9114 section 5.2) naming the first request stream it will not serve; streams below
@@ -20,6 +22,8 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
 
     private final Http3Counters counters;
     private final ServerLifecycle lifecycle;
+    /** Whether the listener is draining on its own (a reload removed it). */
+    private final BooleanSupplier listenerDraining;
     private QuicChannel channel;
     private int openStreams;
     /** The highest client request stream id seen, -1 before the first. */
@@ -27,9 +31,10 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     private boolean draining;
     private long goAwayId;
 
-    Http3ConnectionGuard(Http3Counters counters, ServerLifecycle lifecycle) {
+    Http3ConnectionGuard(Http3Counters counters, ServerLifecycle lifecycle, BooleanSupplier listenerDraining) {
         this.counters = counters;
         this.lifecycle = lifecycle;
+        this.listenerDraining = listenerDraining;
     }
 
     @Override
@@ -37,7 +42,7 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
         channel = (QuicChannel) ctx.channel();
         counters.connectionOpened();
         lifecycle.connectionOpened(channel);
-        if (lifecycle.draining()) {
+        if (lifecycle.draining() || listenerDraining.getAsBoolean()) {
             drain();
         }
         ctx.fireChannelActive();

@@ -4,6 +4,9 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http3.DefaultHttp3SettingsFrame;
 import io.netty.handler.codec.http3.Http3;
@@ -47,9 +50,19 @@ import java.util.function.Supplier;
 public final class Http3Listener {
 
     private final BoundListener bound;
+    /** The QUIC connections on these sockets, for {@link #drain()}. */
+    private final ChannelGroup connections;
+    private final Draining draining;
 
-    private Http3Listener(BoundListener bound) {
+    private Http3Listener(BoundListener bound, ChannelGroup connections, Draining draining) {
         this.bound = bound;
+        this.connections = connections;
+        this.draining = draining;
+    }
+
+    /** Set once the listener drains: a connection that still arrives is told GOAWAY at once. */
+    private static final class Draining {
+        volatile boolean on;
     }
 
     /**
@@ -63,7 +76,9 @@ public final class Http3Listener {
                                      Supplier<ListenerContext> contexts, ServerLifecycle lifecycle,
                                      Http3Counters counters, List<String> warnings) {
         QuicServerTls tls = new QuicServerTls(() -> contexts.get().tls());
-        ChannelHandler connections = new ConnectionInitializer(lc, contexts, lifecycle, counters);
+        ChannelGroup open = new DefaultChannelGroup("portico-quic-" + lc.name(), GlobalEventExecutor.INSTANCE);
+        Draining draining = new Draining();
+        ChannelHandler connections = new ConnectionInitializer(lc, contexts, lifecycle, counters, open, draining);
         int sockets = lc.reusePort() && transport.supportsReusePort() ? ListenerBinder.executorCount(workers) : 1;
         GsoSwitch gso = lc.http3().gso() && transport.supportsSegmentedDatagrams() ? new GsoSwitch(lc.name()) : null;
         ChannelHandler codecs = sockets == 1
@@ -87,7 +102,7 @@ public final class Http3Listener {
         Bootstrap b = new Bootstrap().group(workers).channel(transport.datagramChannelClass()).handler(handler);
         warnings.addAll(ListenerSockets.applyDatagramOptions(b, lc, transport));
         InetSocketAddress address = new InetSocketAddress(lc.address().toResolved().getAddress(), port);
-        return new Http3Listener(ListenerBinder.bind(b, lc.name() + " (http3)", address, sockets));
+        return new Http3Listener(ListenerBinder.bind(b, lc.name() + " (http3)", address, sockets), open, draining);
     }
 
     /** @param gso UDP GSO for the listener's sends, or null for one datagram per call */
@@ -113,6 +128,23 @@ public final class Http3Listener {
     /** Where the first UDP socket is bound. */
     public InetSocketAddress localAddress() {
         return bound.localAddress();
+    }
+
+    /**
+     * The listener is going (a reload removed or moved it): every QUIC connection on it gets
+     * GOAWAY, its streams in flight finish, and it closes; the sockets stay open for them until
+     * {@link #close()}.
+     */
+    public void drain() {
+        draining.on = true;
+        for (Channel ch : connections) {
+            ch.pipeline().fireUserEventTriggered(ServerLifecycle.DRAIN);
+        }
+    }
+
+    /** QUIC connections still open on these sockets. */
+    public int openConnections() {
+        return connections.size();
     }
 
     /** Closes the UDP sockets (established QUIC connections go with them). */
@@ -147,18 +179,23 @@ public final class Http3Listener {
         private final Supplier<ListenerContext> contexts;
         private final ServerLifecycle lifecycle;
         private final Http3Counters counters;
+        private final ChannelGroup open;
+        private final Draining draining;
 
         ConnectionInitializer(ListenerConfig config, Supplier<ListenerContext> contexts, ServerLifecycle lifecycle,
-                              Http3Counters counters) {
+                              Http3Counters counters, ChannelGroup open, Draining draining) {
             this.config = config;
             this.contexts = contexts;
             this.lifecycle = lifecycle;
             this.counters = counters;
+            this.open = open;
+            this.draining = draining;
         }
 
         @Override
         protected void initChannel(QuicChannel ch) {
-            Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle);
+            open.add(ch);
+            Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on);
             Http3SettingsFrame settings = new DefaultHttp3SettingsFrame();
             settings.put(Http3SettingsFrame.HTTP3_SETTINGS_MAX_FIELD_SECTION_SIZE,
                     config.http2().maxHeaderListSize().bytes());

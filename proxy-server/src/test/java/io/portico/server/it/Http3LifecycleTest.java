@@ -104,6 +104,56 @@ class Http3LifecycleTest {
     }
 
     @Test
+    void aReloadThatRemovesTheListenerLetsTheHttp3StreamInFlightFinishAfterGoAway() throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new ScriptedOrigin();
+        origin.on("/slow", r -> ScriptedOrigin.Reply.ok("finished after the listener left").delayed(800));
+        String upstream = """
+                access_log: {enabled: false}
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(origin.port());
+        server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
+                workers: 1
+                admin: {address: "127.0.0.1:0"}
+                listeners:
+                  - name: https
+                    address: 127.0.0.1:0
+                    tls:
+                      certificates: [{cert: %s, key: %s}]
+                    http3: {enabled: true, alt_svc_max_age: 0}
+                """.formatted(cert.certificate(), cert.privateKey()) + upstream));
+        client = new H3Client(server.http3Address("https").getPort(), cert.cert());
+        CompletableFuture<H3Client.Response> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.get("/slow");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> origin.hits("/slow") == 1);
+
+        var result = server.apply(ConfigLoader.parse("test.yaml", """
+                workers: 1
+                admin: {address: "127.0.0.1:0"}
+                listeners:
+                  - name: http
+                    address: 127.0.0.1:0
+                """ + upstream), "test");
+        assertThat(result.ok()).as(String.valueOf(result.error())).isTrue();
+
+        H3Client.Response r = inFlight.get();
+        assertThat(r.status()).as(r::describe).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("finished after the listener left");
+        assertThat(client.quic.pipeline().get(Http3ClientConnectionHandler.class).isGoAwayReceived()).isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !client.quic.isActive());
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.retiredGenerations() == 0);
+    }
+
+    @Test
     void withReusePortEverySocketServesAndTheAccessLogSaysHttp3() throws Exception {
         cert = new SelfSignedCertificate("localhost");
         origin = new ScriptedOrigin();
