@@ -54,10 +54,29 @@ class TransportTest {
     void autoPrefersIoUringWhenTheKernelAllowsIt() {
         assumeTrue(Fixtures.available(TransportKind.IO_URING), "io_uring is unavailable here");
 
-        Transport t = Transport.select(TransportKind.AUTO);
+        // Without -Dportico.transport (the suite sets it to epoll, see Transport.AUTO_START_PROPERTY).
+        Transport t = Transport.select(TransportKind.AUTO, null, kind -> null);
 
         assertThat(t.kind()).isEqualTo(TransportKind.IO_URING);
         assertThat(t.reason()).isEqualTo("io_uring: available");
+    }
+
+    @Test
+    void thePortico_transportPropertyMakesAutoStartAtEpollOrNioAndLeavesANamedTransportAlone() {
+        Transport epoll = Transport.select(TransportKind.AUTO, "epoll", kind -> null);
+        assertThat(epoll.kind()).isEqualTo(TransportKind.EPOLL);
+        assertThat(epoll.reason()).isEqualTo("epoll: auto starts at epoll (-Dportico.transport=epoll)");
+
+        Transport noEpoll = Transport.select(TransportKind.AUTO, "epoll", kind -> new UnsatisfiedLinkError("no epoll"));
+        assertThat(noEpoll.kind()).isEqualTo(TransportKind.NIO);
+        assertThat(noEpoll.reason()).isEqualTo("nio: epoll unavailable (no epoll) (-Dportico.transport=epoll)");
+
+        assertThat(Transport.select(TransportKind.AUTO, "NIO", kind -> null).kind()).isEqualTo(TransportKind.NIO);
+        assertThat(Transport.select(TransportKind.AUTO, "io_uring", kind -> null).kind()).isEqualTo(TransportKind.IO_URING);
+        assertThat(Transport.select(TransportKind.IO_URING, "epoll", kind -> null).kind()).isEqualTo(TransportKind.IO_URING);
+        assertThatThrownBy(() -> Transport.select(TransportKind.AUTO, "kqueue", kind -> null))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("portico.transport is 'kqueue'; it takes io_uring, epoll or nio");
     }
 
     @Test
