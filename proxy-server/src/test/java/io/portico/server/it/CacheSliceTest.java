@@ -134,9 +134,13 @@ class CacheSliceTest {
         assertThat(whole.statusCode()).isEqualTo(200);
         assertThat(whole.headers().firstValue("etag")).hasValue("\"v2\"");
         assertThat(sha256(whole.body())).isEqualTo(sha256(v2));
-        assertThat(origin.ranges).containsExactly(sliceRange(0), sliceRange(1), sliceRange(0), sliceRange(1), sliceRange(2));
+        // Slice 1 in its new version is fetched again, or kept when it was stored after the old
+        // slices were dropped (which of the two depends on the order the transport delivers in).
+        List<String> ranges = List.copyOf(origin.ranges);
+        assertThat(ranges.subList(0, 3)).containsExactly(sliceRange(0), sliceRange(1), sliceRange(0));
+        assertThat(ranges.subList(3, ranges.size())).isIn(List.of(sliceRange(1), sliceRange(2)), List.of(sliceRange(2)));
         assertThat(sha256(get("/obj").body())).isEqualTo(sha256(v2));
-        assertThat(origin.ranges).hasSize(5);
+        assertThat(origin.ranges).hasSize(ranges.size());
     }
 
     @Test
