@@ -81,7 +81,7 @@ class CacheSendfileTest {
                 cache:
                   disk_path: %s
                 %s
-                """.formatted(transport, origin.port(), tmp.resolve("cache"), topLevel), listenerExtra);
+                """.formatted(StreamHarness.transport(transport), origin.port(), tmp.resolve("cache"), topLevel), listenerExtra);
         return portico;
     }
 
@@ -104,7 +104,7 @@ class CacheSendfileTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "nio", "epoll"})
+    @ValueSource(strings = {"io_uring", "nio", "epoll"})
     void largeHitsAreTheStoredBytesWholeAndInRanges(String transport) throws Exception {
         start(transport, "", "");
         fill();

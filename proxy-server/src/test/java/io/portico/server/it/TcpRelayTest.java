@@ -51,7 +51,7 @@ class TcpRelayTest {
                     connect_timeout: 2s
                     backends:
                 %s
-                """.formatted(transport, streamExtra, upstreamBackends);
+                """.formatted(StreamHarness.transport(transport), streamExtra, upstreamBackends);
     }
 
     /** {@code epoll-splice} is epoll with {@code stream.splice: true}. */
@@ -84,7 +84,7 @@ class TcpRelayTest {
      */
     @MeasuresDirectMemory
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "nio"})
+    @ValueSource(strings = {"io_uring", "nio"})
     void relays256MebibytesToASlowReaderWithBoundedMemory(String transport) throws Exception {
         long total = 256L << 20;
         // Other test classes in this JVM leave pooled chunks behind: count only what this relay adds.
@@ -154,7 +154,7 @@ class TcpRelayTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "epoll", "nio"})
+    @ValueSource(strings = {"io_uring", "epoll", "nio"})
     void clientHalfCloseReachesTheOriginWhichStillAnswers(String transport, @org.junit.jupiter.api.io.TempDir Path dir)
             throws Exception {
         Path log = dir.resolve("access.log");
@@ -179,7 +179,7 @@ class TcpRelayTest {
      * directions are over); what it sent before still reaches the backend.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "epoll", "nio"})
+    @ValueSource(strings = {"io_uring", "epoll", "nio"})
     void originHalfCloseReachesTheClientWhichCanStillSend(String transport, @org.junit.jupiter.api.io.TempDir Path dir)
             throws Exception {
         Path log = dir.resolve("access.log");
@@ -416,7 +416,7 @@ class TcpRelayTest {
      * {@code idle_timeout} it closes the client, and what the client reads afterwards ends short.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "nio"})
+    @ValueSource(strings = {"io_uring", "nio"})
     void aClientThatStopsReadingAfterTheBackendLeftIsClosedAfterTheIdleTimeout(String transport,
             @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         int total = 64 * 1024;
@@ -452,7 +452,7 @@ class TcpRelayTest {
      * 0.8 s at this pace, well inside the 2 s.)
      */
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "nio"})
+    @ValueSource(strings = {"io_uring", "nio"})
     void aClientStillReadingSlowlyAfterTheBackendLeftGetsEveryByte(String transport) throws Exception {
         int total = 64 * 1024;
         try (TcpOrigin origin = new TcpOrigin(s -> s.getOutputStream().write(new byte[total]));
@@ -514,7 +514,7 @@ class TcpRelayTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "epoll", "nio"})
+    @ValueSource(strings = {"io_uring", "epoll", "nio"})
     void withoutSpliceOnEpollTheRelayCopies(String transport) throws Exception {
         try (TcpOrigin origin = TcpOrigin.echo();
              PorticoServer portico = StreamHarness.start(config(transport, backend(origin.port()), ""));

@@ -74,7 +74,7 @@ class UdpRelayTest {
                 upstreams:
                   origin:
                     backends: [{address: 127.0.0.1:%d}]
-                """.formatted(transport, stream, origin.getLocalPort()));
+                """.formatted(StreamHarness.transport(transport), stream, origin.getLocalPort()));
     }
 
     private static DatagramSocket client() throws IOException {
@@ -94,7 +94,7 @@ class UdpRelayTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "epoll", "nio"})
+    @ValueSource(strings = {"io_uring", "epoll", "nio"})
     void eachClientGetsItsOwnSessionAndItsOwnReplies(String transport) throws Exception {
         try (PorticoServer portico = portico(transport, "      idle_timeout: 30s");
              DatagramSocket a = client(); DatagramSocket b = client(); DatagramSocket c = client()) {
@@ -143,7 +143,7 @@ class UdpRelayTest {
      * grow without bound while the members are down.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "epoll", "nio"})
+    @ValueSource(strings = {"io_uring", "epoll", "nio"})
     void datagramsFromNewClientsWhileEveryMemberIsDownAreDropped(String transport, @TempDir Path dir) throws Exception {
         Path log = dir.resolve("access.log");
         int closed1;
@@ -166,7 +166,7 @@ class UdpRelayTest {
                     max_fails: 1
                     fail_timeout: 60s
                     backends: [{address: 127.0.0.1:%d}, {address: 127.0.0.1:%d}]
-                """.formatted(transport, log, closed1, closed2));
+                """.formatted(StreamHarness.transport(transport), log, closed1, closed2));
              DatagramSocket a = client()) {
             byte[] x = {'x'};
             for (int member = 1; member <= 2; member++) {
