@@ -143,7 +143,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (state == State.AWAIT_HEAD && !sawMessage) {
+        if (state == State.AWAIT_HEAD && !sawMessage && bytesOfANextRequest(ctx)) {
             // Bytes arrived but no whole head: the head's deadline starts now and never moves.
             state = State.IN_HEAD;
             awaitDeadline = System.nanoTime() + context.clientLimits().headerTimeout();
@@ -349,6 +349,18 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         pipeline.replace(this, Http1ServerInitializer.PARKED,
                 new ParkedConnection(context.waiting(ctx.executor()), awaitDeadline));
         return true;
+    }
+
+    /**
+     * Whether bytes of a next request came in: the framing guard has seen some since the last
+     * message ended. A read can also complete with nothing in it (the one the proxy handler asks
+     * for after a locally answered request, say), which must not start a head's deadline: that
+     * took a connection waiting between requests for one in the middle of a head, so it never
+     * parked and was answered 408 at header_timeout instead of closing quietly at keepalive_timeout.
+     */
+    private static boolean bytesOfANextRequest(ChannelHandlerContext ctx) {
+        ChannelHandler framing = ctx.pipeline().get(Http1ServerInitializer.FRAMING);
+        return !(framing instanceof RequestFramingGuard guard) || !guard.idle();
     }
 
     private long pendingBytes() {

@@ -57,6 +57,34 @@ class IdleConnectionParkingTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> parked() == 0);
     }
 
+    /**
+     * A connection whose requests Portico answers itself (a fixed response) parks too, and closes
+     * quietly at keepalive_timeout: an empty read after the answer started a head's deadline, so
+     * it never parked and got an unasked-for 408 at header_timeout.
+     */
+    @Test
+    void aConnectionAnsweredLocallyParksAndClosesQuietlyAtTheKeepaliveTimeout() throws Exception {
+        try (PorticoHarness local = PorticoHarness.start("""
+                servers:
+                  - routes:
+                      - match: { prefix: / }
+                        respond: { body: "here" }
+                """, """
+                    http:
+                      header_timeout: 1s
+                      keepalive_timeout: 2s
+                """); RawHttp raw = new RawHttp(local.port())) {
+            raw.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(raw.read().text()).isEqualTo("here");
+            await().atMost(Duration.ofSeconds(5)).until(() -> local.server().lifecycle().parkedConnections() == 1);
+            raw.send("GET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(raw.read().text()).isEqualTo("here");
+            await().atMost(Duration.ofSeconds(5)).until(() -> local.server().lifecycle().parkedConnections() == 1);
+            // No 408 at header_timeout (1s): the end of the stream, with no byte before it.
+            assertThat(raw.closedByServer()).isTrue();
+        }
+    }
+
     @Test
     void anIdleConnectionParksAndItsNextRequestsAreAnsweredAsBefore() throws Exception {
         try (RawHttp raw = new RawHttp(portico.port())) {
