@@ -274,6 +274,18 @@ public final class HttpCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Forgets the fetch in flight for {@code baseKey}, if any: later requests do not join it (they
+     * fetch anew), and what it fetches is not stored. Those already waiting on it still get it.
+     * For an object found to have changed at the origin while an older version was being fetched.
+     */
+    public void forgetFetch(String baseKey) {
+        Pending p = inflight.remove(baseKey);
+        if (p != null) {
+            p.forget();
+        }
+    }
+
     void settled(Pending p, boolean markUncacheable) {
         inflight.remove(p.baseKey(), p);
         if (markUncacheable) {

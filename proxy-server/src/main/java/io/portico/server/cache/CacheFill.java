@@ -350,7 +350,9 @@ public final class CacheFill {
         CachedResponse o = object;
         object = null;
         o.complete();
-        route.cache().store(o, route.rules().maxVariants());
+        if (pending == null || !pending.forgotten()) {
+            route.cache().store(o, route.rules().maxVariants());
+        }
         if (pending != null) {
             if (!settled) {
                 settled = true;

@@ -1,6 +1,7 @@
 package io.portico.server.it;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -120,7 +121,12 @@ class CacheSliceTest {
         assertThat(get("/big.bin", "Range", "bytes=" + body.length + "-").statusCode()).isEqualTo(416);
     }
 
-    @Test
+    /**
+     * Repeated: whether the first request's fetch of slice 0 (of which it took 100 bytes) is still
+     * running when the object changes depends on timing; while it was, the restart joined that
+     * old-version fetch again and again and ended in 502 (3 times in 25 on epoll).
+     */
+    @RepeatedTest(10)
     void anObjectChangedAtTheOriginIsServedWholeInItsNewVersionNotSpliced() throws Exception {
         byte[] v1 = object(3 * MIB, 1);
         byte[] v2 = object(3 * MIB, 2);
