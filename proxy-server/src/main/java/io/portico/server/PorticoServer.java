@@ -15,6 +15,7 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.portico.http.cache.DiskStore;
 import io.portico.http.cache.CacheStats;
 import io.portico.http.cache.HttpCache;
+import io.portico.server.config.AdminConfig;
 import io.portico.server.config.CacheConfig;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.ListenerProtocol;
@@ -318,7 +319,7 @@ public final class PorticoServer implements AutoCloseable {
         published = Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
         warnings.addAll(KernelChecks.warnings(config.listeners()));
         if (config.admin().enabled()) {
-            admin = AdminServer.start(config.admin(), this, adminLoop(), transport.serverChannelClass());
+            admin = startAdmin(config.admin());
         }
         long watch = config.tls().watchInterval().toMillis();
         if (watch > 0) {
@@ -505,8 +506,7 @@ public final class PorticoServer implements AutoCloseable {
             for (UpstreamGroup g : currentGroups()) {
                 for (var b : g.backends()) {
                     total++;
-                    // As the metrics and /upstreams count it: max_fails, active checks and ejection.
-                    up += b.isDown(now) || !b.health().available() ? 0 : 1;
+                    up += b.healthy(now) ? 1 : 0;
                 }
             }
             history.backendHealth(up, total);
@@ -649,7 +649,7 @@ public final class PorticoServer implements AutoCloseable {
         AdminServer movedAdmin = null;
         if (adminMoves && next.admin().enabled()) {
             try {
-                movedAdmin = AdminServer.start(next.admin(), this, adminLoop(), transport.serverChannelClass());
+                movedAdmin = startAdmin(next.admin());
             } catch (RuntimeException e) {
                 int port = next.admin().address().port();
                 if (admin == null || port == 0 || admin.address().getPort() != port) {
@@ -753,6 +753,10 @@ public final class PorticoServer implements AutoCloseable {
         return adminLoop;
     }
 
+    private AdminServer startAdmin(AdminConfig admin) {
+        return AdminServer.start(admin, this, adminLoop(), transport.serverChannelClass());
+    }
+
     /**
      * Swaps in the admin listener {@code started} (bound to the new address before the swap), or
      * stops it; when the new address overlaps the old one's port, the old listener closes first and,
@@ -769,11 +773,11 @@ public final class PorticoServer implements AutoCloseable {
         }
         if (started == null) {
             try {
-                started = AdminServer.start(next.admin(), this, adminLoop(), transport.serverChannelClass());
+                started = startAdmin(next.admin());
             } catch (RuntimeException e) {
                 notes.add("admin listener could not move to " + next.admin().address() + ": " + e.getMessage());
                 try {
-                    started = AdminServer.start(previous.admin(), this, adminLoop(), transport.serverChannelClass());
+                    started = startAdmin(previous.admin());
                     started.refreshToken(token);
                     admin = started;
                 } catch (RuntimeException again) {

@@ -275,15 +275,19 @@ public final class HttpCache implements AutoCloseable {
     }
 
     /**
-     * Forgets the fetch in flight for {@code baseKey}, if any: later requests do not join it (they
-     * fetch anew), and what it fetches is not stored. Those already waiting on it still get it.
-     * For an object found to have changed at the origin while an older version was being fetched.
+     * Forgets the fetches in flight whose key starts with {@code keyPrefix}: later requests do not
+     * join them (they fetch anew), and what they fetch is not stored. Those already waiting on them
+     * still get it. For an object found to have changed at the origin while an older version was
+     * being fetched; the cost is that of the fetches in flight, not of the object's size.
      */
-    public void forgetFetch(String baseKey) {
-        Pending p = inflight.remove(baseKey);
-        if (p != null) {
-            p.forget();
-        }
+    public void forgetFetches(String keyPrefix) {
+        inflight.entrySet().removeIf(e -> {
+            if (!e.getKey().startsWith(keyPrefix)) {
+                return false;
+            }
+            e.getValue().forget();
+            return true;
+        });
     }
 
     void settled(Pending p, boolean markUncacheable) {

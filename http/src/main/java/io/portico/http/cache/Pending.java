@@ -28,7 +28,7 @@ public final class Pending {
     private int unclaimed;
     private boolean finished;
     private boolean released;
-    /** Forgotten by the cache ({@link HttpCache#forgetFetch}): what it fetches is not stored. */
+    /** Forgotten by the cache ({@link HttpCache#forgetFetches}): what it fetches is not stored. */
     private volatile boolean forgotten;
 
     Pending(HttpCache cache, String baseKey) {

@@ -29,8 +29,13 @@ public final class Slices {
 
     /** The cache key of slice {@code index} of the object stored under {@code baseKey}. */
     public static String key(String baseKey, long index) {
+        return keyPrefix(baseKey) + index;
+    }
+
+    /** What every slice key of {@code baseKey} starts with. */
+    public static String keyPrefix(String baseKey) {
         // A space cannot occur in a request target, so no URL collides with a slice key.
-        return baseKey + " slice=" + index;
+        return baseKey + " slice=";
     }
 
     /** The slice holding byte {@code offset}. */

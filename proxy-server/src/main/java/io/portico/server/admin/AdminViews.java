@@ -94,7 +94,7 @@ final class AdminViews {
                 bm.put("address", b.key());
                 bm.put("weight", b.weight());
                 bm.put("backup", b.backup());
-                bm.put("healthy", !b.isDown(now) && b.health().available());
+                bm.put("healthy", b.healthy(now));
                 bm.put("in_flight", b.inFlight());
                 bm.put("connections", b.openConnections());
                 bm.put("idle", idle);

@@ -335,7 +335,7 @@ public final class ListenerContext {
      * close (idle ones close now), as at shutdown.
      */
     public void drain() {
-        lifecycle.drain(this);
+        lifecycle.fire(this, ServerLifecycle.DRAIN);
         for (Channel ch : streams) {
             ch.pipeline().fireUserEventTriggered(ServerLifecycle.DRAIN);
         }
@@ -349,7 +349,7 @@ public final class ListenerContext {
      */
     public void retire() {
         retired = true;
-        lifecycle.retire(this);
+        lifecycle.fire(this, ServerLifecycle.RETIRE);
     }
 
     /** Whether a reload has replaced this context (see {@link #retire()}). */

@@ -106,20 +106,14 @@ public final class ServerLifecycle {
         }
     }
 
-    /** Fires {@link #DRAIN} on the connections accepted with {@code context} (its listener was removed). */
-    void drain(ListenerContext context) {
+    /**
+     * Fires {@code event} on the connections accepted with {@code context}: {@link #DRAIN} when its
+     * listener was removed, {@link #RETIRE} when a reload replaced it.
+     */
+    void fire(ListenerContext context, Object event) {
         clients.forEach((ch, owner) -> {
             if (owner instanceof ClientTrafficHandler first && first.context() == context) {
-                ch.pipeline().fireUserEventTriggered(DRAIN);
-            }
-        });
-    }
-
-    /** Fires {@link #RETIRE} on the connections accepted with {@code context} (a reload replaced it). */
-    void retire(ListenerContext context) {
-        clients.forEach((ch, owner) -> {
-            if (owner instanceof ClientTrafficHandler first && first.context() == context) {
-                ch.pipeline().fireUserEventTriggered(RETIRE);
+                ch.pipeline().fireUserEventTriggered(event);
             }
         });
     }

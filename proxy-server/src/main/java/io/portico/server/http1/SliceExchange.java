@@ -338,10 +338,7 @@ final class SliceExchange extends Exchange implements Runnable, SliceSource.Rece
         // A slice still being fetched is neither stored nor in the URL index yet (a range request
         // that took the first bytes of a slice leaves the rest of it filling): forget those fetches
         // too, or the restart joins the old version's fetch again, and again, and ends in 502.
-        long slices = total > 0 ? Slices.sliceOf(total - 1, sliceSize) + 1 : slice + 1;
-        for (long k = 0; k < slices; k++) {
-            cache.cache().forgetFetch(Slices.key(baseKey, k));
-        }
+        cache.cache().forgetFetches(Slices.keyPrefix(baseKey));
         if (headSent) {
             cut("slice_changed");
             return;

@@ -101,7 +101,7 @@ public final class ProxyMetrics {
         registry.gauge("portico_upstream_backend_up", "1 when a backend takes traffic, 0 while passive health marks it down.",
                 member, cb -> {
                     long now = System.nanoTime();
-                    forEachBackend(groups, (g, b, idle) -> cb.call(b.isDown(now) || !b.health().available() ? 0 : 1, g.name(), b.key()));
+                    forEachBackend(groups, (g, b, idle) -> cb.call(b.healthy(now) ? 1 : 0, g.name(), b.key()));
                 });
         registry.gauge("portico_event_loop_pending_tasks", "Tasks waiting in each event loop's queue.", new String[] {"loop"},
                 cb -> {

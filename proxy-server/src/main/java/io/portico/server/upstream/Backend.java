@@ -148,6 +148,14 @@ public final class Backend implements Member {
         inFlight.decrementAndGet();
     }
 
+    /**
+     * Whether it takes traffic as far as its health goes: {@code max_fails} has not taken it out,
+     * its active checks pass and it is not ejected. For status snapshots (admin, metrics, dashboard).
+     */
+    public boolean healthy(long nowNanos) {
+        return !isDown(nowNanos) && health.available();
+    }
+
     /** Whether passive health has taken this backend out right now. */
     public boolean isDown(long nowNanos) {
         if (!down) {

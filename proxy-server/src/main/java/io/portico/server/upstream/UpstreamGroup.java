@@ -190,15 +190,29 @@ public final class UpstreamGroup {
                 }
             }
         };
-        if (home.inEventLoop()) {
-            work.run();
-        } else {
-            try {
-                home.execute(work);
-            } catch (RejectedExecutionException e) {
-                // Shutting down: nothing to check any more.
-            }
+        runOn(home, work);
+    }
+
+    /** Runs {@code task} on {@code loop}: now when already there, else as a task; not at all once it stops. */
+    private static void runOn(EventLoop loop, Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
+            return;
         }
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException e) {
+            // Shutting down: nothing to check any more.
+        }
+    }
+
+    /** The members of {@code backends} by key ({@code ip:port}), to match one member set with another. */
+    private static Map<String, Backend> byKey(List<Backend> backends) {
+        Map<String, Backend> byKey = new HashMap<>();
+        for (Backend b : backends) {
+            byKey.put(b.key(), b);
+        }
+        return byKey;
     }
 
     /**
@@ -216,10 +230,7 @@ public final class UpstreamGroup {
             r.cancel(false);
         }
         Generation mine = current;
-        Map<String, Backend> byKey = new HashMap<>();
-        for (Backend b : mine.backends) {
-            byKey.put(b.key(), b);
-        }
+        Map<String, Backend> byKey = byKey(mine.backends);
         for (Backend nb : next.backends) {
             Backend ob = byKey.get(nb.key());
             HealthChecker newChecker = next.checkers[nb.index()];
@@ -240,16 +251,7 @@ public final class UpstreamGroup {
                     newChecker.start();
                 }
             };
-            EventLoop where = oldChecker.loop();
-            if (where.inEventLoop()) {
-                takeOver.run();
-            } else {
-                try {
-                    where.execute(takeOver);
-                } catch (RejectedExecutionException e) {
-                    // Shutting down: nothing to check any more.
-                }
-            }
+            runOn(oldChecker.loop(), takeOver);
         }
     }
 
@@ -334,10 +336,7 @@ public final class UpstreamGroup {
         old.retire();
         // Exchanges still running on the old set report to the new health; whatever follows the old
         // (an older config's group) follows the new.
-        Map<String, Backend> byKey = new HashMap<>();
-        for (Backend b : next.backends) {
-            byKey.put(b.key(), b);
-        }
+        Map<String, Backend> byKey = byKey(next.backends);
         for (Backend b : old.backends) {
             Backend same = byKey.get(b.key());
             if (same != null) {
@@ -480,12 +479,7 @@ public final class UpstreamGroup {
             this.backends = backends;
             // Health first: each loop's view of it starts from there.
             EjectionBudget budget = new EjectionBudget(backends.size(), config.outlier().maxEjectionPercent());
-            Map<String, Backend> before = new HashMap<>();
-            if (previous != null) {
-                for (Backend b : previous.backends) {
-                    before.put(b.key(), b);
-                }
-            }
+            Map<String, Backend> before = previous == null ? Map.of() : byKey(previous.backends);
             List<Backend> inherited = new ArrayList<>();
             for (Backend b : backends) {
                 EventLoop home = loops.get(b.index() % loops.size());
@@ -553,6 +547,14 @@ public final class UpstreamGroup {
             }
         }
 
+        private void closeCheckers() {
+            for (HealthChecker c : checkers) {
+                if (c != null) {
+                    c.close();
+                }
+            }
+        }
+
         private String sni(Backend b) {
             return config.tls().sni() != null ? config.tls().sni() : b.serverName();
         }
@@ -575,11 +577,7 @@ public final class UpstreamGroup {
 
         /** Replaced by a newer generation: stop checking, close what is idle, take nothing back. */
         void retire() {
-            for (HealthChecker c : checkers) {
-                if (c != null) {
-                    c.close();
-                }
-            }
+            closeCheckers();
             for (GroupLoop gl : loopList) {
                 if (!gl.loop().isShuttingDown()) {
                     gl.loop().execute(gl::retire);
@@ -588,11 +586,7 @@ public final class UpstreamGroup {
         }
 
         void closeAndWait() {
-            for (HealthChecker c : checkers) {
-                if (c != null) {
-                    c.close();
-                }
-            }
+            closeCheckers();
             List<Future<List<ChannelFuture>>> parts = new ArrayList<>();
             for (GroupLoop gl : loopList) {
                 if (!gl.loop().isShuttingDown()) {

@@ -345,7 +345,10 @@ class ReloadTest {
 
     @Test
     void accessLogLinesDroppedBeforeAReloadThatReplacesTheLogStayCounted() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "needs /dev/full");
+        // /dev/full is Linux's device whose every write fails with ENOSPC: the one way to make a log
+        // drop every line without filling a disk. Elsewhere (no such device) there is nothing to run.
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")),
+                "/dev/full (every write fails) is not writable here, and the test needs a log that drops every line");
         int port = echo.address().getPort();
         // Every write to /dev/full fails (ENOSPC), so every line is dropped and counted.
         write(config(1, port, "").replace("access_log: {enabled: false}", "access_log: {path: /dev/full}"));
