@@ -2,7 +2,6 @@ package io.portico.server;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
@@ -36,6 +35,7 @@ import io.portico.server.limits.BufferBudget;
 import io.portico.server.limits.ConnectionLimits;
 import io.portico.server.limits.ListenerGate;
 import io.portico.server.listener.BoundListener;
+import io.portico.server.listener.CompactRecvByteBufAllocator;
 import io.portico.server.listener.KernelChecks;
 import io.portico.server.listener.ListenerBinder;
 import io.portico.server.listener.ListenerSockets;
@@ -90,11 +90,11 @@ import java.util.concurrent.atomic.LongAdder;
 public final class PorticoServer implements AutoCloseable {
 
     /**
-     * Netty's default read-size policy, one instance for every accepted connection: the policy
-     * object holds no state (each channel gets its own handle), and Netty would otherwise make one
-     * per connection.
+     * Netty's default read-size policy with a smaller handle per connection, one instance for every
+     * accepted connection: the policy object holds no state (each channel gets its own handle), and
+     * Netty would otherwise make one per connection.
      */
-    private static final RecvByteBufAllocator SHARED_RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator();
+    private static final RecvByteBufAllocator SHARED_RECV_ALLOCATOR = new CompactRecvByteBufAllocator();
 
     private static final int LOOP_STOP_WAIT_SECONDS = 10;
 

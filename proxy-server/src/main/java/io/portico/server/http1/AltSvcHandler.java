@@ -14,6 +14,9 @@ import io.netty.util.AsciiString;
  */
 final class AltSvcHandler extends ChannelOutboundHandlerAdapter {
 
+    /** Its name in a pipeline. */
+    static final String NAME = "alt-svc";
+
     private final ListenerContext context;
 
     AltSvcHandler(ListenerContext context) {

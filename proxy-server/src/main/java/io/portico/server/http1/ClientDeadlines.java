@@ -40,8 +40,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     /**
      * How long a keep-alive connection waits between requests before it parks: its framing guard,
-     * HTTP codec and this handler with its timer make way for a {@link ParkedConnection} (an idle
-     * connection then holds about 1.2 KB less), and the next bytes to arrive put fresh ones back (as
+     * HTTP codec and this handler with its timer leave, and it waits in a {@link KeepAliveWaiting}
+     * list (an idle connection then holds about 1.2 KB less), and the next bytes to arrive put fresh ones back (as
      * nginx frees a waiting connection's request buffers). Connections busier than this keep
      * theirs, and pay for no timer beyond about two a second.
      */
@@ -330,7 +330,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     /**
      * Parks the connection if it is between requests (no byte of a next request seen, none held by
      * the decoder, nothing in progress in the proxy handler): the framing guard, the codec and this
-     * handler make way for a {@link ParkedConnection}, which keeps the keep-alive deadline.
+     * handler leave, and the proxy handler waits in a {@link KeepAliveWaiting} list, which keeps the keep-alive deadline.
      */
     private boolean park() {
         ChannelPipeline pipeline = ctx.pipeline();
@@ -346,8 +346,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         // The guard has seen nothing since the last message ended, so the decoder holds no bytes.
         pipeline.remove(guard);
         pipeline.remove(Http1ServerInitializer.HTTP_CODEC);
-        pipeline.replace(this, Http1ServerInitializer.PARKED,
-                new ParkedConnection(context.waiting(ctx.executor()), awaitDeadline));
+        pipeline.remove(this);
+        context.waiting(ctx.executor()).add(proxy, awaitDeadline);
         return true;
     }
 

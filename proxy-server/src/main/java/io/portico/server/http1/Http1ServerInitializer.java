@@ -20,8 +20,6 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
     static final String FRAMING = "framing";
     /** Name of {@link ClientDeadlines} in the pipeline. */
     static final String DEADLINES = "deadlines";
-    /** Name of a {@link ParkedConnection} in the pipeline (in place of the three above while idle). */
-    static final String PARKED = "parked";
 
     private final Supplier<ListenerContext> contexts;
 
@@ -107,8 +105,9 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
         if (pipeline.get(ClientDeadlines.class) != null) {
             pipeline.remove(ClientDeadlines.class);
         }
-        if (pipeline.get(ParkedConnection.class) != null) {
-            pipeline.remove(ParkedConnection.class);
+        Http1ProxyHandler proxy = pipeline.get(Http1ProxyHandler.class);
+        if (proxy != null) {
+            proxy.unlinkParked();
         }
         if (pipeline.get(RequestFramingGuard.class) != null) {
             pipeline.remove(RequestFramingGuard.class);

@@ -75,8 +75,8 @@ public final class ListenerContext {
     /** See {@link #addressText(InetAddress)}. */
     private final LastValue<InetAddress, String> addressText = new LastValue<>();
     private final ClientDeadlines.Limits clientLimits;
-    /** Parked keep-alive connections, per event loop (see {@link ParkedConnection}). */
-    private final Map<EventExecutor, ParkedConnection.Waiting> waiting = new ConcurrentHashMap<>();
+    /** Parked keep-alive connections, per event loop (see {@link KeepAliveWaiting}). */
+    private final Map<EventExecutor, KeepAliveWaiting> waiting = new ConcurrentHashMap<>();
     /** {@code Alt-Svc} for the TCP side's answers once the listener's HTTP/3 socket is up; null until then. */
     private volatile AsciiString altSvc;
     /** Set once a reload has replaced this context: its connections serve no further request. */
@@ -284,7 +284,7 @@ public final class ListenerContext {
     /**
      * The HTTP/1.1 decoder settings of this listener's connections. One instance for all of them:
      * Netty's codec reads it when it is made, and a connection makes a new codec each time it comes
-     * back from idle (see {@link ParkedConnection}).
+     * back from idle (see {@link KeepAliveWaiting}).
      */
     HttpDecoderConfig http1Decoder() {
         return http1Decoder;
@@ -300,9 +300,9 @@ public final class ListenerContext {
     }
 
     /** This context's parked connections on {@code loop} (one list per event loop, made at its first). */
-    ParkedConnection.Waiting waiting(EventExecutor loop) {
-        ParkedConnection.Waiting w = waiting.get(loop);
-        return w != null ? w : waiting.computeIfAbsent(loop, l -> new ParkedConnection.Waiting(this, l));
+    KeepAliveWaiting waiting(EventExecutor loop) {
+        KeepAliveWaiting w = waiting.get(loop);
+        return w != null ? w : waiting.computeIfAbsent(loop, l -> new KeepAliveWaiting(this, l));
     }
 
     /** The client-side timeouts of this listener's HTTP/1.1 connections, shared by all of them. */

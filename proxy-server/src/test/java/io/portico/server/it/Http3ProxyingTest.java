@@ -49,6 +49,27 @@ class Http3ProxyingTest {
         h3 = new H3Client(h3Port(), cert.cert());
     }
 
+    /**
+     * An HTTP/1.1 connection that parks between requests gets its HTTP handlers back in front of
+     * the Alt-Svc handler: its later answers advertise HTTP/3 as its first did.
+     */
+    @Test
+    void aParkedHttp11ConnectionKeepsAdvertisingHttp3() throws Exception {
+        String expected = "h3=\":" + h3Port() + "\"; ma=86400";
+        long parkedBefore = portico.server().lifecycle().parkedConnections();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(TlsProxyingTest.trusting(cert.cert())).connectTimeout(Duration.ofSeconds(5)).build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create("https://localhost:" + tcpPort() + "/hello")).build();
+        for (int i = 0; i < 2; i++) {
+            HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().allValues("alt-svc")).as("answer %d", i).containsExactly(expected);
+            // The one connection parks after each answer (the count would be 2 for a second connection).
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> portico.server().lifecycle().parkedConnections() == parkedBefore + 1);
+        }
+    }
+
     static String config(String extraRoutes) {
         return """
                 workers: 2
