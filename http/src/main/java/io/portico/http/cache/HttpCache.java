@@ -7,7 +7,9 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.concurrent.EventExecutor;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -43,6 +45,39 @@ public final class HttpCache implements AutoCloseable {
     private final Compression compression;
     private final CacheStats stats = new CacheStats();
     private volatile boolean closed;
+    /**
+     * The purges (admin, PURGE, invalidations by unsafe methods, a sliced object found changed) of
+     * the last while, oldest first, so that a fetch in flight across a purge does not store what it
+     * fetched: the purge says the stored object is out of date, and a fetch sent before it may
+     * bring the same out-of-date bytes. Guarded by itself. Bounded by {@link #MAX_PURGE_LOG}: the
+     * oldest records are folded into {@link #purgeHorizon}.
+     */
+    private final ArrayDeque<PurgeRecord> purgeLog = new ArrayDeque<>();
+    /**
+     * Fetches sent at or before this mark store nothing: the mark of the newest record folded out
+     * of {@link #purgeLog}, whose details are gone. Guarded by {@link #purgeLog}.
+     */
+    private long purgeHorizon;
+    /** The number of purges so far, each record's mark; read by {@link #purgeMark} as a fetch is sent. */
+    private volatile long purges;
+
+    /** Purge records kept before the oldest are folded into the horizon. */
+    static final int MAX_PURGE_LOG = 8192;
+
+    private enum PurgeKind { URL, PREFIX, TAG, KEY, ALL }
+
+    private record PurgeRecord(long mark, PurgeKind kind, String value) {
+
+        boolean matches(CachedResponse o) {
+            return switch (kind) {
+                case URL -> value.equals(o.url());
+                case PREFIX -> o.url().startsWith(value);
+                case TAG -> o.tags().contains(value);
+                case KEY -> value.equals(o.key());
+                case ALL -> true;
+            };
+        }
+    }
 
     /** Which fields a base key's responses vary on, and its variants oldest first. */
     private static final class VaryRecord {
@@ -315,8 +350,21 @@ public final class HttpCache implements AutoCloseable {
 
     /** Puts a complete object in the memory tier (which takes its own reference). */
     public void store(CachedResponse object, int maxVariants) {
+        store(object, maxVariants, purges);
+    }
+
+    /**
+     * Stores a complete object fetched from the origin, unless a purge made since its request was
+     * sent covers it.
+     *
+     * @param sentAt {@link #purgeMark()} when the request that fetched it was sent
+     */
+    public void store(CachedResponse object, int maxVariants, long sentAt) {
         if (!object.isComplete()) {
             throw new IllegalStateException("only complete objects are stored: " + object);
+        }
+        if (purgedSince(object, sentAt)) {
+            return;
         }
         List<String> dropped = indexKnown(object.key(), object.baseKey(), object.url(), object.tags(),
                 object.varyNames(), maxVariants);
@@ -428,15 +476,20 @@ public final class HttpCache implements AutoCloseable {
     }
 
     // ---- purge and invalidation ----------------------------------------------------------------
+    //
+    // Each purge removes what is stored and is logged, so that a fetch in flight across it does
+    // not store its object (see purgedSince); the fetch's own clients still get it.
 
     /** Removes every variant stored for {@code url} (scheme://host/path?query). */
     public int purgeUrl(String url) {
+        logPurge(PurgeKind.URL, url);
         Set<String> keys = byUrl.get(url);
         return keys == null ? 0 : remove(List.copyOf(keys));
     }
 
     /** Removes every object whose URL starts with {@code prefix}. */
     public int purgePrefix(String prefix) {
+        logPurge(PurgeKind.PREFIX, prefix);
         List<String> keys = new ArrayList<>();
         for (Map.Entry<String, Set<String>> e : byUrl.entrySet()) {
             if (e.getKey().startsWith(prefix)) {
@@ -448,22 +501,63 @@ public final class HttpCache implements AutoCloseable {
 
     /** Removes every object tagged {@code tag} by its {@code Surrogate-Key} or {@code Cache-Tag} header. */
     public int purgeTag(String tag) {
+        logPurge(PurgeKind.TAG, tag);
         Set<String> keys = byTag.get(tag);
         return keys == null ? 0 : remove(List.copyOf(keys));
     }
 
     /** Removes the object stored under exactly {@code key} (a variant key included). */
     public boolean purgeKey(String key) {
+        logPurge(PurgeKind.KEY, key);
         return removeKey(key);
     }
 
     /** Removes everything, from both tiers. */
     public int purgeAll() {
+        logPurge(PurgeKind.ALL, "");
         java.util.Set<String> keys = new java.util.HashSet<>(memory.asMap().keySet());
         for (Set<String> k : byUrl.values()) {
             keys.addAll(k);
         }
         return remove(List.copyOf(keys));
+    }
+
+    /** The purge mark to give {@link #store} for a fetch sent now. */
+    public long purgeMark() {
+        return purges;
+    }
+
+    private void logPurge(PurgeKind kind, String value) {
+        synchronized (purgeLog) {
+            long mark = purges + 1;
+            purgeLog.addLast(new PurgeRecord(mark, kind, value));
+            while (purgeLog.size() > MAX_PURGE_LOG) {
+                purgeHorizon = purgeLog.removeFirst().mark();
+            }
+            purges = mark;
+        }
+    }
+
+    /** Whether a purge made after mark {@code sentAt} covers {@code object}. */
+    private boolean purgedSince(CachedResponse object, long sentAt) {
+        if (purges == sentAt) {
+            return false;
+        }
+        synchronized (purgeLog) {
+            if (sentAt < purgeHorizon) {
+                return true;
+            }
+            for (Iterator<PurgeRecord> it = purgeLog.descendingIterator(); it.hasNext(); ) {
+                PurgeRecord r = it.next();
+                if (r.mark() <= sentAt) {
+                    return false;
+                }
+                if (r.matches(object)) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     private int remove(List<String> keys) {

@@ -40,6 +40,51 @@ class HttpCacheTest {
         return o;
     }
 
+    /** Stores a response whose request was sent at purge mark {@code sentAt}; true when it got stored. */
+    private boolean fillSentAt(String url, long sentAt, HttpHeaders response) {
+        StoredMeta meta = StoredMeta.of(200, response, CacheRules.DEFAULT, 0, System.currentTimeMillis());
+        CachedResponse o = cache.newObject(url, url, 200, new DefaultHttpHeaders(), meta, HttpCache.tags(response),
+                CacheRules.DEFAULT);
+        o.complete();
+        cache.store(o, 2, sentAt);
+        o.release();
+        CachedResponse found = cache.get(url, new DefaultHttpHeaders());
+        if (found != null) {
+            found.release();
+        }
+        return found != null;
+    }
+
+    @Test
+    void aFetchSentBeforeAPurgeThatCoversItIsNotStored() {
+        HttpHeaders tagged = new DefaultHttpHeaders().set("Cache-Control", "max-age=60").set("Surrogate-Key", "t");
+        long before = cache.purgeMark();
+        cache.purgeUrl("http://h/other");
+        assertThat(fillSentAt("http://h/a", before, tagged)).as("an unrelated purge").isTrue();
+        before = cache.purgeMark();
+        cache.purgeTag("t");
+        assertThat(fillSentAt("http://h/b", before, tagged)).as("purged by its tag").isFalse();
+        assertThat(fillSentAt("http://h/b", cache.purgeMark(), tagged)).as("sent after the purge").isTrue();
+        before = cache.purgeMark();
+        cache.purgePrefix("http://h/c/");
+        assertThat(fillSentAt("http://h/c/1", before, tagged)).as("purged by prefix").isFalse();
+        assertThat(fillSentAt("http://h/d", before, tagged)).as("outside the prefix").isTrue();
+    }
+
+    @Test
+    void pastTheLogsBoundAFetchOlderThanThePurgesItForgotIsNotStored() {
+        HttpHeaders fresh = new DefaultHttpHeaders().set("Cache-Control", "max-age=60");
+        long old = cache.purgeMark();
+        for (int i = 0; i <= HttpCache.MAX_PURGE_LOG; i++) {
+            cache.purgeUrl("http://h/unrelated/" + i);
+        }
+        // Whether one of the forgotten purges covered it is not known any more: not stored.
+        assertThat(fillSentAt("http://h/a", old, fresh)).isFalse();
+        long recent = cache.purgeMark();
+        cache.purgeUrl("http://h/unrelated/last");
+        assertThat(fillSentAt("http://h/a", recent, fresh)).isTrue();
+    }
+
     private static String body(CachedResponse o) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < o.chunkCount(); i++) {

@@ -75,6 +75,8 @@ public final class CacheFill {
     private CachedResponse object;
     private boolean settled;
     private long requestTime;
+    /** The cache's purge mark when the request was sent: a purge after it keeps the object from being stored. */
+    private long purgeMark;
     private String status;
     private String logStatus;
     private final String missKind;
@@ -101,6 +103,7 @@ public final class CacheFill {
         this.missKind = missKind;
         this.settled = pending == null;
         this.logStatus = stale != null ? LOG_EXPIRED : LOG_MISS;
+        this.purgeMark = route.cache().purgeMark();
     }
 
     /**
@@ -153,6 +156,7 @@ public final class CacheFill {
             }
         }
         requestTime = System.currentTimeMillis();
+        purgeMark = route.cache().purgeMark();
     }
 
     /**
@@ -351,7 +355,7 @@ public final class CacheFill {
         object = null;
         o.complete();
         if (pending == null || !pending.forgotten()) {
-            route.cache().store(o, route.rules().maxVariants());
+            route.cache().store(o, route.rules().maxVariants(), purgeMark);
         }
         if (pending != null) {
             if (!settled) {

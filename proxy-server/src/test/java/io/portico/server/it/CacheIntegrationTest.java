@@ -13,9 +13,13 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -558,6 +562,43 @@ class CacheIntegrationTest {
         get("/a");
         get("/b");
         assertThat(portico.server().cache().purgePrefix(base + "/")).isEqualTo(2);
+    }
+
+    /**
+     * A purge while the object is being fetched: the fetch's client gets what the origin sent, but
+     * it is not stored, so the next request goes to the origin and gets the new version. It was
+     * stored once the fetch ended, and the purge was undone for as long as the object stayed fresh.
+     */
+    @Test
+    void aPurgeDuringAFetchKeepsThatFetchFromBeingStored() throws Exception {
+        start("");
+        String base = "http://127.0.0.1";
+        Map<String, Supplier<Integer>> purges = new LinkedHashMap<>();
+        purges.put("/inflight/url", () -> portico.server().cache().purgeUrl(base + "/inflight/url"));
+        purges.put("/inflight/tag", () -> portico.server().cache().purgeTag("moving"));
+        purges.put("/inflight/prefix", () -> portico.server().cache().purgePrefix(base + "/inflight/"));
+        purges.put("/inflight/all", () -> portico.server().cache().purgeAll());
+        for (Map.Entry<String, Supplier<Integer>> p : purges.entrySet()) {
+            String path = p.getKey();
+            CompletableFuture<Void> gate = new CompletableFuture<>();
+            AtomicInteger version = new AtomicInteger();
+            origin.on(path, r -> version.incrementAndGet() == 1
+                    ? ScriptedOrigin.Reply.ok("v1-" + "x".repeat(50_000) + "y".repeat(50_000),
+                            "Cache-Control", "max-age=60", "Surrogate-Key", "moving").gated(gate)
+                    : ScriptedOrigin.Reply.ok("v2", "Cache-Control", "max-age=60", "Surrogate-Key", "moving"));
+            CompletableFuture<HttpResponse<String>> first = client.sendAsync(
+                    HttpRequest.newBuilder(portico.uri(path)).build(), HttpResponse.BodyHandlers.ofString());
+            await().until(() -> origin.hits(path) == 1);
+            p.getValue().get();
+            gate.complete(null);
+            assertThat(first.get(10, TimeUnit.SECONDS).body()).as(path).startsWith("v1-").hasSize(100_003);
+            HttpResponse<String> next = get(path);
+            assertThat(next.body()).as(path).isEqualTo("v2");
+            assertThat(origin.hits(path)).as(path).isEqualTo(2);
+            // A fetch sent after the purge is stored as usual.
+            assertThat(get(path).body()).as(path).isEqualTo("v2");
+            assertThat(origin.hits(path)).as(path).isEqualTo(2);
+        }
     }
 
     @Test
