@@ -139,6 +139,11 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
         return streamBootstrap.open();
     }
 
+    /** Streams opened on this connection so far. */
+    int opened() {
+        return opened;
+    }
+
     void streamOpenDone() {
         opening--;
     }

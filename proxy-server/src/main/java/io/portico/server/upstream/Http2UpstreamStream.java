@@ -42,6 +42,8 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     private UpstreamListener owner;
     private Throwable error;
     private boolean refused;
+    /** The connection had carried another stream before this one (see {@link #reused()}). */
+    private boolean reused;
     private final DeadlineWatch deadlines = new DeadlineWatch(() -> channel, () -> owner);
 
     Http2UpstreamStream(Http2UpstreamConnection connection) {
@@ -77,12 +79,16 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     }
 
     /**
-     * HTTP/2 has no keep-alive race: a backend closing a connection says which streams it handled
-     * (GOAWAY), and {@link #unprocessed()} covers the rest.
+     * Whether the connection had carried another stream before this one. A backend closing a
+     * connection in order says which streams it handled (GOAWAY), and {@link #unprocessed()} covers
+     * the rest; one that vanishes without a GOAWAY (a crash, a reset, a middlebox) leaves this
+     * stream's fate unknown, as a keep-alive race does on HTTP/1.1, and an idempotent request on a
+     * connection that had proved itself goes again on another (nginx's {@code proxy_next_upstream
+     * error}, which does the same for HTTP/1.1).
      */
     @Override
     public boolean reused() {
-        return false;
+        return reused;
     }
 
     @Override
@@ -100,6 +106,7 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = (Http2StreamChannel) ctx.channel();
+        reused = connection.opened() > 1;
         connection.streamAdded();
         channel.closeFuture().addListener(this);
     }

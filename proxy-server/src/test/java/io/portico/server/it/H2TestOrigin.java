@@ -73,6 +73,8 @@ public final class H2TestOrigin implements AutoCloseable {
     private final Channel server;
     private final List<Channel> children = new CopyOnWriteArrayList<>();
     private final Set<String> refused = ConcurrentHashMap.newKeySet();
+    /** Paths under /hang-once/ asked once already: the first ask is never answered, later ones are. */
+    private final Set<String> hung = ConcurrentHashMap.newKeySet();
     public final SelfSignedCertificate certificate;
     public final AtomicInteger connections = new AtomicInteger();
     public final AtomicInteger openConnections = new AtomicInteger();
@@ -251,7 +253,10 @@ public final class H2TestOrigin implements AutoCloseable {
 
         private void onComplete(ChannelHandlerContext ctx) {
             String path = request.path().toString();
-            if (path.equals("/hello") || path.startsWith("/refuse-once/")) {
+            if (path.startsWith("/hang-once/") && hung.add(path)) {
+                return;
+            }
+            if (path.equals("/hello") || path.startsWith("/refuse-once/") || path.startsWith("/hang-once/")) {
                 respond(ctx, "200", "hello from " + name);
             } else if (path.equals("/headers")) {
                 StringBuilder sb = new StringBuilder();

@@ -1,11 +1,11 @@
 package io.portico.server.it;
 
+import io.portico.server.PorticoServer;
+import io.portico.server.config.ConfigLoader;
 import io.portico.server.upstream.Backend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import io.portico.server.PorticoServer;
-import io.portico.server.config.ConfigLoader;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -370,6 +370,46 @@ class Http2UpstreamTest {
             HttpResponse<String> after = client.send(HttpRequest.newBuilder(p.uri("/hello")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(after.statusCode()).isEqualTo(200);
+        }
+    }
+
+    /**
+     * A connection that had carried a request and then vanishes without GOAWAY (the backend's
+     * process restarted, say): an idempotent request on it goes again on a new connection, as after
+     * an HTTP/1.1 keep-alive race; a POST, which the backend may have acted on, gets 502. Both got
+     * 502 before.
+     */
+    @Test
+    void aProvenConnectionThatDiesWithoutGoAwayHasItsIdempotentRequestsRetried() throws Exception {
+        // One event loop, so that every request shares its one connection to the backend.
+        try (H2TestOrigin origin = H2TestOrigin.cleartext("vanish", 100);
+             PorticoHarness p = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", TRANSPORT + """
+                     workers: 1
+                     admin: {enabled: false}
+                     access_log: {enabled: false}
+                     listeners: [{name: http, address: "127.0.0.1:0"}]
+                     upstreams:
+                       origin:
+                         protocol: h2c
+                         backends: [{address: "127.0.0.1:%d"}]
+                     servers:
+                       - routes: [{match: {prefix: /}, upstream: origin}]
+                     """.formatted(origin.port()))))) {
+            HttpClient client = PorticoHarness.client();
+            assertThat(client.send(HttpRequest.newBuilder(p.uri("/hello")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            CompletableFuture<HttpResponse<String>> get = client.sendAsync(
+                    HttpRequest.newBuilder(p.uri("/hang-once/get")).build(), HttpResponse.BodyHandlers.ofString());
+            CompletableFuture<HttpResponse<String>> post = client.sendAsync(
+                    HttpRequest.newBuilder(p.uri("/hang-once/post")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            await().until(() -> origin.openStreams.get() == 2);
+            origin.dropConnections();
+            HttpResponse<String> retried = get.get(10, TimeUnit.SECONDS);
+            assertThat(retried.statusCode()).isEqualTo(200);
+            assertThat(retried.body()).isEqualTo("hello from vanish");
+            assertThat(post.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(502);
+            assertThat(origin.connections.get()).isEqualTo(2);
         }
     }
 
