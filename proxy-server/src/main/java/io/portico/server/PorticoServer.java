@@ -624,24 +624,47 @@ public final class PorticoServer implements AutoCloseable {
         notes.addAll(gen.warnings);
 
         // Bind what is new or moves to another address first: a port in use must change nothing.
+        // A listener whose sockets must be replaced where they are (other socket options, or a move
+        // onto its own port, as from 127.0.0.1:8080 to *:8080) closes its old ones first, and gets
+        // them back if the new ones cannot bind; either way a failure refuses the whole reload.
         Map<String, ListenerSlot> fresh = new LinkedHashMap<>();
+        Map<String, ListenerSlot> rebound = new LinkedHashMap<>();
         for (int i = 0; i < next.listeners().size(); i++) {
             ListenerConfig lc = next.listeners().get(i);
             ListenerSlot slot = listeners.get(lc.name());
-            if (slot == null || (!sameSockets(slot.config, lc) && !slot.config.address().equals(lc.address()))) {
+            if (slot != null && sameSockets(slot.config, lc)) {
+                continue;
+            }
+            boolean sameAddress = slot != null && slot.config.address().equals(lc.address());
+            RuntimeException failure = null;
+            if (!sameAddress) {
                 ListenerSlot s = new ListenerSlot(lc, gen);
                 try {
                     bind(s, notes);
+                    fresh.put(lc.name(), s);
+                    continue;
                 } catch (RuntimeException e) {
-                    for (ListenerSlot f : fresh.values()) {
-                        closeSockets(f);
-                    }
-                    gen.close(List.of(old), true);
-                    return record(ReloadResult.failed(old.number,
-                            source + ": listeners[" + i + "].address: " + e.getMessage()));
+                    failure = e;
                 }
-                fresh.put(lc.name(), s);
             }
+            boolean inPlace = sameAddress || slot != null && holdsPort(slot, lc);
+            if (inPlace) {
+                closeSockets(slot);
+                ListenerSlot s = new ListenerSlot(lc, gen);
+                try {
+                    bind(s, notes);
+                    rebound.put(lc.name(), s);
+                    continue;
+                } catch (RuntimeException e) {
+                    failure = e;
+                    rebound.put(lc.name(), null);
+                }
+            }
+            String lost = undoBinds(fresh, rebound, old);
+            gen.close(List.of(old), true);
+            String key = sameAddress ? "listeners[" + i + "]" : "listeners[" + i + "].address";
+            return record(ReloadResult.failed(old.number, source + ": " + key + ": " + failure.getMessage()
+                    + (inPlace ? " (new sockets in place of the old ones)" : "") + lost));
         }
         // The admin listener too: a reload that moves it onto a port in use must not lose it.
         boolean adminMoves = old.config.admin().enabled() != next.admin().enabled()
@@ -653,11 +676,9 @@ public final class PorticoServer implements AutoCloseable {
             } catch (RuntimeException e) {
                 int port = next.admin().address().port();
                 if (admin == null || port == 0 || admin.address().getPort() != port) {
-                    for (ListenerSlot f : fresh.values()) {
-                        closeSockets(f);
-                    }
+                    String lost = undoBinds(fresh, rebound, old);
                     gen.close(List.of(old), true);
-                    return record(ReloadResult.failed(old.number, source + ": admin.address: " + e.getMessage()));
+                    return record(ReloadResult.failed(old.number, source + ": admin.address: " + e.getMessage() + lost));
                 }
                 // The running admin listener holds that port (127.0.0.1:9901 to *:9901): it moves once that one closes.
             }
@@ -672,7 +693,13 @@ public final class PorticoServer implements AutoCloseable {
         for (ListenerConfig lc : next.listeners()) {
             ListenerSlot slot = before.remove(lc.name());
             ListenerSlot moved = fresh.get(lc.name());
-            if (moved != null) {
+            ListenerSlot replaced = rebound.get(lc.name());
+            if (replaced != null) {
+                // Its old sockets closed above; a tcp listener's relays carry on, a udp one's sessions ended.
+                listeners.put(lc.name(), replaced);
+                changes.add("listener " + lc.name() + (slot.config.address().equals(lc.address())
+                        ? " rebound with new socket options" : " moved to " + lc.address()));
+            } else if (moved != null) {
                 if (slot != null && slot.isStream()) {
                     drainStream(slot, gen, next.shutdownTimeout());
                     changes.add("listener " + lc.name() + " moved to " + lc.address() + " (its connections drain)");
@@ -683,24 +710,11 @@ public final class PorticoServer implements AutoCloseable {
                     changes.add("listener " + lc.name() + " added on " + hostPort(moved.bound.localAddress()));
                 }
                 listeners.put(lc.name(), moved);
-            } else if (sameSockets(slot.config, lc)) {
+            } else {
                 // The sockets stay (their initializers read this slot); new connections get the new context.
                 slot.use(gen);
                 reloadHttp3(slot, lc, changes, notes);
                 listeners.put(lc.name(), slot);
-            } else {
-                // Same address, other socket options: the old sockets must go before new ones can bind.
-                // (A udp listener's sessions end with them; tcp relays carry on.)
-                closeSockets(slot);
-                ListenerSlot s = new ListenerSlot(lc, gen);
-                try {
-                    bind(s, notes);
-                    listeners.put(lc.name(), s);
-                    changes.add("listener " + lc.name() + " rebound with new socket options");
-                } catch (RuntimeException e) {
-                    notes.add("listener " + lc.name() + ": could not rebind, it is not accepting: " + e.getMessage());
-                    LOG.log(System.Logger.Level.ERROR, "listener " + lc.name() + ": could not rebind: " + e.getMessage());
-                }
             }
         }
         for (ListenerSlot removed : before.values()) {
@@ -743,6 +757,51 @@ public final class PorticoServer implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "config reloaded from " + source + ": generation " + gen.number
                 + (changes.isEmpty() ? "" : "; " + String.join("; ", changes)));
         return record(new ReloadResult(true, gen.number, null, changes, notes));
+    }
+
+    /**
+     * Whether {@code slot}'s sockets hold the port {@code lc} moves to, so that binding it before
+     * they close would fail (127.0.0.1:8080 to *:8080, or to 127.0.0.2:8080 with its own sockets on
+     * the wildcard).
+     */
+    private static boolean holdsPort(ListenerSlot slot, ListenerConfig lc) {
+        int port = lc.address().port();
+        return port != 0 && slot.bound.localAddress().getPort() == port
+                && slot.config.protocol() == lc.protocol();
+    }
+
+    /**
+     * Undoes a refused reload's binds: closes the sockets bound for the new config, and binds the
+     * old config's sockets again where they were closed to make room ({@code rebound}: the new
+     * slot, or null where the new one could not bind). Returns what could not be restored, for the
+     * reload's message ("" when all was).
+     */
+    private String undoBinds(Map<String, ListenerSlot> fresh, Map<String, ListenerSlot> rebound, ConfigGeneration old) {
+        for (ListenerSlot f : fresh.values()) {
+            closeSockets(f);
+        }
+        StringBuilder lost = new StringBuilder();
+        for (Map.Entry<String, ListenerSlot> r : rebound.entrySet()) {
+            if (r.getValue() != null) {
+                closeSockets(r.getValue());
+            }
+            ListenerSlot previous = listeners.get(r.getKey());
+            ListenerSlot back = new ListenerSlot(previous.config, old);
+            List<String> ignored = new ArrayList<>();
+            try {
+                bind(back, ignored);
+                listeners.put(r.getKey(), back);
+            } catch (RuntimeException e) {
+                // Gone until a reload or restart binds it anew.
+                listeners.remove(r.getKey());
+                LOG.log(System.Logger.Level.ERROR, "listener " + r.getKey() + ": could not bind its old sockets again,"
+                        + " it is not accepting: " + e.getMessage());
+                lost.append("; listener ").append(r.getKey()).append(" could not bind its old sockets again and is"
+                        + " not accepting: ").append(e.getMessage());
+            }
+        }
+        published = Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
+        return lost.toString();
     }
 
     /** The admin listener's loop, started on first use. */

@@ -316,6 +316,62 @@ class ReloadTest {
         assertThat(after.headers().firstValue("x-generation")).hasValue("1");
     }
 
+    /**
+     * New socket options bind new sockets where the old ones were, once those have closed. When the
+     * new ones cannot bind (here a socket bound to the port with SO_REUSEPORT, which admits the old
+     * reuse_port sockets but not the new plain ones), the reload is refused, naming the listener,
+     * and the old sockets come back: the listener keeps serving the running config. It was
+     * reported done, with a note, and the listener stayed down.
+     */
+    @Test
+    void socketOptionsThatCannotBindAreRefusedAndTheListenerKeepsItsOldSockets() throws Exception {
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        String listener = "address: 127.0.0.1:" + port + "\n    reuse_port: ";
+        write(config(1, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n", listener + "true\n"));
+        reloadThroughAdmin();
+        URI there = URI.create("http://127.0.0.1:" + port + "/");
+        try (java.nio.channels.SocketChannel squatter = java.nio.channels.SocketChannel.open()) {
+            squatter.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, false);
+            squatter.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
+            squatter.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+            write(config(2, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n", listener + "false\n"));
+            HttpResponse<String> refused = admin.post("/reload");
+            assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
+            assertThat(refused.body()).contains("\"ok\":false", file + ": listeners[0]:")
+                    .doesNotContain("not accepting");
+            HttpResponse<String> still = PorticoHarness.client().send(HttpRequest.newBuilder(there).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(still.headers().firstValue("x-generation")).hasValue("1");
+        }
+        // With the port free the same file goes through.
+        ReloadResult r = reloadThroughAdmin();
+        assertThat(r.changes()).contains("listener http rebound with new socket options");
+        HttpResponse<String> after = PorticoHarness.client().send(HttpRequest.newBuilder(there).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(after.headers().firstValue("x-generation")).hasValue("2");
+    }
+
+    /**
+     * A listener moved to all interfaces on its own port: the new socket cannot bind beside the
+     * old one, so the old one makes way. It was refused as a port in use.
+     */
+    @Test
+    void aListenerMovedToAllInterfacesOnItsOwnPortMoves() throws Exception {
+        int port = server.address("http").getPort();
+        write(config(1, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n",
+                "address: \"*:" + port + "\"\n"));
+        ReloadResult r = reloadThroughAdmin();
+        assertThat(r.changes()).anySatisfy(c -> assertThat(c).startsWith("listener http moved to"));
+        assertThat(server.address("http").getAddress().isAnyLocalAddress()).isTrue();
+        assertThat(server.address("http").getPort()).isEqualTo(port);
+        HttpResponse<String> after = PorticoHarness.client().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(after.headers().firstValue("x-generation")).hasValue("1");
+    }
+
     @Test
     void anAdminListenerMovedOntoAPortInUseIsRefusedAndTheOldOneKeepsAnswering() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
