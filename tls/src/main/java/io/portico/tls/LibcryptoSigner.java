@@ -194,9 +194,15 @@ public final class LibcryptoSigner implements OpenSslPrivateKeyMethod {
                 return "the JNI library " + name + " was not built (gcc missing when Portico was built)";
             }
             Path file = Files.createTempFile("portico-libcrypto", ".so");
-            file.toFile().deleteOnExit();
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            System.load(file.toAbsolutePath().toString());
+            try {
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                System.load(file.toAbsolutePath().toString());
+            } finally {
+                // Loaded, the library stays mapped: its file can go now, as Netty deletes its own
+                // after loading. deleteOnExit left one behind for every process that did not exit
+                // in order (killed, crashed), 16 KiB each in /tmp.
+                Files.deleteIfExists(file);
+            }
             return init();
         } catch (IOException | UnsatisfiedLinkError | SecurityException e) {
             return "cannot load " + name + ": " + e.getMessage();

@@ -56,6 +56,18 @@ class LibcryptoSignerTest {
         harness = new TlsHarness();
     }
 
+    /** The library's file goes once it is loaded: none is left in the temp directory by this process. */
+    @Test
+    void theLoadedLibraryLeavesNoFileBehind() throws Exception {
+        long started = ProcessHandle.current().info().startInstant().orElseThrow().toEpochMilli();
+        try (Stream<Path> files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            assertThat(files.filter(f -> f.getFileName().toString().startsWith("portico-libcrypto"))
+                    .filter(f -> f.toFile().lastModified() >= started - 1000))
+                    .as("portico-libcrypto files written since this JVM started")
+                    .isEmpty();
+        }
+    }
+
     @AfterAll
     static void tearDown() {
         if (harness != null) {
