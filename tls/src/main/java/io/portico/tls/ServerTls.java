@@ -62,12 +62,15 @@ public final class ServerTls {
     /**
      * Bytes of BoringSSL's own output (handshake messages, alerts, tickets) a connection's BIO pair
      * holds before Portico drains it. netty-tcnative allocates it natively for every connection, for
-     * its whole life, and defaults to 2,048. 1,024 saves an idle TLS connection about 1 KiB; a
-     * handshake flight bigger than the buffer (a certificate chain often is, at 2,048 too) is
-     * drained in more passes of the same wrap loop. Measured (BENCHMARKS.md, TLS): 512 cost full
-     * ECDSA handshakes about 9 % more CPU, 1,024 nothing beyond noise.
+     * its whole life, and defaults to 2,048. Handshake bytes go straight into the buffer the wrap
+     * loop supplies (2 KiB and up), so this one only takes the overflow of a flight bigger than that,
+     * drained in one more pass. 512 saves an idle TLS connection about 1.5 KiB against the default
+     * and about 0.4 KiB against 1,024; measured side by side (BENCHMARKS.md, TLS, 11-23 late):
+     * 512 and 1,024 cost full and resumed handshakes the same CPU within the runs' noise (ECDSA full
+     * 181.6 against 179.0 us, RSA 431 against 447). An earlier single run that put 512 at 9 % dearer
+     * was noise.
      */
-    static final int BIO_BUFFER = 1024;
+    static final int BIO_BUFFER = 512;
 
     static final AttributeKey<String> SNI_HOSTNAME = AttributeKey.valueOf(ServerTls.class, "sniHostname");
     static final long DEFAULT_HANDSHAKE_TIMEOUT_MILLIS = 10_000;
