@@ -145,7 +145,8 @@ final class ConfigGeneration {
                     continue;
                 }
                 contexts.put(lc.name(), new ListenerContext(lc, router, config.forwarding(), accessLog, server.lifecycle(),
-                        listenerTls, server.metrics().listener(lc.name()), server.bufferBudget(), config.listeners()));
+                        listenerTls, server.metrics().listener(lc.name()), server.bufferBudget(), config.listeners(),
+                        previous == null ? null : previous.contexts.get(lc.name())));
             }
             return new ConfigGeneration(number, config, groups, tls, contexts, streams, accessLog, warnings);
         } catch (BuildException | RuntimeException | Error e) {

@@ -54,8 +54,8 @@ public final class ListenerContext {
     private final ServerLifecycle lifecycle;
     private final ListenerTls tls;
     private final ConcurrentHashMap<String, LongAdder> handshakeFailures = new ConcurrentHashMap<>();
-    private final AtomicInteger webSockets = new AtomicInteger();
-    private final ConcurrentHashMap<InetAddress, AtomicInteger> webSocketsByIp = new ConcurrentHashMap<>();
+    /** Open WebSockets, shared with the listener's earlier and later contexts: the caps outlive a reload. */
+    private final WebSocketCount webSockets;
     private final AsciiString clientSubjectHeader;
     private final AsciiString clientFingerprintHeader;
     private final ListenerMetrics metrics;
@@ -85,17 +85,21 @@ public final class ListenerContext {
     /** @param tls the listener's TLS, or null for plain HTTP */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
                            ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics, BufferBudget bufferBudget) {
-        this(config, router, forwarding, accessLog, lifecycle, tls, metrics, bufferBudget, List.of(config));
+        this(config, router, forwarding, accessLog, lifecycle, tls, metrics, bufferBudget, List.of(config), null);
     }
 
     /**
      * @param allListeners every listener of the configuration: the client-certificate fields any
      *                     TLS listener sets upstream are removed from requests on every listener,
      *                     plain ones included, since an origin behind both cannot tell them apart
+     * @param previous     the same listener's context in the previous generation, or null: the
+     *                     WebSockets it opened, still open after the reload, count against this
+     *                     context's caps, and give their slots back to them when they close
      */
     public ListenerContext(ListenerConfig config, Router router, ForwardingConfig forwarding, AccessLog accessLog,
                            ServerLifecycle lifecycle, ListenerTls tls, ListenerMetrics metrics, BufferBudget bufferBudget,
-                           List<ListenerConfig> allListeners) {
+                           List<ListenerConfig> allListeners, ListenerContext previous) {
+        this.webSockets = previous != null ? previous.webSockets : new WebSocketCount();
         this.certificateFields = certificateFields(allListeners);
         this.metrics = metrics;
         this.http2Counters = metrics.http2();
@@ -132,33 +136,53 @@ public final class ListenerContext {
      */
     boolean acquireWebSocket(InetAddress client) {
         int max = config.websocket().maxConnections();
-        if (webSockets.incrementAndGet() > max && max > 0) {
-            webSockets.decrementAndGet();
+        if (webSockets.total.incrementAndGet() > max && max > 0) {
+            webSockets.total.decrementAndGet();
             return false;
         }
-        int perIp = config.websocket().maxPerClientIp();
-        if (perIp > 0 && client != null) {
-            AtomicInteger n = webSocketsByIp.computeIfAbsent(client, a -> new AtomicInteger());
-            if (n.incrementAndGet() > perIp) {
-                n.decrementAndGet();
-                webSockets.decrementAndGet();
-                return false;
-            }
+        if (client != null && !webSockets.acquire(client, config.websocket().maxPerClientIp())) {
+            webSockets.total.decrementAndGet();
+            return false;
         }
         return true;
     }
 
     /** Gives back a slot taken by {@link #acquireWebSocket}. */
     void releaseWebSocket(InetAddress client) {
-        webSockets.decrementAndGet();
-        if (config.websocket().maxPerClientIp() > 0 && client != null) {
-            webSocketsByIp.computeIfPresent(client, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+        webSockets.total.decrementAndGet();
+        if (client != null) {
+            webSockets.byIp.computeIfPresent(client, (a, n) -> n <= 1 ? null : n - 1);
         }
     }
 
     /** Open WebSocket connections through this listener. */
     public int webSockets() {
-        return webSockets.get();
+        return webSockets.total.get();
+    }
+
+    /**
+     * A listener's open WebSockets, in all and per client address. Addresses are counted whether
+     * or not a per-address cap is set, so that a reload setting one finds the sockets already open;
+     * an address's count is taken and given back inside the map's own atomic update, so that a
+     * release emptying it cannot drop a slot taken at the same time on another event loop.
+     */
+    private static final class WebSocketCount {
+        final AtomicInteger total = new AtomicInteger();
+        final ConcurrentHashMap<InetAddress, Integer> byIp = new ConcurrentHashMap<>();
+
+        /** Counts one more for {@code client} unless {@code cap} (when positive) is reached. */
+        boolean acquire(InetAddress client, int cap) {
+            boolean[] taken = {true};
+            byIp.compute(client, (a, n) -> {
+                int open = n == null ? 0 : n;
+                if (cap > 0 && open >= cap) {
+                    taken[0] = false;
+                    return n;
+                }
+                return open + 1;
+            });
+            return taken[0];
+        }
     }
 
     /** Counts a failed TLS handshake under a short reason, such as {@code SSLHandshakeException: no cipher suites in common}. */

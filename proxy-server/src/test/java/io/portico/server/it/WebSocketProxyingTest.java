@@ -4,6 +4,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.portico.server.PorticoServer;
+import io.portico.server.config.ConfigLoader;
 import io.portico.server.config.DemoOriginConfig;
 import io.portico.server.config.HostPort;
 import io.portico.server.demo.DemoOrigin;
@@ -183,6 +185,41 @@ class WebSocketProxyingTest {
             ws.sendClose(WebSocket.NORMAL_CLOSURE, "").join();
             first.closed.get(10, TimeUnit.SECONDS);
             // Once the first socket is closed its slot is free again.
+            await().atMost(Duration.ofSeconds(5)).until(() -> opens(capped));
+        }
+    }
+
+    @Test
+    void aReloadKeepsCountingTheWebSocketsItLeftOpen() throws Exception {
+        String yaml = """
+                workers: 2
+                admin: {address: "127.0.0.1:0"}
+                access_log: {enabled: false}
+                listeners:
+                  - name: http
+                    address: 127.0.0.1:0
+                    websocket: {max_connections: 1, max_per_client_ip: 1}
+                upstreams:
+                  echo:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: echo}]
+                """.formatted(echo.address().getPort());
+        try (PorticoHarness capped = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", yaml)))) {
+            Listener first = new Listener();
+            WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
+                    .buildAsync(URI.create("ws://127.0.0.1:" + capped.port() + "/ws"), first).join();
+            assertThat(capped.server().apply(ConfigLoader.parse("test.yaml", yaml), "test").ok()).isTrue();
+
+            // The socket opened before the reload still holds the only slot: the caps are the listener's, not the config's.
+            try (RawHttp raw = new RawHttp(capped.port())) {
+                assertThat(raw.send(HANDSHAKE + "\r\n").read().status()).isEqualTo(503);
+            }
+            ws.sendText("still open", true).join();
+            assertThat(first.nextWhole()).isEqualTo("still open");
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "").join();
+            first.closed.get(10, TimeUnit.SECONDS);
+            // Closed, it gives its slot back to the listener, whichever config it was opened under.
             await().atMost(Duration.ofSeconds(5)).until(() -> opens(capped));
         }
     }
