@@ -173,10 +173,12 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
     }
 
     private void flushedForFinish(ChannelFuture flushed) {
-        if (!flushed.isSuccess() || inputShutdown || gone) {
+        if (!flushed.isSuccess() || gone) {
             channel.close();
             return;
         }
+        // Our output is ended even when the side has ended its own already: closing an HTTP/2
+        // stream that has not sent END_STREAM resets it (RST_STREAM CANCEL) instead of ending it.
         HalfClose.shutdownOutput(channel).addListener(shut -> {
             outputShutdown = true;
             if (!shut.isSuccess() || inputShutdown) {

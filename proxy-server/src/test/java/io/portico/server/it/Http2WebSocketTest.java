@@ -222,4 +222,33 @@ class Http2WebSocketTest {
             assertThat(f).as("PING answered, the connection is still open").isNotNull();
         }
     }
+
+    @Test
+    void aClientThatEndsItsSideWithItsCloseGetsTheReplyAndEndStreamNotAReset() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, extendedConnect("/ws"), false);
+            RawH2.Frame head;
+            do {
+                head = h2.next();
+            } while (head.type() != RawH2.HEADERS);
+
+            // The close frame and END_STREAM together: the client has nothing more to send.
+            h2.data(1, clientFrame(0x8, new byte[] {0x03, (byte) 0xe8}), true);
+            byte[] close = readData(h2, 1, 4);
+            assertThat(close[0] & 0xff).isEqualTo(0x88);
+            assertThat(((close[2] & 0xff) << 8) | (close[3] & 0xff)).isEqualTo(1000);
+            RawH2.Frame f = h2.next();
+            while (f != null && !(f.type() == RawH2.DATA && f.stream() == 1 && (f.flags() & RawH2.END_STREAM) != 0)) {
+                assertThat(f.type() == RawH2.RST_STREAM && f.stream() == 1)
+                        .as("stream 1 reset with %s", f.type() == RawH2.RST_STREAM ? f.errorCode() : 0).isFalse();
+                f = h2.next();
+            }
+            assertThat(f).as("END_STREAM on stream 1").isNotNull();
+            h2.frame(RawH2.PING, 0, 0, new byte[8]);
+            while ((f = h2.next()) != null && !(f.type() == RawH2.PING && (f.flags() & RawH2.ACK) != 0)) {
+                assertThat(f.type() == RawH2.RST_STREAM && f.stream() == 1).as("stream 1 reset").isFalse();
+            }
+            assertThat(f).as("PING answered, the connection is still open").isNotNull();
+        }
+    }
 }
