@@ -12,6 +12,7 @@ import io.portico.server.demo.DemoOrigin;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +23,9 @@ import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
+import java.nio.file.Path;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -162,6 +166,51 @@ class WebSocketProxyingTest {
             assertThat(len).isGreaterThanOrEqualTo(2);
             int code = (in.read() << 8) | in.read();
             assertThat(code).isEqualTo(1002);
+        }
+    }
+
+    @Test
+    void wssThroughATlsListenerEchoesAndEndsWithTheCloseHandshakeAndCloseNotify(@TempDir Path dir) throws Exception {
+        String yaml = """
+                workers: 1
+                tls: {dev_cert_dir: %s}
+                admin: {address: "127.0.0.1:0"}
+                access_log: {enabled: false}
+                listeners:
+                  - name: http
+                    address: 127.0.0.1:0
+                    tls: {certificates: []}
+                upstreams:
+                  echo:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: echo}]
+                """.formatted(dir.resolve("tls"), echo.address().getPort());
+        try (PorticoHarness tls = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("wss.yaml", yaml)))) {
+            SSLContext trusting = TlsProxyingTest.trusting(
+                    TlsProxyingTest.loadCert(dir.resolve("tls").resolve("portico-dev.crt")));
+            Listener listener = new Listener();
+            WebSocket ws = HttpClient.newBuilder().sslContext(trusting).build().newWebSocketBuilder()
+                    .buildAsync(URI.create("wss://localhost:" + tls.port() + "/ws"), listener).join();
+            ws.sendText("over tls", true).join();
+            assertThat(listener.nextWhole()).isEqualTo("over tls");
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "").join();
+            assertThat(listener.closed.get(10, TimeUnit.SECONDS)).isEqualTo(WebSocket.NORMAL_CLOSURE);
+
+            // Byte by byte: the close reply, then close_notify (a clean end of stream), never a bare TCP FIN or reset.
+            try (SSLSocket s = (SSLSocket) trusting.getSocketFactory().createSocket("localhost", tls.port())) {
+                s.setSoTimeout(10_000);
+                OutputStream out = s.getOutputStream();
+                InputStream in = s.getInputStream();
+                out.write((HANDSHAKE + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                assertThat(readHead(in)).startsWith("HTTP/1.1 101");
+                out.write(Http2WebSocketTest.clientFrame(0x8, new byte[] {0x03, (byte) 0xe8}));
+                out.flush();
+                assertThat(in.readNBytes(4)).containsExactly(0x88, 0x02, 0x03, 0xe8);
+                assertThat(in.read()).as("end of stream after the close handshake").isEqualTo(-1);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> tls.server().metrics().listener("http").activeWebSockets() == 0);
         }
     }
 
