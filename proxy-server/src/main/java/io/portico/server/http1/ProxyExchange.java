@@ -547,6 +547,18 @@ final class ProxyExchange extends Exchange
             }
             return;
         }
+        if (upgrade && client.stream() && code >= 200 && code < 300) {
+            // Over HTTP/2 a 2xx to the extended CONNECT says the WebSocket is open (RFC 8441 section
+            // 5): an upstream that ignored the upgrade opened none, and its body is no frames. (An
+            // HTTP/1.1 client knows that only a 101 switches, so it gets the answer as it is.)
+            if (upstream != null) {
+                upstream.abort();
+                upstream = null;
+            }
+            endBackend();
+            fail(HttpResponseStatus.BAD_GATEWAY, "upstream_ignored_websocket_upgrade");
+            return;
+        }
         if (code < 200) {
             // 100 was answered by Portico itself; other 1xx (103 Early Hints) go on to HTTP/1.1 clients.
             informational = true;

@@ -251,4 +251,24 @@ class Http2WebSocketTest {
             assertThat(f).as("PING answered, the connection is still open").isNotNull();
         }
     }
+
+    @Test
+    void anUpstreamThatAnswersTheUpgradeWith200IsNotPassedOnAsAnOpenWebSocket() throws Exception {
+        try (RawOrigin origin = new RawOrigin().on("/ws", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain");
+             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), "", "", "    websocket: {max_connections: 1}\n");
+             RawH2 h2 = new RawH2(p.port())) {
+            // Over HTTP/2 a 2xx to an extended CONNECT says the WebSocket is open (RFC 8441 section 5):
+            // an origin that ignored the upgrade opened none, and its page is no WebSocket frames.
+            h2.headers(1, extendedConnect("/ws"), false);
+            assertThat(h2.response(1).status()).isEqualTo("502");
+
+            // The refusal gave the only WebSocket slot back (503 otherwise), and the connection goes on.
+            h2.headers(3, extendedConnect("/ws"), false);
+            assertThat(h2.response(3).status()).isEqualTo("502");
+            h2.headers(5, RawH2.request("GET", "/ws"), true);
+            RawH2.Response plain = h2.response(5);
+            assertThat(plain.status()).isEqualTo("200");
+            assertThat(new String(plain.body(), StandardCharsets.UTF_8)).isEqualTo("plain");
+        }
+    }
 }
