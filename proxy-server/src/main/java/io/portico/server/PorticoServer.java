@@ -385,7 +385,7 @@ public final class PorticoServer implements AutoCloseable {
         }
         int port = slot.bound.localAddress().getPort();
         slot.http3 = Http3Listener.bind(lc, port, transport, workers, () -> slot.context, lifecycle,
-                metrics.listener(lc.name()).http3(), warningsOut);
+                metrics.listener(lc.name()).http3(), gates.get(lc.name()), warningsOut);
         slot.context.advertiseHttp3(port);
     }
 

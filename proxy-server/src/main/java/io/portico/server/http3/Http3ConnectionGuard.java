@@ -8,8 +8,13 @@ import io.netty.handler.codec.http3.Http3;
 import io.netty.handler.codec.http3.Http3ErrorCode;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicTransportError;
 import io.portico.server.http1.ServerLifecycle;
+import io.portico.server.limits.ListenerGate;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -17,6 +22,11 @@ import java.util.function.BooleanSupplier;
  * GOAWAY (RFC 9114 section 5.2) naming the first request stream it will not serve; streams below
  * it finish, the connection closes with H3_NO_ERROR once the last has, and a stream the client
  * opens after the GOAWAY is refused with H3_REQUEST_REJECTED (safe for the client to retry).
+ * Once its handshake is done it takes a place under the listener's connection caps
+ * ({@code max_connections}, {@code max_connections_per_ip}, the global {@code limits.max_connections})
+ * beside the TCP side's connections; over one it is closed with CONNECTION_REFUSED. Not before the
+ * handshake: without Retry the source address of an Initial is not yet proven, and spoofed ones must
+ * not use up another client's places.
  */
 final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
 
@@ -24,6 +34,11 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     private final ServerLifecycle lifecycle;
     /** Whether the listener is draining on its own (a reload removed it). */
     private final BooleanSupplier listenerDraining;
+    private final ListenerGate gate;
+    /** Whether the connection holds a place under the caps ({@link #clientIp} its address). */
+    private boolean admitted;
+    private InetAddress clientIp;
+    private boolean counted;
     private QuicChannel channel;
     private int openStreams;
     /** The highest client request stream id seen, -1 before the first. */
@@ -31,8 +46,11 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     private boolean draining;
     private long goAwayId;
 
-    Http3ConnectionGuard(Http3Counters counters, ServerLifecycle lifecycle, BooleanSupplier listenerDraining) {
+    /** @param gate the listener's connection caps, or null for none */
+    Http3ConnectionGuard(Http3Counters counters, ServerLifecycle lifecycle, BooleanSupplier listenerDraining,
+                         ListenerGate gate) {
         this.counters = counters;
+        this.gate = gate;
         this.lifecycle = lifecycle;
         this.listenerDraining = listenerDraining;
     }
@@ -40,6 +58,19 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = (QuicChannel) ctx.channel();
+        if (gate != null) {
+            InetAddress ip = channel.remoteSocketAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+            if (!gate.admit(ip)) {
+                counters.connectionRefused();
+                // Before the HTTP/3 handler hears of it: no control stream, no SETTINGS, just the close.
+                channel.close(false, (int) QuicTransportError.CONNECTION_REFUSED.code(),
+                        Unpooled.copiedBuffer("over the listener's connection limit", StandardCharsets.US_ASCII));
+                return;
+            }
+            admitted = true;
+            clientIp = ip;
+        }
+        counted = true;
         counters.connectionOpened();
         lifecycle.connectionOpened(channel);
         if (lifecycle.draining() || listenerDraining.getAsBoolean()) {
@@ -50,7 +81,14 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        counters.connectionClosed();
+        if (admitted) {
+            admitted = false;
+            gate.leave(clientIp);
+        }
+        if (counted) {
+            counted = false;
+            counters.connectionClosed();
+        }
         ctx.fireChannelInactive();
     }
 

@@ -17,6 +17,7 @@ public final class Http3Counters {
     private final LongAdder refused = new LongAdder();
     private final LongAdder goAways = new LongAdder();
     private final LongAdder idle = new LongAdder();
+    private final LongAdder connectionRefused = new LongAdder();
 
     void connectionOpened() {
         connections.increment();
@@ -34,6 +35,11 @@ public final class Http3Counters {
     /** A request that broke RFC 9114 section 4.1.2: its stream was reset with H3_MESSAGE_ERROR. */
     void malformedRequest() {
         malformed.increment();
+    }
+
+    /** A QUIC connection over the listener's connection caps: closed with CONNECTION_REFUSED. */
+    void connectionRefused() {
+        connectionRefused.increment();
     }
 
     /** A stream opened after Portico's GOAWAY: reset with H3_REQUEST_REJECTED. */
@@ -69,6 +75,7 @@ public final class Http3Counters {
         m.put("stream_refused", refused.sum());
         m.put("graceful_goaway", goAways.sum());
         m.put("stream_idle_timeout", idle.sum());
+        m.put("connection_refused", connectionRefused.sum());
         return m;
     }
 }

@@ -27,6 +27,7 @@ import io.portico.server.http1.ListenerContext;
 import io.portico.server.http1.ServerLifecycle;
 import io.portico.server.http1.StreamExchanges;
 import io.portico.server.l4.ClientAddress;
+import io.portico.server.limits.ListenerGate;
 import io.portico.server.listener.BoundListener;
 import io.portico.server.listener.ListenerBinder;
 import io.portico.server.listener.ListenerSockets;
@@ -70,15 +71,17 @@ public final class Http3Listener {
      *
      * @param port     the port the TCP side is bound to (the one Alt-Svc advertises)
      * @param contexts the listener's context for each new stream
+     * @param gate     the TCP side's connection caps, which QUIC connections count against too (null: none)
      * @param warnings receives socket options the transport cannot honour
      */
     public static Http3Listener bind(ListenerConfig lc, int port, Transport transport, EventLoopGroup workers,
                                      Supplier<ListenerContext> contexts, ServerLifecycle lifecycle,
-                                     Http3Counters counters, List<String> warnings) {
+                                     Http3Counters counters, ListenerGate gate, List<String> warnings) {
         QuicServerTls tls = new QuicServerTls(() -> contexts.get().tls());
         ChannelGroup open = new DefaultChannelGroup("portico-quic-" + lc.name(), GlobalEventExecutor.INSTANCE);
         Draining draining = new Draining();
-        ChannelHandler connections = new ConnectionInitializer(lc, contexts, lifecycle, counters, open, draining);
+        ChannelHandler connections = new ConnectionInitializer(lc, contexts, lifecycle, counters, gate, open,
+                draining);
         int sockets = lc.reusePort() && transport.supportsReusePort() ? ListenerBinder.executorCount(workers) : 1;
         GsoSwitch gso = lc.http3().gso() && transport.supportsSegmentedDatagrams() ? new GsoSwitch(lc.name()) : null;
         ChannelHandler codecs = sockets == 1
@@ -179,12 +182,14 @@ public final class Http3Listener {
         private final Supplier<ListenerContext> contexts;
         private final ServerLifecycle lifecycle;
         private final Http3Counters counters;
+        private final ListenerGate gate;
         private final ChannelGroup open;
         private final Draining draining;
 
         ConnectionInitializer(ListenerConfig config, Supplier<ListenerContext> contexts, ServerLifecycle lifecycle,
-                              Http3Counters counters, ChannelGroup open, Draining draining) {
+                              Http3Counters counters, ListenerGate gate, ChannelGroup open, Draining draining) {
             this.config = config;
+            this.gate = gate;
             this.contexts = contexts;
             this.lifecycle = lifecycle;
             this.counters = counters;
@@ -195,7 +200,7 @@ public final class Http3Listener {
         @Override
         protected void initChannel(QuicChannel ch) {
             open.add(ch);
-            Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on);
+            Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on, gate);
             Http3SettingsFrame settings = new DefaultHttp3SettingsFrame();
             settings.put(Http3SettingsFrame.HTTP3_SETTINGS_MAX_FIELD_SECTION_SIZE,
                     config.http2().maxHeaderListSize().bytes());

@@ -77,27 +77,41 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(msg);
             return;
         }
+        InetAddress ip = child.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+        if (!admit(ip)) {
+            child.unsafe().closeForcibly();
+            return;
+        }
+        child.closeFuture().addListener(maxPerIp > 0 && ip != null ? releasePerIp : release);
+        ctx.fireChannelRead(child);
+    }
+
+    /**
+     * Takes a connection's place under the listener's caps, the global one and the per-address one,
+     * or counts it refused. Accepted TCP connections come through here, and QUIC connections (HTTP/3
+     * on the listener's UDP side) once their handshake is done: one {@code max_connections} for the
+     * listener, whichever transport a client comes on. Reaching a cap pauses accepting on TCP.
+     *
+     * @param ip the client's address, or null when unknown (then only the counts apply)
+     * @return false when over a cap: the caller closes the connection and must not {@link #leave}
+     */
+    public boolean admit(InetAddress ip) {
         if (!global.tryAcquire()) {
             refusedAtCap.increment();
             global.pauseAll();
-            child.unsafe().closeForcibly();
-            return;
+            return false;
         }
         if (!tryAcquire()) {
             global.release();
             refusedAtCap.increment();
             pause();
-            child.unsafe().closeForcibly();
-            return;
+            return false;
         }
-        InetAddress ip = child.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
         if (maxPerIp > 0 && ip != null && !acquireIp(ip)) {
             releaseOne();
             refusedPerIp.increment();
-            child.unsafe().closeForcibly();
-            return;
+            return false;
         }
-        child.closeFuture().addListener(maxPerIp > 0 && ip != null ? releasePerIp : release);
         if (atCap() || global.full()) {
             // Stop before the next accept rather than accept and drop it.
             if (global.full()) {
@@ -106,7 +120,15 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
                 pause();
             }
         }
-        ctx.fireChannelRead(child);
+        return true;
+    }
+
+    /** A connection {@link #admit} took in has closed; {@code ip} as given to it. */
+    public void leave(InetAddress ip) {
+        if (maxPerIp > 0 && ip != null) {
+            releaseIp(ip);
+        }
+        releaseOne();
     }
 
     private boolean tryAcquire() {

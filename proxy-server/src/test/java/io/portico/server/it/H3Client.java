@@ -5,6 +5,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioDatagramChannel;
@@ -18,6 +20,7 @@ import io.netty.handler.codec.http3.Http3Headers;
 import io.netty.handler.codec.http3.Http3HeadersFrame;
 import io.netty.handler.codec.http3.Http3RequestStreamInboundHandler;
 import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicConnectionCloseEvent;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslContextBuilder;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -44,6 +47,8 @@ final class H3Client implements AutoCloseable {
     private final Channel udp;
     final QuicChannel quic;
     final String authority;
+    /** How the server closed the QUIC connection, once it has; null before. */
+    volatile QuicConnectionCloseEvent closedBy;
 
     H3Client(int port, X509Certificate trusted) throws Exception {
         this(port, trusted, null, null);
@@ -66,11 +71,35 @@ final class H3Client implements AutoCloseable {
                 .initialMaxStreamDataBidirectionalLocal(4 << 20)
                 .build();
         udp = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(codec).bind(0).sync().channel();
-        quic = QuicChannel.newBootstrap(udp)
-                .handler(new Http3ClientConnectionHandler())
+        try {
+            quic = connect(port);
+        } catch (Exception e) {
+            // A refused handshake: nothing of this client may outlive the constructor.
+            udp.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            throw e;
+        }
+        authority = "localhost:" + port;
+    }
+
+    private QuicChannel connect(int port) throws Exception {
+        return QuicChannel.newBootstrap(udp)
+                .handler(new ChannelInitializer<QuicChannel>() {
+                    @Override
+                    protected void initChannel(QuicChannel ch) {
+                        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                                if (evt instanceof QuicConnectionCloseEvent close) {
+                                    closedBy = close;
+                                }
+                                ctx.fireUserEventTriggered(evt);
+                            }
+                        }, new Http3ClientConnectionHandler());
+                    }
+                })
                 .remoteAddress(new InetSocketAddress("127.0.0.1", port))
                 .connect().get(10, TimeUnit.SECONDS);
-        authority = "localhost:" + port;
     }
 
     /** A GET with the usual pseudo-headers. */
