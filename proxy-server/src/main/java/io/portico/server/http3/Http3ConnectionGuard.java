@@ -16,12 +16,14 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
 
 /**
  * Owns one QUIC connection: counts it, registers it for graceful shutdown, and on drain sends
  * GOAWAY (RFC 9114 section 5.2) naming the first request stream it will not serve; streams below
  * it finish, the connection closes with H3_NO_ERROR once the last has, and a stream the client
- * opens after the GOAWAY is refused with H3_REQUEST_REJECTED (safe for the client to retry).
+ * opens after the GOAWAY is refused with H3_REQUEST_REJECTED (safe for the client to retry). The
+ * same drain follows the listener's {@code keepalive_requests}-th stream.
  * Once its handshake is done it takes a place under the listener's connection caps
  * ({@code max_connections}, {@code max_connections_per_ip}, the global {@code limits.max_connections})
  * beside the TCP side's connections; over one it is closed with CONNECTION_REFUSED. Not before the
@@ -41,15 +43,23 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     private boolean counted;
     private QuicChannel channel;
     private int openStreams;
+    /** Request streams served on this connection. */
+    private int streamsSeen;
+    /** The listener's keepalive_requests of the moment: streams a connection serves before GOAWAY. */
+    private final IntSupplier maxRequests;
     /** The highest client request stream id seen, -1 before the first. */
     private long lastStreamId = -1;
     private boolean draining;
     private long goAwayId;
 
-    /** @param gate the listener's connection caps, or null for none */
+    /**
+     * @param gate        the listener's connection caps, or null for none
+     * @param maxRequests request streams one connection serves before it is drained (keepalive_requests)
+     */
     Http3ConnectionGuard(Http3Counters counters, ServerLifecycle lifecycle, BooleanSupplier listenerDraining,
-                         ListenerGate gate) {
+                         ListenerGate gate, IntSupplier maxRequests) {
         this.counters = counters;
+        this.maxRequests = maxRequests;
         this.gate = gate;
         this.lifecycle = lifecycle;
         this.listenerDraining = listenerDraining;
@@ -107,6 +117,12 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
         lastStreamId = Math.max(lastStreamId, stream.streamId());
         openStreams++;
         stream.closeFuture().addListener(f -> streamClosed());
+        if (++streamsSeen == maxRequests.getAsInt()) {
+            // This stream is served; the client opens its next ones on a new connection (as nginx's
+            // keepalive_requests does for HTTP/3), so one connection cannot open and reset streams
+            // for ever at the cost of one handshake.
+            drain();
+        }
         return true;
     }
 

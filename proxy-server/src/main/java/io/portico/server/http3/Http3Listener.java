@@ -200,7 +200,8 @@ public final class Http3Listener {
         @Override
         protected void initChannel(QuicChannel ch) {
             open.add(ch);
-            Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on, gate);
+            Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on, gate,
+                    () -> contexts.get().config().http().keepaliveRequests());
             Http3SettingsFrame settings = new DefaultHttp3SettingsFrame();
             settings.put(Http3SettingsFrame.HTTP3_SETTINGS_MAX_FIELD_SECTION_SIZE,
                     config.http2().maxHeaderListSize().bytes());

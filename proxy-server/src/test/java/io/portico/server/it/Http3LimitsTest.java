@@ -1,5 +1,6 @@
 package io.portico.server.it;
 
+import io.netty.handler.codec.http3.Http3ErrorCode;
 import io.netty.handler.codec.quic.QuicClosedChannelException;
 import io.netty.handler.codec.quic.QuicTransportError;
 import io.netty.handler.ssl.util.SelfSignedCertificate;
@@ -123,5 +124,26 @@ class Http3LimitsTest {
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> !server.gate("https").paused());
         assertThat(server.gate("https").open()).isZero();
+    }
+
+    @Test
+    void afterKeepaliveRequestsStreamsTheConnectionIsToldGoAwayAndClosesCleanly() throws Exception {
+        start("""
+                http: {keepalive_requests: 3}
+                """);
+        try (H3Client c = new H3Client(port(), cert.cert())) {
+            for (int i = 0; i < 3; i++) {
+                H3Client.Response r = c.get("/n" + i);
+                assertThat(r.status()).as(r::describe).isEqualTo(200);
+            }
+            // The third stream was served, then GOAWAY, and the connection closes once it is done.
+            await().atMost(Duration.ofSeconds(10)).until(() -> c.closedBy != null);
+            assertThat(c.closedBy.isApplicationClose()).isTrue();
+            assertThat(c.closedBy.error()).isEqualTo((int) Http3ErrorCode.H3_NO_ERROR.code());
+            assertThat(h3Event("graceful_goaway")).isEqualTo(1);
+        }
+        try (H3Client next = new H3Client(port(), cert.cert())) {
+            assertThat(next.get("/again").status()).isEqualTo(200);
+        }
     }
 }
