@@ -389,9 +389,10 @@ public final class PorticoServer implements AutoCloseable {
         slot.context.advertiseHttp3(port);
     }
 
-    /** Follows a reload on a listener that keeps its TCP sockets: new settings restart the UDP side. */
+    /** Follows a reload on a listener that keeps its TCP sockets: new QUIC transport settings restart the UDP side. */
     private void reloadHttp3(ListenerSlot slot, ListenerConfig lc, List<String> changes, List<String> notes) {
-        if (lc.http3().equals(slot.http3Config)) {
+        if (slot.http3Config != null && lc.http3().sameTransport(slot.http3Config)) {
+            slot.http3Config = lc.http3();
             if (slot.http3 != null) {
                 slot.context.advertiseHttp3(slot.bound.localAddress().getPort());
             }

@@ -55,6 +55,18 @@ public record Http3ListenerConfig(
         }
     }
 
+    /**
+     * Whether {@code other} asks for the same UDP side: the settings its sockets and QUIC codec are
+     * built with. The rest ({@code alt_svc_max_age}, {@code stream_idle_timeout}) are read from the
+     * config of the moment, so a reload that changes only them keeps the sockets and the QUIC
+     * connections on them (a restart would cut their streams in flight).
+     */
+    public boolean sameTransport(Http3ListenerConfig other) {
+        return enabled == other.enabled && maxStreams == other.maxStreams && idleTimeout.equals(other.idleTimeout)
+                && initialMaxData.equals(other.initialMaxData) && initialMaxStreamData.equals(other.initialMaxStreamData)
+                && gso == other.gso;
+    }
+
     /** Every default, as a listener without an {@code http3} section gets. */
     public static Http3ListenerConfig defaults() {
         return new Http3ListenerConfig(false, 128, Duration.ofSeconds(60), ByteSize.parse("8m"),

@@ -203,8 +203,9 @@ public final class Http3Listener {
             Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on, gate,
                     () -> contexts.get().config().http().keepaliveRequests());
             Http3SettingsFrame settings = new DefaultHttp3SettingsFrame();
+            // The limits of the config of the moment: a reload that keeps the UDP side applies to the next connection.
             settings.put(Http3SettingsFrame.HTTP3_SETTINGS_MAX_FIELD_SECTION_SIZE,
-                    config.http2().maxHeaderListSize().bytes());
+                    contexts.get().config().http2().maxHeaderListSize().bytes());
             ch.pipeline().addLast("h3-guard", guard);
             ch.pipeline().addLast("h3", new Http3ServerConnectionHandler(new StreamInitializer(guard, ch), null, null,
                     settings, true));
@@ -235,10 +236,11 @@ public final class Http3Listener {
                     identity = Identity.of(connection);
                 }
                 // A stream stuck on its client is reset (the exchange decides, as for HTTP/2 streams).
+                ListenerContext context = contexts.get();
                 stream.pipeline().addLast("h3-idle", new IdleStateHandler(0, 0,
-                        config.http3().streamIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                        context.config().http3().streamIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
                 stream.pipeline().addLast("h3-bridge", new Http3StreamBridge(counters));
-                stream.pipeline().addLast("proxy", StreamExchanges.http3(contexts.get(), identity.sni,
+                stream.pipeline().addLast("proxy", StreamExchanges.http3(context, identity.sni,
                         identity.subject, identity.fingerprint));
             }
         }

@@ -8,6 +8,10 @@ import io.portico.server.config.ConfigLoader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -227,5 +231,63 @@ class Http3LifecycleTest {
         assertThat(origin.hits("/upload")).isZero();
         assertThat(server.metrics().listener("https").http3().snapshot()).containsEntry("stream_idle_timeout", 1L);
         assertThat(client.get("/other").status()).as("the connection still serves").isNotEqualTo(-1);
+    }
+
+    /**
+     * alt_svc_max_age and stream_idle_timeout are not QUIC transport settings: a reload that changes
+     * them keeps the UDP sockets, so the QUIC connection and its stream in flight carry on.
+     */
+    @Test
+    void aReloadThatChangesOnlyAltSvcAndStreamIdleTimeoutKeepsTheQuicConnectionAndItsStreamInFlight()
+            throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new ScriptedOrigin();
+        origin.on("/slow", r -> ScriptedOrigin.Reply.ok("finished across the reload").delayed(800));
+        origin.on("/hi", r -> ScriptedOrigin.Reply.ok("hi"));
+        String config = """
+                workers: 1
+                admin: {address: "127.0.0.1:0"}
+                listeners:
+                  - name: https
+                    address: 127.0.0.1:0
+                    tls:
+                      certificates: [{cert: %s, key: %s}]
+                    http3: {enabled: true, alt_svc_max_age: %d, stream_idle_timeout: %s}
+                access_log: {enabled: false}
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: origin}]
+                """;
+        server = PorticoServer.start(ConfigLoader.parse("test.yaml",
+                config.formatted(cert.certificate(), cert.privateKey(), 100, "30s", origin.port())));
+        int port = server.http3Address("https").getPort();
+        client = new H3Client(port, cert.cert());
+        CompletableFuture<H3Client.Response> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.get("/slow");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> origin.hits("/slow") == 1);
+
+        var result = server.apply(ConfigLoader.parse("test.yaml",
+                config.formatted(cert.certificate(), cert.privateKey(), 200, "40s", origin.port())), "test");
+        assertThat(result.ok()).as(String.valueOf(result.error())).isTrue();
+
+        H3Client.Response r = inFlight.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(r.status()).as(r::describe).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("finished across the reload");
+        assertThat(client.quic.isActive()).isTrue();
+        assertThat(client.get("/hi").body()).isEqualTo("hi");
+        assertThat(server.http3Address("https").getPort()).isEqualTo(port);
+        HttpClient tcp = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(TlsProxyingTest.trusting(cert.cert())).connectTimeout(Duration.ofSeconds(5)).build();
+        HttpResponse<String> answer = tcp.send(HttpRequest.newBuilder(
+                URI.create("https://localhost:" + server.address("https").getPort() + "/hi")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.headers().allValues("alt-svc")).containsExactly("h3=\":" + port + "\"; ma=200");
     }
 }
