@@ -32,6 +32,14 @@ import java.util.function.IntSupplier;
  */
 final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
 
+    /** Fired by {@link Http3Listener#close()}: close the connection now, its sockets are going. */
+    static final Object CLOSE_NOW = new Object() {
+        @Override
+        public String toString() {
+            return "CLOSE_NOW";
+        }
+    };
+
     private final Http3Counters counters;
     private final ServerLifecycle lifecycle;
     /** Whether the listener is draining on its own (a reload removed it). */
@@ -143,6 +151,17 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == ServerLifecycle.DRAIN) {
             drain();
+            return;
+        }
+        if (evt == CLOSE_NOW) {
+            // The UDP side is closing (a restart, or a drain that ran out of time): say so before
+            // the socket goes, and whether streams were cut.
+            Http3ErrorCode code = openStreams == 0 ? Http3ErrorCode.H3_NO_ERROR : Http3ErrorCode.H3_INTERNAL_ERROR;
+            if (channel != null && channel.isOpen()) {
+                channel.close(true, code.code(), Unpooled.EMPTY_BUFFER);
+            } else {
+                ctx.close();
+            }
             return;
         }
         ctx.fireUserEventTriggered(evt);

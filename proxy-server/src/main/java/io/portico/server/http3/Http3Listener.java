@@ -2,6 +2,7 @@ package io.portico.server.http3;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
@@ -35,6 +36,7 @@ import io.portico.server.listener.Transport;
 
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -150,8 +152,25 @@ public final class Http3Listener {
         return connections.size();
     }
 
-    /** Closes the UDP sockets (established QUIC connections go with them). */
+    /**
+     * Closes the QUIC connections still open (CONNECTION_CLOSE: H3_NO_ERROR for an idle one,
+     * H3_INTERNAL_ERROR for one whose streams are cut), waits a moment for those to go out, and
+     * closes the UDP sockets. Without the first step a client learnt nothing: its connection went
+     * silent and its requests hung until its own idle timeout.
+     */
     public void close() {
+        List<ChannelFuture> closing = new ArrayList<>();
+        for (Channel ch : connections) {
+            closing.add(ch.closeFuture());
+            ch.pipeline().fireUserEventTriggered(Http3ConnectionGuard.CLOSE_NOW);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        for (ChannelFuture f : closing) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || !f.awaitUninterruptibly(left, TimeUnit.NANOSECONDS)) {
+                break;
+            }
+        }
         bound.closeAsync().join();
     }
 

@@ -1,6 +1,7 @@
 package io.portico.server.it;
 
 import io.netty.handler.codec.http3.Http3ClientConnectionHandler;
+import io.netty.handler.codec.http3.Http3ErrorCode;
 import io.netty.handler.ssl.util.SelfSignedCertificate;
 import io.portico.server.PorticoServer;
 import io.portico.server.config.ConfigException;
@@ -289,5 +290,63 @@ class Http3LifecycleTest {
                 URI.create("https://localhost:" + server.address("https").getPort() + "/hi")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(answer.headers().allValues("alt-svc")).containsExactly("h3=\":" + port + "\"; ma=200");
+    }
+
+    /**
+     * A reload that changes QUIC transport settings restarts the UDP side: the connections on the
+     * old sockets are told so with CONNECTION_CLOSE, rather than left to find out at their idle timeout.
+     */
+    @Test
+    void aReloadThatRestartsTheUdpSideClosesItsQuicConnectionsSayingSo() throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new ScriptedOrigin();
+        origin.on("/slow", r -> ScriptedOrigin.Reply.ok("too late").delayed(5000));
+        origin.on("/hi", r -> ScriptedOrigin.Reply.ok("hi"));
+        String config = """
+                workers: 1
+                admin: {address: "127.0.0.1:0"}
+                listeners:
+                  - name: https
+                    address: 127.0.0.1:0
+                    tls:
+                      certificates: [{cert: %s, key: %s}]
+                    http3: {enabled: true, max_streams: %d}
+                access_log: {enabled: false}
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: origin}]
+                """;
+        server = PorticoServer.start(ConfigLoader.parse("test.yaml",
+                config.formatted(cert.certificate(), cert.privateKey(), 100, origin.port())));
+        int port = server.http3Address("https").getPort();
+        client = new H3Client(port, cert.cert());
+        CompletableFuture<H3Client.Response> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.get("/slow");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> origin.hits("/slow") == 1);
+        try (H3Client idle = new H3Client(port, cert.cert())) {
+            assertThat(idle.get("/hi").body()).isEqualTo("hi");
+
+            var result = server.apply(ConfigLoader.parse("test.yaml",
+                    config.formatted(cert.certificate(), cert.privateKey(), 64, origin.port())), "test");
+            assertThat(result.ok()).as(String.valueOf(result.error())).isTrue();
+
+            H3Client.Response cut = inFlight.get(4, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(cut.status()).as(cut::describe).isEqualTo(-1);
+            await().atMost(Duration.ofSeconds(4)).until(() -> client.closedBy != null && idle.closedBy != null);
+            assertThat(client.closedBy.isApplicationClose()).isTrue();
+            assertThat((long) client.closedBy.error()).isEqualTo(Http3ErrorCode.H3_INTERNAL_ERROR.code());
+            assertThat(idle.closedBy.isApplicationClose()).isTrue();
+            assertThat((long) idle.closedBy.error()).isEqualTo(Http3ErrorCode.H3_NO_ERROR.code());
+        }
+        try (H3Client fresh = new H3Client(server.http3Address("https").getPort(), cert.cert())) {
+            assertThat(fresh.get("/hi").body()).isEqualTo("hi");
+        }
     }
 }
