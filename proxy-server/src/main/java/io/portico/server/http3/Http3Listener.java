@@ -98,10 +98,15 @@ public final class Http3Listener {
                                 .build());
                     }
                 };
-        ChannelHandler handler = gso == null ? codecs : new ChannelInitializer<Channel>() {
+        DatagramTraffic traffic = new DatagramTraffic(contexts.get().metrics());
+        ChannelHandler handler = new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(gso.watch(), codecs);
+                ch.pipeline().addLast(traffic);
+                if (gso != null) {
+                    ch.pipeline().addLast(gso.watch());
+                }
+                ch.pipeline().addLast(codecs);
             }
         };
         Bootstrap b = new Bootstrap().group(workers).channel(transport.datagramChannelClass()).handler(handler);

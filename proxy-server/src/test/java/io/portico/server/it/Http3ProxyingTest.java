@@ -298,4 +298,29 @@ class Http3ProxyingTest {
                 URI.create("https://localhost:" + tcpPort() + "/scripted/alt")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.headers().allValues("alt-svc")).containsExactly("h3=\":9443\"; ma=60");
     }
+
+    /** portico_received_bytes_total and portico_sent_bytes_total count the UDP side's datagrams, as the TCP side's bytes. */
+    @Test
+    void http3TrafficCountsInTheListenersByteCounters() throws Exception {
+        long inBefore = listenerCounter("portico_received_bytes_total");
+        long outBefore = listenerCounter("portico_sent_bytes_total");
+        byte[] body = new byte[50_000];
+        Http3Headers up = h3.headers("POST", "/upload");
+        up.setInt("content-length", body.length);
+        assertThat(h3.send(up, body).status()).isEqualTo(200);
+        H3Client.Response down = h3.get("/download/200000");
+        assertThat(down.bodyBytes).isEqualTo(200_000);
+        assertThat(listenerCounter("portico_received_bytes_total") - inBefore).isGreaterThan(50_000);
+        assertThat(listenerCounter("portico_sent_bytes_total") - outBefore).isGreaterThan(200_000);
+    }
+
+    private static long listenerCounter(String name) throws Exception {
+        String text = PorticoHarness.client().send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + portico.server().adminAddress().getPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "(?m)^" + name + "\\{listener=\"https\"} ([0-9.eE+]+)$").matcher(text);
+        assertThat(m.find()).as(name + " in\n" + text).isTrue();
+        return (long) Double.parseDouble(m.group(1));
+    }
 }
