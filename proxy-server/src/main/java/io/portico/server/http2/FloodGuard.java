@@ -78,8 +78,12 @@ final class FloodGuard {
                     resetWindowStart = now;
                     serverResets = 0;
                 }
-                // Resets the client provoked (malformed requests, MadeYouReset); a CANCEL is Portico's own doing.
-                if (errorCode != Http2Error.CANCEL.code() && ++serverResets > maxServerResets) {
+                // Resets the client provoked (malformed requests, MadeYouReset). A CANCEL is Portico's own
+                // doing, and so is a NO_ERROR: it follows a whole response that came before the request's
+                // end (a 413, a 401, an upstream that answered early) and only asks the client to stop
+                // sending (RFC 9113 section 8.1); counting it ended busy, well-behaved upload connections.
+                if (errorCode != Http2Error.CANCEL.code() && errorCode != Http2Error.NO_ERROR.code()
+                        && ++serverResets > maxServerResets) {
                     fail(ctx, Http2Counters.Reason.SERVER_RESETS, serverResets);
                 }
                 return f;

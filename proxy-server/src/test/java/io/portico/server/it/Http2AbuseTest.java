@@ -37,6 +37,9 @@ class Http2AbuseTest {
                   - default: true
                     max_body_size: 0
                     routes: [{match: {prefix: /}, upstream: origin}]
+                  - names: [small.test]
+                    max_body_size: 1k
+                    routes: [{match: {prefix: /}, upstream: origin}]
                 """.formatted(origin.port()), """
                     http2:
                       max_resets: 10
@@ -106,6 +109,28 @@ class Http2AbuseTest {
                 h2.headers(1 + 2 * i, RawH2.get("/hello").add("connection", "close"), true);
             }
         });
+    }
+
+    /**
+     * An upload answered before its body ends (here 413) is followed by RST_STREAM NO_ERROR, which
+     * only asks the client to stop sending: it is Portico's own doing, not a reset the client
+     * provoked, and many of them must not end the connection as max_server_resets does.
+     */
+    @Test
+    void earlyAnswersToUploadsAreNotCountedAsProvokedResets() throws Exception {
+        long before = counters().get(Reason.SERVER_RESETS);
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            for (int i = 0; i < 12; i++) {
+                int stream = 1 + 2 * i;
+                h2.headers(stream, RawH2.request("POST", "/upload").authority("small.test")
+                        .add("content-length", "5000"), false);
+                RawH2.Response r = h2.response(stream);
+                assertThat(r.status()).as("stream " + stream).isEqualTo("413");
+            }
+            h2.headers(25, RawH2.get("/hello"), true);
+            assertThat(h2.response(25).text()).isEqualTo("hello from abuse");
+        }
+        assertThat(counters().get(Reason.SERVER_RESETS)).isEqualTo(before);
     }
 
     @Test
