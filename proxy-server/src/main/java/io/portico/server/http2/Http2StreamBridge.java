@@ -41,7 +41,8 @@ import java.util.function.Function;
  *
  * <ul>
  *   <li>pseudo-headers become the request line; {@code :authority} becomes Host, and a Host that
- *       disagrees with it gets 400 (as nginx);</li>
+ *       disagrees with it gets 400 (as nginx); a request without {@code :scheme} (a plain CONNECT
+ *       aside) is malformed;</li>
  *   <li>connection-specific fields and {@code TE} other than {@code trailers} are refused with
  *       RST_STREAM PROTOCOL_ERROR (Netty's HPACK decoder checks them first; this is the second line);</li>
  *   <li>cookie fields are joined with "; " for HTTP/1 upstreams (section 8.2.3);</li>
@@ -145,6 +146,12 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         HttpHeaders headers = request.headers();
         declaredLength = RequestFields.contentLength(headers);
         CharSequence protocol = h2.get(PROTOCOL);
+        if (!RequestFields.validScheme(h2.scheme()) && (protocol != null || !HttpMethod.CONNECT.equals(request.method()))) {
+            // Section 8.3.1: every request but a plain CONNECT carries :scheme; one without is malformed
+            // and must not be forwarded (it was, with the connection's own scheme in X-Forwarded-Proto).
+            malformed(ctx);
+            return;
+        }
         if (protocol != null) {
             if (!HttpMethod.CONNECT.equals(request.method()) || h2.path() == null || frame.isEndStream()) {
                 malformed(ctx);

@@ -112,6 +112,28 @@ public final class RequestFields {
     }
 
     /**
+     * Whether {@code scheme} is a URI scheme (RFC 3986 section 3.1: a letter, then letters, digits,
+     * "+", "-" or "."), as {@code :scheme} must be (RFC 9113 section 8.3.1, RFC 9114 section 4.3.1).
+     * A missing one is not.
+     */
+    public static boolean validScheme(CharSequence scheme) {
+        if (scheme == null || scheme.isEmpty() || !alpha(scheme.charAt(0))) {
+            return false;
+        }
+        for (int i = 1; i < scheme.length(); i++) {
+            char c = scheme.charAt(i);
+            if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean alpha(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
+
+    /**
      * A trailer section as the last part of a request. Fields a trailer must not carry are dropped,
      * as the HTTP/1.1 decoder drops them: an upstream could take a Content-Length or Host there for
      * the message's own.

@@ -163,6 +163,23 @@ class Http2ProxyingTest {
         assertThat(origin.requests.get() - before).as("requests the origin saw").isEqualTo(1);
     }
 
+    /** RFC 9113 section 8.3.1: a request without :scheme (CONNECT aside) is malformed and must not be forwarded. */
+    @Test
+    void aRequestWithoutSchemeResetsTheStreamAndNeverReachesTheOrigin() throws Exception {
+        int before = origin.requests.get();
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers(false).method("GET").path("/hello")
+                    .authority("localhost"), true);
+            assertThat(h2.response(1).resetCode()).isEqualTo(PROTOCOL_ERROR);
+            // An empty one is no scheme either.
+            h2.headers(3, RawH2.get("/hello").scheme(""), true);
+            assertThat(h2.response(3).resetCode()).isEqualTo(PROTOCOL_ERROR);
+            h2.headers(5, RawH2.get("/hello"), true);
+            assertThat(h2.response(5).text()).isEqualTo("hello from h2");
+        }
+        assertThat(origin.requests.get() - before).as("requests the origin saw").isEqualTo(1);
+    }
+
     @Test
     void dataThatDisagreesWithContentLengthResetsTheStreamAndNeverCompletesUpstream() throws Exception {
         int before = origin.requests.get();
