@@ -25,6 +25,7 @@ import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.HttpConversionUtil;
@@ -229,6 +230,21 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         }
         requestEnded = true;
         ctx.fireChannelRead(last);
+    }
+
+    /**
+     * A stream error the codec found itself (DATA against content-length, a frame the stream's
+     * state does not allow): {@link Http2StreamErrors} has reset the stream with its code and
+     * counted it, and the multiplexer closes this channel, which ends the exchange. It goes no
+     * further: the exchange handler would log the client's mistake as a server warning with a
+     * stack trace, once per stream a client cares to send.
+     */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof Http2Exception) {
+            return;
+        }
+        ctx.fireExceptionCaught(cause);
     }
 
     /** A stream error (RFC 9113 section 8.1.1): reset the stream; the exchange sees its client go. */

@@ -180,6 +180,45 @@ class Http2ProxyingTest {
         assertThat(origin.requests.get() - before).as("requests the origin saw").isEqualTo(1);
     }
 
+    /**
+     * Netty's codec finds a content-length mismatch itself and hands the stream error to the
+     * stream's handlers: a malformed request is the client's fault and is counted, not logged as
+     * a server warning with a stack trace (one per stream an attacker sends).
+     */
+    @Test
+    void aStreamErrorTheCodecFindsIsNotLoggedAsAWarning() throws Exception {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("portico");
+        java.util.List<java.util.logging.LogRecord> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+                    warnings.add(r);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(capture);
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.request("POST", "/upload").add("content-length", "10"), false);
+            h2.data(1, new byte[5], true);
+            assertThat(h2.response(1).resetCode()).isEqualTo(PROTOCOL_ERROR);
+            // The connection's event loop has finished with stream 1 once stream 3 is answered.
+            h2.headers(3, RawH2.get("/hello"), true);
+            assertThat(h2.response(3).text()).isEqualTo("hello from h2");
+        } finally {
+            log.removeHandler(capture);
+        }
+        assertThat(warnings).extracting(java.util.logging.LogRecord::getMessage).isEmpty();
+    }
+
     @Test
     void dataThatDisagreesWithContentLengthResetsTheStreamAndNeverCompletesUpstream() throws Exception {
         int before = origin.requests.get();
