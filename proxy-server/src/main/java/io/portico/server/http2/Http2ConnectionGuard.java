@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * counts streams, closes an idle connection, names the abuse behind each connection error in
  * {@link Http2Counters} (Netty's codec has already sent the GOAWAY), and drains on shutdown in two
  * steps as RFC 9113 section 6.8 suggests: a GOAWAY with the largest stream id, a PING round trip
- * for streams already on their way, then a GOAWAY with the real last stream id; the connection
+ * (at most a second) for streams already on their way, then a GOAWAY with the real last stream id; the connection
  * closes when its last stream ends.
  */
 final class Http2ConnectionGuard extends ChannelDuplexHandler implements ChannelFutureListener {
@@ -37,6 +37,11 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
 
     /** PING payload that marks the round trip between the two GOAWAY frames of a drain. */
     private static final long DRAIN_PING = 0x706f727469636fL;
+    /**
+     * How long the first GOAWAY of a drain waits for its PING's answer before the final one goes
+     * anyway (Go's server waits 1 s too): a client that never answers must not keep opening streams.
+     */
+    private static final long DRAIN_PING_TIMEOUT_MILLIS = 1000;
 
     private final Http2ListenerConfig config;
     private final Http2Counters counters;
@@ -175,10 +180,13 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         }
         ctx.write(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR).setExtraStreamIds(Integer.MAX_VALUE));
         ctx.writeAndFlush(new DefaultHttp2PingFrame(DRAIN_PING));
+        // Without this, a client that ignored the PING kept the connection open with new streams past
+        // keepalive_requests, and on a reload on the old config, for as long as it stayed busy.
+        ctx.executor().schedule(this::sendFinalGoAway, DRAIN_PING_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     private void sendFinalGoAway() {
-        if (finalGoAwaySent) {
+        if (finalGoAwaySent || !ctx.channel().isActive()) {
             return;
         }
         finalGoAwaySent = true;

@@ -33,6 +33,7 @@ class Http2KeepaliveRequestsTest {
 
     @Test
     void afterKeepaliveRequestsStreamsTheConnectionEndsWithAGracefulGoAwayAndTheLastStreamIsServed() throws Exception {
+        int before = origin.requests.get();
         try (RawH2 h2 = new RawH2(portico.port())) {
             h2.headers(1, RawH2.get("/hello"), true);
             assertThat(h2.response(1).status()).isEqualTo("200");
@@ -59,6 +60,42 @@ class Http2KeepaliveRequestsTest {
             assertThat(lastGoAway).isNotNull();
             assertThat(lastGoAway.lastStreamId()).isEqualTo(5);
         }
-        assertThat(origin.requests.get()).isEqualTo(3);
+        assertThat(origin.requests.get() - before).isEqualTo(3);
+    }
+
+    /**
+     * The final GOAWAY of a drain waits for the PING round trip, but not forever: a client that
+     * never answers the PING gets it anyway, and the connection closes, instead of staying open
+     * for new streams past keepalive_requests (or, on a reload, on the old config) for as long as
+     * that client likes.
+     */
+    @Test
+    void aClientThatNeverAnswersTheDrainPingStillGetsTheFinalGoAwayAndTheConnectionCloses() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            for (int stream = 1; stream <= 5; stream += 2) {
+                h2.headers(stream, RawH2.get("/hello"), true);
+            }
+            java.util.List<RawH2.Frame> goAways = new java.util.ArrayList<>();
+            boolean pinged = false;
+            RawH2.Frame f;
+            try {
+                while ((f = h2.next()) != null) {
+                    if (f.type() == RawH2.HEADERS) {
+                        h2.headersOf(f);
+                    } else if (f.type() == RawH2.PING && (f.flags() & RawH2.ACK) == 0) {
+                        pinged = true; // and never answered
+                    } else if (f.type() == RawH2.GOAWAY) {
+                        goAways.add(f);
+                    }
+                }
+            } catch (java.net.SocketTimeoutException stillOpen) {
+                throw new AssertionError("the connection stayed open; GOAWAY frames seen: " + goAways.size(), stillOpen);
+            }
+            assertThat(pinged).isTrue();
+            assertThat(goAways).hasSize(2);
+            assertThat(goAways.get(0).lastStreamId()).isEqualTo(Integer.MAX_VALUE);
+            assertThat(goAways.get(1).lastStreamId()).isEqualTo(5);
+            assertThat(goAways.get(1).errorCode()).isZero();
+        }
     }
 }
