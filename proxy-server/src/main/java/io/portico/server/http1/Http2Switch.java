@@ -20,7 +20,7 @@ final class Http2Switch {
         String subject = http1.clientSubject();
         String fingerprint = http1.clientFingerprint();
         return new Http2Frontend(context.config().http2(), context.http2Counters(),
-                context.config().http().keepaliveRequests(), true,
+                context.config().http().keepaliveRequests(), context.config().http().keepaliveTimeout(), true,
                 () -> new Http1ProxyHandler(context, ListenerMetrics.HTTP_2, sni, subject, fingerprint));
     }
 

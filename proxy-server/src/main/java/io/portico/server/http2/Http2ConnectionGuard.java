@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The last handler of an HTTP/2 client connection: it opens the connection's receive window,
- * counts streams, closes an idle connection, names the abuse behind each connection error in
+ * counts streams, closes a connection that has had no stream open for keepalive_timeout (with
+ * GOAWAY, as nginx does), names the abuse behind each connection error in
  * {@link Http2Counters} (Netty's codec has already sent the GOAWAY), and drains on shutdown in two
  * steps as RFC 9113 section 6.8 suggests: a GOAWAY with the largest stream id, a PING round trip
  * (at most a second) for streams already on their way, then a GOAWAY with the real last stream id; the connection
@@ -52,16 +53,26 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     private final ArrayList<Http2StreamBridge> streams = new ArrayList<>();
     private final long streamIdleNanos;
     private ScheduledFuture<?> sweep;
+    /** The listener's keepalive_timeout: how long the connection may have no stream open. */
+    private final long idleNanos;
+    /** When the last stream ended (or the connection began), while none is open. */
+    private long idleSince;
+    /** The idle check, re-armed lazily: at most one per period in which the connection went idle. */
+    private ScheduledFuture<?> idleTimer;
     private int activeStreams;
     private boolean draining;
     private boolean finalGoAwaySent;
 
-    /** @param maxStreams streams on the connection before it is drained, as nginx's keepalive_requests does for h2 */
-    Http2ConnectionGuard(Http2ListenerConfig config, Http2Counters counters, int maxStreams) {
+    /**
+     * @param maxStreams streams on the connection before it is drained, as nginx's keepalive_requests does for h2
+     * @param idleNanos  how long the connection may have no stream open before it is closed (keepalive_timeout)
+     */
+    Http2ConnectionGuard(Http2ListenerConfig config, Http2Counters counters, int maxStreams, long idleNanos) {
         this.config = config;
         this.counters = counters;
         this.maxStreams = maxStreams;
         this.streamIdleNanos = config.streamIdleTimeout().toNanos();
+        this.idleNanos = idleNanos;
     }
 
     /**
@@ -90,20 +101,46 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         }
     }
 
+    /** Checks the connection for {@code delay} from now: the check closes it if it stayed idle. */
+    private void armIdle(long delay) {
+        idleTimer = ctx.executor().schedule(this::idleCheck, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void idleCheck() {
+        idleTimer = null;
+        if (!ctx.channel().isActive() || activeStreams > 0) {
+            // A stream is open: the check is armed again when the last one ends.
+            return;
+        }
+        long left = idleSince + idleNanos - System.nanoTime();
+        if (left > 0) {
+            armIdle(left);
+            return;
+        }
+        // Netty's close sends GOAWAY with the last stream id first.
+        ctx.close();
+    }
+
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        if (sweep != null) {
-            sweep.cancel(false);
-        }
+        cancelTimers();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimers();
+        ctx.fireChannelInactive();
+    }
+
+    private void cancelTimers() {
         if (sweep != null) {
             sweep.cancel(false);
             sweep = null;
         }
-        ctx.fireChannelInactive();
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
     }
 
     @Override
@@ -119,6 +156,10 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         }
         ctx.flush();
         ch.read();
+        // Before its first stream the connection is idle too: a client that only sent the preface
+        // held it (and its socket) for good, as nothing else closed an HTTP/2 connection.
+        idleSince = System.nanoTime();
+        armIdle(idleNanos);
     }
 
     void streamOpened(Channel stream) {
@@ -137,6 +178,13 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         activeStreams--;
         if (draining && finalGoAwaySent && activeStreams == 0) {
             ctx.close();
+            return;
+        }
+        if (activeStreams == 0) {
+            idleSince = System.nanoTime();
+            if (idleTimer == null) {
+                armIdle(idleNanos);
+            }
         }
     }
 

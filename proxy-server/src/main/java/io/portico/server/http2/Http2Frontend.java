@@ -11,6 +11,7 @@ import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.portico.server.config.Http2ListenerConfig;
 
+import java.time.Duration;
 import java.util.function.Supplier;
 
 /**
@@ -26,24 +27,27 @@ public final class Http2Frontend {
     private final boolean connectProtocol;
     private final Supplier<ChannelHandler> exchanges;
     private final int maxStreams;
+    private final long idleNanos;
 
     /**
      * @param maxStreams      streams on one connection before a graceful GOAWAY (keepalive_requests)
+     * @param idleTimeout     how long a connection may have no stream open before it is closed (keepalive_timeout)
      * @param connectProtocol announce extended CONNECT (RFC 8441)
      * @param exchanges       a new exchange handler for each stream
      */
-    public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, int maxStreams, boolean connectProtocol,
-                         Supplier<ChannelHandler> exchanges) {
+    public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, int maxStreams, Duration idleTimeout,
+                         boolean connectProtocol, Supplier<ChannelHandler> exchanges) {
         this.config = config;
         this.counters = counters;
         this.maxStreams = maxStreams;
+        this.idleNanos = idleTimeout.toNanos();
         this.connectProtocol = connectProtocol;
         this.exchanges = exchanges;
     }
 
     /** Appends the HTTP/2 handlers to a connection whose HTTP/1 handlers are gone (ALPN h2, prior knowledge). */
     public void install(ChannelPipeline pipeline) {
-        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams);
+        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
         pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0));
         pipeline.addLast("h2-errors", new Http2StreamErrors(counters));
         pipeline.addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer(guard)));
@@ -52,7 +56,7 @@ public final class Http2Frontend {
 
     /** The codec {@code Upgrade: h2c} switches to; it adds the same handlers as {@link #install}. */
     public HttpServerUpgradeHandler.UpgradeCodec upgradeCodec() {
-        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams);
+        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
         Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0);
         return new Http2ServerUpgradeCodec(codec, new Http2StreamErrors(counters),
                 new Http2MultiplexHandler(new StreamInitializer(guard)), guard);
