@@ -21,6 +21,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
@@ -294,7 +295,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         if (code == 101 && webSocketPending) {
             // The upstream accepted: the extended CONNECT succeeds with 200 and the stream becomes the tunnel.
             response.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
-            Http2Headers headers = HttpConversionUtil.toHttp2Headers(response.headers(), false);
+            Http2Headers headers = responseHeaders(response);
             headers.status(HttpResponseStatus.OK.codeAsText());
             ReferenceCountUtil.release(response);
             webSocketPending = false;
@@ -305,7 +306,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             return;
         }
         webSocketPending = false;
-        Http2Headers headers = HttpConversionUtil.toHttp2Headers(response.headers(), false);
+        Http2Headers headers = responseHeaders(response);
         headers.status(response.status().codeAsText());
         if (code < 200) {
             // 103 Early Hints and friends: a HEADERS frame of their own; their (empty) body parts are dropped.
@@ -326,6 +327,17 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             return;
         }
         ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+    }
+
+    /**
+     * A response head's fields as HTTP/2 headers, ready for {@code :status}. Netty answers a head
+     * without fields (Portico's own 100 Continue) with its immutable empty instance, on which
+     * setting the status threw: the 100 never left, and a client waiting for it before sending
+     * its body waited until stream_idle_timeout.
+     */
+    private static Http2Headers responseHeaders(HttpResponse response) {
+        return response.headers().isEmpty() ? new DefaultHttp2Headers(false)
+                : HttpConversionUtil.toHttp2Headers(response.headers(), false);
     }
 
     private void writeContent(ChannelHandlerContext ctx, HttpContent content, ChannelPromise promise) {

@@ -267,6 +267,31 @@ class Http2ProxyingTest {
         }
     }
 
+    /**
+     * Expect: 100-continue (RFC 9110 section 10.1.1) over HTTP/2: Portico asks for the body with a
+     * 100 HEADERS frame, as it does over HTTP/1.1; a client that waits for it before sending must
+     * get it.
+     */
+    @Test
+    void expectContinueGetsA100BeforeTheBodyIsSent() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.request("POST", "/upload").add("expect", "100-continue").add("content-length", "5"), false);
+            RawH2.Frame f;
+            do {
+                f = h2.next();
+                assertThat(f).as("the connection stayed open").isNotNull();
+                assertThat(f.type()).as("no reset, no GOAWAY").isNotIn(RawH2.RST_STREAM, RawH2.GOAWAY);
+            } while (f.type() != RawH2.HEADERS);
+            assertThat(f.stream()).isEqualTo(1);
+            assertThat(h2.headersOf(f).status().toString()).isEqualTo("100");
+            assertThat(f.flags() & RawH2.END_STREAM).as("not the end of the stream").isZero();
+            h2.data(1, new byte[5], true);
+            RawH2.Response r = h2.response(1);
+            assertThat(r.status()).isEqualTo("200");
+            assertThat(r.text()).isEqualTo("received 5");
+        }
+    }
+
     @Test
     void earlyHintsArePassedOnBeforeTheResponse() throws Exception {
         try (RawH2 h2 = new RawH2(portico.port())) {
