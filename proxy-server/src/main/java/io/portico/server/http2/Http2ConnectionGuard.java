@@ -180,7 +180,8 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
             ctx.close();
             return;
         }
-        if (activeStreams == 0) {
+        if (activeStreams == 0 && ctx.channel().isActive()) {
+            // (Streams also end as a closed connection takes them down: no timer would hold it then.)
             idleSince = System.nanoTime();
             if (idleTimer == null) {
                 armIdle(idleNanos);
