@@ -6,6 +6,7 @@ import io.netty.handler.ssl.util.SelfSignedCertificate;
 import io.portico.server.PorticoServer;
 import io.portico.server.config.ConfigException;
 import io.portico.server.config.ConfigLoader;
+import io.portico.server.config.PorticoConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -245,37 +246,10 @@ class Http3LifecycleTest {
         origin = new ScriptedOrigin();
         origin.on("/slow", r -> ScriptedOrigin.Reply.ok("finished across the reload").delayed(800));
         origin.on("/hi", r -> ScriptedOrigin.Reply.ok("hi"));
-        String config = """
-                workers: 1
-                admin: {address: "127.0.0.1:0"}
-                listeners:
-                  - name: https
-                    address: 127.0.0.1:0
-                    tls:
-                      certificates: [{cert: %s, key: %s}]
-                    http3: {enabled: true, alt_svc_max_age: %d, stream_idle_timeout: %s}
-                access_log: {enabled: false}
-                upstreams:
-                  origin:
-                    backends: [{address: "127.0.0.1:%d"}]
-                servers:
-                  - routes: [{match: {prefix: /}, upstream: origin}]
-                """;
-        server = PorticoServer.start(ConfigLoader.parse("test.yaml",
-                config.formatted(cert.certificate(), cert.privateKey(), 100, "30s", origin.port())));
+        CompletableFuture<H3Client.Response> inFlight = startWithASlowRequest("alt_svc_max_age: 100, stream_idle_timeout: 30s");
         int port = server.http3Address("https").getPort();
-        client = new H3Client(port, cert.cert());
-        CompletableFuture<H3Client.Response> inFlight = CompletableFuture.supplyAsync(() -> {
-            try {
-                return client.get("/slow");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        await().atMost(Duration.ofSeconds(10)).until(() -> origin.hits("/slow") == 1);
 
-        var result = server.apply(ConfigLoader.parse("test.yaml",
-                config.formatted(cert.certificate(), cert.privateKey(), 200, "40s", origin.port())), "test");
+        var result = server.apply(reloadConfig("alt_svc_max_age: 200, stream_idle_timeout: 40s"), "test");
         assertThat(result.ok()).as(String.valueOf(result.error())).isTrue();
 
         H3Client.Response r = inFlight.get(20, java.util.concurrent.TimeUnit.SECONDS);
@@ -302,39 +276,12 @@ class Http3LifecycleTest {
         origin = new ScriptedOrigin();
         origin.on("/slow", r -> ScriptedOrigin.Reply.ok("too late").delayed(5000));
         origin.on("/hi", r -> ScriptedOrigin.Reply.ok("hi"));
-        String config = """
-                workers: 1
-                admin: {address: "127.0.0.1:0"}
-                listeners:
-                  - name: https
-                    address: 127.0.0.1:0
-                    tls:
-                      certificates: [{cert: %s, key: %s}]
-                    http3: {enabled: true, max_streams: %d}
-                access_log: {enabled: false}
-                upstreams:
-                  origin:
-                    backends: [{address: "127.0.0.1:%d"}]
-                servers:
-                  - routes: [{match: {prefix: /}, upstream: origin}]
-                """;
-        server = PorticoServer.start(ConfigLoader.parse("test.yaml",
-                config.formatted(cert.certificate(), cert.privateKey(), 100, origin.port())));
+        CompletableFuture<H3Client.Response> inFlight = startWithASlowRequest("max_streams: 100");
         int port = server.http3Address("https").getPort();
-        client = new H3Client(port, cert.cert());
-        CompletableFuture<H3Client.Response> inFlight = CompletableFuture.supplyAsync(() -> {
-            try {
-                return client.get("/slow");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        await().atMost(Duration.ofSeconds(10)).until(() -> origin.hits("/slow") == 1);
         try (H3Client idle = new H3Client(port, cert.cert())) {
             assertThat(idle.get("/hi").body()).isEqualTo("hi");
 
-            var result = server.apply(ConfigLoader.parse("test.yaml",
-                    config.formatted(cert.certificate(), cert.privateKey(), 64, origin.port())), "test");
+            var result = server.apply(reloadConfig("max_streams: 64"), "test");
             assertThat(result.ok()).as(String.valueOf(result.error())).isTrue();
 
             H3Client.Response cut = inFlight.get(4, java.util.concurrent.TimeUnit.SECONDS);
@@ -348,5 +295,40 @@ class Http3LifecycleTest {
         try (H3Client fresh = new H3Client(server.http3Address("https").getPort(), cert.cert())) {
             assertThat(fresh.get("/hi").body()).isEqualTo("hi");
         }
+    }
+
+    /** One HTTP/3 listener in front of {@link #origin}, its {@code http3} mapping given {@code http3Settings} besides enabled. */
+    private PorticoConfig reloadConfig(String http3Settings) throws ConfigException {
+        return ConfigLoader.parse("test.yaml", """
+                workers: 1
+                admin: {address: "127.0.0.1:0"}
+                listeners:
+                  - name: https
+                    address: 127.0.0.1:0
+                    tls:
+                      certificates: [{cert: %s, key: %s}]
+                    http3: {enabled: true, %s}
+                access_log: {enabled: false}
+                upstreams:
+                  origin:
+                    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(cert.certificate(), cert.privateKey(), http3Settings, origin.port()));
+    }
+
+    /** Starts Portico with {@link #reloadConfig} and {@link #client} on it, and a GET of /slow in flight at the origin. */
+    private CompletableFuture<H3Client.Response> startWithASlowRequest(String http3Settings) throws Exception {
+        server = PorticoServer.start(reloadConfig(http3Settings));
+        client = new H3Client(server.http3Address("https").getPort(), cert.cert());
+        CompletableFuture<H3Client.Response> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.get("/slow");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> origin.hits("/slow") == 1);
+        return inFlight;
     }
 }
