@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -100,7 +101,15 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
             malformed(ctx);
             return;
         }
-        HttpRequest request = RequestFields.toRequest(h3.method(), h3.path(), h3.authority(), h3);
+        CharSequence method = h3.method();
+        if (!(method != null && HttpMethod.CONNECT.asciiName().contentEquals(method))
+                && !RequestFields.validScheme(h3.scheme())) {
+            // Section 4.3.1: every request but CONNECT carries a :scheme; one without (or with no
+            // scheme's syntax) is malformed and must not be forwarded.
+            malformed(ctx);
+            return;
+        }
+        HttpRequest request = RequestFields.toRequest(method, h3.path(), h3.authority(), h3);
         if (request == null) {
             malformed(ctx);
             return;

@@ -205,6 +205,22 @@ class Http3ProxyingTest {
         assertThat(origin.requests.get()).isEqualTo(before);
     }
 
+    /** RFC 9114 section 4.3.1: a request other than CONNECT without :scheme, or with a bad one, is malformed. */
+    @Test
+    void aRequestWithoutOrWithABadSchemeIsResetAndNeverReachesTheOrigin() throws Exception {
+        int before = origin.requests.get();
+        Http3Headers noScheme = H3Client.unvalidated().method("GET").path("/hello").authority(h3.authority);
+        H3Client.Response r = h3.send(noScheme, null);
+        assertThat(r.status()).as(r::describe).isEqualTo(-1);
+        assertThat(r.resetCode).as(r::describe).isEqualTo(Http3ErrorCode.H3_MESSAGE_ERROR.code());
+        Http3Headers badScheme = H3Client.unvalidated().method("GET").scheme("1ttp").path("/hello")
+                .authority(h3.authority);
+        H3Client.Response bad = h3.send(badScheme, null);
+        assertThat(bad.status()).as(bad::describe).isEqualTo(-1);
+        assertThat(bad.resetCode).as(bad::describe).isEqualTo(Http3ErrorCode.H3_MESSAGE_ERROR.code());
+        assertThat(origin.requests.get()).isEqualTo(before);
+    }
+
     @Test
     void aConnectionSpecificFieldIsResetAndNeverReachesTheOrigin() throws Exception {
         int before = origin.requests.get();
