@@ -4,6 +4,7 @@ import io.netty.handler.codec.quic.Quic;
 import io.portico.server.http3.QuicServerTls;
 import io.portico.tls.TlsConfigException;
 
+import io.portico.server.config.Http2ListenerConfig;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.ListenerProtocol;
 import io.portico.server.config.PorticoConfig;
@@ -143,6 +144,14 @@ final class ConfigGeneration {
                     warnings.addAll(sc.warnings());
                     streams.put(lc.name(), sc);
                     continue;
+                }
+                Http2ListenerConfig h2 = lc.http2();
+                long allStreams = (long) h2.maxConcurrentStreams() * h2.initialWindowSize().bytes();
+                if ((h2.enabled() || h2.h2c()) && h2.connectionWindowSize().bytes() < allStreams) {
+                    warnings.add("listener " + lc.name() + ": http2.connection_window_size ("
+                            + h2.connectionWindowSize().bytes() + " bytes) is less than max_concurrent_streams x"
+                            + " initial_window_size (" + allStreams + " bytes): request bodies stalled on slow"
+                            + " upstreams can fill the connection's window and hold back the other streams' uploads");
                 }
                 contexts.put(lc.name(), new ListenerContext(lc, router, config.forwarding(), accessLog, server.lifecycle(),
                         listenerTls, server.metrics().listener(lc.name()), server.bufferBudget(), config.listeners(),

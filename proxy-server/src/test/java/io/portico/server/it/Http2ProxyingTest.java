@@ -380,4 +380,26 @@ class Http2ProxyingTest {
             assertThat(f.errorCode()).as("NO_ERROR").isZero();
         }
     }
+
+    /**
+     * A connection window smaller than all the streams' windows together lets uploads stalled on
+     * slow upstreams hold back the others: said at start-up, as the config reference advises.
+     */
+    @Test
+    void aConnectionWindowSmallerThanAllTheStreamWindowsIsWarnedAbout() throws Exception {
+        String servers = """
+                servers:
+                  - routes:
+                      - match: { prefix: / }
+                        respond: { body: "here" }
+                """;
+        try (PorticoHarness tight = PorticoHarness.start(servers, """
+                    http2: {max_concurrent_streams: 256}
+                """); PorticoHarness fine = PorticoHarness.start(servers)) {
+            assertThat(tight.server().warnings()).anyMatch(w -> w.startsWith(
+                    "listener http: http2.connection_window_size (8388608 bytes) is less than max_concurrent_streams x"
+                            + " initial_window_size (16777216 bytes)"));
+            assertThat(fine.server().warnings()).noneMatch(w -> w.contains("connection_window_size"));
+        }
+    }
 }
