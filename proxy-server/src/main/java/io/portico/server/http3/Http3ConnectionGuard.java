@@ -9,14 +9,17 @@ import io.netty.handler.codec.http3.Http3ErrorCode;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicTransportError;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.http1.ServerLifecycle;
 import io.portico.server.limits.ListenerGate;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * Owns one QUIC connection: counts it, registers it for graceful shutdown, and on drain sends
@@ -59,13 +62,21 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     private long lastStreamId = -1;
     private boolean draining;
     private long goAwayId;
+    /** The listener's keepalive_timeout of the moment: how long the connection may have no stream open. */
+    private final LongSupplier idleNanos;
+    /** When the last stream ended (or the connection began), while none is open. */
+    private long idleSince;
+    /** The idle check, re-armed lazily: at most one per period in which the connection went idle. */
+    private ScheduledFuture<?> idleTimer;
+    private ChannelHandlerContext ctx;
 
     /**
      * @param gate        the listener's connection caps, or null for none
      * @param maxRequests request streams one connection serves before it is drained (keepalive_requests)
      */
     Http3ConnectionGuard(Http3Counters counters, ServerLifecycle lifecycle, BooleanSupplier listenerDraining,
-                         ListenerGate gate, IntSupplier maxRequests) {
+                         ListenerGate gate, IntSupplier maxRequests, LongSupplier idleNanos) {
+        this.idleNanos = idleNanos;
         this.counters = counters;
         this.maxRequests = maxRequests;
         this.gate = gate;
@@ -94,11 +105,42 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
         if (lifecycle.draining() || listenerDraining.getAsBoolean()) {
             drain();
         }
+        this.ctx = ctx;
+        idleSince = System.nanoTime();
+        armIdle(idleNanos.getAsLong());
         ctx.fireChannelActive();
+    }
+
+    /**
+     * A connection with no stream open for keepalive_timeout is drained (GOAWAY, then
+     * CONNECTION_CLOSE with H3_NO_ERROR), as an idle HTTP/1.1 or HTTP/2 connection is closed: QUIC's
+     * own idle timeout restarts with every packet, so a client sending only PINGs held its
+     * connection, and its place under the listener's caps, for good.
+     */
+    private void armIdle(long delay) {
+        idleTimer = ctx.executor().schedule(this::idleCheck, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void idleCheck() {
+        idleTimer = null;
+        if (!channel.isActive() || openStreams > 0 || draining) {
+            // A stream is open: the check is armed again when the last one ends.
+            return;
+        }
+        long left = idleSince + idleNanos.getAsLong() - System.nanoTime();
+        if (left > 0) {
+            armIdle(left);
+            return;
+        }
+        drain();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
         if (admitted) {
             admitted = false;
             gate.leave(clientIp);
@@ -138,6 +180,11 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
         openStreams--;
         if (draining && openStreams == 0) {
             closeGracefully();
+        } else if (openStreams == 0 && channel.isActive()) {
+            idleSince = System.nanoTime();
+            if (idleTimer == null) {
+                armIdle(idleNanos.getAsLong());
+            }
         }
     }
 

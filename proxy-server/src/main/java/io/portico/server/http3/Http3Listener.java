@@ -225,7 +225,8 @@ public final class Http3Listener {
         protected void initChannel(QuicChannel ch) {
             open.add(ch);
             Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on, gate,
-                    () -> contexts.get().config().http().keepaliveRequests());
+                    () -> contexts.get().config().http().keepaliveRequests(),
+                    () -> contexts.get().config().http().keepaliveTimeout().toNanos());
             Http3SettingsFrame settings = new DefaultHttp3SettingsFrame();
             // The limits of the config of the moment: a reload that keeps the UDP side applies to the next connection.
             settings.put(Http3SettingsFrame.HTTP3_SETTINGS_MAX_FIELD_SECTION_SIZE,

@@ -146,4 +146,24 @@ class Http3LimitsTest {
             assertThat(next.get("/again").status()).isEqualTo(200);
         }
     }
+
+    /**
+     * A QUIC connection with no stream open for keepalive_timeout gets GOAWAY and closes with
+     * H3_NO_ERROR, as idle HTTP/1.1 and HTTP/2 connections close. QUIC's idle timeout (60s here)
+     * restarts with every packet, so a client sending PINGs held its connection, and its place
+     * under the caps, for good; one sending nothing held it for the whole minute.
+     */
+    @Test
+    void aConnectionWithNoStreamOpenForKeepaliveTimeoutIsToldGoAwayAndClosed() throws Exception {
+        start("""
+                http: {keepalive_timeout: 1s}
+                """);
+        try (H3Client c = new H3Client(port(), cert.cert())) {
+            assertThat(c.get("/first").status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(10)).until(() -> c.closedBy != null);
+            assertThat(c.closedBy.isApplicationClose()).isTrue();
+            assertThat(c.closedBy.error()).isEqualTo((int) Http3ErrorCode.H3_NO_ERROR.code());
+            assertThat(h3Event("graceful_goaway")).isEqualTo(1);
+        }
+    }
 }
