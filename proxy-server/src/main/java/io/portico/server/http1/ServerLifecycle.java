@@ -3,6 +3,7 @@ package io.portico.server.http1;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.quic.QuicChannel;
 import io.portico.server.limits.ReadGate;
 import io.portico.websocket.WebSocketRelay;
 
@@ -35,6 +36,18 @@ public final class ServerLifecycle {
         @Override
         public String toString() {
             return "RETIRE";
+        }
+    };
+
+    /**
+     * Fired on a connection that handles its own last words ({@link #closeAll}): a QUIC connection
+     * closes with an HTTP/3 code (H3_NO_ERROR when idle, H3_INTERNAL_ERROR when streams are cut)
+     * rather than QUIC's default application code 0, which HTTP/3 does not define.
+     */
+    public static final Object CLOSE_NOW = new Object() {
+        @Override
+        public String toString() {
+            return "CLOSE_NOW";
         }
     };
 
@@ -142,6 +155,11 @@ public final class ServerLifecycle {
     public void closeAll() {
         List<ChannelFuture> closing = new ArrayList<>();
         for (Channel ch : clients.keySet()) {
+            if (ch instanceof QuicChannel) {
+                // Its guard closes it with an HTTP/3 code first (see CLOSE_NOW); the close below,
+                // queued behind the event on the connection's loop, then finds it closing.
+                ch.pipeline().fireUserEventTriggered(CLOSE_NOW);
+            }
             closing.add(ch.close());
         }
         for (ChannelFuture f : closing) {

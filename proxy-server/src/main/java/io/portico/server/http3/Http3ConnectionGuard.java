@@ -35,13 +35,11 @@ import java.util.function.LongSupplier;
  */
 final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
 
-    /** Fired by {@link Http3Listener#close()}: close the connection now, its sockets are going. */
-    static final Object CLOSE_NOW = new Object() {
-        @Override
-        public String toString() {
-            return "CLOSE_NOW";
-        }
-    };
+    /**
+     * Fired by {@link Http3Listener#close()} and at the end of a shutdown's drain
+     * ({@link ServerLifecycle#closeAll}): close the connection now, its sockets are going.
+     */
+    static final Object CLOSE_NOW = ServerLifecycle.CLOSE_NOW;
 
     private final Http3Counters counters;
     private final ServerLifecycle lifecycle;

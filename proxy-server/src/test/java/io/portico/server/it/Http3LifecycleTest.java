@@ -267,6 +267,23 @@ class Http3LifecycleTest {
     }
 
     /**
+     * A shutdown whose time runs out with a stream still in flight closes the QUIC connection with
+     * H3_INTERNAL_ERROR, an HTTP/3 code, rather than QUIC's default application code 0, which
+     * HTTP/3 does not define.
+     */
+    @Test
+    void aShutdownWhoseTimeRunsOutClosesTheQuicConnectionWithAnHttp3Code() throws Exception {
+        cert = new SelfSignedCertificate("localhost");
+        origin = new ScriptedOrigin();
+        origin.on("/slow", r -> ScriptedOrigin.Reply.ok("too late").delayed(5000));
+        startWithASlowRequest("alt_svc_max_age: 0");
+        server.shutdown(Duration.ofMillis(300));
+        await().atMost(Duration.ofSeconds(5)).until(() -> client.closedBy != null);
+        assertThat(client.closedBy.isApplicationClose()).isTrue();
+        assertThat((long) client.closedBy.error()).isEqualTo(Http3ErrorCode.H3_INTERNAL_ERROR.code());
+    }
+
+    /**
      * A reload that changes QUIC transport settings restarts the UDP side: the connections on the
      * old sockets are told so with CONNECTION_CLOSE, rather than left to find out at their idle timeout.
      */
