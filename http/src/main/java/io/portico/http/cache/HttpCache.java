@@ -311,18 +311,13 @@ public final class HttpCache implements AutoCloseable {
 
     /**
      * Forgets the fetches in flight whose key starts with {@code keyPrefix}: later requests do not
-     * join them (they fetch anew), and what they fetch is not stored. Those already waiting on them
-     * still get it. For an object found to have changed at the origin while an older version was
-     * being fetched; the cost is that of the fetches in flight, not of the object's size.
+     * join them (they fetch anew); those already waiting on them still get what they fetch. For an
+     * object found to have changed at the origin while an older version was being fetched, after a
+     * purge of its URL, which keeps what they fetch from being stored (see {@link #purgeUrl}); the
+     * cost is that of the fetches in flight, not of the object's size.
      */
     public void forgetFetches(String keyPrefix) {
-        inflight.entrySet().removeIf(e -> {
-            if (!e.getKey().startsWith(keyPrefix)) {
-                return false;
-            }
-            e.getValue().forget();
-            return true;
-        });
+        inflight.keySet().removeIf(k -> k.startsWith(keyPrefix));
     }
 
     void settled(Pending p, boolean markUncacheable) {

@@ -28,8 +28,6 @@ public final class Pending {
     private int unclaimed;
     private boolean finished;
     private boolean released;
-    /** Forgotten by the cache ({@link HttpCache#forgetFetches}): what it fetches is not stored. */
-    private volatile boolean forgotten;
 
     Pending(HttpCache cache, String baseKey) {
         this.cache = cache;
@@ -38,15 +36,6 @@ public final class Pending {
 
     public String baseKey() {
         return baseKey;
-    }
-
-    /** Whether the cache forgot this fetch: its object must not be stored when it completes. */
-    public boolean forgotten() {
-        return forgotten;
-    }
-
-    void forget() {
-        forgotten = true;
     }
 
     /**

@@ -354,9 +354,7 @@ public final class CacheFill {
         CachedResponse o = object;
         object = null;
         o.complete();
-        if (pending == null || !pending.forgotten()) {
-            route.cache().store(o, route.rules().maxVariants(), purgeMark);
-        }
+        route.cache().store(o, route.rules().maxVariants(), purgeMark);
         if (pending != null) {
             if (!settled) {
                 settled = true;

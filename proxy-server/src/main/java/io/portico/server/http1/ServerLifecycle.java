@@ -3,7 +3,6 @@ package io.portico.server.http1;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.handler.codec.quic.QuicChannel;
 import io.portico.server.limits.ReadGate;
 import io.portico.websocket.WebSocketRelay;
 
@@ -40,9 +39,11 @@ public final class ServerLifecycle {
     };
 
     /**
-     * Fired on a connection that handles its own last words ({@link #closeAll}): a QUIC connection
-     * closes with an HTTP/3 code (H3_NO_ERROR when idle, H3_INTERNAL_ERROR when streams are cut)
-     * rather than QUIC's default application code 0, which HTTP/3 does not define.
+     * Fired on every connection just before {@link #closeAll} closes it, and on a listener's QUIC
+     * connections before their UDP side closes: a connection with last words to say says them (a
+     * QUIC connection closes with an HTTP/3 code, H3_NO_ERROR when idle and H3_INTERNAL_ERROR when
+     * streams are cut, rather than QUIC's default application code 0, which HTTP/3 does not
+     * define); the others pass it by.
      */
     public static final Object CLOSE_NOW = new Object() {
         @Override
@@ -155,11 +156,9 @@ public final class ServerLifecycle {
     public void closeAll() {
         List<ChannelFuture> closing = new ArrayList<>();
         for (Channel ch : clients.keySet()) {
-            if (ch instanceof QuicChannel) {
-                // Its guard closes it with an HTTP/3 code first (see CLOSE_NOW); the close below,
-                // queued behind the event on the connection's loop, then finds it closing.
-                ch.pipeline().fireUserEventTriggered(CLOSE_NOW);
-            }
+            // Queued behind the event on the connection's loop, the close finds a connection that
+            // said its last words already closing.
+            ch.pipeline().fireUserEventTriggered(CLOSE_NOW);
             closing.add(ch.close());
         }
         for (ChannelFuture f : closing) {

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.server.config.Http2ListenerConfig;
+import io.portico.server.limits.ConnectionIdleTimer;
 import io.portico.server.http1.ServerLifecycle;
 
 import io.netty.util.concurrent.ScheduledFuture;
@@ -55,10 +56,8 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     private ScheduledFuture<?> sweep;
     /** The listener's keepalive_timeout: how long the connection may have no stream open. */
     private final long idleNanos;
-    /** When the last stream ended (or the connection began), while none is open. */
-    private long idleSince;
-    /** The idle check, re-armed lazily: at most one per period in which the connection went idle. */
-    private ScheduledFuture<?> idleTimer;
+    /** Closes the connection once it has had no stream open for {@link #idleNanos}. */
+    private ConnectionIdleTimer idleTimer;
     private int activeStreams;
     private boolean draining;
     private boolean finalGoAwaySent;
@@ -101,26 +100,6 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         }
     }
 
-    /** Checks the connection for {@code delay} from now: the check closes it if it stayed idle. */
-    private void armIdle(long delay) {
-        idleTimer = ctx.executor().schedule(this::idleCheck, delay, TimeUnit.NANOSECONDS);
-    }
-
-    private void idleCheck() {
-        idleTimer = null;
-        if (!ctx.channel().isActive() || activeStreams > 0) {
-            // A stream is open: the check is armed again when the last one ends.
-            return;
-        }
-        long left = idleSince + idleNanos - System.nanoTime();
-        if (left > 0) {
-            armIdle(left);
-            return;
-        }
-        // Netty's close sends GOAWAY with the last stream id first.
-        ctx.close();
-    }
-
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         cancelTimers();
@@ -138,8 +117,7 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
             sweep = null;
         }
         if (idleTimer != null) {
-            idleTimer.cancel(false);
-            idleTimer = null;
+            idleTimer.cancel();
         }
     }
 
@@ -158,8 +136,10 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         ch.read();
         // Before its first stream the connection is idle too: a client that only sent the preface
         // held it (and its socket) for good, as nothing else closed an HTTP/2 connection.
-        idleSince = System.nanoTime();
-        armIdle(idleNanos);
+        // Netty's close sends GOAWAY with the last stream id first.
+        idleTimer = new ConnectionIdleTimer(ctx.executor(), () -> idleNanos,
+                () -> !ctx.channel().isActive() || activeStreams > 0, ctx::close);
+        idleTimer.idle();
     }
 
     void streamOpened(Channel stream) {
@@ -182,10 +162,7 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         }
         if (activeStreams == 0 && ctx.channel().isActive()) {
             // (Streams also end as a closed connection takes them down: no timer would hold it then.)
-            idleSince = System.nanoTime();
-            if (idleTimer == null) {
-                armIdle(idleNanos);
-            }
+            idleTimer.idle();
         }
     }
 

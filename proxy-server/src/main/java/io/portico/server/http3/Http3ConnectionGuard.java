@@ -9,14 +9,13 @@ import io.netty.handler.codec.http3.Http3ErrorCode;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicTransportError;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.http1.ServerLifecycle;
+import io.portico.server.limits.ConnectionIdleTimer;
 import io.portico.server.limits.ListenerGate;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
@@ -34,12 +33,6 @@ import java.util.function.LongSupplier;
  * not use up another client's places.
  */
 final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
-
-    /**
-     * Fired by {@link Http3Listener#close()} and at the end of a shutdown's drain
-     * ({@link ServerLifecycle#closeAll}): close the connection now, its sockets are going.
-     */
-    static final Object CLOSE_NOW = ServerLifecycle.CLOSE_NOW;
 
     private final Http3Counters counters;
     private final ServerLifecycle lifecycle;
@@ -62,11 +55,13 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     private long goAwayId;
     /** The listener's keepalive_timeout of the moment: how long the connection may have no stream open. */
     private final LongSupplier idleNanos;
-    /** When the last stream ended (or the connection began), while none is open. */
-    private long idleSince;
-    /** The idle check, re-armed lazily: at most one per period in which the connection went idle. */
-    private ScheduledFuture<?> idleTimer;
-    private ChannelHandlerContext ctx;
+    /**
+     * Drains the connection (GOAWAY, then CONNECTION_CLOSE with H3_NO_ERROR) once it has had no
+     * stream open for keepalive_timeout, as an idle HTTP/1.1 or HTTP/2 connection is closed: QUIC's
+     * own idle timeout restarts with every packet, so a client sending only PINGs held its
+     * connection, and its place under the listener's caps, for good.
+     */
+    private ConnectionIdleTimer idleTimer;
 
     /**
      * @param gate        the listener's connection caps, or null for none
@@ -103,41 +98,16 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
         if (lifecycle.draining() || listenerDraining.getAsBoolean()) {
             drain();
         }
-        this.ctx = ctx;
-        idleSince = System.nanoTime();
-        armIdle(idleNanos.getAsLong());
+        idleTimer = new ConnectionIdleTimer(ctx.executor(), idleNanos,
+                () -> !channel.isActive() || openStreams > 0 || draining, this::drain);
+        idleTimer.idle();
         ctx.fireChannelActive();
-    }
-
-    /**
-     * A connection with no stream open for keepalive_timeout is drained (GOAWAY, then
-     * CONNECTION_CLOSE with H3_NO_ERROR), as an idle HTTP/1.1 or HTTP/2 connection is closed: QUIC's
-     * own idle timeout restarts with every packet, so a client sending only PINGs held its
-     * connection, and its place under the listener's caps, for good.
-     */
-    private void armIdle(long delay) {
-        idleTimer = ctx.executor().schedule(this::idleCheck, delay, TimeUnit.NANOSECONDS);
-    }
-
-    private void idleCheck() {
-        idleTimer = null;
-        if (!channel.isActive() || openStreams > 0 || draining) {
-            // A stream is open: the check is armed again when the last one ends.
-            return;
-        }
-        long left = idleSince + idleNanos.getAsLong() - System.nanoTime();
-        if (left > 0) {
-            armIdle(left);
-            return;
-        }
-        drain();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (idleTimer != null) {
-            idleTimer.cancel(false);
-            idleTimer = null;
+            idleTimer.cancel();
         }
         if (admitted) {
             admitted = false;
@@ -179,10 +149,7 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
         if (draining && openStreams == 0) {
             closeGracefully();
         } else if (openStreams == 0 && channel.isActive()) {
-            idleSince = System.nanoTime();
-            if (idleTimer == null) {
-                armIdle(idleNanos.getAsLong());
-            }
+            idleTimer.idle();
         }
     }
 
@@ -198,7 +165,7 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
             drain();
             return;
         }
-        if (evt == CLOSE_NOW) {
+        if (evt == ServerLifecycle.CLOSE_NOW) {
             // The UDP side is closing (a restart, or a drain that ran out of time): say so before
             // the socket goes, and whether streams were cut.
             Http3ErrorCode code = openStreams == 0 ? Http3ErrorCode.H3_NO_ERROR : Http3ErrorCode.H3_INTERNAL_ERROR;

@@ -167,7 +167,7 @@ public final class Http3Listener {
         List<ChannelFuture> closing = new ArrayList<>();
         for (Channel ch : connections) {
             closing.add(ch.closeFuture());
-            ch.pipeline().fireUserEventTriggered(Http3ConnectionGuard.CLOSE_NOW);
+            ch.pipeline().fireUserEventTriggered(ServerLifecycle.CLOSE_NOW);
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
         for (ChannelFuture f : closing) {

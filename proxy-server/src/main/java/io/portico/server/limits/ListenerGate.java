@@ -47,12 +47,8 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
     /** When a connection closes: one listener for all of them, rather than one object per connection. */
     private final ChannelFutureListener release = f -> releaseOne();
     /** The same with a per-IP count: the address was read (and so cached by the channel) at accept. */
-    private final ChannelFutureListener releasePerIp = f -> {
-        if (f.channel().remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
-            releaseIp(a.getAddress());
-        }
-        releaseOne();
-    };
+    private final ChannelFutureListener releasePerIp =
+            f -> leave(f.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null);
 
     ListenerGate(ConnectionLimits global, String listener, int maxConnections, int maxPerIp) {
         this.global = global;
