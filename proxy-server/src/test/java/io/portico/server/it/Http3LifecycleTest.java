@@ -74,31 +74,7 @@ class Http3LifecycleTest {
         cert = new SelfSignedCertificate("localhost");
         origin = new ScriptedOrigin();
         origin.on("/slow", r -> ScriptedOrigin.Reply.ok("finished after the drain began").delayed(800));
-        server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
-                workers: 1
-                admin: {address: "127.0.0.1:0"}
-                listeners:
-                  - name: https
-                    address: 127.0.0.1:0
-                    tls:
-                      certificates: [{cert: %s, key: %s}]
-                    http3: {enabled: true, alt_svc_max_age: 0}
-                access_log: {enabled: false}
-                upstreams:
-                  origin:
-                    backends: [{address: "127.0.0.1:%d"}]
-                servers:
-                  - routes: [{match: {prefix: /}, upstream: origin}]
-                """.formatted(cert.certificate(), cert.privateKey(), origin.port())));
-        client = new H3Client(server.http3Address("https").getPort(), cert.cert());
-        CompletableFuture<H3Client.Response> inFlight = CompletableFuture.supplyAsync(() -> {
-            try {
-                return client.get("/slow");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        await().atMost(Duration.ofSeconds(10)).until(() -> origin.hits("/slow") == 1);
+        CompletableFuture<H3Client.Response> inFlight = startWithASlowRequest("alt_svc_max_age: 0");
 
         CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> server.shutdown(Duration.ofSeconds(10)));
         H3Client.Response r = inFlight.get();
@@ -208,22 +184,7 @@ class Http3LifecycleTest {
     void anUploadThatStallsIsResetAfterStreamIdleTimeoutAndNeverCompletesUpstream() throws Exception {
         cert = new SelfSignedCertificate("localhost");
         origin = new ScriptedOrigin();
-        server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
-                workers: 1
-                admin: {address: "127.0.0.1:0"}
-                listeners:
-                  - name: https
-                    address: 127.0.0.1:0
-                    tls:
-                      certificates: [{cert: %s, key: %s}]
-                    http3: {enabled: true, stream_idle_timeout: 1s}
-                access_log: {enabled: false}
-                upstreams:
-                  origin:
-                    backends: [{address: "127.0.0.1:%d"}]
-                servers:
-                  - routes: [{match: {prefix: /}, upstream: origin}]
-                """.formatted(cert.certificate(), cert.privateKey(), origin.port())));
+        server = PorticoServer.start(h3Config("stream_idle_timeout: 1s"));
         client = new H3Client(server.http3Address("https").getPort(), cert.cert());
         var head = client.headers("POST", "/upload");
         head.setInt("content-length", 100);
@@ -249,7 +210,7 @@ class Http3LifecycleTest {
         CompletableFuture<H3Client.Response> inFlight = startWithASlowRequest("alt_svc_max_age: 100, stream_idle_timeout: 30s");
         int port = server.http3Address("https").getPort();
 
-        var result = server.apply(reloadConfig("alt_svc_max_age: 200, stream_idle_timeout: 40s"), "test");
+        var result = server.apply(h3Config("alt_svc_max_age: 200, stream_idle_timeout: 40s"), "test");
         assertThat(result.ok()).as(String.valueOf(result.error())).isTrue();
 
         H3Client.Response r = inFlight.get(20, java.util.concurrent.TimeUnit.SECONDS);
@@ -298,7 +259,7 @@ class Http3LifecycleTest {
         try (H3Client idle = new H3Client(port, cert.cert())) {
             assertThat(idle.get("/hi").body()).isEqualTo("hi");
 
-            var result = server.apply(reloadConfig("max_streams: 64"), "test");
+            var result = server.apply(h3Config("max_streams: 64"), "test");
             assertThat(result.ok()).as(String.valueOf(result.error())).isTrue();
 
             H3Client.Response cut = inFlight.get(4, java.util.concurrent.TimeUnit.SECONDS);
@@ -315,7 +276,7 @@ class Http3LifecycleTest {
     }
 
     /** One HTTP/3 listener in front of {@link #origin}, its {@code http3} mapping given {@code http3Settings} besides enabled. */
-    private PorticoConfig reloadConfig(String http3Settings) throws ConfigException {
+    private PorticoConfig h3Config(String http3Settings) throws ConfigException {
         return ConfigLoader.parse("test.yaml", """
                 workers: 1
                 admin: {address: "127.0.0.1:0"}
@@ -336,7 +297,7 @@ class Http3LifecycleTest {
 
     /** Starts Portico with {@link #reloadConfig} and {@link #client} on it, and a GET of /slow in flight at the origin. */
     private CompletableFuture<H3Client.Response> startWithASlowRequest(String http3Settings) throws Exception {
-        server = PorticoServer.start(reloadConfig(http3Settings));
+        server = PorticoServer.start(h3Config(http3Settings));
         client = new H3Client(server.http3Address("https").getPort(), cert.cert());
         CompletableFuture<H3Client.Response> inFlight = CompletableFuture.supplyAsync(() -> {
             try {
