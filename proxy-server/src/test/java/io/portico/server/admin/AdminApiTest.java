@@ -16,6 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -53,6 +54,10 @@ class AdminApiTest {
                 HttpResponse.BodyHandlers.ofString());
         assertThat(missing.statusCode()).isEqualTo(404);
 
+        // An exchange is counted as it ends, just after its last bytes are written: the client can
+        // have the answer before the counter moves.
+        await().atMost(Duration.ofSeconds(5)).until(
+                () -> delta(before, admin.scrape(), "portico_request_duration_seconds_count", "listener=http") >= 8);
         Scrape after = admin.scrape();
         assertThat(delta(before, after, "portico_requests_total", "listener=http", "protocol=HTTP/1.1", "code=2xx"))
                 .isEqualTo(7);
