@@ -51,6 +51,8 @@ public final class CachedResponse extends AbstractReferenceCounted {
     private final List<Waiter> waiters = new ArrayList<>(2);
     /** The disk tier's file of this body, open for sending, or null; set once, by the disk thread. */
     private volatile BodyFile bodyFile;
+    /** What a server keeps with this object to answer from it faster (its head, encoded), or null. */
+    private volatile Object servingHead;
 
     /**
      * Where this object's body lies in a file the disk tier wrote: {@code length} bytes from
@@ -253,13 +255,31 @@ public final class CachedResponse extends AbstractReferenceCounted {
         return bodyFile;
     }
 
+    /**
+     * What the server last kept with this object to serve it (see {@link #servingHead(Object)}), or
+     * null. The server checks it was made for this object's current {@link #meta()}.
+     */
+    public Object servingHead() {
+        return servingHead;
+    }
+
+    /**
+     * Keeps {@code head} with this object for later hits: an encoded response head, derived from
+     * {@link #meta()}, immutable (it is read on other event loops without a lock). Its bytes are
+     * counted in {@link #weight()} ahead, as a second copy of the header fields.
+     */
+    public void servingHead(Object head) {
+        this.servingHead = head;
+    }
+
     /** Bytes this object holds, for the memory tier's weigher. */
     int weight() {
         long headerBytes = 0;
         for (var e : meta.headers()) {
             headerBytes += e.getKey().length() + e.getValue().length() + 4;
         }
-        long w = length + headerBytes + key.length() * 2L + 256;
+        // The fields twice: as the header map, and encoded for hits (servingHead).
+        long w = length + 2 * headerBytes + key.length() * 2L + 256;
         return (int) Math.min(Integer.MAX_VALUE, w);
     }
 

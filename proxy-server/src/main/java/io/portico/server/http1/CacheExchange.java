@@ -472,6 +472,14 @@ final class CacheExchange extends Exchange implements Runnable {
             }
         }
         int code = notModified ? 304 : range == ByteRange.UNSATISFIABLE ? 416 : range != null ? 206 : stored.status();
+        if (code == stored.status() && code != 204 && code != 304 && !head && !http10 && stored.isComplete()
+                && clientKeepAlive && client.connectionReusable() && client.encodesHeads()) {
+            HitHead encoded = HitHead.of(stored, meta, route, cache, client.context());
+            if (encoded != null) {
+                serveEncoded(stored, encoded, meta.currentAge(now), cacheStatus);
+                return;
+            }
+        }
         HttpHeaders h = new DefaultHttpHeaders(false);
         if (notModified || code == 416) {
             copy304Fields(meta.headers(), h);
@@ -534,6 +542,26 @@ final class CacheExchange extends Exchange implements Runnable {
         if (multipart != null) {
             writeMultipart(multipart.head(0));
         }
+        stream();
+    }
+
+    /**
+     * A plain hit (the whole body, its stored status, keep-alive HTTP/1.1) with the head encoded
+     * ahead ({@link HitHead}): a small body goes out in the same buffer as its head, a larger one
+     * is streamed after it as any other.
+     */
+    private void serveEncoded(CachedResponse stored, HitHead encoded, long ageMillis, String cacheStatus) {
+        HttpHeaders perHit = encoded.perHit(Math.max(0, ageMillis / 1000), log.requestId, cacheStatus);
+        status = stored.status();
+        long length = stored.length();
+        boolean fromFile = client.sendsFiles() && stored.bodyFile() != null;
+        if (length == 0 || stored.chunkCount() == 1 && length <= Http1ServerCodec.EMBED_MAX && !fromFile) {
+            ByteBuf body = length == 0 ? Unpooled.EMPTY_BUFFER : stored.chunk(0).retainedDuplicate();
+            bytes += length;
+            finishResponse(encoded.full(status, body, perHit));
+            return;
+        }
+        clientCtx.write(encoded.head(status, perHit), clientCtx.voidPromise());
         stream();
     }
 
@@ -652,11 +680,16 @@ final class CacheExchange extends Exchange implements Runnable {
     }
 
     private void finishResponse() {
+        finishResponse(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    /** Ends the response with {@code last}: the body's end, or a whole response. */
+    private void finishResponse(LastHttpContent last) {
         state = DONE;
         if (multipart != null && status == 206) {
             writeMultipart(multipart.tail());
         }
-        ChannelFuture written = client.writeLast(clientCtx, LastHttpContent.EMPTY_LAST_CONTENT, clientKeepAlive);
+        ChannelFuture written = client.writeLast(clientCtx, last, clientKeepAlive);
         cache.cache().statsCounters().served(bytes);
         releaseObjects();
         end(status, null);

@@ -6,7 +6,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http2.Http2CodecUtil;
@@ -30,7 +29,7 @@ final class H2cUpgradeFilter extends ChannelInboundHandlerAdapter {
             return;
         }
         if (wantsH2c(request)) {
-            HttpServerCodec http = ctx.pipeline().get(HttpServerCodec.class);
+            Http1ServerCodec http = ctx.pipeline().get(Http1ServerCodec.class);
             Http1ProxyHandler http1 = ctx.pipeline().get(Http1ProxyHandler.class);
             HttpServerUpgradeHandler.UpgradeCodec h2c = new ReplacingHttp1(Http2Switch.frontend(http1).upgradeCodec());
             ctx.pipeline().addAfter(ctx.name(), UPGRADE, new HttpServerUpgradeHandler(http,

@@ -152,6 +152,15 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
      * each step a completion away: a 100 KiB hit cost more CPU that way than copied (50 against
      * 37-41 us, BENCHMARKS.md).
      */
+    /**
+     * Whether responses written here are encoded by this connection's {@link Http1ServerCodec},
+     * which takes {@link Http1ServerCodec.PreEncoded} heads; a stream's go through HTTP/2 or HTTP/3
+     * framing instead.
+     */
+    boolean encodesHeads() {
+        return !stream;
+    }
+
     boolean sendsFiles() {
         Channel ch = ctx.channel();
         return !stream && context.tls() == null && (ch instanceof EpollSocketChannel || ch instanceof NioSocketChannel);

@@ -3,7 +3,6 @@ package io.portico.server.http1;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.portico.server.l4.ProxyProtocolHandler;
 
 import java.util.function.Supplier;
@@ -79,8 +78,8 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
      */
     static final int MAX_DECODED_PIPELINE = 4096;
 
-    static HttpServerCodec newCodec(ListenerContext context) {
-        return new HttpServerCodec(context.http1Decoder(), MAX_DECODED_PIPELINE);
+    static Http1ServerCodec newCodec(ListenerContext context) {
+        return new Http1ServerCodec(context.http1Decoder(), MAX_DECODED_PIPELINE);
     }
 
     private static void addHttp1Handlers(Channel ch, ListenerContext context) {
@@ -116,8 +115,8 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
             pipeline.remove(H2cUpgradeFilter.class);
         }
         // An HTTP/2 stream's channel has none of these.
-        if (pipeline.get(HttpServerCodec.class) != null) {
-            pipeline.remove(HttpServerCodec.class);
+        if (pipeline.get(Http1ServerCodec.class) != null) {
+            pipeline.remove(Http1ServerCodec.class);
         }
     }
 

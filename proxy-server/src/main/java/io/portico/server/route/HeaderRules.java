@@ -63,6 +63,18 @@ public final class HeaderRules {
         return this == NONE;
     }
 
+    /** Whether any rule removes, sets or adds the field {@code name}. */
+    public boolean touches(CharSequence name) {
+        for (AsciiString[] names : new AsciiString[][] {remove, setNames, addNames}) {
+            for (AsciiString n : names) {
+                if (n.contentEqualsIgnoreCase(name)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     public void apply(HttpHeaders headers) {
         for (AsciiString name : remove) {
             headers.remove(name);

@@ -60,6 +60,25 @@ class CacheIntegrationTest {
                 """.formatted(origin.port(), cacheExtra.indent(10)));
     }
 
+    private void startWithRouteExtra(String routeExtra) throws Exception {
+        origin = new ScriptedOrigin();
+        portico = PorticoHarness.start("""
+                upstreams:
+                  origin:
+                    backends:
+                      - address: 127.0.0.1:%d
+                    max_fails: 0
+                servers:
+                  - default: true
+                    routes:
+                      - match: { prefix: / }
+                        upstream: origin
+                        cache:
+                          enabled: true
+                %s
+                """.formatted(origin.port(), routeExtra.indent(8)));
+    }
+
     private HttpResponse<String> get(String path, String... headers) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(portico.uri(path)).timeout(Duration.ofSeconds(10));
         for (int i = 0; i < headers.length; i += 2) {
@@ -91,6 +110,77 @@ class CacheIntegrationTest {
         assertThat(stats.misses()).isEqualTo(1);
         assertThat(stats.stored()).isEqualTo(1);
         assertThat(stats.bytesServed()).isEqualTo(5);
+    }
+
+    @Test
+    void hitsCarryTheStoredFieldsOnceEachWithTheRoutesEditsAndTheirOwnAgeIdAndStatus() throws Exception {
+        startWithRouteExtra("""
+                response_headers:
+                  remove: [X-Secret]
+                  set: { X-Frame-Options: DENY }
+                  add: { X-Served-By: edge-1 }
+                """);
+        origin.on("/fields", r -> ScriptedOrigin.Reply.ok("0123456789", "Cache-Control", "max-age=60",
+                "ETag", "\"f1\"", "X-Secret", "s3cret", "X-Frame-Options", "SAMEORIGIN", "X-Multi", "a"));
+        get("/fields");
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            for (int i = 0; i < 2; i++) {
+                raw.send("GET /fields HTTP/1.1\r\nHost: 127.0.0.1:" + portico.port() + "\r\nX-Request-Id: hit-" + i + "\r\n\r\n");
+                RawHttp.Response hit = raw.read("GET");
+                assertThat(hit.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+                assertThat(hit.text()).isEqualTo("0123456789");
+                Map<String, List<String>> h = hit.headers();
+                assertThat(h.get("cache-status")).singleElement().asString().startsWith("portico; hit; ttl=");
+                assertThat(h.get("x-request-id")).containsExactly("hit-" + i);
+                assertThat(h.get("age")).singleElement().asString().matches("[0-9]+");
+                assertThat(h.get("content-length")).containsExactly("10");
+                assertThat(h.get("etag")).containsExactly("\"f1\"");
+                assertThat(h.get("accept-ranges")).containsExactly("bytes");
+                assertThat(h.get("via")).containsExactly("1.1 portico");
+                assertThat(h.get("x-frame-options")).containsExactly("DENY");
+                assertThat(h.get("x-served-by")).containsExactly("edge-1");
+                assertThat(h.get("x-multi")).containsExactly("a");
+                assertThat(h).doesNotContainKey("x-secret").doesNotContainKey("transfer-encoding")
+                        .doesNotContainKey("connection");
+            }
+        }
+        assertThat(origin.hits("/fields")).isEqualTo(1);
+    }
+
+    @Test
+    void aRouteThatEditsAPerHitFieldHasItsEditOnEveryHit() throws Exception {
+        startWithRouteExtra("""
+                response_headers:
+                  remove: [Age]
+                  set: { Cache-Status: hidden }
+                """);
+        origin.on("/edited", r -> ScriptedOrigin.Reply.ok("body", "Cache-Control", "max-age=60"));
+        get("/edited");
+        for (int i = 0; i < 2; i++) {
+            HttpResponse<String> hit = get("/edited");
+            assertThat(hit.body()).isEqualTo("body");
+            assertThat(hit.headers().firstValue("age")).isEmpty();
+            assertThat(hit.headers().allValues("cache-status")).containsExactly("hidden");
+        }
+        assertThat(origin.hits("/edited")).isEqualTo(1);
+    }
+
+    @Test
+    void aHitAfterARevalidationCarriesTheFieldsThe304Brought() throws Exception {
+        start("");
+        AtomicInteger n = new AtomicInteger();
+        origin.on("/gen", r -> n.incrementAndGet() == 1
+                ? ScriptedOrigin.Reply.ok("same body", "Cache-Control", "max-age=60", "ETag", "\"g1\"", "X-Gen", "1")
+                : ScriptedOrigin.Reply.of(304, "", "Cache-Control", "max-age=60", "ETag", "\"g1\"", "X-Gen", "2"));
+        get("/gen");
+        assertThat(get("/gen").headers().firstValue("x-gen")).hasValue("1");
+        HttpResponse<String> revalidated = get("/gen", "Cache-Control", "no-cache");
+        assertThat(revalidated.headers().firstValue("x-gen")).hasValue("2");
+        HttpResponse<String> hit = get("/gen");
+        assertThat(cacheStatus(hit)).startsWith("portico; hit");
+        assertThat(hit.body()).isEqualTo("same body");
+        assertThat(hit.headers().allValues("x-gen")).containsExactly("2");
+        assertThat(origin.hits("/gen")).isEqualTo(2);
     }
 
     @Test
