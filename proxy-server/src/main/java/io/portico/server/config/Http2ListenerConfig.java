@@ -35,7 +35,9 @@ import java.time.Duration;
  * @param maxServerResets           RST_STREAM frames Portico sends within reset_window (resets a client
  *                                  provokes with malformed requests) before GOAWAY
  * @param resetWindow               the window both reset counts are taken over
- * @param maxContinuationFrames     consecutive small CONTINUATION frames before GOAWAY (CONTINUATION flood)
+ * @param maxContinuationFrames     consecutive small CONTINUATION frames before GOAWAY (CONTINUATION flood,
+ *                                  as are CONTINUATION frames that carry a header block past 1.25 ×
+ *                                  max_header_list_size)
  * @param maxEmptyDataFrames        consecutive empty DATA frames without END_STREAM before GOAWAY
  * @param maxQueuedControlFrames    control frame answers (PING/SETTINGS acks, resets) queued to a
  *                                  client that does not read before GOAWAY

@@ -251,7 +251,9 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         if (m.contains("continuations frames")) {
             return Http2Counters.Reason.CONTINUATION_FLOOD;
         }
-        if (m.contains("Header size exceeded")) {
+        if (m.contains(FloodGuard.HEADER_BLOCK_TOO_LARGE)) {
+            // One HEADERS frame over the hard limit (CONTINUATION frames that carry a block there are
+            // a FloodException of their own, see FloodGuard).
             return Http2Counters.Reason.HEADER_LIST_TOO_LARGE;
         }
         if (m.contains("empty data frames")) {

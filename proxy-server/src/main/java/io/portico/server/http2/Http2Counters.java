@@ -17,9 +17,15 @@ public final class Http2Counters {
         RAPID_RESET("rapid_reset"),
         /** The client made Portico send too many RST_STREAM frames. */
         SERVER_RESETS("server_resets"),
-        /** Too many small CONTINUATION frames in a row (CVE-2024-27316 and kin). */
+        /**
+         * A header block that CONTINUATION frames drag on: too many small ones in a row, or ones that
+         * carry it past the hard limit on its bytes, 1.25 × max_header_list_size (CVE-2024-27316 and kin).
+         */
         CONTINUATION_FLOOD("continuation_flood"),
-        /** A header block beyond the hard limit of max_header_list_size, e.g. an HPACK bomb. */
+        /**
+         * A header list over max_header_list_size: decoded (answered 431, e.g. an HPACK bomb), or one
+         * HEADERS frame beyond the hard limit of 1.25 × that.
+         */
         HEADER_LIST_TOO_LARGE("header_list_too_large"),
         SETTINGS_FLOOD("settings_flood"),
         PING_FLOOD("ping_flood"),

@@ -143,6 +143,69 @@ class Http2AbuseTest {
         });
     }
 
+    /**
+     * CONTINUATION frames of 1 KiB: too few for Netty's count of small ones (max_continuation_frames)
+     * before their bytes cross the hard limit on a header block (1.25 × max_header_list_size, 5 KiB
+     * here). Still a CONTINUATION flood, not a header list too large.
+     */
+    @Test
+    void aContinuationFloodStoppedByItsBytesIsStillAContinuationFlood() throws Exception {
+        long tooLarge = counters().get(Reason.HEADER_LIST_TOO_LARGE);
+        endsWithGoAway(Reason.CONTINUATION_FLOOD, ENHANCE_YOUR_CALM, h2 -> {
+            h2.frame(RawH2.HEADERS, RawH2.END_STREAM, 1, h2.block(RawH2.get("/hello")));
+            for (int i = 0; i < 7; i++) {
+                h2.frame(RawH2.CONTINUATION, 0, 1, new byte[1024]);
+            }
+        });
+        assertThat(counters().get(Reason.HEADER_LIST_TOO_LARGE)).isEqualTo(tooLarge);
+    }
+
+    /** One CONTINUATION frame over 8 KiB, which Netty's count of small frames leaves alone. */
+    @Test
+    void aLargeContinuationFrameThatCarriesTheBlockPastTheHardLimitIsAContinuationFlood() throws Exception {
+        long tooLarge = counters().get(Reason.HEADER_LIST_TOO_LARGE);
+        endsWithGoAway(Reason.CONTINUATION_FLOOD, ENHANCE_YOUR_CALM, h2 -> {
+            h2.frame(RawH2.HEADERS, RawH2.END_STREAM, 1, h2.block(RawH2.get("/hello")));
+            h2.frame(RawH2.CONTINUATION, 0, 1, new byte[9000]);
+        });
+        assertThat(counters().get(Reason.HEADER_LIST_TOO_LARGE)).isEqualTo(tooLarge);
+    }
+
+    /** A single HEADERS frame over the hard limit is an oversized header list, not a flood. */
+    @Test
+    void oneHeadersFrameOverTheHardLimitIsAHeaderListTooLarge() throws Exception {
+        long floods = counters().get(Reason.CONTINUATION_FLOOD);
+        endsWithGoAway(Reason.HEADER_LIST_TOO_LARGE, PROTOCOL_ERROR,
+                h2 -> h2.frame(RawH2.HEADERS, RawH2.END_STREAM | RawH2.END_HEADERS, 1, new byte[6000]));
+        assertThat(counters().get(Reason.CONTINUATION_FLOOD)).isEqualTo(floods);
+    }
+
+    /**
+     * A header list over max_header_list_size but under the hard limit, sent as HEADERS and
+     * CONTINUATION as a client may: its stream gets 431, and the connection GOAWAY as a header list
+     * too large (the client ignored Portico's SETTINGS), not as a CONTINUATION flood.
+     */
+    @Test
+    void aHeaderListOverTheLimitInHeadersAndContinuationGets431() throws Exception {
+        long floods = counters().get(Reason.CONTINUATION_FLOOD);
+        long before = counters().get(Reason.HEADER_LIST_TOO_LARGE);
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            Http2Headers big = RawH2.get("/hello");
+            for (int i = 0; i < 5; i++) {
+                big.add("x-big-" + i, "v".repeat(900));
+            }
+            byte[] block = h2.block(big);
+            assertThat(block.length).isLessThan(5 * 1024);
+            int half = block.length / 2;
+            h2.frame(RawH2.HEADERS, RawH2.END_STREAM, 1, java.util.Arrays.copyOfRange(block, 0, half));
+            h2.frame(RawH2.CONTINUATION, RawH2.END_HEADERS, 1, java.util.Arrays.copyOfRange(block, half, block.length));
+            assertThat(h2.response(1).status()).isEqualTo("431");
+            assertThat(h2.awaitGoAway().errorCode()).isEqualTo(ENHANCE_YOUR_CALM);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> counters().get(Reason.HEADER_LIST_TOO_LARGE) == before + 1);
+        assertThat(counters().get(Reason.CONTINUATION_FLOOD)).isEqualTo(floods);
+    }
+
     @Test
     void anHpackBombEndsTheConnection() throws Exception {
         endsWithGoAway(Reason.HEADER_LIST_TOO_LARGE, ENHANCE_YOUR_CALM, h2 -> {
