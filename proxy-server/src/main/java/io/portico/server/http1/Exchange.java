@@ -13,6 +13,8 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.portico.http.PathNormalizer;
 import io.portico.http.RequestIds;
+import io.portico.server.http2.Http2Counters;
+import io.portico.server.http2.MalformedStream;
 import io.portico.server.log.AccessLogRecord;
 import io.portico.server.metrics.ListenerMetrics;
 import io.portico.server.route.Route;
@@ -33,6 +35,8 @@ import java.util.List;
 abstract class Exchange {
 
     static final System.Logger LOG = System.getLogger("portico");
+    /** The error of a malformed stream's line (the key of its HTTP/2 counter). */
+    static final String MALFORMED_REQUEST = Http2Counters.Reason.MALFORMED_REQUEST.key();
 
     final Http1ProxyHandler client;
     final HttpRequest request;
@@ -40,6 +44,8 @@ abstract class Exchange {
     final long startNanos;
     final boolean head;
     final boolean http10;
+    /** Its HTTP/2 stream was reset as malformed: the line says 400, as nginx's does. */
+    private boolean malformed;
 
     Exchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log) {
         this.client = client;
@@ -289,6 +295,42 @@ abstract class Exchange {
         client.context().accessLog().log(r);
     }
 
+    /**
+     * Logs a request stream reset as malformed before an exchange took it (see
+     * {@link MalformedStream}): 400 and no bytes, as nginx logs it, with whatever fields were read.
+     *
+     * @param protocol {@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3}
+     */
+    static void logMalformed(ListenerContext context, String remote, int protocol, MalformedStream stream) {
+        int status = HttpResponseStatus.BAD_REQUEST.code();
+        context.metrics().request(null, protocol, status, -1);
+        if (!context.accessLog().enabled()) {
+            return;
+        }
+        AccessLogRecord r = new AccessLogRecord();
+        r.remoteAddr = remote;
+        r.startEpochMillis = System.currentTimeMillis();
+        r.method = stream.method();
+        r.uri = stream.path();
+        if (r.method != null || r.uri != null) {
+            r.protocol = protocol == ListenerMetrics.HTTP_3 ? "HTTP/3.0" : "HTTP/2.0";
+        }
+        r.status = status;
+        r.host = stream.authority();
+        r.referer = stream.field(HttpHeaderNames.REFERER);
+        r.userAgent = stream.field(HttpHeaderNames.USER_AGENT);
+        String incomingId = stream.field(context.requestIdHeader());
+        r.requestId = incomingId != null && RequestIds.isValid(incomingId) ? incomingId : RequestIds.generate();
+        r.listener = context.name();
+        r.error = MALFORMED_REQUEST;
+        context.accessLog().log(r);
+    }
+
+    /** Its stream is being reset as malformed: the line ends with 400 rather than, say, 499 client_closed. */
+    void malformed() {
+        malformed = true;
+    }
+
     /** Adds the headers every response from Portico carries. */
     void decorate(FullHttpResponse r) {
         r.headers().set(client.context().requestIdHeader(), log.requestId);
@@ -296,6 +338,10 @@ abstract class Exchange {
 
     /** Ends the access log line and hands it to the writer thread. */
     void finishLog(int status, long bodyBytes, String error) {
+        if (malformed) {
+            status = HttpResponseStatus.BAD_REQUEST.code();
+            error = MALFORMED_REQUEST;
+        }
         log.status = status;
         log.bodyBytesSent = bodyBytes;
         log.requestNanos = System.nanoTime() - startNanos;

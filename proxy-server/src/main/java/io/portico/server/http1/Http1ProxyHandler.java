@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
 import io.portico.server.http2.Http2Counters;
+import io.portico.server.http2.MalformedStream;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -459,6 +460,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             onClientFault(fault);
             return;
         }
+        if (evt instanceof MalformedStream malformed) {
+            onMalformed(malformed);
+            return;
+        }
         if (evt == ServerLifecycle.DRAIN || evt == ServerLifecycle.RETIRE) {
             draining = true;
             if (current == null && queuedEmpty()) {
@@ -467,6 +472,21 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             return;
         }
         ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * The stream is about to be reset as malformed. An exchange in progress ends with a 400 line;
+     * a request that never became one gets its line here; one whose exchange has ended has its line.
+     */
+    private void onMalformed(MalformedStream malformed) {
+        Exchange exchange = current;
+        if (exchange != null) {
+            exchange.malformed();
+        } else if (requests == 0) {
+            requests++;
+            closing = true;
+            Exchange.logMalformed(context, remoteText, streamProtocol, malformed);
+        }
     }
 
     /**

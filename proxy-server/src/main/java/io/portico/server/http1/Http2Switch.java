@@ -2,6 +2,7 @@ package io.portico.server.http1;
 
 import io.netty.channel.ChannelPipeline;
 import io.portico.server.http2.Http2Frontend;
+import io.portico.server.http2.MalformedStream;
 import io.portico.server.metrics.ListenerMetrics;
 
 /** Hands a client connection from the HTTP/1 handlers to HTTP/2 (ALPN h2, h2c prior knowledge, h2c upgrade). */
@@ -19,9 +20,11 @@ final class Http2Switch {
         String sni = http1.sniName();
         String subject = http1.clientSubject();
         String fingerprint = http1.clientFingerprint();
+        String remote = http1.remoteText();
         return new Http2Frontend(context.config().http2(), context.http2Counters(),
                 context.config().http().keepaliveRequests(), context.config().http().keepaliveTimeout(), true,
-                () -> new Http1ProxyHandler(context, ListenerMetrics.HTTP_2, sni, subject, fingerprint));
+                () -> new Http1ProxyHandler(context, ListenerMetrics.HTTP_2, sni, subject, fingerprint),
+                () -> Exchange.logMalformed(context, remote, ListenerMetrics.HTTP_2, MalformedStream.NO_FIELDS));
     }
 
     /** Replaces the HTTP/1 codec and handler with the HTTP/2 ones. */

@@ -29,7 +29,8 @@ import java.util.List;
  * resets a client provokes (max_server_resets) and the bare 431 Netty answers an oversized header
  * list with (an HPACK bomb), each ending the connection too. It also follows the frame headers of
  * what the codec reads, so a header block that CONTINUATION frames carry past Netty's hard limit on
- * its bytes counts as the CONTINUATION flood it is, not as one oversized header list.
+ * its bytes counts as the CONTINUATION flood it is, not as one oversized header list. A request
+ * the codec refuses while it decodes the fields (its stream never opens) is counted and logged here.
  */
 final class FloodGuard {
 
@@ -43,6 +44,8 @@ final class FloodGuard {
 
     private final int max;
     private final Http2Counters counters;
+    /** Logs a request refused before its stream opened (see {@link MalformedStream}). */
+    private final Runnable refusedStreams;
     private final int maxServerResets;
     private final long resetWindowNanos;
     private long resetWindowStart = System.nanoTime();
@@ -63,11 +66,13 @@ final class FloodGuard {
     /** CONTINUATION frames since the last HEADERS or PUSH_PROMISE frame. */
     private int continuations;
 
-    FloodGuard(int maxPerSecond, int maxServerResets, long resetWindowNanos, Http2Counters counters) {
+    FloodGuard(int maxPerSecond, int maxServerResets, long resetWindowNanos, Http2Counters counters,
+               Runnable refusedStreams) {
         this.max = maxPerSecond;
         this.maxServerResets = maxServerResets;
         this.resetWindowNanos = resetWindowNanos;
         this.counters = counters;
+        this.refusedStreams = refusedStreams;
     }
 
     Http2ConnectionDecoder decorate(Http2ConnectionDecoder decoder) {
@@ -102,6 +107,13 @@ final class FloodGuard {
             @Override
             public ChannelFuture writeRstStream(ChannelHandlerContext ctx, int streamId, long errorCode,
                                                 ChannelPromise promise) {
+                if (errorCode == Http2Error.PROTOCOL_ERROR.code() && streamId > connection().remote().lastStreamCreated()) {
+                    // A request the codec refused as it decoded its fields (a connection-specific or
+                    // upper-case field, a misplaced pseudo-header...): its stream never opened, so no
+                    // stream handler counts or logs it.
+                    counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
+                    refusedStreams.run();
+                }
                 ChannelFuture f = super.writeRstStream(ctx, streamId, errorCode, promise);
                 long now = System.nanoTime();
                 if (now - resetWindowStart > resetWindowNanos) {

@@ -66,9 +66,10 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
      *
      * @param connectProtocol announce SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 WebSockets)
      * @param gracefulMillis  how long a closing connection waits for its open streams
+     * @param refusedStreams  logs a malformed request refused before its stream opened
      */
     static Http2FrameCodec newCodec(Http2ListenerConfig c, Http2Counters counters, boolean connectProtocol,
-                                    long gracefulMillis) {
+                                    long gracefulMillis, Runnable refusedStreams) {
         Http2Settings settings = Http2Settings.defaultSettings()
                 .maxConcurrentStreams(c.maxConcurrentStreams())
                 .initialWindowSize(c.initialWindowSize().intBytes())
@@ -80,7 +81,7 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
         }
         int window = (int) c.resetWindow().toSeconds();
         FloodGuard guard = new FloodGuard(c.maxControlFramesPerSecond(), c.maxServerResets(),
-                c.resetWindow().toNanos(), counters);
+                c.resetWindow().toNanos(), counters, refusedStreams);
         return new Http2Codecs(true, guard, c.chunkSize().intBytes())
                 .initialSettings(settings)
                 .validateHeaders(true)

@@ -26,6 +26,7 @@ public final class Http2Frontend {
     private final Http2Counters counters;
     private final boolean connectProtocol;
     private final Supplier<ChannelHandler> exchanges;
+    private final Runnable refusedStreams;
     private final int maxStreams;
     private final long idleNanos;
 
@@ -33,22 +34,26 @@ public final class Http2Frontend {
      * @param maxStreams      streams on one connection before a graceful GOAWAY (keepalive_requests)
      * @param idleTimeout     how long a connection may have no stream open before it is closed (keepalive_timeout)
      * @param connectProtocol announce extended CONNECT (RFC 8441)
-     * @param exchanges       a new exchange handler for each stream
+     * @param exchanges       a new exchange handler for each stream; it gets a {@link MalformedStream}
+     *                        event before its stream is reset as malformed
+     * @param refusedStreams  logs a malformed request the codec refused before its stream opened, so
+     *                        before any exchange handler could ({@link MalformedStream#NO_FIELDS})
      */
     public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, int maxStreams, Duration idleTimeout,
-                         boolean connectProtocol, Supplier<ChannelHandler> exchanges) {
+                         boolean connectProtocol, Supplier<ChannelHandler> exchanges, Runnable refusedStreams) {
         this.config = config;
         this.counters = counters;
         this.maxStreams = maxStreams;
         this.idleNanos = idleTimeout.toNanos();
         this.connectProtocol = connectProtocol;
         this.exchanges = exchanges;
+        this.refusedStreams = refusedStreams;
     }
 
     /** Appends the HTTP/2 handlers to a connection whose HTTP/1 handlers are gone (ALPN h2, prior knowledge). */
     public void install(ChannelPipeline pipeline) {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
-        pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0));
+        pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0, refusedStreams));
         pipeline.addLast("h2-errors", new Http2StreamErrors(counters));
         pipeline.addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer(guard)));
         pipeline.addLast("h2-guard", guard);
@@ -57,7 +62,7 @@ public final class Http2Frontend {
     /** The codec {@code Upgrade: h2c} switches to; it adds the same handlers as {@link #install}. */
     public HttpServerUpgradeHandler.UpgradeCodec upgradeCodec() {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
-        Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0);
+        Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0, refusedStreams);
         return new Http2ServerUpgradeCodec(codec, new Http2StreamErrors(counters),
                 new Http2MultiplexHandler(new StreamInitializer(guard)), guard);
     }

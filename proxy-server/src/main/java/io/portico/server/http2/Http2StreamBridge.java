@@ -142,7 +142,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         Http2Headers h2 = frame.headers();
         HttpRequest request = RequestFields.toRequest(h2.method(), h2.path(), h2.authority(), h2);
         if (request == null) {
-            malformed(ctx);
+            malformed(ctx, h2);
             return;
         }
         HttpHeaders headers = request.headers();
@@ -151,12 +151,12 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         if (!RequestFields.validScheme(h2.scheme()) && (protocol != null || !HttpMethod.CONNECT.equals(request.method()))) {
             // Section 8.3.1: every request but a plain CONNECT carries :scheme; one without is malformed
             // and must not be forwarded (it was, with the connection's own scheme in X-Forwarded-Proto).
-            malformed(ctx);
+            malformed(ctx, h2);
             return;
         }
         if (protocol != null) {
             if (!HttpMethod.CONNECT.equals(request.method()) || h2.path() == null || frame.isEndStream()) {
-                malformed(ctx);
+                malformed(ctx, h2);
                 return;
             }
             if (HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(protocol)) {
@@ -165,7 +165,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
                 // an upstream that refused the upgrade waiting for that many bytes of the next
                 // request on its pooled connection.
                 if (declaredLength >= 0) {
-                    malformed(ctx);
+                    malformed(ctx, h2);
                     return;
                 }
                 // RFC 8441 section 5: the upstream gets the HTTP/1.1 opening handshake it knows.
@@ -185,7 +185,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         }
         if (frame.isEndStream()) {
             if (declaredLength > 0) {
-                malformed(ctx);
+                malformed(ctx, h2);
                 return;
             }
             requestEnded = true;
@@ -206,7 +206,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         boolean end = frame.isEndStream();
         if (declaredLength >= 0 && (received > declaredLength || (end && received != declaredLength))) {
             frame.release();
-            malformed(ctx);
+            malformed(ctx, null);
             return;
         }
         if (end) {
@@ -221,12 +221,12 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
 
     private void onTrailers(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
         if (!frame.isEndStream() || (declaredLength >= 0 && received != declaredLength)) {
-            malformed(ctx);
+            malformed(ctx, null);
             return;
         }
         LastHttpContent last = RequestFields.trailers(frame.headers());
         if (last == null) {
-            malformed(ctx);
+            malformed(ctx, null);
             return;
         }
         requestEnded = true;
@@ -238,20 +238,31 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
      * state does not allow): {@link Http2StreamErrors} has reset the stream with its code and
      * counted it, and the multiplexer closes this channel, which ends the exchange. It goes no
      * further: the exchange handler would log the client's mistake as a server warning with a
-     * stack trace, once per stream a client cares to send.
+     * stack trace, once per stream a client cares to send. A malformed request (PROTOCOL_ERROR)
+     * is told to the exchange handler, for its access-log line.
      */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof Http2Exception) {
+        if (cause instanceof Http2Exception e) {
+            if (e.error() == Http2Error.PROTOCOL_ERROR && !reset) {
+                reset = true;
+                ctx.fireUserEventTriggered(MalformedStream.NO_FIELDS);
+            }
             return;
         }
         ctx.fireExceptionCaught(cause);
     }
 
-    /** A stream error (RFC 9113 section 8.1.1): reset the stream; the exchange sees its client go. */
-    private void malformed(ChannelHandlerContext ctx) {
+    /**
+     * A stream error (RFC 9113 section 8.1.1): reset the stream; the exchange sees its client go.
+     * The exchange handler hears of it first, for the access log.
+     *
+     * @param fields the request's fields when no exchange has them yet, else null
+     */
+    private void malformed(ChannelHandlerContext ctx, Http2Headers fields) {
         reset = true;
         counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
+        ctx.fireUserEventTriggered(fields == null ? MalformedStream.NO_FIELDS : new MalformedStream(fields));
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(ChannelFutureListener.CLOSE);
     }
 

@@ -29,7 +29,7 @@ class Http2CodecsTest {
 
     @Test
     void theServerPrefaceAnnouncesTheConfiguredSettings() {
-        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), new Http2Counters(), true, 0));
+        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), new Http2Counters(), true, 0, () -> { }));
         ByteBuf settings = ch.readOutbound();
         assertThat(settings).isNotNull();
         // type SETTINGS, 6 entries of 6 bytes: header table, push, max streams, window, frame, header list, connect
@@ -45,7 +45,7 @@ class Http2CodecsTest {
      */
     @Test
     void setCookieIsSentNeverIndexedAndOtherFieldsAreIndexed() {
-        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), new Http2Counters(), false, 0));
+        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), new Http2Counters(), false, 0, () -> { }));
         drainOutbound(ch);
         ByteBuf in = Unpooled.buffer();
         in.writeBytes(Http2CodecUtil.connectionPrefaceBuf());

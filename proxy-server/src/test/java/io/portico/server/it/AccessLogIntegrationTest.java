@@ -1,7 +1,9 @@
 package io.portico.server.it;
 
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.portico.server.PorticoServer;
 import io.portico.server.config.ConfigLoader;
+import io.portico.server.http2.Http2Counters;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -204,6 +206,42 @@ class AccessLogIntegrationTest {
         // The request part reads "- - -" today (the formatter's single "-" is meant for this case); not asserted.
         assertThat(awaitLines(1).get(0)).contains("\" 431 ").contains(" listener=front ")
                 .endsWith(" error=bad_request:TooLongHttpHeaderException");
+    }
+
+    /**
+     * A malformed HTTP/2 stream is reset with PROTOCOL_ERROR and leaves one line with 400, as nginx
+     * logs it: one the stream bridge refuses (no :scheme) with its request line and request id; one
+     * the codec refuses before the stream opens (a connection-specific field), of which nothing is
+     * known; an upload whose DATA falls short of its content-length, whose exchange's line says 400
+     * rather than 499. A good stream on the same connection is logged as ever.
+     */
+    @Test
+    void aMalformedHttp2StreamIsLoggedOnceWith400() throws Exception {
+        long counted = server.http2Counters("front").get(Http2Counters.Reason.MALFORMED_REQUEST);
+        int protocolError = 0x1;
+        try (RawH2 h2 = new RawH2(port())) {
+            h2.headers(1, new DefaultHttp2Headers(false).method("GET").path("/hello").authority("log.test")
+                    .add("user-agent", "probe/2.0").add("x-request-id", "malformed-1"), true);
+            assertThat(h2.response(1).resetCode()).isEqualTo(protocolError);
+            h2.headers(3, RawH2.get("/hello").authority("log.test").add("connection", "keep-alive"), true);
+            assertThat(h2.response(3).resetCode()).isEqualTo(protocolError);
+            h2.headers(5, RawH2.request("POST", "/hello").authority("log.test").add("content-length", "10"), false);
+            h2.data(5, new byte[5], true);
+            assertThat(h2.response(5).resetCode()).isEqualTo(protocolError);
+            h2.headers(7, RawH2.get("/hello").authority("log.test"), true);
+            assertThat(h2.response(7).status()).isEqualTo("200");
+        }
+        List<String> lines = awaitLines(4);
+        // Nothing more comes: each stream was logged once.
+        server.accessLog().flush();
+        assertThat(lines()).hasSize(4);
+        assertThat(lines.get(0)).startsWith("127.0.0.1 - - ").contains("\"GET /hello HTTP/2.0\" 400 0 \"-\" \"probe/2.0\" ")
+                .contains(" host=\"log.test\" ").contains(" request_id=malformed-1 ").endsWith(" error=malformed_request");
+        assertThat(lines.get(1)).startsWith("127.0.0.1 - - ").contains("\"-\" 400 0 ")
+                .containsPattern(" request_id=[0-9a-f]{32} ").endsWith(" error=malformed_request");
+        assertThat(lines.get(2)).contains("\"POST /hello HTTP/2.0\" 400 0 ").endsWith(" error=malformed_request");
+        assertThat(lines.get(3)).contains("\"GET /hello HTTP/2.0\" 200 14 ").doesNotContain("error=");
+        assertThat(server.http2Counters("front").get(Http2Counters.Reason.MALFORMED_REQUEST)).isEqualTo(counted + 3);
     }
 
     @Test
