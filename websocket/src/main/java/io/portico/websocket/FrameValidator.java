@@ -58,6 +58,19 @@ final class FrameValidator {
      */
     int checkData(boolean continuation, boolean text, boolean fin, int rsv, ByteBuf frame, int index, int length,
                   int mask) {
+        int code = startData(continuation, text, fin, rsv, length);
+        if (code == OK) {
+            code = dataPiece(frame, index, length, mask);
+        }
+        return code == OK ? endData(fin) : code;
+    }
+
+    /**
+     * The checks a data frame's header allows, made before any of it is relayed: RSV bits and the
+     * message size with this frame's {@code length} payload bytes. {@link #OK} or the close code.
+     * Its payload then goes through {@link #dataPiece} in one or more pieces, and {@link #endData}.
+     */
+    int startData(boolean continuation, boolean text, boolean fin, int rsv, int length) {
         if ((rsv & RSV2_RSV3) != 0 || continuation && (rsv & RSV1) != 0) {
             // Only permessage-deflate can be negotiated, and it sets RSV1 on first frames only (RFC 7692 section 6.1).
             return PROTOCOL_ERROR;
@@ -71,13 +84,21 @@ final class FrameValidator {
                 utf8.reset();
             }
         }
-        if (messageSize > maxMessageSize) {
-            return MESSAGE_TOO_BIG;
-        }
-        if (checkingText && (!utf8.update(frame, index, length, mask) || fin && !utf8.isComplete())) {
-            return INVALID_PAYLOAD;
-        }
-        return OK;
+        return messageSize > maxMessageSize ? MESSAGE_TOO_BIG : OK;
+    }
+
+    /**
+     * The next {@code length} payload bytes of the current data frame, at {@code index} of
+     * {@code buf}, masked with {@code mask} as it applies to the first of them: a piece that starts
+     * at payload offset {@code n} passes the frame's key rotated left by {@code 8 * (n % 4)} bits.
+     */
+    int dataPiece(ByteBuf buf, int index, int length, int mask) {
+        return checkingText && !utf8.update(buf, index, length, mask) ? INVALID_PAYLOAD : OK;
+    }
+
+    /** The current data frame's payload is all seen: a final frame must not leave a UTF-8 sequence open. */
+    int endData(boolean fin) {
+        return checkingText && fin && !utf8.isComplete() ? INVALID_PAYLOAD : OK;
     }
 
     private int checkClose(ByteBuf content) {
