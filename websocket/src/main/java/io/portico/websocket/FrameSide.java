@@ -24,6 +24,19 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
  * the client the server failed; 1001 to both on idle timeout and to the survivor when a peer's
  * connection is lost. A side that had already sent its own close when its peer was lost gets
  * its own code echoed, completing the handshake it started.
+ *
+ * <p>A large data frame is relayed in pieces as it arrives ({@link RelayFrameDecoder}), so a side
+ * can be in the middle of receiving a frame, and no other frame may be written to it then: its
+ * bytes would be read as the frame's payload. Portico's own frames wait for the frame's end: a ping
+ * is held until then (and its pong timeout starts then); a close for idleness or going away is sent
+ * after the frame's last piece, the rest of the frame still being relayed, and the connection ends
+ * after it, all within the close timeout. A frame that can never be completed, because its sender
+ * broke the protocol inside it (invalid UTF-8, the only check that can fail mid-frame), or was
+ * failed as the other side of a violation, or its connection was lost, leaves the side receiving it
+ * closed without a close frame (which it sees as an abnormal closure, 1006): a close frame could
+ * only be read as payload, and padding the frame out to its declared length would hand the
+ * application a message Portico knows to be broken as if it were whole. The side that broke the
+ * protocol still gets its close code when it is not itself inside a frame from the other side.
  */
 final class FrameSide extends RelaySide implements Heartbeat.Listener {
 
@@ -41,6 +54,17 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
     private boolean failed;
     private boolean outputShutdown;
     private int receivedCloseCode = NO_CODE;
+    /** A streamed frame has begun toward this side and not ended: nothing else may be written to it. */
+    private boolean midFrame;
+    /** Our close to this side waits for the end of the frame being streamed to it, with this code and reason. */
+    private boolean closeAfterFrame;
+    private int closeAfterFrameCode;
+    private String closeAfterFrameReason;
+    /** This side's connection is to end once the frame being streamed to it has. */
+    private boolean finishAfterFrame;
+    /** A heartbeat ping to this side waits for the end of the frame being streamed to it. */
+    private boolean pingAfterFrame;
+    private long heldPingPayload;
 
     FrameSide(Channel channel, boolean fromClient, RelayLimits limits, boolean deflate, long pingBase) {
         super(channel, fromClient, limits);
@@ -62,7 +86,9 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
 
     @Override
     boolean relaying() {
-        return !finishing && !peer.gone && !other().closeSent;
+        FrameSide other = other();
+        // A close of ours waiting for the end of a frame toward the other side lets that frame finish.
+        return !finishing && !other.gone && (!other.closeSent || other.midFrame);
     }
 
     @Override
@@ -77,6 +103,18 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
                 heartbeat.trafficRead();
             }
             other().send(dataFrame);
+            return;
+        }
+        if (msg instanceof RelayFrameDecoder.Piece piece) {
+            if (finishing || gone) {
+                piece.release();
+                return;
+            }
+            if (heartbeat != null) {
+                // A frame trickling in keeps its sender from being idle, piece by piece.
+                heartbeat.trafficRead();
+            }
+            other().sendPiece(piece);
             return;
         }
         if (!(msg instanceof WebSocketFrame frame)) {
@@ -121,6 +159,38 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
         }
     }
 
+    /**
+     * Writes part of a streamed data frame. Once our close has been sent only the rest of a frame
+     * begun before it goes on; a frame begun after it is dropped whole.
+     */
+    private void sendPiece(RelayFrameDecoder.Piece piece) {
+        if (gone || !channel.isActive() || closeSent && !midFrame) {
+            piece.release();
+            return;
+        }
+        ctx.write(piece.content(), ctx.voidPromise());
+        midFrame = !piece.last;
+        if (piece.last) {
+            frameEnded();
+        }
+    }
+
+    /** The frame streamed to this side has ended: what waited for it goes out now. */
+    private void frameEnded() {
+        if (closeAfterFrame) {
+            closeAfterFrame = false;
+            writeClose(closeAfterFrameCode, closeAfterFrameReason);
+        } else if (pingAfterFrame && !closeSent) {
+            pingAfterFrame = false;
+            writePing(heldPingPayload);
+            heartbeat.pingSent();
+        }
+        if (finishAfterFrame) {
+            finishAfterFrame = false;
+            finish();
+        }
+    }
+
     private void onClose(CloseWebSocketFrame close) {
         closeReceived = true;
         stopHeartbeat();
@@ -150,9 +220,43 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
         }
         closeSent = true;
         stopHeartbeat();
+        if (midFrame) {
+            // Inside the frame it would be payload; it follows the frame's last piece (see frameEnded).
+            closeAfterFrame = true;
+            closeAfterFrameCode = code;
+            closeAfterFrameReason = reason;
+        } else {
+            writeClose(code, reason);
+        }
+        armCloseTimer();
+    }
+
+    private void writeClose(int code, String reason) {
         CloseWebSocketFrame frame = code == NO_CODE ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, reason);
         ctx.writeAndFlush(frame, ctx.voidPromise());
-        armCloseTimer();
+    }
+
+    /**
+     * Ends this side after a violation: with our close frame and {@link #finish}, or, when a
+     * streamed frame toward it can no longer be completed (its sender is being failed too), by
+     * closing the connection without one (see the class comment).
+     */
+    private void endAfterViolation(int code, String reason) {
+        if (midFrame) {
+            closeMidFrame();
+            return;
+        }
+        sendClose(code, reason);
+        finish();
+    }
+
+    /** Closes a side that is inside a frame that will never be completed: no close frame can reach it. */
+    private void closeMidFrame() {
+        WebSocketRelay.LOG.debug("{} is inside a frame that will not be completed, closing it without a close frame",
+                channel);
+        closeAfterFrame = false;
+        finishAfterFrame = false;
+        channel.close();
     }
 
     /**
@@ -162,6 +266,12 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
      */
     private void finish() {
         if (finishing || gone) {
+            return;
+        }
+        if (midFrame) {
+            // The end of our output would cut the frame being streamed to this side.
+            finishAfterFrame = true;
+            armCloseTimer();
             return;
         }
         finishing = true;
@@ -194,16 +304,20 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
         }
         failed = true;
         WebSocketRelay.LOG.debug("{} broke the WebSocket protocol, closing with {}", channel, code);
-        sendClose(code, reasonFor(code));
-        finish();
-        FrameSide other = other();
-        other.sendClose(fromClient ? GOING_AWAY : INTERNAL_ERROR, fromClient ? "client error" : "upstream error");
-        other.finish();
+        // Each side inside a frame from the other is closed without a close frame: the other side
+        // ends here, and this one stops being read, so neither frame would be completed.
+        endAfterViolation(code, reasonFor(code));
+        other().endAfterViolation(fromClient ? GOING_AWAY : INTERNAL_ERROR, fromClient ? "client error" : "upstream error");
     }
 
     @Override
     void peerGone() {
         if (gone || !channel.isActive()) {
+            return;
+        }
+        if (midFrame) {
+            // The rest of the frame was to come from the peer.
+            closeMidFrame();
             return;
         }
         if (closeReceived) {
@@ -270,11 +384,22 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
     }
 
     @Override
-    public void ping(long payload) {
-        if (!closeSent && !gone) {
-            ByteBuf body = ctx.alloc().buffer(Long.BYTES).writeLong(payload);
-            ctx.writeAndFlush(new PingWebSocketFrame(body), ctx.voidPromise());
+    public boolean ping(long payload) {
+        if (closeSent || gone) {
+            return true;
         }
+        if (midFrame) {
+            pingAfterFrame = true;
+            heldPingPayload = payload;
+            return false;
+        }
+        writePing(payload);
+        return true;
+    }
+
+    private void writePing(long payload) {
+        ByteBuf body = ctx.alloc().buffer(Long.BYTES).writeLong(payload);
+        ctx.writeAndFlush(new PingWebSocketFrame(body), ctx.voidPromise());
     }
 
     @Override

@@ -22,7 +22,13 @@ final class Heartbeat implements Runnable {
     interface Listener {
         void idle();
 
-        void ping(long payload);
+        /**
+         * Sends a ping with this payload, returning true; or, when the ping cannot go out yet (the
+         * side is in the middle of receiving a streamed frame, which no other frame may cut), holds
+         * it, returns false, and calls {@link Heartbeat#pingSent} once it has gone out. The pong timeout runs
+         * from then: the side cannot answer a ping it has not been sent.
+         */
+        boolean ping(long payload);
 
         void dead();
     }
@@ -40,6 +46,8 @@ final class Heartbeat implements Runnable {
     private long lastTrafficNanos;
     private long pingSentNanos;
     private boolean pingOutstanding;
+    /** The outstanding ping is held by the listener, not sent yet. */
+    private boolean pingHeld;
     private long pingPayload;
     private long pingCount;
     private boolean paused;
@@ -99,6 +107,18 @@ final class Heartbeat implements Runnable {
         return true;
     }
 
+    /** The ping the listener held went out now. */
+    void pingSent() {
+        if (pingHeld && !stopped) {
+            pingHeld = false;
+            pingSentNanos = System.nanoTime();
+            if (timer != null) {
+                timer.cancel(false);
+            }
+            schedule(pingSentNanos);
+        }
+    }
+
     void pause() {
         paused = true;
     }
@@ -144,7 +164,8 @@ final class Heartbeat implements Runnable {
                 if (lastReadNanos - pingSentNanos > 0) {
                     // Anything read since the ping proves the side alive, even if its pong is late.
                     pingOutstanding = false;
-                } else if (now - pingSentNanos >= pongNanos) {
+                    pingHeld = false;
+                } else if (!pingHeld && now - pingSentNanos >= pongNanos) {
                     stop();
                     listener.dead();
                     return;
@@ -154,7 +175,7 @@ final class Heartbeat implements Runnable {
                 pingPayload = pingBase + ++pingCount;
                 pingOutstanding = true;
                 pingSentNanos = now;
-                listener.ping(pingPayload);
+                pingHeld = !listener.ping(pingPayload);
                 if (stopped) {
                     return;
                 }
@@ -169,7 +190,9 @@ final class Heartbeat implements Runnable {
             delay = lastTrafficNanos + idleNanos - now;
         }
         if (pingNanos > 0) {
-            long next = pingOutstanding ? pingSentNanos + pongNanos - now : lastReadNanos + pingNanos - now;
+            long next = !pingOutstanding ? lastReadNanos + pingNanos - now
+                    : pingHeld ? pingNanos
+                    : pingSentNanos + pongNanos - now;
             delay = Math.min(delay, next);
         }
         if (paused) {

@@ -113,8 +113,9 @@ final class RawSide extends RelaySide implements Heartbeat.Listener {
     }
 
     @Override
-    public void ping(long payload) {
+    public boolean ping(long payload) {
         // RAW relays do not know frames, so they never ping.
+        return true;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.portico.websocket;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.DefaultByteBufHolder;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
@@ -23,16 +24,33 @@ import java.util.List;
  * needs it and what the upstream sends is unmasked as the client needs it. Reusing the client's
  * masking key toward the upstream is sound: the key was chosen by the client's WebSocket
  * implementation, not by the script whose data it masks (section 10.3). So relaying a data frame
- * costs no unmasking, re-masking or frame object; UTF-8 is checked through the mask. A frame that
- * fills at least a quarter of the buffer it was read into goes on as a retained slice of it, with
- * no copy; a smaller one is copied out, so that a stream of tiny frames queued for a slow peer
- * cannot pin whole read buffers while the output buffer counts only their few bytes. Control
+ * costs no unmasking, re-masking or frame object; UTF-8 is checked through the mask. Bytes that
+ * fill at least a quarter of the buffer they were read into go on as a retained slice of it, with
+ * no copy; fewer are copied out, so that a stream of tiny frames (or pieces) queued for a slow
+ * peer cannot pin whole read buffers while the output buffer counts only their few bytes. Control
  * frames, small and rare, are emitted as Netty's frame objects with their payload unmasked, for
  * the relay to look into.
  *
+ * <p>A data frame whose payload is over {@link #STREAM_THRESHOLD} and that is not yet whole in the
+ * buffer is streamed: once its header has passed every check a header allows (including the frame
+ * and message size limits), the header and then its payload are emitted as {@link Piece}s as the
+ * bytes arrive, each piece's UTF-8 checked before it goes (through the mask, in the phase of the
+ * key at the piece's offset in the payload), and the end of a final text frame checked with its
+ * last piece. Waiting for such a frame whole would hold up to {@code max_frame_size} per direction
+ * (re-copied as the read buffer grows) and delay it until its slowest byte came; streamed, what is
+ * held is about one read, and the peer's writability paces the sender as it does whole frames.
+ * Smaller frames, and larger ones already whole in the buffer, stay one message: that is the
+ * common case, and a frame of at most 64 KiB, about what one read brings (Netty's adaptive receive
+ * buffer stops growing there) and the default write high-water mark, costs no more to buffer than
+ * the relay lets queue anyway, while pieces would cost a message, a slice or copy, and a write
+ * each. A control frame cannot come inside a streamed frame's payload (its bytes would be payload),
+ * only between frames, as ever.
+ *
  * <p>A violation is thrown as a {@link CorruptedWebSocketFrameException} carrying the close code
- * (after the frames before it have been passed on), and after it, or after a close frame, every
- * byte the side sends is dropped.
+ * (after the frames, or pieces, before it have been passed on), and after it, or after a close
+ * frame, every byte the side sends is dropped. Only invalid UTF-8 can be found inside a streamed
+ * frame, after some of it was relayed; what the relay then does about the peer's half-received
+ * frame is {@link FrameSide}'s business.
  */
 final class RelayFrameDecoder extends ByteToMessageDecoder {
 
@@ -45,6 +63,8 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
     private static final int MAX_CONTROL_PAYLOAD = 125;
     /** The longest header: 2 bytes, a 64-bit length and a masking key. */
     private static final int MAX_HEADER = 14;
+    /** The largest payload a data frame may have and still be always relayed whole (see the class comment). */
+    static final int STREAM_THRESHOLD = 64 << 10;
 
     private final boolean expectMasked;
     private final boolean allowRsv;
@@ -56,6 +76,12 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
     private boolean fragmented;
     /** A close frame or a violation was read: nothing after it is looked at. */
     private boolean done;
+    /** Payload bytes of the frame being streamed still to come; 0 when none is. */
+    private long streamRemaining;
+    /** Payload bytes of the frame being streamed already passed: the key's phase for the next piece. */
+    private int streamOffset;
+    private int streamMask;
+    private boolean streamFin;
 
     /**
      * @param fromClient      whether this side is the client (its frames must be masked) or the upstream (must not)
@@ -84,6 +110,10 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         if (done) {
             in.skipBytes(in.readableBytes());
+            return;
+        }
+        if (streamRemaining > 0) {
+            relayPiece(ctx, in, out, 0);
             return;
         }
         int available = in.readableBytes();
@@ -149,6 +179,10 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
                     "frame payload of " + payloadLength + " bytes over " + maxFramePayload);
         }
         if (available < headerLength + payloadLength) {
+            if (!control && payloadLength > STREAM_THRESHOLD) {
+                startStream(ctx, in, out, opcode, fin, rsv, headerLength, (int) payloadLength,
+                        masked ? in.getInt(start + headerLength - 4) : 0);
+            }
             return;
         }
         int frameLength = headerLength + (int) payloadLength;
@@ -169,11 +203,56 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
             throw violation(in, WebSocketCloseStatus.valueOf(code), "data frame refused");
         }
         fragmented = !fin;
-        if (frameLength >= in.capacity() / 4) {
-            out.add(in.readRetainedSlice(frameLength));
-        } else {
-            out.add(ByteBufUtil.readBytes(ctx.alloc(), in, frameLength));
+        out.add(readOut(ctx, in, frameLength));
+    }
+
+    /** Checks a data frame's header for streaming, then relays it with the payload bytes already here. */
+    private void startStream(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, int opcode, boolean fin,
+                             int rsv, int headerLength, int payloadLength, int mask) {
+        int code = validator.startData(opcode == OPCODE_CONTINUATION, opcode == OPCODE_TEXT, fin, rsv,
+                payloadLength);
+        if (code != FrameValidator.OK) {
+            throw violation(in, WebSocketCloseStatus.valueOf(code), "data frame refused");
         }
+        fragmented = !fin;
+        streamRemaining = payloadLength;
+        streamOffset = 0;
+        streamMask = mask;
+        streamFin = fin;
+        relayPiece(ctx, in, out, headerLength);
+    }
+
+    /**
+     * Checks and emits the streamed frame's payload bytes that are here (after {@code headerLength}
+     * bytes of its header, when this is its first piece), up to its end.
+     */
+    private void relayPiece(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, int headerLength) {
+        int length = (int) Math.min(in.readableBytes() - headerLength, streamRemaining);
+        // The piece's first byte is payload byte streamOffset, XORed with key byte streamOffset % 4.
+        int mask = Integer.rotateLeft(streamMask, 8 * (streamOffset & 3));
+        int code = validator.dataPiece(in, in.readerIndex() + headerLength, length, mask);
+        streamOffset += length;
+        streamRemaining -= length;
+        boolean last = streamRemaining == 0;
+        if (code == FrameValidator.OK && last) {
+            code = validator.endData(streamFin);
+        }
+        if (code != FrameValidator.OK) {
+            throw violation(in, WebSocketCloseStatus.valueOf(code), "streamed data frame refused");
+        }
+        if (headerLength + length > 0) {
+            out.add(new Piece(readOut(ctx, in, headerLength + length), last));
+        }
+    }
+
+    /**
+     * The next {@code length} bytes of {@code in}: a retained slice when they fill at least a
+     * quarter of its capacity, else a copy (see the class comment).
+     */
+    private static ByteBuf readOut(ChannelHandlerContext ctx, ByteBuf in, int length) {
+        return length >= in.capacity() / 4
+                ? in.readRetainedSlice(length)
+                : ByteBufUtil.readBytes(ctx.alloc(), in, length);
     }
 
     /** The byte of masking key {@code mask} (its first byte the most significant) that payload byte {@code i} is XORed with. */
@@ -198,7 +277,23 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
     /** Drops the rest of this side's input and makes the exception that reports the violation. */
     private CorruptedWebSocketFrameException violation(ByteBuf in, WebSocketCloseStatus status, String message) {
         done = true;
+        streamRemaining = 0;
         in.skipBytes(in.readableBytes());
         return new CorruptedWebSocketFrameException(status, message);
+    }
+
+    /**
+     * Part of a streamed data frame, as it came: the first piece starts with the frame's header;
+     * {@code last} marks the piece that ends the frame. Until then the peer is inside the frame,
+     * and nothing else may be written to it.
+     */
+    static final class Piece extends DefaultByteBufHolder {
+
+        final boolean last;
+
+        Piece(ByteBuf bytes, boolean last) {
+            super(bytes);
+            this.last = last;
+        }
     }
 }

@@ -61,9 +61,14 @@ public final class WebSocketRelay {
      * <p>FRAMES: frames decoded on each side (masked from the client, unmasked from the
      * upstream) and checked; a data frame then goes on as it came (a client's frame keeps its mask,
      * which the upstream needs anyway) and control frames are re-encoded (masked toward the
-     * upstream), fragments as they come, so at most a few frames per direction are in memory. A violation closes the
-     * offender with 1002, 1007 or 1009, and the other side with 1001 when the client offended or
-     * 1011 when the upstream did; both connections then end once those close frames are flushed.
+     * upstream), fragments as they come, and a data frame over 64 KiB in pieces as its bytes come,
+     * checked piece by piece, so that neither memory nor latency grows with the frame size. A
+     * violation closes the offender with 1002, 1007 or 1009, and the other side with 1001 when the
+     * client offended or 1011 when the upstream did; both connections then end once those close
+     * frames are flushed. A side left inside a frame that will never be completed (its sender
+     * offended inside it, or was lost) is closed without a close frame, which could only be read as
+     * payload there; Portico's own closes and pings to a side wait for the end of a frame being
+     * streamed to it.
      * Text compressed with permessage-deflate is relayed without a UTF-8 check. The close
      * handshake is relayed both ways; a connection ends (FIN, then reading until the peer closes,
      * bounded by {@code closeTimeout}) once its own handshake is done. A side silent for {@code
