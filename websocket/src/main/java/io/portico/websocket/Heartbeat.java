@@ -24,9 +24,9 @@ final class Heartbeat implements Runnable {
 
         /**
          * Sends a ping with this payload, returning true; or, when the ping cannot go out yet (the
-         * side is in the middle of receiving a streamed frame, which no other frame may cut), holds
-         * it, returns false, and calls {@link Heartbeat#pingSent} once it has gone out. The pong timeout runs
-         * from then: the side cannot answer a ping it has not been sent.
+         * side is in the middle of receiving a streamed frame, which no other frame may cut),
+         * holds it, returns false, and calls {@link Heartbeat#pingSent} once it has gone out. The
+         * pong timeout runs from then: the side cannot answer a ping it has not been sent.
          */
         boolean ping(long payload);
 
