@@ -105,7 +105,8 @@ class FrameStreamingTest {
             throws Exception {
         BytePeer client = BytePeer.keeping();
         BytePeer upstream = BytePeer.keeping();
-        start(RelayLimits.defaults(), client, upstream);
+        // The peer is closed at once, not when some close frame waiting for the frame's end times out.
+        start(RelayLimits.defaults().withCloseTimeout(Duration.ofMinutes(1)), client, upstream);
         BytePeer offender = fromClient ? client : upstream;
         BytePeer peer = fromClient ? upstream : client;
         byte[] text = new byte[256 << 10];
@@ -136,6 +137,28 @@ class FrameStreamingTest {
 
         // The offender's connection waits for it to close; the peer's is closed already.
         offender.channel.close();
+        await().atMost(FramePeer.WAIT).until(() -> harness.onCloseRuns.get() == 1);
+    }
+
+    /*
+     * The upstream's connection is lost halfway through a frame: the client, inside it, cannot be
+     * sent the usual 1001 (it would be payload), so its connection is closed without one.
+     */
+    @Test
+    void aSenderLostInsideAFrameLeavesItsPeerCutOffWithoutAClose() throws Exception {
+        BytePeer client = BytePeer.keeping();
+        BytePeer upstream = BytePeer.keeping();
+        // Closed at once, not when a close frame waiting for the frame's end times out.
+        start(RelayLimits.defaults().withCloseTimeout(Duration.ofMinutes(1)), client, upstream);
+        byte[] wire = frame(FIN | BINARY, new byte[1 << 20], false);
+        int half = wire.length / 2;
+
+        upstream.send(Arrays.copyOf(wire, half));
+        await().atMost(FramePeer.WAIT).pollInterval(POLL).until(() -> client.received.get() == half);
+        upstream.channel.close();
+
+        await().atMost(FramePeer.WAIT).until(() -> ended(client));
+        assertThat(client.received).as("the frame's first half and nothing after it").hasValue(half);
         await().atMost(FramePeer.WAIT).until(() -> harness.onCloseRuns.get() == 1);
     }
 
