@@ -289,6 +289,10 @@ abstract class Exchange {
         r.bodyBytesSent = bytes;
         r.listener = client.context().name();
         r.error = error;
+        if (client.stream()) {
+            // A stream's protocol is known without a head (an HTTP/1.1 line that failed to parse may not say).
+            r.protocol = client.streamProtocol() == ListenerMetrics.HTTP_3 ? "HTTP/3.0" : "HTTP/2.0";
+        }
         // No latency: the request never got a head worth timing.
         client.context().metrics().request(null, client.stream() ? client.streamProtocol() : ListenerMetrics.HTTP_1_1,
                 status, -1);

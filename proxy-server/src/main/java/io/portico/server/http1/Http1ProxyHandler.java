@@ -322,6 +322,27 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     }
 
     /**
+     * The stream bridge reset this stream for a malformed request: log it as the 400 HTTP/1.1
+     * answers for the same faults (nothing is answered; the reset closes the stream), or, when an
+     * exchange is in progress, leave the reason with it for the line it writes as the reset ends it.
+     */
+    private void onRejectedStream(RejectedStream rejected) {
+        Exchange exchange = current;
+        if (exchange != null) {
+            if (exchange.log.error == null) {
+                exchange.log.error = rejected.reason();
+            }
+            return;
+        }
+        if (closing) {
+            return;
+        }
+        closing = true;
+        releaseQueued();
+        Exchange.logRejected(this, rejected.status(), RequestIds.generate(), 0, rejected.reason());
+    }
+
+    /**
      * Writes and flushes the last part of a response: with the connection's void promise when the
      * connection stays open after it (one promise fewer per request), else with one that
      * {@link #exchangeDone} closes the connection on.
@@ -462,6 +483,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         }
         if (evt instanceof MalformedStream malformed) {
             onMalformed(malformed);
+            return;
+        }
+        if (evt instanceof RejectedStream rejected) {
+            onRejectedStream(rejected);
             return;
         }
         if (evt == ServerLifecycle.DRAIN || evt == ServerLifecycle.RETIRE) {

@@ -18,6 +18,7 @@ public final class Http3Counters {
     private final LongAdder goAways = new LongAdder();
     private final LongAdder idle = new LongAdder();
     private final LongAdder connectionRefused = new LongAdder();
+    private final LongAdder headerListTooLarge = new LongAdder();
 
     void connectionOpened() {
         connections.increment();
@@ -40,6 +41,11 @@ public final class Http3Counters {
     /** A QUIC connection over the listener's connection caps: closed with CONNECTION_REFUSED. */
     void connectionRefused() {
         connectionRefused.increment();
+    }
+
+    /** A request whose header section was over http2.max_header_list_size: answered 431 on its stream. */
+    void headerListTooLarge() {
+        headerListTooLarge.increment();
     }
 
     /** A stream opened after Portico's GOAWAY: reset with H3_REQUEST_REJECTED. */
@@ -76,6 +82,7 @@ public final class Http3Counters {
         m.put("graceful_goaway", goAways.sum());
         m.put("stream_idle_timeout", idle.sum());
         m.put("connection_refused", connectionRefused.sum());
+        m.put("header_list_too_large", headerListTooLarge.sum());
         return m;
     }
 }

@@ -229,8 +229,10 @@ public final class Http3Listener {
                     () -> contexts.get().config().http().keepaliveTimeout().toNanos());
             Http3SettingsFrame settings = new DefaultHttp3SettingsFrame();
             // The limits of the config of the moment: a reload that keeps the UDP side applies to the next connection.
+            // Netty's codec closes the whole connection (H3_EXCESSIVE_LOAD) past this, so it gets a
+            // multiple of the limit served; the stream bridge answers 431 between the two.
             settings.put(Http3SettingsFrame.HTTP3_SETTINGS_MAX_FIELD_SECTION_SIZE,
-                    contexts.get().config().http2().maxHeaderListSize().bytes());
+                    contexts.get().config().http2().maxHeaderListSize().bytes() * Http3StreamBridge.CODEC_LIMIT_FACTOR);
             ch.pipeline().addLast("h3-guard", guard);
             ch.pipeline().addLast("h3", new Http3ServerConnectionHandler(new StreamInitializer(guard, ch), null, null,
                     settings, true));
@@ -264,7 +266,10 @@ public final class Http3Listener {
                 ListenerContext context = contexts.get();
                 stream.pipeline().addLast("h3-idle", new IdleStateHandler(0, 0,
                         context.config().http3().streamIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
-                stream.pipeline().addLast("h3-bridge", new Http3StreamBridge(counters));
+                stream.pipeline().addLast("h3-bridge", new Http3StreamBridge(counters,
+                        context.config().http2().maxHeaderListSize().bytes(),
+                        context.config().http().headerTimeout().toNanos(),
+                        context.config().http().bodyTimeout().toNanos()));
                 stream.pipeline().addLast("proxy", StreamExchanges.http3(context, identity.sni,
                         identity.subject, identity.fingerprint));
             }

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.codec.http3.DefaultHttp3DataFrame;
@@ -33,10 +34,15 @@ import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.PromiseNotifier;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.portico.server.http1.ClientFault;
+import io.portico.server.http1.RejectedStream;
 import io.portico.server.http2.RequestFields;
 
 import java.io.IOException;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Translates one HTTP/3 request stream to the HTTP/1-shaped messages the exchange handler speaks,
@@ -52,12 +58,47 @@ import java.util.Map;
  *       FIN (then there is none), so a GET never reaches an HTTP/1.1 upstream with a chunked body;</li>
  *   <li>DATA is counted against content-length; too much, or too little at FIN, is H3_MESSAGE_ERROR;</li>
  *   <li>the response's last part is followed by FIN; an exchange that ends without it (an upstream
- *       that broke off) resets the stream with H3_INTERNAL_ERROR, so the client can tell.</li>
+ *       that broke off) resets the stream with H3_INTERNAL_ERROR, so the client can tell;</li>
+ *   <li>a header section over {@code http2.max_header_list_size} (counted as RFC 9114 section 4.2.2
+ *       counts it) is answered 431 on its stream, as HTTP/2 answers it: the connection and its other
+ *       streams carry on. Netty's codec, which closes the whole connection with H3_EXCESSIVE_LOAD,
+ *       is given {@link #CODEC_LIMIT_FACTOR} times that limit, so only a section far past it (a
+ *       QPACK bomb) ends the connection, as a header block past 1.25 times it does on HTTP/2;</li>
+ *   <li>the listener's {@code http.header_timeout} and {@code http.body_timeout} apply to each
+ *       stream as to an HTTP/1.1 request: a head not complete within header_timeout of the
+ *       stream's opening, or no body bytes for body_timeout while the exchange asks for them, is
+ *       answered 408 (when nothing was answered yet), and the client is told to stop sending;</li>
+ *   <li>every malformed request is counted, reset, and logged (400 with its reason) by the
+ *       exchange handler ({@link RejectedStream}), as HTTP/1.1 logs the 400s it answers.</li>
  * </ul>
  */
-final class Http3StreamBridge extends ChannelDuplexHandler {
+final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
+
+    /**
+     * Netty's codec limit (the SETTINGS_MAX_FIELD_SECTION_SIZE Portico advertises) over the header
+     * section size Portico serves. Past the codec's limit it closes the whole connection; between
+     * the two this bridge answers 431 on the one stream. A QPACK section's decoded size can be many
+     * times its encoded size (32 bytes per field on top of the strings, Huffman), so an honest
+     * client's oversized cookie stays well within this factor; the codec's limit bounds the memory
+     * one decoded section may take.
+     */
+    static final int CODEC_LIMIT_FACTOR = 8;
 
     private final Http3Counters counters;
+    /** The header section size served (http2.max_header_list_size); over it, 431. */
+    private final long maxHeaderListSize;
+    private final long headerTimeoutNanos;
+    private final long bodyTimeoutNanos;
+    private ChannelHandlerContext ctx;
+    /** One timer per stream: the head's deadline, then the body's; re-armed when it fires early. */
+    private ScheduledFuture<?> timer;
+    private long timerAt;
+    private long headerDeadline;
+    /** The exchange asked for body bytes and none came since ({@link #waitStart}). */
+    private boolean readPending;
+    private long waitStart;
+    /** A fault (timeout, oversized head) went to the exchange handler: nothing more is read. */
+    private boolean faulted;
     /** A head without content-length, held until DATA or FIN says whether a body follows. */
     private HttpRequest pending;
     private boolean requestSeen;
@@ -68,15 +109,42 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
     private boolean responseEnded;
     private boolean reset;
 
-    Http3StreamBridge(Http3Counters counters) {
+    /**
+     * @param maxHeaderListSize  header section bytes a request may have (RFC 9114 section 4.2.2 sizes)
+     * @param headerTimeoutNanos the listener's header_timeout
+     * @param bodyTimeoutNanos   the listener's body_timeout
+     */
+    Http3StreamBridge(Http3Counters counters, long maxHeaderListSize, long headerTimeoutNanos, long bodyTimeoutNanos) {
         this.counters = counters;
+        this.maxHeaderListSize = maxHeaderListSize;
+        this.headerTimeoutNanos = headerTimeoutNanos;
+        this.bodyTimeoutNanos = bodyTimeoutNanos;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        // The stream exists once its first bytes came: its head is due within header_timeout of that.
+        headerDeadline = System.nanoTime() + headerTimeoutNanos;
+        arm(headerDeadline);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancelTimer();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimer();
+        ctx.fireChannelInactive();
     }
 
     // ---- client → exchange ---------------------------------------------------------------------
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (reset || requestEnded) {
+        if (reset || requestEnded || faulted) {
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -96,9 +164,15 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
 
     private void onRequestHeaders(ChannelHandlerContext ctx, Http3Headers h3) {
         requestSeen = true;
+        if (sectionSize(h3) > maxHeaderListSize) {
+            // As HTTP/2 answers a header list over SETTINGS_MAX_HEADER_LIST_SIZE: 431 on this stream only.
+            counters.headerListTooLarge();
+            fault(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "header_list_too_large");
+            return;
+        }
         if (h3.protocol() != null) {
             // Extended CONNECT (RFC 9220) is not offered in SETTINGS, so a :protocol is malformed.
-            malformed(ctx);
+            malformed(ctx, "protocol");
             return;
         }
         CharSequence method = h3.method();
@@ -106,12 +180,12 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
                 && !RequestFields.validScheme(h3.scheme())) {
             // Section 4.3.1: every request but CONNECT carries a :scheme; one without (or with no
             // scheme's syntax) is malformed and must not be forwarded.
-            malformed(ctx);
+            malformed(ctx, "scheme");
             return;
         }
         HttpRequest request = RequestFields.toRequest(method, h3.path(), h3.authority(), h3);
         if (request == null) {
-            malformed(ctx);
+            malformed(ctx, method == null ? "method" : h3.path() == null ? "path" : "fields");
             return;
         }
         declaredLength = RequestFields.contentLength(request.headers());
@@ -127,8 +201,12 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
         received += content.readableBytes();
         if (!requestSeen || declaredLength >= 0 && received > declaredLength) {
             frame.release();
-            malformed(ctx);
+            malformed(ctx, requestSeen ? "body_longer_than_content_length" : "data_before_headers");
             return;
+        }
+        if (content.isReadable()) {
+            // Bytes came: the body's clock starts again with the exchange's next ask.
+            readPending = false;
         }
         releasePendingHead(ctx, true);
         if (content.isReadable()) {
@@ -139,27 +217,33 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
     }
 
     private void onTrailers(ChannelHandlerContext ctx, Http3Headers fields) {
+        if (declaredLength >= 0 && received != declaredLength) {
+            malformed(ctx, "body_shorter_than_content_length");
+            return;
+        }
         LastHttpContent last = RequestFields.trailers(fields);
-        if (last == null || declaredLength >= 0 && received != declaredLength) {
-            malformed(ctx);
+        if (last == null) {
+            malformed(ctx, "trailers");
             return;
         }
         releasePendingHead(ctx, true);
         requestEnded = true;
+        cancelTimer();
         ctx.fireChannelRead(last);
     }
 
     /** The stream's FIN: the request is complete. */
     private void onRequestEnd(ChannelHandlerContext ctx) {
-        if (reset || requestEnded) {
+        if (reset || requestEnded || faulted) {
             return;
         }
         if (!requestSeen || declaredLength >= 0 && received != declaredLength) {
-            malformed(ctx);
+            malformed(ctx, requestSeen ? "body_shorter_than_content_length" : "no_headers");
             return;
         }
         releasePendingHead(ctx, false);
         requestEnded = true;
+        cancelTimer();
         ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
     }
 
@@ -188,10 +272,24 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
         ctx.fireUserEventTriggered(evt);
     }
 
-    /** A stream error (RFC 9114 section 4.1.2): reset both directions; the exchange sees its client go. */
-    private void malformed(ChannelHandlerContext ctx) {
-        counters.malformedRequest();
-        resetStream(ctx, Http3ErrorCode.H3_MESSAGE_ERROR);
+    /**
+     * A stream error (RFC 9114 section 4.1.2): counted, logged by the exchange handler as a 400 with
+     * {@code what} in its reason, and both directions reset; the exchange sees its client go.
+     */
+    private void malformed(ChannelHandlerContext ctx, String what) {
+        rejected(ctx, Http3ErrorCode.H3_MESSAGE_ERROR, "malformed_request:" + what);
+    }
+
+    /** Counts (when malformed), logs and resets a request the bridge or Netty's validator refused. */
+    private void rejected(ChannelHandlerContext ctx, Http3ErrorCode code, String reason) {
+        if (reset) {
+            return;
+        }
+        if (code == Http3ErrorCode.H3_MESSAGE_ERROR) {
+            counters.malformedRequest();
+        }
+        ctx.fireUserEventTriggered(new RejectedStream(HttpResponseStatus.BAD_REQUEST.code(), reason));
+        resetStream(ctx, code);
     }
 
     private void resetStream(ChannelHandlerContext ctx, Http3ErrorCode code) {
@@ -199,8 +297,91 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
             return;
         }
         reset = true;
+        cancelTimer();
         pending = null;
         ((QuicStreamChannel) ctx.channel()).shutdown(code.code()).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * Hands the exchange handler a fault to answer ({@code status} if nothing was answered yet, as
+     * HTTP/1.1 answers its own); nothing more of the request is read or passed on. A head held
+     * for want of content-length is dropped: no exchange started for it.
+     */
+    private void fault(HttpResponseStatus status, String reason) {
+        faulted = true;
+        cancelTimer();
+        pending = null;
+        ctx.fireUserEventTriggered(new ClientFault(status, reason));
+    }
+
+    /**
+     * A header section's size as RFC 9114 section 4.2.2 counts it (and Netty's codec, against
+     * SETTINGS_MAX_FIELD_SECTION_SIZE): each field's name and value lengths plus 32.
+     */
+    static long sectionSize(Http3Headers headers) {
+        long size = 0;
+        for (Map.Entry<CharSequence, CharSequence> e : headers) {
+            size += e.getKey().length() + e.getValue().length() + 32L;
+        }
+        return size;
+    }
+
+    // ---- the head's and the body's clocks ----------------------------------------------------
+
+    /** The exchange asks for bytes: while the body is due, body_timeout runs from here. */
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+        if (requestSeen && !requestEnded && !reset && !faulted && !readPending) {
+            readPending = true;
+            waitStart = System.nanoTime();
+            arm(waitStart + bodyTimeoutNanos);
+        }
+        ctx.read();
+    }
+
+    /** The timer: a deadline that moved later re-arms it rather than rescheduling on every byte. */
+    @Override
+    public void run() {
+        timer = null;
+        if (reset || requestEnded || faulted || !ctx.channel().isActive()) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (!requestSeen) {
+            if (now - headerDeadline >= 0) {
+                fault(HttpResponseStatus.REQUEST_TIMEOUT, "client_header_timeout");
+            } else {
+                arm(headerDeadline);
+            }
+            return;
+        }
+        if (readPending) {
+            long due = waitStart + bodyTimeoutNanos;
+            if (now - due >= 0) {
+                fault(HttpResponseStatus.REQUEST_TIMEOUT, "client_body_timeout");
+            } else {
+                arm(due);
+            }
+        }
+    }
+
+    private void arm(long at) {
+        if (timer != null) {
+            if (at - timerAt >= 0) {
+                // It fires first, finds the later deadline and re-arms.
+                return;
+            }
+            timer.cancel(false);
+        }
+        timerAt = at;
+        timer = ctx.executor().schedule(this, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
     }
 
     @Override
@@ -214,17 +395,15 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
         Http3ErrorCode code = errorCode(cause);
         if (code != null) {
             // Netty's validator found the request malformed (RFC 9114 section 4.1.2): reset with its code.
-            if (code == Http3ErrorCode.H3_MESSAGE_ERROR) {
-                counters.malformedRequest();
-            }
-            resetStream(ctx, code);
+            rejected(ctx, code, "malformed_request:" + (code == Http3ErrorCode.H3_MESSAGE_ERROR
+                    ? validationFault(cause) : code.name().toLowerCase(Locale.ROOT)));
             return;
         }
         if (cause instanceof IllegalArgumentException && !requestEnded) {
             // Netty's validator parses content-length without catching what that throws (abc, +5,
             // -1, two different values), before the fields reach this handler: a malformed request,
             // as Netty's HTTP/2 codec makes the same one a PROTOCOL_ERROR reset.
-            malformed(ctx);
+            malformed(ctx, "content_length");
             return;
         }
         if (cause instanceof QuicException || cause instanceof IOException) {
@@ -232,6 +411,28 @@ final class Http3StreamBridge extends ChannelDuplexHandler {
             return;
         }
         ctx.fireExceptionCaught(cause);
+    }
+
+    /** What Netty's validator refused, for the access log, from its message (it has no code of its own). */
+    static String validationFault(Throwable cause) {
+        Throwable t = cause;
+        while (t.getCause() != null && !(t instanceof Http3HeadersValidationException) && !(t instanceof Http3Exception)) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() == null ? "" : t.getMessage().toLowerCase(Locale.ROOT);
+        if (m.contains("pseudo-header")) {
+            return "pseudo_headers";
+        }
+        if (m.contains("connection header") || m.contains("te header")) {
+            return "connection_specific_field";
+        }
+        if (m.contains("host")) {
+            return "host";
+        }
+        if (m.contains("content-length")) {
+            return "content_length";
+        }
+        return "fields";
     }
 
     private static Http3ErrorCode errorCode(Throwable cause) {
