@@ -64,6 +64,8 @@ public final class ServerLifecycle {
      */
     private final Map<Channel, Object> clients = new ConcurrentHashMap<>();
     private final ChannelFutureListener onClose = f -> clients.remove(f.channel());
+    /** The budget gates of open HTTP/3 request streams (see {@link #streamGateOpened}). */
+    private final java.util.Set<ReadGate> streamGates = ConcurrentHashMap.newKeySet();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder parked = new LongAdder();
     private volatile boolean draining;
@@ -92,12 +94,28 @@ public final class ServerLifecycle {
         }
     }
 
-    /** The budget gates of the open client connections: a live view, read by the budget's sampler. */
+    /**
+     * The budget gates of the open client connections and HTTP/3 request streams: a live view,
+     * read by the budget's sampler.
+     */
     public Iterable<ReadGate> gates() {
-        return () -> clients.values().stream()
-                .filter(ReadGate.class::isInstance)
-                .map(ReadGate.class::cast)
+        return () -> java.util.stream.Stream.concat(clients.values().stream()
+                        .filter(ReadGate.class::isInstance)
+                        .map(ReadGate.class::cast), streamGates.stream())
                 .iterator();
+    }
+
+    /**
+     * An HTTP/3 request stream's budget gate, until {@link #streamGateClosed}: the budget counts
+     * what the stream holds and holds its reads under pressure, as a TCP connection's. (Streams
+     * are not connections: shutdown and drains reach them through their QUIC connection.)
+     */
+    public void streamGateOpened(ReadGate gate) {
+        streamGates.add(gate);
+    }
+
+    public void streamGateClosed(ReadGate gate) {
+        streamGates.remove(gate);
     }
 
     void requestStarted() {

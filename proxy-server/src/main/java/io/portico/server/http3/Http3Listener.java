@@ -262,8 +262,11 @@ public final class Http3Listener {
                 if (identity == null) {
                     identity = Identity.of(connection);
                 }
-                // A stream stuck on its client is reset (the exchange decides, as for HTTP/2 streams).
                 ListenerContext context = contexts.get();
+                // Before Netty's codec: the buffer budget holds the stream's reads under pressure and
+                // counts the encoded bytes it has waiting for QUIC.
+                stream.pipeline().addFirst("h3-gate", new Http3StreamGate(context.bufferBudget(), lifecycle));
+                // A stream stuck on its client is reset (the exchange decides, as for HTTP/2 streams).
                 stream.pipeline().addLast("h3-idle", new IdleStateHandler(0, 0,
                         context.config().http3().streamIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
                 stream.pipeline().addLast("h3-bridge", new Http3StreamBridge(counters,
