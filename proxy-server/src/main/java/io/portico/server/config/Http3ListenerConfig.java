@@ -22,6 +22,15 @@ import java.time.Duration;
  * @param gso                   send a connection's ready packets as one UDP GSO send (epoll and
  *                              io_uring, where the kernel has UDP_SEGMENT); turned off by itself at
  *                              the first send the kernel refuses (no checksum offload, IPsec)
+ * @param retry                 when a new client's address is validated with a Retry round trip
+ *                              (a token only this process can make, for that address, valid 10 s)
+ *                              before its handshake starts: {@code auto} once {@code retry_threshold}
+ *                              handshakes are in progress, {@code always}, or {@code never}
+ * @param retryThreshold        handshakes in progress on the listener from which {@code auto} sends
+ *                              Retry (HAProxy tune.quic.retry-threshold 100)
+ * @param maxHandshakes         handshakes in progress the listener allows; a new connection over it
+ *                              is dropped before its handshake begins (its client tries again or
+ *                              falls back to TCP), counted as {@code handshake_refused}
  */
 public record Http3ListenerConfig(
         @Default("false") boolean enabled,
@@ -31,7 +40,10 @@ public record Http3ListenerConfig(
         @Default("256k") ByteSize initialMaxStreamData,
         @Default("86400") long altSvcMaxAge,
         @Default("60s") Duration streamIdleTimeout,
-        @Default("true") boolean gso) {
+        @Default("true") boolean gso,
+        @Default("auto") Http3Retry retry,
+        @Default("100") int retryThreshold,
+        @Default("1000") int maxHandshakes) {
 
     public Http3ListenerConfig {
         if (maxStreams < 1) {
@@ -53,13 +65,25 @@ public record Http3ListenerConfig(
         if (altSvcMaxAge < 0) {
             throw new InvalidConfigException("alt_svc_max_age", "cannot be negative");
         }
+        if (maxHandshakes < 1) {
+            throw new InvalidConfigException("max_handshakes", "must be at least 1");
+        }
+        if (retryThreshold < 0) {
+            throw new InvalidConfigException("retry_threshold", "cannot be negative");
+        }
+        if (retry == Http3Retry.AUTO && retryThreshold >= maxHandshakes) {
+            throw new InvalidConfigException("retry_threshold", "must be below max_handshakes (" + maxHandshakes
+                    + "), or Retry never starts before handshakes are refused");
+        }
     }
 
     /**
      * Whether {@code other} asks for the same UDP side: the settings its sockets and QUIC codec are
      * built with. The rest ({@code alt_svc_max_age}, {@code stream_idle_timeout}) are read from the
      * config of the moment, so a reload that changes only them keeps the sockets and the QUIC
-     * connections on them (a restart would cut their streams in flight).
+     * connections on them (a restart would cut their streams in flight). The address validation
+     * and handshake cap ({@code retry}, {@code retry_threshold}, {@code max_handshakes}) are read
+     * for every new connection, so they too apply without a restart.
      */
     public boolean sameTransport(Http3ListenerConfig other) {
         return enabled == other.enabled && maxStreams == other.maxStreams && idleTimeout.equals(other.idleTimeout)
@@ -70,6 +94,6 @@ public record Http3ListenerConfig(
     /** Every default, as a listener without an {@code http3} section gets. */
     public static Http3ListenerConfig defaults() {
         return new Http3ListenerConfig(false, 128, Duration.ofSeconds(60), ByteSize.parse("8m"),
-                ByteSize.parse("256k"), 86400, Duration.ofSeconds(60), true);
+                ByteSize.parse("256k"), 86400, Duration.ofSeconds(60), true, Http3Retry.AUTO, 100, 1000);
     }
 }

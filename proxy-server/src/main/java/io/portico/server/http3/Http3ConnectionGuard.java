@@ -30,7 +30,9 @@ import java.util.function.LongSupplier;
  * ({@code max_connections}, {@code max_connections_per_ip}, the global {@code limits.max_connections})
  * beside the TCP side's connections; over one it is closed with CONNECTION_REFUSED. Not before the
  * handshake: without Retry the source address of an Initial is not yet proven, and spoofed ones must
- * not use up another client's places.
+ * not use up another client's places. Until then it counts among the listener's handshakes in
+ * progress ({@code http3.max_handshakes}, {@code http3.retry_threshold}), from its first Initial to
+ * its handshake's end or its close, whichever comes first.
  */
 final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
 
@@ -62,6 +64,8 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
      * connection, and its place under the listener's caps, for good.
      */
     private ConnectionIdleTimer idleTimer;
+    /** Counted among the handshakes in progress (see {@link #handshakeOver()}). */
+    private boolean handshaking = true;
 
     /**
      * @param gate        the listener's connection caps, or null for none
@@ -78,7 +82,22 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        // A handshake that fails never makes the connection active: its close ends the count.
+        ctx.channel().closeFuture().addListener(f -> handshakeOver());
+    }
+
+    /** The handshake is done or the connection gone: once only, on the connection's event loop. */
+    private void handshakeOver() {
+        if (handshaking) {
+            handshaking = false;
+            counters.handshakeEnded();
+        }
+    }
+
+    @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        handshakeOver();
         channel = (QuicChannel) ctx.channel();
         if (gate != null) {
             InetAddress ip = channel.remoteSocketAddress() instanceof InetSocketAddress a ? a.getAddress() : null;

@@ -2,6 +2,7 @@ package io.portico.server.http3;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -19,6 +20,11 @@ public final class Http3Counters {
     private final LongAdder idle = new LongAdder();
     private final LongAdder connectionRefused = new LongAdder();
     private final LongAdder headerListTooLarge = new LongAdder();
+    private final LongAdder retrySent = new LongAdder();
+    private final LongAdder retryTokenInvalid = new LongAdder();
+    private final LongAdder handshakeRefused = new LongAdder();
+    /** QUIC handshakes begun and not yet done or failed, over all the listener's sockets. */
+    private final AtomicInteger handshakes = new AtomicInteger();
 
     void connectionOpened() {
         connections.increment();
@@ -46,6 +52,35 @@ public final class Http3Counters {
     /** A request whose header section was over http2.max_header_list_size: answered 431 on its stream. */
     void headerListTooLarge() {
         headerListTooLarge.increment();
+    }
+
+    /** A Retry packet sent to validate a new client's address (RFC 9000 section 8.1.2). */
+    void retrySent() {
+        retrySent.increment();
+    }
+
+    /** An Initial with a token that is not a valid, unexpired Retry token of this process for its sender: dropped. */
+    void retryTokenInvalid() {
+        retryTokenInvalid.increment();
+    }
+
+    /** A new QUIC connection refused (closed before its handshake began) over http3.max_handshakes. */
+    void handshakeRefused() {
+        handshakeRefused.increment();
+    }
+
+    /** A handshake begins; with {@link #handshakeEnded()} once it is done or has failed. */
+    void handshakeStarted() {
+        handshakes.incrementAndGet();
+    }
+
+    void handshakeEnded() {
+        handshakes.decrementAndGet();
+    }
+
+    /** QUIC handshakes in progress on the listener now. */
+    public int handshakesInProgress() {
+        return handshakes.get();
     }
 
     /** A stream opened after Portico's GOAWAY: reset with H3_REQUEST_REJECTED. */
@@ -83,6 +118,9 @@ public final class Http3Counters {
         m.put("stream_idle_timeout", idle.sum());
         m.put("connection_refused", connectionRefused.sum());
         m.put("header_list_too_large", headerListTooLarge.sum());
+        m.put("retry_sent", retrySent.sum());
+        m.put("retry_token_invalid", retryTokenInvalid.sum());
+        m.put("handshake_refused", handshakeRefused.sum());
         return m;
     }
 }

@@ -13,9 +13,7 @@ import io.netty.handler.codec.http3.DefaultHttp3SettingsFrame;
 import io.netty.handler.codec.http3.Http3;
 import io.netty.handler.codec.http3.Http3ServerConnectionHandler;
 import io.netty.handler.codec.http3.Http3SettingsFrame;
-import io.netty.handler.codec.quic.QuicTokenHandler;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicCodecDispatcher;
@@ -86,13 +84,15 @@ public final class Http3Listener {
                 draining);
         int sockets = lc.reusePort() && transport.supportsReusePort() ? ListenerBinder.executorCount(workers) : 1;
         GsoSwitch gso = lc.http3().gso() && transport.supportsSegmentedDatagrams() ? new GsoSwitch(lc.name()) : null;
+        Supplier<Http3ListenerConfig> settings = () -> contexts.get().config().http3();
         ChannelHandler codecs = sockets == 1
-                ? codec(lc.http3(), tls, connections, gso).build()
+                ? codec(lc.http3(), tls, connections, gso, new RetryTokens(settings, counters)).build()
                 : new QuicCodecDispatcher() {
                     @Override
                     protected void initChannel(Channel channel, int localConnectionIdLength,
                                                QuicConnectionIdGenerator idGenerator) {
-                        channel.pipeline().addLast(codec(lc.http3(), tls, connections, gso)
+                        channel.pipeline().addLast(codec(lc.http3(), tls, connections, gso,
+                                        new RetryTokens(settings, counters))
                                 .localConnectionIdLength(localConnectionIdLength)
                                 .connectionIdAddressGenerator(idGenerator)
                                 .build());
@@ -115,9 +115,12 @@ public final class Http3Listener {
         return new Http3Listener(ListenerBinder.bind(b, lc.name() + " (http3)", address, sockets), open, draining);
     }
 
-    /** @param gso UDP GSO for the listener's sends, or null for one datagram per call */
+    /**
+     * @param gso    UDP GSO for the listener's sends, or null for one datagram per call
+     * @param tokens the codec's own address validation (its MAC is not shared between event loops)
+     */
     private static QuicServerCodecBuilder codec(Http3ListenerConfig c, QuicServerTls tls, ChannelHandler connections,
-                                                GsoSwitch gso) {
+                                                GsoSwitch gso, RetryTokens tokens) {
         long streamWindow = c.initialMaxStreamData().bytes();
         QuicServerCodecBuilder b = Http3.newQuicServerCodecBuilder();
         if (gso != null) {
@@ -130,8 +133,8 @@ public final class Http3Listener {
                 .initialMaxStreamDataBidirectionalLocal(streamWindow)
                 .initialMaxStreamDataBidirectionalRemote(streamWindow)
                 .initialMaxStreamsBidirectional(c.maxStreams())
-                // As nginx's default (quic_retry off): no Retry round trip before the handshake.
-                .tokenHandler(NoRetry.INSTANCE)
+                // Retry as http3.retry says (by default once retry_threshold handshakes are in progress).
+                .tokenHandler(tokens)
                 .handler(connections);
     }
 
@@ -179,26 +182,6 @@ public final class Http3Listener {
         bound.closeAsync().join();
     }
 
-    /** No address validation round trip (Retry): every Initial is accepted as it comes, as nginx's default. */
-    private enum NoRetry implements QuicTokenHandler {
-        INSTANCE;
-
-        @Override
-        public boolean writeToken(ByteBuf out, ByteBuf dcid, InetSocketAddress address) {
-            return false;
-        }
-
-        @Override
-        public int validateToken(ByteBuf token, InetSocketAddress address) {
-            return 0;
-        }
-
-        @Override
-        public int maxTokenLength() {
-            return 0;
-        }
-    }
-
     /** Sets up each new QUIC connection: its guard and Netty's HTTP/3 connection handler. */
     private static final class ConnectionInitializer extends ChannelInitializer<QuicChannel> {
 
@@ -223,6 +206,15 @@ public final class Http3Listener {
 
         @Override
         protected void initChannel(QuicChannel ch) {
+            if (counters.handshakesInProgress() >= contexts.get().config().http3().maxHandshakes()) {
+                // Before the handshake begins (the Initial is not processed yet): no TLS work, no
+                // state beyond this channel, and nothing is answered; the client sends its Initial
+                // again, or falls back to TCP. Retry has kept spoofed senders from getting this far.
+                counters.handshakeRefused();
+                ch.close();
+                return;
+            }
+            counters.handshakeStarted();
             open.add(ch);
             Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on, gate,
                     () -> contexts.get().config().http().keepaliveRequests(),

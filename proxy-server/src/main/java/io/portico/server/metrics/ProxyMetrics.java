@@ -62,11 +62,15 @@ public final class ProxyMetrics {
                 cb -> listeners.forEach((name, l) -> l.http2().snapshot().forEach((event, n) -> cb.call(n, name, event))));
         registry.counterCallback("portico_http3_events_total",
                 "HTTP/3: QUIC connections accepted, request streams, malformed requests reset, streams refused"
-                        + " after GOAWAY, graceful GOAWAYs, by listener and event.",
+                        + " after GOAWAY, graceful GOAWAYs, Retry packets sent, new connections refused over"
+                        + " max_handshakes, by listener and event.",
                 new String[] {"listener", "event"},
                 cb -> listeners.forEach((name, l) -> l.http3().snapshot().forEach((event, n) -> cb.call(n, name, event))));
         registry.gauge("portico_quic_connections_active", "QUIC (HTTP/3) connections open now.", new String[] {"listener"},
                 cb -> listeners.forEach((name, l) -> cb.call(l.http3().activeConnections(), name)));
+        registry.gauge("portico_quic_handshakes_in_progress",
+                "QUIC handshakes begun and not yet done or failed (http3.retry_threshold, http3.max_handshakes).",
+                new String[] {"listener"}, cb -> listeners.forEach((name, l) -> cb.call(l.http3().handshakesInProgress(), name)));
         webSockets = registry.counter("portico_websocket_connections_total", "WebSocket connections established.", "listener");
         registry.gauge("portico_websocket_connections_active", "WebSocket connections open now.", new String[] {"listener"},
                 cb -> listeners.forEach((name, l) -> cb.call(l.activeWebSockets(), name)));
