@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.portico.http.PathNormalizer;
 import io.portico.http.RequestIds;
 import io.portico.server.http2.Http2Counters;
-import io.portico.server.http2.MalformedStream;
 import io.portico.server.log.AccessLogRecord;
 import io.portico.server.metrics.ListenerMetrics;
 import io.portico.server.route.Route;
@@ -44,8 +43,8 @@ abstract class Exchange {
     final long startNanos;
     final boolean head;
     final boolean http10;
-    /** Its HTTP/2 stream was reset as malformed: the line says 400, as nginx's does. */
-    private boolean malformed;
+    /** Its stream was reset as malformed, why; the line then says 400, as nginx's does. Else null. */
+    private String malformedReason;
 
     Exchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log) {
         this.client = client;
@@ -303,9 +302,12 @@ abstract class Exchange {
      * Logs a request stream reset as malformed before an exchange took it (see
      * {@link MalformedStream}): 400 and no bytes, as nginx logs it, with whatever fields were read.
      *
-     * @param protocol {@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3}
+     * @param protocol   {@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3}
+     * @param fromStream logged by the stream's own handler, which knows its protocol even without a
+     *                   request line (a stream HTTP/2's codec refused before it opened has none)
      */
-    static void logMalformed(ListenerContext context, String remote, int protocol, MalformedStream stream) {
+    static void logMalformed(ListenerContext context, String remote, int protocol, MalformedStream stream,
+                             boolean fromStream) {
         int status = HttpResponseStatus.BAD_REQUEST.code();
         context.metrics().request(null, protocol, status, -1);
         if (!context.accessLog().enabled()) {
@@ -316,7 +318,7 @@ abstract class Exchange {
         r.startEpochMillis = System.currentTimeMillis();
         r.method = stream.method();
         r.uri = stream.path();
-        if (r.method != null || r.uri != null) {
+        if (fromStream || r.method != null || r.uri != null) {
             r.protocol = protocol == ListenerMetrics.HTTP_3 ? "HTTP/3.0" : "HTTP/2.0";
         }
         r.status = status;
@@ -326,13 +328,16 @@ abstract class Exchange {
         String incomingId = stream.field(context.requestIdHeader());
         r.requestId = incomingId != null && RequestIds.isValid(incomingId) ? incomingId : RequestIds.generate();
         r.listener = context.name();
-        r.error = MALFORMED_REQUEST;
+        r.error = stream.reason();
         context.accessLog().log(r);
     }
 
-    /** Its stream is being reset as malformed: the line ends with 400 rather than, say, 499 client_closed. */
-    void malformed() {
-        malformed = true;
+    /**
+     * Its stream is being reset as malformed: the line ends with 400 and {@code reason} rather
+     * than, say, 499 client_closed.
+     */
+    void malformed(String reason) {
+        malformedReason = reason;
     }
 
     /** Adds the headers every response from Portico carries. */
@@ -342,9 +347,9 @@ abstract class Exchange {
 
     /** Ends the access log line and hands it to the writer thread. */
     void finishLog(int status, long bodyBytes, String error) {
-        if (malformed) {
+        if (malformedReason != null) {
             status = HttpResponseStatus.BAD_REQUEST.code();
-            error = MALFORMED_REQUEST;
+            error = malformedReason;
         }
         log.status = status;
         log.bodyBytesSent = bodyBytes;

@@ -17,7 +17,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
 import io.portico.server.http2.Http2Counters;
-import io.portico.server.http2.MalformedStream;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -322,27 +321,6 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     }
 
     /**
-     * The stream bridge reset this stream for a malformed request: log it as the 400 HTTP/1.1
-     * answers for the same faults (nothing is answered; the reset closes the stream), or, when an
-     * exchange is in progress, leave the reason with it for the line it writes as the reset ends it.
-     */
-    private void onRejectedStream(RejectedStream rejected) {
-        Exchange exchange = current;
-        if (exchange != null) {
-            if (exchange.log.error == null) {
-                exchange.log.error = rejected.reason();
-            }
-            return;
-        }
-        if (closing) {
-            return;
-        }
-        closing = true;
-        releaseQueued();
-        Exchange.logRejected(this, rejected.status(), RequestIds.generate(), 0, rejected.reason());
-    }
-
-    /**
      * Writes and flushes the last part of a response: with the connection's void promise when the
      * connection stays open after it (one promise fewer per request), else with one that
      * {@link #exchangeDone} closes the connection on.
@@ -485,10 +463,6 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             onMalformed(malformed);
             return;
         }
-        if (evt instanceof RejectedStream rejected) {
-            onRejectedStream(rejected);
-            return;
-        }
         if (evt == ServerLifecycle.DRAIN || evt == ServerLifecycle.RETIRE) {
             draining = true;
             if (current == null && queuedEmpty()) {
@@ -506,11 +480,12 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     private void onMalformed(MalformedStream malformed) {
         Exchange exchange = current;
         if (exchange != null) {
-            exchange.malformed();
-        } else if (requests == 0) {
+            exchange.malformed(malformed.reason());
+        } else if (requests == 0 && !closing) {
             requests++;
             closing = true;
-            Exchange.logMalformed(context, remoteText, streamProtocol, malformed);
+            releaseQueued();
+            Exchange.logMalformed(context, remoteText, streamProtocol, malformed, true);
         }
     }
 

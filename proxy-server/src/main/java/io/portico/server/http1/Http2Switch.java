@@ -2,7 +2,6 @@ package io.portico.server.http1;
 
 import io.netty.channel.ChannelPipeline;
 import io.portico.server.http2.Http2Frontend;
-import io.portico.server.http2.MalformedStream;
 import io.portico.server.metrics.ListenerMetrics;
 
 /** Hands a client connection from the HTTP/1 handlers to HTTP/2 (ALPN h2, h2c prior knowledge, h2c upgrade). */
@@ -24,7 +23,8 @@ final class Http2Switch {
         return new Http2Frontend(context.config().http2(), context.http2Counters(),
                 context.config().http().keepaliveRequests(), context.config().http().keepaliveTimeout(), true,
                 () -> new Http1ProxyHandler(context, ListenerMetrics.HTTP_2, sni, subject, fingerprint),
-                () -> Exchange.logMalformed(context, remote, ListenerMetrics.HTTP_2, MalformedStream.NO_FIELDS));
+                () -> Exchange.logMalformed(context, remote, ListenerMetrics.HTTP_2,
+                        MalformedStream.of(Exchange.MALFORMED_REQUEST, null), false));
     }
 
     /** Replaces the HTTP/1 codec and handler with the HTTP/2 ones. */

@@ -1,53 +1,73 @@
-package io.portico.server.http2;
+package io.portico.server.http1;
 
+import io.netty.handler.codec.Headers;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 
 /**
- * A request stream reset with PROTOCOL_ERROR for being malformed (RFC 9113 section 8.1.1), so that
- * it leaves one access-log line, as nginx logs a 400 for it. {@link Http2StreamBridge} fires it at
- * the stream's exchange handler just before the reset: an exchange in progress ends with that 400,
- * a request that never became one is logged from these fields. A stream the codec refused before it
- * opened (a field its HPACK decoder refuses) has no handler: {@link Http2Frontend}'s callback logs
- * it. Only malformed streams make one, so the normal path pays nothing.
+ * A user event from an HTTP/2 or HTTP/3 stream bridge: it is resetting its request stream for a
+ * malformed request (RFC 9113 section 8.1.1, RFC 9114 section 4.1.2) and nothing will be answered,
+ * but the refusal leaves one access-log line, as nginx logs a 400 for it. The bridge fires it at the
+ * stream's exchange handler just before the reset: an exchange in progress ends with that 400 and
+ * {@link #reason()}; a request that never became one is logged from the fields read, when there
+ * are any. A stream HTTP/2's codec refused before it opened has no handler: the front end's
+ * callback logs it. Only malformed streams make one, so the normal path pays nothing.
  */
 public final class MalformedStream {
 
-    /** The request's fields are not at hand: never decoded, or passed on to the exchange already. */
-    public static final MalformedStream NO_FIELDS = new MalformedStream(null);
+    private static final AsciiString METHOD = AsciiString.cached(":method");
+    private static final AsciiString PATH = AsciiString.cached(":path");
+    private static final AsciiString AUTHORITY = AsciiString.cached(":authority");
 
-    private final Http2Headers fields;
+    private final String reason;
+    private final Headers<CharSequence, CharSequence, ?> fields;
 
-    MalformedStream(Http2Headers fields) {
+    private MalformedStream(String reason, Headers<CharSequence, CharSequence, ?> fields) {
+        this.reason = reason;
         this.fields = fields;
     }
 
+    /**
+     * @param reason the access log's error, such as {@code malformed_request} or
+     *               {@code malformed_request:scheme}
+     * @param fields the request's fields (HTTP/2's or HTTP/3's) when no exchange has them, else null
+     */
+    public static MalformedStream of(String reason, Headers<CharSequence, CharSequence, ?> fields) {
+        return new MalformedStream(reason, fields);
+    }
+
+    /** The access log's error for the stream. */
+    public String reason() {
+        return reason;
+    }
+
+    /** Whether any of the request's fields were read: its request line can be logged. */
+    boolean hasFields() {
+        return fields != null;
+    }
+
     /** {@code :method}, or null. */
-    public String method() {
-        return fields == null ? null : text(fields.method());
+    String method() {
+        return field(METHOD);
     }
 
     /** {@code :path}, or null. */
-    public String path() {
-        return fields == null ? null : text(fields.path());
+    String path() {
+        return field(PATH);
     }
 
     /** {@code :authority}, else the Host field, or null. */
-    public String authority() {
+    String authority() {
+        String authority = field(AUTHORITY);
+        return authority != null ? authority : field(HttpHeaderNames.HOST);
+    }
+
+    /** The first value of the field {@code name} (any case), or null. */
+    String field(CharSequence name) {
         if (fields == null) {
             return null;
         }
-        CharSequence authority = fields.authority();
-        return text(authority != null ? authority : fields.get(HttpHeaderNames.HOST));
-    }
-
-    /** The first value of the regular field {@code name} (any case), or null. */
-    public String field(CharSequence name) {
-        return fields == null ? null : text(fields.get(AsciiString.of(name).toLowerCase()));
-    }
-
-    private static String text(CharSequence s) {
-        return s == null ? null : s.toString();
+        CharSequence v = fields.get(AsciiString.of(name).toLowerCase());
+        return v == null ? null : v.toString();
     }
 }

@@ -44,7 +44,7 @@ final class FloodGuard {
 
     private final int max;
     private final Http2Counters counters;
-    /** Logs a request refused before its stream opened (see {@link MalformedStream}). */
+    /** Logs a request refused before its stream opened (see {@link io.portico.server.http1.MalformedStream}). */
     private final Runnable refusedStreams;
     private final int maxServerResets;
     private final long resetWindowNanos;

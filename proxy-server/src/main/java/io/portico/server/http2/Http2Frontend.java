@@ -34,10 +34,11 @@ public final class Http2Frontend {
      * @param maxStreams      streams on one connection before a graceful GOAWAY (keepalive_requests)
      * @param idleTimeout     how long a connection may have no stream open before it is closed (keepalive_timeout)
      * @param connectProtocol announce extended CONNECT (RFC 8441)
-     * @param exchanges       a new exchange handler for each stream; it gets a {@link MalformedStream}
-     *                        event before its stream is reset as malformed
+     * @param exchanges       a new exchange handler for each stream; it gets a
+     *                        {@link io.portico.server.http1.MalformedStream} event before its stream
+     *                        is reset as malformed
      * @param refusedStreams  logs a malformed request the codec refused before its stream opened, so
-     *                        before any exchange handler could ({@link MalformedStream#NO_FIELDS})
+     *                        before any exchange handler could (without fields)
      */
     public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, int maxStreams, Duration idleTimeout,
                          boolean connectProtocol, Supplier<ChannelHandler> exchanges, Runnable refusedStreams) {

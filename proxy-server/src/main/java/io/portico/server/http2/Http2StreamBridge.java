@@ -33,6 +33,7 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
+import io.portico.server.http1.MalformedStream;
 import io.portico.websocket.HalfClose;
 
 import java.util.function.Function;
@@ -60,6 +61,8 @@ import java.util.function.Function;
 final class Http2StreamBridge extends ChannelDuplexHandler {
 
     private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
+    /** The access log's error for a malformed stream: the key of its counter. */
+    private static final String MALFORMED = Http2Counters.Reason.MALFORMED_REQUEST.key();
     /** Ends a tunnel's sending direction: an empty DATA frame with END_STREAM (RFC 8441 section 4). */
     private static final Function<Channel, ChannelFuture> END_STREAM =
             ch -> ch.writeAndFlush(new DefaultHttp2DataFrame(true));
@@ -246,7 +249,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         if (cause instanceof Http2Exception e) {
             if (e.error() == Http2Error.PROTOCOL_ERROR && !reset) {
                 reset = true;
-                ctx.fireUserEventTriggered(MalformedStream.NO_FIELDS);
+                ctx.fireUserEventTriggered(MalformedStream.of(MALFORMED, null));
             }
             return;
         }
@@ -262,7 +265,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     private void malformed(ChannelHandlerContext ctx, Http2Headers fields) {
         reset = true;
         counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
-        ctx.fireUserEventTriggered(fields == null ? MalformedStream.NO_FIELDS : new MalformedStream(fields));
+        ctx.fireUserEventTriggered(MalformedStream.of(MALFORMED, fields));
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(ChannelFutureListener.CLOSE);
     }
 

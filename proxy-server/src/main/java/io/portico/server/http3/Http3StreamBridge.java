@@ -36,7 +36,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.PromiseNotifier;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.http1.ClientFault;
-import io.portico.server.http1.RejectedStream;
+import io.portico.server.http1.MalformedStream;
 import io.portico.server.http2.RequestFields;
 
 import java.io.IOException;
@@ -69,7 +69,7 @@ import java.util.concurrent.TimeUnit;
  *       stream's opening, or no body bytes for body_timeout while the exchange asks for them, is
  *       answered 408 (when nothing was answered yet), and the client is told to stop sending;</li>
  *   <li>every malformed request is counted, reset, and logged (400 with its reason) by the
- *       exchange handler ({@link RejectedStream}), as HTTP/1.1 logs the 400s it answers.</li>
+ *       exchange handler ({@link MalformedStream}), as HTTP/1.1 logs the 400s it answers.</li>
  * </ul>
  */
 final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
@@ -102,6 +102,8 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
     /** A head without content-length, held until DATA or FIN says whether a body follows. */
     private HttpRequest pending;
     private boolean requestSeen;
+    /** The request's fields once read, for the access-log line of a stream refused as malformed. */
+    private Http3Headers requestFields;
     private boolean requestEnded;
     private long declaredLength = -1;
     private long received;
@@ -164,6 +166,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
 
     private void onRequestHeaders(ChannelHandlerContext ctx, Http3Headers h3) {
         requestSeen = true;
+        requestFields = h3;
         if (sectionSize(h3) > maxHeaderListSize) {
             // As HTTP/2 answers a header list over SETTINGS_MAX_HEADER_LIST_SIZE: 431 on this stream only.
             counters.headerListTooLarge();
@@ -288,7 +291,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
         if (code == Http3ErrorCode.H3_MESSAGE_ERROR) {
             counters.malformedRequest();
         }
-        ctx.fireUserEventTriggered(new RejectedStream(HttpResponseStatus.BAD_REQUEST.code(), reason));
+        ctx.fireUserEventTriggered(MalformedStream.of(reason, requestFields));
         resetStream(ctx, code);
     }
 
