@@ -689,8 +689,9 @@ final class CacheExchange extends Exchange implements Runnable {
         if (multipart != null && status == 206) {
             writeMultipart(multipart.tail());
         }
-        ChannelFuture written = client.writeLast(clientCtx, last, clientKeepAlive);
+        // Counted before the last write: once it is flushed the client may already look at the stats.
         cache.cache().statsCounters().served(bytes);
+        ChannelFuture written = client.writeLast(clientCtx, last, clientKeepAlive);
         releaseObjects();
         end(status, null);
         client.exchangeDone(clientKeepAlive, written);

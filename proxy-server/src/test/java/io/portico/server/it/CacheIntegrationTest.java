@@ -42,25 +42,11 @@ class CacheIntegrationTest {
     }
 
     private void start(String cacheExtra) throws Exception {
-        origin = new ScriptedOrigin();
-        portico = PorticoHarness.start("""
-                upstreams:
-                  origin:
-                    backends:
-                      - address: 127.0.0.1:%d
-                    max_fails: 0
-                servers:
-                  - default: true
-                    routes:
-                      - match: { prefix: / }
-                        upstream: origin
-                        cache:
-                          enabled: true
-                %s
-                """.formatted(origin.port(), cacheExtra.indent(10)));
+        start(cacheExtra, "");
     }
 
-    private void startWithRouteExtra(String routeExtra) throws Exception {
+    /** The origin behind one caching route; {@code cacheExtra} goes under its cache, {@code routeExtra} under the route. */
+    private void start(String cacheExtra, String routeExtra) throws Exception {
         origin = new ScriptedOrigin();
         portico = PorticoHarness.start("""
                 upstreams:
@@ -76,7 +62,8 @@ class CacheIntegrationTest {
                         cache:
                           enabled: true
                 %s
-                """.formatted(origin.port(), routeExtra.indent(8)));
+                %s
+                """.formatted(origin.port(), cacheExtra.indent(10), routeExtra.indent(8)));
     }
 
     private HttpResponse<String> get(String path, String... headers) throws Exception {
@@ -114,7 +101,7 @@ class CacheIntegrationTest {
 
     @Test
     void hitsCarryTheStoredFieldsOnceEachWithTheRoutesEditsAndTheirOwnAgeIdAndStatus() throws Exception {
-        startWithRouteExtra("""
+        start("", """
                 response_headers:
                   remove: [X-Secret]
                   set: { X-Frame-Options: DENY }
@@ -149,7 +136,7 @@ class CacheIntegrationTest {
 
     @Test
     void aRouteThatEditsAPerHitFieldHasItsEditOnEveryHit() throws Exception {
-        startWithRouteExtra("""
+        start("", """
                 response_headers:
                   remove: [Age]
                   set: { Cache-Status: hidden }
