@@ -308,7 +308,17 @@ abstract class Exchange {
      */
     static void logMalformed(ListenerContext context, String remote, int protocol, MalformedStream stream,
                              boolean fromStream) {
-        int status = HttpResponseStatus.BAD_REQUEST.code();
+        logRefused(context, remote, protocol, HttpResponseStatus.BAD_REQUEST, stream, fromStream);
+    }
+
+    /**
+     * Logs a request stream refused with {@code refusal} before an exchange took it: a malformed
+     * one (see {@link #logMalformed}), or an HTTP/2 one whose header list Netty's codec answered 431.
+     * {@code stream} carries the line's error and whatever fields were read.
+     */
+    static void logRefused(ListenerContext context, String remote, int protocol, HttpResponseStatus refusal,
+                           MalformedStream stream, boolean fromStream) {
+        int status = refusal.code();
         context.metrics().request(null, protocol, status, -1);
         if (!context.accessLog().enabled()) {
             return;

@@ -30,7 +30,8 @@ import java.util.List;
  * list with (an HPACK bomb), each ending the connection too. It also follows the frame headers of
  * what the codec reads, so a header block that CONTINUATION frames carry past Netty's hard limit on
  * its bytes counts as the CONTINUATION flood it is, not as one oversized header list. A request
- * the codec refuses while it decodes the fields (its stream never opens) is counted and logged here.
+ * the codec refuses while it decodes the fields (its stream never opens) is counted and logged here,
+ * and so is the 431 it answers a header list too large with.
  */
 final class FloodGuard {
 
@@ -44,8 +45,8 @@ final class FloodGuard {
 
     private final int max;
     private final Http2Counters counters;
-    /** Logs a request refused before its stream opened (see {@link io.portico.server.http1.MalformedStream}). */
-    private final Runnable refusedStreams;
+    /** Logs a request the codec refused before its stream had a handler (see {@link io.portico.server.http1.MalformedStream}). */
+    private final RefusedStreams refusedStreams;
     private final int maxServerResets;
     private final long resetWindowNanos;
     private long resetWindowStart = System.nanoTime();
@@ -67,7 +68,7 @@ final class FloodGuard {
     private int continuations;
 
     FloodGuard(int maxPerSecond, int maxServerResets, long resetWindowNanos, Http2Counters counters,
-               Runnable refusedStreams) {
+               RefusedStreams refusedStreams) {
         this.max = maxPerSecond;
         this.maxServerResets = maxServerResets;
         this.resetWindowNanos = resetWindowNanos;
@@ -112,7 +113,7 @@ final class FloodGuard {
                     // upper-case field, a misplaced pseudo-header...): its stream never opened, so no
                     // stream handler counts or logs it.
                     counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
-                    refusedStreams.run();
+                    refusedStreams.malformed();
                 }
                 ChannelFuture f = super.writeRstStream(ctx, streamId, errorCode, promise);
                 long now = System.nanoTime();
@@ -137,8 +138,10 @@ final class FloodGuard {
                 ChannelFuture f = super.writeHeaders(ctx, streamId, headers, padding, endStream, promise);
                 // Netty answers a header list over max_header_list_size with a bare 431 (an exchange's
                 // answer always carries more fields): that client ignored our SETTINGS, or sent an HPACK bomb.
+                // No exchange handler saw the request: its access-log line is written here.
                 if (headers.size() == 1 && HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.codeAsText()
                         .contentEquals(headers.status())) {
+                    refusedStreams.headerListTooLarge();
                     fail(ctx, Http2Counters.Reason.HEADER_LIST_TOO_LARGE, 1);
                 }
                 return f;

@@ -66,10 +66,10 @@ public final class Http2Codecs extends Http2FrameCodecBuilder {
      *
      * @param connectProtocol announce SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 WebSockets)
      * @param gracefulMillis  how long a closing connection waits for its open streams
-     * @param refusedStreams  logs a malformed request refused before its stream opened
+     * @param refusedStreams  logs a request the codec refused before its stream had a handler (malformed, 431)
      */
     static Http2FrameCodec newCodec(Http2ListenerConfig c, Http2Counters counters, boolean connectProtocol,
-                                    long gracefulMillis, Runnable refusedStreams) {
+                                    long gracefulMillis, RefusedStreams refusedStreams) {
         Http2Settings settings = Http2Settings.defaultSettings()
                 .maxConcurrentStreams(c.maxConcurrentStreams())
                 .initialWindowSize(c.initialWindowSize().intBytes())

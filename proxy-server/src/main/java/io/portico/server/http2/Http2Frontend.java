@@ -26,26 +26,31 @@ public final class Http2Frontend {
     private final Http2Counters counters;
     private final boolean connectProtocol;
     private final Supplier<ChannelHandler> exchanges;
-    private final Runnable refusedStreams;
+    private final RefusedStreams refusedStreams;
     private final int maxStreams;
     private final long idleNanos;
+    private final long bodyTimeoutNanos;
 
     /**
      * @param maxStreams      streams on one connection before a graceful GOAWAY (keepalive_requests)
      * @param idleTimeout     how long a connection may have no stream open before it is closed (keepalive_timeout)
+     * @param bodyTimeout     how long a stream's exchange may wait for body bytes before it answers 408 (body_timeout)
      * @param connectProtocol announce extended CONNECT (RFC 8441)
      * @param exchanges       a new exchange handler for each stream; it gets a
      *                        {@link io.portico.server.http1.MalformedStream} event before its stream
-     *                        is reset as malformed
-     * @param refusedStreams  logs a malformed request the codec refused before its stream opened, so
+     *                        is reset as malformed, and a 408 {@link io.portico.server.http1.ClientFault}
+     *                        when its body stops coming for {@code bodyTimeout}
+     * @param refusedStreams  logs a request the codec refused (malformed, or 431 for its header list)
      *                        before any exchange handler could (without fields)
      */
     public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, int maxStreams, Duration idleTimeout,
-                         boolean connectProtocol, Supplier<ChannelHandler> exchanges, Runnable refusedStreams) {
+                         Duration bodyTimeout, boolean connectProtocol, Supplier<ChannelHandler> exchanges,
+                         RefusedStreams refusedStreams) {
         this.config = config;
         this.counters = counters;
         this.maxStreams = maxStreams;
         this.idleNanos = idleTimeout.toNanos();
+        this.bodyTimeoutNanos = bodyTimeout.toNanos();
         this.connectProtocol = connectProtocol;
         this.exchanges = exchanges;
         this.refusedStreams = refusedStreams;
@@ -82,7 +87,7 @@ public final class Http2Frontend {
             ch.config().setAutoRead(false);
             guard.streamOpened(ch);
             ChannelPipeline p = ch.pipeline();
-            p.addLast("h2-bridge", new Http2StreamBridge(counters, guard));
+            p.addLast("h2-bridge", new Http2StreamBridge(counters, guard, bodyTimeoutNanos));
             p.addLast("proxy", exchanges.get());
         }
     }

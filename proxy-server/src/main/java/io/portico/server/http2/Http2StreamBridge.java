@@ -33,7 +33,9 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
+import io.portico.server.http1.ClientFault;
 import io.portico.server.http1.MalformedStream;
+import io.portico.server.http1.StreamDeadlines;
 import io.portico.websocket.HalfClose;
 
 import java.util.function.Function;
@@ -55,10 +57,17 @@ import java.util.function.Function;
  *       hop-by-hop fields are dropped;</li>
  *   <li>an extended CONNECT with {@code :protocol websocket} (RFC 8441) becomes an HTTP/1.1 opening
  *       handshake with a key of Portico's; the upstream's 101 becomes 200, and from then on the
- *       stream's DATA frames carry the WebSocket bytes both ways for the relay.</li>
+ *       stream's DATA frames carry the WebSocket bytes both ways for the relay;</li>
+ *   <li>the listener's {@code http.body_timeout} applies to each stream as to an HTTP/1.1 request
+ *       (and as on HTTP/3): no DATA for body_timeout while the exchange asks for the body is
+ *       answered 408 (when nothing was answered yet; else the stream is reset), after which the
+ *       client is told to stop sending (RST_STREAM NO_ERROR), and logged with
+ *       {@code client_body_timeout}. The connection's other streams carry on. There is no
+ *       per-stream header_timeout: Netty's codec opens a stream only once its header block is
+ *       complete (a header block that dawdles holds the whole connection, not a stream).</li>
  * </ul>
  */
-final class Http2StreamBridge extends ChannelDuplexHandler {
+final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDeadlines.Owner {
 
     private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
     /** The access log's error for a malformed stream: the key of its counter. */
@@ -69,7 +78,10 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
 
     private final Http2Counters counters;
     private final Http2ConnectionGuard guard;
+    private final long bodyTimeoutNanos;
     private ChannelHandlerContext ctx;
+    /** The body's clock (body_timeout), running while the exchange asks for DATA that does not come. */
+    private StreamDeadlines deadlines;
     /** When a frame last came in or a message went out, for the connection's stall sweep. */
     private long lastActivity;
     private boolean requestSeen;
@@ -78,25 +90,37 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
     private long received;
     private boolean informational;
     private boolean reset;
+    /** A fault (the body's timeout) went to the exchange handler: nothing more is read. */
+    private boolean faulted;
     /** An extended CONNECT for a WebSocket (RFC 8441) waits for its upstream's 101. */
     private boolean webSocketPending;
     /** The stream carries WebSocket bytes both ways in DATA frames. */
     private boolean tunnel;
 
-    Http2StreamBridge(Http2Counters counters, Http2ConnectionGuard guard) {
+    /** @param bodyTimeoutNanos the listener's http.body_timeout */
+    Http2StreamBridge(Http2Counters counters, Http2ConnectionGuard guard, long bodyTimeoutNanos) {
         this.counters = counters;
         this.guard = guard;
+        this.bodyTimeoutNanos = bodyTimeoutNanos;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         lastActivity = System.nanoTime();
+        // The codec opens a stream with its head complete: only the body's clock is left to run.
+        deadlines = new StreamDeadlines(ctx, this, bodyTimeoutNanos);
         guard.track(this);
     }
 
     @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        deadlines.stop();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        deadlines.stop();
         guard.untrack(this);
         ctx.fireChannelInactive();
     }
@@ -122,7 +146,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             readTunnel(ctx, msg);
             return;
         }
-        if (reset || requestEnded) {
+        if (reset || requestEnded || faulted) {
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -182,6 +206,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         if (webSocketPending) {
             // No HTTP body follows: the stream's DATA is the WebSocket once the upstream said 101.
             requestEnded = true;
+            deadlines.stop();
             ctx.fireChannelRead(request);
             ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
             return;
@@ -192,6 +217,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
                 return;
             }
             requestEnded = true;
+            deadlines.stop();
             ctx.fireChannelRead(request);
             ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
             return;
@@ -212,8 +238,13 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             malformed(ctx, null);
             return;
         }
+        if (content.isReadable()) {
+            // Bytes came: the body's clock starts again with the exchange's next ask.
+            deadlines.bytesReceived();
+        }
         if (end) {
             requestEnded = true;
+            deadlines.stop();
             ctx.fireChannelRead(new DefaultLastHttpContent(content));
         } else if (content.isReadable()) {
             ctx.fireChannelRead(new DefaultHttpContent(content));
@@ -233,6 +264,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             return;
         }
         requestEnded = true;
+        deadlines.stop();
         ctx.fireChannelRead(last);
     }
 
@@ -249,6 +281,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
         if (cause instanceof Http2Exception e) {
             if (e.error() == Http2Error.PROTOCOL_ERROR && !reset) {
                 reset = true;
+                deadlines.stop();
                 ctx.fireUserEventTriggered(MalformedStream.of(MALFORMED, null));
             }
             return;
@@ -264,9 +297,34 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
      */
     private void malformed(ChannelHandlerContext ctx, Http2Headers fields) {
         reset = true;
+        deadlines.stop();
         counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
         ctx.fireUserEventTriggered(MalformedStream.of(MALFORMED, fields));
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    // ---- the body's clock ----------------------------------------------------------------------
+
+    /** The exchange asks for bytes: while the body is due, body_timeout runs from here. */
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+        if (requestSeen && !requestEnded && !reset && !faulted) {
+            deadlines.readRequested();
+        }
+        ctx.read();
+    }
+
+    /**
+     * The body stopped coming: the exchange handler answers 408 (or resets the stream when its
+     * response began), as HTTP/1.1 and HTTP/3 do; nothing more of the request is passed on.
+     */
+    @Override
+    public void clientTimeout(String reason) {
+        if (reset || requestEnded || faulted) {
+            return;
+        }
+        faulted = true;
+        ctx.fireUserEventTriggered(new ClientFault(HttpResponseStatus.REQUEST_TIMEOUT, reason));
     }
 
     /** WebSocket bytes from the client, for the relay; END_STREAM is the client's half-close. */
@@ -396,6 +454,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler {
             return promise;
         }
         reset = true;
+        deadlines.stop();
         // After the last frame has really left (DATA may wait for window), never before it.
         ChannelPromise p = promise.unvoid();
         p.addListener(f -> {

@@ -34,15 +34,14 @@ import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.PromiseNotifier;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.http1.ClientFault;
 import io.portico.server.http1.MalformedStream;
+import io.portico.server.http1.StreamDeadlines;
 import io.portico.server.http2.RequestFields;
 
 import java.io.IOException;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Translates one HTTP/3 request stream to the HTTP/1-shaped messages the exchange handler speaks,
@@ -72,7 +71,7 @@ import java.util.concurrent.TimeUnit;
  *       exchange handler ({@link MalformedStream}), as HTTP/1.1 logs the 400s it answers.</li>
  * </ul>
  */
-final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
+final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDeadlines.Owner {
 
     /**
      * Netty's codec limit (the SETTINGS_MAX_FIELD_SECTION_SIZE Portico advertises) over the header
@@ -90,13 +89,8 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
     private final long headerTimeoutNanos;
     private final long bodyTimeoutNanos;
     private ChannelHandlerContext ctx;
-    /** One timer per stream: the head's deadline, then the body's; re-armed when it fires early. */
-    private ScheduledFuture<?> timer;
-    private long timerAt;
-    private long headerDeadline;
-    /** The exchange asked for body bytes and none came since ({@link #waitStart}). */
-    private boolean readPending;
-    private long waitStart;
+    /** The head's deadline, then the body's (one timer per stream). */
+    private StreamDeadlines deadlines;
     /** A fault (timeout, oversized head) went to the exchange handler: nothing more is read. */
     private boolean faulted;
     /** A head without content-length, held until DATA or FIN says whether a body follows. */
@@ -126,19 +120,19 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        deadlines = new StreamDeadlines(ctx, this, bodyTimeoutNanos);
         // The stream exists once its first bytes came: its head is due within header_timeout of that.
-        headerDeadline = System.nanoTime() + headerTimeoutNanos;
-        arm(headerDeadline);
+        deadlines.awaitHead(headerTimeoutNanos);
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        cancelTimer();
+        deadlines.stop();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        cancelTimer();
+        deadlines.stop();
         ctx.fireChannelInactive();
     }
 
@@ -167,6 +161,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
     private void onRequestHeaders(ChannelHandlerContext ctx, Http3Headers h3) {
         requestSeen = true;
         requestFields = h3;
+        deadlines.headDone();
         if (sectionSize(h3) > maxHeaderListSize) {
             // As HTTP/2 answers a header list over SETTINGS_MAX_HEADER_LIST_SIZE: 431 on this stream only.
             counters.headerListTooLarge();
@@ -209,7 +204,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
         }
         if (content.isReadable()) {
             // Bytes came: the body's clock starts again with the exchange's next ask.
-            readPending = false;
+            deadlines.bytesReceived();
         }
         releasePendingHead(ctx, true);
         if (content.isReadable()) {
@@ -231,7 +226,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
         }
         releasePendingHead(ctx, true);
         requestEnded = true;
-        cancelTimer();
+        deadlines.stop();
         ctx.fireChannelRead(last);
     }
 
@@ -246,7 +241,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
         }
         releasePendingHead(ctx, false);
         requestEnded = true;
-        cancelTimer();
+        deadlines.stop();
         ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
     }
 
@@ -300,7 +295,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
             return;
         }
         reset = true;
-        cancelTimer();
+        deadlines.stop();
         pending = null;
         ((QuicStreamChannel) ctx.channel()).shutdown(code.code()).addListener(ChannelFutureListener.CLOSE);
     }
@@ -312,7 +307,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
      */
     private void fault(HttpResponseStatus status, String reason) {
         faulted = true;
-        cancelTimer();
+        deadlines.stop();
         pending = null;
         ctx.fireUserEventTriggered(new ClientFault(status, reason));
     }
@@ -334,56 +329,17 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements Runnable {
     /** The exchange asks for bytes: while the body is due, body_timeout runs from here. */
     @Override
     public void read(ChannelHandlerContext ctx) {
-        if (requestSeen && !requestEnded && !reset && !faulted && !readPending) {
-            readPending = true;
-            waitStart = System.nanoTime();
-            arm(waitStart + bodyTimeoutNanos);
+        if (requestSeen && !requestEnded && !reset && !faulted) {
+            deadlines.readRequested();
         }
         ctx.read();
     }
 
-    /** The timer: a deadline that moved later re-arms it rather than rescheduling on every byte. */
+    /** A clock ran out: 408, as HTTP/1.1 answers it. */
     @Override
-    public void run() {
-        timer = null;
-        if (reset || requestEnded || faulted || !ctx.channel().isActive()) {
-            return;
-        }
-        long now = System.nanoTime();
-        if (!requestSeen) {
-            if (now - headerDeadline >= 0) {
-                fault(HttpResponseStatus.REQUEST_TIMEOUT, "client_header_timeout");
-            } else {
-                arm(headerDeadline);
-            }
-            return;
-        }
-        if (readPending) {
-            long due = waitStart + bodyTimeoutNanos;
-            if (now - due >= 0) {
-                fault(HttpResponseStatus.REQUEST_TIMEOUT, "client_body_timeout");
-            } else {
-                arm(due);
-            }
-        }
-    }
-
-    private void arm(long at) {
-        if (timer != null) {
-            if (at - timerAt >= 0) {
-                // It fires first, finds the later deadline and re-arms.
-                return;
-            }
-            timer.cancel(false);
-        }
-        timerAt = at;
-        timer = ctx.executor().schedule(this, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
-    }
-
-    private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
+    public void clientTimeout(String reason) {
+        if (!reset && !requestEnded && !faulted) {
+            fault(HttpResponseStatus.REQUEST_TIMEOUT, reason);
         }
     }
 

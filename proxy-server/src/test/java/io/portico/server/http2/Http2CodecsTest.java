@@ -27,9 +27,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class Http2CodecsTest {
 
+    private static final RefusedStreams NOT_LOGGED = new RefusedStreams() {
+        @Override
+        public void malformed() {
+        }
+
+        @Override
+        public void headerListTooLarge() {
+        }
+    };
+
     @Test
     void theServerPrefaceAnnouncesTheConfiguredSettings() {
-        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), new Http2Counters(), true, 0, () -> { }));
+        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), new Http2Counters(), true, 0, NOT_LOGGED));
         ByteBuf settings = ch.readOutbound();
         assertThat(settings).isNotNull();
         // type SETTINGS, 6 entries of 6 bytes: header table, push, max streams, window, frame, header list, connect
@@ -45,7 +55,7 @@ class Http2CodecsTest {
      */
     @Test
     void setCookieIsSentNeverIndexedAndOtherFieldsAreIndexed() {
-        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), new Http2Counters(), false, 0, () -> { }));
+        EmbeddedChannel ch = new EmbeddedChannel(Http2Codecs.newCodec(Http2ListenerConfig.defaults(), new Http2Counters(), false, 0, NOT_LOGGED));
         drainOutbound(ch);
         ByteBuf in = Unpooled.buffer();
         in.writeBytes(Http2CodecUtil.connectionPrefaceBuf());
