@@ -31,7 +31,8 @@ import java.util.List;
  * @param ocspResponseFile   DER OCSP response to staple (OpenSSL provider)
  * @param ocspFetch          fetch the OCSP response from the responder named in the certificate and
  *                           keep it fresh (OpenSSL provider)
- * @param handshakeTimeout   a client that has not finished its handshake by then is dropped
+ * @param handshakeTimeout   a client that has not finished its handshake by then is dropped; with
+ *                           HTTP/3 on, QUIC handshakes too (closed, counted as handshake_timeout)
  */
 public record TlsListenerConfig(
         List<TlsCertificateConfig> certificates,

@@ -18,6 +18,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
@@ -32,7 +34,10 @@ import java.util.function.LongSupplier;
  * handshake: without Retry the source address of an Initial is not yet proven, and spoofed ones must
  * not use up another client's places. Until then it counts among the listener's handshakes in
  * progress ({@code http3.max_handshakes}, {@code http3.retry_threshold}), from its first Initial to
- * its handshake's end or its close, whichever comes first.
+ * its handshake's end or its close, whichever comes first; and a handshake not done within the
+ * listener's {@code tls.handshake_timeout} is ended there (CONNECTION_CLOSE with the transport error
+ * CONNECTION_REFUSED, counted as {@code handshake_timeout}), as a TCP connection's TLS handshake is,
+ * rather than at QUIC's idle timeout, which every packet of a trickling client restarts.
  */
 final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
 
@@ -66,13 +71,20 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     private ConnectionIdleTimer idleTimer;
     /** Counted among the handshakes in progress (see {@link #handshakeOver()}). */
     private boolean handshaking = true;
+    /** The listener's tls.handshake_timeout when the connection began. */
+    private final long handshakeTimeoutNanos;
+    /** Ends the handshake at {@link #handshakeTimeoutNanos}; cancelled when it is over. */
+    private ScheduledFuture<?> handshakeDeadline;
 
     /**
      * @param gate        the listener's connection caps, or null for none
      * @param maxRequests request streams one connection serves before it is drained (keepalive_requests)
+     * @param handshakeTimeoutNanos how long the QUIC handshake may take (the listener's tls.handshake_timeout)
      */
     Http3ConnectionGuard(Http3Counters counters, ServerLifecycle lifecycle, BooleanSupplier listenerDraining,
-                         ListenerGate gate, IntSupplier maxRequests, LongSupplier idleNanos) {
+                         ListenerGate gate, IntSupplier maxRequests, LongSupplier idleNanos,
+                         long handshakeTimeoutNanos) {
+        this.handshakeTimeoutNanos = handshakeTimeoutNanos;
         this.idleNanos = idleNanos;
         this.counters = counters;
         this.maxRequests = maxRequests;
@@ -85,6 +97,10 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     public void handlerAdded(ChannelHandlerContext ctx) {
         // A handshake that fails never makes the connection active: its close ends the count.
         ctx.channel().closeFuture().addListener(f -> handshakeOver());
+        if (handshaking && ctx.channel().isOpen()) {
+            handshakeDeadline = ctx.executor().schedule(() -> handshakeTimedOut(ctx), handshakeTimeoutNanos,
+                    TimeUnit.NANOSECONDS);
+        }
     }
 
     /** The handshake is done or the connection gone: once only, on the connection's event loop. */
@@ -92,7 +108,28 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
         if (handshaking) {
             handshaking = false;
             counters.handshakeEnded();
+            if (handshakeDeadline != null) {
+                handshakeDeadline.cancel(false);
+                handshakeDeadline = null;
+            }
         }
+    }
+
+    /**
+     * The handshake has run out of time (a client that went quiet after its Initial, or trickles):
+     * closed with CONNECTION_CLOSE (in the Initial or Handshake packets quiche has keys for; as a
+     * transport error, since an application close is not allowed before the handshake is done),
+     * so its place under http3.max_handshakes is free at once.
+     */
+    private void handshakeTimedOut(ChannelHandlerContext ctx) {
+        handshakeDeadline = null;
+        QuicChannel connection = (QuicChannel) ctx.channel();
+        if (!handshaking || !connection.isOpen()) {
+            return;
+        }
+        counters.handshakeTimeout();
+        connection.close(false, (int) QuicTransportError.CONNECTION_REFUSED.code(),
+                Unpooled.copiedBuffer("handshake timeout", StandardCharsets.US_ASCII));
     }
 
     @Override

@@ -23,6 +23,7 @@ public final class Http3Counters {
     private final LongAdder retrySent = new LongAdder();
     private final LongAdder retryTokenInvalid = new LongAdder();
     private final LongAdder handshakeRefused = new LongAdder();
+    private final LongAdder handshakeTimeout = new LongAdder();
     /** QUIC handshakes begun and not yet done or failed, over all the listener's sockets. */
     private final AtomicInteger handshakes = new AtomicInteger();
 
@@ -67,6 +68,11 @@ public final class Http3Counters {
     /** A new QUIC connection refused (closed before its handshake began) over http3.max_handshakes. */
     void handshakeRefused() {
         handshakeRefused.increment();
+    }
+
+    /** A QUIC handshake not done within the listener's tls.handshake_timeout: the connection was closed. */
+    void handshakeTimeout() {
+        handshakeTimeout.increment();
     }
 
     /** A handshake begins; with {@link #handshakeEnded()} once it is done or has failed. */
@@ -121,6 +127,7 @@ public final class Http3Counters {
         m.put("retry_sent", retrySent.sum());
         m.put("retry_token_invalid", retryTokenInvalid.sum());
         m.put("handshake_refused", handshakeRefused.sum());
+        m.put("handshake_timeout", handshakeTimeout.sum());
         return m;
     }
 }

@@ -34,6 +34,7 @@ import io.portico.server.listener.Transport;
 
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -218,7 +219,8 @@ public final class Http3Listener {
             open.add(ch);
             Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on, gate,
                     () -> contexts.get().config().http().keepaliveRequests(),
-                    () -> contexts.get().config().http().keepaliveTimeout().toNanos());
+                    () -> contexts.get().config().http().keepaliveTimeout().toNanos(),
+                    handshakeTimeout(contexts.get().config()).toNanos());
             Http3SettingsFrame settings = new DefaultHttp3SettingsFrame();
             // The limits of the config of the moment: a reload that keeps the UDP side applies to the next connection.
             // Netty's codec closes the whole connection (H3_EXCESSIVE_LOAD) past this, so it gets a
@@ -228,6 +230,11 @@ public final class Http3Listener {
             ch.pipeline().addLast("h3-guard", guard);
             ch.pipeline().addLast("h3", new Http3ServerConnectionHandler(new StreamInitializer(guard, ch), null, null,
                     settings, true));
+        }
+
+        /** The TCP side's TLS handshake deadline, which QUIC handshakes follow too (HTTP/3 needs tls; the default otherwise). */
+        private static Duration handshakeTimeout(ListenerConfig config) {
+            return config.tls() != null ? config.tls().handshakeTimeout() : Duration.ofSeconds(10);
         }
 
         /** Each request stream: AUTO_READ off (its window opens as its exchange reads), bridge, exchange. */

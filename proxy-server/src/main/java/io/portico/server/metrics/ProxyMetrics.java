@@ -63,7 +63,7 @@ public final class ProxyMetrics {
         registry.counterCallback("portico_http3_events_total",
                 "HTTP/3: QUIC connections accepted, request streams, malformed requests reset, streams refused"
                         + " after GOAWAY, graceful GOAWAYs, Retry packets sent, new connections refused over"
-                        + " max_handshakes, by listener and event.",
+                        + " max_handshakes, handshakes closed at tls.handshake_timeout, by listener and event.",
                 new String[] {"listener", "event"},
                 cb -> listeners.forEach((name, l) -> l.http3().snapshot().forEach((event, n) -> cb.call(n, name, event))));
         registry.gauge("portico_quic_connections_active", "QUIC (HTTP/3) connections open now.", new String[] {"listener"},

@@ -56,6 +56,10 @@ class Http3HandshakeLimitsTest {
     }
 
     private void start(String http3Settings) throws Exception {
+        start(http3Settings, "10s");
+    }
+
+    private void start(String http3Settings, String handshakeTimeout) throws Exception {
         server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
                 workers: 1
                 admin: {address: "127.0.0.1:0"}
@@ -64,11 +68,12 @@ class Http3HandshakeLimitsTest {
                     address: 127.0.0.1:0
                     tls:
                       certificates: [{cert: %s, key: %s}]
+                      handshake_timeout: %s
                     http3: {enabled: true, %s}
                 access_log: {enabled: false}
                 servers:
                   - routes: [{match: {prefix: /}, respond: {body: ok}}]
-                """.formatted(cert.certificate(), cert.privateKey(), http3Settings)));
+                """.formatted(cert.certificate(), cert.privateKey(), handshakeTimeout, http3Settings)));
     }
 
     private int port() {
@@ -134,6 +139,26 @@ class Http3HandshakeLimitsTest {
             assertThat(c.get("/after").status()).isEqualTo(200);
         }
         assertThat(h3Event("retry_sent")).isZero();
+    }
+
+    /**
+     * A handshake its client leaves hanging ends at tls.handshake_timeout, not at the QUIC idle
+     * timeout (30 s here, which every retransmitted Initial would restart anyway): it is counted as
+     * handshake_timeout and its place under max_handshakes (1) is free for the next client.
+     */
+    @Test
+    void aHandshakeNotDoneWithinTheTlsHandshakeTimeoutIsClosedAndItsPlaceFreed() throws Exception {
+        start("retry: never, max_handshakes: 1, idle_timeout: 30s", "300ms");
+        try (HangingHandshake hanging = new HangingHandshake(port())) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> h3Event("handshake_timeout") >= 1);
+        }
+        // Its client gone, no Initial starts another: the count is back to zero well before idle_timeout.
+        await().atMost(Duration.ofSeconds(5)).until(() -> handshakesInProgress() == 0);
+        assertThat(server.metrics().listener("https").http3().activeConnections()).isZero();
+        try (H3Client c = new H3Client(port(), cert.cert())) {
+            assertThat(c.get("/after").status()).isEqualTo(200);
+        }
+        assertThat(h3Event("handshake_refused")).isZero();
     }
 
     @Test
