@@ -67,10 +67,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     private boolean readPending;
     private long waitStart;
-    private long notPendingSince;
-    private long bodyStart;
-    private long bodyPaused;
-    private long bodyBytes;
+    /** The body's min_body_rate clock, made at the first request; null while min_body_rate is off. */
+    private BodyRate rate;
 
     private long unwritableSince;
     /** The output buffer as the send timeout last saw it; made the first time the connection is unwritable. */
@@ -119,14 +117,19 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             sawMessage = true;
             outstanding++;
             state = State.IN_BODY;
-            bodyStart = now;
-            bodyPaused = 0;
-            bodyBytes = 0;
+            if (rate == null && context.clientLimits().minBodyRate() > 0) {
+                rate = new BodyRate(context.clientLimits().minBodyRate(), context.clientLimits().bodyTimeout());
+            }
+            if (rate != null) {
+                rate.start(now);
+            }
             waitStart = now;
         }
         if (msg instanceof HttpContent content) {
             sawMessage = true;
-            bodyBytes += content.content().readableBytes();
+            if (rate != null) {
+                rate.received(content.content().readableBytes());
+            }
             waitStart = now;
             if (msg instanceof LastHttpContent && state == State.IN_BODY) {
                 if (outstanding == 0) {
@@ -153,7 +156,9 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             // The decoder asks for more by itself while a message is incomplete; after whole
             // messages it is up to the proxy handler, which reads again below if it wants to.
             readPending = false;
-            notPendingSince = System.nanoTime();
+            if (rate != null) {
+                rate.pause(System.nanoTime());
+            }
         }
         sawMessage = false;
         ctx.fireChannelReadComplete();
@@ -165,8 +170,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             readPending = true;
             long now = System.nanoTime();
             if (state == State.IN_BODY) {
-                if (notPendingSince != 0) {
-                    bodyPaused += now - notPendingSince;
+                if (rate != null) {
+                    rate.resume(now);
                 }
                 waitStart = now;
                 arm(bodyDeadline());
@@ -270,8 +275,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                         fault("client_body_timeout");
                         return;
                     }
-                    if (context.clientLimits().minBodyRate() > 0 && now - rateDeadline() >= 0) {
-                        fault("client_body_too_slow");
+                    if (rate != null && rate.tooSlow(now)) {
+                        fault(BodyRate.REASON);
                         return;
                     }
                 }
@@ -305,20 +310,10 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         return next;
     }
 
+    /** The earlier of body_timeout from the last ask and the min_body_rate deadline. */
     private long bodyDeadline() {
         long gap = waitStart + context.clientLimits().bodyTimeout();
-        if (context.clientLimits().minBodyRate() <= 0) {
-            return gap;
-        }
-        long rate = rateDeadline();
-        return rate - gap < 0 ? rate : gap;
-    }
-
-    /** When the body falls below min_body_rate: one body_timeout of grace, plus a second per rate's worth of bytes. */
-    private long rateDeadline() {
-        long earned = bodyBytes >= Long.MAX_VALUE / 1_000_000_000L ? Long.MAX_VALUE / 4
-                : bodyBytes * 1_000_000_000L / context.clientLimits().minBodyRate();
-        return bodyStart + bodyPaused + context.clientLimits().bodyTimeout() + earned;
+        return rate == null ? gap : rate.earlier(gap);
     }
 
     /** The earlier of the keep-alive (or first request's) deadline and the moment to park. */

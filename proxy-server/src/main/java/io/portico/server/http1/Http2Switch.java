@@ -28,7 +28,7 @@ final class Http2Switch {
         String remote = http1.remoteText();
         return new Http2Frontend(context.config().http2(), context.http2Counters(),
                 context.config().http().keepaliveRequests(), context.config().http().keepaliveTimeout(),
-                context.config().http().bodyTimeout(), true,
+                context.config().http().bodyTimeout(), context.config().http().minBodyRate().bytes(), true,
                 () -> new Http1ProxyHandler(context, ListenerMetrics.HTTP_2, sni, subject, fingerprint),
                 new RefusedStreams() {
                     @Override

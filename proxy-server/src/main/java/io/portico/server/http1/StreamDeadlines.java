@@ -10,9 +10,10 @@ import java.util.concurrent.TimeUnit;
  * for an HTTP/1.1 connection, on one timer per stream: the listener's {@code http.header_timeout}
  * from the stream's opening to its complete head (HTTP/3 only: Netty's HTTP/2 codec opens a stream
  * with its head already complete), then {@code http.body_timeout} while the exchange asks for body
- * bytes and none come. Either ends in {@link Owner#clientTimeout}, with {@code client_header_timeout}
- * or {@code client_body_timeout}; the stream bridge then hands the exchange handler a 408
- * {@link ClientFault}, as {@link ClientDeadlines} does.
+ * bytes and none come, and with {@code http.min_body_rate} set, the body's rate ({@link BodyRate},
+ * HTTP/1.1's clock). Each ends in {@link Owner#clientTimeout}, with {@code client_header_timeout},
+ * {@code client_body_timeout} or {@code client_body_too_slow}; the stream bridge then hands the
+ * exchange handler a 408 {@link ClientFault}, as {@link ClientDeadlines} does.
  *
  * <p>A deadline moving later does not reschedule the timer: it fires, finds the later deadline and
  * re-arms, so a busy upload schedules about once per body_timeout. Everything runs on the stream's
@@ -27,7 +28,7 @@ public final class StreamDeadlines implements Runnable {
 
     /** What a stream bridge does when a clock runs out (it is stopped by then). */
     public interface Owner {
-        /** @param reason {@link #HEADER_TIMEOUT} or {@link #BODY_TIMEOUT} */
+        /** @param reason {@link #HEADER_TIMEOUT}, {@link #BODY_TIMEOUT} or {@link BodyRate#REASON} */
         void clientTimeout(String reason);
     }
 
@@ -36,6 +37,8 @@ public final class StreamDeadlines implements Runnable {
     private final ChannelHandlerContext ctx;
     private final Owner owner;
     private final long bodyTimeoutNanos;
+    /** The body's min_body_rate clock; null while min_body_rate is off. */
+    private final BodyRate rate;
     private State state = State.BODY;
     private long headerDeadline;
     /** The exchange asked for body bytes and none came since {@link #waitStart}. */
@@ -45,14 +48,20 @@ public final class StreamDeadlines implements Runnable {
     private long timerAt;
 
     /**
-     * Clocks for the stream of {@code ctx}, with no head to wait for until {@link #awaitHead}.
+     * Clocks for the stream of {@code ctx}, with no head to wait for until {@link #awaitHead}
+     * (the body's rate counts from now, or from {@link #headDone} after {@link #awaitHead}).
      *
      * @param bodyTimeoutNanos the listener's body_timeout
+     * @param minBodyRate      the listener's min_body_rate in bytes per second (0: off)
      */
-    public StreamDeadlines(ChannelHandlerContext ctx, Owner owner, long bodyTimeoutNanos) {
+    public StreamDeadlines(ChannelHandlerContext ctx, Owner owner, long bodyTimeoutNanos, long minBodyRate) {
         this.ctx = ctx;
         this.owner = owner;
         this.bodyTimeoutNanos = bodyTimeoutNanos;
+        this.rate = minBodyRate > 0 ? new BodyRate(minBodyRate, bodyTimeoutNanos) : null;
+        if (rate != null) {
+            rate.start(System.nanoTime());
+        }
     }
 
     /** The stream opened without its head: it is due within {@code headerTimeoutNanos} from now. */
@@ -66,6 +75,9 @@ public final class StreamDeadlines implements Runnable {
     public void headDone() {
         if (state == State.HEAD) {
             state = State.BODY;
+            if (rate != null) {
+                rate.start(System.nanoTime());
+            }
         }
     }
 
@@ -77,13 +89,26 @@ public final class StreamDeadlines implements Runnable {
         if (state == State.BODY && !readPending) {
             readPending = true;
             waitStart = System.nanoTime();
-            arm(waitStart + bodyTimeoutNanos);
+            if (rate != null) {
+                rate.resume(waitStart);
+            }
+            arm(bodyDeadline());
         }
     }
 
-    /** Body bytes came: the body's clock starts again with the exchange's next ask. */
-    public void bytesReceived() {
+    /** {@code n} body bytes came: the body's clock starts again with the exchange's next ask. */
+    public void bytesReceived(long n) {
         readPending = false;
+        if (rate != null) {
+            rate.received(n);
+            rate.pause(System.nanoTime());
+        }
+    }
+
+    /** The earlier of body_timeout from the exchange's last ask and the min_body_rate deadline. */
+    private long bodyDeadline() {
+        long gap = waitStart + bodyTimeoutNanos;
+        return rate == null ? gap : rate.earlier(gap);
     }
 
     /** The request is complete, refused or reset, or the stream closed: no clock runs any more. */
@@ -113,12 +138,14 @@ public final class StreamDeadlines implements Runnable {
             return;
         }
         if (readPending) {
-            long due = waitStart + bodyTimeoutNanos;
-            if (now - due >= 0) {
+            if (now - (waitStart + bodyTimeoutNanos) >= 0) {
                 stop();
                 owner.clientTimeout(BODY_TIMEOUT);
+            } else if (rate != null && rate.tooSlow(now)) {
+                stop();
+                owner.clientTimeout(BodyRate.REASON);
             } else {
-                arm(due);
+                arm(bodyDeadline());
             }
         }
     }

@@ -30,27 +30,32 @@ public final class Http2Frontend {
     private final int maxStreams;
     private final long idleNanos;
     private final long bodyTimeoutNanos;
+    private final long minBodyRate;
 
     /**
      * @param maxStreams      streams on one connection before a graceful GOAWAY (keepalive_requests)
      * @param idleTimeout     how long a connection may have no stream open before it is closed (keepalive_timeout)
      * @param bodyTimeout     how long a stream's exchange may wait for body bytes before it answers 408 (body_timeout)
+     * @param minBodyRate     bytes per second a stream's body must keep up once bodyTimeout has passed, else 408
+     *                        (min_body_rate; 0: off)
      * @param connectProtocol announce extended CONNECT (RFC 8441)
      * @param exchanges       a new exchange handler for each stream; it gets a
      *                        {@link io.portico.server.http1.MalformedStream} event before its stream
      *                        is reset as malformed, and a 408 {@link io.portico.server.http1.ClientFault}
-     *                        when its body stops coming for {@code bodyTimeout}
+     *                        when its body stops coming for {@code bodyTimeout} or falls below the rate
      * @param refusedStreams  logs a request the codec refused (malformed, or 431 for its header list)
      *                        before any exchange handler could (without fields)
      */
     public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, int maxStreams, Duration idleTimeout,
-                         Duration bodyTimeout, boolean connectProtocol, Supplier<ChannelHandler> exchanges,
+                         Duration bodyTimeout, long minBodyRate, boolean connectProtocol,
+                         Supplier<ChannelHandler> exchanges,
                          RefusedStreams refusedStreams) {
         this.config = config;
         this.counters = counters;
         this.maxStreams = maxStreams;
         this.idleNanos = idleTimeout.toNanos();
         this.bodyTimeoutNanos = bodyTimeout.toNanos();
+        this.minBodyRate = minBodyRate;
         this.connectProtocol = connectProtocol;
         this.exchanges = exchanges;
         this.refusedStreams = refusedStreams;
@@ -87,7 +92,7 @@ public final class Http2Frontend {
             ch.config().setAutoRead(false);
             guard.streamOpened(ch);
             ChannelPipeline p = ch.pipeline();
-            p.addLast("h2-bridge", new Http2StreamBridge(counters, guard, bodyTimeoutNanos));
+            p.addLast("h2-bridge", new Http2StreamBridge(counters, guard, bodyTimeoutNanos, minBodyRate));
             p.addLast("proxy", exchanges.get());
         }
     }

@@ -79,6 +79,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private final Http2Counters counters;
     private final Http2ConnectionGuard guard;
     private final long bodyTimeoutNanos;
+    private final long minBodyRate;
     private ChannelHandlerContext ctx;
     /** The body's clock (body_timeout), running while the exchange asks for DATA that does not come. */
     private StreamDeadlines deadlines;
@@ -97,11 +98,15 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     /** The stream carries WebSocket bytes both ways in DATA frames. */
     private boolean tunnel;
 
-    /** @param bodyTimeoutNanos the listener's http.body_timeout */
-    Http2StreamBridge(Http2Counters counters, Http2ConnectionGuard guard, long bodyTimeoutNanos) {
+    /**
+     * @param bodyTimeoutNanos the listener's http.body_timeout
+     * @param minBodyRate      the listener's http.min_body_rate in bytes per second (0: off)
+     */
+    Http2StreamBridge(Http2Counters counters, Http2ConnectionGuard guard, long bodyTimeoutNanos, long minBodyRate) {
         this.counters = counters;
         this.guard = guard;
         this.bodyTimeoutNanos = bodyTimeoutNanos;
+        this.minBodyRate = minBodyRate;
     }
 
     @Override
@@ -109,7 +114,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         this.ctx = ctx;
         lastActivity = System.nanoTime();
         // The codec opens a stream with its head complete: only the body's clock is left to run.
-        deadlines = new StreamDeadlines(ctx, this, bodyTimeoutNanos);
+        deadlines = new StreamDeadlines(ctx, this, bodyTimeoutNanos, minBodyRate);
         guard.track(this);
     }
 
@@ -240,7 +245,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         if (content.isReadable()) {
             // Bytes came: the body's clock starts again with the exchange's next ask.
-            deadlines.bytesReceived();
+            deadlines.bytesReceived(content.readableBytes());
         }
         if (end) {
             requestEnded = true;

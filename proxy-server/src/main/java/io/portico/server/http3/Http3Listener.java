@@ -271,7 +271,8 @@ public final class Http3Listener {
                 stream.pipeline().addLast("h3-bridge", new Http3StreamBridge(counters,
                         context.config().http2().maxHeaderListSize().bytes(),
                         context.config().http().headerTimeout().toNanos(),
-                        context.config().http().bodyTimeout().toNanos()));
+                        context.config().http().bodyTimeout().toNanos(),
+                        context.config().http().minBodyRate().bytes()));
                 stream.pipeline().addLast("proxy", StreamExchanges.http3(context, identity.sni,
                         identity.subject, identity.fingerprint));
             }

@@ -63,10 +63,12 @@ import java.util.Map;
  *       streams carry on. Netty's codec, which closes the whole connection with H3_EXCESSIVE_LOAD,
  *       is given {@link #CODEC_LIMIT_FACTOR} times that limit, so only a section far past it (a
  *       QPACK bomb) ends the connection, as a header block past 1.25 times it does on HTTP/2;</li>
- *   <li>the listener's {@code http.header_timeout} and {@code http.body_timeout} apply to each
- *       stream as to an HTTP/1.1 request: a head not complete within header_timeout of the
- *       stream's opening, or no body bytes for body_timeout while the exchange asks for them, is
- *       answered 408 (when nothing was answered yet), and the client is told to stop sending;</li>
+ *   <li>the listener's {@code http.header_timeout}, {@code http.body_timeout} and
+ *       {@code http.min_body_rate} apply to each stream as to an HTTP/1.1 request: a head not
+ *       complete within header_timeout of the stream's opening, no body bytes for body_timeout
+ *       while the exchange asks for them, or a body below min_body_rate once body_timeout has
+ *       passed ({@link StreamDeadlines}, with HTTP/1.1's {@code BodyRate}), is answered 408 (when
+ *       nothing was answered yet), and the client is told to stop sending;</li>
  *   <li>every malformed request is counted, reset, and logged (400 with its reason) by the
  *       exchange handler ({@link MalformedStream}), as HTTP/1.1 logs the 400s it answers.</li>
  * </ul>
@@ -88,6 +90,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
     private final long maxHeaderListSize;
     private final long headerTimeoutNanos;
     private final long bodyTimeoutNanos;
+    private final long minBodyRate;
     private ChannelHandlerContext ctx;
     /** The head's deadline, then the body's (one timer per stream). */
     private StreamDeadlines deadlines;
@@ -109,18 +112,21 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
      * @param maxHeaderListSize  header section bytes a request may have (RFC 9114 section 4.2.2 sizes)
      * @param headerTimeoutNanos the listener's header_timeout
      * @param bodyTimeoutNanos   the listener's body_timeout
+     * @param minBodyRate        the listener's min_body_rate in bytes per second (0: off)
      */
-    Http3StreamBridge(Http3Counters counters, long maxHeaderListSize, long headerTimeoutNanos, long bodyTimeoutNanos) {
+    Http3StreamBridge(Http3Counters counters, long maxHeaderListSize, long headerTimeoutNanos, long bodyTimeoutNanos,
+                      long minBodyRate) {
         this.counters = counters;
         this.maxHeaderListSize = maxHeaderListSize;
         this.headerTimeoutNanos = headerTimeoutNanos;
         this.bodyTimeoutNanos = bodyTimeoutNanos;
+        this.minBodyRate = minBodyRate;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        deadlines = new StreamDeadlines(ctx, this, bodyTimeoutNanos);
+        deadlines = new StreamDeadlines(ctx, this, bodyTimeoutNanos, minBodyRate);
         // The stream exists once its first bytes came: its head is due within header_timeout of that.
         deadlines.awaitHead(headerTimeoutNanos);
     }
@@ -204,7 +210,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         if (content.isReadable()) {
             // Bytes came: the body's clock starts again with the exchange's next ask.
-            deadlines.bytesReceived();
+            deadlines.bytesReceived(content.readableBytes());
         }
         releasePendingHead(ctx, true);
         if (content.isReadable()) {

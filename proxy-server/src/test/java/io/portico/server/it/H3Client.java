@@ -138,6 +138,13 @@ final class H3Client implements AutoCloseable {
         return response;
     }
 
+    /** Opens a request stream and sends its head; the caller writes the body at its own pace. */
+    QuicStreamChannel open(Http3Headers headers, Response response) throws Exception {
+        QuicStreamChannel stream = Http3.newRequestStream(quic, response).get(10, TimeUnit.SECONDS);
+        stream.writeAndFlush(new DefaultHttp3HeadersFrame(headers));
+        return stream;
+    }
+
     /** Writes a body in DATA frames while the stream is writable, then the FIN. */
     private static final class Uploader {
         private final QuicStreamChannel stream;

@@ -13,14 +13,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
  * The rules an HTTP/1.1 request lives under, applied to each HTTP/2 stream as to each HTTP/3 one
- * ({@link Http3StreamRulesTest}): body_timeout (408 on the stream, the connection's other streams
- * carry on), and an access-log line for the 431 a header list too large is answered with.
+ * ({@link Http3StreamRulesTest}): body_timeout and min_body_rate (408 on the stream, the
+ * connection's other streams carry on), and an access-log line for the 431 a header list too large
+ * is answered with.
  */
 class Http2StreamRulesTest {
 
@@ -39,6 +43,14 @@ class Http2StreamRulesTest {
         origin.on("/hi", r -> ScriptedOrigin.Reply.ok("hi"));
         origin.on("/upload", r -> ScriptedOrigin.Reply.ok("stored"));
         log = dir.resolve("access.log");
+        start("{body_timeout: 1s}");
+    }
+
+    /** Portico with {@code http} as the listener's http settings, in front of {@link #origin}. */
+    private void start(String http) throws Exception {
+        if (server != null) {
+            server.close();
+        }
         // stream_idle_timeout far beyond body_timeout: a 408 can only come from the latter.
         server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
                 workers: 1
@@ -46,7 +58,7 @@ class Http2StreamRulesTest {
                 listeners:
                   - name: http
                     address: 127.0.0.1:0
-                    http: {body_timeout: 1s}
+                    http: %s
                     http2: {max_header_list_size: 4k, stream_idle_timeout: 30s}
                 access_log: {enabled: true, path: %s}
                 upstreams:
@@ -54,7 +66,7 @@ class Http2StreamRulesTest {
                     backends: [{address: "127.0.0.1:%d"}]
                 servers:
                   - routes: [{match: {prefix: /}, upstream: origin}]
-                """.formatted(log, origin.port())));
+                """.formatted(http, log, origin.port())));
     }
 
     @AfterEach
@@ -114,6 +126,36 @@ class Http2StreamRulesTest {
         assertThat(lines.get(0)).contains("\"GET /hi HTTP/2.0\" 200 ");
         assertThat(lines.get(1)).contains("\"POST /upload HTTP/2.0\" 408 ").endsWith(" error=client_body_timeout");
         assertThat(lines.get(2)).contains("\"GET /hi HTTP/2.0\" 200 ");
+    }
+
+    /**
+     * A body that keeps coming, but below min_body_rate, is answered 408 once body_timeout's grace
+     * has passed, as on HTTP/1.1 and HTTP/3, though no gap between its DATA frames nears body_timeout.
+     */
+    @Test
+    void aBodyCrawlingBelowMinBodyRateGets408ThoughNoGapReachesBodyTimeout() throws Exception {
+        start("{body_timeout: 700ms, min_body_rate: 1k}");
+        try (RawH2 h2 = new RawH2(port())) {
+            h2.headers(1, RawH2.request("POST", "/upload").add("content-length", "100000"), false);
+            long start = System.nanoTime();
+            AtomicBoolean answered = new AtomicBoolean();
+            // 10 bytes every 100 ms is 100 B/s, far below 1k a second.
+            CompletableFuture<Void> crawl = Pace.every(Duration.ofMillis(100), () -> {
+                if (answered.get()) {
+                    return false;
+                }
+                h2.data(1, new byte[10], false);
+                return true;
+            });
+            RawH2.Response r = h2.response(1);
+            answered.set(true);
+            assertThat(r.status()).isEqualTo("408");
+            assertThat((System.nanoTime() - start) / 1_000_000).isBetween(600L, 4000L);
+            crawl.get(5, TimeUnit.SECONDS);
+        }
+        assertThat(origin.hits("/upload")).isZero();
+        assertThat(awaitLines(1).get(0)).contains("\"POST /upload HTTP/2.0\" 408 ")
+                .endsWith(" error=client_body_too_slow");
     }
 
     /** The same without content-length: the body goes upstream chunked, and stalls all the same. */

@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http3.DefaultHttp3DataFrame;
 import io.netty.handler.codec.http3.Http3ErrorCode;
 import io.netty.handler.codec.http3.Http3Headers;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -152,6 +153,36 @@ class Http3StreamRulesTest {
         assertThat(r.status()).as(r::describe).isEqualTo(408);
         assertThat(origin.hits("/upload")).isZero();
         assertThat(awaitLines(1).get(0)).contains("\"POST /upload HTTP/3.0\" 408 ").endsWith(" error=client_body_timeout");
+        assertThat(client.get("/hi").status()).as("the connection still serves").isEqualTo(200);
+    }
+
+    /**
+     * A body crawling below min_body_rate is answered 408 once body_timeout's grace has passed,
+     * though no gap between its bytes comes near body_timeout, as on HTTP/1.1
+     * (SlowClientsTest); before, an HTTP/3 upload could crawl for as long as it had bytes to send.
+     */
+    @Test
+    void aBodyCrawlingBelowMinBodyRateGets408ThoughNoGapReachesBodyTimeout() throws Exception {
+        start("http: {body_timeout: 700ms, min_body_rate: 1k}");
+        Http3Headers head = client.headers("POST", "/upload");
+        head.setInt("content-length", 100_000);
+        H3Client.Response r = new H3Client.Response();
+        long start = System.nanoTime();
+        QuicStreamChannel stream = client.open(head, r);
+        // 10 bytes every 100 ms is 100 B/s, far below 1k a second; no gap is near 700 ms.
+        Pace.every(Duration.ofMillis(100), () -> {
+            if (r.done.isDone() || !stream.isActive()) {
+                return false;
+            }
+            stream.writeAndFlush(new DefaultHttp3DataFrame(Unpooled.wrappedBuffer(new byte[10])));
+            return true;
+        });
+        r.done.get(10, TimeUnit.SECONDS);
+        assertThat(r.status()).as(r::describe).isEqualTo(408);
+        assertThat((System.nanoTime() - start) / 1_000_000).isBetween(600L, 4000L);
+        assertThat(origin.hits("/upload")).isZero();
+        assertThat(awaitLines(1).get(0)).contains("\"POST /upload HTTP/3.0\" 408 ")
+                .endsWith(" error=client_body_too_slow");
         assertThat(client.get("/hi").status()).as("the connection still serves").isEqualTo(200);
     }
 
