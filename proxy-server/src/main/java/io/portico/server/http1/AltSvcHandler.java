@@ -27,7 +27,10 @@ final class AltSvcHandler extends ChannelOutboundHandlerAdapter {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof HttpResponse response && response.status().code() >= 200) {
             AsciiString value = context.altSvc();
-            if (value != null && !response.headers().contains(HttpHeaderNames.ALT_SVC)) {
+            if (value != null && !response.headers().contains(HttpHeaderNames.ALT_SVC)
+                    // A cache hit's head encoded ahead holds the stored fields as bytes.
+                    && !(msg instanceof Http1ServerCodec.PreEncoded pre
+                            && Http1ServerCodec.prefixHas(pre.prefix(), HttpHeaderNames.ALT_SVC))) {
                 response.headers().set(HttpHeaderNames.ALT_SVC, value);
             }
         }

@@ -42,6 +42,8 @@ class Http3ProxyingTest {
         scripted = new ScriptedOrigin();
         scripted.on("/scripted/alt", r -> ScriptedOrigin.Reply.ok("own", "Alt-Svc", "h3=\":9443\"; ma=60"));
         scripted.on("/cached/page", r -> ScriptedOrigin.Reply.ok("cached body", "Cache-Control", "max-age=60"));
+        scripted.on("/cached/alt", r -> ScriptedOrigin.Reply.ok("own", "Cache-Control", "max-age=60",
+                "Alt-Svc", "h3=\":9443\"; ma=60"));
         try (ServerSocket s = new ServerSocket(0)) {
             deadPort = s.getLocalPort();
         }
@@ -313,6 +315,23 @@ class Http3ProxyingTest {
         HttpResponse<String> r = client.send(HttpRequest.newBuilder(
                 URI.create("https://localhost:" + tcpPort() + "/scripted/alt")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.headers().allValues("alt-svc")).containsExactly("h3=\":9443\"; ma=60");
+    }
+
+    /**
+     * A cache hit whose head was encoded ahead (HitHead) keeps the upstream's Alt-Svc as the only
+     * one, as the miss before it and every answer on the long way do.
+     */
+    @Test
+    void anAltSvcTheUpstreamSetIsNotDuplicatedOnAPreEncodedHit() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(TlsProxyingTest.trusting(cert.cert())).connectTimeout(Duration.ofSeconds(5)).build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create("https://localhost:" + tcpPort() + "/cached/alt")).build();
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
+            assertThat(r.body()).isEqualTo("own");
+            assertThat(r.headers().allValues("alt-svc")).as("answer %d", i).containsExactly("h3=\":9443\"; ma=60");
+        }
+        assertThat(scripted.hits("/cached/alt")).isEqualTo(1);
     }
 
     /** portico_received_bytes_total and portico_sent_bytes_total count the UDP side's datagrams, as the TCP side's bytes. */
