@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import io.portico.http.ForwardedHeaders;
 import io.portico.http.cache.CachedResponse;
 import io.portico.http.cache.Compression;
@@ -100,7 +101,7 @@ final class HitHead {
     }
 
     /** The fields as Netty's encoder writes them: name, ": ", value, CRLF, each char as one byte. */
-    private static byte[] encode(HttpHeaders h) {
+    static byte[] encode(HttpHeaders h) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(512);
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
@@ -116,7 +117,8 @@ final class HitHead {
 
     private static void ascii(ByteArrayOutputStream out, CharSequence s) {
         for (int i = 0; i < s.length(); i++) {
-            out.write((byte) s.charAt(i));
+            // As Netty's encoder: a char past Latin-1 (a route rule's value may hold one) is '?'.
+            out.write(AsciiString.c2b(s.charAt(i)));
         }
     }
 

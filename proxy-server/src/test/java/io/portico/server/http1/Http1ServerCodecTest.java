@@ -107,6 +107,21 @@ class Http1ServerCodecTest {
         assertThat(ours).isEqualTo(netty).endsWith("\r\n\r\nhelloHTTP/1.1 404 Not Found\r\n\r\nnope");
     }
 
+    /**
+     * A hit's stored fields come out as the long way's Netty encoder writes them, a route rule's
+     * value with a character past Latin-1 included (Netty writes '?' for it).
+     */
+    @Test
+    void encodedFieldsAreTheBytesNettyWritesForAnyCharacter() {
+        HttpHeaders fields = new DefaultHttpHeaders(false).add("Content-Length", "0")
+                .add("X-Note", "caf\u00e9 \u20ac5").add("X-Other", "\u0100\uffff");
+        String reference = exchange(new HttpServerCodec(), "GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+                c -> c.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                        Unpooled.EMPTY_BUFFER, fields, new DefaultHttpHeaders())));
+        assertThat("HTTP/1.1 200 OK\r\n" + new String(HitHead.encode(fields), StandardCharsets.ISO_8859_1) + "\r\n")
+                .isEqualTo(reference).contains("caf\u00e9 ?5");
+    }
+
     @Test
     void aHeadRequestGetsNoBodyAndTheNextResponseItsOwn() {
         String requests = "HEAD /a HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n";
