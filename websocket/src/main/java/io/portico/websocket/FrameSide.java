@@ -62,9 +62,6 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
     private String closeAfterFrameReason;
     /** This side's connection is to end once the frame being streamed to it has. */
     private boolean finishAfterFrame;
-    /** A heartbeat ping to this side waits for the end of the frame being streamed to it. */
-    private boolean pingAfterFrame;
-    private long heldPingPayload;
 
     FrameSide(Channel channel, boolean fromClient, RelayLimits limits, boolean deflate, long pingBase) {
         super(channel, fromClient, limits);
@@ -180,9 +177,9 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
         if (closeAfterFrame) {
             closeAfterFrame = false;
             writeClose(closeAfterFrameCode, closeAfterFrameReason);
-        } else if (pingAfterFrame && !closeSent) {
-            pingAfterFrame = false;
-            writePing(heldPingPayload);
+        } else if (heartbeat != null && heartbeat.pingHeld() && !closeSent) {
+            // A heartbeat ping to this side waited for the frame's end (see ping).
+            writePing(heartbeat.pingPayload());
             heartbeat.pingSent();
         }
         if (finishAfterFrame) {
@@ -389,8 +386,7 @@ final class FrameSide extends RelaySide implements Heartbeat.Listener {
             return true;
         }
         if (midFrame) {
-            pingAfterFrame = true;
-            heldPingPayload = payload;
+            // Held by the heartbeat until the frame's last piece (frameEnded).
             return false;
         }
         writePing(payload);

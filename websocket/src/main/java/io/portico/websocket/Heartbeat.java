@@ -107,6 +107,16 @@ final class Heartbeat implements Runnable {
         return true;
     }
 
+    /** Whether the listener held the last ping and it is still due (no read or stop has made it moot). */
+    boolean pingHeld() {
+        return pingHeld && !stopped;
+    }
+
+    /** The payload of the last ping asked for (the one held, when {@link #pingHeld()}). */
+    long pingPayload() {
+        return pingPayload;
+    }
+
     /** The ping the listener held went out now. */
     void pingSent() {
         if (pingHeld && !stopped) {

@@ -178,15 +178,14 @@ final class RelayFrameDecoder extends ByteToMessageDecoder {
             throw violation(in, WebSocketCloseStatus.MESSAGE_TOO_BIG,
                     "frame payload of " + payloadLength + " bytes over " + maxFramePayload);
         }
+        int mask = masked ? in.getInt(start + headerLength - 4) : 0;
         if (available < headerLength + payloadLength) {
             if (!control && payloadLength > STREAM_THRESHOLD) {
-                startStream(ctx, in, out, opcode, fin, rsv, headerLength, (int) payloadLength,
-                        masked ? in.getInt(start + headerLength - 4) : 0);
+                startStream(ctx, in, out, opcode, fin, rsv, headerLength, (int) payloadLength, mask);
             }
             return;
         }
         int frameLength = headerLength + (int) payloadLength;
-        int mask = masked ? in.getInt(start + headerLength - 4) : 0;
         int payload = start + headerLength;
 
         if (control) {

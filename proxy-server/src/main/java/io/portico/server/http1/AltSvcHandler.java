@@ -29,8 +29,7 @@ final class AltSvcHandler extends ChannelOutboundHandlerAdapter {
             AsciiString value = context.altSvc();
             if (value != null && !response.headers().contains(HttpHeaderNames.ALT_SVC)
                     // A cache hit's head encoded ahead holds the stored fields as bytes.
-                    && !(msg instanceof Http1ServerCodec.PreEncoded pre
-                            && Http1ServerCodec.prefixHas(pre.prefix(), HttpHeaderNames.ALT_SVC))) {
+                    && !(msg instanceof Http1ServerCodec.PreEncoded pre && pre.altSvcInPrefix())) {
                 response.headers().set(HttpHeaderNames.ALT_SVC, value);
             }
         }

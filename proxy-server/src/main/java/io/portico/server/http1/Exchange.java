@@ -269,13 +269,16 @@ abstract class Exchange {
         r.startEpochMillis = System.currentTimeMillis();
         r.method = request.method().name();
         r.uri = request.uri();
-        r.protocol = client.stream()
-                ? client.streamProtocol() == ListenerMetrics.HTTP_3 ? "HTTP/3.0" : "HTTP/2.0"
-                : request.protocolVersion().text();
+        r.protocol = client.stream() ? protocolText(client.streamProtocol()) : request.protocolVersion().text();
         r.referer = request.headers().get(HttpHeaderNames.REFERER);
         r.userAgent = request.headers().get(HttpHeaderNames.USER_AGENT);
         r.listener = client.context().name();
         return r;
+    }
+
+    /** The access log's protocol of a request stream: {@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3}. */
+    private static String protocolText(int streamProtocol) {
+        return streamProtocol == ListenerMetrics.HTTP_3 ? "HTTP/3.0" : "HTTP/2.0";
     }
 
     /** Logs a request that was refused before an exchange could start (a malformed head). */
@@ -290,7 +293,7 @@ abstract class Exchange {
         r.error = error;
         if (client.stream()) {
             // A stream's protocol is known without a head (an HTTP/1.1 line that failed to parse may not say).
-            r.protocol = client.streamProtocol() == ListenerMetrics.HTTP_3 ? "HTTP/3.0" : "HTTP/2.0";
+            r.protocol = protocolText(client.streamProtocol());
         }
         // No latency: the request never got a head worth timing.
         client.context().metrics().request(null, client.stream() ? client.streamProtocol() : ListenerMetrics.HTTP_1_1,
@@ -329,7 +332,7 @@ abstract class Exchange {
         r.method = stream.method();
         r.uri = stream.path();
         if (fromStream || r.method != null || r.uri != null) {
-            r.protocol = protocol == ListenerMetrics.HTTP_3 ? "HTTP/3.0" : "HTTP/2.0";
+            r.protocol = protocolText(protocol);
         }
         r.status = status;
         r.host = stream.authority();

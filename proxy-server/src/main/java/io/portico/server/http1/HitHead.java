@@ -43,14 +43,18 @@ final class HitHead {
     private final Route route;
     private final ListenerContext context;
     private final byte[] prefix;
+    /** Whether the prefix holds an Alt-Svc field (then {@link AltSvcHandler} adds none). */
+    private final boolean altSvc;
     /** A Cache-Status the stored fields had (a cache nearer the origin), or null. */
     private final String upstreamCacheStatus;
 
-    private HitHead(StoredMeta meta, Route route, ListenerContext context, byte[] prefix, String upstreamCacheStatus) {
+    private HitHead(StoredMeta meta, Route route, ListenerContext context, byte[] prefix, boolean altSvc,
+                    String upstreamCacheStatus) {
         this.meta = meta;
         this.route = route;
         this.context = context;
         this.prefix = prefix;
+        this.altSvc = altSvc;
         this.upstreamCacheStatus = upstreamCacheStatus;
     }
 
@@ -73,7 +77,7 @@ final class HitHead {
         HeaderRules rules = route.responseHeaders();
         if (rules.touches(HttpHeaderNames.AGE) || rules.touches(context.requestIdHeader())
                 || rules.touches(CacheStatus.HEADER)) {
-            return new HitHead(meta, route, context, UNUSABLE, null);
+            return new HitHead(meta, route, context, UNUSABLE, false, null);
         }
         // As CacheExchange.serve builds the head of a whole-body answer, in the same order.
         HttpHeaders h = new DefaultHttpHeaders(false);
@@ -95,9 +99,10 @@ final class HitHead {
         rules.apply(h);
         if (h.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             // Never stored with a whole body; if it were, the long way decides what to do with it.
-            return new HitHead(meta, route, context, UNUSABLE, null);
+            return new HitHead(meta, route, context, UNUSABLE, false, null);
         }
-        return new HitHead(meta, route, context, encode(h), upstream == null || upstream.isBlank() ? null : upstream);
+        return new HitHead(meta, route, context, encode(h), h.contains(HttpHeaderNames.ALT_SVC),
+                upstream == null || upstream.isBlank() ? null : upstream);
     }
 
     /** The fields as Netty's encoder writes them: name, ": ", value, CRLF, each char as one byte. */
@@ -133,39 +138,53 @@ final class HitHead {
 
     /** A hit's whole answer, head and body, for {@link Http1ServerCodec} to write as one buffer. */
     FullResponse full(int status, ByteBuf body, HttpHeaders perHit) {
-        return new FullResponse(HttpResponseStatus.valueOf(status), body, perHit, prefix);
+        return new FullResponse(HttpResponseStatus.valueOf(status), body, perHit, prefix, altSvc);
     }
 
     /** A hit's head; its body follows as content, as after any other head. */
     Response head(int status, HttpHeaders perHit) {
-        return new Response(HttpResponseStatus.valueOf(status), perHit, prefix);
+        return new Response(HttpResponseStatus.valueOf(status), perHit, prefix, altSvc);
     }
 
     static final class Response extends DefaultHttpResponse implements Http1ServerCodec.PreEncoded {
         private final byte[] prefix;
+        private final boolean altSvc;
 
-        Response(HttpResponseStatus status, HttpHeaders perHit, byte[] prefix) {
+        Response(HttpResponseStatus status, HttpHeaders perHit, byte[] prefix, boolean altSvc) {
             super(HttpVersion.HTTP_1_1, status, perHit);
             this.prefix = prefix;
+            this.altSvc = altSvc;
         }
 
         @Override
         public byte[] prefix() {
             return prefix;
+        }
+
+        @Override
+        public boolean altSvcInPrefix() {
+            return altSvc;
         }
     }
 
     static final class FullResponse extends DefaultFullHttpResponse implements Http1ServerCodec.PreEncoded {
         private final byte[] prefix;
+        private final boolean altSvc;
 
-        FullResponse(HttpResponseStatus status, ByteBuf body, HttpHeaders perHit, byte[] prefix) {
+        FullResponse(HttpResponseStatus status, ByteBuf body, HttpHeaders perHit, byte[] prefix, boolean altSvc) {
             super(HttpVersion.HTTP_1_1, status, body, perHit, EmptyHttpHeaders.INSTANCE);
             this.prefix = prefix;
+            this.altSvc = altSvc;
         }
 
         @Override
         public byte[] prefix() {
             return prefix;
+        }
+
+        @Override
+        public boolean altSvcInPrefix() {
+            return altSvc;
         }
     }
 }

@@ -145,14 +145,6 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     }
 
     /**
-     * Whether a response body may be written as a file region: only on a plain HTTP/1.1
-     * connection, where the bytes go to the socket as they are (TLS and HTTP/2 or HTTP/3 framing
-     * need them in memory), and only on epoll and NIO, which send a region with one sendfile(2).
-     * Netty's io_uring splices a region through a new pipe per response, 64 KiB per round and
-     * each step a completion away: a 100 KiB hit cost more CPU that way than copied (50 against
-     * 37-41 us, BENCHMARKS.md).
-     */
-    /**
      * Whether responses written here are encoded by this connection's {@link Http1ServerCodec},
      * which takes {@link Http1ServerCodec.PreEncoded} heads; a stream's go through HTTP/2 or HTTP/3
      * framing instead.
@@ -161,6 +153,14 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         return !stream;
     }
 
+    /**
+     * Whether a response body may be written as a file region: only on a plain HTTP/1.1
+     * connection, where the bytes go to the socket as they are (TLS and HTTP/2 or HTTP/3 framing
+     * need them in memory), and only on epoll and NIO, which send a region with one sendfile(2).
+     * Netty's io_uring splices a region through a new pipe per response, 64 KiB per round and
+     * each step a completion away: a 100 KiB hit cost more CPU that way than copied (50 against
+     * 37-41 us, BENCHMARKS.md).
+     */
     boolean sendsFiles() {
         Channel ch = ctx.channel();
         return !stream && context.tls() == null && (ch instanceof EpollSocketChannel || ch instanceof NioSocketChannel);

@@ -21,7 +21,6 @@ import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 
 import java.nio.charset.StandardCharsets;
@@ -52,33 +51,9 @@ final class Http1ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDec
     interface PreEncoded {
         /** The encoded fields that come first, each ending in CRLF (no status line, no final CRLF). */
         byte[] prefix();
-    }
 
-    /**
-     * Whether the encoded {@code prefix} holds a field named {@code name} (a handler that adds a
-     * field unless the response has it must look there too, not only in {@code headers()}).
-     */
-    static boolean prefixHas(byte[] prefix, AsciiString name) {
-        int n = name.length();
-        int line = 0;
-        while (line < prefix.length) {
-            if (line + n < prefix.length && prefix[line + n] == ':') {
-                boolean same = true;
-                for (int i = 0; i < n && same; i++) {
-                    same = AsciiString.toLowerCase((char) (prefix[line + i] & 0xff))
-                            == AsciiString.toLowerCase((char) (name.byteAt(i) & 0xff));
-                }
-                if (same) {
-                    return true;
-                }
-            }
-            // The next line: each field ends in CRLF.
-            while (line < prefix.length && prefix[line] != '\n') {
-                line++;
-            }
-            line++;
-        }
-        return false;
+        /** Whether {@link #prefix} holds an Alt-Svc field ({@link AltSvcHandler} adds one unless the response has it). */
+        boolean altSvcInPrefix();
     }
 
     private static final byte METHOD_OTHER = 0;
@@ -212,12 +187,7 @@ final class Http1ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDec
             boolean embed = !noBody && body.readableBytes() <= EMBED_MAX;
             ByteBuf buf = ctx.alloc().buffer(prefix.length + 256 + (embed ? body.readableBytes() : 0));
             try {
-                byte[] line = statusLine(response.protocolVersion(), response.status());
-                if (line != null) {
-                    buf.writeBytes(line);
-                } else {
-                    super.encodeInitialLine(buf, response);
-                }
+                encodeInitialLine(buf, response);
                 buf.writeBytes(prefix);
                 encodeHeaders(response.headers(), buf);
                 ByteBufUtil.writeShortBE(buf, ('\r' << 8) | '\n');

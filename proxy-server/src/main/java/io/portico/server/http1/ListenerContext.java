@@ -18,6 +18,7 @@ import io.portico.server.config.TlsListenerConfig;
 import io.portico.server.http2.Http2Counters;
 import io.portico.server.limits.AccessRules;
 import io.portico.server.limits.BufferBudget;
+import io.portico.server.limits.PerAddressCount;
 import io.portico.server.limits.RateLimiter;
 import io.portico.server.log.AccessLog;
 import io.portico.server.metrics.ListenerMetrics;
@@ -140,7 +141,7 @@ public final class ListenerContext {
             webSockets.total.decrementAndGet();
             return false;
         }
-        if (client != null && !webSockets.acquire(client, config.websocket().maxPerClientIp())) {
+        if (client != null && !webSockets.byIp.acquire(client, config.websocket().maxPerClientIp())) {
             webSockets.total.decrementAndGet();
             return false;
         }
@@ -151,7 +152,7 @@ public final class ListenerContext {
     void releaseWebSocket(InetAddress client) {
         webSockets.total.decrementAndGet();
         if (client != null) {
-            webSockets.byIp.computeIfPresent(client, (a, n) -> n <= 1 ? null : n - 1);
+            webSockets.byIp.release(client);
         }
     }
 
@@ -162,27 +163,11 @@ public final class ListenerContext {
 
     /**
      * A listener's open WebSockets, in all and per client address. Addresses are counted whether
-     * or not a per-address cap is set, so that a reload setting one finds the sockets already open;
-     * an address's count is taken and given back inside the map's own atomic update, so that a
-     * release emptying it cannot drop a slot taken at the same time on another event loop.
+     * or not a per-address cap is set, so that a reload setting one finds the sockets already open.
      */
     private static final class WebSocketCount {
         final AtomicInteger total = new AtomicInteger();
-        final ConcurrentHashMap<InetAddress, Integer> byIp = new ConcurrentHashMap<>();
-
-        /** Counts one more for {@code client} unless {@code cap} (when positive) is reached. */
-        boolean acquire(InetAddress client, int cap) {
-            boolean[] taken = {true};
-            byIp.compute(client, (a, n) -> {
-                int open = n == null ? 0 : n;
-                if (cap > 0 && open >= cap) {
-                    taken[0] = false;
-                    return n;
-                }
-                return open + 1;
-            });
-            return taken[0];
-        }
+        final PerAddressCount byIp = new PerAddressCount();
     }
 
     /** Counts a failed TLS handshake under a short reason, such as {@code SSLHandshakeException: no cipher suites in common}. */

@@ -12,7 +12,6 @@ import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2PingFrame;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.server.config.Http2ListenerConfig;
 import io.portico.server.limits.ConnectionIdleTimer;
@@ -179,12 +178,6 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent) {
-            if (activeStreams == 0) {
-                ctx.close();
-            }
-            return;
-        }
         if (evt == ServerLifecycle.DRAIN || evt == ServerLifecycle.RETIRE) {
             drain();
             return;

@@ -21,7 +21,6 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
@@ -372,7 +371,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         if (code == 101 && webSocketPending) {
             // The upstream accepted: the extended CONNECT succeeds with 200 and the stream becomes the tunnel.
             response.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
-            Http2Headers headers = responseHeaders(response);
+            Http2Headers headers = HttpConversionUtil.toHttp2Headers(response, false);
             headers.status(HttpResponseStatus.OK.codeAsText());
             ReferenceCountUtil.release(response);
             webSocketPending = false;
@@ -383,8 +382,8 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
             return;
         }
         webSocketPending = false;
-        Http2Headers headers = responseHeaders(response);
-        headers.status(response.status().codeAsText());
+        // A new, editable set with :status (also for a head without fields, such as Portico's own 100 Continue).
+        Http2Headers headers = HttpConversionUtil.toHttp2Headers(response, false);
         if (code < 200) {
             // 103 Early Hints and friends: a HEADERS frame of their own; their (empty) body parts are dropped.
             informational = !(response instanceof FullHttpResponse);
@@ -404,17 +403,6 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
             return;
         }
         ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
-    }
-
-    /**
-     * A response head's fields as HTTP/2 headers, ready for {@code :status}. Netty answers a head
-     * without fields (Portico's own 100 Continue) with its immutable empty instance, on which
-     * setting the status threw: the 100 never left, and a client waiting for it before sending
-     * its body waited until stream_idle_timeout.
-     */
-    private static Http2Headers responseHeaders(HttpResponse response) {
-        return response.headers().isEmpty() ? new DefaultHttp2Headers(false)
-                : HttpConversionUtil.toHttp2Headers(response.headers(), false);
     }
 
     private void writeContent(ChannelHandlerContext ctx, HttpContent content, ChannelPromise promise) {

@@ -97,7 +97,7 @@ final class Http3ConnectionGuard extends ChannelInboundHandlerAdapter {
     public void handlerAdded(ChannelHandlerContext ctx) {
         // A handshake that fails never makes the connection active: its close ends the count.
         ctx.channel().closeFuture().addListener(f -> handshakeOver());
-        if (handshaking && ctx.channel().isOpen()) {
+        if (ctx.channel().isOpen()) {
             handshakeDeadline = ctx.executor().schedule(() -> handshakeTimedOut(ctx), handshakeTimeoutNanos,
                     TimeUnit.NANOSECONDS);
         }

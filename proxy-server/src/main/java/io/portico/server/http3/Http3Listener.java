@@ -34,7 +34,6 @@ import io.portico.server.listener.Transport;
 
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -81,8 +80,7 @@ public final class Http3Listener {
         QuicServerTls tls = new QuicServerTls(() -> contexts.get().tls());
         ChannelGroup open = new DefaultChannelGroup("portico-quic-" + lc.name(), GlobalEventExecutor.INSTANCE);
         Draining draining = new Draining();
-        ChannelHandler connections = new ConnectionInitializer(lc, contexts, lifecycle, counters, gate, open,
-                draining);
+        ChannelHandler connections = new ConnectionInitializer(contexts, lifecycle, counters, gate, open, draining);
         int sockets = lc.reusePort() && transport.supportsReusePort() ? ListenerBinder.executorCount(workers) : 1;
         GsoSwitch gso = lc.http3().gso() && transport.supportsSegmentedDatagrams() ? new GsoSwitch(lc.name()) : null;
         Supplier<Http3ListenerConfig> settings = () -> contexts.get().config().http3();
@@ -186,7 +184,6 @@ public final class Http3Listener {
     /** Sets up each new QUIC connection: its guard and Netty's HTTP/3 connection handler. */
     private static final class ConnectionInitializer extends ChannelInitializer<QuicChannel> {
 
-        private final ListenerConfig config;
         private final Supplier<ListenerContext> contexts;
         private final ServerLifecycle lifecycle;
         private final Http3Counters counters;
@@ -194,9 +191,8 @@ public final class Http3Listener {
         private final ChannelGroup open;
         private final Draining draining;
 
-        ConnectionInitializer(ListenerConfig config, Supplier<ListenerContext> contexts, ServerLifecycle lifecycle,
-                              Http3Counters counters, ListenerGate gate, ChannelGroup open, Draining draining) {
-            this.config = config;
+        ConnectionInitializer(Supplier<ListenerContext> contexts, ServerLifecycle lifecycle, Http3Counters counters,
+                              ListenerGate gate, ChannelGroup open, Draining draining) {
             this.gate = gate;
             this.contexts = contexts;
             this.lifecycle = lifecycle;
@@ -220,7 +216,8 @@ public final class Http3Listener {
             Http3ConnectionGuard guard = new Http3ConnectionGuard(counters, lifecycle, () -> draining.on, gate,
                     () -> contexts.get().config().http().keepaliveRequests(),
                     () -> contexts.get().config().http().keepaliveTimeout().toNanos(),
-                    handshakeTimeout(contexts.get().config()).toNanos());
+                    // The TCP side's TLS handshake deadline: QUIC handshakes follow it too (HTTP/3 needs tls).
+                    contexts.get().config().tls().handshakeTimeout().toNanos());
             Http3SettingsFrame settings = new DefaultHttp3SettingsFrame();
             // The limits of the config of the moment: a reload that keeps the UDP side applies to the next connection.
             // Netty's codec closes the whole connection (H3_EXCESSIVE_LOAD) past this, so it gets a
@@ -230,11 +227,6 @@ public final class Http3Listener {
             ch.pipeline().addLast("h3-guard", guard);
             ch.pipeline().addLast("h3", new Http3ServerConnectionHandler(new StreamInitializer(guard, ch), null, null,
                     settings, true));
-        }
-
-        /** The TCP side's TLS handshake deadline, which QUIC handshakes follow too (HTTP/3 needs tls; the default otherwise). */
-        private static Duration handshakeTimeout(ListenerConfig config) {
-            return config.tls() != null ? config.tls().handshakeTimeout() : Duration.ofSeconds(10);
         }
 
         /** Each request stream: AUTO_READ off (its window opens as its exchange reads), bridge, exchange. */

@@ -99,7 +99,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
     /** A head without content-length, held until DATA or FIN says whether a body follows. */
     private HttpRequest pending;
     private boolean requestSeen;
-    /** The request's fields once read, for the access-log line of a stream refused as malformed. */
+    /** The request's fields while no exchange has them, for the access-log line of a stream refused as malformed. */
     private Http3Headers requestFields;
     private boolean requestEnded;
     private long declaredLength = -1;
@@ -197,6 +197,8 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
             pending = request;
             return;
         }
+        // The exchange has the request now: a later refusal is logged on its line.
+        requestFields = null;
         ctx.fireChannelRead(request);
     }
 
@@ -258,6 +260,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
             return;
         }
         pending = null;
+        requestFields = null;
         if (body) {
             head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }

@@ -65,7 +65,7 @@ final class Http3StreamGate extends ReadGate {
     }
 
     @Override
-    protected long heldOutput() {
+    protected long pendingBytes() {
         return queued;
     }
 }

@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,17 +36,18 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
     private final int maxConnections;
     private final int maxPerIp;
     private final AtomicInteger open = new AtomicInteger();
-    private final ConcurrentHashMap<InetAddress, AtomicInteger> perIp = new ConcurrentHashMap<>();
+    private final PerAddressCount perIp = new PerAddressCount();
     private final List<Channel> serverChannels = new CopyOnWriteArrayList<>();
     private final AtomicBoolean paused = new AtomicBoolean();
     private final LongAdder refusedAtCap = new LongAdder();
     private final LongAdder refusedPerIp = new LongAdder();
     private final LongAdder pauses = new LongAdder();
 
-    /** When a connection closes: one listener for all of them, rather than one object per connection. */
-    private final ChannelFutureListener release = f -> releaseOne();
-    /** The same with a per-IP count: the address was read (and so cached by the channel) at accept. */
-    private final ChannelFutureListener releasePerIp =
+    /**
+     * When a connection closes: one listener for all of them, rather than one object per
+     * connection. The address was read (and so cached by the channel) at accept.
+     */
+    private final ChannelFutureListener release =
             f -> leave(f.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null);
 
     ListenerGate(ConnectionLimits global, String listener, int maxConnections, int maxPerIp) {
@@ -78,7 +78,7 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
             child.unsafe().closeForcibly();
             return;
         }
-        child.closeFuture().addListener(maxPerIp > 0 && ip != null ? releasePerIp : release);
+        child.closeFuture().addListener(release);
         ctx.fireChannelRead(child);
     }
 
@@ -103,7 +103,7 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
             pause();
             return false;
         }
-        if (maxPerIp > 0 && ip != null && !acquireIp(ip)) {
+        if (maxPerIp > 0 && ip != null && !perIp.acquire(ip, maxPerIp)) {
             releaseOne();
             refusedPerIp.increment();
             return false;
@@ -122,7 +122,7 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
     /** A connection {@link #admit} took in has closed; {@code ip} as given to it. */
     public void leave(InetAddress ip) {
         if (maxPerIp > 0 && ip != null) {
-            releaseIp(ip);
+            perIp.release(ip);
         }
         releaseOne();
     }
@@ -143,18 +143,6 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private boolean acquireIp(InetAddress ip) {
-        AtomicInteger n = perIp.computeIfAbsent(ip, a -> new AtomicInteger());
-        if (n.incrementAndGet() > maxPerIp) {
-            releaseIp(ip);
-            return false;
-        }
-        return true;
-    }
-
-    private void releaseIp(InetAddress ip) {
-        perIp.computeIfPresent(ip, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
-    }
 
     private boolean atCap() {
         return maxConnections > 0 && open.get() >= maxConnections;

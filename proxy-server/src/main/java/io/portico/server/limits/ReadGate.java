@@ -117,19 +117,11 @@ public abstract class ReadGate extends ChannelDuplexHandler {
     }
 
     /**
-     * Bytes of memory waiting in this connection's output buffer (file regions left out); read from
-     * the sampler thread (a volatile field).
-     */
-    long pendingBytes() {
-        return heldOutput();
-    }
-
-    /**
      * Bytes of memory this connection holds on their way to the client, read from the sampler
      * thread: by default what waits in its output buffer (file regions left out). A connection
      * without an output buffer of Netty's (a QUIC stream) counts its own, in a volatile field.
      */
-    protected long heldOutput() {
+    protected long pendingBytes() {
         ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
         return out == null ? 0 : Math.max(0, out.totalPendingWriteBytes() - fileBytes);
     }

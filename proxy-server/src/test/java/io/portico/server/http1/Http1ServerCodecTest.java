@@ -73,7 +73,7 @@ class Http1ServerCodecTest {
         ch.writeInbound(Unpooled.copiedBuffer("GET /a HTTP/1.1\r\nHost: x\r\n\r\n", StandardCharsets.ISO_8859_1));
         ReferenceCountUtil.release(ch.readInbound());
         ch.writeOutbound(new HitHead.FullResponse(HttpResponseStatus.OK, Unpooled.copiedBuffer("hello", StandardCharsets.US_ASCII),
-                perHit(), PREFIX));
+                perHit(), PREFIX, false));
         ByteBuf one = ch.readOutbound();
         assertThat((Object) ch.readOutbound()).isNull();
         String reference = exchange(new HttpServerCodec(), "GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -91,7 +91,7 @@ class Http1ServerCodecTest {
         Consumer<EmbeddedChannel> second = c -> c.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 HttpResponseStatus.NOT_FOUND, Unpooled.copiedBuffer("nope", StandardCharsets.US_ASCII)));
         String ours = exchange(new Http1ServerCodec(new HttpDecoderConfig(), 64), requests, c -> {
-            c.writeOutbound(new HitHead.Response(HttpResponseStatus.OK, perHit(), PREFIX),
+            c.writeOutbound(new HitHead.Response(HttpResponseStatus.OK, perHit(), PREFIX, false),
                     new DefaultHttpContent(Unpooled.copiedBuffer("he", StandardCharsets.US_ASCII)),
                     new DefaultHttpContent(Unpooled.copiedBuffer("llo", StandardCharsets.US_ASCII)),
                     LastHttpContent.EMPTY_LAST_CONTENT);
@@ -127,9 +127,9 @@ class Http1ServerCodecTest {
         String requests = "HEAD /a HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n";
         Consumer<EmbeddedChannel> respond = c -> {
             c.writeOutbound(new HitHead.FullResponse(HttpResponseStatus.OK,
-                    Unpooled.copiedBuffer("hello", StandardCharsets.US_ASCII), perHit(), PREFIX));
+                    Unpooled.copiedBuffer("hello", StandardCharsets.US_ASCII), perHit(), PREFIX, false));
             c.writeOutbound(new HitHead.FullResponse(HttpResponseStatus.OK,
-                    Unpooled.copiedBuffer("hello", StandardCharsets.US_ASCII), perHit(), PREFIX));
+                    Unpooled.copiedBuffer("hello", StandardCharsets.US_ASCII), perHit(), PREFIX, false));
         };
         String ours = exchange(new Http1ServerCodec(new HttpDecoderConfig(), 64), requests, respond);
         String head = "HTTP/1.1 200 OK\r\n" + new String(PREFIX, StandardCharsets.ISO_8859_1)
