@@ -1,7 +1,7 @@
 package io.portico.http;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ByteProcessor;
+import io.netty.util.concurrent.FastThreadLocal;
 
 /**
  * A strict byte-level check of HTTP/1.1 message framing (RFC 9112), run over a connection's bytes
@@ -30,7 +30,7 @@ import io.netty.util.ByteProcessor;
  * not visited. Sizes are not its business (the decoder enforces them). Not thread-safe: one per
  * connection.
  */
-public final class Http1FramingScanner implements ByteProcessor {
+public final class Http1FramingScanner {
 
     private static final byte CR = '\r';
     private static final byte LF = '\n';
@@ -65,15 +65,36 @@ public final class Http1FramingScanner implements ByteProcessor {
     }
 
     /** Bytes a request target may hold, up to the space that ends it (see TARGET in {@link #process}). */
-    private static final ByteProcessor TARGET_BYTES = Http1FramingScanner::targetByte;
-    /** Bytes a field value may hold, up to its CR (see {@link #fieldValue}); obs-text is refused there too. */
-    private static final ByteProcessor VALUE_BYTES = b -> b >= 0x20 && b != 0x7f || b == '\t';
+    private static final boolean[] TARGET_BYTES = new boolean[256];
+    /** Bytes a request's field value may hold, up to its CR (see {@link #fieldValue}); obs-text is refused there too. */
+    private static final boolean[] VALUE_BYTES = new boolean[256];
     /**
      * The same for a response's field values, which may also hold obs-text (0x80-0xFF, RFC 9110
      * section 5.5): an origin's Latin-1 file name in Content-Disposition is its business, and
      * such bytes cannot change the framing. Requests keep the stricter rule.
      */
-    private static final ByteProcessor RESPONSE_VALUE_BYTES = b -> b >= 0x20 && b != 0x7f || b == '\t' || b < 0;
+    private static final boolean[] RESPONSE_VALUE_BYTES = new boolean[256];
+
+    static {
+        for (int b = 0; b < 256; b++) {
+            TARGET_BYTES[b] = targetByte(b);
+            VALUE_BYTES[b] = b >= 0x20 && b < 0x7f || b == '\t';
+            RESPONSE_VALUE_BYTES[b] = VALUE_BYTES[b] || b >= 0x80;
+        }
+    }
+
+    /**
+     * Where a scan copies a window of the buffer's bytes to walk them as an array: one copy of a
+     * head's bytes is cheaper than a bounds-checked read of each byte from a direct buffer, and
+     * one array is shared by every scanner on a thread (a scan never keeps it).
+     */
+    private static final int WINDOW = 512;
+    private static final FastThreadLocal<byte[]> WINDOWS = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[WINDOW];
+        }
+    };
 
     private enum State {
         START, START_LF, METHOD, TARGET, VERSION, STATUS, REASON, LINE_LF,
@@ -139,6 +160,10 @@ public final class Http1FramingScanner implements ByteProcessor {
     public int scan(ByteBuf buf) {
         int i = buf.readerIndex();
         int end = buf.writerIndex();
+        byte[] window = null;
+        // window[k - base] is the buffer's byte k for base <= k < limit.
+        int base = 0;
+        int limit = 0;
         while (i < end) {
             if (state == State.FAILED) {
                 return i;
@@ -155,30 +180,87 @@ public final class Http1FramingScanner implements ByteProcessor {
                 }
                 continue;
             }
-            if (state == State.TARGET || state == State.FIELD_VALUE && field == 0) {
-                // Most of a head's bytes are a target or a field value that only has to be free of
-                // control characters: skip them with a tight loop instead of the state machine.
-                boolean target = state == State.TARGET;
-                int run = buf.forEachByte(i, end - i, target ? TARGET_BYTES : response ? RESPONSE_VALUE_BYTES : VALUE_BYTES);
-                if (target) {
-                    pos += (run < 0 ? end : run) - i;
+            if (i >= limit) {
+                if (window == null) {
+                    window = WINDOWS.get();
                 }
-                if (run < 0) {
-                    return -1;
-                }
-                i = run;
+                base = i;
+                limit = i + Math.min(WINDOW, end - i);
+                buf.getBytes(i, window, 0, limit - i);
             }
-            int stop = buf.forEachByte(i, end - i, this);
+            int stop = walk(window, i - base, limit - base);
             if (stop < 0) {
-                return -1;
+                i = limit;
+            } else if (state == State.FAILED) {
+                return base + stop;
+            } else {
+                // Stopped to skip body bytes: carry on after the byte that began them.
+                i = base + stop + 1;
             }
-            if (state == State.FAILED) {
-                return stop;
-            }
-            // Stopped to skip body bytes: carry on after the byte that began them.
-            i = stop + 1;
         }
         return state == State.FAILED ? end : -1;
+    }
+
+    /**
+     * Runs the state machine over {@code bytes[from..to)}; the runs most of a head is made of (a
+     * target, a field name, a field value that only has to be free of control characters) go by
+     * in tight loops instead of through it.
+     *
+     * @return -1 when every byte was taken, else the index of the byte after which the machine
+     *         stopped (it failed there, or a body begins after it)
+     */
+    private int walk(byte[] bytes, int from, int to) {
+        int i = from;
+        while (i < to) {
+            if (state == State.TARGET) {
+                int start = i;
+                while (i < to && TARGET_BYTES[bytes[i] & 0xff]) {
+                    i++;
+                }
+                pos += i - start;
+            } else if (state == State.FIELD_VALUE && field == 0) {
+                boolean[] allowed = response ? RESPONSE_VALUE_BYTES : VALUE_BYTES;
+                while (i < to && allowed[bytes[i] & 0xff]) {
+                    i++;
+                }
+            } else if (state == State.FIELD_NAME) {
+                i = fieldNameRun(bytes, i, to);
+            }
+            if (i == to) {
+                return -1;
+            }
+            if (!process(bytes[i])) {
+                return i;
+            }
+            i++;
+        }
+        return -1;
+    }
+
+    /** Takes the token bytes of a field name from {@code i} on, as {@link #fieldName} would; returns where they end. */
+    private int fieldNameRun(byte[] bytes, int i, int to) {
+        if (maybeContentLength || maybeTransferEncoding) {
+            for (; i < to; i++) {
+                byte b = bytes[i];
+                if (!tchar(b)) {
+                    return i;
+                }
+                byte lower = b >= 'A' && b <= 'Z' ? (byte) (b + 32) : b;
+                maybeContentLength &= nameLength < CONTENT_LENGTH.length && CONTENT_LENGTH[nameLength] == lower;
+                maybeTransferEncoding &= nameLength < TRANSFER_ENCODING.length && TRANSFER_ENCODING[nameLength] == lower;
+                nameLength++;
+                if (!maybeContentLength && !maybeTransferEncoding) {
+                    i++;
+                    break;
+                }
+            }
+        }
+        int start = i;
+        while (i < to && tchar(bytes[i])) {
+            i++;
+        }
+        nameLength += i - start;
+        return i;
     }
 
     /** Why the last {@link #scan} failed, as a short reason for the access log; null when it did not. */
@@ -206,8 +288,8 @@ public final class Http1FramingScanner implements ByteProcessor {
         return failedBetweenMessages;
     }
 
-    @Override
-    public boolean process(byte b) {
+    /** Takes one byte; false when the machine failed on it or a body begins after it. */
+    private boolean process(byte b) {
         switch (state) {
             case START:
                 if (response) {

@@ -114,6 +114,36 @@ class Http1FramingScannerTest {
         }
     }
 
+    /**
+     * A scan walks a buffer in windows of 512 bytes: a head read in one buffer with its target,
+     * field names, values, length and the body after it across the windows' edges frames as it
+     * does byte by byte, and a bad byte is found at its index, in direct and heap buffers alike.
+     */
+    @Test
+    void aLongHeadInOneBufferIsCheckedAcrossTheScansWindows() {
+        for (boolean direct : new boolean[] {true, false}) {
+            for (int shift = 0; shift < 48; shift++) {
+                String head = "GET /" + "t".repeat(400 + shift) + " HTTP/1.1\r\nX-Pad: " + "v".repeat(470 - shift)
+                        + "\r\nContent-Length: 5\r\n\r\nhello";
+                String next = "POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+                Http1FramingScanner s = Http1FramingScanner.forRequests();
+                assertThat(scan(s, head + next + head, direct)).as("shift %d", shift).isEqualTo(-1);
+                assertThat(s.idle()).as("shift %d", shift).isTrue();
+
+                Http1FramingScanner twice = Http1FramingScanner.forRequests();
+                String smuggled = head.replace("\r\n\r\nhello", "\r\ncontent-LENGTH: 5\r\n\r\nhello");
+                assertThat(scan(twice, next + smuggled, direct)).as("shift %d", shift).isEqualTo(next.length() + smuggled.indexOf("LENGTH: 5") + 6);
+                assertThat(twice.error()).isEqualTo("repeated_content_length");
+
+                Http1FramingScanner control = Http1FramingScanner.forRequests();
+                int at = head.indexOf("X-Pad: ") + 7 + (470 - shift) * shift / 48;
+                String bad = head.substring(0, at) + "\u0001" + head.substring(at + 1);
+                assertThat(scan(control, next + bad, direct)).as("shift %d", shift).isEqualTo(next.length() + at);
+                assertThat(control.error()).isEqualTo("control_character_in_header");
+            }
+        }
+    }
+
     @Test
     void aResponseNobodyAskedForIsRefusedWhereItBegins() {
         String one = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na";
@@ -147,7 +177,12 @@ class Http1FramingScannerTest {
     }
 
     private static int scan(Http1FramingScanner s, String text) {
-        ByteBuf buf = Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
+        return scan(s, text, false);
+    }
+
+    private static int scan(Http1FramingScanner s, String text, boolean direct) {
+        byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuf buf = direct ? Unpooled.directBuffer(bytes.length).writeBytes(bytes) : Unpooled.wrappedBuffer(bytes);
         try {
             int r = s.scan(buf);
             return r < 0 ? -1 : r;
