@@ -130,8 +130,6 @@ public final class PorticoServer implements AutoCloseable {
     private final List<DrainingListener> drainingStreams = new CopyOnWriteArrayList<>();
     /** HTTP/3 sides of HTTP listeners a reload removed or moved, open while their QUIC connections finish. */
     private final List<DrainingHttp3> drainingHttp3 = new CopyOnWriteArrayList<>();
-    /** Each HTTP listener's accepting gate (caps), replaced when the listener is bound again. */
-    private final Map<String, ListenerGate> gates = new java.util.concurrent.ConcurrentHashMap<>();
     private final ConnectionLimits connectionLimits;
     private final BufferBudget bufferBudget;
     private DemoOrigin demo;
@@ -148,6 +146,12 @@ public final class PorticoServer implements AutoCloseable {
         volatile ListenerContext context;
         volatile StreamContext stream;
         BoundListener bound;
+        /**
+         * The accepting gate (caps) on the sockets {@link #bound} holds, shared with the HTTP/3 side;
+         * null for udp. A listener bound again gets a new one, seen by {@link #gate(String)} only once
+         * its slot is published, so a refused reload leaves the running listener's gate in view.
+         */
+        ListenerGate gate;
         /** The UDP side serving HTTP/3, or null; it follows the slot through reloads. */
         volatile Http3Listener http3;
         /** The settings {@link #http3} was started with. */
@@ -344,7 +348,6 @@ public final class PorticoServer implements AutoCloseable {
         }
         ListenerGate gate = connectionLimits.gate(lc.name(), lc.limits().maxConnections(),
                 lc.limits().maxConnectionsPerIp());
-        gates.put(lc.name(), gate);
         ServerBootstrap b = new ServerBootstrap()
                 .group(workers)
                 .handler(gate)
@@ -361,6 +364,7 @@ public final class PorticoServer implements AutoCloseable {
             warningsOut.add("listener " + lc.name() + ": " + w);
         }
         slot.bound = ListenerBinder.bind(b, lc, transport, workers);
+        slot.gate = gate;
         try {
             startHttp3(slot, lc, warningsOut);
         } catch (RuntimeException e) {
@@ -385,7 +389,7 @@ public final class PorticoServer implements AutoCloseable {
         }
         int port = slot.bound.localAddress().getPort();
         slot.http3 = Http3Listener.bind(lc, port, transport, workers, () -> slot.context, lifecycle,
-                metrics.listener(lc.name()).http3(), gates.get(lc.name()), warningsOut);
+                metrics.listener(lc.name()).http3(), slot.gate, warningsOut);
         slot.context.advertiseHttp3(port);
     }
 
@@ -1058,9 +1062,13 @@ public final class PorticoServer implements AutoCloseable {
         return current.accessLog;
     }
 
-    /** The accepting gate of a listener: its open connections and what its caps refused. */
+    /**
+     * The accepting gate of a running listener (the one {@link #address} names): its open
+     * connections and what its caps refused; null for a udp listener or an unknown name.
+     */
     public ListenerGate gate(String listener) {
-        return gates.get(listener);
+        ListenerSlot l = published.get(listener);
+        return l == null ? null : l.gate;
     }
 
     /** The buffer memory budget: what client output buffers hold now and at most. */

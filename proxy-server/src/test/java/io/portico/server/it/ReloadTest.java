@@ -304,6 +304,54 @@ class ReloadTest {
         assertThat(still.headers().firstValue("x-generation")).hasValue("0");
     }
 
+    /**
+     * A reload refused because a listener's new sockets could not bind, or because another
+     * listener's could not (the ones that did bind are closed again), leaves the running listener's
+     * accepting gate in view: {@code gate(name)} counts the connections its sockets accepted, and a
+     * listener the refused config would have added has none. It showed the gate made for the new
+     * sockets, which never bound or were closed again (0 open), and kept one for the listener that
+     * was never added.
+     */
+    @Test
+    void aRefusedReloadLeavesTheRunningListenersGateInView() throws Exception {
+        int port = server.address("http").getPort();
+        int free;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            free = probe.getLocalPort();
+        }
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+             RawHttp keptAlive = new RawHttp(port)) {
+            assertThat(keptAlive.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("http").open() == 1);
+
+            // The listener moves onto a port in use: its new sockets never bind.
+            write(config(1, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n",
+                    "address: 127.0.0.1:" + taken.getLocalPort() + "\n"));
+            HttpResponse<String> moved = admin.post("/reload");
+            assertThat(moved.statusCode()).as(moved.body()).isEqualTo(422);
+            assertThat(moved.body()).contains(file + ": listeners[0].address:");
+            assertThat(server.gate("http").open()).isEqualTo(1);
+
+            // It moves to a free port (those sockets bind) while a listener added after it cannot bind.
+            write(config(1, echo.address().getPort(), """
+                      - name: extra
+                        address: 127.0.0.1:%d
+                    """.formatted(taken.getLocalPort())).replace("address: 127.0.0.1:0\n",
+                    "address: 127.0.0.1:" + free + "\n"));
+            HttpResponse<String> undone = admin.post("/reload");
+            assertThat(undone.statusCode()).as(undone.body()).isEqualTo(422);
+            assertThat(undone.body()).contains(file + ": listeners[1].address:");
+            assertThat(server.address("http").getPort()).isEqualTo(port);
+            assertThat(server.gate("http").open()).isEqualTo(1);
+            assertThat(server.gate("extra")).isNull();
+
+            // The kept-alive connection is still the running listener's, and still served.
+            assertThat(keptAlive.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation"))
+                    .isEqualTo("0");
+        }
+        assertThat(server.generation()).isEqualTo(1);
+    }
+
     @Test
     void changedSocketOptionsRebindTheListener() throws Exception {
         write(config(1, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n",
