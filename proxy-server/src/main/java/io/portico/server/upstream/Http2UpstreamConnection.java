@@ -28,8 +28,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The last handler of an HTTP/2 upstream connection's pipeline, and the connection's state: whether
- * the backend's SETTINGS arrived, its stream limit, how many streams are open, whether it was told
- * GOAWAY (and the last stream the backend will process), when it went idle, PING keepalive.
+ * the backend's SETTINGS arrived, its stream limit, how many streams are open, how many got their
+ * whole response, whether it was told GOAWAY (and the last stream the backend will process), when
+ * it went idle, PING keepalive.
  */
 final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
 
@@ -48,6 +49,7 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
     private int active;
     private int opening;
     private int opened;
+    private int completed;
     private long idleSinceNanos;
     private HttpResponseStatus failStatus = HttpResponseStatus.BAD_GATEWAY;
     private String failReason = "upstream_closed";
@@ -139,9 +141,17 @@ final class Http2UpstreamConnection extends ChannelInboundHandlerAdapter {
         return streamBootstrap.open();
     }
 
-    /** Streams opened on this connection so far. */
-    int opened() {
-        return opened;
+    /**
+     * Streams on this connection that got their whole response so far: until one has, the connection
+     * has not proved that the backend serves requests on it (see {@link Http2UpstreamStream#reused()}).
+     */
+    int completed() {
+        return completed;
+    }
+
+    /** A stream got its whole final response, without a framing error. */
+    void streamCompleted() {
+        completed++;
     }
 
     void streamOpenDone() {

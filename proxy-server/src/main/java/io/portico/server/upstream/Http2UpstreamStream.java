@@ -6,6 +6,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
@@ -42,8 +44,10 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     private UpstreamListener owner;
     private Throwable error;
     private boolean refused;
-    /** The connection had carried another stream before this one (see {@link #reused()}). */
+    /** Another stream on the connection had got its whole response before this one opened (see {@link #reused()}). */
     private boolean reused;
+    /** The final (non-1xx) response head came, well-formed: the next last part ends the response. */
+    private boolean finalHead;
     private final DeadlineWatch deadlines = new DeadlineWatch(() -> channel, () -> owner);
 
     Http2UpstreamStream(Http2UpstreamConnection connection) {
@@ -79,12 +83,15 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     }
 
     /**
-     * Whether the connection had carried another stream before this one. A backend closing a
-     * connection in order says which streams it handled (GOAWAY), and {@link #unprocessed()} covers
-     * the rest; one that vanishes without a GOAWAY (a crash, a reset, a middlebox) leaves this
-     * stream's fate unknown, as a keep-alive race does on HTTP/1.1, and an idempotent request on a
-     * connection that had proved itself goes again on another (nginx's {@code proxy_next_upstream
-     * error}, which does the same for HTTP/1.1).
+     * Whether another stream on the connection had got its whole response before this one was
+     * opened: the connection had proved itself, as an HTTP/1.1 connection back from the pool has
+     * ({@link UpstreamConnection#reused()}). A backend closing a connection in order says which
+     * streams it handled (GOAWAY), and {@link #unprocessed()} covers the rest; one that vanishes
+     * without a GOAWAY (a crash, a reset, a middlebox) leaves this stream's fate unknown, as a
+     * keep-alive race does on HTTP/1.1, and an idempotent request on a connection that had proved
+     * itself goes again on another (nginx's {@code proxy_next_upstream error}, which does the same
+     * for HTTP/1.1). Streams opened together on a new connection, none answered yet, are not reused
+     * whatever their order: the connection dying under them is the backend failing, not a race.
      */
     @Override
     public boolean reused() {
@@ -106,7 +113,7 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = (Http2StreamChannel) ctx.channel();
-        reused = connection.opened() > 1;
+        reused = connection.completed() > 0;
         connection.streamAdded();
         channel.closeFuture().addListener(this);
     }
@@ -120,6 +127,14 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpResponse head && head.decoderResult().isSuccess()
+                && head.status().code() >= 200) {
+            finalHead = true;
+        }
+        if (msg instanceof LastHttpContent last && finalHead && last.decoderResult().isSuccess()) {
+            // Counted before the exchange hears of it: ending this stream can open the next one at once.
+            connection.streamCompleted();
+        }
         UpstreamListener listener = owner;
         if (listener != null && msg instanceof HttpObject http) {
             listener.onUpstreamMessage(this, http);

@@ -413,6 +413,60 @@ class Http2UpstreamTest {
         }
     }
 
+    /**
+     * Two GETs open streams together on a new connection, which dies without GOAWAY before either is
+     * answered: the connection never proved itself (no stream on it had got its response), so this
+     * is the backend failing, not a keep-alive race, and neither goes again: both get 502 and no
+     * second connection is opened. Once a stream has completed on the next connection, a GET opened
+     * after it on that connection is retried when the connection dies, and succeeds. The second of
+     * the two first streams counted as reused and went again on a new connection. (Passive health is
+     * off, so the backend stays eligible and only "reused" decides whether a request goes again.)
+     */
+    @Test
+    void streamsOpenedTogetherOnANewConnectionThatDiesWithoutGoAwayAreNotRetried() throws Exception {
+        // One event loop, so that every request shares its one connection to the backend.
+        try (H2TestOrigin origin = H2TestOrigin.cleartext("fresh", 100);
+             PorticoHarness p = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", TRANSPORT + """
+                     workers: 1
+                     admin: {enabled: false}
+                     access_log: {enabled: false}
+                     listeners: [{name: http, address: "127.0.0.1:0"}]
+                     upstreams:
+                       origin:
+                         protocol: h2c
+                         max_fails: 0
+                         backends: [{address: "127.0.0.1:%d"}]
+                     servers:
+                       - routes: [{match: {prefix: /}, upstream: origin}]
+                     """.formatted(origin.port()))))) {
+            HttpClient client = PorticoHarness.client();
+            CompletableFuture<HttpResponse<String>> first = client.sendAsync(
+                    HttpRequest.newBuilder(p.uri("/hang-once/first")).build(), HttpResponse.BodyHandlers.ofString());
+            CompletableFuture<HttpResponse<String>> second = client.sendAsync(
+                    HttpRequest.newBuilder(p.uri("/hang-once/second")).build(), HttpResponse.BodyHandlers.ofString());
+            await().until(() -> origin.openStreams.get() == 2);
+            assertThat(origin.connections.get()).isEqualTo(1);
+            origin.dropConnections();
+            assertThat(first.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(502);
+            assertThat(second.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(502);
+            assertThat(origin.streams.get()).isEqualTo(2);
+            assertThat(origin.connections.get()).isEqualTo(1);
+
+            // A new connection proves itself with a whole response; a GET after it goes again.
+            assertThat(client.send(HttpRequest.newBuilder(p.uri("/hello")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            CompletableFuture<HttpResponse<String>> later = client.sendAsync(
+                    HttpRequest.newBuilder(p.uri("/hang-once/later")).build(), HttpResponse.BodyHandlers.ofString());
+            await().until(() -> origin.openStreams.get() == 1);
+            assertThat(origin.connections.get()).isEqualTo(2);
+            origin.dropConnections();
+            HttpResponse<String> retried = later.get(10, TimeUnit.SECONDS);
+            assertThat(retried.statusCode()).isEqualTo(200);
+            assertThat(retried.body()).isEqualTo("hello from fresh");
+            assertThat(origin.connections.get()).isEqualTo(3);
+        }
+    }
+
     @Test
     void aBackendThatDiesFailsItsStreamsAndLeavesNoConnectionBehind() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("dies", 100);
