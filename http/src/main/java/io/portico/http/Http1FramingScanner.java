@@ -89,6 +89,12 @@ public final class Http1FramingScanner {
      * one array is shared by every scanner on a thread (a scan never keeps it).
      */
     private static final int WINDOW = 512;
+    /**
+     * The window between a chunk's data and the next: a chunk line is a few bytes and the next
+     * chunk's data follows it, which is skipped, not walked; a full window there would copy most
+     * of a body of 512-byte chunks.
+     */
+    private static final int CHUNK_WINDOW = 32;
     private static final FastThreadLocal<byte[]> WINDOWS = new FastThreadLocal<>() {
         @Override
         protected byte[] initialValue() {
@@ -185,7 +191,7 @@ public final class Http1FramingScanner {
                     window = WINDOWS.get();
                 }
                 base = i;
-                limit = i + Math.min(WINDOW, end - i);
+                limit = i + Math.min(inChunkLine() ? CHUNK_WINDOW : WINDOW, end - i);
                 buf.getBytes(i, window, 0, limit - i);
             }
             int stop = walk(window, i - base, limit - base);
@@ -261,6 +267,13 @@ public final class Http1FramingScanner {
         }
         nameLength += i - start;
         return i;
+    }
+
+    private boolean inChunkLine() {
+        return switch (state) {
+            case CHUNK_SIZE, CHUNK_BWS, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA_CR, CHUNK_DATA_LF -> true;
+            default -> false;
+        };
     }
 
     /** Why the last {@link #scan} failed, as a short reason for the access log; null when it did not. */

@@ -44,6 +44,25 @@ class Http2UpstreamTest {
         return PorticoHarness.proxyTo(port, upstreamExtra, TRANSPORT);
     }
 
+    /**
+     * Portico with one event loop, so that every request shares one connection to the backend,
+     * in front of {@code origin} over h2c; {@code upstreamExtra}: more keys of the upstream group.
+     */
+    private static PorticoHarness oneLoop(H2TestOrigin origin, String upstreamExtra) throws Exception {
+        return PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", TRANSPORT + """
+                workers: 1
+                admin: {enabled: false}
+                access_log: {enabled: false}
+                listeners: [{name: http, address: "127.0.0.1:0"}]
+                upstreams:
+                  origin:
+                    protocol: h2c
+                %s    backends: [{address: "127.0.0.1:%d"}]
+                servers:
+                  - routes: [{match: {prefix: /}, upstream: origin}]
+                """.formatted(upstreamExtra.isEmpty() ? "" : "    " + upstreamExtra, origin.port()))));
+    }
+
     private static final String FAST_TIMEOUTS =
             "    response_header_timeout: 500ms\n    read_timeout: 500ms\n    connect_timeout: 1s\n";
 
@@ -381,20 +400,8 @@ class Http2UpstreamTest {
      */
     @Test
     void aProvenConnectionThatDiesWithoutGoAwayHasItsIdempotentRequestsRetried() throws Exception {
-        // One event loop, so that every request shares its one connection to the backend.
         try (H2TestOrigin origin = H2TestOrigin.cleartext("vanish", 100);
-             PorticoHarness p = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", TRANSPORT + """
-                     workers: 1
-                     admin: {enabled: false}
-                     access_log: {enabled: false}
-                     listeners: [{name: http, address: "127.0.0.1:0"}]
-                     upstreams:
-                       origin:
-                         protocol: h2c
-                         backends: [{address: "127.0.0.1:%d"}]
-                     servers:
-                       - routes: [{match: {prefix: /}, upstream: origin}]
-                     """.formatted(origin.port()))))) {
+             PorticoHarness p = oneLoop(origin, "")) {
             HttpClient client = PorticoHarness.client();
             assertThat(client.send(HttpRequest.newBuilder(p.uri("/hello")).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
@@ -424,21 +431,8 @@ class Http2UpstreamTest {
      */
     @Test
     void streamsOpenedTogetherOnANewConnectionThatDiesWithoutGoAwayAreNotRetried() throws Exception {
-        // One event loop, so that every request shares its one connection to the backend.
         try (H2TestOrigin origin = H2TestOrigin.cleartext("fresh", 100);
-             PorticoHarness p = PorticoHarness.wrap(PorticoServer.start(ConfigLoader.parse("test.yaml", TRANSPORT + """
-                     workers: 1
-                     admin: {enabled: false}
-                     access_log: {enabled: false}
-                     listeners: [{name: http, address: "127.0.0.1:0"}]
-                     upstreams:
-                       origin:
-                         protocol: h2c
-                         max_fails: 0
-                         backends: [{address: "127.0.0.1:%d"}]
-                     servers:
-                       - routes: [{match: {prefix: /}, upstream: origin}]
-                     """.formatted(origin.port()))))) {
+             PorticoHarness p = oneLoop(origin, "max_fails: 0\n")) {
             HttpClient client = PorticoHarness.client();
             CompletableFuture<HttpResponse<String>> first = client.sendAsync(
                     HttpRequest.newBuilder(p.uri("/hang-once/first")).build(), HttpResponse.BodyHandlers.ofString());
