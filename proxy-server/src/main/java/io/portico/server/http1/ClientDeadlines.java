@@ -112,8 +112,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        long now = System.nanoTime();
         if (msg instanceof HttpRequest) {
+            long now = System.nanoTime();
             sawMessage = true;
             outstanding++;
             state = State.IN_BODY;
@@ -130,8 +130,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             if (rate != null) {
                 rate.received(content.content().readableBytes());
             }
-            waitStart = now;
             if (msg instanceof LastHttpContent && state == State.IN_BODY) {
+                // The body's clock stops here: no need to read the time for it.
                 if (outstanding == 0) {
                     // Answered before its end came in (a local answer is written at the head): the
                     // connection now waits for the next request.
@@ -139,6 +139,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                 } else {
                     state = State.ANSWERING;
                 }
+            } else {
+                waitStart = System.nanoTime();
             }
         }
         ctx.fireChannelRead(msg);
@@ -168,8 +170,8 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     public void read(ChannelHandlerContext ctx) {
         if (!readPending) {
             readPending = true;
-            long now = System.nanoTime();
             if (state == State.IN_BODY) {
+                long now = System.nanoTime();
                 if (rate != null) {
                     rate.resume(now);
                 }

@@ -289,7 +289,7 @@ final class ProxyExchange extends Exchange
             return false;
         }
         // At max_connections a member still serves requests over its idle pooled connections.
-        return group.inRotation(b) && !b.isDown(System.nanoTime())
+        return group.inRotation(b) && !b.isDown()
                 && (!b.atConnectionLimit() || group.hasReusable(b));
     }
 
@@ -309,7 +309,8 @@ final class ProxyExchange extends Exchange
         boolean multiplexed = group.multiplexed() && !upgrade;
         ConnectionPool pool = group.pool(b);
         // A connection that began with a PROXY header speaks for one client: never shared through the pool.
-        UpstreamConnection pooled = freshConnection || multiplexed || sendsProxyHeader() ? null : pool.pollIdle();
+        long now = System.nanoTime();
+        UpstreamConnection pooled = freshConnection || multiplexed || sendsProxyHeader() ? null : pool.pollIdle(now);
         freshConnection = false;
         if (pooled == null && !multiplexed && b.atConnectionLimit()) {
             // Its pooled connections turned out stale and it is full: pick again without it.
@@ -327,7 +328,7 @@ final class ProxyExchange extends Exchange
         }
         b.requestStarted();
         backendCounted = true;
-        upstreamStartNanos = System.nanoTime();
+        upstreamStartNanos = now;
         log.upstreamAddr = log.upstreamAddr == null ? b.key() : log.upstreamAddr + ", " + b.key();
         if (multiplexed) {
             waitingForStream = true;
@@ -427,7 +428,7 @@ final class ProxyExchange extends Exchange
         lastFailure = reason;
         if (safe && attempts < config.retry().attempts() && state != DONE && group.tryRetry(System.nanoTime())) {
             // A keep-alive race is not the backend's fault: try it again on a fresh connection.
-            freshConnection = !nothingSent && upstreamWasReused && !backend.isDown(System.nanoTime());
+            freshConnection = !nothingSent && upstreamWasReused && !backend.isDown();
             upstreamWasReused = false;
             state = WAITING_CONNECTION;
             tryBackend();
@@ -785,8 +786,8 @@ final class ProxyExchange extends Exchange
             fill.close();
         }
         ChannelFuture written = client.writeLast(clientCtx, content, clientKeepAlive);
-        long now = System.nanoTime();
-        log.upstreamNanos = now - upstreamStartNanos;
+        // Read as this last part came in (onUpstreamMessage).
+        log.upstreamNanos = lastUpstreamReadNanos - upstreamStartNanos;
         releaseUpstream(upstreamKeepAlive && requestComplete);
         end(status, null);
         client.exchangeDone(clientKeepAlive, written);
@@ -899,7 +900,7 @@ final class ProxyExchange extends Exchange
         lastFailureStatus = HttpResponseStatus.BAD_GATEWAY;
         lastFailure = reason;
         if (!bodySent && attempts < config.retry().attempts()) {
-            freshConnection = !backend.isDown(System.nanoTime());
+            freshConnection = !backend.isDown();
             state = WAITING_CONNECTION;
             tryBackend();
             return;

@@ -215,7 +215,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter implements ChannelFutu
             return false;
         }
         // Active checks and outlier ejection (inRotation) as for HTTP, then max_fails and max_connections.
-        return groupLoop.inRotation(b) && !b.isDown(System.nanoTime()) && !b.atConnectionLimit();
+        return groupLoop.inRotation(b) && !b.isDown() && !b.atConnectionLimit();
     }
 
     private void connectNext() {

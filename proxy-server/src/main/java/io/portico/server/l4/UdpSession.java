@@ -90,7 +90,7 @@ final class UdpSession extends ChannelInboundHandlerAdapter implements ChannelFu
     @Override
     public boolean test(Backend b) {
         // Active checks and outlier ejection (inRotation) as for HTTP, then max_fails and max_connections.
-        return groupLoop.inRotation(b) && !b.isDown(System.nanoTime()) && !b.atConnectionLimit();
+        return groupLoop.inRotation(b) && !b.isDown() && !b.atConnectionLimit();
     }
 
     /** A datagram from the client; this session owns {@code content} from now on. */

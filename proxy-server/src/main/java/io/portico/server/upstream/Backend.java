@@ -156,6 +156,11 @@ public final class Backend implements Member {
         return !isDown(nowNanos) && health.available();
     }
 
+    /** {@link #isDown(long)} now; the clock is read only when max_fails has marked it down. */
+    public boolean isDown() {
+        return down && isDown(System.nanoTime());
+    }
+
     /** Whether passive health has taken this backend out right now. */
     public boolean isDown(long nowNanos) {
         if (!down) {

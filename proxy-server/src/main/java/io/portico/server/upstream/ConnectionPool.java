@@ -64,10 +64,9 @@ public final class ConnectionPool {
         return maxRequests;
     }
 
-    /** An idle live connection, or null. */
-    public UpstreamConnection pollIdle() {
+    /** An idle live connection, or null; {@code now}: {@link System#nanoTime()} a moment ago. */
+    public UpstreamConnection pollIdle(long now) {
         assert loop.inEventLoop();
-        long now = System.nanoTime();
         UpstreamConnection c;
         while ((c = idle.pollLast()) != null) {
             c.pooled(false, now);
