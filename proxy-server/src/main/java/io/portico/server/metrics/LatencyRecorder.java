@@ -4,11 +4,12 @@ import io.netty.util.concurrent.FastThreadLocal;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Latencies of one labelled series, recorded with HdrHistogram. Each recording thread (in practice
@@ -27,10 +28,46 @@ public final class LatencyRecorder {
     static final int SLOTS = 6;
     static final long SLOT_MILLIS = 10_000;
 
-    /** One thread's recorder and the interval histogram it recycles (HdrHistogram wants its own back). */
+    /**
+     * One thread's recorder and the interval histogram it recycles (HdrHistogram wants its own
+     * back), and its count and sum since start: written by that thread alone, with release stores
+     * (plain stores on x86, where a LongAdder's CAS was a locked instruction per value), read by
+     * the harvesting thread with acquire loads.
+     */
     private static final class PerThread {
+        private static final VarHandle COUNT;
+        private static final VarHandle SUM;
+
+        static {
+            try {
+                MethodHandles.Lookup lookup = MethodHandles.lookup();
+                COUNT = lookup.findVarHandle(PerThread.class, "count", long.class);
+                SUM = lookup.findVarHandle(PerThread.class, "sumMicros", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         final SingleWriterRecorder recorder = new SingleWriterRecorder(1, HIGHEST_MICROS, DIGITS);
         Histogram interval;
+        @SuppressWarnings("unused") // through COUNT
+        private long count;
+        @SuppressWarnings("unused") // through SUM
+        private long sumMicros;
+
+        void record(long micros) {
+            recorder.recordValue(micros);
+            COUNT.setRelease(this, (long) COUNT.get(this) + 1);
+            SUM.setRelease(this, (long) SUM.get(this) + micros);
+        }
+
+        long count() {
+            return (long) COUNT.getAcquire(this);
+        }
+
+        long sumMicros() {
+            return (long) SUM.getAcquire(this);
+        }
     }
 
     private final List<PerThread> recorders = new CopyOnWriteArrayList<>();
@@ -42,8 +79,6 @@ public final class LatencyRecorder {
             return r;
         }
     };
-    private final LongAdder count = new LongAdder();
-    private final LongAdder sumMicros = new LongAdder();
     private final Histogram[] slots = new Histogram[SLOTS];
     private final long[] slotIds = new long[SLOTS];
     private final Histogram merged = new Histogram(1, HIGHEST_MICROS, DIGITS);
@@ -62,19 +97,25 @@ public final class LatencyRecorder {
             return;
         }
         long micros = Math.max(1, Math.min(HIGHEST_MICROS, nanos / 1000));
-        recorder.get().recorder.recordValue(micros);
-        count.increment();
-        sumMicros.add(micros);
+        recorder.get().record(micros);
     }
 
     /** Values recorded since start. */
     public long count() {
-        return count.sum();
+        long n = 0;
+        for (PerThread r : recorders) {
+            n += r.count();
+        }
+        return n;
     }
 
     /** Sum of the values recorded since start, in seconds. */
     public double sumSeconds() {
-        return sumMicros.sum() / 1e6;
+        long micros = 0;
+        for (PerThread r : recorders) {
+            micros += r.sumMicros();
+        }
+        return micros / 1e6;
     }
 
     private void harvest(long nowMillis) {

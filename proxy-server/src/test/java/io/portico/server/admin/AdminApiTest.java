@@ -63,6 +63,7 @@ class AdminApiTest {
                 .isEqualTo(7);
         assertThat(delta(before, after, "portico_requests_total", "listener=http", "code=4xx")).isEqualTo(1);
         assertThat(delta(before, after, "portico_request_duration_seconds_count", "listener=http")).isEqualTo(8);
+        assertThat(delta(before, after, "portico_request_duration_seconds_sum", "listener=http")).isPositive();
         assertThat(after.sum("portico_request_duration_seconds", "listener=http", "quantile=0.99")).isPositive();
         assertThat(after.sum("portico_request_duration_seconds", "listener=http", "quantile=0.5"))
                 .isLessThanOrEqualTo(after.sum("portico_request_duration_seconds", "listener=http", "quantile=0.999"));
