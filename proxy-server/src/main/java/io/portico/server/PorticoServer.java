@@ -720,6 +720,8 @@ public final class PorticoServer implements AutoCloseable {
                 slot.use(gen);
                 reloadHttp3(slot, lc, changes, notes);
                 listeners.put(lc.name(), slot);
+                // After the new context: a client let in by a raised cap gets the new config.
+                applyCaps(slot.gate, lc, changes);
             }
         }
         for (ListenerSlot removed : before.values()) {
@@ -762,6 +764,43 @@ public final class PorticoServer implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "config reloaded from " + source + ": generation " + gen.number
                 + (changes.isEmpty() ? "" : "; " + String.join("; ", changes)));
         return record(new ReloadResult(true, gen.number, null, changes, notes));
+    }
+
+    /**
+     * Gives a listener that keeps its gate the new {@code limits.max_connections} and
+     * {@code max_connections_per_ip}, saying so in {@code changes}. Nothing is closed: the
+     * connections open now go on counting, and over a lowered cap the listener accepts no new one
+     * until enough of them have closed.
+     */
+    private static void applyCaps(ListenerGate gate, ListenerConfig lc, List<String> changes) {
+        if (gate == null) {
+            return;
+        }
+        int max = lc.limits().maxConnections();
+        int perIp = lc.limits().maxConnectionsPerIp();
+        int oldMax = gate.maxConnections();
+        int oldPerIp = gate.maxConnectionsPerIp();
+        if (max == oldMax && perIp == oldPerIp) {
+            return;
+        }
+        // Read before the new caps let anyone in: what was open when they came into force.
+        int open = gate.open();
+        gate.caps(max, perIp);
+        if (max != oldMax) {
+            changes.add("listener " + lc.name() + ": limits.max_connections " + cap(max) + " (was " + cap(oldMax) + ")"
+                    + (max > 0 && open >= max ? "; its " + open + " open connections stay open, and it accepts no"
+                    + " new one until fewer than " + max + " are" : ""));
+        }
+        if (perIp != oldPerIp) {
+            changes.add("listener " + lc.name() + ": limits.max_connections_per_ip " + cap(perIp) + " (was "
+                    + cap(oldPerIp) + ")" + (perIp > 0 && (oldPerIp == 0 || perIp < oldPerIp)
+                    ? "; open connections stay open and count against it, a client address at it gets no new one"
+                    : ""));
+        }
+    }
+
+    private static String cap(int n) {
+        return n > 0 ? Integer.toString(n) : "none";
     }
 
     /**

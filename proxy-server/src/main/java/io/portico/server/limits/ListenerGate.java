@@ -10,7 +10,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -26,19 +25,33 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>Over the per-address cap a new connection is closed at once (nginx {@code limit_conn}).</li>
  * </ul>
  *
- * Shared by the server channels of one listener (one per event loop with {@code reuse_port}).
+ * Shared by the server channels of one listener (one per event loop with {@code reuse_port}), and
+ * kept by the listener across reloads that keep its sockets: a reload gives it new caps
+ * ({@link #caps}) and it keeps counting the connections already open, which stay open.
  */
 @ChannelHandler.Sharable
 public final class ListenerGate extends ChannelInboundHandlerAdapter {
 
     private final ConnectionLimits global;
     private final String listener;
-    private final int maxConnections;
-    private final int maxPerIp;
+    /** 0 for none; set again by a reload. */
+    private volatile int maxConnections;
+    /** 0 for none; set again by a reload. */
+    private volatile int maxPerIp;
     private final AtomicInteger open = new AtomicInteger();
+    /**
+     * Open connections per client address, counted whether or not a per-address cap is set, so
+     * that a reload setting one finds the connections already open (and a connection gives back
+     * only what it took, whichever caps were in force when it was accepted).
+     */
     private final PerAddressCount perIp = new PerAddressCount();
     private final List<Channel> serverChannels = new CopyOnWriteArrayList<>();
-    private final AtomicBoolean paused = new AtomicBoolean();
+    /**
+     * Whether accepting is paused: changed, with the server channels' auto-read, only under this
+     * gate's lock, so that a pause and a resume on two threads (event loops, or a reload giving new
+     * caps) cannot leave the flag and the channels disagreeing.
+     */
+    private volatile boolean paused;
     private final LongAdder refusedAtCap = new LongAdder();
     private final LongAdder refusedPerIp = new LongAdder();
     private final LongAdder pauses = new LongAdder();
@@ -55,6 +68,35 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
         this.listener = listener;
         this.maxConnections = maxConnections;
         this.maxPerIp = maxPerIp;
+    }
+
+    /**
+     * Sets the caps a reload gives the listener; the connections open now stay open and go on
+     * counting. Lowered to or under the open count, accepting pauses until a connection closes
+     * below it; raised over it, a paused listener accepts again (its clients waiting in the backlog
+     * first).
+     *
+     * @param maxConnections 0 for none
+     * @param maxPerIp       0 for none
+     */
+    public void caps(int maxConnections, int maxPerIp) {
+        this.maxConnections = maxConnections;
+        this.maxPerIp = maxPerIp;
+        if (atCap()) {
+            pause();
+        } else {
+            maybeResume();
+        }
+    }
+
+    /** The listener's {@code limits.max_connections} in force (0: none). */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    /** The listener's {@code limits.max_connections_per_ip} in force (0: none). */
+    public int maxConnectionsPerIp() {
+        return maxPerIp;
     }
 
     @Override
@@ -103,7 +145,7 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
             pause();
             return false;
         }
-        if (maxPerIp > 0 && ip != null && !perIp.acquire(ip, maxPerIp)) {
+        if (ip != null && !perIp.acquire(ip, maxPerIp)) {
             releaseOne();
             refusedPerIp.increment();
             return false;
@@ -121,20 +163,21 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
 
     /** A connection {@link #admit} took in has closed; {@code ip} as given to it. */
     public void leave(InetAddress ip) {
-        if (maxPerIp > 0 && ip != null) {
+        if (ip != null) {
             perIp.release(ip);
         }
         releaseOne();
     }
 
     private boolean tryAcquire() {
-        if (maxConnections <= 0) {
+        int max = maxConnections;
+        if (max <= 0) {
             open.incrementAndGet();
             return true;
         }
         while (true) {
             int n = open.get();
-            if (n >= maxConnections) {
+            if (n >= max) {
                 return false;
             }
             if (open.compareAndSet(n, n + 1)) {
@@ -145,7 +188,8 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
 
 
     private boolean atCap() {
-        return maxConnections > 0 && open.get() >= maxConnections;
+        int max = maxConnections;
+        return max > 0 && open.get() >= max;
     }
 
     private void releaseOne() {
@@ -155,18 +199,32 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
     }
 
     void pause() {
-        if (paused.compareAndSet(false, true)) {
+        if (paused) {
+            return;
+        }
+        synchronized (this) {
+            if (paused) {
+                return;
+            }
+            paused = true;
             pauses.increment();
             for (Channel ch : serverChannels) {
                 ch.config().setAutoRead(false);
             }
-            // A connection may have closed between the check and the pause.
-            maybeResume();
         }
+        // A connection may have closed between the check and the pause.
+        maybeResume();
     }
 
     void maybeResume() {
-        if (paused.get() && !atCap() && !global.full() && paused.compareAndSet(true, false)) {
+        if (!paused || atCap() || global.full()) {
+            return;
+        }
+        synchronized (this) {
+            if (!paused || atCap() || global.full()) {
+                return;
+            }
+            paused = false;
             for (Channel ch : serverChannels) {
                 ch.config().setAutoRead(true);
             }
@@ -184,7 +242,7 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
 
     /** Whether accepting is paused now. */
     public boolean paused() {
-        return paused.get();
+        return paused;
     }
 
     /** Times accepting was paused at a cap. */

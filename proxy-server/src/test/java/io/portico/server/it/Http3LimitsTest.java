@@ -36,7 +36,11 @@ class Http3LimitsTest {
     }
 
     private void start(String listenerExtra) throws Exception {
-        server = PorticoServer.start(ConfigLoader.parse("test.yaml", """
+        server = PorticoServer.start(config(listenerExtra));
+    }
+
+    private io.portico.server.config.PorticoConfig config(String listenerExtra) throws Exception {
+        return ConfigLoader.parse("test.yaml", """
                 workers: 1
                 admin: {address: "127.0.0.1:0"}
                 listeners:
@@ -50,7 +54,7 @@ class Http3LimitsTest {
                 servers:
                   - default: true
                     routes: [{match: {prefix: /}, respond: {body: ok}}]
-                """.formatted(cert.certificate(), cert.privateKey(), listenerExtra.indent(4).stripTrailing())));
+                """.formatted(cert.certificate(), cert.privateKey(), listenerExtra.indent(4).stripTrailing()));
     }
 
     private int port() {
@@ -124,6 +128,53 @@ class Http3LimitsTest {
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> !server.gate("https").paused());
         assertThat(server.gate("https").open()).isZero();
+    }
+
+    /**
+     * A reload that changes only {@code limits.max_connections} applies to the QUIC side too, which
+     * shares the TCP side's gate: raised, a new QUIC connection is let in; lowered under the open
+     * count, the open ones are still served and new ones are refused until fewer are open. The
+     * listener kept the gate with its old cap, and the second connection was refused after the raise.
+     */
+    @Test
+    void aReloadThatChangesOnlyMaxConnectionsAppliesToQuicConnectionsAndClosesNone() throws Exception {
+        start("""
+                limits: {max_connections: 1}
+                """);
+        try (H3Client first = new H3Client(port(), cert.cert())) {
+            assertThat(first.get("/a").status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("https").open() == 1);
+            assertThat(refusal()).isEqualTo(QuicTransportError.CONNECTION_REFUSED.code());
+
+            var raised = server.apply(config("limits: {max_connections: 2}\n"), "test");
+            assertThat(raised.ok()).as(String.valueOf(raised.error())).isTrue();
+            assertThat(raised.changes()).contains("listener https: limits.max_connections 2 (was 1)");
+            H3Client second = new H3Client(port(), cert.cert());
+            try {
+                assertThat(second.get("/b").status()).isEqualTo(200);
+                assertThat(first.get("/c").status()).isEqualTo(200);
+                await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("https").open() == 2);
+                assertThat(refusal()).isEqualTo(QuicTransportError.CONNECTION_REFUSED.code());
+
+                var lowered = server.apply(config("limits: {max_connections: 1}\n"), "test");
+                assertThat(lowered.ok()).as(String.valueOf(lowered.error())).isTrue();
+                assertThat(lowered.changes()).contains("listener https: limits.max_connections 1 (was 2); its 2 open"
+                        + " connections stay open, and it accepts no new one until fewer than 1 are");
+                assertThat(first.get("/d").status()).isEqualTo(200);
+                assertThat(second.get("/e").status()).isEqualTo(200);
+                assertThat(refusal()).isEqualTo(QuicTransportError.CONNECTION_REFUSED.code());
+            } finally {
+                second.close();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.gate("https").open() == 1);
+            // One open is still not fewer than the cap of 1.
+            assertThat(refusal()).isEqualTo(QuicTransportError.CONNECTION_REFUSED.code());
+            assertThat(first.get("/f").status()).isEqualTo(200);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.gate("https").open() == 0);
+        try (H3Client again = new H3Client(port(), cert.cert())) {
+            assertThat(again.get("/g").status()).isEqualTo(200);
+        }
     }
 
     @Test

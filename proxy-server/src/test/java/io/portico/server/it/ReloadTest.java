@@ -352,6 +352,174 @@ class ReloadTest {
         assertThat(server.generation()).isEqualTo(1);
     }
 
+    /** The http listener's limits line, for {@link #config}'s listener extra. */
+    private static String limits(String caps) {
+        return "    limits: {" + caps + "}\n";
+    }
+
+    /**
+     * A reload that changes only a listener's {@code limits.max_connections} applies it to the
+     * running listener (its sockets and its count stay): raised, the client waiting in the backlog
+     * is let in at once; lowered under the open count, nothing is closed and new clients wait until
+     * enough have closed. The WebSockets hold their connections across the reloads. The listener
+     * kept its gate with the caps it was bound with: the change was reported nowhere and did nothing.
+     */
+    @Test
+    void aReloadThatChangesOnlyMaxConnectionsAppliesItToTheRunningListenerAndClosesNothing() throws Exception {
+        int port = server.address("http").getPort();
+        int origin = echo.address().getPort();
+        write(config(1, origin, limits("max_connections: 1")));
+        assertThat(reloadThroughAdmin().changes()).contains("listener http: limits.max_connections 1 (was none)");
+        assertThat(server.address("http").getPort()).as("kept its sockets").isEqualTo(port);
+        try (RawWebSocket a = RawWebSocket.open(port)) {
+            a.assertUpgraded();
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("http").open() == 1
+                    && server.gate("http").paused());
+            try (RawWebSocket b = RawWebSocket.open(port)) {
+                b.assertWaiting();
+
+                write(config(2, origin, limits("max_connections: 2")));
+                assertThat(reloadThroughAdmin().changes()).contains("listener http: limits.max_connections 2 (was 1)");
+                b.assertUpgraded();
+                a.assertEchoes("a after raising");
+                b.assertEchoes("b after raising");
+                await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("http").open() == 2
+                        && server.gate("http").paused());
+                try (RawWebSocket c = RawWebSocket.open(port)) {
+                    c.assertWaiting();
+
+                    write(config(3, origin, limits("max_connections: 1")));
+                    assertThat(reloadThroughAdmin().changes()).contains("listener http: limits.max_connections 1"
+                            + " (was 2); its 2 open connections stay open, and it accepts no new one until fewer"
+                            + " than 1 are");
+                    a.assertEchoes("a after lowering");
+                    b.assertEchoes("b after lowering");
+                    c.assertWaiting();
+                    b.close();
+                    await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("http").open() == 1);
+                    // One open is still not fewer than the cap of 1.
+                    c.assertWaiting();
+                    a.assertEchoes("a still");
+                    a.close();
+                    c.assertUpgraded();
+                    c.assertEchoes("c at last");
+                }
+            }
+        }
+    }
+
+    /**
+     * The same for {@code limits.max_connections_per_ip}, set by a reload over a connection opened
+     * while there was none: it counts (every address is counted, capped or not). Over the cap a new
+     * connection is closed at once; the ones open stay open whatever the cap becomes.
+     */
+    @Test
+    void aReloadThatChangesOnlyMaxConnectionsPerIpAppliesItCountingTheConnectionsAlreadyOpen() throws Exception {
+        int port = server.address("http").getPort();
+        int origin = echo.address().getPort();
+        try (RawWebSocket a = RawWebSocket.open(port)) {
+            a.assertUpgraded();
+            write(config(1, origin, limits("max_connections_per_ip: 1")));
+            assertThat(reloadThroughAdmin().changes()).contains("listener http: limits.max_connections_per_ip 1"
+                    + " (was none); open connections stay open and count against it, a client address at it gets"
+                    + " no new one");
+            assertClosedAtOnce(port);
+            assertThat(server.gate("http").refusedPerIp()).isEqualTo(1);
+            a.assertEchoes("a at 1");
+
+            write(config(2, origin, limits("max_connections_per_ip: 2")));
+            assertThat(reloadThroughAdmin().changes()).contains("listener http: limits.max_connections_per_ip 2 (was 1)");
+            try (RawWebSocket b = RawWebSocket.open(port)) {
+                b.assertUpgraded();
+                assertClosedAtOnce(port);
+                a.assertEchoes("a at 2");
+                b.assertEchoes("b at 2");
+
+                write(config(3, origin, limits("max_connections_per_ip: 1")));
+                assertThat(reloadThroughAdmin().changes()).contains("listener http: limits.max_connections_per_ip 1"
+                        + " (was 2); open connections stay open and count against it, a client address at it gets"
+                        + " no new one");
+                a.assertEchoes("a back at 1");
+                b.assertEchoes("b back at 1");
+                assertClosedAtOnce(port);
+                b.close();
+                await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("http").open() == 1);
+                assertClosedAtOnce(port);
+                a.assertEchoes("a still");
+            }
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("http").open() == 0);
+        try (RawHttp fresh = new RawHttp(port)) {
+            assertThat(fresh.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read().header("x-generation")).isEqualTo("3");
+        }
+    }
+
+    /** A new connection is closed by Portico before any answer. */
+    private static void assertClosedAtOnce(int port) throws Exception {
+        try (RawHttp refused = new RawHttp(port)) {
+            assertThat(refused.closedByServer()).as("closed at once").isTrue();
+        }
+    }
+
+    /**
+     * A WebSocket to the demo origin's echo over a plain socket: its handshake is sent at once, so
+     * that a connection waiting in the listener's backlog can be told from one let in.
+     */
+    private static final class RawWebSocket implements AutoCloseable {
+        private final Socket socket;
+        private final java.io.InputStream in;
+
+        private RawWebSocket(int port) throws Exception {
+            socket = new Socket("127.0.0.1", port);
+            in = socket.getInputStream();
+            socket.getOutputStream().write((WebSocketProxyingTest.HANDSHAKE + "\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+
+        static RawWebSocket open(int port) throws Exception {
+            return new RawWebSocket(port);
+        }
+
+        /** Portico has not taken the connection in: no answer to its handshake comes. */
+        void assertWaiting() throws Exception {
+            socket.setSoTimeout(500);
+            try {
+                int b = in.read();
+                throw new AssertionError("answered while it should wait in the backlog: "
+                        + (b < 0 ? "closed" : "got a byte"));
+            } catch (java.net.SocketTimeoutException stillWaiting) {
+                // As it should be.
+            }
+        }
+
+        void assertUpgraded() throws Exception {
+            socket.setSoTimeout(10_000);
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int c = in.read();
+                assertThat(c).as("end of stream after %s", head).isNotNegative();
+                head.append((char) c);
+            }
+            assertThat(head.toString()).startsWith("HTTP/1.1 101");
+        }
+
+        void assertEchoes(String text) throws Exception {
+            socket.setSoTimeout(10_000);
+            byte[] payload = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            socket.getOutputStream().write(Http2WebSocketTest.clientFrame(0x1, payload));
+            byte[] frame = in.readNBytes(2 + payload.length);
+            assertThat(frame).hasSize(2 + payload.length);
+            assertThat(frame[0] & 0xff).isEqualTo(0x81);
+            assertThat(frame[1]).isEqualTo((byte) payload.length);
+            assertThat(new String(frame, 2, payload.length, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(text);
+        }
+
+        @Override
+        public void close() throws Exception {
+            socket.close();
+        }
+    }
+
     @Test
     void changedSocketOptionsRebindTheListener() throws Exception {
         write(config(1, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n",
