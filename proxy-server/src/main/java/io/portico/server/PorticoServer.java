@@ -147,9 +147,11 @@ public final class PorticoServer implements AutoCloseable {
         volatile StreamContext stream;
         BoundListener bound;
         /**
-         * The accepting gate (caps) on the sockets {@link #bound} holds, shared with the HTTP/3 side;
-         * null for udp. A listener bound again gets a new one, seen by {@link #gate(String)} only once
-         * its slot is published, so a refused reload leaves the running listener's gate in view.
+         * The accepting gate (caps, and the count of open connections they apply to) on the sockets
+         * {@link #bound} holds, shared with the HTTP/3 side; null for udp. The listener keeps it when
+         * a reload binds its sockets again (moved, new socket options, or its old sockets back after
+         * a refused reload): the connections the old sockets accepted go on counting. The caps
+         * change only once a reload is committed ({@link #applyCaps}).
          */
         ListenerGate gate;
         /** The UDP side serving HTTP/3, or null; it follows the slot through reloads. */
@@ -334,6 +336,15 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     private void bind(ListenerSlot slot, List<String> warningsOut) {
+        bind(slot, null, warningsOut);
+    }
+
+    /**
+     * Binds {@code slot}'s sockets; a tcp or HTTP listener's accept through {@code gate}, the gate
+     * of the sockets they replace (its caps stay as they are until {@link #applyCaps}), or through
+     * a new one with the slot's caps when null.
+     */
+    private void bind(ListenerSlot slot, ListenerGate gate, List<String> warningsOut) {
         ListenerConfig lc = slot.config;
         if (lc.protocol() == ListenerProtocol.UDP) {
             Bootstrap udp = new Bootstrap()
@@ -346,8 +357,9 @@ public final class PorticoServer implements AutoCloseable {
             slot.bound = ListenerBinder.bind(udp, lc, transport, workers);
             return;
         }
-        ListenerGate gate = connectionLimits.gate(lc.name(), lc.limits().maxConnections(),
-                lc.limits().maxConnectionsPerIp());
+        if (gate == null) {
+            gate = connectionLimits.gate(lc.name(), lc.limits().maxConnections(), lc.limits().maxConnectionsPerIp());
+        }
         ServerBootstrap b = new ServerBootstrap()
                 .group(workers)
                 .handler(gate)
@@ -642,10 +654,11 @@ public final class PorticoServer implements AutoCloseable {
             }
             boolean sameAddress = slot != null && slot.config.address().equals(lc.address());
             RuntimeException failure = null;
+            ListenerGate gate = slot == null ? null : slot.gate;
             if (!sameAddress) {
                 ListenerSlot s = new ListenerSlot(lc, gen);
                 try {
-                    bind(s, notes);
+                    bind(s, gate, notes);
                     fresh.put(lc.name(), s);
                     continue;
                 } catch (RuntimeException e) {
@@ -657,7 +670,7 @@ public final class PorticoServer implements AutoCloseable {
                 closeSockets(slot);
                 ListenerSlot s = new ListenerSlot(lc, gen);
                 try {
-                    bind(s, notes);
+                    bind(s, gate, notes);
                     rebound.put(lc.name(), s);
                     continue;
                 } catch (RuntimeException e) {
@@ -704,6 +717,7 @@ public final class PorticoServer implements AutoCloseable {
                 listeners.put(lc.name(), replaced);
                 changes.add("listener " + lc.name() + (slot.config.address().equals(lc.address())
                         ? " rebound with new socket options" : " moved to " + lc.address()));
+                applyCaps(replaced.gate, lc, changes);
             } else if (moved != null) {
                 if (slot != null && slot.isStream()) {
                     drainStream(slot, gen, next.shutdownTimeout());
@@ -715,6 +729,7 @@ public final class PorticoServer implements AutoCloseable {
                     changes.add("listener " + lc.name() + " added on " + hostPort(moved.bound.localAddress()));
                 }
                 listeners.put(lc.name(), moved);
+                applyCaps(moved.gate, lc, changes);
             } else {
                 // The sockets stay (their initializers read this slot); new connections get the new context.
                 slot.use(gen);
@@ -767,10 +782,10 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     /**
-     * Gives a listener that keeps its gate the new {@code limits.max_connections} and
-     * {@code max_connections_per_ip}, saying so in {@code changes}. Nothing is closed: the
-     * connections open now go on counting, and over a lowered cap the listener accepts no new one
-     * until enough of them have closed.
+     * Gives a listener's gate (kept across the reload, whether or not its sockets were) the new
+     * {@code limits.max_connections} and {@code max_connections_per_ip}, saying so in
+     * {@code changes}. Nothing is closed: the connections open now go on counting, and over a
+     * lowered cap the listener accepts no new one until enough of them have closed.
      */
     private static void applyCaps(ListenerGate gate, ListenerConfig lc, List<String> changes) {
         if (gate == null) {
@@ -833,7 +848,7 @@ public final class PorticoServer implements AutoCloseable {
             ListenerSlot back = new ListenerSlot(previous.config, old);
             List<String> ignored = new ArrayList<>();
             try {
-                bind(back, ignored);
+                bind(back, previous.gate, ignored);
                 listeners.put(r.getKey(), back);
             } catch (RuntimeException e) {
                 // Gone until a reload or restart binds it anew.

@@ -26,8 +26,8 @@ import java.util.concurrent.atomic.LongAdder;
  * </ul>
  *
  * Shared by the server channels of one listener (one per event loop with {@code reuse_port}), and
- * kept by the listener across reloads that keep its sockets: a reload gives it new caps
- * ({@link #caps}) and it keeps counting the connections already open, which stay open.
+ * kept by the listener across reloads, those that bind its sockets again included: a reload gives
+ * it new caps ({@link #caps}) and it keeps counting the connections already open, which stay open.
  */
 @ChannelHandler.Sharable
 public final class ListenerGate extends ChannelInboundHandlerAdapter {
@@ -49,7 +49,7 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
     /**
      * Whether accepting is paused: changed, with the server channels' auto-read, only under this
      * gate's lock, so that a pause and a resume on two threads (event loops, or a reload giving new
-     * caps) cannot leave the flag and the channels disagreeing.
+     * caps), or a server channel a reload adds, cannot leave the flag and the channels disagreeing.
      */
     private volatile boolean paused;
     private final LongAdder refusedAtCap = new LongAdder();
@@ -101,7 +101,13 @@ public final class ListenerGate extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        serverChannels.add(ctx.channel());
+        synchronized (this) {
+            serverChannels.add(ctx.channel());
+            // Sockets a reload binds for a listener at its cap start paused.
+            if (paused) {
+                ctx.channel().config().setAutoRead(false);
+            }
+        }
     }
 
     @Override

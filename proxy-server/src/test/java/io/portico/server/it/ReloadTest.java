@@ -454,6 +454,60 @@ class ReloadTest {
         }
     }
 
+    /**
+     * A listener whose sockets a reload replaces, moved to another port or bound again with new
+     * socket options, keeps counting the connections its old sockets accepted, which stay open:
+     * at its cap the new sockets start paused. Each new set of sockets got a new gate counting from
+     * zero, so after such a reload the listener let in max_connections more.
+     */
+    @Test
+    void aListenerMovedOrReboundKeepsCountingTheConnectionsItHasOpen() throws Exception {
+        int origin = echo.address().getPort();
+        int port = freePort();
+        String at = "address: 127.0.0.1:" + port + "\n";
+        write(config(1, origin, limits("max_connections: 1")).replace("address: 127.0.0.1:0\n", at));
+        assertThat(reloadThroughAdmin().changes()).anySatisfy(c -> assertThat(c).startsWith("listener http moved to"));
+        try (RawWebSocket a = RawWebSocket.open(port)) {
+            a.assertUpgraded();
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("http").open() == 1
+                    && server.gate("http").paused());
+
+            write(config(2, origin, limits("max_connections: 1")).replace("address: 127.0.0.1:0\n",
+                    at + "    backlog: 128\n"));
+            assertThat(reloadThroughAdmin().changes()).contains("listener http rebound with new socket options");
+            assertThat(server.gate("http").open()).isEqualTo(1);
+            try (RawWebSocket b = RawWebSocket.open(port)) {
+                b.assertWaiting();
+                a.assertEchoes("a after the rebind");
+
+                int other = freePort();
+                write(config(3, origin, limits("max_connections: 2")).replace("address: 127.0.0.1:0\n",
+                        "address: 127.0.0.1:" + other + "\n    backlog: 128\n"));
+                // b, in the old sockets' backlog, is gone with them; a is still the listener's.
+                assertThat(reloadThroughAdmin().changes()).contains("listener http moved to 127.0.0.1:" + other,
+                        "listener http: limits.max_connections 2 (was 1)");
+                try (RawWebSocket c = RawWebSocket.open(other)) {
+                    c.assertUpgraded();
+                    await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("http").open() == 2
+                            && server.gate("http").paused());
+                    try (RawWebSocket d = RawWebSocket.open(other)) {
+                        d.assertWaiting();
+                        a.assertEchoes("a after the move");
+                        a.close();
+                        d.assertUpgraded();
+                        d.assertEchoes("d");
+                    }
+                }
+            }
+        }
+    }
+
+    private static int freePort() throws Exception {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return probe.getLocalPort();
+        }
+    }
+
     /** A new connection is closed by Portico before any answer. */
     private static void assertClosedAtOnce(int port) throws Exception {
         try (RawHttp refused = new RawHttp(port)) {
@@ -549,7 +603,10 @@ class ReloadTest {
         write(config(1, echo.address().getPort(), "").replace("address: 127.0.0.1:0\n", listener + "true\n"));
         reloadThroughAdmin();
         URI there = URI.create("http://127.0.0.1:" + port + "/");
-        try (java.nio.channels.SocketChannel squatter = java.nio.channels.SocketChannel.open()) {
+        try (java.nio.channels.SocketChannel squatter = java.nio.channels.SocketChannel.open();
+             RawWebSocket held = RawWebSocket.open(port)) {
+            held.assertUpgraded();
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.gate("http").open() == 1);
             squatter.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, false);
             squatter.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
             squatter.bind(new java.net.InetSocketAddress("127.0.0.1", port));
@@ -558,9 +615,12 @@ class ReloadTest {
             assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
             assertThat(refused.body()).contains("\"ok\":false", file + ": listeners[0]:")
                     .doesNotContain("not accepting");
+            // The old sockets bound again go on counting what the listener has open.
+            assertThat(server.gate("http").open()).isEqualTo(1);
             HttpResponse<String> still = PorticoHarness.client().send(HttpRequest.newBuilder(there).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(still.headers().firstValue("x-generation")).hasValue("1");
+            held.assertEchoes("still held");
         }
         // With the port free the same file goes through.
         ReloadResult r = reloadThroughAdmin();
