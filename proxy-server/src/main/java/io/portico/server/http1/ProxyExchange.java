@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -112,6 +113,12 @@ final class ProxyExchange extends Exchange
 
     private boolean informational;
     private boolean responseStarted;
+    /**
+     * A response head not written yet, to go out with its body in one message when the body's end
+     * comes in the same read (see {@link #holdsHead}); written by itself at the read's end, or
+     * before the connection is given up.
+     */
+    private HttpResponse heldHead;
     private boolean upstreamKeepAlive;
     private long responseBytes;
     private int status;
@@ -628,6 +635,10 @@ final class ProxyExchange extends Exchange
             // Nobody gets this head; a body part it carries goes through onResponseContent.
             return;
         }
+        if (holdsHead(bodyless, hasLength)) {
+            heldHead = response;
+            return;
+        }
         clientCtx.write(response, clientCtx.voidPromise());
         if (headOnly) {
             if (fill == null || !fill.storing()) {
@@ -636,6 +647,24 @@ final class ProxyExchange extends Exchange
             } else {
                 detachAfterHead();
             }
+        }
+    }
+
+    /**
+     * Whether a head waits for its body's end to go out as one message: a response of a known
+     * length not stored in the cache, to a plain HTTP/1.1 connection, whose body usually came in the
+     * same read (a small one always does). One write, one pass down the client's pipeline and one
+     * buffer instead of two, and a body that fits goes in the head's buffer.
+     */
+    private boolean holdsHead(boolean bodyless, boolean hasLength) {
+        return hasLength && !bodyless && !headOnly && fill == null && client.encodesHeads();
+    }
+
+    /** Writes a {@link #heldHead} by itself: its body did not end in the read that brought it. */
+    private void writeHeldHead() {
+        if (heldHead != null) {
+            clientCtx.write(heldHead, clientCtx.voidPromise());
+            heldHead = null;
         }
     }
 
@@ -776,8 +805,15 @@ final class ProxyExchange extends Exchange
         }
         responseBytes += content.content().readableBytes();
         if (!last) {
+            writeHeldHead();
             clientCtx.write(content, clientCtx.voidPromise());
             return;
+        }
+        if (heldHead != null) {
+            HttpResponse h = heldHead;
+            heldHead = null;
+            content = new DefaultFullHttpResponse(h.protocolVersion(), h.status(), content.content(), h.headers(),
+                    ((LastHttpContent) content).trailingHeaders());
         }
         state = DONE;
         cancelTimer();
@@ -798,6 +834,7 @@ final class ProxyExchange extends Exchange
         if (state == DONE) {
             return;
         }
+        writeHeldHead();
         if (detached || handover) {
             // Nobody to pace the reads by: the object's size limit bounds what is held.
             connection.channel().read();
@@ -964,6 +1001,8 @@ final class ProxyExchange extends Exchange
             endDetached();
             return;
         }
+        // The head goes out before the connection closes, as it would have without waiting for its body.
+        writeHeldHead();
         end(status == 0 ? 502 : status, reason);
         clientCtx.flush();
         clientCtx.close();

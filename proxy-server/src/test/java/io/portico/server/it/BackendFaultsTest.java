@@ -151,6 +151,22 @@ class BackendFaultsTest {
         }
     }
 
+    /**
+     * A head whose body never comes: the client gets the head, then the connection ends, as for any
+     * body cut short (Portico holds a small response's head for its body, to send both at once).
+     */
+    @Test
+    void aBackendClosingRightAfterItsHeadCutsTheResponseAfterTheHead() throws Exception {
+        try (TestOrigin origin = new TestOrigin("headonly"); PorticoHarness p = PorticoHarness.proxyTo(origin, FAST_TIMEOUTS)) {
+            try (RawHttp raw = new RawHttp(p.port())) {
+                RawHttp.Response r = raw.send("GET /head-then-close HTTP/1.1\r\nHost: a\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEmpty();
+                assertThat(raw.closedByServer()).isTrue();
+            }
+        }
+    }
+
     @Test
     void silentBackendMidBodyIsCutAfterTheReadTimeout() throws Exception {
         try (TestOrigin origin = new TestOrigin("slow"); PorticoHarness p = PorticoHarness.proxyTo(origin, FAST_TIMEOUTS)) {

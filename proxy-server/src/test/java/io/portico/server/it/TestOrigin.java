@@ -58,6 +58,7 @@ import java.util.List;
  *   <li>{@code /garbage} — bytes that are not HTTP, then close</li>
  *   <li>{@code /reset} — closes (RST) without answering</li>
  *   <li>{@code /reset-mid-body} — a head promising 1 MB, 1 KB of it, then RST</li>
+ *   <li>{@code /head-then-close} — a head promising 10 bytes, then close (FIN) without them</li>
  *   <li>{@code /slow-body} — a head, one chunk, then silence</li>
  *   <li>{@code /early-hints} — 103 then 200</li>
  *   <li>{@code /close-after} — 200 keep-alive, then closes the connection right after</li>
@@ -279,6 +280,10 @@ public final class TestOrigin implements AutoCloseable {
                     ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
                     ctx.close();
                 });
+            } else if (uri.equals("/head-then-close")) {
+                HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                head.headers().set(HttpHeaderNames.CONTENT_LENGTH, 10);
+                ctx.writeAndFlush(head).addListener(ChannelFutureListener.CLOSE);
             } else if (uri.equals("/slow-body")) {
                 HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
                 head.headers().set(HttpHeaderNames.CONTENT_LENGTH, 1_000_000);
