@@ -251,10 +251,7 @@ public final class Http1FramingScanner {
                 if (!tchar(b)) {
                     return i;
                 }
-                byte lower = b >= 'A' && b <= 'Z' ? (byte) (b + 32) : b;
-                maybeContentLength &= nameLength < CONTENT_LENGTH.length && CONTENT_LENGTH[nameLength] == lower;
-                maybeTransferEncoding &= nameLength < TRANSFER_ENCODING.length && TRANSFER_ENCODING[nameLength] == lower;
-                nameLength++;
+                nameByte(b);
                 if (!maybeContentLength && !maybeTransferEncoding) {
                     i++;
                     break;
@@ -553,11 +550,16 @@ public final class Http1FramingScanner {
         if (!tchar(b)) {
             return fail(b == ' ' || b == '\t' ? "space_before_colon" : "bad_header_name");
         }
+        nameByte(b);
+        return true;
+    }
+
+    /** One more token byte of a field name: is it still on its way to Content-Length or Transfer-Encoding? */
+    private void nameByte(byte b) {
         byte lower = b >= 'A' && b <= 'Z' ? (byte) (b + 32) : b;
         maybeContentLength &= nameLength < CONTENT_LENGTH.length && CONTENT_LENGTH[nameLength] == lower;
         maybeTransferEncoding &= nameLength < TRANSFER_ENCODING.length && TRANSFER_ENCODING[nameLength] == lower;
         nameLength++;
-        return true;
     }
 
     private boolean fieldValue(byte b) {

@@ -15,7 +15,7 @@ import java.time.Duration;
  *                           them; then 408 and close (nginx client_body_timeout)
  * @param minBodyRate        bytes per second a request body must average after the first
  *                           {@code body_timeout}; slower gets 408 (Apache mod_reqtimeout MinRate), on
- *                           HTTP/1.1 and on each HTTP/3 request stream; 0 is off
+ *                           HTTP/1.1 and on each HTTP/2 or HTTP/3 request stream; 0 is off
  * @param sendTimeout        longest time a client may leave Portico's output unread; then the
  *                           connection closes (nginx send_timeout). A WebSocket relay applies it
  *                           to both of its connections, client and upstream.

@@ -5,9 +5,9 @@ package io.portico.server.http1;
  * grace of one {@code body_timeout} from the head, the body must have earned a second per
  * {@code min_body_rate} bytes received; time Portico itself does not ask for bytes (it holds the
  * client back for a slow upstream) does not count against it. Kept by {@link ClientDeadlines} for
- * an HTTP/1.1 connection and by the HTTP/3 stream bridge for each request stream; both answer 408
- * with the reason {@link #REASON} when {@link #deadline()} passes while they are asking for bytes.
- * Not thread-safe: one event loop.
+ * an HTTP/1.1 connection and by {@link StreamDeadlines} for each HTTP/2 or HTTP/3 request stream,
+ * each only while min_body_rate is set; both answer 408 with the reason {@link #REASON} when
+ * {@link #deadline()} passes while they are asking for bytes. Not thread-safe: one event loop.
  */
 public final class BodyRate {
 
@@ -22,17 +22,15 @@ public final class BodyRate {
     private long bytes;
 
     /**
-     * @param minRate    bytes per second (min_body_rate); 0 or less turns the clock off
+     * @param minRate    bytes per second (min_body_rate), more than 0
      * @param graceNanos the grace before the rate applies (body_timeout)
      */
     public BodyRate(long minRate, long graceNanos) {
+        if (minRate <= 0) {
+            throw new IllegalArgumentException("min_body_rate is off: no clock to keep");
+        }
         this.minRate = minRate;
         this.graceNanos = graceNanos;
-    }
-
-    /** Whether a rate is set at all. */
-    public boolean enabled() {
-        return minRate > 0;
     }
 
     /** A request head came in at {@code now}: its body's clock starts, paused until bytes are asked for. */
@@ -68,16 +66,13 @@ public final class BodyRate {
         return start + paused + graceNanos + earned;
     }
 
-    /** Whether, with a rate set, the body is below it at {@code now}. */
+    /** Whether the body is below the rate at {@code now}. */
     public boolean tooSlow(long now) {
-        return enabled() && now - deadline() >= 0;
+        return now - deadline() >= 0;
     }
 
-    /** The earlier of {@code other} and, with a rate set, {@link #deadline()}. */
+    /** The earlier of {@code other} and {@link #deadline()}. */
     public long earlier(long other) {
-        if (!enabled()) {
-            return other;
-        }
         long rate = deadline();
         return rate - other < 0 ? rate : other;
     }

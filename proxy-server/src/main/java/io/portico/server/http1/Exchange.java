@@ -306,12 +306,13 @@ abstract class Exchange {
      * {@link MalformedStream}): 400 and no bytes, as nginx logs it, with whatever fields were read.
      *
      * @param protocol   {@link ListenerMetrics#HTTP_2} or {@link ListenerMetrics#HTTP_3}
-     * @param fromStream logged by the stream's own handler, which knows its protocol even without a
-     *                   request line (a stream HTTP/2's codec refused before it opened has none)
+     * @param protocolKnown log the protocol even without a request line (the stream's own handler
+     *                      knows it; a stream HTTP/2's codec refused as malformed before it opened
+     *                      is logged without one)
      */
     static void logMalformed(ListenerContext context, String remote, int protocol, MalformedStream stream,
-                             boolean fromStream) {
-        logRefused(context, remote, protocol, HttpResponseStatus.BAD_REQUEST, stream, fromStream);
+                             boolean protocolKnown) {
+        logRefused(context, remote, protocol, HttpResponseStatus.BAD_REQUEST, stream, protocolKnown);
     }
 
     /**
@@ -320,7 +321,7 @@ abstract class Exchange {
      * {@code stream} carries the line's error and whatever fields were read.
      */
     static void logRefused(ListenerContext context, String remote, int protocol, HttpResponseStatus refusal,
-                           MalformedStream stream, boolean fromStream) {
+                           MalformedStream stream, boolean protocolKnown) {
         int status = refusal.code();
         context.metrics().request(null, protocol, status, -1);
         if (!context.accessLog().enabled()) {
@@ -331,7 +332,7 @@ abstract class Exchange {
         r.startEpochMillis = System.currentTimeMillis();
         r.method = stream.method();
         r.uri = stream.path();
-        if (fromStream || r.method != null || r.uri != null) {
+        if (protocolKnown || r.method != null || r.uri != null) {
             r.protocol = protocolText(protocol);
         }
         r.status = status;

@@ -9,9 +9,11 @@ import io.portico.websocket.WebSocketRelay;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Stream;
 
 /**
  * What a graceful shutdown needs to see across all listeners: the open client connections, the
@@ -65,7 +67,7 @@ public final class ServerLifecycle {
     private final Map<Channel, Object> clients = new ConcurrentHashMap<>();
     private final ChannelFutureListener onClose = f -> clients.remove(f.channel());
     /** The budget gates of open HTTP/3 request streams (see {@link #streamGateOpened}). */
-    private final java.util.Set<ReadGate> streamGates = ConcurrentHashMap.newKeySet();
+    private final Set<ReadGate> streamGates = ConcurrentHashMap.newKeySet();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder parked = new LongAdder();
     private volatile boolean draining;
@@ -99,7 +101,7 @@ public final class ServerLifecycle {
      * read by the budget's sampler.
      */
     public Iterable<ReadGate> gates() {
-        return () -> java.util.stream.Stream.concat(clients.values().stream()
+        return () -> Stream.concat(clients.values().stream()
                         .filter(ReadGate.class::isInstance)
                         .map(ReadGate.class::cast), streamGates.stream())
                 .iterator();

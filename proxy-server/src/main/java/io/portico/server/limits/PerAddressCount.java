@@ -16,10 +16,15 @@ public final class PerAddressCount {
 
     /** Counts one more for {@code address} unless {@code cap} (when positive) is reached; false when it is. */
     public boolean acquire(InetAddress address, int cap) {
+        if (cap <= 0) {
+            // Counted with nothing to refuse: a method reference and cached small Integers, no allocation.
+            byAddress.merge(address, 1, Integer::sum);
+            return true;
+        }
         boolean[] taken = {true};
         byAddress.compute(address, (a, n) -> {
             int open = n == null ? 0 : n;
-            if (cap > 0 && open >= cap) {
+            if (open >= cap) {
                 taken[0] = false;
                 return n;
             }
