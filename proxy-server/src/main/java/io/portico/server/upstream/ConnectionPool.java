@@ -85,7 +85,7 @@ public final class ConnectionPool {
         connects++;
         backend.connectionOpened();
         long started = System.nanoTime();
-        ChannelFuture f = bootstrap.connect(backend.connectAddress());
+        ChannelFuture f = DirectConnect.connect(bootstrap, backend.connectAddress());
         f.channel().closeFuture().addListener(onClose);
         // A listener per new connection only; pooled requests never get here.
         f.addListener(done -> {

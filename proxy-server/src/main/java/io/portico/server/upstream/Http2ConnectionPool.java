@@ -209,8 +209,8 @@ public final class Http2ConnectionPool {
         backend.connectionOpened();
         Http2UpstreamConnection c = new Http2UpstreamConnection(this, tls != null);
         connections.add(c);
-        ChannelFuture f = bootstrap.clone().handler(new Http2ConnectionInitializer(c, tls, sni,
-                backend.config().address().port())).connect(backend.connectAddress());
+        ChannelFuture f = DirectConnect.connect(bootstrap.clone().handler(new Http2ConnectionInitializer(c, tls, sni,
+                backend.config().address().port())), backend.connectAddress());
         c.connecting(f.channel(), connectTimeoutNanos);
         f.addListener(done -> {
             if (!done.isSuccess()) {

@@ -23,6 +23,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portico.server.config.HealthCheckConfig;
 import io.portico.server.config.HealthCheckType;
+import io.portico.server.upstream.DirectConnect;
 import io.portico.tls.ClientTls;
 
 import java.net.InetSocketAddress;
@@ -142,7 +143,7 @@ public final class HealthChecker {
         long gen = ++generation;
         timer = loop.schedule(() -> finish(gen, false, "timed out after " + config.timeout().toMillis() + "ms"),
                 timeoutNanos, TimeUnit.NANOSECONDS);
-        ChannelFuture f = bootstrap.connect(address);
+        ChannelFuture f = DirectConnect.connect(bootstrap, address);
         channel = f.channel();
         f.addListener(done -> onConnect(gen, (ChannelFuture) done));
     }
