@@ -36,7 +36,9 @@ public final class DirectConnect {
         }
         ChannelFuture registered = bootstrap.register();
         if (!registered.isDone()) {
-            // Registered from outside the channel's loop: connect once the loop has registered it.
+            // Not registered yet: asked from outside the channel's loop, or Netty deferred the
+            // registration's notice to a task (listeners nested too deep, as in a chain of retries
+            // each started from the previous connect's listener). Connect once it is registered.
             Channel channel = registered.channel();
             ChannelPromise promise = channel.newPromise();
             registered.addListener(r -> {
