@@ -3,6 +3,7 @@ package io.portico.server.upstream;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelPromise;
 
 import java.net.InetSocketAddress;
@@ -29,17 +30,26 @@ public final class DirectConnect {
     private DirectConnect() {
     }
 
-    /** Connects {@code bootstrap}'s new channel to {@code remote}. */
+    /**
+     * Connects {@code bootstrap}'s new channel to {@code remote}. A channel whose connect fails is
+     * closed, as Bootstrap does: Netty's native transports leave the socket open when the connect
+     * fails after the call (a refusal on io_uring, say), and the pools count a connection until its
+     * channel closes.
+     */
     public static ChannelFuture connect(Bootstrap bootstrap, SocketAddress remote) {
         if (remote instanceof InetSocketAddress inet && inet.isUnresolved()) {
             return bootstrap.connect(remote);
         }
         ChannelFuture registered = bootstrap.register();
-        if (!registered.isDone()) {
+        Channel channel = registered.channel();
+        ChannelFuture connected;
+        if (registered.isDone()) {
+            // A failed registration has closed the channel already.
+            connected = registered.isSuccess() ? channel.connect(remote) : registered;
+        } else {
             // Not registered yet: asked from outside the channel's loop, or Netty deferred the
             // registration's notice to a task (listeners nested too deep, as in a chain of retries
             // each started from the previous connect's listener). Connect once it is registered.
-            Channel channel = registered.channel();
             ChannelPromise promise = channel.newPromise();
             registered.addListener(r -> {
                 if (r.isSuccess()) {
@@ -48,8 +58,8 @@ public final class DirectConnect {
                     promise.setFailure(r.cause());
                 }
             });
-            return promise;
+            connected = promise;
         }
-        return registered.isSuccess() ? registered.channel().connect(remote) : registered;
+        return connected.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     }
 }

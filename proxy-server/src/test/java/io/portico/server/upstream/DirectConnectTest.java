@@ -8,6 +8,9 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import org.junit.jupiter.api.AfterAll;
@@ -25,6 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Connecting from an event loop: started in the same call, not from the loop's task queue. */
 class DirectConnectTest {
@@ -107,5 +111,33 @@ class DirectConnectTest {
         assertTrue(f.await(10, TimeUnit.SECONDS), "the connect finished");
         assertFalse(f.isSuccess(), "nothing listens there");
         assertFalse(f.channel().isOpen(), "the failed channel is closed");
+    }
+
+    /**
+     * On io_uring a refused connect completes later, and Netty fails the future but leaves the
+     * socket open (it closes it only through the listener {@link Bootstrap#connect} adds). The pools
+     * count a connection until its channel closes, so each such socket would hold a descriptor and a
+     * slot of max_connections for good.
+     */
+    @Test
+    void aRefusedConnectClosesTheSocketOnIoUring() throws Exception {
+        assumeTrue(IoUring.isAvailable(), "io_uring is unavailable here");
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        EventLoopGroup uring = new MultiThreadIoEventLoopGroup(1, IoUringIoHandler.newFactory());
+        try {
+            EventLoop loop = uring.next();
+            Bootstrap b = new Bootstrap().group(loop).channel(IoUringSocketChannel.class)
+                    .handler(new ChannelOutboundHandlerAdapter());
+            InetSocketAddress nowhere = new InetSocketAddress(InetAddress.getLoopbackAddress(), closedPort);
+            ChannelFuture f = loop.submit(() -> DirectConnect.connect(b, nowhere)).get(10, TimeUnit.SECONDS);
+            assertTrue(f.await(10, TimeUnit.SECONDS), "the connect finished");
+            assertFalse(f.isSuccess(), "nothing listens there");
+            assertTrue(f.channel().closeFuture().await(10, TimeUnit.SECONDS), "the failed channel is closed");
+        } finally {
+            uring.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 }
