@@ -11,7 +11,8 @@ import io.netty.handler.codec.http.HttpHeadersFactory;
 /**
  * Sits in front of an HTTP/1 decoder and passes on only bytes whose framing its
  * {@link Http1FramingScanner} accepts. At the first bad byte {@link #onBadByte} decides what
- * becomes of the buffer and the connection; every byte read after that is dropped.
+ * becomes of the buffer and the connection; every byte read after that is dropped. What a read's
+ * bytes set off happens in its {@link ReadClock} scope.
  */
 public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
 
@@ -36,13 +37,19 @@ public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
             buf.release();
             return;
         }
-        int bad = scanner.scan(buf);
-        if (bad < 0) {
-            ctx.fireChannelRead(buf);
-            return;
+        // What these bytes set off (a request's exchange, a response's end) reads the clock once.
+        ReadClock clock = ReadClock.enter();
+        try {
+            int bad = scanner.scan(buf);
+            if (bad < 0) {
+                ctx.fireChannelRead(buf);
+                return;
+            }
+            failed = true;
+            onBadByte(ctx, buf, bad);
+        } finally {
+            clock.exit();
         }
-        failed = true;
-        onBadByte(ctx, buf, bad);
     }
 
     /**

@@ -70,6 +70,33 @@ class FramingGuardTest {
     }
 
     @Test
+    void whatAReadSetsOffSeesOneTimeAndAfterwardsTheClockIsFreshAgain() {
+        long[] seen = new long[2];
+        EmbeddedChannel ch = new EmbeddedChannel(new Guard(), new HttpRequestDecoder(),
+                new io.netty.channel.ChannelInboundHandlerAdapter() {
+                    private int n;
+
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        ReferenceCountUtil.release(msg);
+                        if (n < 2) {
+                            long t = ReadClock.nanoTime();
+                            seen[n++] = t;
+                            // Time passes while the read is handled; the clock stays at its start.
+                            while (System.nanoTime() - t <= 0) {
+                                Thread.onSpinWait();
+                            }
+                        }
+                    }
+                });
+        // One read, two requests: both are handled at the read's time.
+        ch.writeInbound(ascii("GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assertThat(seen[1]).isEqualTo(seen[0]);
+        assertThat(ReadClock.nanoTime() - seen[0]).isGreaterThan(0);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void otherEventsPassOn() {
         Object[] seen = new Object[1];
         EmbeddedChannel ch = new EmbeddedChannel(new Guard(), new io.netty.channel.ChannelInboundHandlerAdapter() {

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.portico.http.ReadClock;
 import io.portico.server.config.HttpListenerConfig;
 import io.portico.server.limits.OutputProgress;
 
@@ -102,7 +103,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     private void start() {
         if (awaitDeadline == 0) {
             // A new connection must send its first request within header_timeout (nginx).
-            idleSince = System.nanoTime();
+            idleSince = ReadClock.nanoTime();
             awaitDeadline = idleSince + context.clientLimits().headerTimeout();
             arm(awaitWake());
         }
@@ -113,7 +114,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest) {
-            long now = System.nanoTime();
+            long now = ReadClock.nanoTime();
             sawMessage = true;
             outstanding++;
             state = State.IN_BODY;
@@ -140,7 +141,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
                     state = State.ANSWERING;
                 }
             } else {
-                waitStart = System.nanoTime();
+                waitStart = ReadClock.nanoTime();
             }
         }
         ctx.fireChannelRead(msg);
@@ -151,7 +152,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         if (state == State.AWAIT_HEAD && !sawMessage && bytesOfANextRequest(ctx)) {
             // Bytes arrived but no whole head: the head's deadline starts now and never moves.
             state = State.IN_HEAD;
-            awaitDeadline = System.nanoTime() + context.clientLimits().headerTimeout();
+            awaitDeadline = ReadClock.nanoTime() + context.clientLimits().headerTimeout();
             arm(awaitDeadline);
         }
         if (sawMessage) {
@@ -159,7 +160,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             // messages it is up to the proxy handler, which reads again below if it wants to.
             readPending = false;
             if (rate != null) {
-                rate.pause(System.nanoTime());
+                rate.pause(ReadClock.nanoTime());
             }
         }
         sawMessage = false;
@@ -171,7 +172,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         if (!readPending) {
             readPending = true;
             if (state == State.IN_BODY) {
-                long now = System.nanoTime();
+                long now = ReadClock.nanoTime();
                 if (rate != null) {
                     rate.resume(now);
                 }
@@ -202,7 +203,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
     /** Every request so far is in and answered: the keep-alive clock runs until the next one. */
     private void awaitNextRequest() {
         state = State.AWAIT_HEAD;
-        idleSince = System.nanoTime();
+        idleSince = ReadClock.nanoTime();
         awaitDeadline = idleSince + context.clientLimits().keepaliveTimeout();
         arm(awaitWake());
     }
@@ -212,7 +213,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
         if (ctx.channel().isWritable()) {
             unwritableSince = 0;
         } else if (unwritableSince == 0) {
-            unwritableSince = System.nanoTime();
+            unwritableSince = ReadClock.nanoTime();
             if (sent == null) {
                 sent = new OutputProgress();
             }
@@ -373,7 +374,7 @@ final class ClientDeadlines extends ChannelDuplexHandler implements Runnable {
             timer.cancel(false);
         }
         timerAt = deadline;
-        timer = ctx.executor().schedule(this, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        timer = ctx.executor().schedule(this, Math.max(0, deadline - ReadClock.nanoTime()), TimeUnit.NANOSECONDS);
     }
 
     @Override

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.portico.http.PathNormalizer;
+import io.portico.http.ReadClock;
 import io.portico.http.RequestIds;
 import io.portico.server.http2.Http2Counters;
 import io.portico.server.log.AccessLogRecord;
@@ -50,7 +51,7 @@ abstract class Exchange {
         this.client = client;
         this.request = request;
         this.log = log;
-        this.startNanos = System.nanoTime();
+        this.startNanos = ReadClock.nanoTime();
         this.head = HttpMethod.HEAD.equals(request.method());
         this.http10 = request.protocolVersion().minorVersion() == 0;
     }
@@ -367,7 +368,7 @@ abstract class Exchange {
         }
         log.status = status;
         log.bodyBytesSent = bodyBytes;
-        log.requestNanos = System.nanoTime() - startNanos;
+        log.requestNanos = ReadClock.nanoTime() - startNanos;
         if (error != null && log.error == null) {
             log.error = error;
         }

@@ -2,6 +2,7 @@ package io.portico.server.http1;
 
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.portico.http.ReadClock;
 
 import java.util.concurrent.TimeUnit;
 
@@ -112,6 +113,6 @@ final class KeepAliveWaiting implements Runnable {
             timer.cancel(false);
         }
         timerAt = at;
-        timer = loop.schedule(this, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+        timer = loop.schedule(this, Math.max(0, at - ReadClock.nanoTime()), TimeUnit.NANOSECONDS);
     }
 }

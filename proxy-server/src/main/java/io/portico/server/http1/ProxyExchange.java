@@ -20,6 +20,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.portico.http.ReadClock;
 import io.portico.websocket.RelayLimits;
 import io.portico.websocket.WebSocketHandshake;
 import io.portico.websocket.WebSocketRelay;
@@ -316,7 +317,7 @@ final class ProxyExchange extends Exchange
         boolean multiplexed = group.multiplexed() && !upgrade;
         ConnectionPool pool = group.pool(b);
         // A connection that began with a PROXY header speaks for one client: never shared through the pool.
-        long now = System.nanoTime();
+        long now = ReadClock.nanoTime();
         UpstreamConnection pooled = freshConnection || multiplexed || sendsProxyHeader() ? null : pool.pollIdle(now);
         freshConnection = false;
         if (pooled == null && !multiplexed && b.atConnectionLimit()) {
@@ -510,7 +511,7 @@ final class ProxyExchange extends Exchange
         } else if (sendBlockedSince == 0 && connection == upstream && state != DONE) {
             // The backend takes none of the request's bytes: the client is held back meanwhile
             // (its own body clock pauses), so this clock is what ends a backend that never reads.
-            sendBlockedSince = System.nanoTime();
+            sendBlockedSince = ReadClock.nanoTime();
             armTimer(sendBlockedSince + config.sendTimeout().toNanos());
         }
     }
@@ -523,7 +524,7 @@ final class ProxyExchange extends Exchange
             ReferenceCountUtil.release(msg);
             return;
         }
-        lastUpstreamReadNanos = System.nanoTime();
+        lastUpstreamReadNanos = ReadClock.nanoTime();
         if (msg instanceof HttpResponse response) {
             onResponseHead(response);
             if (msg instanceof HttpContent content) {
@@ -852,7 +853,7 @@ final class ProxyExchange extends Exchange
     void onClientWritabilityChanged(boolean writable) {
         if (writable && upstreamPaused && upstream != null && state != DONE) {
             upstreamPaused = false;
-            lastUpstreamReadNanos = System.nanoTime();
+            lastUpstreamReadNanos = ReadClock.nanoTime();
             upstream.channel().read();
         }
     }
@@ -1132,7 +1133,7 @@ final class ProxyExchange extends Exchange
             client.context().releaseWebSocket(client.remote() == null ? null : client.remote().getAddress());
         }
         if (log.upstreamNanos < 0 && upstreamStartNanos != 0) {
-            log.upstreamNanos = System.nanoTime() - upstreamStartNanos;
+            log.upstreamNanos = ReadClock.nanoTime() - upstreamStartNanos;
         }
         if (log.upstreamNanos >= 0 && !switched) {
             group.group().metrics().responseTime(log.upstreamNanos);
@@ -1144,7 +1145,7 @@ final class ProxyExchange extends Exchange
 
     private void armHeaderTimer() {
         if (state == WAITING_HEAD && headerDeadline == 0) {
-            headerDeadline = System.nanoTime() + config.responseHeaderTimeout().toNanos();
+            headerDeadline = ReadClock.nanoTime() + config.responseHeaderTimeout().toNanos();
             armTimer(headerDeadline);
         }
     }
@@ -1170,7 +1171,7 @@ final class ProxyExchange extends Exchange
             timer.cancel(false);
         }
         timerDeadline = deadline;
-        timer = clientCtx.channel().eventLoop().schedule(this, Math.max(0, deadline - System.nanoTime()),
+        timer = clientCtx.channel().eventLoop().schedule(this, Math.max(0, deadline - ReadClock.nanoTime()),
                 TimeUnit.NANOSECONDS);
     }
 

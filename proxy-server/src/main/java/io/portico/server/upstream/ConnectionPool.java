@@ -4,6 +4,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
+import io.portico.http.ReadClock;
 import io.portico.server.config.PoolConfig;
 import io.portico.server.metrics.UpstreamMetrics;
 import io.portico.tls.ClientTls;
@@ -100,7 +101,7 @@ public final class ConnectionPool {
         if (retired || maxIdle == 0 || (idle.size() >= maxIdle && surplusIdleNanos == 0)) {
             return false;
         }
-        c.pooled(true, System.nanoTime());
+        c.pooled(true, ReadClock.nanoTime());
         idle.addLast(c);
         return true;
     }

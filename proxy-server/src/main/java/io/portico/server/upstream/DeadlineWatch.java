@@ -2,6 +2,7 @@ package io.portico.server.upstream;
 
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.portico.http.ReadClock;
 
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -34,7 +35,7 @@ final class DeadlineWatch implements Runnable {
             pending.cancel(false);
         }
         pendingAt = deadlineNanos;
-        pending = channel.get().eventLoop().schedule(this, Math.max(0, deadlineNanos - System.nanoTime()),
+        pending = channel.get().eventLoop().schedule(this, Math.max(0, deadlineNanos - ReadClock.nanoTime()),
                 TimeUnit.NANOSECONDS);
     }
 
