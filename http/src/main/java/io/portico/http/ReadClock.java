@@ -7,8 +7,8 @@ import io.netty.util.concurrent.FastThreadLocal;
  * read once when the read began ({@link #enter}), for everything that read sets off on the same
  * thread, and a fresh {@code System.nanoTime()} anywhere else. A proxied request read the clock
  * about ten times (its arrival, the body and keep-alive clocks, the pick of a backend, the
- * response's deadlines, the pool's idle mark, the access log's times), 17–25 ns each on this
- * project's benchmark machines, some 1.5 % of the CPU of a small request; with reads of the bytes
+ * response's deadlines, the pool's idle mark, the access log's times), about 17 ns each on this
+ * project's benchmark machine, some 1.5 % of the CPU of a small request; with reads of the bytes
  * of a request and of its response in scope it reads it twice.
  *
  * <p>A time taken this way is late by at most the time the read took to handle, as nginx's time
