@@ -21,6 +21,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -50,6 +51,8 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     private final int maxStreams;
     private int streamsSeen;
     private ChannelHandlerContext ctx;
+    private boolean flushPending;
+    private final Runnable flushTask = this::flushPending;
     private final ArrayList<Http2StreamBridge> streams = new ArrayList<>();
     private final long streamIdleNanos;
     private ScheduledFuture<?> sweep;
@@ -87,6 +90,34 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
 
     void untrack(Http2StreamBridge stream) {
         streams.remove(stream);
+    }
+
+    /**
+     * Flushes the connection once, after the event loop's current pass (false: the caller must
+     * flush itself). Streams answered from
+     * upstream reads (outside this connection's own read, where Netty already gathers the streams'
+     * flushes) would otherwise each flush the whole connection: the codec's flow controller and
+     * the pipeline below it once per response.
+     */
+    boolean flushSoon() {
+        if (ctx == null) {
+            // Not in the pipeline yet (an Upgrade: h2c answered at once): the stream flushes itself.
+            return false;
+        }
+        if (!flushPending) {
+            flushPending = true;
+            try {
+                ctx.executor().execute(flushTask);
+            } catch (RejectedExecutionException shutDown) {
+                flushPending();
+            }
+        }
+        return true;
+    }
+
+    private void flushPending() {
+        flushPending = false;
+        ctx.flush();
     }
 
     private void sweep() {

@@ -69,6 +69,8 @@ import java.util.function.Function;
 final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDeadlines.Owner {
 
     private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
+    /** DATA bytes written since a stream's last flush below which the flush is gathered (see {@link #flush}). */
+    private static final int GATHERED_FLUSH_BYTES = 4096;
     /** The access log's error for a malformed stream: the key of its counter. */
     private static final String MALFORMED = Http2Counters.Reason.MALFORMED_REQUEST.key();
     /** Ends a tunnel's sending direction: an empty DATA frame with END_STREAM (RFC 8441 section 4). */
@@ -90,6 +92,8 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private long received;
     private boolean informational;
     private boolean reset;
+    /** DATA bytes written since the last flush. */
+    private long unflushedData;
     /** A fault (the body's timeout) went to the exchange handler: nothing more is read. */
     private boolean faulted;
     /** An extended CONNECT for a WebSocket (RFC 8441) waits for its upstream's 101. */
@@ -350,6 +354,23 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
 
     // ---- exchange → client ---------------------------------------------------------------------
 
+    /**
+     * A stream's frames are already in the connection's pipeline when it flushes. What a stream
+     * wrote small since its last flush (under {@link #GATHERED_FLUSH_BYTES} of DATA: heads,
+     * small bodies) goes out with one flush of the connection after this pass of the event loop,
+     * with what its other streams wrote in it. Larger writes and tunnels flush at once: a
+     * gathered flush shares the connection among all its streams' bodies, each finishing later
+     * than in turn (p99 of 16 KiB responses under h2load 2.3x worse in a bench run).
+     */
+    @Override
+    public void flush(ChannelHandlerContext ctx) {
+        long unflushed = unflushedData;
+        unflushedData = 0;
+        if (tunnel || unflushed >= GATHERED_FLUSH_BYTES || !guard.flushSoon()) {
+            ctx.flush();
+        }
+    }
+
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         lastActivity = System.nanoTime();
@@ -414,6 +435,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
             return;
         }
         ByteBuf data = content.content();
+        unflushedData += data.readableBytes();
         if (!last) {
             if (data.isReadable()) {
                 ctx.write(new DefaultHttp2DataFrame(data, false), promise);
