@@ -94,10 +94,9 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
 
     /**
      * Flushes the connection once, after the event loop's current pass (false: the caller must
-     * flush itself). Streams answered from
-     * upstream reads (outside this connection's own read, where Netty already gathers the streams'
-     * flushes) would otherwise each flush the whole connection: the codec's flow controller and
-     * the pipeline below it once per response.
+     * flush itself). Streams answered from upstream reads (outside this connection's own read,
+     * where Netty already gathers the streams' flushes) would otherwise each flush the whole
+     * connection: the codec's flow controller and the pipeline below it once per response.
      */
     boolean flushSoon() {
         if (ctx == null) {
