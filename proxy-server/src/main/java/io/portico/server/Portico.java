@@ -159,14 +159,6 @@ public final class Portico {
                 && System.getProperty("io.netty.leakDetectionLevel") == null) {
             System.setProperty("io.netty.leakDetection.level", "disabled");
         }
-        // Netty's object pools (buffers' wrappers, outbound buffer entries) keep 32 free objects
-        // per thread at hand and pass the rest through a shared queue. An HTTP/2 connection frees
-        // the objects of 32 streams' responses in one pass and takes as many in the next, so most
-        // went through the queue, with a thread-liveness check per release: 2-3 % of the CPU of a
-        // small h2 request in a profile, under 1 % with 1024 at hand (0.5 % on HTTP/1.1).
-        if (System.getProperty("io.netty.recycler.chunkSize") == null) {
-            System.setProperty("io.netty.recycler.chunkSize", "1024");
-        }
     }
 
     /** One line per message on stderr, nginx-style, through java.util.logging (Netty logs there too). */
