@@ -52,7 +52,7 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     private int streamsSeen;
     private ChannelHandlerContext ctx;
     private boolean flushPending;
-    private final Runnable flushTask = this::flushPending;
+    private final Runnable flushTask = this::runPendingFlush;
     private final ArrayList<Http2StreamBridge> streams = new ArrayList<>();
     private final long streamIdleNanos;
     private ScheduledFuture<?> sweep;
@@ -108,13 +108,13 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
             try {
                 ctx.executor().execute(flushTask);
             } catch (RejectedExecutionException shutDown) {
-                flushPending();
+                runPendingFlush();
             }
         }
         return true;
     }
 
-    private void flushPending() {
+    private void runPendingFlush() {
         flushPending = false;
         ctx.flush();
     }
