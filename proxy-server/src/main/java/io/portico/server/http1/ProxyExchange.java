@@ -621,7 +621,9 @@ final class ProxyExchange extends Exchange
             }
         }
         clientKeepAlive = keepAlive;
-        if (!keepAlive) {
+        if (client.stream()) {
+            // A stream's bridge drops connection-specific fields: nothing to set for it.
+        } else if (!keepAlive) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         } else if (http10) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);

@@ -2,7 +2,8 @@ package io.portico.server.http2;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelHandlerAdapter;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -78,7 +79,13 @@ public final class Http2Frontend {
                 new Http2MultiplexHandler(new StreamInitializer(guard)), guard);
     }
 
-    private final class StreamInitializer extends ChannelInitializer<Http2StreamChannel> {
+    /**
+     * Sets up each stream's channel as the multiplexer adds it, and steps aside: the same work as a
+     * {@code ChannelInitializer}, without its per-channel bookkeeping (a concurrent map's insert
+     * and removal per stream), since a stream channel is set up once, on its own event loop.
+     */
+    @ChannelHandler.Sharable
+    private final class StreamInitializer extends ChannelHandlerAdapter {
 
         private final Http2ConnectionGuard guard;
 
@@ -87,12 +94,13 @@ public final class Http2Frontend {
         }
 
         @Override
-        protected void initChannel(Http2StreamChannel ch) {
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            Channel ch = ctx.channel();
             // A stream's window opens only as its exchange reads (see package-info).
             ch.config().setAutoRead(false);
             guard.streamOpened(ch);
-            ChannelPipeline p = ch.pipeline();
-            p.addLast("h2-bridge", new Http2StreamBridge(counters, guard, bodyTimeoutNanos, minBodyRate));
+            ChannelPipeline p = ctx.pipeline();
+            p.replace(this, "h2-bridge", new Http2StreamBridge(counters, guard, bodyTimeoutNanos, minBodyRate));
             p.addLast("proxy", exchanges.get());
         }
     }

@@ -28,7 +28,6 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
@@ -392,7 +391,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         if (code == 101 && webSocketPending) {
             // The upstream accepted: the extended CONNECT succeeds with 200 and the stream becomes the tunnel.
             response.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
-            Http2Headers headers = HttpConversionUtil.toHttp2Headers(response, false);
+            Http2Headers headers = ResponseFields.toHttp2(response);
             headers.status(HttpResponseStatus.OK.codeAsText());
             ReferenceCountUtil.release(response);
             webSocketPending = false;
@@ -404,7 +403,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         webSocketPending = false;
         // A new, editable set with :status (also for a head without fields, such as Portico's own 100 Continue).
-        Http2Headers headers = HttpConversionUtil.toHttp2Headers(response, false);
+        Http2Headers headers = ResponseFields.toHttp2(response);
         if (code < 200) {
             // 103 Early Hints and friends: a HEADERS frame of their own; their (empty) body parts are dropped.
             informational = !(response instanceof FullHttpResponse);
@@ -455,7 +454,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         } else {
             content.release();
         }
-        ctx.write(new DefaultHttp2HeadersFrame(HttpConversionUtil.toHttp2Headers(trailers, false), true),
+        ctx.write(new DefaultHttp2HeadersFrame(ResponseFields.trailersToHttp2(trailers), true),
                 endOfResponse(ctx, promise));
     }
 

@@ -38,6 +38,7 @@ import io.portico.server.http1.ClientFault;
 import io.portico.server.http1.MalformedStream;
 import io.portico.server.http1.StreamDeadlines;
 import io.portico.server.http2.RequestFields;
+import io.portico.server.http2.ResponseFields;
 
 import java.io.IOException;
 import java.util.Locale;
@@ -516,8 +517,12 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
     /** A response's fields for HTTP/3: lower case names, connection-specific ones dropped (as for HTTP/2). */
     private static Http3Headers toHttp3(HttpHeaders headers) {
         Http3Headers h3 = new DefaultHttp3Headers(false, headers.size() + 1);
-        for (Map.Entry<CharSequence, CharSequence> e : HttpConversionUtil.toHttp2Headers(headers, false)) {
-            h3.add(e.getKey(), e.getValue());
+        if (ResponseFields.nominatesFields(headers)) {
+            for (Map.Entry<CharSequence, CharSequence> e : HttpConversionUtil.toHttp2Headers(headers, false)) {
+                h3.add(e.getKey(), e.getValue());
+            }
+        } else {
+            ResponseFields.copy(headers, h3);
         }
         return h3;
     }
