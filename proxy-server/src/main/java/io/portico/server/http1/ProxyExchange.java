@@ -621,11 +621,10 @@ final class ProxyExchange extends Exchange
             }
         }
         clientKeepAlive = keepAlive;
-        if (client.stream()) {
-            // A stream's bridge drops connection-specific fields: nothing to set for it.
-        } else if (!keepAlive) {
+        // (A stream's bridge drops connection-specific fields: nothing to set for it.)
+        if (!keepAlive && !client.stream()) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        } else if (http10) {
+        } else if (keepAlive && http10) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         if (client.context().forwarding().via()) {
