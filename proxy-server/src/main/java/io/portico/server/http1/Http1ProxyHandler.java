@@ -322,25 +322,13 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     /**
      * Writes and flushes the last part of a response: with the connection's void promise when the
-     * connection stays open after it (one promise fewer per request) or is an HTTP/2 stream (which
-     * closes itself, see {@link #closesItself}), else with one that {@link #exchangeDone} closes
-     * the connection on.
+     * connection stays open after it (one promise fewer per request), else with one that
+     * {@link #exchangeDone} closes the connection on.
      */
     ChannelFuture writeLast(ChannelHandlerContext out, Object last, boolean keepAlive) {
-        return keepAlive && !closing && !draining || closesItself()
+        return keepAlive && !closing && !draining
                 ? out.writeAndFlush(last, out.voidPromise())
                 : out.writeAndFlush(last);
-    }
-
-    /**
-     * Whether this handler serves an HTTP/2 stream: Netty closes its channel once END_STREAM has
-     * gone both ways or the stream was reset, and the stream bridge resets (NO_ERROR) a stream the
-     * client is still sending on once the response's last frame is out. Closing it from here as
-     * well would only cost a promise, a listener and a close call per request. (An HTTP/3 stream's
-     * bridge ends the stream when its channel is closed, so those are still closed here.)
-     */
-    private boolean closesItself() {
-        return streamProtocol == ListenerMetrics.HTTP_2;
     }
 
     /**
@@ -355,12 +343,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             closing = true;
             releaseQueued();
             if (last.isVoid()) {
-                // An HTTP/2 stream's last write (it closes itself), or written as on a connection
-                // that stays open (writeLast) and then the write failed (its failure closed the
-                // connection meanwhile): nothing to wait for.
-                if (!closesItself()) {
-                    ctx.close();
-                }
+                // Written as on a connection that stays open (writeLast), and then the write failed
+                // (its failure closed the connection meanwhile): nothing to wait for.
+                ctx.close();
             } else {
                 last.addListener(ChannelFutureListener.CLOSE);
             }

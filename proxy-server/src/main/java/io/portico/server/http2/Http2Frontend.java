@@ -96,12 +96,18 @@ public final class Http2Frontend {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             Channel ch = ctx.channel();
-            // A stream's window opens only as its exchange reads (see package-info).
-            ch.config().setAutoRead(false);
-            guard.streamOpened(ch);
-            ChannelPipeline p = ctx.pipeline();
-            p.replace(this, "h2-bridge", new Http2StreamBridge(counters, guard, bodyTimeoutNanos, minBodyRate));
-            p.addLast("proxy", exchanges.get());
+            try {
+                // A stream's window opens only as its exchange reads (see package-info).
+                ch.config().setAutoRead(false);
+                guard.streamOpened(ch);
+                ChannelPipeline p = ctx.pipeline();
+                p.replace(this, "h2-bridge", new Http2StreamBridge(counters, guard, bodyTimeoutNanos, minBodyRate));
+                p.addLast("proxy", exchanges.get());
+            } catch (RuntimeException | Error e) {
+                // As ChannelInitializer does: a stream that could not be set up is closed (reset).
+                ch.close();
+                throw e;
+            }
         }
     }
 
