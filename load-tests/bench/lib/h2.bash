@@ -168,18 +168,19 @@ main_h2() {
     # closed its own with streams in flight, and C2, having compiled only the steady state, would
     # deoptimise the hot read path there and run it slower for up to 2 s (BENCHMARKS.md, "HTTP/2:
     # the first seconds of a run").
-    local scenario count each i
+    local scenario count each i port
     count=$(wc -w <<<"$SCENARIOS")
     each=$(( (WARMUP + count - 1) / count ))
     log "warm-up, not counted: Portico ${each}s on each scenario (JIT; on HTTP/2 two thirds as 1 s runs on new connections); the others ${NGINX_WARMUP}s each"
     for scenario in $SCENARIOS; do
+        port=$(h2_port portico "$scenario")
         if [ "$each" -ge 3 ] && [[ $scenario != h3-* ]]; then
-            run_h2 warmup 0 "$scenario" portico "$(h2_port portico "$scenario")" "$PORTICO_PID" $((each / 3))
+            run_h2 warmup 0 "$scenario" portico "$port" "$PORTICO_PID" $((each / 3))
             for ((i = 0; i < each - each / 3; i++)); do
-                run_h2 warmup 0 "$scenario" portico "$(h2_port portico "$scenario")" "$PORTICO_PID" 1
+                run_h2 warmup 0 "$scenario" portico "$port" "$PORTICO_PID" 1
             done
         elif [ "$each" -gt 0 ]; then
-            run_h2 warmup 0 "$scenario" portico "$(h2_port portico "$scenario")" "$PORTICO_PID" "$each"
+            run_h2 warmup 0 "$scenario" portico "$port" "$PORTICO_PID" "$each"
         fi
         for target in $PEERS; do
             h2_runs_on "$scenario" "$target" || continue

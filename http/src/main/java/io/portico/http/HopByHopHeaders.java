@@ -102,6 +102,34 @@ public final class HopByHopHeaders {
         return seen;
     }
 
+    /**
+     * Whether a {@code Connection} field names an option other than {@code close} and
+     * {@code keep-alive}, such as a field to be dropped with it. Reads the header without changing
+     * or copying anything.
+     */
+    public static boolean namesOtherOptions(HttpHeaders headers) {
+        if (!headers.contains(HttpHeaderNames.CONNECTION)) {
+            return false;
+        }
+        Iterator<? extends CharSequence> values = headers.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
+        while (values.hasNext()) {
+            CharSequence value = values.next();
+            int length = value.length();
+            int start = 0;
+            while (start <= length) {
+                int end = indexOfComma(value, start, length);
+                int from = skipOws(value, start, end);
+                int to = trimOws(value, from, end);
+                if (to > from && !matches(value, from, to, HttpHeaderValues.CLOSE)
+                        && !matches(value, from, to, HttpHeaderValues.KEEP_ALIVE)) {
+                    return true;
+                }
+                start = end + 1;
+            }
+        }
+        return false;
+    }
+
     private static int option(CharSequence value, int from, int to) {
         if (matches(value, from, to, HttpHeaderValues.CLOSE)) {
             return CLOSE;

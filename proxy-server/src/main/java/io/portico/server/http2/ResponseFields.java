@@ -2,13 +2,13 @@ package io.portico.server.http2;
 
 import io.netty.handler.codec.Headers;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
+import io.portico.http.HopByHopHeaders;
 
 import java.util.Iterator;
 import java.util.Map;
@@ -76,9 +76,6 @@ public final class ResponseFields {
     /** A response head's fields for HTTP/2, {@code :status} first. */
     static Http2Headers toHttp2(HttpResponse response) {
         HttpHeaders in = response.headers();
-        if (nominatesFields(in)) {
-            return HttpConversionUtil.toHttp2Headers(response, false);
-        }
         Http2Headers out = new DefaultHttp2Headers(false, in.size() + 1);
         out.status(response.status().codeAsText());
         copy(in, out);
@@ -87,27 +84,27 @@ public final class ResponseFields {
 
     /** A trailer section's fields for HTTP/2. */
     static Http2Headers trailersToHttp2(HttpHeaders trailers) {
-        if (nominatesFields(trailers)) {
-            return HttpConversionUtil.toHttp2Headers(trailers, false);
-        }
         Http2Headers out = new DefaultHttp2Headers(false, trailers.size());
         copy(trailers, out);
         return out;
     }
 
-    /**
-     * Adds {@code in}'s fields to {@code out}, names in lower case, connection-specific fields
-     * left out. The caller has checked {@link #nominatesFields} is false.
-     */
+    /** Adds {@code in}'s fields to {@code out}, names in lower case, connection-specific fields left out. */
     public static void copy(HttpHeaders in, Headers<CharSequence, CharSequence, ?> out) {
+        if (nominatesFields(in)) {
+            // Rare: Netty's conversion also drops the fields the Connection field names.
+            for (Map.Entry<CharSequence, CharSequence> field : HttpConversionUtil.toHttp2Headers(in, false)) {
+                out.add(field.getKey(), field.getValue());
+            }
+            return;
+        }
         Iterator<Map.Entry<CharSequence, CharSequence>> fields = in.iteratorCharSequence();
         while (fields.hasNext()) {
             Map.Entry<CharSequence, CharSequence> field = fields.next();
             AsciiString name = lowerCase(field.getKey());
-            if (dropped(name)) {
-                continue;
+            if (!dropped(name)) {
+                out.add(name, field.getValue());
             }
-            out.add(name, field.getValue());
         }
     }
 
@@ -115,27 +112,8 @@ public final class ResponseFields {
      * Whether a {@code Connection} field names an option other than {@code close} and
      * {@code keep-alive}: a field that must be dropped with it, which {@link #copy} leaves to Netty.
      */
-    public static boolean nominatesFields(HttpHeaders in) {
-        if (!in.contains(HttpHeaderNames.CONNECTION)) {
-            return false;
-        }
-        for (String value : in.getAll(HttpHeaderNames.CONNECTION)) {
-            int start = 0;
-            int length = value.length();
-            while (start <= length) {
-                int end = value.indexOf(',', start);
-                if (end < 0) {
-                    end = length;
-                }
-                String option = value.substring(start, end).trim();
-                if (!option.isEmpty() && !HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(option)
-                        && !HttpHeaderValues.KEEP_ALIVE.contentEqualsIgnoreCase(option)) {
-                    return true;
-                }
-                start = end + 1;
-            }
-        }
-        return false;
+    static boolean nominatesFields(HttpHeaders in) {
+        return HopByHopHeaders.namesOtherOptions(in);
     }
 
     /** {@code name} in lower case: a shared constant for a common name, else a copy only if needed. */
@@ -144,7 +122,7 @@ public final class ResponseFields {
         int i = hash & (TABLE.length - 1);
         AsciiString known;
         while ((known = TABLE[i]) != null) {
-            if (known.length() == name.length() && known.contentEqualsIgnoreCase(name)) {
+            if (known.contentEqualsIgnoreCase(name)) {
                 return known;
             }
             i = (i + 1) & (TABLE.length - 1);
@@ -154,7 +132,7 @@ public final class ResponseFields {
 
     private static boolean dropped(AsciiString name) {
         for (AsciiString d : DROPPED) {
-            if (d.length() == name.length() && d.contentEquals(name)) {
+            if (d.contentEquals(name)) {
                 return true;
             }
         }

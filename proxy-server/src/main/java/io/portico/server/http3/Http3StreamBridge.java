@@ -19,7 +19,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.codec.http3.DefaultHttp3DataFrame;
 import io.netty.handler.codec.http3.DefaultHttp3Headers;
 import io.netty.handler.codec.http3.DefaultHttp3HeadersFrame;
@@ -517,13 +516,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
     /** A response's fields for HTTP/3: lower case names, connection-specific ones dropped (as for HTTP/2). */
     private static Http3Headers toHttp3(HttpHeaders headers) {
         Http3Headers h3 = new DefaultHttp3Headers(false, headers.size() + 1);
-        if (ResponseFields.nominatesFields(headers)) {
-            for (Map.Entry<CharSequence, CharSequence> e : HttpConversionUtil.toHttp2Headers(headers, false)) {
-                h3.add(e.getKey(), e.getValue());
-            }
-        } else {
-            ResponseFields.copy(headers, h3);
-        }
+        ResponseFields.copy(headers, h3);
         return h3;
     }
 }
