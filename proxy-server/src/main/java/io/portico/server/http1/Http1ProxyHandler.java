@@ -322,13 +322,27 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     /**
      * Writes and flushes the last part of a response: with the connection's void promise when the
-     * connection stays open after it (one promise fewer per request), else with one that
-     * {@link #exchangeDone} closes the connection on.
+     * connection stays open after it (one promise fewer per request) or is an HTTP/2 stream (which
+     * its bridge ends, see {@link #closesItself}), else with one that {@link #exchangeDone} closes
+     * the connection on.
      */
     ChannelFuture writeLast(ChannelHandlerContext out, Object last, boolean keepAlive) {
-        return keepAlive && !closing && !draining
+        return keepAlive && !closing && !draining || closesItself()
                 ? out.writeAndFlush(last, out.voidPromise())
                 : out.writeAndFlush(last);
+    }
+
+    /**
+     * Whether this handler serves an HTTP/2 stream, whose bridge sees to the end of it once the
+     * response's last frame is written: when the client had ended its side, Netty closes the
+     * stream's channel as soon as the last frame is out (the bridge keeps a read pending, so no
+     * late frame queued on the channel can hold it open); else the bridge resets the stream
+     * (NO_ERROR) after that frame and closes the channel. Closing it from here as well would
+     * only cost a promise, a listener and a close call per request. (An HTTP/3 stream's bridge
+     * ends the stream when its channel is closed, so those are still closed here.)
+     */
+    private boolean closesItself() {
+        return streamProtocol == ListenerMetrics.HTTP_2;
     }
 
     /**
@@ -343,9 +357,12 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             closing = true;
             releaseQueued();
             if (last.isVoid()) {
-                // Written as on a connection that stays open (writeLast), and then the write failed
-                // (its failure closed the connection meanwhile): nothing to wait for.
-                ctx.close();
+                // An HTTP/2 stream's last write (its bridge ends the stream), or written as on a
+                // connection that stays open (writeLast) and then the write failed (its failure
+                // closed the connection meanwhile): nothing to wait for.
+                if (!closesItself()) {
+                    ctx.close();
+                }
             } else {
                 last.addListener(ChannelFutureListener.CLOSE);
             }

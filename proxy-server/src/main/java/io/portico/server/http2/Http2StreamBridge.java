@@ -87,6 +87,12 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private long lastActivity;
     private boolean requestSeen;
     private boolean requestEnded;
+    /**
+     * The client's END_STREAM came: from then on a read stays pending on the stream's channel and
+     * whatever else comes on it (PRIORITY, unknown frame types) is dropped, so nothing queued
+     * unread can keep Netty from closing the channel once the response's END_STREAM is out.
+     */
+    private boolean clientEnded;
     private long declaredLength = -1;
     private long received;
     private boolean informational;
@@ -155,6 +161,9 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         if (reset || requestEnded || faulted) {
             ReferenceCountUtil.release(msg);
+            if (clientEnded) {
+                ctx.read();
+            }
             return;
         }
         if (msg instanceof Http2HeadersFrame headers) {
@@ -223,8 +232,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
                 malformed(ctx, h2);
                 return;
             }
-            requestEnded = true;
-            deadlines.stop();
+            requestWhole(ctx);
             ctx.fireChannelRead(request);
             ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
             return;
@@ -250,8 +258,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
             deadlines.bytesReceived(content.readableBytes());
         }
         if (end) {
-            requestEnded = true;
-            deadlines.stop();
+            requestWhole(ctx);
             ctx.fireChannelRead(new DefaultLastHttpContent(content));
         } else if (content.isReadable()) {
             ctx.fireChannelRead(new DefaultHttpContent(content));
@@ -270,9 +277,16 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
             malformed(ctx, null);
             return;
         }
-        requestEnded = true;
-        deadlines.stop();
+        requestWhole(ctx);
         ctx.fireChannelRead(last);
+    }
+
+    /** The request is whole, END_STREAM included: keep a read pending from now on (see {@link #clientEnded}). */
+    private void requestWhole(ChannelHandlerContext ctx) {
+        requestEnded = true;
+        clientEnded = true;
+        deadlines.stop();
+        ctx.read();
     }
 
     /**
@@ -459,22 +473,28 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     }
 
     /**
-     * The whole response is out. A client still sending its request (say, a body Portico refused
-     * with 413) is asked to stop with RST_STREAM NO_ERROR (RFC 9113 section 8.1), so it keeps the
-     * response rather than see the CANCEL that closing the stream would send.
+     * The promise for the response's last frame, which ends the stream. When the client had ended
+     * its side, that frame closes the stream and Netty its channel (a read is pending, see
+     * {@link #clientEnded}): {@code promise} as it is, usually the exchange's void one. Otherwise
+     * the stream is ended here once that frame has really left (DATA may wait for window), never
+     * before it: a client still sending its request (say, a body Portico refused with 413, or an
+     * extended CONNECT whose upstream said no) is asked to stop with RST_STREAM NO_ERROR (RFC 9113
+     * section 8.1), so it keeps the response rather than see the CANCEL that closing the stream
+     * would send; then the channel is closed, with whatever unread frames are queued on it.
      */
     private ChannelPromise endOfResponse(ChannelHandlerContext ctx, ChannelPromise promise) {
-        if (requestEnded || reset) {
+        if (clientEnded) {
             return promise;
         }
+        boolean stopClient = !reset;
         reset = true;
         deadlines.stop();
-        // After the last frame has really left (DATA may wait for window), never before it.
         ChannelPromise p = promise.unvoid();
         p.addListener(f -> {
-            if (f.isSuccess()) {
+            if (stopClient && f.isSuccess()) {
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR), ctx.voidPromise());
             }
+            ctx.close();
         });
         return p;
     }
