@@ -89,10 +89,14 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private boolean requestEnded;
     /**
      * The client's END_STREAM came: from then on a read stays pending on the stream's channel and
-     * whatever else comes on it (PRIORITY, unknown frame types) is dropped, so nothing queued
-     * unread can keep Netty from closing the channel once the response's END_STREAM is out.
+     * whatever else might come on it is dropped, so nothing queued unread can keep Netty from
+     * closing the channel once the response's END_STREAM is out. (Nothing should: the codec
+     * refuses HEADERS and DATA after END_STREAM, PRIORITY and RST_STREAM reach a stream as events,
+     * and {@link Http2StreamErrors} drops frames of unknown types before they reach any stream.)
      */
     private boolean clientEnded;
+    /** The response's last frame was written: a write failing now is no fault of the request. */
+    private boolean responseEnded;
     private long declaredLength = -1;
     private long received;
     private boolean informational;
@@ -154,18 +158,21 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        lastActivity = System.nanoTime();
         if (tunnel) {
+            lastActivity = System.nanoTime();
             readTunnel(ctx, msg);
             return;
         }
         if (reset || requestEnded || faulted) {
+            // Dropped, and not counted as the stream's activity: a client must not keep a stuck
+            // stream from its idle sweep by sending frames nobody reads.
             ReferenceCountUtil.release(msg);
             if (clientEnded) {
                 ctx.read();
             }
             return;
         }
+        lastActivity = System.nanoTime();
         if (msg instanceof Http2HeadersFrame headers) {
             if (!requestSeen) {
                 onRequestHeaders(ctx, headers);
@@ -300,7 +307,10 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof Http2Exception e) {
-            if (e.error() == Http2Error.PROTOCOL_ERROR && !reset) {
+            // Once the request is whole or the response's end was written, a PROTOCOL_ERROR is the
+            // failure of a write (say, trailers over the client's SETTINGS_MAX_HEADER_LIST_SIZE),
+            // not a malformed request: the stream is reset, nothing more is logged for it.
+            if (e.error() == Http2Error.PROTOCOL_ERROR && !reset && !clientEnded && !responseEnded) {
                 reset = true;
                 deadlines.stop();
                 ctx.fireUserEventTriggered(MalformedStream.of(MALFORMED, null));
@@ -483,6 +493,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
      * would send; then the channel is closed, with whatever unread frames are queued on it.
      */
     private ChannelPromise endOfResponse(ChannelHandlerContext ctx, ChannelPromise promise) {
+        responseEnded = true;
         if (clientEnded) {
             return promise;
         }

@@ -6,12 +6,18 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.netty.handler.codec.http2.Http2UnknownFrame;
 
 /**
  * Answers a stream error the codec found in a request (content-length against DATA, a forbidden
  * field, a bad pseudo-header) with RST_STREAM carrying that error. Netty leaves the reset to the
  * stream's child channel, which would close with CANCEL instead; this handler sits between the codec
  * and the multiplexer so the client learns what was wrong (RFC 9113 section 8.1.1).
+ *
+ * <p>It also drops frames of types Portico does not know (RFC 9113 section 5.5: they are
+ * ignored). The multiplexer would queue them on their stream's channel, where nobody asks for
+ * them: they are not flow-controlled, so a client could pile them up on a stream whose body is
+ * not being read, and a stream's channel does not close while frames wait unread on it.
  */
 @ChannelHandler.Sharable
 final class Http2StreamErrors extends ChannelInboundHandlerAdapter {
@@ -20,6 +26,15 @@ final class Http2StreamErrors extends ChannelInboundHandlerAdapter {
 
     Http2StreamErrors(Http2Counters counters) {
         this.counters = counters;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof Http2UnknownFrame unknown) {
+            unknown.release();
+            return;
+        }
+        ctx.fireChannelRead(msg);
     }
 
     @Override

@@ -285,4 +285,36 @@ class Http2AbuseTest {
             assertThat(h2.response(3).text()).isEqualTo("hello from abuse");
         }
     }
+
+    /**
+     * Frames of an unknown type are ignored (RFC 9113 section 5.5), and that includes the stream's
+     * idle clock: a client sending them on a stream stuck at a zero window does not keep it open.
+     */
+    @Test
+    void framesOfUnknownTypesDoNotKeepAStuckStreamFromItsIdleTimeout() throws Exception {
+        long before = counters().get(Reason.STREAM_IDLE_TIMEOUT);
+        try (RawH2 h2 = new RawH2(portico.port(), RawH2.setting(0x4, 0))) {
+            h2.headers(1, RawH2.get("/download/100000"), true);
+            int[] reset = {-1};
+            // An unknown frame every 200 ms (five per stream_idle_timeout), each seen by Portico
+            // once the PING behind it is answered, until the stream is reset.
+            await().pollInterval(Duration.ofMillis(200)).atMost(Duration.ofSeconds(8)).until(() -> {
+                h2.frame(0x21, 0, 1, new byte[] {1, 2, 3});
+                h2.frame(RawH2.PING, 0, 0, new byte[8]);
+                RawH2.Frame f;
+                do {
+                    f = h2.next();
+                    assertThat(f).as("connection open").isNotNull();
+                    if (f.type() == RawH2.HEADERS) {
+                        h2.headersOf(f);
+                    } else if (f.type() == RawH2.RST_STREAM && f.stream() == 1) {
+                        reset[0] = f.errorCode();
+                    }
+                } while (f.type() != RawH2.PING || (f.flags() & RawH2.ACK) == 0);
+                return reset[0] >= 0;
+            });
+            assertThat(reset[0]).isEqualTo(CANCEL);
+            assertThat(counters().get(Reason.STREAM_IDLE_TIMEOUT)).isEqualTo(before + 1);
+        }
+    }
 }
