@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -16,8 +17,8 @@ import java.time.Duration;
 import java.util.function.Supplier;
 
 /**
- * Turns a client connection into an HTTP/2 one: the frame codec, the stream multiplexer and the
- * {@link Http2ConnectionGuard}; every stream becomes a child channel with AUTO_READ off, the
+ * Turns a client connection into an HTTP/2 one: the frame codec (with a {@link SmallWriteCoalescer}
+ * under it), the stream multiplexer and the {@link Http2ConnectionGuard}; every stream becomes a child channel with AUTO_READ off, the
  * {@link Http2StreamBridge} and the exchange handler {@code exchanges} supplies (stream idle
  * checks come from the guard's sweep).
  */
@@ -65,6 +66,7 @@ public final class Http2Frontend {
     /** Appends the HTTP/2 handlers to a connection whose HTTP/1 handlers are gone (ALPN h2, prior knowledge). */
     public void install(ChannelPipeline pipeline) {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
+        pipeline.addLast("h2-coalesce", new SmallWriteCoalescer());
         pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0, refusedStreams));
         pipeline.addLast("h2-errors", new Http2StreamErrors(counters));
         pipeline.addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer(guard)));
@@ -76,7 +78,17 @@ public final class Http2Frontend {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
         Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0, refusedStreams);
         return new Http2ServerUpgradeCodec(codec, new Http2StreamErrors(counters),
-                new Http2MultiplexHandler(new StreamInitializer(guard)), guard);
+                new Http2MultiplexHandler(new StreamInitializer(guard)), guard) {
+            @Override
+            public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest upgradeRequest) {
+                super.upgradeTo(ctx, upgradeRequest);
+                ChannelHandlerContext codecContext = ctx.pipeline().context(codec);
+                if (codecContext != null) {
+                    // Under the codec, as install() puts it; what the codec wrote so far is already on its way.
+                    ctx.pipeline().addBefore(codecContext.name(), "h2-coalesce", new SmallWriteCoalescer());
+                }
+            }
+        };
     }
 
     /**

@@ -1,0 +1,132 @@
+package io.portico.server.http2;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SmallWriteCoalescerTest {
+
+    static ByteBuf text(String s) {
+        return Unpooled.copiedBuffer(s, StandardCharsets.US_ASCII);
+    }
+
+    /** Everything the channel wrote to its "socket", as text, one entry per buffer. */
+    static List<String> written(EmbeddedChannel ch) {
+        List<String> out = new ArrayList<>();
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            out.add(b.toString(StandardCharsets.US_ASCII));
+            b.release();
+        }
+        return out;
+    }
+
+    @Test
+    void smallWritesLeaveAsOneBufferAtTheFlushInOrder() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmallWriteCoalescer());
+        ch.write(text("head"));
+        ch.write(text("-block"));
+        ch.write(text("-data"));
+        assertThat(written(ch)).as("nothing before the flush").isEmpty();
+        ch.flush();
+        assertThat(written(ch)).containsExactly("head-block-data");
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void aLargeBufferGoesOnAsItIsAfterWhatWasGatheredBeforeIt() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmallWriteCoalescer());
+        String large = "x".repeat(SmallWriteCoalescer.SMALL_BYTES + 1);
+        ch.write(text("a"));
+        ch.write(text("b"));
+        ch.write(text(large));
+        ch.write(text("c"));
+        ch.flush();
+        assertThat(written(ch)).containsExactly("ab", large, "c");
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void aFullGatheringBufferIsHandedOnAndANewOneStarted() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmallWriteCoalescer());
+        String chunk = "y".repeat(SmallWriteCoalescer.SMALL_BYTES);
+        int perBuffer = SmallWriteCoalescer.GATHER_BYTES / chunk.length();
+        for (int i = 0; i < perBuffer + 1; i++) {
+            ch.write(text(chunk));
+        }
+        ch.flush();
+        List<String> out = written(ch);
+        assertThat(out).hasSize(2);
+        assertThat(out.get(0)).hasSize(perBuffer * chunk.length());
+        assertThat(out.get(1)).isEqualTo(chunk);
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void promisesCompleteWithTheWriteTheirBytesWentOutIn() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmallWriteCoalescer());
+        ChannelFuture first = ch.write(text("one"));
+        ChannelFuture second = ch.write(text("two"), ch.voidPromise());
+        ChannelFuture third = ch.write(text("three"));
+        assertThat(first.isDone()).as("not written before the flush").isFalse();
+        assertThat(third.isDone()).isFalse();
+        ch.flush();
+        assertThat(first.isSuccess()).isTrue();
+        assertThat(third.isSuccess()).isTrue();
+        assertThat(second.isVoid()).isTrue();
+        assertThat(written(ch)).containsExactly("onetwothree");
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void aFailedWriteFailsEveryPromiseGatheredIntoIt() {
+        IOException broken = new IOException("broken pipe");
+        EmbeddedChannel ch = new EmbeddedChannel(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                ((ByteBuf) msg).release();
+                promise.setFailure(broken);
+            }
+        }, new SmallWriteCoalescer());
+        ChannelFuture first = ch.write(text("one"));
+        ChannelFuture second = ch.write(text("two"));
+        ch.flush();
+        assertThat(first.cause()).isSameAs(broken);
+        assertThat(second.cause()).isSameAs(broken);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void whatIsGatheredWhenTheChannelClosesLeavesBeforeTheClose() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmallWriteCoalescer());
+        ChannelFuture goAway = ch.write(text("goaway"));
+        ch.close();
+        assertThat(goAway.isSuccess()).isTrue();
+        assertThat(written(ch)).containsExactly("goaway");
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void buffersGatheredAfterTheCloseAreReleasedAndTheirPromisesFailed() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmallWriteCoalescer());
+        ch.close();
+        ByteBuf late = text("late");
+        ChannelFuture f = ch.write(late);
+        ch.flush();
+        assertThat(f.isSuccess()).isFalse();
+        assertThat(late.refCnt()).isZero();
+        assertThat(ch.finish()).isFalse();
+    }
+}
