@@ -1,5 +1,6 @@
 package io.portico.server.http2;
 
+import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
@@ -71,6 +72,71 @@ class SmallWriteCoalescerTest {
         assertThat(out).hasSize(2);
         assertThat(out.get(0)).hasSize(perBuffer * chunk.length());
         assertThat(out.get(1)).isEqualTo(chunk);
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void aSmallBufferAloneGoesOnAsItIsWithItsOwnPromise() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmallWriteCoalescer());
+        ByteBuf ping = text("ping-ack");
+        ChannelFuture f = ch.writeAndFlush(ping);
+        assertThat(f.isSuccess()).isTrue();
+        ByteBuf out = ch.readOutbound();
+        assertThat(out).as("not copied").isSameAs(ping);
+        out.release();
+        assertThat(ch.finish()).isFalse();
+    }
+
+    /**
+     * The outbound buffer counts a buffer by its readable bytes: a gathering buffer must not hold
+     * much more memory than that, or a client that stops reading could pin 16 KiB per counted
+     * handful of bytes.
+     */
+    @Test
+    void aGatheringBufferHoldsAtMostTwiceWhatItCarries() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmallWriteCoalescer());
+        for (int writes : new int[] {2, 3, 20, 100, 700}) {
+            for (int i = 0; i < writes; i++) {
+                ch.write(text("0123456789abcdef0"));
+            }
+            ch.flush();
+            ByteBuf out;
+            while ((out = ch.readOutbound()) != null) {
+                assertThat(out.capacity()).as("%d writes of 17 bytes", writes)
+                        .isLessThanOrEqualTo(Math.max(SmallWriteCoalescer.FIRST_CAPACITY, 2 * out.readableBytes()));
+                out.release();
+            }
+        }
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void aWriteThatCannotBeGatheredFailsAloneAndLeaksNothing() {
+        EmbeddedChannel ch = new EmbeddedChannel(new SmallWriteCoalescer());
+        ch.config().setAllocator(new AbstractByteBufAllocator(false) {
+            @Override
+            protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+                return Unpooled.buffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+                throw new OutOfMemoryError("direct memory");
+            }
+
+            @Override
+            public boolean isDirectBufferPooled() {
+                return false;
+            }
+        });
+        ChannelFuture first = ch.write(text("first"));
+        ByteBuf second = text("second");
+        ChannelFuture failed = ch.write(second);
+        assertThat(failed.cause()).isInstanceOf(OutOfMemoryError.class);
+        assertThat(second.refCnt()).isZero();
+        ch.flush();
+        assertThat(first.isSuccess()).isTrue();
+        assertThat(written(ch)).containsExactly("first");
         assertThat(ch.finish()).isFalse();
     }
 
