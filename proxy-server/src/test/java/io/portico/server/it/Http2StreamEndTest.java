@@ -123,6 +123,40 @@ class Http2StreamEndTest {
         }
     }
 
+    /** An upload whose END_STREAM comes on its trailers, and one whose END_STREAM comes on its last DATA. */
+    @Test
+    void uploadsEndedByTrailersOrByTheirLastDataEndTheirStreams() throws Exception {
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.request("POST", "/upload"), false);
+            h2.data(1, new byte[100], false);
+            h2.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().add("x-checksum", "abc"), true);
+            RawH2.Response first = h2.response(1);
+            assertThat(first.status()).isEqualTo("200");
+            assertThat(first.text()).isEqualTo("received 100 trailers [x-checksum]");
+
+            h2.headers(3, RawH2.request("POST", "/upload").add("content-length", "200"), false);
+            h2.data(3, new byte[200], true);
+            RawH2.Response second = h2.response(3);
+            assertThat(second.status()).isEqualTo("200");
+            assertThat(second.text()).startsWith("received 200");
+            closesWhenIdle(h2, 3);
+        }
+    }
+
+    /** A client that resets its stream while the exchange waits for the origin: the stream ends at once. */
+    @Test
+    void aStreamTheClientResetsWhileItsOriginThinksDoesNotHoldTheConnection() throws Exception {
+        int heldBefore = origin.held.get();
+        try (RawH2 h2 = new RawH2(portico.port())) {
+            h2.headers(1, RawH2.get("/held"), true);
+            await().atMost(Duration.ofSeconds(5)).until(() -> origin.held.get() == heldBefore + 1);
+            h2.rst(1, 0x8);
+            closesWhenIdle(h2, 1);
+        } finally {
+            origin.releaseHeld();
+        }
+    }
+
     /** The common case stays as it was: a GET answered, the next stream on the same connection served. */
     @Test
     void streamsAfterAnsweredOnesAreServed() throws Exception {
