@@ -6,7 +6,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
-import io.netty.handler.codec.http2.Http2UnknownFrame;
 
 /**
  * Answers a stream error the codec found in a request (content-length against DATA, a forbidden
@@ -14,10 +13,7 @@ import io.netty.handler.codec.http2.Http2UnknownFrame;
  * stream's child channel, which would close with CANCEL instead; this handler sits between the codec
  * and the multiplexer so the client learns what was wrong (RFC 9113 section 8.1.1).
  *
- * <p>It also drops frames of types Portico does not know (RFC 9113 section 5.5: they are
- * ignored). The multiplexer would queue them on their stream's channel, where nobody asks for
- * them: they are not flow-controlled, so a client could pile them up on a stream whose body is
- * not being read, and a stream's channel does not close while frames wait unread on it.
+ * <p>It also drops frames of types Portico does not know, as {@link UnknownFrames} explains.
  */
 @ChannelHandler.Sharable
 final class Http2StreamErrors extends ChannelInboundHandlerAdapter {
@@ -30,11 +26,9 @@ final class Http2StreamErrors extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof Http2UnknownFrame unknown) {
-            unknown.release();
-            return;
+        if (!UnknownFrames.dropped(msg)) {
+            ctx.fireChannelRead(msg);
         }
-        ctx.fireChannelRead(msg);
     }
 
     @Override

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.portico.server.http2.UnknownFrames;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.server.config.Http2UpstreamConfig;
@@ -56,6 +57,7 @@ final class Http2ConnectionInitializer extends ChannelInitializer<Channel> {
         connection.codec(codec);
         ch.pipeline()
                 .addLast("h2", codec)
+                .addLast("h2-unknown", UnknownFrames.INSTANCE)
                 .addLast("mux", new Http2MultiplexHandler(NoPushedStreams.INSTANCE))
                 .addLast("upstream", connection);
     }

@@ -13,6 +13,8 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2UnknownFrame;
+import io.netty.handler.codec.http2.Http2Flags;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
@@ -273,6 +275,14 @@ public final class H2TestOrigin implements AutoCloseable {
                 Http2Headers h = new DefaultHttp2Headers().status("200").setLong("content-length", toSend);
                 ctx.write(new DefaultHttp2HeadersFrame(h, toSend == 0));
                 pump(ctx);
+            } else if (path.equals("/unknown-frames")) {
+                // Frames of an unknown type on the stream, before and inside the response (RFC 9113 section 5.5).
+                for (int i = 0; i < 50; i++) {
+                    ctx.write(new DefaultHttp2UnknownFrame((byte) 0x21, new Http2Flags(), ctx.alloc().buffer(1024).writeZero(1024)));
+                }
+                ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")));
+                ctx.write(new DefaultHttp2UnknownFrame((byte) 0x22, new Http2Flags(), ctx.alloc().buffer(8).writeZero(8)));
+                ctx.writeAndFlush(new DefaultHttp2DataFrame(text(ctx, "past unknown frames"), true));
             } else if (path.equals("/trailers")) {
                 ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")));
                 ctx.write(new DefaultHttp2DataFrame(text(ctx, "body before trailers"), false));

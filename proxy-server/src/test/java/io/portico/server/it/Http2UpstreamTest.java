@@ -272,6 +272,21 @@ class Http2UpstreamTest {
         }
     }
 
+    /** Frames of unknown types from a backend are ignored (RFC 9113 section 5.5); the connection goes on. */
+    @Test
+    void framesOfUnknownTypesFromTheBackendAreIgnored() throws Exception {
+        try (H2TestOrigin origin = H2TestOrigin.cleartext("unknown", 100);
+             PorticoHarness p = portico(origin.port(), H2C);
+             RawHttp raw = new RawHttp(p.port())) {
+            RawHttp.Response r = raw.send("GET /unknown-frames HTTP/1.1\r\nHost: a\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).isEqualTo("past unknown frames");
+            RawHttp.Response next = raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n").read();
+            assertThat(next.text()).isEqualTo("hello from unknown");
+            assertThat(origin.connections.get()).isEqualTo(1);
+        }
+    }
+
     @Test
     void earlyHintsReachTheClientBeforeTheResponse() throws Exception {
         try (H2TestOrigin origin = H2TestOrigin.cleartext("hints", 100);
