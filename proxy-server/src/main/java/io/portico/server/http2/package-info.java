@@ -11,7 +11,8 @@
  * <p>A stream's channel ends without the exchange closing it: once the client's END_STREAM is in,
  * the bridge keeps a read pending, so Netty closes the channel as soon as the response's
  * END_STREAM is out; a stream the client had not ended is reset (NO_ERROR) after the response and
- * closed by the bridge. Frames of unknown types are dropped before they reach any stream.
+ * closed by the bridge. Frames of unknown types are dropped before they reach any stream
+ * ({@link io.portico.server.http2.UnknownFrames}, also on connections to HTTP/2 backends).
  *
  * <pre>
  * flow control, request direction:  client DATA → child inbound queue (window not yet returned)
