@@ -1,6 +1,11 @@
 package io.portico.server.http2;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelConfig;
+import io.netty.channel.RecvByteBufAllocator;
+import io.netty.util.UncheckedBooleanSupplier;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
@@ -111,6 +116,7 @@ public final class Http2Frontend {
             try {
                 // A stream's window opens only as its exchange reads (see package-info).
                 ch.config().setAutoRead(false);
+                ch.config().setRecvByteBufAllocator(StreamReads.ALLOCATOR);
                 guard.streamOpened(ch);
                 ChannelPipeline p = ctx.pipeline();
                 p.replace(this, "h2-bridge", new Http2StreamBridge(counters, guard, bodyTimeoutNanos, minBodyRate));
@@ -120,6 +126,69 @@ public final class Http2Frontend {
                 ch.close();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * How a stream's channel paces its reads: one frame per read, as Netty's default handle does
+     * on a channel with AUTO_READ off (its {@code continueReading} starts with
+     * {@code config.isAutoRead()}), but without a handle and a size calculator of its own per
+     * stream. A stream's channel allocates nothing with it: the frames come decoded.
+     */
+    @SuppressWarnings("deprecation") // ExtendedHandle extends the deprecated Handle
+    private static final class StreamReads implements RecvByteBufAllocator.ExtendedHandle {
+
+        static final StreamReads HANDLE = new StreamReads();
+        static final RecvByteBufAllocator ALLOCATOR = () -> HANDLE;
+
+        @Override
+        public ByteBuf allocate(ByteBufAllocator alloc) {
+            return alloc.ioBuffer(guess());
+        }
+
+        @Override
+        public int guess() {
+            return 1024;
+        }
+
+        @Override
+        public void reset(ChannelConfig config) {
+        }
+
+        @Override
+        public void incMessagesRead(int numMessages) {
+        }
+
+        @Override
+        public void lastBytesRead(int bytes) {
+        }
+
+        @Override
+        public int lastBytesRead() {
+            return 0;
+        }
+
+        @Override
+        public void attemptedBytesRead(int bytes) {
+        }
+
+        @Override
+        public int attemptedBytesRead() {
+            return 0;
+        }
+
+        @Override
+        public boolean continueReading() {
+            return false;
+        }
+
+        @Override
+        public boolean continueReading(UncheckedBooleanSupplier maybeMoreDataSupplier) {
+            return false;
+        }
+
+        @Override
+        public void readComplete() {
         }
     }
 

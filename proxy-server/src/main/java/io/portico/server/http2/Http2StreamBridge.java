@@ -81,7 +81,10 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private final long bodyTimeoutNanos;
     private final long minBodyRate;
     private ChannelHandlerContext ctx;
-    /** The body's clock (body_timeout), running while the exchange asks for DATA that does not come. */
+    /**
+     * The body's clock (body_timeout), running while the exchange asks for DATA that does not
+     * come; made only for a request with a body (most have none), else null.
+     */
     private StreamDeadlines deadlines;
     /** When a frame last came in or a message went out, for the connection's stall sweep. */
     private long lastActivity;
@@ -125,19 +128,17 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         lastActivity = System.nanoTime();
-        // The codec opens a stream with its head complete: only the body's clock is left to run.
-        deadlines = new StreamDeadlines(ctx, this, bodyTimeoutNanos, minBodyRate);
         guard.track(this);
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        deadlines.stop();
+        stopDeadlines();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        deadlines.stop();
+        stopDeadlines();
         guard.untrack(this);
         ctx.fireChannelInactive();
     }
@@ -229,7 +230,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         if (webSocketPending) {
             // No HTTP body follows: the stream's DATA is the WebSocket once the upstream said 101.
             requestEnded = true;
-            deadlines.stop();
+            stopDeadlines();
             ctx.fireChannelRead(request);
             ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
             return;
@@ -248,6 +249,8 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
             // The body's length is unknown: it goes to an HTTP/1.1 upstream chunked.
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
+        // The codec opens a stream with its head complete: only the body's clock is left to run.
+        deadlines = new StreamDeadlines(ctx, this, bodyTimeoutNanos, minBodyRate);
         ctx.fireChannelRead(request);
     }
 
@@ -288,11 +291,17 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         ctx.fireChannelRead(last);
     }
 
+    private void stopDeadlines() {
+        if (deadlines != null) {
+            deadlines.stop();
+        }
+    }
+
     /** The request is whole, END_STREAM included: keep a read pending from now on (see {@link #clientEnded}). */
     private void requestWhole(ChannelHandlerContext ctx) {
         requestEnded = true;
         clientEnded = true;
-        deadlines.stop();
+        stopDeadlines();
         ctx.read();
     }
 
@@ -312,7 +321,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
             // not a malformed request: the stream is reset, nothing more is logged for it.
             if (e.error() == Http2Error.PROTOCOL_ERROR && !reset && !clientEnded && !responseEnded) {
                 reset = true;
-                deadlines.stop();
+                stopDeadlines();
                 ctx.fireUserEventTriggered(MalformedStream.of(MALFORMED, null));
             }
             return;
@@ -328,7 +337,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
      */
     private void malformed(ChannelHandlerContext ctx, Http2Headers fields) {
         reset = true;
-        deadlines.stop();
+        stopDeadlines();
         counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
         ctx.fireUserEventTriggered(MalformedStream.of(MALFORMED, fields));
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(ChannelFutureListener.CLOSE);
@@ -339,7 +348,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     /** The exchange asks for bytes: while the body is due, body_timeout runs from here. */
     @Override
     public void read(ChannelHandlerContext ctx) {
-        if (requestSeen && !requestEnded && !reset && !faulted) {
+        if (requestSeen && !requestEnded && !reset && !faulted && deadlines != null) {
             deadlines.readRequested();
         }
         ctx.read();
@@ -499,7 +508,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         boolean stopClient = !reset;
         reset = true;
-        deadlines.stop();
+        stopDeadlines();
         ChannelPromise p = promise.unvoid();
         p.addListener(f -> {
             if (stopClient && f.isSuccess()) {
