@@ -4,18 +4,18 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
-import io.netty.channel.RecvByteBufAllocator;
-import io.netty.util.UncheckedBooleanSupplier;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.UncheckedBooleanSupplier;
 import io.portico.server.config.Http2ListenerConfig;
 
 import java.time.Duration;
@@ -23,9 +23,9 @@ import java.util.function.Supplier;
 
 /**
  * Turns a client connection into an HTTP/2 one: the frame codec (with a {@link SmallWriteCoalescer}
- * under it), the stream multiplexer and the {@link Http2ConnectionGuard}; every stream becomes a child channel with AUTO_READ off, the
- * {@link Http2StreamBridge} and the exchange handler {@code exchanges} supplies (stream idle
- * checks come from the guard's sweep).
+ * under it), the stream multiplexer and the {@link Http2ConnectionGuard}; every stream becomes a
+ * child channel with AUTO_READ off, the {@link Http2StreamBridge} and the exchange handler
+ * {@code exchanges} supplies (stream idle checks come from the guard's sweep).
  */
 public final class Http2Frontend {
 
