@@ -23,6 +23,8 @@ public final class HopByHopHeaders {
     public static final int KEEP_ALIVE = 2;
     /** {@code Connection} named {@code upgrade}. */
     public static final int UPGRADE = 4;
+    /** {@code Connection} named something else (a field to drop with it); never returned by {@link #strip}. */
+    private static final int OTHER = 8;
 
     // Own constants because Netty 4.2 deprecates its own for these two names.
     private static final AsciiString KEEP_ALIVE_HEADER = AsciiString.cached("keep-alive");
@@ -64,34 +66,11 @@ public final class HopByHopHeaders {
      *         and {@link #UPGRADE}
      */
     public static int strip(HttpHeaders headers) {
-        int seen = 0;
-        List<CharSequence> nominated = null;
-        if (headers.contains(HttpHeaderNames.CONNECTION)) {
-            Iterator<? extends CharSequence> values = headers.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
-            while (values.hasNext()) {
-                CharSequence value = values.next();
-                int length = value.length();
-                int start = 0;
-                while (start <= length) {
-                    int end = indexOfComma(value, start, length);
-                    int from = skipOws(value, start, end);
-                    int to = trimOws(value, from, end);
-                    if (to > from) {
-                        int option = option(value, from, to);
-                        if (option != 0) {
-                            seen |= option;
-                        } else if (!neverNominated(value, from, to)) {
-                            if (nominated == null) {
-                                nominated = new ArrayList<>(2);
-                            }
-                            nominated.add(value.subSequence(from, to));
-                        }
-                    }
-                    start = end + 1;
-                }
-            }
-        }
-        if (nominated != null) {
+        int seen = options(headers, null);
+        if ((seen & OTHER) != 0) {
+            // Rare: a field named as an option goes too. A second pass collects the names.
+            List<CharSequence> nominated = new ArrayList<>(2);
+            options(headers, nominated);
             for (int i = 0; i < nominated.size(); i++) {
                 headers.remove(nominated.get(i));
             }
@@ -99,7 +78,7 @@ public final class HopByHopHeaders {
         for (AsciiString name : ALWAYS_REMOVED) {
             headers.remove(name);
         }
-        return seen;
+        return seen & ~OTHER;
     }
 
     /**
@@ -108,9 +87,19 @@ public final class HopByHopHeaders {
      * or copying anything.
      */
     public static boolean namesOtherOptions(HttpHeaders headers) {
+        return (options(headers, null) & (UPGRADE | OTHER)) != 0;
+    }
+
+    /**
+     * The options of every {@code Connection} field, as a bit set of {@link #CLOSE},
+     * {@link #KEEP_ALIVE}, {@link #UPGRADE} and {@link #OTHER} (any other name); each other name
+     * that may be nominated is added to {@code nominated} when it is not null.
+     */
+    private static int options(HttpHeaders headers, List<CharSequence> nominated) {
         if (!headers.contains(HttpHeaderNames.CONNECTION)) {
-            return false;
+            return 0;
         }
+        int seen = 0;
         Iterator<? extends CharSequence> values = headers.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
         while (values.hasNext()) {
             CharSequence value = values.next();
@@ -120,14 +109,17 @@ public final class HopByHopHeaders {
                 int end = indexOfComma(value, start, length);
                 int from = skipOws(value, start, end);
                 int to = trimOws(value, from, end);
-                if (to > from && !matches(value, from, to, HttpHeaderValues.CLOSE)
-                        && !matches(value, from, to, HttpHeaderValues.KEEP_ALIVE)) {
-                    return true;
+                if (to > from) {
+                    int option = option(value, from, to);
+                    seen |= option;
+                    if (option == OTHER && nominated != null && !neverNominated(value, from, to)) {
+                        nominated.add(value.subSequence(from, to));
+                    }
                 }
                 start = end + 1;
             }
         }
-        return false;
+        return seen;
     }
 
     private static int option(CharSequence value, int from, int to) {
@@ -140,7 +132,7 @@ public final class HopByHopHeaders {
         if (matches(value, from, to, HttpHeaderValues.UPGRADE)) {
             return UPGRADE;
         }
-        return 0;
+        return OTHER;
     }
 
     private static boolean neverNominated(CharSequence value, int from, int to) {

@@ -98,8 +98,6 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
      * and {@link Http2StreamErrors} drops frames of unknown types before they reach any stream.)
      */
     private boolean clientEnded;
-    /** The response's last frame was written: a write failing now is no fault of the request. */
-    private boolean responseEnded;
     private long declaredLength = -1;
     private long received;
     private boolean informational;
@@ -316,10 +314,11 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof Http2Exception e) {
-            // Once the request is whole or the response's end was written, a PROTOCOL_ERROR is the
-            // failure of a write (say, trailers over the client's SETTINGS_MAX_HEADER_LIST_SIZE),
-            // not a malformed request: the stream is reset, nothing more is logged for it.
-            if (e.error() == Http2Error.PROTOCOL_ERROR && !reset && !clientEnded && !responseEnded) {
+            // Once the request is whole (or the response's end was written, which marks a stream
+            // the client had not ended as reset), a PROTOCOL_ERROR is the failure of a write (say,
+            // trailers over the client's SETTINGS_MAX_HEADER_LIST_SIZE), not a malformed request:
+            // the stream is reset, nothing more is logged for it.
+            if (e.error() == Http2Error.PROTOCOL_ERROR && !reset && !clientEnded) {
                 reset = true;
                 stopDeadlines();
                 ctx.fireUserEventTriggered(MalformedStream.of(MALFORMED, null));
@@ -502,7 +501,6 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
      * would send; then the channel is closed, with whatever unread frames are queued on it.
      */
     private ChannelPromise endOfResponse(ChannelHandlerContext ctx, ChannelPromise promise) {
-        responseEnded = true;
         if (clientEnded) {
             return promise;
         }

@@ -49,10 +49,11 @@ public final class ResponseFields {
         AsciiString.cached("cache-status"), AsciiString.cached("x-cache"), AsciiString.cached("server-timing"),
         AsciiString.cached("referrer-policy"), AsciiString.cached("x-xss-protection"),
     };
-    /** {@link #COMMON} by case-insensitive hash, open addressing. */
+    /** {@link #COMMON} and {@link #DROPPED} by case-insensitive hash, open addressing. */
     private static final AsciiString[] TABLE = new AsciiString[256];
 
     private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+    /** Connection-specific names, each the very instance {@link #lowerCase} returns for it (see the static block). */
     private static final AsciiString[] DROPPED = {
         HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TRANSFER_ENCODING,
         HttpHeaderNames.UPGRADE, HttpHeaderNames.HOST, HttpHeaderNames.TE,
@@ -62,12 +63,37 @@ public final class ResponseFields {
 
     static {
         for (AsciiString name : COMMON) {
-            int i = name.hashCode() & (TABLE.length - 1);
-            while (TABLE[i] != null) {
-                i = (i + 1) & (TABLE.length - 1);
-            }
-            TABLE[i] = name;
+            insert(name);
         }
+        for (int i = 0; i < DROPPED.length; i++) {
+            AsciiString known = find(DROPPED[i]);
+            if (known == null) {
+                insert(DROPPED[i]);
+            } else {
+                DROPPED[i] = known;
+            }
+        }
+    }
+
+    private static void insert(AsciiString name) {
+        int i = name.hashCode() & (TABLE.length - 1);
+        while (TABLE[i] != null) {
+            i = (i + 1) & (TABLE.length - 1);
+        }
+        TABLE[i] = name;
+    }
+
+    /** The table's instance of {@code name}, compared without case, or null. */
+    private static AsciiString find(CharSequence name) {
+        int i = AsciiString.hashCode(name) & (TABLE.length - 1);
+        AsciiString known;
+        while ((known = TABLE[i]) != null) {
+            if (known.contentEqualsIgnoreCase(name)) {
+                return known;
+            }
+            i = (i + 1) & (TABLE.length - 1);
+        }
+        return null;
     }
 
     private ResponseFields() {
@@ -91,7 +117,7 @@ public final class ResponseFields {
 
     /** Adds {@code in}'s fields to {@code out}, names in lower case, connection-specific fields left out. */
     public static void copy(HttpHeaders in, Headers<CharSequence, CharSequence, ?> out) {
-        if (nominatesFields(in)) {
+        if (HopByHopHeaders.namesOtherOptions(in)) {
             // Rare: Netty's conversion also drops the fields the Connection field names.
             for (Map.Entry<CharSequence, CharSequence> field : HttpConversionUtil.toHttp2Headers(in, false)) {
                 out.add(field.getKey(), field.getValue());
@@ -108,31 +134,16 @@ public final class ResponseFields {
         }
     }
 
-    /**
-     * Whether a {@code Connection} field names an option other than {@code close} and
-     * {@code keep-alive}: a field that must be dropped with it, which {@link #copy} leaves to Netty.
-     */
-    static boolean nominatesFields(HttpHeaders in) {
-        return HopByHopHeaders.namesOtherOptions(in);
-    }
-
     /** {@code name} in lower case: a shared constant for a common name, else a copy only if needed. */
     static AsciiString lowerCase(CharSequence name) {
-        int hash = AsciiString.hashCode(name);
-        int i = hash & (TABLE.length - 1);
-        AsciiString known;
-        while ((known = TABLE[i]) != null) {
-            if (known.contentEqualsIgnoreCase(name)) {
-                return known;
-            }
-            i = (i + 1) & (TABLE.length - 1);
-        }
-        return AsciiString.of(name).toLowerCase();
+        AsciiString known = find(name);
+        return known != null ? known : AsciiString.of(name).toLowerCase();
     }
 
+    /** Whether {@code name}, as {@link #lowerCase} returned it, is connection-specific: every such name is in the table. */
     private static boolean dropped(AsciiString name) {
         for (AsciiString d : DROPPED) {
-            if (d.contentEquals(name)) {
+            if (d == name) {
                 return true;
             }
         }

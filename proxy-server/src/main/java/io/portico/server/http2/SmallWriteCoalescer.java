@@ -12,9 +12,9 @@ import java.util.Arrays;
 
 /**
  * Sits under the HTTP/2 codec and copies the small buffers it writes into one buffer per pass,
- * handed on at the flush (a small buffer that stays alone goes on as it is). Netty's frame writer writes every frame as two or more buffers (a
- * 9-byte frame header and its payload, for HEADERS a slice of the HPACK block), so a 6-byte
- * response is four buffers: each an entry of the channel's outbound buffer with its promise,
+ * handed on at the flush (a small buffer that stays alone goes on as it is). Netty's frame writer
+ * writes every frame as two or more buffers (a 9-byte frame header and its payload, for HEADERS a
+ * slice of the HPACK block), so a 6-byte response is four buffers: each an entry of the channel's outbound buffer with its promise,
  * pending-bytes accounting and, for TLS, an entry of the SSL handler's queue, and an iovec of the
  * socket write. Copying a few dozen bytes costs less than that.
  *
@@ -41,10 +41,9 @@ final class SmallWriteCoalescer extends ChannelOutboundHandlerAdapter {
      */
     static final int FIRST_CAPACITY = 256;
 
-    /** What waits for the next hand-on: one small buffer as it came ({@link #lone}), or a gathering buffer. */
+    /** What waits for the next hand-on: one small buffer as it came, or a gathering buffer. */
     private ByteBuf gathered;
-    /** {@link #gathered} is a single buffer as the codec wrote it, with {@link #lonePromise}. */
-    private boolean lone;
+    /** The promise of {@link #gathered} while it is a single buffer as the codec wrote it, else null. */
     private ChannelPromise lonePromise;
     /** The promises of the buffers copied into a gathering buffer (void ones are not kept). */
     private ChannelPromise[] promises = new ChannelPromise[16];
@@ -61,25 +60,22 @@ final class SmallWriteCoalescer extends ChannelOutboundHandlerAdapter {
             // A buffer alone (a frame header before a large payload, one PING ack) goes on as it
             // is: copied only once a second one joins it.
             gathered = buf;
-            lone = true;
             lonePromise = promise;
             return;
         }
         try {
             int n = buf.readableBytes();
-            if (lone) {
+            if (lonePromise != null) {
                 ByteBuf first = gathered;
                 ByteBuf g = ctx.alloc().directBuffer(FIRST_CAPACITY, GATHER_BYTES);
                 g.writeBytes(first, first.readerIndex(), first.readableBytes());
                 gathered = g;
-                lone = false;
                 first.release();
                 keep(lonePromise);
                 lonePromise = null;
             } else if (gathered.maxWritableBytes() < n) {
                 handOn(ctx);
                 gathered = buf;
-                lone = true;
                 lonePromise = promise;
                 return;
             }
@@ -130,11 +126,10 @@ final class SmallWriteCoalescer extends ChannelOutboundHandlerAdapter {
             return;
         }
         gathered = null;
-        if (lone) {
-            lone = false;
-            ChannelPromise p = lonePromise;
+        ChannelPromise lone = lonePromise;
+        if (lone != null) {
             lonePromise = null;
-            ctx.write(buf, p);
+            ctx.write(buf, lone);
             return;
         }
         int n = promiseCount;

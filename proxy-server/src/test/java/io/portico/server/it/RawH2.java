@@ -170,6 +170,27 @@ final class RawH2 implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a PING and reads until its ACK, decoding HEADERS on the way: everything sent before the
+     * PING has then been read by the server. Returns the other frames read; fails when the
+     * connection ends first.
+     */
+    java.util.List<Frame> pingRoundTrip() throws Exception {
+        frame(PING, 0, 0, new byte[8]);
+        java.util.List<Frame> seen = new java.util.ArrayList<>();
+        Frame f;
+        while ((f = next()) != null) {
+            if (f.type() == PING && (f.flags() & ACK) != 0) {
+                return seen;
+            }
+            if (f.type() == HEADERS) {
+                decode(f);
+            }
+            seen.add(f);
+        }
+        throw new AssertionError("connection closed before the PING was answered");
+    }
+
     /** Reads until the server's GOAWAY, and returns it; fails when the connection ends without one. */
     Frame awaitGoAway() throws Exception {
         Frame f;
