@@ -5,12 +5,16 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.portico.server.config.Http2ListenerConfig;
@@ -51,6 +55,11 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     private final int maxStreams;
     private int streamsSeen;
     private ChannelHandlerContext ctx;
+    /** The frame codec's context and encoder, for streams' frames written past their channels (see {@link #codecContext}). */
+    private ChannelHandlerContext codec;
+    private Http2ConnectionEncoder encoder;
+    /** A void promise of the connection whose failure is not fired down the pipeline. */
+    private ChannelPromise quietVoid;
     private boolean flushPending;
     private final Runnable flushTask = this::runPendingFlush;
     private final ArrayList<Http2StreamBridge> streams = new ArrayList<>();
@@ -119,6 +128,36 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         ctx.flush();
     }
 
+    /** Flushes the connection now, from above the codec (so its flow controller writes what it holds). */
+    void flush() {
+        ctx.flush();
+    }
+
+    /**
+     * The frame codec's context, for a stream that writes its frames to {@link #encoder()} itself,
+     * past its channel's write path; null when the guard is not in the pipeline yet (an
+     * {@code Upgrade: h2c} answered at once) or the codec is gone. Frames written so reach the
+     * socket with the connection's {@link #flush()}, not the stream channel's.
+     */
+    ChannelHandlerContext codecContext() {
+        ChannelHandlerContext c = codec;
+        return c != null && !c.isRemoved() ? c : null;
+    }
+
+    Http2ConnectionEncoder encoder() {
+        return encoder;
+    }
+
+    /**
+     * A void promise for frames written through {@link #codecContext()} that nobody waits for. A
+     * failure is not fired down the connection's pipeline, where a stream's failed write would be
+     * taken for the connection's error; the codec resets a stream whose frame it could not write,
+     * and a connection that failed closes with its streams.
+     */
+    ChannelPromise quietVoidPromise() {
+        return quietVoid;
+    }
+
     private void sweep() {
         long now = System.nanoTime();
         // Backwards: a stream the check resets leaves the list on the way.
@@ -155,6 +194,12 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         this.ctx = ctx;
         counters.connectionOpened();
         Channel ch = ctx.channel();
+        ChannelHandlerContext codecCtx = ctx.pipeline().context(Http2FrameCodec.class);
+        if (codecCtx != null) {
+            codec = codecCtx;
+            encoder = ((Http2FrameCodec) codecCtx.handler()).encoder();
+            quietVoid = new VoidChannelPromise(ch, false);
+        }
         // HTTP/2 frames are read as they come: flow control is per stream (see the child channels).
         ch.config().setAutoRead(true);
         int extra = config.connectionWindowSize().intBytes() - Http2CodecUtil.DEFAULT_WINDOW_SIZE;

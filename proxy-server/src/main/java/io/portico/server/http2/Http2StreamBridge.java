@@ -28,6 +28,7 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
@@ -36,6 +37,7 @@ import io.portico.server.http1.MalformedStream;
 import io.portico.server.http1.StreamDeadlines;
 import io.portico.websocket.HalfClose;
 
+import java.nio.channels.ClosedChannelException;
 import java.util.function.Function;
 
 /**
@@ -81,6 +83,10 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private final long bodyTimeoutNanos;
     private final long minBodyRate;
     private ChannelHandlerContext ctx;
+    /** The stream's id, for its frames written straight to the connection's encoder. */
+    private int streamId;
+    /** Frames went straight to the encoder since the last flush: the connection must be flushed, not this channel. */
+    private boolean unflushedDirect;
     /**
      * The body's clock (body_timeout), running while the exchange asks for DATA that does not
      * come; made only for a request with a body (most have none), else null.
@@ -125,6 +131,9 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        if (ctx.channel() instanceof Http2StreamChannel stream) {
+            streamId = stream.stream().id();
+        }
         lastActivity = System.nanoTime();
         guard.track(this);
     }
@@ -397,8 +406,15 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     public void flush(ChannelHandlerContext ctx) {
         long unflushed = unflushedData;
         unflushedData = 0;
+        boolean direct = unflushedDirect;
+        unflushedDirect = false;
         if (tunnel || unflushed >= GATHERED_FLUSH_BYTES || !guard.flushSoon()) {
-            ctx.flush();
+            if (direct) {
+                // (What went through this channel is in the connection's pipeline too.)
+                guard.flush();
+            } else {
+                ctx.flush();
+            }
         }
     }
 
@@ -440,21 +456,21 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
             // 103 Early Hints and friends: a HEADERS frame of their own; their (empty) body parts are dropped.
             informational = !(response instanceof FullHttpResponse);
             ReferenceCountUtil.release(response);
-            ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+            writeHeaders(ctx, headers, false, promise);
             return;
         }
         if (response instanceof FullHttpResponse full) {
             boolean bodyless = !full.content().isReadable() && full.trailingHeaders().isEmpty();
             if (bodyless) {
                 full.release();
-                ctx.write(new DefaultHttp2HeadersFrame(headers, true), endOfResponse(ctx, promise));
+                writeHeaders(ctx, headers, true, endOfResponse(ctx, promise));
                 return;
             }
-            ctx.write(new DefaultHttp2HeadersFrame(headers, false), ctx.voidPromise());
+            writeHeaders(ctx, headers, false, ctx.voidPromise());
             writeContent(ctx, full, promise);
             return;
         }
-        ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+        writeHeaders(ctx, headers, false, promise);
     }
 
     private void writeContent(ChannelHandlerContext ctx, HttpContent content, ChannelPromise promise) {
@@ -478,16 +494,76 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         HttpHeaders trailers = ((LastHttpContent) content).trailingHeaders();
         if (trailers.isEmpty()) {
-            ctx.write(new DefaultHttp2DataFrame(data, true), endOfResponse(ctx, promise));
+            writeLastData(ctx, data, true, endOfResponse(ctx, promise));
             return;
         }
         if (data.isReadable()) {
-            ctx.write(new DefaultHttp2DataFrame(data, false), ctx.voidPromise());
+            writeLastData(ctx, data, false, ctx.voidPromise());
         } else {
             content.release();
         }
-        ctx.write(new DefaultHttp2HeadersFrame(ResponseFields.trailersToHttp2(trailers), true),
-                endOfResponse(ctx, promise));
+        writeHeaders(ctx, ResponseFields.trailersToHttp2(trailers), true, endOfResponse(ctx, promise));
+    }
+
+    /**
+     * Writes a HEADERS frame of this stream straight to the connection's encoder, as Netty's frame
+     * codec would with the frame written to this channel, without the channel's write path: its
+     * pipeline, a frame object, a promise and a listener of the connection's per frame, which
+     * were a tenth of the CPU of small HTTP/2 responses. A HEADERS frame does not count towards
+     * the channel's writability (Netty's size estimate of it is 0), so nothing the exchange watches
+     * changes. Until the guard is in the pipeline, the frame goes through the channel.
+     */
+    private void writeHeaders(ChannelHandlerContext ctx, Http2Headers headers, boolean endStream,
+                              ChannelPromise promise) {
+        ChannelHandlerContext codec = guard.codecContext();
+        if (codec == null) {
+            ctx.write(new DefaultHttp2HeadersFrame(headers, endStream), promise);
+        } else if (open(ctx, null, promise)) {
+            guard.encoder().writeHeaders(codec, streamId, headers, 0, endStream, connectionPromise(codec, promise));
+            unflushedDirect = true;
+        }
+    }
+
+    /**
+     * Writes the response's last DATA frame straight to the connection's encoder (see
+     * {@link #writeHeaders}). Only the last: a DATA frame written to the channel counts towards its
+     * writability until it is out, which is how the exchange stops reading its upstream while a
+     * client's window is shut; after the last one there is nothing more to hold back.
+     */
+    private void writeLastData(ChannelHandlerContext ctx, ByteBuf data, boolean endStream, ChannelPromise promise) {
+        ChannelHandlerContext codec = guard.codecContext();
+        if (codec == null) {
+            ctx.write(new DefaultHttp2DataFrame(data, endStream), promise);
+        } else if (open(ctx, data, promise)) {
+            guard.encoder().writeData(codec, streamId, data, 0, endStream, connectionPromise(codec, promise));
+            unflushedDirect = true;
+        }
+    }
+
+    /** As the stream's channel refuses a frame once it is closed (the stream is gone). */
+    private static boolean open(ChannelHandlerContext ctx, ByteBuf data, ChannelPromise promise) {
+        if (ctx.channel().isActive()) {
+            return true;
+        }
+        ReferenceCountUtil.release(data);
+        promise.setFailure(new ClosedChannelException());
+        return false;
+    }
+
+    /** A promise of the connection for a frame written to the encoder, completing {@code promise} with it. */
+    private ChannelPromise connectionPromise(ChannelHandlerContext codec, ChannelPromise promise) {
+        if (promise.isVoid()) {
+            return guard.quietVoidPromise();
+        }
+        ChannelPromise p = codec.newPromise();
+        p.addListener(f -> {
+            if (f.isSuccess()) {
+                promise.trySuccess();
+            } else {
+                promise.tryFailure(f.cause());
+            }
+        });
+        return p;
     }
 
     /**
