@@ -60,6 +60,8 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     private Http2ConnectionEncoder encoder;
     /** A void promise of the connection whose failure is not fired down the pipeline. */
     private ChannelPromise quietVoid;
+    /** A read of the connection is under way: the codec flushes it when the read completes. */
+    private boolean reading;
     private boolean flushPending;
     private final Runnable flushTask = this::runPendingFlush;
     private final ArrayList<Http2StreamBridge> streams = new ArrayList<>();
@@ -133,6 +135,26 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         ctx.flush();
     }
 
+    /** Told by {@link Http2StreamErrors} as a read of the connection brings frames. */
+    void readStarted() {
+        reading = true;
+    }
+
+    /**
+     * Whether a read of the connection is under way, whose end flushes it (Netty's codec flushes
+     * after every read, and ignores its stream channels' flushes until then).
+     */
+    boolean reading() {
+        return reading;
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        // (The codec's flush after this read comes once this returns.)
+        reading = false;
+        ctx.fireChannelReadComplete();
+    }
+
     /**
      * The frame codec's context, for a stream that writes its frames to {@link #encoder()} itself,
      * past its channel's write path; null when the guard is not in the pipeline yet (an
@@ -151,7 +173,7 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     /**
      * A void promise for frames written through {@link #codecContext()} that nobody waits for. A
      * failure is not fired down the connection's pipeline, where a stream's failed write would be
-     * taken for the connection's error; the codec resets a stream whose frame it could not write,
+     * taken for the connection's error; the codec resets a stream whose frame it could not encode,
      * and a connection that failed closes with its streams.
      */
     ChannelPromise quietVoidPromise() {

@@ -73,7 +73,7 @@ public final class Http2Frontend {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
         pipeline.addLast("h2-coalesce", new SmallWriteCoalescer());
         pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0, refusedStreams));
-        pipeline.addLast("h2-errors", new Http2StreamErrors(counters));
+        pipeline.addLast("h2-errors", new Http2StreamErrors(counters, guard));
         pipeline.addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer(guard)));
         pipeline.addLast("h2-guard", guard);
     }
@@ -82,7 +82,7 @@ public final class Http2Frontend {
     public HttpServerUpgradeHandler.UpgradeCodec upgradeCodec() {
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
         Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0, refusedStreams);
-        return new Http2ServerUpgradeCodec(codec, new Http2StreamErrors(counters),
+        return new Http2ServerUpgradeCodec(codec, new Http2StreamErrors(counters, guard),
                 new Http2MultiplexHandler(new StreamInitializer(guard)), guard) {
             @Override
             public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest upgradeRequest) {

@@ -26,8 +26,10 @@ import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
@@ -37,7 +39,6 @@ import io.portico.server.http1.MalformedStream;
 import io.portico.server.http1.StreamDeadlines;
 import io.portico.websocket.HalfClose;
 
-import java.nio.channels.ClosedChannelException;
 import java.util.function.Function;
 
 /**
@@ -83,8 +84,8 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private final long bodyTimeoutNanos;
     private final long minBodyRate;
     private ChannelHandlerContext ctx;
-    /** The stream's id, for its frames written straight to the connection's encoder. */
-    private int streamId;
+    /** The stream, for its frames written straight to the connection's encoder; null outside a stream's channel. */
+    private Http2FrameStream stream;
     /** Frames went straight to the encoder since the last flush: the connection must be flushed, not this channel. */
     private boolean unflushedDirect;
     /**
@@ -131,8 +132,8 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        if (ctx.channel() instanceof Http2StreamChannel stream) {
-            streamId = stream.stream().id();
+        if (ctx.channel() instanceof Http2StreamChannel ch) {
+            stream = ch.stream();
         }
         lastActivity = System.nanoTime();
         guard.track(this);
@@ -409,11 +410,15 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         boolean direct = unflushedDirect;
         unflushedDirect = false;
         if (tunnel || unflushed >= GATHERED_FLUSH_BYTES || !guard.flushSoon()) {
-            if (direct) {
+            if (!direct) {
+                ctx.flush();
+            } else if (guard.reading()) {
+                // Within the connection's read the codec flushes it once the read completes, as
+                // Netty ignores a stream channel's flush until then (the task is a backstop).
+                guard.flushSoon();
+            } else {
                 // (What went through this channel is in the connection's pipeline too.)
                 guard.flush();
-            } else {
-                ctx.flush();
             }
         }
     }
@@ -509,17 +514,17 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
      * Writes a HEADERS frame of this stream straight to the connection's encoder, as Netty's frame
      * codec would with the frame written to this channel, without the channel's write path: its
      * pipeline, a frame object, a promise and a listener of the connection's per frame, which
-     * were a tenth of the CPU of small HTTP/2 responses. A HEADERS frame does not count towards
-     * the channel's writability (Netty's size estimate of it is 0), so nothing the exchange watches
-     * changes. Until the guard is in the pipeline, the frame goes through the channel.
+     * were a tenth of the CPU of small HTTP/2 responses. A HEADERS frame counts only 9 bytes
+     * towards the channel's writability, so nothing the exchange watches changes. Otherwise (see
+     * {@link #direct}) the frame goes through the channel.
      */
     private void writeHeaders(ChannelHandlerContext ctx, Http2Headers headers, boolean endStream,
                               ChannelPromise promise) {
-        ChannelHandlerContext codec = guard.codecContext();
+        ChannelHandlerContext codec = direct(ctx, promise);
         if (codec == null) {
             ctx.write(new DefaultHttp2HeadersFrame(headers, endStream), promise);
-        } else if (open(ctx, null, promise)) {
-            guard.encoder().writeHeaders(codec, streamId, headers, 0, endStream, connectionPromise(codec, promise));
+        } else {
+            guard.encoder().writeHeaders(codec, stream.id(), headers, 0, endStream, guard.quietVoidPromise());
             unflushedDirect = true;
         }
     }
@@ -531,39 +536,38 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
      * client's window is shut; after the last one there is nothing more to hold back.
      */
     private void writeLastData(ChannelHandlerContext ctx, ByteBuf data, boolean endStream, ChannelPromise promise) {
-        ChannelHandlerContext codec = guard.codecContext();
+        ChannelHandlerContext codec = direct(ctx, promise);
         if (codec == null) {
             ctx.write(new DefaultHttp2DataFrame(data, endStream), promise);
-        } else if (open(ctx, data, promise)) {
-            guard.encoder().writeData(codec, streamId, data, 0, endStream, connectionPromise(codec, promise));
+        } else {
+            guard.encoder().writeData(codec, stream.id(), data, 0, endStream, guard.quietVoidPromise());
             unflushedDirect = true;
         }
     }
 
-    /** As the stream's channel refuses a frame once it is closed (the stream is gone). */
-    private static boolean open(ChannelHandlerContext ctx, ByteBuf data, ChannelPromise promise) {
-        if (ctx.channel().isActive()) {
-            return true;
+    /**
+     * The codec's context when a frame can go straight to the encoder, else null: the frame goes
+     * through the stream's channel, which keeps what a direct write would not.
+     * <ul>
+     *   <li>A write with a promise goes through the channel: the channel completes it only after
+     *       the stream has closed on its last frame, so a listener that closes the channel (the
+     *       exchange's, after its own responses) closes a closed stream. Completed before, it
+     *       would close an open one, which resets it with CANCEL after its END_STREAM.</li>
+     *   <li>A stream that is not open for sending any more (the client reset it while frames it
+     *       sent are still queued unread on the channel) leaves it to the channel to fail the
+     *       write and close itself, as a direct write failing in silence would not.</li>
+     *   <li>Until the guard is in the pipeline there is no codec context to write to.</li>
+     * </ul>
+     */
+    private ChannelHandlerContext direct(ChannelHandlerContext ctx, ChannelPromise promise) {
+        if (!promise.isVoid() || stream == null || !ctx.channel().isActive()) {
+            return null;
         }
-        ReferenceCountUtil.release(data);
-        promise.setFailure(new ClosedChannelException());
-        return false;
-    }
-
-    /** A promise of the connection for a frame written to the encoder, completing {@code promise} with it. */
-    private ChannelPromise connectionPromise(ChannelHandlerContext codec, ChannelPromise promise) {
-        if (promise.isVoid()) {
-            return guard.quietVoidPromise();
+        Http2Stream.State state = stream.state();
+        if (state != Http2Stream.State.OPEN && state != Http2Stream.State.HALF_CLOSED_REMOTE) {
+            return null;
         }
-        ChannelPromise p = codec.newPromise();
-        p.addListener(f -> {
-            if (f.isSuccess()) {
-                promise.trySuccess();
-            } else {
-                promise.tryFailure(f.cause());
-            }
-        });
-        return p;
+        return guard.codecContext();
     }
 
     /**

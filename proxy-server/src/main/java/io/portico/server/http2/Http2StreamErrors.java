@@ -1,6 +1,5 @@
 package io.portico.server.http2;
 
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
@@ -13,19 +12,23 @@ import io.netty.handler.codec.http2.Http2FrameStreamException;
  * stream's child channel, which would close with CANCEL instead; this handler sits between the codec
  * and the multiplexer so the client learns what was wrong (RFC 9113 section 8.1.1).
  *
- * <p>It also drops frames of types Portico does not know, as {@link UnknownFrames} explains.
+ * <p>It also drops frames of types Portico does not know, as {@link UnknownFrames} explains, and
+ * tells the connection's {@link Http2ConnectionGuard} that a read is under way (it sees every
+ * frame before the multiplexer hands any to a stream).
  */
-@ChannelHandler.Sharable
 final class Http2StreamErrors extends ChannelInboundHandlerAdapter {
 
     private final Http2Counters counters;
+    private final Http2ConnectionGuard guard;
 
-    Http2StreamErrors(Http2Counters counters) {
+    Http2StreamErrors(Http2Counters counters, Http2ConnectionGuard guard) {
         this.counters = counters;
+        this.guard = guard;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        guard.readStarted();
         if (!UnknownFrames.dropped(msg)) {
             ctx.fireChannelRead(msg);
         }
