@@ -5,8 +5,11 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -100,6 +103,11 @@ final class ProxyExchange extends Exchange
     private boolean clientKeepAlive;
     private ArrayDeque<HttpContent> pending;
     private boolean requestComplete;
+    /**
+     * The request has no body and its end went upstream with its head, as one message: the
+     * client's (empty) end is not written again when it comes.
+     */
+    private boolean endSent;
     private long requestBodyBytes;
     private boolean bodySent;
 
@@ -407,12 +415,29 @@ final class ProxyExchange extends Exchange
         state = WAITING_HEAD;
         Channel ch = connection.channel();
         // Void promises: a failed write surfaces as exceptionCaught, which ends the exchange anyway.
-        ch.write(request, ch.voidPromise());
-        if (pending != null) {
-            HttpContent c;
-            while ((c = pending.poll()) != null) {
-                bodySent |= c.content().isReadable() || c != LastHttpContent.EMPTY_LAST_CONTENT;
-                ch.write(c, ch.voidPromise());
+        if (bodyless() && pendingIsAtMostAnEmptyEnd()) {
+            // Head and end in one message: one pass down the upstream pipeline, not two.
+            releasePending();
+            endSent = true;
+            // (Its request line was checked when the request was made: not again.)
+            ch.write(new DefaultFullHttpRequest(request.protocolVersion(), request.method(), request.uri(),
+                    Unpooled.EMPTY_BUFFER, request.headers(), EmptyHttpHeaders.INSTANCE, false), ch.voidPromise());
+        } else {
+            ch.write(request, ch.voidPromise());
+            boolean ended = false;
+            if (pending != null) {
+                HttpContent c;
+                while ((c = pending.poll()) != null) {
+                    bodySent |= c.content().isReadable() || c != LastHttpContent.EMPTY_LAST_CONTENT;
+                    ended |= c instanceof LastHttpContent;
+                    ch.write(c, ch.voidPromise());
+                }
+            }
+            if (requestComplete && !ended) {
+                // A retry of a request whose (empty) end went to the connection that failed: this
+                // connection's encoder must see the end too, or it takes the next request it is
+                // given on reuse for part of this one and fails it.
+                ch.write(LastHttpContent.EMPTY_LAST_CONTENT, ch.voidPromise());
             }
         }
         ch.flush();
@@ -445,6 +470,30 @@ final class ProxyExchange extends Exchange
         fail(status, reason);
     }
 
+    /**
+     * The request announces no body (neither Transfer-Encoding nor a Content-Length above 0; a
+     * request without them has none, RFC 9112 section 6.3): its end is empty.
+     */
+    private boolean bodyless() {
+        HttpHeaders h = request.headers();
+        if (h.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            return false;
+        }
+        String length = h.get(HttpHeaderNames.CONTENT_LENGTH);
+        // (The framing checks have refused a malformed length; "0" is the only bodyless one.)
+        return length == null || "0".equals(length);
+    }
+
+    /** Nothing of the request waits to go upstream but, at most, its empty end. */
+    private boolean pendingIsAtMostAnEmptyEnd() {
+        if (pending == null || pending.isEmpty()) {
+            return true;
+        }
+        HttpContent c = pending.peek();
+        return pending.size() == 1 && c instanceof LastHttpContent last && !c.content().isReadable()
+                && last.trailingHeaders().isEmpty();
+    }
+
     // ---- request body: client → upstream ------------------------------------------------------
 
     @Override
@@ -473,6 +522,14 @@ final class ProxyExchange extends Exchange
         boolean last = content instanceof LastHttpContent;
         if (last) {
             requestComplete = true;
+        }
+        if (endSent) {
+            // The end went with the head (a request without a body brings only its empty end).
+            content.release();
+            if (last && upstream != null) {
+                armHeaderTimer();
+            }
+            return;
         }
         if (upstream != null) {
             bodySent |= content.content().isReadable() || content != LastHttpContent.EMPTY_LAST_CONTENT;

@@ -85,6 +85,26 @@ class BackendFaultRecoveryTest {
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.text()).isEqualTo("hello from faults");
             assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
+            // The fresh connection took the whole request, end included: it serves the next one.
+            assertThat(raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+            assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> origin.openThatServed("/arm-drop") == 0);
+        await().atMost(Duration.ofSeconds(5)).until(() -> origin.openConnections.get() <= 2);
+    }
+
+    /** An empty chunked body sends nothing but its end: the retry sends the head and the end again. */
+    @Test
+    void anIdempotentRequestWithAnEmptyChunkedBodyHitByAKeepAliveRaceIsRetriedWhole() throws Exception {
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            assertThat(raw.send("GET /arm-drop HTTP/1.1\r\nHost: a\r\n\r\n").read().text()).isEqualTo("armed");
+            int connectionsBefore = origin.connections.get();
+            RawHttp.Response r = raw.send("PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                    .read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
+            assertThat(raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+            assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> origin.openThatServed("/arm-drop") == 0);
         await().atMost(Duration.ofSeconds(5)).until(() -> origin.openConnections.get() <= 2);
