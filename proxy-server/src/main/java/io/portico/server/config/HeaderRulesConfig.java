@@ -40,6 +40,11 @@ public record HeaderRulesConfig(
      * Refuses a header name that is not an RFC 9110 token. Every name Portico writes into a request or
      * response comes from here, from its own constants or from the wire, where the framing scanner
      * checked it; the HTTP/1 decoders therefore skip Netty's second check of the same names.
+     *
+     * <p>Content-Length and Transfer-Encoding are refused too: they say where a message's body
+     * ends, which Portico decides from the body it forwards. Removed from a request with a body,
+     * the body would go upstream unframed (read there as the next request) or not at all; set,
+     * they would announce a body that is not the one sent.
      */
     static void checkName(String key, String name) {
         if (name.isEmpty()) {
@@ -51,6 +56,10 @@ public record HeaderRulesConfig(
             if (!token) {
                 throw new InvalidConfigException(key, "'" + name + "' is not a valid header name");
             }
+        }
+        if (name.equalsIgnoreCase("content-length") || name.equalsIgnoreCase("transfer-encoding")) {
+            throw new InvalidConfigException(key, "'" + name
+                    + "' frames the message's body; Portico sets it from the body it forwards");
         }
     }
 

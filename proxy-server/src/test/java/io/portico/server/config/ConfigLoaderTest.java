@@ -412,6 +412,33 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void headerRulesCannotTouchTheFramingFields() {
+        // Removed from a request with a body, Content-Length would send the body upstream unframed.
+        ConfigException e = failure("""
+                servers:
+                  - routes:
+                      - match: {prefix: /}
+                        upstream: app
+                        request_headers:
+                          remove: [Content-Length]
+                upstreams:
+                  app: {backends: [{address: "127.0.0.1:9000"}]}
+                """);
+        assertThat(e.line()).isEqualTo(6);
+        assertThat(e.key()).isEqualTo("servers[0].routes[0].request_headers.remove");
+        assertThat(e.reason()).contains("'Content-Length' frames the message's body");
+
+        e = failure("""
+                servers:
+                  - response_headers:
+                      set: {transfer-encoding: chunked}
+                    routes: [{match: {prefix: /}, respond: {status: 204}}]
+                """);
+        assertThat(e.line()).isEqualTo(3);
+        assertThat(e.key()).isEqualTo("servers[0].response_headers.set");
+    }
+
+    @Test
     void h2InAlpnWithHttp2DisabledIsAnError() {
         ConfigException e = failure("""
                 servers: [{routes: [{match: {prefix: /}, respond: {status: 204}}]}]
