@@ -7,7 +7,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 
 import java.util.Collection;
@@ -68,8 +67,7 @@ final class H2cUpgradeFilter extends ChannelInboundHandlerAdapter {
                 || !h.contains(Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER)) {
             return false;
         }
-        return !HttpUtil.isTransferEncodingChunked(request) && !h.contains(HttpHeaderNames.TRANSFER_ENCODING)
-                && HttpUtil.getContentLength(request, 0L) == 0;
+        return RequestHeadChecks.announcesNoBody(request);
     }
 
     /** Netty's HTTP/2 upgrade codec, which also takes the HTTP/1 exchange handler out. */

@@ -1,11 +1,11 @@
 package io.portico.server.http1;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
-import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -415,8 +415,9 @@ final class ProxyExchange extends Exchange
         state = WAITING_HEAD;
         Channel ch = connection.channel();
         // Void promises: a failed write surfaces as exceptionCaught, which ends the exchange anyway.
-        if (bodyless() && pendingIsAtMostAnEmptyEnd()) {
-            // Head and end in one message: one pass down the upstream pipeline, not two.
+        if (RequestHeadChecks.announcesNoBody(request)) {
+            // Head and end in one message: one pass down the upstream pipeline, not two. Whatever
+            // waits is empty (at most the end, with trailers a Content-Length-framed request drops).
             releasePending();
             endSent = true;
             // (Its request line was checked when the request was made: not again.)
@@ -468,30 +469,6 @@ final class ProxyExchange extends Exchange
             return;
         }
         fail(status, reason);
-    }
-
-    /**
-     * The request announces no body (neither Transfer-Encoding nor a Content-Length above 0; a
-     * request without them has none, RFC 9112 section 6.3): its end is empty.
-     */
-    private boolean bodyless() {
-        HttpHeaders h = request.headers();
-        if (h.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
-            return false;
-        }
-        String length = h.get(HttpHeaderNames.CONTENT_LENGTH);
-        // (The framing checks have refused a malformed length; "0" is the only bodyless one.)
-        return length == null || "0".equals(length);
-    }
-
-    /** Nothing of the request waits to go upstream but, at most, its empty end. */
-    private boolean pendingIsAtMostAnEmptyEnd() {
-        if (pending == null || pending.isEmpty()) {
-            return true;
-        }
-        HttpContent c = pending.peek();
-        return pending.size() == 1 && c instanceof LastHttpContent last && !c.content().isReadable()
-                && last.trailingHeaders().isEmpty();
     }
 
     // ---- request body: client → upstream ------------------------------------------------------

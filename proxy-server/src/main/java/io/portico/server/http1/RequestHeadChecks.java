@@ -4,6 +4,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -27,6 +28,16 @@ final class RequestHeadChecks {
             new Refusal(HttpResponseStatus.BAD_REQUEST, "connection_names_framing_header");
 
     private RequestHeadChecks() {
+    }
+
+    /**
+     * Whether {@code request} announces no body: no Transfer-Encoding and a Content-Length of 0 or
+     * none (a request without either has no body, RFC 9112 section 6.3). The framing checks have
+     * refused a malformed length before.
+     */
+    static boolean announcesNoBody(HttpRequest request) {
+        return !request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)
+                && HttpUtil.getContentLength(request, 0L) == 0;
     }
 
     /** @return null when the head may go on */

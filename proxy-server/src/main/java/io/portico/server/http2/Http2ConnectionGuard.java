@@ -130,22 +130,23 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         ctx.flush();
     }
 
-    /** Flushes the connection now, from above the codec (so its flow controller writes what it holds). */
-    void flush() {
-        ctx.flush();
+    /**
+     * Flushes what streams wrote to the encoder through {@link #codecContext()}, from above the
+     * codec (so its flow controller writes what it holds): now, or within a read of the
+     * connection at the read's end, where Netty's codec flushes anyway (as Netty ignores stream
+     * channels' flushes until then); the flush after the loop's pass is a backstop.
+     */
+    void flushDirect() {
+        if (reading) {
+            flushSoon();
+        } else {
+            ctx.flush();
+        }
     }
 
     /** Told by {@link Http2StreamErrors} as a read of the connection brings frames. */
     void readStarted() {
         reading = true;
-    }
-
-    /**
-     * Whether a read of the connection is under way, whose end flushes it (Netty's codec flushes
-     * after every read, and ignores its stream channels' flushes until then).
-     */
-    boolean reading() {
-        return reading;
     }
 
     @Override
@@ -159,7 +160,7 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
      * The frame codec's context, for a stream that writes its frames to {@link #encoder()} itself,
      * past its channel's write path; null when the guard is not in the pipeline yet (an
      * {@code Upgrade: h2c} answered at once) or the codec is gone. Frames written so reach the
-     * socket with the connection's {@link #flush()}, not the stream channel's.
+     * socket with {@link #flushDirect()}, not the stream channel's flush.
      */
     ChannelHandlerContext codecContext() {
         ChannelHandlerContext c = codec;

@@ -410,15 +410,11 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         boolean direct = unflushedDirect;
         unflushedDirect = false;
         if (tunnel || unflushed >= GATHERED_FLUSH_BYTES || !guard.flushSoon()) {
-            if (!direct) {
-                ctx.flush();
-            } else if (guard.reading()) {
-                // Within the connection's read the codec flushes it once the read completes, as
-                // Netty ignores a stream channel's flush until then (the task is a backstop).
-                guard.flushSoon();
-            } else {
+            if (direct) {
                 // (What went through this channel is in the connection's pipeline too.)
-                guard.flush();
+                guard.flushDirect();
+            } else {
+                ctx.flush();
             }
         }
     }
@@ -521,11 +517,10 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private void writeHeaders(ChannelHandlerContext ctx, Http2Headers headers, boolean endStream,
                               ChannelPromise promise) {
         ChannelHandlerContext codec = direct(ctx, promise);
-        if (codec == null) {
-            ctx.write(new DefaultHttp2HeadersFrame(headers, endStream), promise);
-        } else {
+        if (codec != null) {
             guard.encoder().writeHeaders(codec, stream.id(), headers, 0, endStream, guard.quietVoidPromise());
-            unflushedDirect = true;
+        } else {
+            ctx.write(new DefaultHttp2HeadersFrame(headers, endStream), promise);
         }
     }
 
@@ -537,17 +532,17 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
      */
     private void writeLastData(ChannelHandlerContext ctx, ByteBuf data, boolean endStream, ChannelPromise promise) {
         ChannelHandlerContext codec = direct(ctx, promise);
-        if (codec == null) {
-            ctx.write(new DefaultHttp2DataFrame(data, endStream), promise);
-        } else {
+        if (codec != null) {
             guard.encoder().writeData(codec, stream.id(), data, 0, endStream, guard.quietVoidPromise());
-            unflushedDirect = true;
+        } else {
+            ctx.write(new DefaultHttp2DataFrame(data, endStream), promise);
         }
     }
 
     /**
-     * The codec's context when a frame can go straight to the encoder, else null: the frame goes
-     * through the stream's channel, which keeps what a direct write would not.
+     * The codec's context when a frame can go straight to the encoder (the stream's next flush is
+     * then the connection's), else null: the frame goes through the stream's channel, which keeps
+     * what a direct write would not.
      * <ul>
      *   <li>A write with a promise goes through the channel: the channel completes it only after
      *       the stream has closed on its last frame, so a listener that closes the channel (the
@@ -567,7 +562,9 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         if (state != Http2Stream.State.OPEN && state != Http2Stream.State.HALF_CLOSED_REMOTE) {
             return null;
         }
-        return guard.codecContext();
+        ChannelHandlerContext codec = guard.codecContext();
+        unflushedDirect |= codec != null;
+        return codec;
     }
 
     /**

@@ -77,48 +77,57 @@ class BackendFaultRecoveryTest {
 
     @Test
     void anIdempotentRequestHitByAKeepAliveRaceIsRetriedOnAFreshConnection() throws Exception {
-        try (RawHttp raw = new RawHttp(portico.port())) {
-            assertThat(raw.send("GET /arm-drop HTTP/1.1\r\nHost: a\r\n\r\n").read().text()).isEqualTo("armed");
-            int connectionsBefore = origin.connections.get();
-            // The pooled connection drops this request as it arrives: Portico must retry, not answer 502.
-            RawHttp.Response r = raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n").read();
-            assertThat(r.status()).isEqualTo(200);
-            assertThat(r.text()).isEqualTo("hello from faults");
-            assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
-            // The fresh connection took the whole request, end included: it serves the next one.
-            assertThat(raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
-            assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
-        }
-        await().atMost(Duration.ofSeconds(5)).until(() -> origin.openThatServed("/arm-drop") == 0);
-        await().atMost(Duration.ofSeconds(5)).until(() -> origin.openConnections.get() <= 2);
+        // The pooled connection drops this request as it arrives: Portico must retry, not answer 502.
+        RawHttp.Response r = retriedOnOneFreshConnection("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.text()).isEqualTo("hello from faults");
     }
 
     /** An empty chunked body sends nothing but its end: the retry sends the head and the end again. */
     @Test
     void anIdempotentRequestWithAnEmptyChunkedBodyHitByAKeepAliveRaceIsRetriedWhole() throws Exception {
-        try (RawHttp raw = new RawHttp(portico.port())) {
-            assertThat(raw.send("GET /arm-drop HTTP/1.1\r\nHost: a\r\n\r\n").read().text()).isEqualTo("armed");
-            int connectionsBefore = origin.connections.get();
-            RawHttp.Response r = raw.send("PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-                    .read();
-            assertThat(r.status()).isEqualTo(200);
-            assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
-            assertThat(raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
-            assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
-        }
-        await().atMost(Duration.ofSeconds(5)).until(() -> origin.openThatServed("/arm-drop") == 0);
-        await().atMost(Duration.ofSeconds(5)).until(() -> origin.openConnections.get() <= 2);
+        RawHttp.Response r = retriedOnOneFreshConnection(
+                "PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        assertThat(r.status()).isEqualTo(200);
     }
 
     @Test
     void aRequestWithABodyHitByAKeepAliveRaceIsNotRetriedAndGets502() throws Exception {
         try (RawHttp raw = new RawHttp(portico.port())) {
-            assertThat(raw.send("GET /arm-drop HTTP/1.1\r\nHost: a\r\n\r\n").read().text()).isEqualTo("armed");
+            armDrop(raw);
             int complete = origin.completeRequests.get();
             RawHttp.Response r = raw.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello").read();
             assertThat(r.status()).isEqualTo(502);
             assertThat(origin.completeRequests.get()).isEqualTo(complete);
         }
+        awaitConnectionsSettled();
+    }
+
+    /**
+     * Sends {@code request} into a keep-alive race (its pooled connection drops it as it arrives)
+     * and returns the answer, which came over one fresh connection; that connection took the whole
+     * request, end included, and serves the next one.
+     */
+    private static RawHttp.Response retriedOnOneFreshConnection(String request) throws Exception {
+        RawHttp.Response r;
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            armDrop(raw);
+            int connectionsBefore = origin.connections.get();
+            r = raw.send(request).read();
+            assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
+            assertThat(raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+            assertThat(origin.connections.get()).isEqualTo(connectionsBefore + 1);
+        }
+        awaitConnectionsSettled();
+        return r;
+    }
+
+    /** The origin drops the next request on the pooled connection this request leaves behind. */
+    private static void armDrop(RawHttp raw) throws Exception {
+        assertThat(raw.send("GET /arm-drop HTTP/1.1\r\nHost: a\r\n\r\n").read().text()).isEqualTo("armed");
+    }
+
+    private static void awaitConnectionsSettled() {
         await().atMost(Duration.ofSeconds(5)).until(() -> origin.openThatServed("/arm-drop") == 0);
         await().atMost(Duration.ofSeconds(5)).until(() -> origin.openConnections.get() <= 2);
     }
