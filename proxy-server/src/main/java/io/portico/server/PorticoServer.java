@@ -207,7 +207,8 @@ public final class PorticoServer implements AutoCloseable {
         this.resolver = UpstreamResolver.create(config.resolver(), transport);
         this.connectionLimits = new ConnectionLimits(config.limits().maxConnections());
         this.bufferBudget = new BufferBudget(config.limits().bufferMemory().bytes(),
-                config.limits().connectionBuffer().bytes(), lifecycle.gates());
+                config.limits().connectionBuffer().bytes(), config.limits().http2ConnectionBuffer().bytes(),
+                lifecycle.gates());
         this.metrics = new ProxyMetrics(registry, this::currentGroups, workers);
         this.history = new DashboardHistory(metrics);
         registry.counterCallback("portico_access_log_dropped_total",

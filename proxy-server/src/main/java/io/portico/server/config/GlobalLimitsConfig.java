@@ -9,11 +9,14 @@ package io.portico.server.config;
  *                           it every connection stops reading until the buffers drain. 0 means no budget
  * @param connectionBuffer   bytes one connection may hold in its output buffer before Portico stops
  *                           reading the connection that feeds it (the write buffer high-water mark)
+ * @param http2ConnectionBuffer the same for an HTTP/2 connection, whose one output buffer carries the
+ *                           frames of all its streams (up to max_concurrent_streams responses at once)
  */
 public record GlobalLimitsConfig(
         @Default("0") int maxConnections,
         @Default("512m") ByteSize bufferMemory,
-        @Default("64k") ByteSize connectionBuffer) {
+        @Default("64k") ByteSize connectionBuffer,
+        @Default("1m") ByteSize http2ConnectionBuffer) {
 
     public GlobalLimitsConfig {
         if (maxConnections < 0) {
@@ -21,6 +24,9 @@ public record GlobalLimitsConfig(
         }
         if (connectionBuffer.bytes() < 1024 || connectionBuffer.bytes() > (1L << 30)) {
             throw new InvalidConfigException("connection_buffer", "must be 1k to 1g");
+        }
+        if (http2ConnectionBuffer.bytes() < 1024 || http2ConnectionBuffer.bytes() > (1L << 30)) {
+            throw new InvalidConfigException("http2_connection_buffer", "must be 1k to 1g");
         }
         if (bufferMemory.bytes() != 0 && bufferMemory.bytes() < connectionBuffer.bytes()) {
             throw new InvalidConfigException("buffer_memory", "must be 0 (no budget) or at least connection_buffer");

@@ -44,7 +44,7 @@ final class Http2Switch {
                                 HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
                                 MalformedStream.of(HEADER_LIST_TOO_LARGE, null), true);
                     }
-                });
+                }, context.bufferBudget().http2WaterMark());
     }
 
     /** Replaces the HTTP/1 codec and handler with the HTTP/2 ones. */

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.RecvByteBufAllocator;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -38,6 +39,7 @@ public final class Http2Frontend {
     private final long idleNanos;
     private final long bodyTimeoutNanos;
     private final long minBodyRate;
+    private final WriteBufferWaterMark waterMark;
 
     /**
      * @param maxStreams      streams on one connection before a graceful GOAWAY (keepalive_requests)
@@ -52,11 +54,12 @@ public final class Http2Frontend {
      *                        when its body stops coming for {@code bodyTimeout} or falls below the rate
      * @param refusedStreams  logs a request the codec refused (malformed, or 431 for its header list)
      *                        before any exchange handler could (without fields)
+     * @param waterMark       the connection's output buffer limits from here on (http2_connection_buffer)
      */
     public Http2Frontend(Http2ListenerConfig config, Http2Counters counters, int maxStreams, Duration idleTimeout,
                          Duration bodyTimeout, long minBodyRate, boolean connectProtocol,
                          Supplier<ChannelHandler> exchanges,
-                         RefusedStreams refusedStreams) {
+                         RefusedStreams refusedStreams, WriteBufferWaterMark waterMark) {
         this.config = config;
         this.counters = counters;
         this.maxStreams = maxStreams;
@@ -66,10 +69,12 @@ public final class Http2Frontend {
         this.connectProtocol = connectProtocol;
         this.exchanges = exchanges;
         this.refusedStreams = refusedStreams;
+        this.waterMark = waterMark;
     }
 
     /** Appends the HTTP/2 handlers to a connection whose HTTP/1 handlers are gone (ALPN h2, prior knowledge). */
     public void install(ChannelPipeline pipeline) {
+        pipeline.channel().config().setWriteBufferWaterMark(waterMark);
         Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
         pipeline.addLast("h2-coalesce", new SmallWriteCoalescer());
         pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0, refusedStreams));
@@ -87,6 +92,7 @@ public final class Http2Frontend {
             @Override
             public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest upgradeRequest) {
                 super.upgradeTo(ctx, upgradeRequest);
+                ctx.channel().config().setWriteBufferWaterMark(waterMark);
                 ChannelHandlerContext codecContext = ctx.pipeline().context(codec);
                 if (codecContext != null) {
                     // Under the codec, as install() puts it; what the codec wrote so far is already on its way.

@@ -47,6 +47,8 @@ class ConfigLoaderTest {
         assertThat(config.accessLog().buffer()).isEqualTo(65536);
         assertThat(config.demoOrigin().enabled()).isFalse();
         assertThat(config.shutdownTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.limits().connectionBuffer().bytes()).isEqualTo(64 * 1024);
+        assertThat(config.limits().http2ConnectionBuffer().bytes()).isEqualTo(1024 * 1024);
     }
 
     @Test
@@ -384,6 +386,17 @@ class ConfigLoaderTest {
         assertThat(e.line()).isEqualTo(5);
         assertThat(e.key()).isEqualTo("listeners[0].http2.chunk_size");
         assertThat(e.reason()).contains("between 1k and");
+    }
+
+    @Test
+    void anHttp2ConnectionBufferOutOfRangeNamesItsLine() {
+        ConfigException e = failure(LISTENER + """
+                limits:
+                  http2_connection_buffer: 512
+                """);
+        assertThat(e.line()).isEqualTo(4);
+        assertThat(e.key()).isEqualTo("limits.http2_connection_buffer");
+        assertThat(e.reason()).contains("1k to 1g");
     }
 
     @Test

@@ -105,7 +105,7 @@ class Http1ParsingFuzzTest {
         Router router = Router.build(config.servers(), "http", Map.of(), null);
         ListenerMetrics metrics = new ProxyMetrics(new MetricsRegistry(), List::of, null).listener("http");
         context = new ListenerContext(config.listeners().get(0), router, config.forwarding(), accessLog,
-                new ServerLifecycle(), null, metrics, new BufferBudget(0, 64 * 1024, java.util.List.of()));
+                new ServerLifecycle(), null, metrics, new BufferBudget(0, 64 * 1024, 1024 * 1024, java.util.List.of()));
         Logger.getLogger("portico").addHandler(capture);
     }
 

@@ -23,7 +23,7 @@ class BufferBudgetTest {
 
     @Test
     void withNoConnectionBehindTheSamplerWakesOnlyForTheFullWalk() {
-        try (BufferBudget budget = new BufferBudget(1 << 20, 64 << 10, List.of())) {
+        try (BufferBudget budget = new BufferBudget(1 << 20, 64 << 10, 1 << 20, List.of())) {
             await().atMost(Duration.ofSeconds(5)).until(() -> budget.samples() >= 1);
             long first = budget.samples();
             // Sampling every 20 ms, as it did before, would take 25 samples in this half second.
@@ -35,7 +35,7 @@ class BufferBudgetTest {
     @Test
     void aConnectionFallingBehindWakesTheSamplerAndIsCounted() {
         List<ReadGate> gates = new CopyOnWriteArrayList<>();
-        try (BufferBudget budget = new BufferBudget(1 << 20, 64 << 10, gates)) {
+        try (BufferBudget budget = new BufferBudget(1 << 20, 64 << 10, 1 << 20, gates)) {
             await().atMost(Duration.ofSeconds(5)).until(() -> budget.samples() >= 1);
             Gate gate = new Gate(budget);
             gates.add(gate);
