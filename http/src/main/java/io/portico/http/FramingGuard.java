@@ -22,6 +22,7 @@ public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
 
     protected final Http1FramingScanner scanner;
     private boolean failed;
+    private boolean reading;
 
     protected FramingGuard(Http1FramingScanner scanner) {
         this.scanner = scanner;
@@ -35,21 +36,34 @@ public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
         }
         if (failed) {
             buf.release();
+            droppedAfterFailure();
             return;
         }
         // What these bytes set off (a request's exchange, a response's end) reads the clock once.
         ReadClock clock = ReadClock.enter();
+        reading = true;
         try {
             int bad = scanner.scan(buf);
             if (bad < 0) {
                 ctx.fireChannelRead(buf);
+                afterPassing(ctx);
                 return;
             }
             failed = true;
             onBadByte(ctx, buf, bad);
         } finally {
+            reading = false;
             clock.exit();
         }
+    }
+
+    /** Whether this guard is passing on (or refusing) a read's bytes: the handlers behind it run inside that. */
+    protected final boolean reading() {
+        return reading;
+    }
+
+    /** A read's bytes, all valid, went on; the handlers behind this guard have done with them. */
+    protected void afterPassing(ChannelHandlerContext ctx) {
     }
 
     /**
@@ -86,4 +100,8 @@ public abstract class FramingGuard extends ChannelInboundHandlerAdapter {
      * why. The implementation owns {@code buf} (it passes it on or releases it).
      */
     protected abstract void onBadByte(ChannelHandlerContext ctx, ByteBuf buf, int bad);
+
+    /** A read after the framing broke was dropped. */
+    protected void droppedAfterFailure() {
+    }
 }

@@ -7,13 +7,14 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 
 import java.util.Collection;
 
 /**
  * Watches the first request of a cleartext connection for {@code Upgrade: h2c} (RFC 7540 section
- * 3.2). A body-less request that asks for it is handed to Netty's upgrade handler, which answers
+ * 3.2). A body-less HTTP/1.1 request that asks for it is handed to Netty's upgrade handler, which answers
  * 101 and turns the request into stream 1 of the new HTTP/2 connection. A request with a body keeps
  * HTTP/1.1 (the server may ignore an upgrade, and buffering a body to replay it is what nginx and
  * Envoy refuse to do as well); later requests are never upgraded. The filter leaves the pipeline
@@ -62,6 +63,10 @@ final class H2cUpgradeFilter extends ChannelInboundHandlerAdapter {
     }
 
     static boolean wantsH2c(HttpRequest request) {
+        // RFC 9110 section 7.8: a server must ignore Upgrade in an HTTP/1.0 request.
+        if (request.protocolVersion() != HttpVersion.HTTP_1_1) {
+            return false;
+        }
         HttpHeaders h = request.headers();
         if (!h.containsValue(HttpHeaderNames.UPGRADE, Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, true)
                 || !h.contains(Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER)) {

@@ -411,12 +411,10 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         current = null;
         closing = true;
         releaseQueued();
+        // Bytes sent behind the upgrade request, which broke the HTTP framing (laterFault), are
+        // the relay's: the framing guard hands them on as it leaves (or closes the connection if
+        // it could not keep them all).
         ctx.pipeline().remove(this);
-        if (laterFault != null) {
-            // Bytes sent behind the upgrade request broke the HTTP framing and were dropped: the
-            // tunnel would carry a stream with a hole in it.
-            ctx.channel().close();
-        }
     }
 
     /** Whether this response may keep the connection open, as far as the connection is concerned. */

@@ -91,8 +91,19 @@ final class Http1ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDec
         init(new RequestDecoder(config), new ResponseEncoder());
     }
 
+    /**
+     * Leaves the pipeline for the protocol an upgrade request asked for. Bytes the decoder read past
+     * that request (a client that sends its HTTP/2 preface without waiting for the 101) would go to
+     * the handlers behind it as it leaves, before the new protocol's are in: the framing guard
+     * takes them, and passes them on once they are.
+     */
     @Override
     public void upgradeFrom(ChannelHandlerContext ctx) {
+        ByteBuf left = ((RequestDecoder) inboundHandler()).leftover();
+        RequestFramingGuard guard = ctx.pipeline().get(RequestFramingGuard.class);
+        if (left.isReadable() && guard != null) {
+            guard.holdFirst(left.readRetainedSlice(left.readableBytes()));
+        }
         ctx.pipeline().remove(this);
     }
 
@@ -124,6 +135,11 @@ final class Http1ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDec
 
         RequestDecoder(HttpDecoderConfig config) {
             super(config);
+        }
+
+        /** What the decoder holds that it has not decoded yet. */
+        ByteBuf leftover() {
+            return internalBuffer();
         }
 
         @Override

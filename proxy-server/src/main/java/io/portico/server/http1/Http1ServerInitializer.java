@@ -98,7 +98,9 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
     /**
      * Takes the HTTP/1.1 handlers out of a connection that became a tunnel (WebSocket) or HTTP/2.
-     * The decoder goes last, so bytes it still holds reach the handlers that replace it.
+     * The decoder goes after the handlers behind it, so bytes it still holds reach the handlers
+     * that replace it; the framing guard in front of it goes last, so bytes it held back (sent
+     * right behind the upgrade request) follow them.
      */
     static void removeHttpHandlers(ChannelPipeline pipeline) {
         if (pipeline.get(ClientDeadlines.class) != null) {
@@ -108,15 +110,15 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
         if (proxy != null) {
             proxy.unlinkParked();
         }
-        if (pipeline.get(RequestFramingGuard.class) != null) {
-            pipeline.remove(RequestFramingGuard.class);
-        }
         if (pipeline.get(H2cUpgradeFilter.class) != null) {
             pipeline.remove(H2cUpgradeFilter.class);
         }
         // An HTTP/2 stream's channel has none of these.
         if (pipeline.get(Http1ServerCodec.class) != null) {
             pipeline.remove(Http1ServerCodec.class);
+        }
+        if (pipeline.get(RequestFramingGuard.class) != null) {
+            pipeline.remove(RequestFramingGuard.class);
         }
     }
 

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http2.Http2FrameTypes;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2LifecycleManager;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.util.List;
@@ -115,7 +116,22 @@ final class FloodGuard {
                     counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
                     refusedStreams.malformed();
                 }
+                Http2Stream stream = connection().stream(streamId);
+                if (stream != null && stream.isResetSent()) {
+                    // Netty sends one RST_STREAM per stream: this one (a frame that could not be
+                    // sent on the stream the first closed) goes nowhere, and is not counted.
+                    return super.writeRstStream(ctx, streamId, errorCode, promise);
+                }
                 ChannelFuture f = super.writeRstStream(ctx, streamId, errorCode, promise);
+                if (stream != null && stream.isResetSent() && stream.state() != Http2Stream.State.CLOSED
+                        && lifecycle != null && connection().remote().flowController().hasFlowControlled(stream)) {
+                    // Nothing may follow a RST_STREAM on its stream (RFC 9113 section 5.1), but Netty
+                    // closes the stream, and drops the frames it has queued for it (a response
+                    // waiting for window, or for the connection's flush), only once the RST_STREAM has
+                    // been written: the flush that writes it would write them after it. Closed now,
+                    // they go.
+                    lifecycle.closeStream(stream, ctx.newSucceededFuture());
+                }
                 long now = System.nanoTime();
                 if (now - resetWindowStart > resetWindowNanos) {
                     resetWindowStart = now;

@@ -85,4 +85,38 @@ class Http2EndStreamTest {
     void aBadGatewayAnswer() throws Exception {
         endsWithoutReset("/dead", "502");
     }
+
+    /**
+     * DATA after a request's END_STREAM, read together with it: Portico resets the stream with
+     * STREAM_CLOSED (RFC 9113 section 5.1, half-closed (remote)) and sends nothing after that on it,
+     * whether the answer was its own or came from the origin.
+     */
+    @Test
+    void dataAfterTheRequestEndedResetsTheStreamAndNothingFollowsTheReset() throws Exception {
+        for (String path : List.of("/local", "/empty", "/hello")) {
+            try (RawH2 h2 = new RawH2(portico.port())) {
+                h2.inOneWrite(() -> {
+                    h2.headers(1, RawH2.get(path), true);
+                    h2.data(1, new byte[] {'x'}, false);
+                });
+                List<RawH2.Frame> frames = h2.pingRoundTrip();
+                frames.addAll(h2.pingRoundTrip());
+                List<RawH2.Frame> onStream = frames.stream().filter(f -> f.stream() == 1).toList();
+                int reset = -1;
+                for (int i = 0; i < onStream.size(); i++) {
+                    if (onStream.get(i).type() == RawH2.RST_STREAM) {
+                        reset = i;
+                        break;
+                    }
+                }
+                assertThat(reset).as("a RST_STREAM on stream 1 for %s: %s", path, onStream).isNotNegative();
+                assertThat(onStream.get(reset).errorCode()).as("STREAM_CLOSED").isEqualTo(5);
+                assertThat(onStream.subList(reset + 1, onStream.size()))
+                        .as("frames after the RST_STREAM on %s", path).isEmpty();
+                // The connection goes on.
+                h2.headers(3, RawH2.get("/local"), true);
+                assertThat(h2.response(3).status()).isEqualTo("200");
+            }
+        }
+    }
 }

@@ -92,6 +92,48 @@ class Http2ProxyingTest {
         assertThat(second.body()).startsWith("GET /headers HTTP/1.1");
     }
 
+    /** RFC 9110 section 7.8: an Upgrade on an HTTP/1.0 request is ignored; the request is answered as sent. */
+    @Test
+    void anHttp10RequestAskingForH2cIsAnsweredWithoutTheUpgrade() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", portico.port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /hello HTTP/1.0\r\nHost: localhost\r\n"
+                    + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertThat(answer).startsWith("HTTP/1.1 200 ").endsWith("hello from h2");
+        }
+    }
+
+    /**
+     * A client that sends its preface and a request right behind {@code Upgrade: h2c}, without
+     * waiting for the 101 (RFC 7540 section 3.5 says to wait), gets both streams answered.
+     */
+    @Test
+    void anH2cUpgradeWithThePrefaceAndARequestRightBehindItServesBothStreams() throws Exception {
+        byte[] preface = RawH2.preface();
+        byte[] headers = RawH2.headersFrame(3, RawH2.get("/headers"));
+        byte[] behind = java.util.Arrays.copyOf(preface, preface.length + headers.length);
+        System.arraycopy(headers, 0, behind, preface.length, headers.length);
+        RawH2.Upgraded up = RawH2.upgradeWith(portico.port(), "/hello", behind);
+        try (RawH2 h2 = up.h2()) {
+            assertThat(up.head()).startsWith("HTTP/1.1 101");
+            assertThat(h2.response(1).text()).isEqualTo("hello from h2");
+            assertThat(h2.response(3).text()).startsWith("GET /headers HTTP/1.1");
+        }
+    }
+
+    /** Garbage where the preface belongs, right behind the upgrade request: GOAWAY and close, not a hang. */
+    @Test
+    void garbageBehindAnH2cUpgradeEndsTheConnection() throws Exception {
+        RawH2.Upgraded up = RawH2.upgradeWith(portico.port(), "/hello",
+                "GARBAGE GARBAGE GARBAGE\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        try (RawH2 h2 = up.h2()) {
+            assertThat(up.head()).startsWith("HTTP/1.1 101");
+            assertThat(h2.awaitGoAway().errorCode()).as("PROTOCOL_ERROR").isEqualTo(PROTOCOL_ERROR);
+        }
+    }
+
     @Test
     void priorKnowledgeH2cIsServed() throws Exception {
         try (RawH2 h2 = new RawH2(portico.port())) {

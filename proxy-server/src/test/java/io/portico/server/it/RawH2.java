@@ -66,6 +66,8 @@ final class RawH2 implements AutoCloseable {
     private final Socket socket;
     private final DataInputStream in;
     private final OutputStream out;
+    /** While set, frames gather here and go out in one write (see {@link #inOneWrite}). */
+    private java.io.ByteArrayOutputStream gathered;
     private final DefaultHttp2HeadersEncoder encoder = new DefaultHttp2HeadersEncoder();
     private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
 
@@ -81,6 +83,72 @@ final class RawH2 implements AutoCloseable {
         out = socket.getOutputStream();
         out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         frame(SETTINGS, 0, 0, settings);
+    }
+
+    /** A connection on {@code socket} that has sent nothing yet. */
+    private RawH2(Socket socket) throws IOException {
+        this.socket = socket;
+        socket.setSoTimeout(10_000);
+        in = new DataInputStream(socket.getInputStream());
+        out = socket.getOutputStream();
+    }
+
+    /**
+     * Asks for h2c with {@code GET path} (stream 1 once upgraded) and sends, in the same write, the
+     * HTTP/2 preface and what {@code behind} writes (raw bytes: a client that does not wait for the
+     * 101); then reads the answer's head, returned with the connection.
+     */
+    static Upgraded upgradeWith(int port, String path, byte[] behind) throws IOException {
+        RawH2 h2 = new RawH2(new Socket("127.0.0.1", port));
+        byte[] request = ("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] all = java.util.Arrays.copyOf(request, request.length + behind.length);
+        System.arraycopy(behind, 0, all, request.length, behind.length);
+        h2.out.write(all);
+        h2.out.flush();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = h2.in.read();
+            if (c < 0) {
+                break;
+            }
+            head.append((char) c);
+        }
+        return new Upgraded(head.toString(), h2);
+    }
+
+    record Upgraded(String head, RawH2 h2) {
+    }
+
+    /** The client's connection preface and an empty SETTINGS frame. */
+    static byte[] preface() {
+        byte[] p = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] withSettings = java.util.Arrays.copyOf(p, p.length + 9);
+        withSettings[p.length + 3] = SETTINGS;
+        return withSettings;
+    }
+
+    /** A HEADERS frame that ends its stream, as raw bytes (its fields with a fresh HPACK context). */
+    static byte[] headersFrame(int stream, Http2Headers headers) throws Exception {
+        ByteBuf buf = Unpooled.buffer();
+        try {
+            new DefaultHttp2HeadersEncoder().encodeHeaders(stream, headers, buf);
+            byte[] f = new byte[9 + buf.readableBytes()];
+            int n = buf.readableBytes();
+            f[0] = (byte) (n >>> 16);
+            f[1] = (byte) (n >>> 8);
+            f[2] = (byte) n;
+            f[3] = HEADERS;
+            f[4] = END_HEADERS | END_STREAM;
+            f[5] = (byte) (stream >>> 24);
+            f[6] = (byte) (stream >>> 16);
+            f[7] = (byte) (stream >>> 8);
+            f[8] = (byte) stream;
+            buf.readBytes(f, 9, n);
+            return f;
+        } finally {
+            buf.release();
+        }
     }
 
     /** One SETTINGS entry. */
@@ -100,9 +168,32 @@ final class RawH2 implements AutoCloseable {
         h[6] = (byte) (stream >>> 16);
         h[7] = (byte) (stream >>> 8);
         h[8] = (byte) stream;
+        if (gathered != null) {
+            gathered.write(h);
+            gathered.write(payload);
+            return;
+        }
         out.write(h);
         out.write(payload);
         out.flush();
+    }
+
+    /** A step that writes frames. */
+    interface FrameWrites {
+        void run() throws Exception;
+    }
+
+    /** Sends the frames {@code writes} makes in one socket write, so that Portico reads them together. */
+    void inOneWrite(FrameWrites writes) throws Exception {
+        gathered = new java.io.ByteArrayOutputStream();
+        try {
+            writes.run();
+        } finally {
+            byte[] all = gathered.toByteArray();
+            gathered = null;
+            out.write(all);
+            out.flush();
+        }
     }
 
     byte[] block(Http2Headers headers) throws Exception {
@@ -248,7 +339,8 @@ final class RawH2 implements AutoCloseable {
             } else if (f.type() == RST_STREAM && f.stream() == stream) {
                 return new Response(head, body.toByteArray(), trailers, f.errorCode(), informational);
             } else if (f.type() == GOAWAY) {
-                throw new AssertionError("GOAWAY while waiting for stream " + stream + ": code " + f.errorCode());
+                throw new AssertionError("GOAWAY while waiting for stream " + stream + ": code " + f.errorCode() + " ("
+                        + new String(f.payload(), 8, f.payload().length - 8, StandardCharsets.UTF_8) + ")");
             } else if (f.type() == PING && (f.flags() & ACK) == 0) {
                 frame(PING, ACK, 0, f.payload());
             }

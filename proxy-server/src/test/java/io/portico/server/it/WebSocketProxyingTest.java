@@ -145,6 +145,29 @@ class WebSocketProxyingTest {
         }
     }
 
+    /**
+     * A client must wait for the 101 before it sends frames (RFC 6455 section 4.1), but a frame
+     * sent in the same write as the handshake is not lost: it reaches the upstream once the
+     * connection has switched, as nginx passes such bytes on.
+     */
+    @Test
+    void aFrameSentRightBehindTheHandshakeIsRelayedAfterTheSwitch() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", portico.port())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            byte[] handshake = (HANDSHAKE + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            // A masked text frame "hi" (mask 1 2 3 4).
+            byte[] frame = {(byte) 0x81, (byte) 0x82, 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2};
+            byte[] both = java.util.Arrays.copyOf(handshake, handshake.length + frame.length);
+            System.arraycopy(frame, 0, both, handshake.length, frame.length);
+            out.write(both);
+            out.flush();
+            assertThat(readHead(in)).startsWith("HTTP/1.1 101");
+            assertThat(in.readNBytes(4)).as("the echo of the frame").containsExactly(0x81, 0x02, 'h', 'i');
+        }
+    }
+
     @Test
     void closesAnUnmaskedClientFrameWith1002() throws Exception {
         try (Socket s = new Socket("127.0.0.1", portico.port())) {
