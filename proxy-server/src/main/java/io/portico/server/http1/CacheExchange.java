@@ -442,7 +442,8 @@ final class CacheExchange extends Exchange implements Runnable {
         state = STREAMING;
         CachedResponse stored = served;
         boolean compressible = cache.compressible(stored);
-        Compression.Coding coding = compressible && !head && request.method() == HttpMethod.GET
+        // A HEAD gets the head the same GET would get: the coded copy's, when there is one.
+        Compression.Coding coding = compressible && (head || request.method() == HttpMethod.GET)
                 && !clientHeaders.contains(HttpHeaderNames.RANGE) ? Compression.choose(clientHeaders) : null;
         if (coding != null) {
             // The copy made once from this response in the client's preferred coding, when it is
@@ -457,10 +458,11 @@ final class CacheExchange extends Exchange implements Runnable {
         object = stored;
         long now = System.currentTimeMillis();
         StoredMeta meta = stored.meta();
-        boolean notModified = stored.status() / 100 == 2 && Conditionals.present(clientHeaders)
-                && Conditionals.notModified(clientHeaders, meta.headers());
+        boolean conditional = stored.status() / 100 == 2 && Conditionals.present(clientHeaders);
+        boolean failed = conditional && Conditionals.preconditionFailed(clientHeaders, meta.headers());
+        boolean notModified = conditional && !failed && Conditionals.notModified(clientHeaders, meta.headers());
         ByteRange range = null;
-        if (!notModified && !head && stored.status() == 200 && stored.isComplete()
+        if (!failed && !notModified && !head && stored.status() == 200 && stored.isComplete()
                 && request.method() == HttpMethod.GET) {
             List<ByteRange> ranges = ByteRange.all(clientHeaders, meta.headers(), stored.length());
             if (ranges != null && ranges.size() > 1) {
@@ -471,7 +473,8 @@ final class CacheExchange extends Exchange implements Runnable {
                 range = ranges.get(0);
             }
         }
-        int code = notModified ? 304 : range == ByteRange.UNSATISFIABLE ? 416 : range != null ? 206 : stored.status();
+        int code = failed ? 412 : notModified ? 304
+                : range == ByteRange.UNSATISFIABLE ? 416 : range != null ? 206 : stored.status();
         if (code == stored.status() && code != 204 && code != 304 && !head && !http10 && stored.isComplete()
                 && clientKeepAlive && client.connectionReusable() && client.encodesHeads()) {
             HitHead encoded = HitHead.of(stored, meta, route, cache, client.context());
@@ -481,7 +484,7 @@ final class CacheExchange extends Exchange implements Runnable {
             }
         }
         HttpHeaders h = new DefaultHttpHeaders(false);
-        if (notModified || code == 416) {
+        if (notModified || code == 416 || code == 412) {
             copy304Fields(meta.headers(), h);
         } else {
             h.set(meta.headers());
@@ -494,11 +497,13 @@ final class CacheExchange extends Exchange implements Runnable {
         }
         h.set(HttpHeaderNames.AGE, Long.toString(Math.max(0, meta.currentAge(now) / 1000)));
         boolean keepAlive = clientKeepAlive && client.connectionReusable();
-        boolean bodyless = head || code == 304 || code == 204 || code == 416;
+        boolean bodyless = head || code == 304 || code == 204 || code == 416 || code == 412;
         if (code == 204 || code == 304) {
             h.remove(HttpHeaderNames.CONTENT_LENGTH);
         } else if (code == 416) {
             h.set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + stored.length());
+            h.set(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderValues.ZERO);
+        } else if (code == 412) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderValues.ZERO);
         } else if (code == 206) {
             rangeFirst = range.first();

@@ -325,6 +325,35 @@ class CacheIntegrationTest {
         assertThat(origin.hits("/c")).isEqualTo(1);
     }
 
+    /** RFC 9110 section 13.2.2: If-Match (strong comparison), else If-Unmodified-Since, fail with 412 before anything else. */
+    @Test
+    void failedPreconditionsAreAnswered412FromTheCache() throws Exception {
+        start("");
+        origin.on("/p", r -> ScriptedOrigin.Reply.ok("body", "Cache-Control", "max-age=60", "ETag", "\"s1\"",
+                "Last-Modified", "Sun, 01 Nov 2026 10:00:00 GMT"));
+        origin.on("/w", r -> ScriptedOrigin.Reply.ok("weak", "Cache-Control", "max-age=60", "ETag", "W/\"w1\""));
+        get("/p");
+        get("/w");
+        HttpResponse<String> other = get("/p", "If-Match", "\"nope\"");
+        assertThat(other.statusCode()).isEqualTo(412);
+        assertThat(other.body()).isEmpty();
+        assertThat(other.headers().firstValue("etag")).hasValue("\"s1\"");
+        assertThat(get("/p", "If-Match", "\"x\", \"s1\"").body()).isEqualTo("body");
+        assertThat(get("/p", "If-Match", "*").statusCode()).isEqualTo(200);
+        // A weak tag never matches strongly, on either side.
+        assertThat(get("/p", "If-Match", "W/\"s1\"").statusCode()).isEqualTo(412);
+        assertThat(get("/w", "If-Match", "W/\"w1\"").statusCode()).isEqualTo(412);
+        assertThat(get("/p", "If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT").statusCode()).isEqualTo(412);
+        assertThat(get("/p", "If-Unmodified-Since", "Sun, 01 Nov 2026 10:00:00 GMT").statusCode()).isEqualTo(200);
+        // Not a date, or no Last-Modified to compare with: ignored.
+        assertThat(get("/p", "If-Unmodified-Since", "yesterday").statusCode()).isEqualTo(200);
+        assertThat(get("/w", "If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT").statusCode()).isEqualTo(200);
+        // If-Match is evaluated first: a matching one lets If-None-Match answer 304.
+        assertThat(get("/p", "If-Match", "\"s1\"", "If-None-Match", "\"s1\"").statusCode()).isEqualTo(304);
+        assertThat(origin.hits("/p")).isEqualTo(1);
+        assertThat(origin.hits("/w")).isEqualTo(1);
+    }
+
     @Test
     void staleResponseIsRevalidatedAndAn304FromTheOriginFreshensIt() throws Exception {
         start("");
@@ -841,6 +870,15 @@ class CacheIntegrationTest {
             byte[] plain = com.aayushatharva.brotli4j.decoder.Decoder.decompress(br.body()).getDecompressedData();
             assertThat(new String(plain, StandardCharsets.UTF_8)).isEqualTo(page);
         });
+        // A HEAD carries the fields the same GET would (RFC 9110 section 9.3.2): the gzip copy's.
+        HttpResponse<Void> head = client.send(HttpRequest.newBuilder(portico.uri("/page"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).header("Accept-Encoding", "gzip").build(),
+                HttpResponse.BodyHandlers.discarding());
+        HttpResponse<byte[]> gzGet = client.send(HttpRequest.newBuilder(portico.uri("/page"))
+                .header("Accept-Encoding", "gzip").build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(head.headers().firstValue("content-encoding")).hasValue("gzip");
+        assertThat(head.headers().firstValue("etag")).isEqualTo(gzGet.headers().firstValue("etag"));
+        assertThat(head.headers().firstValue("content-length")).hasValue(Integer.toString(gzGet.body().length));
         HttpResponse<String> identity = get("/page", "Accept-Encoding", "gzip;q=0, identity");
         assertThat(identity.headers().firstValue("content-encoding")).isEmpty();
         assertThat(identity.body()).isEqualTo(page);
