@@ -9,6 +9,8 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+import io.portico.http.LastValue;
+import io.portico.http.cache.HttpDates;
 
 import java.nio.charset.StandardCharsets;
 
@@ -17,6 +19,8 @@ final class LocalResponses {
 
     static final AsciiString SERVER = AsciiString.cached("portico");
     private static final AsciiString TEXT = AsciiString.cached("text/plain; charset=utf-8");
+    /** This second's Date value, made once a second. */
+    private static final LastValue<Long, AsciiString> DATES = new LastValue<>();
 
     private LocalResponses() {
     }
@@ -35,6 +39,9 @@ final class LocalResponses {
         ByteBuf content = head ? alloc.buffer(0) : alloc.buffer(bytes.length).writeBytes(bytes);
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
         r.headers().set(HttpHeaderNames.SERVER, SERVER);
+        // Portico answers as an origin here, which must send Date (RFC 9110 section 6.6.1).
+        r.headers().set(HttpHeaderNames.DATE,
+                DATES.get(System.currentTimeMillis() / 1000, s -> new AsciiString(HttpDates.format(s * 1000))));
         if (bytes.length > 0 || contentType != TEXT) {
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
         }
