@@ -4,10 +4,8 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 
 /**
- * Client preconditions a cache answers itself (RFC 9110 section 13, RFC 9111 section 4.3.2), in
- * the order of RFC 9110 section 13.2.2: {@code If-Match} (strong comparison), else
- * {@code If-Unmodified-Since}, failing with 412; then {@code If-None-Match} with the weak
- * comparison, which wins over {@code If-Modified-Since}, answered 304.
+ * Client preconditions a cache answers itself (RFC 9110 section 13, RFC 9111 section 4.3.2):
+ * {@code If-None-Match} with the weak comparison, which wins over {@code If-Modified-Since}.
  */
 public final class Conditionals {
 
@@ -38,53 +36,7 @@ public final class Conditionals {
 
     /** Whether the request carries preconditions this class answers. */
     public static boolean present(HttpHeaders request) {
-        return request.contains(HttpHeaderNames.IF_NONE_MATCH) || request.contains(HttpHeaderNames.IF_MODIFIED_SINCE)
-                || request.contains(HttpHeaderNames.IF_MATCH) || request.contains(HttpHeaderNames.IF_UNMODIFIED_SINCE);
-    }
-
-    /**
-     * Whether a GET/HEAD carrying these headers should get 412 Precondition Failed for the 2xx
-     * response {@code stored} (RFC 9110 section 13.2.2, steps 1 and 2): an {@code If-Match} that no
-     * strong entity-tag of {@code stored} matches, or, without one, an {@code If-Unmodified-Since}
-     * earlier than its {@code Last-Modified}. An {@code If-Unmodified-Since} that is not a date, or
-     * for a response without a modification date, is ignored (section 13.1.4).
-     */
-    public static boolean preconditionFailed(HttpHeaders request, HttpHeaders stored) {
-        String im = joined(request, HttpHeaderNames.IF_MATCH);
-        if (im != null) {
-            return !strongMatch(im, stored.get(HttpHeaderNames.ETAG));
-        }
-        String ius = request.get(HttpHeaderNames.IF_UNMODIFIED_SINCE);
-        if (ius == null) {
-            return false;
-        }
-        long since = HttpDates.parse(ius);
-        long modified = HttpDates.parse(stored.get(HttpHeaderNames.LAST_MODIFIED));
-        return since != HttpDates.INVALID && modified != HttpDates.INVALID && modified > since;
-    }
-
-    /**
-     * The strong comparison of an {@code If-Match} list with one ETag (RFC 9110 section 8.8.3.2):
-     * {@code *} matches any stored response; otherwise both tags must be strong and the same.
-     */
-    static boolean strongMatch(String list, String etag) {
-        if (list.trim().equals("*")) {
-            return true;
-        }
-        if (etag == null || etag.trim().startsWith("W/")) {
-            return false;
-        }
-        String want = opaque(etag.trim());
-        if (want == null) {
-            return false;
-        }
-        for (String element : list.split(",")) {
-            String tag = element.trim();
-            if (!tag.startsWith("W/") && want.equals(opaque(tag))) {
-                return true;
-            }
-        }
-        return false;
+        return request.contains(HttpHeaderNames.IF_NONE_MATCH) || request.contains(HttpHeaderNames.IF_MODIFIED_SINCE);
     }
 
     /** Weak comparison of an {@code If-None-Match} list ({@code *} or entity tags) with one ETag. */

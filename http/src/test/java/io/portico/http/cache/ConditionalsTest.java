@@ -40,28 +40,6 @@ class ConditionalsTest {
         assertThat(Conditionals.etagMatches("\"v1\"", "v1")).isFalse();
     }
     @Test
-    void ifMatchUsesTheStrongComparisonAndWinsOverIfUnmodifiedSince() {
-        HttpHeaders strong = new DefaultHttpHeaders().add("ETag", "\"v1\"").add("Last-Modified", HttpDates.format(T));
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Match", "\"v1\""), strong)).isFalse();
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Match", "\"x\",\"v1\""), strong)).isFalse();
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Match", "*"), strong)).isFalse();
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Match", "W/\"v1\""), strong)).isTrue();
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Match", "\"v2\""), strong)).isTrue();
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Match", "\"v1\""), stored)).isTrue();
-        HttpHeaders both = new DefaultHttpHeaders().add("If-Match", "\"v1\"").add("If-Unmodified-Since", HttpDates.format(T - 1000));
-        assertThat(Conditionals.preconditionFailed(both, strong)).isFalse();
-    }
-
-    @Test
-    void ifUnmodifiedSinceComparesWithLastModifiedOnly() {
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Unmodified-Since", HttpDates.format(T)), stored)).isFalse();
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Unmodified-Since", HttpDates.format(T - 1000)), stored)).isTrue();
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Unmodified-Since", "garbage"), stored)).isFalse();
-        HttpHeaders noLastModified = new DefaultHttpHeaders().add("Date", HttpDates.format(T));
-        assertThat(Conditionals.preconditionFailed(new DefaultHttpHeaders().add("If-Unmodified-Since", HttpDates.format(T - 1000)), noLastModified)).isFalse();
-    }
-
-    @Test
     void a304IdentifiesTheStoredResponseOnlyByItsOwnValidators() {
         HttpHeaders strong = new DefaultHttpHeaders().add("ETag", "\"v1\"").add("Last-Modified", HttpDates.format(T));
         // RFC 9111 section 4.3.4: a strong tag must match strongly, a weak one weakly.

@@ -128,8 +128,15 @@ public final class CacheFill {
      */
     public void prepare(HttpHeaders upstream) {
         if (pending != null || stale != null || sliceIndex >= 0) {
+            // The fetch is the cache's: the client's preconditions are not asked of the origin.
+            // If-None-Match and If-Modified-Since are answered from what it stores; If-Match and
+            // If-Unmodified-Since do not apply to a cache (RFC 9111 section 4.3.2), and forwarded
+            // they let any client turn the fill into a 412, which would drop the stored response
+            // being revalidated and mark the key uncacheable.
             upstream.remove(HttpHeaderNames.IF_NONE_MATCH);
             upstream.remove(HttpHeaderNames.IF_MODIFIED_SINCE);
+            upstream.remove(HttpHeaderNames.IF_MATCH);
+            upstream.remove(HttpHeaderNames.IF_UNMODIFIED_SINCE);
             upstream.remove(HttpHeaderNames.IF_RANGE);
             upstream.remove(HttpHeaderNames.RANGE);
         }
@@ -138,10 +145,7 @@ public final class CacheFill {
         // seek in a video is a 206 and a revalidation a 304, not the whole object again. A full
         // answer is still stored when it turns out storable.
         if (sliceIndex >= 0) {
-            // The slice is checked against the others by its validators; the client's
-            // preconditions are answered from the stored slices.
-            upstream.remove(HttpHeaderNames.IF_MATCH);
-            upstream.remove(HttpHeaderNames.IF_UNMODIFIED_SINCE);
+            // The slice is checked against the others by its validators.
             upstream.set(HttpHeaderNames.RANGE, Slices.rangeHeader(sliceIndex, sliceSize));
         }
         if (stale != null) {

@@ -458,11 +458,10 @@ final class CacheExchange extends Exchange implements Runnable {
         object = stored;
         long now = System.currentTimeMillis();
         StoredMeta meta = stored.meta();
-        boolean conditional = stored.status() / 100 == 2 && Conditionals.present(clientHeaders);
-        boolean failed = conditional && Conditionals.preconditionFailed(clientHeaders, meta.headers());
-        boolean notModified = conditional && !failed && Conditionals.notModified(clientHeaders, meta.headers());
+        boolean notModified = stored.status() / 100 == 2 && Conditionals.present(clientHeaders)
+                && Conditionals.notModified(clientHeaders, meta.headers());
         ByteRange range = null;
-        if (!failed && !notModified && !head && stored.status() == 200 && stored.isComplete()
+        if (!notModified && !head && stored.status() == 200 && stored.isComplete()
                 && request.method() == HttpMethod.GET) {
             List<ByteRange> ranges = ByteRange.all(clientHeaders, meta.headers(), stored.length());
             if (ranges != null && ranges.size() > 1) {
@@ -473,8 +472,7 @@ final class CacheExchange extends Exchange implements Runnable {
                 range = ranges.get(0);
             }
         }
-        int code = failed ? 412 : notModified ? 304
-                : range == ByteRange.UNSATISFIABLE ? 416 : range != null ? 206 : stored.status();
+        int code = notModified ? 304 : range == ByteRange.UNSATISFIABLE ? 416 : range != null ? 206 : stored.status();
         if (code == stored.status() && code != 204 && code != 304 && !head && !http10 && stored.isComplete()
                 && clientKeepAlive && client.connectionReusable() && client.encodesHeads()) {
             HitHead encoded = HitHead.of(stored, meta, route, cache, client.context());
@@ -484,7 +482,7 @@ final class CacheExchange extends Exchange implements Runnable {
             }
         }
         HttpHeaders h = new DefaultHttpHeaders(false);
-        if (notModified || code == 416 || code == 412) {
+        if (notModified || code == 416) {
             copy304Fields(meta.headers(), h);
         } else {
             h.set(meta.headers());
@@ -497,13 +495,11 @@ final class CacheExchange extends Exchange implements Runnable {
         }
         h.set(HttpHeaderNames.AGE, Long.toString(Math.max(0, meta.currentAge(now) / 1000)));
         boolean keepAlive = clientKeepAlive && client.connectionReusable();
-        boolean bodyless = head || code == 304 || code == 204 || code == 416 || code == 412;
+        boolean bodyless = head || code == 304 || code == 204 || code == 416;
         if (code == 204 || code == 304) {
             h.remove(HttpHeaderNames.CONTENT_LENGTH);
         } else if (code == 416) {
             h.set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + stored.length());
-            h.set(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderValues.ZERO);
-        } else if (code == 412) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderValues.ZERO);
         } else if (code == 206) {
             rangeFirst = range.first();

@@ -313,15 +313,9 @@ final class SliceExchange extends Exchange implements Runnable, SliceSource.Rece
      * send) and returns the slice the body starts in, or -1 when there is no body.
      */
     private long plan() {
-        if (Conditionals.present(clientHeaders)) {
-            if (Conditionals.preconditionFailed(clientHeaders, reference)) {
-                status = 412;
-                return -1;
-            }
-            if (Conditionals.notModified(clientHeaders, reference)) {
-                status = 304;
-                return -1;
-            }
+        if (Conditionals.present(clientHeaders) && Conditionals.notModified(clientHeaders, reference)) {
+            status = 304;
+            return -1;
         }
         ByteRange range = head ? null : ByteRange.of(clientHeaders, reference, total);
         if (range == ByteRange.UNSATISFIABLE) {
@@ -398,7 +392,7 @@ final class SliceExchange extends Exchange implements Runnable, SliceSource.Rece
 
     private void sendHead() {
         HttpHeaders h = new DefaultHttpHeaders(false);
-        if (status == 304 || status == 416 || status == 412) {
+        if (status == 304 || status == 416) {
             CacheExchange.copy304Fields(reference, h);
         } else {
             h.set(reference);
@@ -410,7 +404,6 @@ final class SliceExchange extends Exchange implements Runnable, SliceSource.Rece
                 h.set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + total);
                 h.set(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderValues.ZERO);
             }
-            case 412 -> h.set(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderValues.ZERO);
             case 206 -> {
                 h.set(HttpHeaderNames.CONTENT_RANGE, "bytes " + first + "-" + last + "/" + total);
                 h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(last - first + 1));
