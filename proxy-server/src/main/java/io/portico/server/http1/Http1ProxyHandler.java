@@ -410,11 +410,28 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
     void upgraded() {
         current = null;
         closing = true;
+        // Requests the client pipelined behind the handshake were decoded: the tunnel would carry
+        // a stream with a hole in it.
+        boolean hole = !queuedEmpty();
         releaseQueued();
         // Bytes sent behind the upgrade request, which broke the HTTP framing (laterFault), are
         // the relay's: the framing guard hands them on as it leaves (or closes the connection if
         // it could not keep them all).
         ctx.pipeline().remove(this);
+        if (hole) {
+            ctx.channel().close();
+        }
+    }
+
+    /**
+     * The request being started asks for a WebSocket: bytes the client sends right behind it,
+     * before the 101, are kept for the relay (see {@link RequestFramingGuard}).
+     */
+    void expectUpgrade() {
+        RequestFramingGuard guard = ctx.pipeline().get(RequestFramingGuard.class);
+        if (guard != null) {
+            guard.expectUpgrade();
+        }
     }
 
     /** Whether this response may keep the connection open, as far as the connection is concerned. */

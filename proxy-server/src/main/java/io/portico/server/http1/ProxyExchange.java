@@ -229,6 +229,9 @@ final class ProxyExchange extends Exchange
     /** @param upgrade a validated WebSocket upgrade: forward it and turn into a relay on the upstream's 101 */
     static ProxyExchange start(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
                                String host, long maxBody, boolean upgrade) {
+        if (upgrade) {
+            client.expectUpgrade();
+        }
         return new ProxyExchange(client, request, log, route, host, maxBody, upgrade);
     }
 

@@ -17,20 +17,23 @@ import io.portico.http.Http1FramingScanner;
  * <p>Unless the connection switches to another protocol: bytes a client sent right behind an
  * upgrade request (its HTTP/2 preface behind {@code Upgrade: h2c}, WebSocket frames behind a
  * handshake, without waiting for the 101) are the new protocol's, and go to its handlers in order,
- * not into the HTTP framing. This guard holds them: those the decoder had read past the request
- * ({@link #holdFirst}), then those from the bad byte on. An h2c upgrade happens while this guard
- * passes the request on, and they follow it once the new handlers are in place; a WebSocket's
- * waits for the upstream's 101, and they go on when the switch takes the HTTP handlers out, this
- * one last. One read's worth at most: reads after the bad byte are dropped, and if any was, the
- * switched connection is closed rather than carry a stream with a hole in it. If the connection
- * stays HTTP they are released with it.
+ * not into the HTTP framing. An h2c upgrade happens while this guard passes the request on: the
+ * bytes the decoder had read past the request ({@link #holdFirst}), then those from the bad byte
+ * on, follow it once the new handlers are in place. A WebSocket's waits for the upstream's 101:
+ * when the request being answered asked for one ({@link #expectUpgrade}), the bytes from the bad
+ * byte on are held, one read's worth, and go on when the switch takes the HTTP handlers out (this
+ * one last, after the decoder and what it holds). Otherwise they are released at once; and a
+ * connection that switches after bytes were dropped (reads after the bad byte, or a bad byte
+ * before the upgrade was asked for) is closed rather than carry a stream with a hole in it.
  */
 final class RequestFramingGuard extends FramingGuard {
 
     /** Bytes for the protocol the connection may switch to, in order. */
     private ByteBuf held;
-    /** A read after the bad byte was dropped: what is held is not all the client sent. */
+    /** Bytes after the bad byte were dropped: what is held is not all the client sent. */
     private boolean lost;
+    /** The request being answered asked for a WebSocket: bytes behind it may be the relay's. */
+    private boolean upgradeExpected;
 
     RequestFramingGuard() {
         super(Http1FramingScanner.forRequests());
@@ -42,6 +45,11 @@ final class RequestFramingGuard extends FramingGuard {
      */
     void holdFirst(ByteBuf leftover) {
         held = held == null ? leftover : Unpooled.wrappedBuffer(leftover, held);
+    }
+
+    /** The request being answered asked for a WebSocket upgrade (see the class comment). */
+    void expectUpgrade() {
+        upgradeExpected = true;
     }
 
     @Override
@@ -56,6 +64,12 @@ final class RequestFramingGuard extends FramingGuard {
         held = held == null ? rest : Unpooled.wrappedBuffer(held, rest);
         if (switched(ctx)) {
             return;
+        }
+        if (!upgradeExpected) {
+            // Most likely garbage, or a smuggling attempt: not kept while the request before it is answered.
+            held.release();
+            held = null;
+            lost = true;
         }
         ctx.fireUserEventTriggered(new ClientFault(HttpResponseStatus.BAD_REQUEST, scanner.error()));
     }
@@ -89,19 +103,22 @@ final class RequestFramingGuard extends FramingGuard {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        if (held == null || reading() && ctx.channel().isActive()) {
+        boolean active = ctx.channel().isActive();
+        if (reading() && active) {
             // Taken out while passing a read on (an h2c upgrade): the new handlers are not in yet;
             // what is held goes once the read is through (switched).
             return;
         }
         ByteBuf bytes = held;
         held = null;
-        if (!ctx.channel().isActive()) {
-            bytes.release();
-        } else if (lost) {
-            bytes.release();
-            ctx.channel().close();
-        } else {
+        if (!active || lost) {
+            if (bytes != null) {
+                bytes.release();
+            }
+            if (active) {
+                ctx.channel().close();
+            }
+        } else if (bytes != null) {
             ctx.fireChannelRead(bytes);
         }
     }

@@ -17,7 +17,9 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Per connection, the output buffer may hold {@code connection_buffer} bytes before the
  * connection turns unwritable and Portico stops reading whatever feeds it (the upstream, for a
- * response) — that is the per-connection budget, and it alone keeps one slow reader flat. Many
+ * response) — that is the per-connection budget, and it alone keeps one slow reader flat. An
+ * HTTP/2 connection, whose one buffer carries all its streams, may hold
+ * {@code http2_connection_buffer} (never more than the whole budget). Many
  * slow readers together could still hold many such buffers, so a sampler thread adds up, every
  * {@value #SAMPLE_MILLIS} ms, the pending output of the client connections that are unwritable
  * (at their {@code connection_buffer}, or held by the budget); over {@code buffer_memory}, every
@@ -30,8 +32,9 @@ import java.util.concurrent.atomic.LongAdder;
  * writable again, so a sample costs in proportion to the connections that are behind, not to all
  * that are open: walking every one of 10,000 connections 50 times a second would cost a
  * noticeable share of a core. What the writable connections hold (each less than its
- * {@code connection_buffer}) is added from a walk over every connection once every
- * {@value #FULL_WALK_MILLIS} ms. Sampling keeps the event loops free of shared
+ * {@code connection_buffer}, or {@code http2_connection_buffer}) is added from a walk over every
+ * connection once every {@value #FULL_WALK_MILLIS} ms, so what writable connections fill up is
+ * seen up to that late. Sampling keeps the event loops free of shared
  * counters; the price is that the budget can be overshot by what connections read in between.
  *
  * <p>While no connection is behind and reading is not stopped, the sampler sleeps between full
@@ -87,7 +90,8 @@ public final class BufferBudget implements AutoCloseable {
         this.gates = gates;
         this.resumeBelow = budget - budget / 4;
         this.waterMark = new WriteBufferWaterMark((int) connectionBuffer / 2, (int) connectionBuffer);
-        this.http2WaterMark = new WriteBufferWaterMark((int) http2ConnectionBuffer / 2, (int) http2ConnectionBuffer);
+        long http2 = budget > 0 ? Math.min(http2ConnectionBuffer, budget) : http2ConnectionBuffer;
+        this.http2WaterMark = new WriteBufferWaterMark((int) http2 / 2, (int) http2);
         if (budget > 0) {
             sampler = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "portico-buffer-budget");
