@@ -290,7 +290,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         LocalResponses.markClose(r, false, false);
         r.headers().set(context.requestIdHeader(), requestId);
         long bytes = r.content().readableBytes();
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        // The bytes behind a refused request may still be coming.
+        ctx.writeAndFlush(r).addListener(stream ? ChannelFutureListener.CLOSE : LingeringClose.AFTER_WRITE);
         Exchange.logRejected(this, status.code(), requestId, bytes, reason);
     }
 
@@ -352,6 +353,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
      * @param last      the future of the response's last write
      */
     void exchangeDone(boolean keepAlive, ChannelFuture last) {
+        // A request whose body was not read whole (a 413 during an upload, a 408) leaves the client
+        // sending: the connection's close lingers (see LingeringClose).
+        boolean unread = current != null && !current.requestComplete() && !stream;
         current = null;
         if (!keepAlive || closing || draining) {
             closing = true;
@@ -364,7 +368,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
                     ctx.close();
                 }
             } else {
-                last.addListener(ChannelFutureListener.CLOSE);
+                last.addListener(unread ? LingeringClose.AFTER_WRITE : ChannelFutureListener.CLOSE);
             }
             return;
         }
