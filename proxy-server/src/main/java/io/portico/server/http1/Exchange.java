@@ -62,6 +62,14 @@ abstract class Exchange {
     /** Whether the request's last part has arrived. */
     abstract boolean requestComplete();
 
+    /**
+     * Whether the request announced a body whose end has not arrived: the client may still be
+     * sending it when the connection closes (see {@link LingeringClose}).
+     */
+    boolean bodyUnread() {
+        return !requestComplete() && !RequestHeadChecks.announcesNoBody(request);
+    }
+
     /** A part of the request body; the exchange owns it. */
     abstract void onRequestContent(HttpContent content);
 

@@ -99,6 +99,8 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
      * and the connection closed, once the current request has had its own answer.
      */
     private ClientFault laterFault;
+    /** The exchange in progress was ended by a client deadline (408): its close does not linger. */
+    private boolean timedOut;
     /**
      * While the connection is parked between requests (see {@link KeepAliveWaiting}): the list it
      * waits in, else null; then its deadline (nanoTime) and its neighbours in that list. Kept here
@@ -290,8 +292,9 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
         LocalResponses.markClose(r, false, false);
         r.headers().set(context.requestIdHeader(), requestId);
         long bytes = r.content().readableBytes();
-        // The bytes behind a refused request may still be coming.
-        ctx.writeAndFlush(r).addListener(stream ? ChannelFutureListener.CLOSE : LingeringClose.AFTER_WRITE);
+        // The bytes behind a refused request may still be coming (not after a timeout, see exchangeDone).
+        boolean linger = !stream && status.code() != HttpResponseStatus.REQUEST_TIMEOUT.code();
+        ctx.writeAndFlush(r).addListener(linger ? LingeringClose.AFTER_WRITE : ChannelFutureListener.CLOSE);
         Exchange.logRejected(this, status.code(), requestId, bytes, reason);
     }
 
@@ -309,6 +312,7 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
             return;
         }
         if (exchange != null) {
+            timedOut = fault.status().code() == HttpResponseStatus.REQUEST_TIMEOUT.code();
             exchange.onClientFault(fault.status(), fault.reason());
             if (current == exchange) {
                 // The exchange had already finished its part: nothing will close the connection but us.
@@ -353,9 +357,11 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
      * @param last      the future of the response's last write
      */
     void exchangeDone(boolean keepAlive, ChannelFuture last) {
-        // A request whose body was not read whole (a 413 during an upload, a 408) leaves the client
-        // sending: the connection's close lingers (see LingeringClose).
-        boolean unread = current != null && !current.requestComplete() && !stream;
+        // A request whose body was not read whole (a 413 during an upload), or requests pipelined
+        // behind this one, leave the client sending: the connection's close lingers (see
+        // LingeringClose). Not after a timeout: a client that trickles would keep its slot longer.
+        boolean unread = !stream && !timedOut
+                && (current != null && current.bodyUnread() || !queuedEmpty() || laterFault != null);
         current = null;
         if (!keepAlive || closing || draining) {
             closing = true;

@@ -24,6 +24,8 @@ import java.util.concurrent.TimeUnit;
  * for {@link #TIME_MILLIS} at most (nginx's {@code lingering_timeout} and {@code lingering_time}).
  *
  * <p>A TLS connection is closed at once, as before: its close_notify would have to go out first.
+ * So is one a client deadline ended (408): a client that trickles bytes would keep its slot for
+ * the whole lingering time.
  */
 final class LingeringClose extends ChannelInboundHandlerAdapter {
 
@@ -50,6 +52,9 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
 
     /** Shuts {@code ch}'s output and drops what it reads until the client is done, or closes it if it cannot. */
     static void start(Channel ch) {
+        if (ch.pipeline().get(LingeringClose.class) != null) {
+            return;
+        }
         if (!ch.isActive() || !(ch instanceof DuplexChannel duplex) || ch.pipeline().get(SslHandler.class) != null
                 || duplex.isInputShutdown()) {
             ch.close();

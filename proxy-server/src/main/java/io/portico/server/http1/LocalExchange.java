@@ -30,6 +30,8 @@ final class LocalExchange extends Exchange {
     private final String error;
     private ChannelFuture written;
     private boolean complete;
+    /** The request's last part arrived. */
+    private boolean bodyEnded;
     private boolean expectContinue;
 
     private LocalExchange(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log,
@@ -106,10 +108,17 @@ final class LocalExchange extends Exchange {
         return complete;
     }
 
+    /** Answered without its body (complete is set as the connection closes): what announced one left it unread. */
+    @Override
+    boolean bodyUnread() {
+        return !bodyEnded && !RequestHeadChecks.announcesNoBody(request);
+    }
+
     @Override
     void onRequestContent(HttpContent content) {
         boolean last = content instanceof LastHttpContent;
         content.release();
+        bodyEnded |= last;
         if (last && !complete) {
             complete = true;
             client.exchangeDone(keepAlive, written);

@@ -62,6 +62,20 @@ class LingeringCloseTest {
     }
 
     @Test
+    void aBodyRefusedWith413ForItsContentLengthLetsTheClientSendItAndThenEnds() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", portico.port())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            out.write("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 4194304\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            assertThat(head(in)).startsWith("HTTP/1.1 413");
+            keepsTakingAndThenEnds(s, new byte[32 * 1024]);
+        }
+    }
+
+    @Test
     void aRequestRefusedWith400LetsTheClientFinishSendingAndThenEnds() throws Exception {
         try (Socket s = new Socket("127.0.0.1", portico.port())) {
             s.setSoTimeout(10_000);
