@@ -61,6 +61,8 @@ public final class CacheFill {
 
     /** Values for the access log's cache status (nginx's {@code $upstream_cache_status}). */
     public static final String LOG_MISS = "MISS";
+    /** The kind of a fill that revalidates a fresh stored response its request would not take (see forwardKind). */
+    public static final String REQUEST = "request";
     public static final String LOG_EXPIRED = "EXPIRED";
     public static final String LOG_REVALIDATED = "REVALIDATED";
     public static final String LOG_STALE = "STALE";
@@ -90,6 +92,8 @@ public final class CacheFill {
      * @param clientHeaders the request's fields as the client sent them (a copy the fill keeps)
      * @param pending       the fetch others wait on, or null
      * @param stale         a stored response to revalidate (the fill takes over this reference), or null
+     * @param missKind      {@code Cache-Status}'s fwd without a stored response ("miss"), or {@link #REQUEST}
+     *                      when {@code stale} is fresh and only the request's directives refused it
      */
     public CacheFill(RouteCache route, String baseKey, String url, HttpHeaders clientHeaders, Pending pending,
                      CachedResponse stale, String missKind) {
@@ -177,7 +181,7 @@ public final class CacheFill {
                 // RFC 9111 section 4.3.4: a 304 whose validator matches no stored response must not
                 // update it; the stored bytes are not what the origin now has.
                 route.cache().purgeKey(stale.key());
-                status = CacheStatus.forward("stale", 304, false, false, "validator-mismatch");
+                status = CacheStatus.forward(forwardKind(), 304, false, false, "validator-mismatch");
                 refetch = true;
                 settle(false);
                 return Outcome.REFETCH;
@@ -214,19 +218,19 @@ public final class CacheFill {
                 // shared cache keep it (private, no-store now): it answers this request, as it
                 // was, and nobody else's.
                 route.cache().purgeKey(stale.key());
-                status = CacheStatus.forward("stale", 304, false, false, refused);
+                status = CacheStatus.forward(forwardKind(), 304, false, false, refused);
                 settle(true);
                 return Outcome.NOT_MODIFIED;
             }
             stale.freshen(StoredMeta.of(stale.status(), merged, route.rules(), requestTime, now));
             cache.freshened(stale);
-            status = CacheStatus.forward("stale", 304, false, false, null);
+            status = CacheStatus.forward(forwardKind(), 304, false, false, null);
             publishExisting(stale);
             return Outcome.NOT_MODIFIED;
         }
         if (code >= 500 && staleUsableOnError(now)) {
             cache.statsCounters().staleOnError();
-            status = CacheStatus.forward("stale", code, false, false, "stale-if-error");
+            status = CacheStatus.forward(forwardKind(), code, false, false, "stale-if-error");
             logStatus = LOG_STALE;
             publishExisting(stale);
             return Outcome.STALE_ON_ERROR;
@@ -298,12 +302,21 @@ public final class CacheFill {
             settled = true;
             pending.publish(object);
         }
-        status = CacheStatus.forward(stale != null ? "stale" : missKind, code, true, false, null);
+        status = CacheStatus.forward(forwardKind(), code, true, false, null);
         if (route.variesOnEncoding(code, headers)) {
             // Later clients may get a gzip copy of this response: this one must say so too.
             Compression.addVaryAcceptEncoding(headers);
         }
         return Outcome.STORING;
+    }
+
+    /**
+     * Why the request went forward, in {@code Cache-Status} terms (RFC 9211 section 2.2): the kind
+     * of miss, or, with a stored response, {@code stale}, or {@code request} when the stored one
+     * was fresh and only the request's directives (no-cache, max-age=0) kept it from being used.
+     */
+    private String forwardKind() {
+        return stale == null || REQUEST.equals(missKind) ? missKind : "stale";
     }
 
     private static boolean updates(String name) {
@@ -315,7 +328,7 @@ public final class CacheFill {
             // The origin has a newer answer that is not stored: the old one must not be served again.
             route.cache().purgeKey(stale.key());
         }
-        status = CacheStatus.forward(stale != null ? "stale" : missKind, code, false, false, reason);
+        status = CacheStatus.forward(forwardKind(), code, false, false, reason);
         settle(uncacheable);
         return Outcome.PASS;
     }
@@ -331,7 +344,7 @@ public final class CacheFill {
             return false;
         }
         route.cache().statsCounters().staleOnError();
-        status = CacheStatus.forward("stale", 0, false, false, "stale-if-error");
+        status = CacheStatus.forward(forwardKind(), 0, false, false, "stale-if-error");
         logStatus = LOG_STALE;
         publishExisting(stale);
         return true;

@@ -361,7 +361,12 @@ final class CacheExchange extends Exchange implements Runnable {
     private void fetch(Pending pending) {
         cache.cache().statsCounters().miss();
         keepClientHeaders();
-        CacheFill fill = new CacheFill(cache, baseKey, url, clientHeaders, pending, stale, "miss");
+        // A stored response that is fresh but that the request refused (no-cache, max-age=0) says
+        // so in Cache-Status (fwd=request, RFC 9211 section 2.2), not fwd=stale.
+        boolean refusedFresh = stale != null
+                && stale.meta().usability(CacheControl.NONE, false, System.currentTimeMillis()) == Usability.FRESH;
+        CacheFill fill = new CacheFill(cache, baseKey, url, clientHeaders, pending, stale,
+                refusedFresh ? CacheFill.REQUEST : "miss");
         stale = null;
         log.cacheStatus = fill.logStatus();
         proxy(fill, null);

@@ -163,6 +163,8 @@ class CacheIntegrationTest {
         assertThat(get("/gen").headers().firstValue("x-gen")).hasValue("1");
         HttpResponse<String> revalidated = get("/gen", "Cache-Control", "no-cache");
         assertThat(revalidated.headers().firstValue("x-gen")).hasValue("2");
+        // The stored response was fresh; only the request's no-cache sent it forward (RFC 9211).
+        assertThat(cacheStatus(revalidated)).startsWith("portico; fwd=request; fwd-status=304");
         HttpResponse<String> hit = get("/gen");
         assertThat(cacheStatus(hit)).startsWith("portico; hit");
         assertThat(hit.body()).isEqualTo("same body");
