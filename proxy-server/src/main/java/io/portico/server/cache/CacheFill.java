@@ -61,11 +61,11 @@ public final class CacheFill {
 
     /** Values for the access log's cache status (nginx's {@code $upstream_cache_status}). */
     public static final String LOG_MISS = "MISS";
-    /** The kind of a fill that revalidates a fresh stored response its request would not take (see forwardKind). */
-    public static final String REQUEST = "request";
     public static final String LOG_EXPIRED = "EXPIRED";
     public static final String LOG_REVALIDATED = "REVALIDATED";
     public static final String LOG_STALE = "STALE";
+    /** The kind of a fill that revalidates a fresh stored response its request would not take (see forwardKind). */
+    public static final String REQUEST = "request";
 
     private final RouteCache route;
     private final String baseKey;

@@ -22,14 +22,16 @@ public record GlobalLimitsConfig(
         if (maxConnections < 0) {
             throw new InvalidConfigException("max_connections", "cannot be negative (0 means no cap)");
         }
-        if (connectionBuffer.bytes() < 1024 || connectionBuffer.bytes() > (1L << 30)) {
-            throw new InvalidConfigException("connection_buffer", "must be 1k to 1g");
-        }
-        if (http2ConnectionBuffer.bytes() < 1024 || http2ConnectionBuffer.bytes() > (1L << 30)) {
-            throw new InvalidConfigException("http2_connection_buffer", "must be 1k to 1g");
-        }
+        checkBuffer("connection_buffer", connectionBuffer);
+        checkBuffer("http2_connection_buffer", http2ConnectionBuffer);
         if (bufferMemory.bytes() != 0 && bufferMemory.bytes() < connectionBuffer.bytes()) {
             throw new InvalidConfigException("buffer_memory", "must be 0 (no budget) or at least connection_buffer");
+        }
+    }
+
+    private static void checkBuffer(String key, ByteSize size) {
+        if (size.bytes() < 1024 || size.bytes() > (1L << 30)) {
+            throw new InvalidConfigException(key, "must be 1k to 1g");
         }
     }
 }

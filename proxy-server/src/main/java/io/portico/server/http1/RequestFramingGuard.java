@@ -44,7 +44,11 @@ final class RequestFramingGuard extends FramingGuard {
      * before any this guard holds.
      */
     void holdFirst(ByteBuf leftover) {
-        held = held == null ? leftover : Unpooled.wrappedBuffer(leftover, held);
+        held = joined(leftover, held);
+    }
+
+    private static ByteBuf joined(ByteBuf first, ByteBuf then) {
+        return first == null ? then : then == null ? first : Unpooled.wrappedBuffer(first, then);
     }
 
     /** The request being answered asked for a WebSocket upgrade (see the class comment). */
@@ -61,7 +65,7 @@ final class RequestFramingGuard extends FramingGuard {
         } else {
             buf.release();
         }
-        held = held == null ? rest : Unpooled.wrappedBuffer(held, rest);
+        held = joined(held, rest);
         if (switched(ctx)) {
             return;
         }

@@ -123,8 +123,8 @@ final class FloodGuard {
                     return super.writeRstStream(ctx, streamId, errorCode, promise);
                 }
                 ChannelFuture f = super.writeRstStream(ctx, streamId, errorCode, promise);
-                if (stream != null && stream.isResetSent() && stream.state() != Http2Stream.State.CLOSED
-                        && lifecycle != null && connection().remote().flowController().hasFlowControlled(stream)) {
+                // (The call above marked the stream reset.)
+                if (stream != null && stream.state() != Http2Stream.State.CLOSED && lifecycle != null && connection().remote().flowController().hasFlowControlled(stream)) {
                     // Nothing may follow a RST_STREAM on its stream (RFC 9113 section 5.1), but Netty
                     // closes the stream, and drops the frames it has queued for it (a response
                     // waiting for window, or for the connection's flush), only once the RST_STREAM has

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
@@ -60,6 +61,7 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
     private Http2ConnectionEncoder encoder;
     /** A void promise of the connection whose failure is not fired down the pipeline. */
     private ChannelPromise quietVoid;
+    private final WriteBufferWaterMark waterMark;
     /** A read of the connection is under way: the codec flushes it when the read completes. */
     private boolean reading;
     private boolean flushPending;
@@ -79,8 +81,11 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
      * @param maxStreams streams on the connection before it is drained, as nginx's keepalive_requests does for h2
      * @param idleNanos  how long the connection may have no stream open before it is closed (keepalive_timeout)
      */
-    Http2ConnectionGuard(Http2ListenerConfig config, Http2Counters counters, int maxStreams, long idleNanos) {
+    /** @param waterMark the connection's output buffer limits as an HTTP/2 connection (http2_connection_buffer) */
+    Http2ConnectionGuard(Http2ListenerConfig config, Http2Counters counters, int maxStreams, long idleNanos,
+                         WriteBufferWaterMark waterMark) {
         this.config = config;
+        this.waterMark = waterMark;
         this.counters = counters;
         this.maxStreams = maxStreams;
         this.streamIdleNanos = config.streamIdleTimeout().toNanos();
@@ -225,6 +230,8 @@ final class Http2ConnectionGuard extends ChannelDuplexHandler implements Channel
         }
         // HTTP/2 frames are read as they come: flow control is per stream (see the child channels).
         ch.config().setAutoRead(true);
+        // One output buffer carries all the streams' frames (see BufferBudget.http2WaterMark).
+        ch.config().setWriteBufferWaterMark(waterMark);
         int extra = config.connectionWindowSize().intBytes() - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
         if (extra > 0) {
             ctx.write(new DefaultHttp2WindowUpdateFrame(extra));

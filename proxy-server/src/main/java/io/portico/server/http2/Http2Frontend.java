@@ -74,8 +74,7 @@ public final class Http2Frontend {
 
     /** Appends the HTTP/2 handlers to a connection whose HTTP/1 handlers are gone (ALPN h2, prior knowledge). */
     public void install(ChannelPipeline pipeline) {
-        pipeline.channel().config().setWriteBufferWaterMark(waterMark);
-        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
+        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos, waterMark);
         pipeline.addLast("h2-coalesce", new SmallWriteCoalescer());
         pipeline.addLast("h2", Http2Codecs.newCodec(config, counters, connectProtocol, 0, refusedStreams));
         pipeline.addLast("h2-errors", new Http2StreamErrors(counters, guard));
@@ -85,14 +84,13 @@ public final class Http2Frontend {
 
     /** The codec {@code Upgrade: h2c} switches to; it adds the same handlers as {@link #install}. */
     public HttpServerUpgradeHandler.UpgradeCodec upgradeCodec() {
-        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos);
+        Http2ConnectionGuard guard = new Http2ConnectionGuard(config, counters, maxStreams, idleNanos, waterMark);
         Http2FrameCodec codec = Http2Codecs.newCodec(config, counters, connectProtocol, 0, refusedStreams);
         return new Http2ServerUpgradeCodec(codec, new Http2StreamErrors(counters, guard),
                 new Http2MultiplexHandler(new StreamInitializer(guard)), guard) {
             @Override
             public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest upgradeRequest) {
                 super.upgradeTo(ctx, upgradeRequest);
-                ctx.channel().config().setWriteBufferWaterMark(waterMark);
                 ChannelHandlerContext codecContext = ctx.pipeline().context(codec);
                 if (codecContext != null) {
                     // Under the codec, as install() puts it; what the codec wrote so far is already on its way.
