@@ -56,7 +56,7 @@ class LingeringCloseTest {
             byte[] chunk = chunk(32 * 1024);
             out.write(chunk);
             out.flush();
-            assertThat(head(in)).startsWith("HTTP/1.1 413");
+            assertThat(WebSocketProxyingTest.readHead(in)).startsWith("HTTP/1.1 413");
             keepsTakingAndThenEnds(s, chunk);
         }
     }
@@ -70,7 +70,7 @@ class LingeringCloseTest {
             out.write("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 4194304\r\n\r\n"
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            assertThat(head(in)).startsWith("HTTP/1.1 413");
+            assertThat(WebSocketProxyingTest.readHead(in)).startsWith("HTTP/1.1 413");
             keepsTakingAndThenEnds(s, new byte[32 * 1024]);
         }
     }
@@ -84,7 +84,7 @@ class LingeringCloseTest {
             // obs-fold: refused by the framing check.
             out.write("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            assertThat(head(in)).startsWith("HTTP/1.1 400");
+            assertThat(WebSocketProxyingTest.readHead(in)).startsWith("HTTP/1.1 400");
             keepsTakingAndThenEnds(s, new byte[32 * 1024]);
         }
     }
@@ -112,17 +112,5 @@ class LingeringCloseTest {
         c[c.length - 2] = '\r';
         c[c.length - 1] = '\n';
         return c;
-    }
-
-    private static String head(InputStream in) throws Exception {
-        StringBuilder sb = new StringBuilder();
-        while (!sb.toString().endsWith("\r\n\r\n")) {
-            int c = in.read();
-            if (c < 0) {
-                break;
-            }
-            sb.append((char) c);
-        }
-        return sb.toString();
     }
 }

@@ -478,7 +478,8 @@ class WebSocketProxyingTest {
                 .buildAsync(URI.create("ws://127.0.0.1:" + portico.port() + path), listener).join();
     }
 
-    private static String readHead(InputStream in) throws Exception {
+    /** Reads a response head up to its empty line (what came, if the connection ends first). */
+    static String readHead(InputStream in) throws Exception {
         StringBuilder sb = new StringBuilder();
         while (!sb.toString().endsWith("\r\n\r\n")) {
             int c = in.read();
