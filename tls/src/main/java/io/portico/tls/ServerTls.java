@@ -2,6 +2,7 @@ package io.portico.tls;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
@@ -38,6 +39,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The built TLS contexts of one listener: one Netty {@link SslContext} per key material, chosen per
@@ -126,12 +128,24 @@ public final class ServerTls {
 
     /** A new handler for an accepted connection (10 s to receive the ClientHello and finish the handshake). */
     public ChannelHandler newHandler() {
-        return new SniSelector(this, unusedMapping, DEFAULT_HANDSHAKE_TIMEOUT_MILLIS);
+        return new SniSelector(this, unusedMapping, DEFAULT_HANDSHAKE_TIMEOUT_MILLIS, null);
     }
 
     /** A new handler for an accepted connection, with the given time for the ClientHello and for the handshake. */
     public ChannelHandler newHandler(Duration handshakeTimeout) {
-        return new SniSelector(this, unusedMapping, handshakeTimeout.toMillis());
+        return new SniSelector(this, unusedMapping, handshakeTimeout.toMillis(), null);
+    }
+
+    /**
+     * A new handler for an accepted connection of an HTTP listener: when the client's first byte
+     * is an upper-case ASCII letter (an HTTP method; no TLS record starts so), {@code plainHttp}
+     * answers with the listener's context instead of a failed handshake, as nginx answers 400
+     * "The plain HTTP request was sent to HTTPS port". Its writes go to the socket as they are.
+     * Downstream handlers see a failed {@link io.netty.handler.ssl.SslHandshakeCompletionEvent}
+     * first, caused by a {@link io.netty.handler.ssl.NotSslRecordException}.
+     */
+    public ChannelHandler newHandler(Duration handshakeTimeout, Consumer<ChannelHandlerContext> plainHttp) {
+        return new SniSelector(this, unusedMapping, handshakeTimeout.toMillis(), plainHttp);
     }
 
     /** The server name the client sent (lower case), or null when it sent none or the handshake has not started. */

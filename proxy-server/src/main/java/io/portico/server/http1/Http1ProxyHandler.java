@@ -620,7 +620,6 @@ final class Http1ProxyHandler extends ChannelDuplexHandler {
 
     private void onHandshake(SslHandshakeCompletionEvent handshake) {
         if (!handshake.isSuccess()) {
-            context.countHandshakeFailure(handshake.cause());
             context.metrics().tlsHandshakeFailed();
             return;
         }

@@ -1,6 +1,7 @@
 package io.portico.server.http1;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.portico.server.l4.ProxyProtocolHandler;
@@ -54,8 +55,17 @@ public final class Http1ServerInitializer extends ChannelInitializer<Channel> {
 
     private static void addTlsHandlers(Channel ch, ListenerContext context) {
         if (context.tls() != null) {
-            ch.pipeline().addLast("tls", context.tls().newHandler(context.config().tls().handshakeTimeout()));
+            ch.pipeline().addLast("tls", context.tls().newHandler(context.config().tls().handshakeTimeout(),
+                    Http1ServerInitializer::answerPlainHttp));
         }
+    }
+
+    /**
+     * Plain HTTP sent to a TLS listener gets nginx's 400 ("The plain HTTP request was sent to HTTPS
+     * port") and a lingering close, rather than a connection closed without a word.
+     */
+    private static void answerPlainHttp(ChannelHandlerContext ctx) {
+        ctx.writeAndFlush(LocalResponses.plainHttpOnTlsPort(ctx.alloc())).addListener(LingeringClose.AFTER_WRITE);
     }
 
     /** HTTP/2 starts as HTTP/1.1 and switches: after ALPN chose h2, or on the h2c preface or upgrade. */

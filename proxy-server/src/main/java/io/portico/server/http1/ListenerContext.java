@@ -30,10 +30,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import java.net.InetAddress;
 
 /**
@@ -54,7 +52,6 @@ public final class ListenerContext {
     private final AccessLog accessLog;
     private final ServerLifecycle lifecycle;
     private final ListenerTls tls;
-    private final ConcurrentHashMap<String, LongAdder> handshakeFailures = new ConcurrentHashMap<>();
     /** Open WebSockets, shared with the listener's earlier and later contexts: the caps outlive a reload. */
     private final WebSocketCount webSockets;
     private final AsciiString clientSubjectHeader;
@@ -168,23 +165,6 @@ public final class ListenerContext {
     private static final class WebSocketCount {
         final AtomicInteger total = new AtomicInteger();
         final PerAddressCount byIp = new PerAddressCount();
-    }
-
-    /** Counts a failed TLS handshake under a short reason, such as {@code SSLHandshakeException: no cipher suites in common}. */
-    void countHandshakeFailure(Throwable cause) {
-        String reason = cause == null ? "unknown" : cause.getClass().getSimpleName()
-                + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
-        if (reason.length() > 120) {
-            reason = reason.substring(0, 120);
-        }
-        handshakeFailures.computeIfAbsent(reason, r -> new LongAdder()).increment();
-    }
-
-    /** Failed TLS handshakes on this listener by reason. */
-    public Map<String, Long> handshakeFailures() {
-        Map<String, Long> copy = new TreeMap<>();
-        handshakeFailures.forEach((k, v) -> copy.put(k, v.sum()));
-        return copy;
     }
 
     /** The TLS contexts new connections on this listener get (the newest after a reload), or null for plain HTTP. */

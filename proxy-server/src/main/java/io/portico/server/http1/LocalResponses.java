@@ -40,13 +40,29 @@ final class LocalResponses {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
         r.headers().set(HttpHeaderNames.SERVER, SERVER);
         // Portico answers as an origin here, which must send Date (RFC 9110 section 6.6.1).
-        r.headers().set(HttpHeaderNames.DATE,
-                DATES.get(System.currentTimeMillis() / 1000, s -> new AsciiString(HttpDates.format(s * 1000))));
+        r.headers().set(HttpHeaderNames.DATE, date());
         if (bytes.length > 0 || contentType != TEXT) {
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
         }
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
         return r;
+    }
+
+    /**
+     * nginx's answer to plain HTTP on a TLS port, as bytes: the connection has no HTTP codec yet
+     * (it was waiting for a ClientHello), and closes after it.
+     */
+    static ByteBuf plainHttpOnTlsPort(ByteBufAllocator alloc) {
+        String body = "400 Bad Request\nThe plain HTTP request was sent to HTTPS port\n";
+        String head = "HTTP/1.1 400 Bad Request\r\nServer: " + SERVER + "\r\nDate: " + date()
+                + "\r\nContent-Type: " + TEXT + "\r\nContent-Length: " + body.length()
+                + "\r\nConnection: close\r\n\r\n";
+        byte[] bytes = (head + body).getBytes(StandardCharsets.US_ASCII);
+        return alloc.buffer(bytes.length).writeBytes(bytes);
+    }
+
+    private static AsciiString date() {
+        return DATES.get(System.currentTimeMillis() / 1000, s -> new AsciiString(HttpDates.format(s * 1000)));
     }
 
     static FullHttpResponse redirect(ByteBufAllocator alloc, int status, String location, boolean head) {

@@ -18,6 +18,7 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.KeyManagerFactory;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -73,6 +74,32 @@ class TlsProxyingTest {
                     URI.create("https://localhost:" + p.port() + "/headers")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body()).contains("x-forwarded-proto: https").contains("forwarded: for=127.0.0.1;proto=https");
+        }
+    }
+
+    @Test
+    void plainHttpOnTheTlsPortGetsNginxs400AndTheListenerCarriesOn(@TempDir Path dir) throws Exception {
+        try (PorticoHarness p = tlsPortico("""
+                    tls:
+                      certificates:
+                        - cert: %s
+                          key: %s
+                """.formatted(alpha.certificate(), alpha.privateKey()), dir)) {
+            // curl http://host:8443/ sees an answer that says what went wrong, as with nginx, not an empty reply.
+            try (Socket s = new Socket("127.0.0.1", p.port())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("GET /headers HTTP/1.1\r\nHost: alpha.test\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertThat(answer).startsWith("HTTP/1.1 400 Bad Request\r\n")
+                        .contains("\r\nConnection: close\r\n").contains("\r\nDate: ")
+                        .endsWith("\r\n\r\n400 Bad Request\nThe plain HTTP request was sent to HTTPS port\n");
+                int length = Integer.parseInt(answer.replaceAll("(?s).*\r\nContent-Length: (\\d+)\r\n.*", "$1"));
+                assertThat(answer.substring(answer.indexOf("\r\n\r\n") + 4)).hasSize(length);
+            }
+            // A TLS client on the same listener is served as ever.
+            assertThat(fetch(trusting(alpha.cert()), p.port(), "alpha.test", "alpha.test", "/headers", ""))
+                    .startsWith("HTTP/1.1 200");
         }
     }
 
