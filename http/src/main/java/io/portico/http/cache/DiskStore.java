@@ -93,8 +93,25 @@ public final class DiskStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Told of an object this store let go of by itself, not at the cache's asking: evicted over
+     * the budget, a write that failed, a file written again for a newer response. The cache's
+     * URL, tag and Vary indexes keep an object's key while it is on disk after it left memory, and
+     * only this tells them it is gone.
+     */
+    interface Released {
+        void released(String key, String baseKey, String url, List<String> tags);
+    }
+
+    /** What is held for a key, on disk or on its way there: the URL and tags it is indexed under. */
+    record Held(String url, List<String> tags) {
+    }
+
     private final Path dir;
     private final long budget;
+    /** Eviction over the budget goes down to this: one sort of the index frees room for many writes. */
+    private final long lowWater;
+    private volatile Released released = (key, baseKey, url, tags) -> { };
     private final ByteBufAllocator alloc;
     private final ThreadPoolExecutor io;
     /** Smallest body kept open for sending from its file; 0: none. */
@@ -118,6 +135,7 @@ public final class DiskStore implements AutoCloseable {
     private DiskStore(Path dir, long budget, ByteBufAllocator alloc, long sendfileMinSize) {
         this.dir = dir;
         this.budget = budget;
+        this.lowWater = budget - budget / 20;
         this.alloc = alloc;
         this.sendfileMinSize = sendfileMinSize;
         this.maxOpenBodies = sendfileMinSize <= 0 ? 0 : descriptorShare();
@@ -163,6 +181,21 @@ public final class DiskStore implements AutoCloseable {
             }
         }
         evictOverBudget();
+    }
+
+    /** Who hears of objects this store lets go of by itself (see {@link Released}). */
+    void onReleased(Released listener) {
+        released = listener;
+    }
+
+    /** What is held for {@code key}: queued for writing or on disk; null when nothing is. */
+    Held held(String key) {
+        CachedResponse queued = pending.get(key);
+        if (queued != null) {
+            return new Held(queued.url(), queued.tags());
+        }
+        Entry e = index.get(key);
+        return e == null ? null : new Held(e.url, e.tags);
     }
 
     /** Entries found on disk (at startup, for the cache to rebuild its URL, tag and Vary indexes). */
@@ -265,11 +298,17 @@ public final class DiskStore implements AutoCloseable {
                     o.meta().responseTime(), System.currentTimeMillis());
             Entry old = index.put(o.key(), e);
             used.addAndGet(size - (old == null ? 0 : old.size));
+            if (old != null) {
+                // Written again for a newer response, which may go by another URL or other tags.
+                released.released(old.key, old.baseKey, old.url, old.tags);
+            }
             writes.increment();
             failing = false;
             evictOverBudget();
         } catch (IOException | RuntimeException e) {
-            pending.remove(o.key(), o);
+            if (pending.remove(o.key(), o)) {
+                released.released(o.key(), o.baseKey(), o.url(), o.tags());
+            }
             writeFailures.increment();
             if (!failing()) {
                 LOG.log(System.Logger.Level.WARNING, "cache disk tier: writes off for 30s after a failure: " + e);
@@ -489,6 +528,12 @@ public final class DiskStore implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Over the budget, drops the least recently used files down to {@link #lowWater} (95 % of the
+     * budget), as nginx's cache manager works down to its {@code max_size}: one copy and sort of
+     * the whole index makes room for many writes, where evicting to just under the budget would
+     * sort it again on nearly every write of a full tier.
+     */
     private void evictOverBudget() {
         if (used.get() <= budget) {
             return;
@@ -496,12 +541,13 @@ public final class DiskStore implements AutoCloseable {
         List<Entry> all = new ArrayList<>(index.values());
         all.sort(Comparator.comparingLong(x -> x.lastAccess));
         for (Entry e : all) {
-            if (used.get() <= budget) {
+            if (used.get() <= lowWater) {
                 break;
             }
             if (index.remove(e.key, e)) {
                 used.addAndGet(-e.size);
                 deleteQuietly(e.file);
+                released.released(e.key, e.baseKey, e.url, e.tags);
             }
         }
     }

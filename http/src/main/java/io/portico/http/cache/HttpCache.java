@@ -113,6 +113,7 @@ public final class HttpCache implements AutoCloseable {
                 .expireAfterWrite(java.time.Duration.ofMillis(UNCACHEABLE_MILLIS)).executor(Runnable::run).build();
         if (disk != null) {
             indexDisk();
+            disk.onReleased(this::released);
         }
     }
 
@@ -368,10 +369,13 @@ public final class HttpCache implements AutoCloseable {
                 removeKey(k);
             }
         }
-        memory.put(object.key(), object.retain());
+        // The disk tier first: the memory tier may evict the object as it goes in (its admission
+        // policy turns away a newcomer when full), and an object it evicts stays in the purge
+        // indexes only when the disk holds it or is about to.
         if (disk != null) {
             disk.write(object);
         }
+        memory.put(object.key(), object.retain());
         stats.stored.increment();
     }
 
@@ -448,11 +452,57 @@ public final class HttpCache implements AutoCloseable {
         if (cause.wasEvicted()) {
             stats.evicted.increment();
         }
-        if (cause != RemovalCause.REPLACED && (cause == RemovalCause.EXPLICIT || disk == null || !disk.holds(key))) {
-            // Still on disk after an eviction: still known, still purgeable.
+        if (cause == RemovalCause.EXPLICIT) {
             unindex(value, key);
+        } else {
+            // Evicted (perhaps still on disk: still known, still purgeable) or replaced by a newer response.
+            released(key, value.baseKey(), value.url(), value.tags());
         }
         value.release();
+    }
+
+    /**
+     * An object under {@code key} is gone from one tier (evicted from memory or disk, replaced by a
+     * newer response, its disk write failed): its index entries go, but for what a copy still
+     * held under the key, in memory or on disk, is indexed under. A key left in the indexes with
+     * nothing stored under it would stay there for good: a URL or tag per object a client ever
+     * had stored.
+     */
+    private void released(String key, String baseKey, String url, List<String> tags) {
+        CachedResponse inMemory = memory.asMap().get(key);
+        DiskStore.Held onDisk = inMemory != null || disk == null ? null : disk.held(key);
+        if (inMemory == null && onDisk == null) {
+            unindex(url, tags, baseKey, key);
+            inMemory = memory.asMap().get(key);
+            if (inMemory != null) {
+                // Stored again while this ran: its entries go back.
+                index(byUrl, inMemory.url(), key);
+                for (String tag : inMemory.tags()) {
+                    index(byTag, tag, key);
+                }
+                List<String> names = inMemory.varyNames();
+                if (!names.isEmpty()) {
+                    varies.compute(inMemory.baseKey(), (k, rec) -> {
+                        VaryRecord r = rec == null ? new VaryRecord(names) : rec;
+                        if (r.names.equals(names) && !r.keys.contains(key)) {
+                            r.keys.add(key);
+                        }
+                        return r;
+                    });
+                }
+            }
+            return;
+        }
+        String heldUrl = inMemory != null ? inMemory.url() : onDisk.url();
+        List<String> heldTags = inMemory != null ? inMemory.tags() : onDisk.tags();
+        if (!heldUrl.equals(url)) {
+            unindex(byUrl, url, key);
+        }
+        for (String tag : tags) {
+            if (!heldTags.contains(tag)) {
+                unindex(byTag, tag, key);
+            }
+        }
     }
 
     private void unindex(CachedResponse value, String key) {
@@ -553,6 +603,18 @@ public final class HttpCache implements AutoCloseable {
             }
             return false;
         }
+    }
+
+    /** Entries in the URL and tag indexes (for tests: they must not outgrow what is stored). */
+    int indexEntries() {
+        int n = 0;
+        for (Set<String> keys : byUrl.values()) {
+            n += keys.size();
+        }
+        for (Set<String> keys : byTag.values()) {
+            n += keys.size();
+        }
+        return n;
     }
 
     private int remove(List<String> keys) {

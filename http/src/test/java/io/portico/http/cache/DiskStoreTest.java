@@ -43,10 +43,14 @@ class DiskStoreTest {
     }
 
     private HttpCache open(long diskBudget, long sendfileMinSize) throws Exception {
+        return open(1 << 20, diskBudget, sendfileMinSize);
+    }
+
+    private HttpCache open(long memoryBytes, long diskBudget, long sendfileMinSize) throws Exception {
         if (cache != null) {
             cache.close();
         }
-        cache = new HttpCache(1 << 20, PooledByteBufAllocator.DEFAULT,
+        cache = new HttpCache(memoryBytes, PooledByteBufAllocator.DEFAULT,
                 DiskStore.open(dir, diskBudget, PooledByteBufAllocator.DEFAULT, sendfileMinSize));
         return cache;
     }
@@ -290,6 +294,54 @@ class DiskStoreTest {
         assertThat(cache.disk().objects()).isEqualTo(2);
         assertThat(cache.disk().contains("http://h/4")).isTrue();
         assertThat(cache.disk().contains("http://h/huge")).isFalse();
+    }
+
+    @Test
+    void objectsTheDiskTierDropsAfterMemoryDidLeaveThePurgeIndexes() throws Exception {
+        // Memory keeps about two 10 KB objects, the disk about five: the rest pass through both.
+        open(25_000, 55_000, 0);
+        DefaultHttpHeaders tagged = new DefaultHttpHeaders();
+        tagged.set("Surrogate-Key", "all");
+        for (int i = 0; i < 40; i++) {
+            store("http://h/" + i + "?client-chosen", "y".repeat(10_000), tagged, new DefaultHttpHeaders());
+        }
+        await().until(() -> cache.disk().writes.sum() == 40);
+        int stored = 0;
+        for (int i = 0; i < 40; i++) {
+            String key = "http://h/" + i + "?client-chosen";
+            CachedResponse inMemory = cache.get(key, new DefaultHttpHeaders());
+            if (inMemory != null) {
+                inMemory.release();
+            }
+            if (inMemory != null || cache.disk().contains(key)) {
+                stored++;
+            }
+        }
+        // A URL and a tag entry for each object still stored, none for the 30-odd gone from both tiers
+        // (they stayed for good: every URL a client ever had stored).
+        assertThat(stored).isBetween(5, 8);
+        assertThat(cache.indexEntries()).isEqualTo(2 * stored);
+        assertThat(cache.purgeTag("all")).isEqualTo(stored);
+        assertThat(cache.indexEntries()).isZero();
+    }
+
+    @Test
+    void aNewerResponseWithOtherTagsIsNotPurgedByTheOldOnes() throws Exception {
+        open(1 << 20);
+        DefaultHttpHeaders v1 = new DefaultHttpHeaders();
+        v1.set("Surrogate-Key", "release-1 product");
+        store("http://h/p", "one", v1, new DefaultHttpHeaders());
+        await().until(() -> cache.disk().contains("http://h/p"));
+        DefaultHttpHeaders v2 = new DefaultHttpHeaders();
+        v2.set("Surrogate-Key", "release-2 product");
+        store("http://h/p", "two", v2, new DefaultHttpHeaders());
+        await().until(() -> cache.disk().writes.sum() == 2);
+        assertThat(cache.purgeTag("release-1")).isZero();
+        CachedResponse o = cache.get("http://h/p", new DefaultHttpHeaders());
+        assertThat(body(o)).isEqualTo("two");
+        o.release();
+        assertThat(cache.indexEntries()).isEqualTo(3);
+        assertThat(cache.purgeTag("release-2")).isEqualTo(1);
     }
 
     @Test
