@@ -3,6 +3,7 @@ package io.portico.http.cache;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Weigher;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.concurrent.EventExecutor;
@@ -33,6 +34,14 @@ public final class HttpCache implements AutoCloseable {
 
     /** How long a key whose response could not be stored stops collapsing (as Varnish's hit-for-miss). */
     private static final long UNCACHEABLE_MILLIS = 30_000;
+    /**
+     * The weight of a set of base keys kept for a while (keys recently uncacheable, keys an origin
+     * would not slice): their chars plus 64 for each entry, so that about 65,000 keys of usual
+     * length fit, and long ones (a request target may be 32k long) cannot make it gigabytes.
+     */
+    public static final long KEY_SET_WEIGHT = 65_536L * 128;
+    /** Weighs a key of such a set (see {@link #KEY_SET_WEIGHT}). */
+    public static final Weigher<String, Object> KEY_WEIGHER = (key, value) -> 64 + key.length();
 
     private final Cache<String, CachedResponse> memory;
     private final ConcurrentHashMap<String, VaryRecord> varies = new ConcurrentHashMap<>();
@@ -109,7 +118,7 @@ public final class HttpCache implements AutoCloseable {
                 .executor(Runnable::run)
                 .removalListener(this::onRemoval)
                 .build();
-        this.uncacheable = Caffeine.newBuilder().maximumSize(65_536)
+        this.uncacheable = Caffeine.newBuilder().maximumWeight(KEY_SET_WEIGHT).weigher(KEY_WEIGHER)
                 .expireAfterWrite(java.time.Duration.ofMillis(UNCACHEABLE_MILLIS)).executor(Runnable::run).build();
         if (disk != null) {
             indexDisk();

@@ -30,9 +30,13 @@ public final class RouteCache {
     private final long compressMinSize;
     private final boolean convertHead;
     private final long sliceSize;
-    /** Base keys whose origin answered a slice's Range with the whole object: cached whole for a while. */
-    private final Cache<String, Boolean> unsliced = Caffeine.newBuilder().maximumSize(65_536)
-            .expireAfterWrite(Duration.ofMinutes(10)).executor(Runnable::run).build();
+    /**
+     * Base keys whose origin answered a slice's Range with the whole object: cached whole for a
+     * while. Bounded by the chars of its keys (a request's target may be 32k long): some 65,000
+     * keys of usual length, about 16 MB at most.
+     */
+    private final Cache<String, Boolean> unsliced = Caffeine.newBuilder().maximumWeight(HttpCache.KEY_SET_WEIGHT)
+            .weigher(HttpCache.KEY_WEIGHER).expireAfterWrite(Duration.ofMinutes(10)).executor(Runnable::run).build();
 
     private RouteCache(HttpCache cache, CacheRules rules, CacheKeyTemplate key, CacheRouteConfig config) {
         this.cache = cache;

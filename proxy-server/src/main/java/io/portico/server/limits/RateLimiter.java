@@ -5,6 +5,11 @@ import io.netty.util.AsciiString;
 import io.portico.server.config.RateLimitConfig;
 
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,7 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * zone is shared by its workers for the same reason. The cost here is one CAS per limited request
  * on a cache line that only that key's requests touch.
  *
- * <p>Memory is bounded by {@code max_keys}: past it, buckets that have refilled (and so are no
+ * <p>Memory is bounded by {@code max_keys} (and a header value longer than
+ * {@value #MAX_KEPT_VALUE} chars is kept as a 32-char digest): past it, buckets that have refilled (and so are no
  * different from new ones) are dropped, at most once a second; if the map is still full, keys
  * without a bucket share one overflow bucket, so a flood of new keys cannot grow memory or let
  * the flood through unlimited.
@@ -36,6 +42,8 @@ public final class RateLimiter {
     private static final Object ROUTE_KEY = new Object();
     private static final String NO_HEADER = "";
     private static final long SWEEP_EVERY = 1_000_000_000L;
+    /** Header values up to this many chars are keys as they are; longer ones by their digest. */
+    static final int MAX_KEPT_VALUE = 64;
 
     private enum KeyKind { CLIENT_IP, HEADER, ROUTE }
 
@@ -47,6 +55,8 @@ public final class RateLimiter {
     private final ConcurrentHashMap<Object, AtomicLong> buckets = new ConcurrentHashMap<>();
     private final AtomicLong overflow = new AtomicLong(Long.MIN_VALUE);
     private final AtomicBoolean sweeping = new AtomicBoolean();
+    /** Keys the digests of long values, so nobody can aim two values at one bucket. */
+    private final byte[] salt = newSalt();
     private volatile long lastSweep = System.nanoTime() - SWEEP_EVERY;
 
     private RateLimiter(RateLimitConfig config) {
@@ -73,11 +83,34 @@ public final class RateLimiter {
             case CLIENT_IP -> client == null ? ROUTE_KEY : client;
             case HEADER -> {
                 String v = headers.get(header);
-                yield v == null ? NO_HEADER : v;
+                yield v == null ? NO_HEADER : v.length() <= MAX_KEPT_VALUE ? v : digest(v);
             }
             case ROUTE -> ROUTE_KEY;
         };
         return take(bucket(key, nowNanos), nowNanos);
+    }
+
+    /**
+     * A long header value stands in the map as a keyed digest of it: {@code max_keys} bounds the
+     * number of buckets, and a value may be as long as a header (32k by default), so 100,000 kept
+     * values could have pinned gigabytes.
+     */
+    private String digest(String value) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(salt);
+            byte[] d = sha.digest(value.getBytes(StandardCharsets.UTF_8));
+            // A prefix no kept value can have: digests and short values never meet.
+            return "\u0000" + HexFormat.of().formatHex(d, 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] newSalt() {
+        byte[] salt = new byte[16];
+        new SecureRandom().nextBytes(salt);
+        return salt;
     }
 
     private AtomicLong bucket(Object key, long now) {

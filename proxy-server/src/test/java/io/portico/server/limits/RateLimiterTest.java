@@ -58,6 +58,24 @@ class RateLimiterTest {
     }
 
     @Test
+    void longHeaderValuesAreKeptByDigestAndStillHaveTheirOwnBuckets() {
+        RateLimiter limiter = RateLimiter.of(new RateLimitConfig("header:X-Key", 1, 1, 100));
+        long t = 11 * SECOND;
+        String base = "k".repeat(30_000);
+        HttpHeaders a = new DefaultHttpHeaders().set("X-Key", base + "a");
+        HttpHeaders b = new DefaultHttpHeaders().set("X-Key", base + "b");
+        assertThat(limiter.acquire(a, null, t)).isZero();
+        assertThat(limiter.acquire(a, null, t)).isPositive();
+        // Values that differ only past the first 30,000 chars are different keys.
+        assertThat(limiter.acquire(b, null, t)).isZero();
+        assertThat(limiter.acquire(b, null, t)).isPositive();
+        assertThat(limiter.keys()).isEqualTo(2);
+        // Short values are keys as they are, and never meet a digest.
+        assertThat(limiter.acquire(new DefaultHttpHeaders().set("X-Key", "short"), null, t)).isZero();
+        assertThat(limiter.keys()).isEqualTo(3);
+    }
+
+    @Test
     void concurrentRequestsNeverGetMoreThanTheBurst() throws Exception {
         RateLimiter limiter = RateLimiter.of(new RateLimitConfig("route", 0.001, 500, 10));
         long t = 9 * SECOND;
