@@ -20,11 +20,13 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An NSS key log (the SSLKEYLOGFILE format Wireshark reads), appended to by a daemon thread so that
@@ -41,8 +43,15 @@ final class KeyLogFile {
 
     private static final Map<Path, KeyLogFile> OPEN = new ConcurrentHashMap<>();
 
+    /**
+     * Lines waiting to be written, at most: a file that stalls (a full or hung disk) must not let
+     * the handshakes' secrets pile up in memory; past it lines are dropped and counted.
+     */
+    static final int MAX_QUEUED_LINES = 65_536;
+    private static final AtomicLong DROPPED = new AtomicLong();
+
     private static final ExecutorService WRITER = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-            new LinkedBlockingQueue<>(), runnable -> {
+            new ArrayBlockingQueue<>(MAX_QUEUED_LINES), runnable -> {
                 Thread thread = new Thread(runnable, "portico-tls-keylog");
                 thread.setDaemon(true);
                 return thread;
@@ -123,7 +132,15 @@ final class KeyLogFile {
 
     /** Queues one line (without its newline) for appending. */
     void append(byte[] line) {
-        WRITER.execute(() -> write(line));
+        try {
+            WRITER.execute(() -> write(line));
+        } catch (RejectedExecutionException full) {
+            if (DROPPED.getAndIncrement() % MAX_QUEUED_LINES == 0) {
+                System.getLogger("portico").log(System.Logger.Level.WARNING, "TLS key log " + path
+                        + ": writes are " + MAX_QUEUED_LINES + " lines behind; dropping lines (" + DROPPED.get()
+                        + " so far)");
+            }
+        }
     }
 
     /** Has BoringSSL report this context's secrets; false when the native library or Netty does not let it. */
