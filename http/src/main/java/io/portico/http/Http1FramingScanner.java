@@ -637,6 +637,13 @@ public final class Http1FramingScanner {
             if (!lastCodingIsChunked()) {
                 return fail("transfer_encoding_not_chunked");
             }
+            if (response && !onlyChunked()) {
+                // A response coded on top of chunked (gzip, chunked) would reach the client
+                // de-chunked but still gzipped, labelled as neither: refused, as nginx refuses any
+                // upstream Transfer-Encoding but chunked (RFC 9112 section 6.1 has the recipient
+                // undo every coding, which a proxy re-framing the body cannot pass on).
+                return fail("transfer_encoding_not_only_chunked");
+            }
             state = State.CHUNK_SIZE;
             chunkDigits = 0;
             chunkLine = 0;
@@ -655,6 +662,16 @@ public final class Http1FramingScanner {
 
     private boolean messageDone() {
         state = State.START;
+        return true;
+    }
+
+    /** The Transfer-Encoding is {@code chunked} alone (its last coding is known to be chunked). */
+    private boolean onlyChunked() {
+        for (int i = 0; i < transferEncoding.length(); i++) {
+            if (transferEncoding.charAt(i) == ',') {
+                return false;
+            }
+        }
         return true;
     }
 

@@ -163,6 +163,22 @@ class Http1FramingScannerTest {
     }
 
     @Test
+    void aResponseCodedOnTopOfChunkedIsRefusedWhereARequestMayBeAnsweredLater() {
+        // Passed on de-chunked, a gzip-coded body would reach the client as plain bytes of its type.
+        Http1FramingScanner coded = Http1FramingScanner.forResponses();
+        coded.requestSent(false);
+        assertThat(scan(coded, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")).isPositive();
+        assertThat(coded.error()).isEqualTo("transfer_encoding_not_only_chunked");
+        Http1FramingScanner plain = Http1FramingScanner.forResponses();
+        plain.requestSent(false);
+        assertThat(scan(plain, "HTTP/1.1 200 OK\r\nTransfer-Encoding:  Chunked \r\n\r\n0\r\n\r\n")).isEqualTo(-1);
+        // A request's codings are the handler's to answer (501), not a framing fault.
+        Http1FramingScanner request = Http1FramingScanner.forRequests();
+        assertThat(scan(request, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"))
+                .isEqualTo(-1);
+    }
+
+    @Test
     void obsTextIsAllowedInAResponsesReasonAndValuesButNotInARequestsValues() {
         Http1FramingScanner response = Http1FramingScanner.forResponses();
         response.requestSent(false);

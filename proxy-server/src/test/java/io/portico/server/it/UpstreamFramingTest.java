@@ -35,6 +35,7 @@ class UpstreamFramingTest {
                 .on("/signed-length", "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nab")
                 .on("/te-gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nab")
                 .on("/te-chunked-gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n")
+                .on("/te-gzip-chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n")
                 .on("/http10-te", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
                 .on("/obs-fold", "HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok")
                 .on("/space-before-colon", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok")
@@ -69,7 +70,7 @@ class UpstreamFramingTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"/cl-te", "/te-cl", "/two-lengths", "/same-length-twice", "/length-list", "/signed-length",
-        "/te-gzip", "/te-chunked-gzip", "/http10-te", "/obs-fold", "/space-before-colon", "/bare-lf", "/nul", "/bad-name",
+        "/te-gzip", "/te-chunked-gzip", "/te-gzip-chunked", "/http10-te", "/obs-fold", "/space-before-colon", "/bare-lf", "/nul", "/bad-name",
         "/bad-status", "/bad-chunk-size", "/bad-chunk-end", "/chunk-size-bare-lf", "/huge-headers"})
     void anAmbiguousOrBrokenResponseGets502AndItsUpstreamConnectionIsClosed(String path) throws Exception {
         int requestsBefore = origin.requests.get();
