@@ -231,7 +231,22 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                     send(ctx, keepAlive, notAllowed("POST"));
                     return;
                 }
-                send(ctx, keepAlive, purge(new QueryStringDecoder(uri).parameters()));
+                Map<String, List<String>> parameters;
+                try {
+                    parameters = new QueryStringDecoder(uri).parameters();
+                } catch (IllegalArgumentException malformed) {
+                    // A bad %-escape: the decoder throws, which closed the connection without an answer.
+                    send(ctx, keepAlive, json(HttpResponseStatus.BAD_REQUEST,
+                            Map.of("error", "malformed query string: " + malformed.getMessage())));
+                    return;
+                }
+                if (parameters.values().stream().flatMap(List::stream).anyMatch(v -> v.indexOf('\uFFFD') >= 0)) {
+                    // Escapes that are not UTF-8 decode to U+FFFD: a purge by that would name nothing anybody stored.
+                    send(ctx, keepAlive, json(HttpResponseStatus.BAD_REQUEST,
+                            Map.of("error", "the query string's escapes are not UTF-8")));
+                    return;
+                }
+                send(ctx, keepAlive, purge(parameters));
             }
             case "/", "" -> get(ctx, keepAlive, method, () -> Map.of("endpoints",
                     java.util.List.of("/metrics", "/status", "/upstreams", "/config", "/ui", "/api/dashboard",

@@ -59,7 +59,7 @@ public final class AdminServer implements AutoCloseable {
         var f = b.bind(address).awaitUninterruptibly();
         if (!f.isSuccess()) {
             throw new IllegalStateException("admin listener cannot bind " + config.address() + ": "
-                    + f.cause().getMessage(), f.cause());
+                    + io.portico.server.listener.ListenerBindException.reason(address, f.cause()), f.cause());
         }
         return new AdminServer(f.channel(), auth);
     }

@@ -11,6 +11,15 @@ public final class ListenerBindException extends RuntimeException {
 
     public ListenerBindException(String listener, InetSocketAddress address, Throwable cause) {
         super("listener " + listener + ": cannot bind " + new HostPort(address.getHostString(), address.getPort())
-                + ": " + cause.getMessage(), cause);
+                + ": " + reason(address, cause), cause);
+    }
+
+    /** Why, in words: some of the JDK's exceptions (an address that did not resolve) carry no message. */
+    public static String reason(InetSocketAddress address, Throwable cause) {
+        if (address.isUnresolved() || cause instanceof java.nio.channels.UnresolvedAddressException) {
+            return "host not found: " + address.getHostString();
+        }
+        String message = cause.getMessage();
+        return message != null ? message : cause.getClass().getSimpleName();
     }
 }

@@ -730,6 +730,17 @@ class CacheIntegrationTest {
         assertThat(admin.post("/cache/purge").statusCode()).isEqualTo(400);
         assertThat(admin.post("/cache/purge?url=x&tag=y").statusCode()).isEqualTo(400);
         assertThat(admin.get("/cache/purge?url=x").statusCode()).isEqualTo(405);
+        // A bad %-escape, or escapes that are not UTF-8, get a 400 that says so (the first closed the connection).
+        try (RawHttp raw = new RawHttp(portico.server().adminAddress().getPort())) {
+            RawHttp.Response bad = raw.send("POST /cache/purge?url=%zz HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+                    .read();
+            assertThat(bad.status()).isEqualTo(400);
+            assertThat(bad.text()).contains("malformed query string");
+            RawHttp.Response notUtf8 = raw.send(
+                    "POST /cache/purge?prefix=%E0%A4 HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n").read();
+            assertThat(notUtf8.status()).isEqualTo(400);
+            assertThat(notUtf8.text()).contains("not UTF-8");
+        }
     }
 
     @Test

@@ -9,6 +9,7 @@ import io.portico.server.config.HostPort;
 import io.portico.server.config.ListenerConfig;
 import io.portico.server.config.TransportKind;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -132,6 +133,20 @@ class ListenerBinderTest {
                     .hasMessageStartingWith("listener busy: cannot bind 127.0.0.1:" + taken.getLocalPort() + ": ")
                     .hasMessageContaining("Address already in use");
         }
+    }
+
+    @Test
+    void aHostThatDoesNotResolveSaysSo() throws Exception {
+        Transport t = Fixtures.require(TransportKind.NIO);
+        ListenerConfig c = new ListenerConfig("nowhere", new HostPort("nohost.invalid", 29180), 128,
+                true, 0, true, Fixtures.KEEPALIVE_OFF, Duration.ZERO,
+                new ByteSize(0), new ByteSize(0), Fixtures.HTTP, null,
+                new io.portico.server.config.WebSocketListenerConfig(0, 0), null, null, Fixtures.HTTP_PROTOCOL, null,
+            Fixtures.STREAM, Fixtures.NO_PROXY_PROTOCOL, Fixtures.NO_LIMITS);
+        // It said "...: null" (the JDK's UnresolvedAddressException has no message).
+        assertThatThrownBy(() -> bind(t, c, new Fixtures.Accepted()))
+                .isInstanceOf(ListenerBindException.class)
+                .hasMessage("listener nowhere: cannot bind nohost.invalid:29180: host not found: nohost.invalid");
     }
 
     private void bind(Transport t, ListenerConfig c, Fixtures.Accepted accepted) {
