@@ -111,16 +111,22 @@ abstract class Exchange {
             RequestHeadChecks.dropUnderscoredNames(headers);
         }
         if (HttpMethod.CONNECT.equals(request.method())) {
-            return LocalExchange.error(client, request, log, HttpResponseStatus.METHOD_NOT_ALLOWED, "connect_not_allowed");
+            // A reverse proxy opens no tunnels: 501, which needs no Allow (a 405 must list the
+            // methods the resource has, RFC 9110 section 15.5.6, and a CONNECT names no resource).
+            return LocalExchange.error(client, request, log, HttpResponseStatus.NOT_IMPLEMENTED, "connect_not_supported");
         }
         String uri = request.uri();
         String authority = null;
         if (!uri.startsWith("/")) {
             int scheme = schemeLength(uri);
             if (scheme > 0) {
-                int pathStart = uri.indexOf('/', scheme);
-                authority = pathStart < 0 ? uri.substring(scheme) : uri.substring(scheme, pathStart);
-                uri = pathStart < 0 ? "/" : uri.substring(pathStart);
+                // The authority ends at the path or, when the path is empty, at the query (RFC 3986 section 3.2).
+                int end = scheme;
+                while (end < uri.length() && uri.charAt(end) != '/' && uri.charAt(end) != '?') {
+                    end++;
+                }
+                authority = uri.substring(scheme, end);
+                uri = end == uri.length() ? "/" : uri.charAt(end) == '?' ? "/" + uri.substring(end) : uri.substring(end);
                 request.setUri(uri);
             } else if (!(uri.equals("*") && HttpMethod.OPTIONS.equals(request.method()))) {
                 return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "bad_request_target");
@@ -131,7 +137,9 @@ abstract class Exchange {
             return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "repeated_host");
         }
         String hostHeader = authority != null ? authority : hosts.isEmpty() ? null : hosts.get(0);
-        if (hostHeader == null && !http10(request)) {
+        if (hosts.isEmpty() && !http10(request)) {
+            // Also with an absolute-form target: RFC 9112 section 3.2 wants 400 for any HTTP/1.1
+            // request without Host (an HTTP/2 request's :authority became its Host before this).
             return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "missing_host");
         }
         String host = null;

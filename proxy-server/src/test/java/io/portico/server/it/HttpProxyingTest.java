@@ -70,6 +70,21 @@ class HttpProxyingTest {
     }
 
     @Test
+    void anAbsoluteFormTargetGoesUpstreamInOriginFormAndCONNECTIsNotImplemented() throws Exception {
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            RawHttp.Response r = raw.send("GET http://example.test/headers?a=1 HTTP/1.1\r\nHost: example.test\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).startsWith("GET /headers?a=1 HTTP/1.1\n").contains("host: example.test\n");
+            // An empty path before a query is "/" (RFC 9112 section 3.2.2); it was refused as a bad host.
+            RawHttp.Response query = raw.send("GET http://example.test?a=1 HTTP/1.1\r\nHost: example.test\r\n\r\n").read();
+            assertThat(query.text()).contains("/?a=1");
+            RawHttp.Response connect = raw.send("CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n")
+                    .read();
+            assertThat(connect.status()).isEqualTo(501);
+        }
+    }
+
+    @Test
     void removesHopByHopHeadersIncludingThoseNamedInConnection() throws Exception {
         try (RawHttp raw = new RawHttp(portico.port())) {
             RawHttp.Response r = raw.send("GET /headers HTTP/1.1\r\nHost: example.test\r\n"

@@ -129,6 +129,7 @@ class RequestSmugglingTest {
                 arguments("Host with userinfo", 400, "GET /hello HTTP/1.1\r\nHost: u@a\r\n\r\n"),
                 arguments("an absolute-form target with userinfo", 400,
                         "GET http://u@a/hello HTTP/1.1\r\nHost: a\r\n\r\n"),
+                arguments("an absolute-form target without Host", 400, "GET http://a/hello HTTP/1.1\r\n\r\n"),
                 arguments("an absolute-form target with an empty authority", 400,
                         "GET http:///hello HTTP/1.1\r\nHost: a\r\n\r\n"),
                 arguments("a relative target", 400, "GET hello HTTP/1.1\r\nHost: a\r\n\r\n"),
