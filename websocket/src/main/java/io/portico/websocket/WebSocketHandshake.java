@@ -140,18 +140,49 @@ public final class WebSocketHandshake {
      * {@code Sec-WebSocket-Accept} matching the request's key (RFC 6455 section 4.1).
      */
     public static boolean acceptMatches(HttpRequest request, HttpResponse response) {
-        if (response.status().code() != HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+        if (!switchesToWebSocket(response)) {
             return false;
         }
         HttpHeaders headers = response.headers();
-        if (!headers.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
-                || !headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
-            return false;
-        }
         CharSequence key = single(request.headers(), HttpHeaderNames.SEC_WEBSOCKET_KEY);
         CharSequence accept = single(headers, HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
         return key != null && accept != null
                 && acceptFor(key.toString()).contentEquals(AsciiString.trim(accept));
+    }
+
+    /** A 101 with {@code Upgrade: websocket} and {@code Connection: upgrade} (RFC 6455 section 4.1, points 2 and 3). */
+    public static boolean switchesToWebSocket(HttpResponse response) {
+        HttpHeaders headers = response.headers();
+        return response.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
+                && headers.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
+                && headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
+    }
+
+    /**
+     * Whether the response's {@code Sec-WebSocket-Protocol}, if any, is one subprotocol the request
+     * offered: a client must fail a connection whose server picked one it did not ask for (RFC 6455
+     * section 4.1, point 6), so passing such a 101 on would open a connection only to break it.
+     */
+    public static boolean subprotocolAcceptable(HttpRequest request, HttpResponse response) {
+        List<String> chosen = response.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
+        if (chosen.isEmpty()) {
+            return true;
+        }
+        if (chosen.size() > 1) {
+            return false;
+        }
+        String protocol = chosen.get(0).trim();
+        if (protocol.isEmpty() || protocol.indexOf(',') >= 0) {
+            return false;
+        }
+        for (String offered : request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)) {
+            for (String p : offered.split(",")) {
+                if (p.trim().equals(protocol)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

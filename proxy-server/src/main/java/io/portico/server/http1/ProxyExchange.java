@@ -582,8 +582,13 @@ final class ProxyExchange extends Exchange
             if (!upgrade) {
                 // Upgrade was not forwarded, so a 101 answers nothing that was asked.
                 upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_unexpected_101");
+            } else if (!WebSocketHandshake.switchesToWebSocket(response)) {
+                upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_websocket_upgrade");
             } else if (!WebSocketHandshake.acceptMatches(request, response)) {
                 upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_websocket_accept");
+            } else if (!WebSocketHandshake.subprotocolAcceptable(request, response)) {
+                // The client would fail the connection itself (RFC 6455 section 4.1), after the upstream's side opened.
+                upstreamFailed(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_websocket_protocol");
             } else if (route.relayMode() == WebSocketRelay.Mode.FRAMES
                     && !WebSocketHandshake.extensionsAcceptable(request, response)) {
                 // Otherwise the first frame using the extension would end the connection with 1002 or 1011.
@@ -739,6 +744,10 @@ final class ProxyExchange extends Exchange
         HopByHopHeaders.strip(headers);
         headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
         headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        if (client.context().forwarding().via()) {
+            // As on every other response (RFC 9110 section 7.6.3).
+            ForwardedHeaders.addVia(headers, PSEUDONYM);
+        }
         headers.set(client.context().requestIdHeader(), log.requestId);
         route.responseHeaders().apply(headers);
         response.setProtocolVersion(HttpVersion.HTTP_1_1);

@@ -422,6 +422,36 @@ class WebSocketProxyingTest {
     }
 
     @Test
+    void a101MustPickAnOfferedSubprotocolAndSayUpgradeAndCarriesVia() throws Exception {
+        String switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
+        try (RawOrigin origin = new RawOrigin()
+                     .on("/chat", switching + "Sec-WebSocket-Protocol: chat\r\n\r\n")
+                     .on("/other", switching + "Sec-WebSocket-Protocol: notoffered\r\n\r\n")
+                     .on("/no-upgrade", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                             + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+             PorticoHarness p = PorticoHarness.proxyTo(origin.port(), "")) {
+            String offer = "Sec-WebSocket-Protocol: superchat, chat\r\n\r\n";
+            try (RawHttp raw = new RawHttp(p.port())) {
+                RawHttp.Response r = raw.send(HANDSHAKE.replace("/ws", "/chat") + offer).read();
+                assertThat(r.status()).isEqualTo(101);
+                assertThat(r.header("sec-websocket-protocol")).isEqualTo("chat");
+                assertThat(r.header("via")).isEqualTo("1.1 portico");
+            }
+            // A browser would fail the connection on a subprotocol it did not offer (RFC 6455 section 4.1).
+            try (RawHttp raw = new RawHttp(p.port())) {
+                assertThat(raw.send(HANDSHAKE.replace("/ws", "/other") + offer).read().status()).isEqualTo(502);
+            }
+            try (RawHttp raw = new RawHttp(p.port())) {
+                assertThat(raw.send(HANDSHAKE.replace("/ws", "/chat") + "\r\n").read().status()).isEqualTo(502);
+            }
+            try (RawHttp raw = new RawHttp(p.port())) {
+                assertThat(raw.send(HANDSHAKE.replace("/ws", "/no-upgrade") + "\r\n").read().status()).isEqualTo(502);
+            }
+        }
+    }
+
+    @Test
     void anHttp10RequestNamingWebSocketIsProxiedAsPlainHttpWithoutItsUpgrade() throws Exception {
         try (RawOrigin origin = new RawOrigin().on("/ws", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain");
              PorticoHarness p = PorticoHarness.proxyTo(origin.port(), "");
