@@ -666,6 +666,25 @@ public final class PorticoServer implements AutoCloseable {
                     failure = e;
                 }
             }
+            if (slot == null) {
+                // A new name where a listener the new config drops holds the port: a renamed
+                // listener (an unnamed one is named by its address, so 127.0.0.1:8080 written as
+                // localhost:8080 is one too). The old one closes to make room, as a move onto its
+                // own port does, and is restored if this one cannot bind.
+                ListenerSlot gone = renamedFrom(lc, next, rebound.keySet());
+                if (gone != null) {
+                    closeSockets(gone);
+                    rebound.put(gone.config.name(), null);
+                    ListenerSlot s = new ListenerSlot(lc, gen);
+                    try {
+                        bind(s, null, notes);
+                        fresh.put(lc.name(), s);
+                        continue;
+                    } catch (RuntimeException e) {
+                        failure = e;
+                    }
+                }
+            }
             boolean inPlace = sameAddress || slot != null && holdsPort(slot, lc);
             if (inPlace) {
                 closeSockets(slot);
@@ -824,6 +843,22 @@ public final class PorticoServer implements AutoCloseable {
      * they close would fail (127.0.0.1:8080 to *:8080, or to 127.0.0.2:8080 with its own sockets on
      * the wildcard).
      */
+    /**
+     * The running listener that {@code lc}, a name the running config does not have, takes over: one
+     * the new config drops that holds {@code lc}'s port with the same protocol and has not been
+     * closed for another already; null when there is none.
+     */
+    private ListenerSlot renamedFrom(ListenerConfig lc, PorticoConfig next, java.util.Set<String> closed) {
+        for (ListenerSlot candidate : listeners.values()) {
+            String name = candidate.config.name();
+            boolean dropped = next.listeners().stream().noneMatch(l -> l.name().equals(name));
+            if (dropped && !closed.contains(name) && holdsPort(candidate, lc)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
     private static boolean holdsPort(ListenerSlot slot, ListenerConfig lc) {
         int port = lc.address().port();
         return port != 0 && slot.bound.localAddress().getPort() == port

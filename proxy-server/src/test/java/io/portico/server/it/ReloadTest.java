@@ -648,6 +648,35 @@ class ReloadTest {
         assertThat(after.headers().firstValue("x-generation")).hasValue("1");
     }
 
+    /**
+     * A listener renamed on its port (or an unnamed one written another way, its name being its
+     * address) takes the port over from the one the new config drops. Every such reload was refused
+     * as a port in use, so only a restart could rename one.
+     */
+    @Test
+    void aListenerRenamedOnItsPortTakesItOver() throws Exception {
+        int port = server.address("http").getPort();
+        write(config(1, echo.address().getPort(), "").replace("  - name: http\n    address: 127.0.0.1:0\n",
+                "  - name: web\n    address: 127.0.0.1:" + port + "\n"));
+        ReloadResult r = reloadThroughAdmin();
+        assertThat(r.changes()).anySatisfy(c -> assertThat(c).startsWith("listener web added on"))
+                .anySatisfy(c -> assertThat(c).startsWith("listener http removed"));
+        assertThat(server.address("web").getPort()).isEqualTo(port);
+        HttpResponse<String> after = PorticoHarness.client().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(after.headers().firstValue("x-generation")).hasValue("1");
+        // An unnamed listener is named by its address: written as localhost it is renamed too.
+        write(config(2, echo.address().getPort(), "").replace("  - name: http\n    address: 127.0.0.1:0\n",
+                "  - address: 127.0.0.1:" + port + "\n"));
+        reloadThroughAdmin();
+        write(config(3, echo.address().getPort(), "").replace("  - name: http\n    address: 127.0.0.1:0\n",
+                "  - address: localhost:" + port + "\n"));
+        reloadThroughAdmin();
+        HttpResponse<String> third = PorticoHarness.client().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(third.headers().firstValue("x-generation")).hasValue("3");
+    }
+
     @Test
     void anAdminListenerMovedOntoAPortInUseIsRefusedAndTheOldOneKeepsAnswering() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
