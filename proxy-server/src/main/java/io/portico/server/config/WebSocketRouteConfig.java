@@ -13,6 +13,10 @@ import java.time.Duration;
  * @param maxFrameSize     a larger frame closes with 1009
  * @param maxMessageSize   a larger message (all its fragments) closes with 1009
  * @param validateUtf8     invalid UTF-8 in a text message or close reason closes with 1007
+ * @param deflate          {@code frames} mode: pass the client's permessage-deflate offer on (the
+ *                         default; a compressed message is counted in its compressed bytes and its
+ *                         UTF-8 is not checked, as the relay does not inflate), or drop it, so that
+ *                         the limits and the UTF-8 check see every message as it is
  * @param idleTimeout      no frame from a side for this long closes the socket (1001); 0s for never
  * @param pingInterval     Portico pings a side idle this long; 0s for never
  * @param pongTimeout      no pong to Portico's ping within this closes the socket
@@ -23,6 +27,7 @@ public record WebSocketRouteConfig(
         @Default("16m") ByteSize maxFrameSize,
         @Default("16m") ByteSize maxMessageSize,
         @Default("true") boolean validateUtf8,
+        @Default("true") boolean deflate,
         @Default("1h") Duration idleTimeout,
         @Default("0s") Duration pingInterval,
         @Default("10s") Duration pongTimeout) {

@@ -268,8 +268,13 @@ final class ProxyExchange extends Exchange
             headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
             if (route.relayMode() == WebSocketRelay.Mode.FRAMES) {
-                // The relay checks every frame and follows only permessage-deflate: offer nothing else.
-                WebSocketHandshake.keepOnlyDeflateOffers(headers);
+                if (route.websocket().deflate()) {
+                    // The relay checks every frame and follows only permessage-deflate: offer nothing else.
+                    WebSocketHandshake.keepOnlyDeflateOffers(headers);
+                } else {
+                    // No compression: the limits and the UTF-8 check see each message as it is.
+                    headers.remove(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
+                }
             }
         }
         ListenerContext context = client.context();

@@ -385,7 +385,8 @@ class WebSocketProxyingTest {
                 + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
         String webkit = switching + "Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n\r\n";
         String deflate = switching + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
-        try (RawOrigin origin = new RawOrigin().on("/webkit", webkit).on("/deflate", deflate).on("/raw/webkit", webkit);
+        try (RawOrigin origin = new RawOrigin().on("/webkit", webkit).on("/deflate", deflate).on("/raw/webkit", webkit)
+                     .on("/plain/deflate", deflate);
              PorticoHarness p = PorticoHarness.start("""
                      upstreams:
                        origin:
@@ -393,6 +394,7 @@ class WebSocketProxyingTest {
                      servers:
                        - routes:
                            - {match: {prefix: /raw}, upstream: origin, websocket: {mode: raw}}
+                           - {match: {prefix: /plain}, upstream: origin, websocket: {deflate: false}}
                            - {match: {prefix: /}, upstream: origin}
                      """.formatted(origin.port()))) {
             String offers = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-webkit-deflate-frame\r\n";
@@ -412,6 +414,13 @@ class WebSocketProxyingTest {
                 assertThat(r.status()).isEqualTo(101);
                 assertThat(r.header("sec-websocket-extensions")).isEqualTo("permessage-deflate");
             }
+            // websocket.deflate: false offers the upstream no compression, so the limits see every message as it is.
+            int before = origin.heads.size();
+            try (RawHttp raw = new RawHttp(p.port())) {
+                assertThat(raw.send(HANDSHAKE.replace("/ws", "/plain/deflate") + offers + "\r\n").read().status())
+                        .isEqualTo(502);
+            }
+            assertThat(origin.heads.get(before).toLowerCase(Locale.ROOT)).doesNotContain("sec-websocket-extensions");
             // A raw relay looks at no frame: whatever the two ends agree on passes.
             try (RawHttp raw = new RawHttp(p.port())) {
                 RawHttp.Response r = raw.send(HANDSHAKE.replace("/ws", "/raw/webkit") + offers + "\r\n").read();
