@@ -6,6 +6,7 @@ import io.portico.server.config.PorticoConfig;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Level;
@@ -64,6 +65,14 @@ public final class Portico {
             return;
         }
         if (check) {
+            List<String> problems = ConfigCheck.problems(config);
+            if (!problems.isEmpty()) {
+                for (String problem : problems) {
+                    System.err.println("portico: " + configFile + ": " + problem);
+                }
+                System.exit(1);
+                return;
+            }
             System.out.println("portico: " + configFile + " is valid");
             return;
         }

@@ -233,6 +233,23 @@ public final class ListenerTls implements AutoCloseable {
         return tls;
     }
 
+    /**
+     * Reads what the listener's TLS names, as starting would: certificates and keys (with their
+     * passwords), the client CA and the ticket key file. For {@code --check}: it builds no context
+     * and writes nothing (with no certificate configured, the development one is not made).
+     */
+    public static void check(String listener, TlsListenerConfig c, List<String> warnings) throws TlsConfigException {
+        for (TlsCertificateConfig cc : c.certificates()) {
+            load(cc, warnings, listener);
+        }
+        if (c.clientCa() != null) {
+            PemFiles.loadCertificates(Path.of(c.clientCa()));
+        }
+        if (c.ticketKeyFile() != null) {
+            TicketKeys.fromFile(Path.of(c.ticketKeyFile()));
+        }
+    }
+
     private static SniCertificate load(TlsCertificateConfig cc, List<String> warnings, String listener)
             throws TlsConfigException {
         char[] password = password(cc);
