@@ -59,8 +59,24 @@ public record PorticoConfig(
             }
         }
         int defaults = 0;
+        java.util.Map<String, List<Integer>> nameOwners = new java.util.HashMap<>();
         for (int s = 0; s < servers.size(); s++) {
             ServerConfig server = servers.get(s);
+            for (int n = 0; n < server.names().size(); n++) {
+                // A name two servers on one listener both claim: routing would pick one in silence
+                // (nginx warns "conflicting server name" and ignores the second).
+                String name = server.names().get(n).toLowerCase(java.util.Locale.ROOT);
+                name = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+                List<Integer> owners = nameOwners.computeIfAbsent(name, k -> new java.util.ArrayList<>());
+                for (int other : owners) {
+                    if (other == s || shareListener(servers.get(other), server)) {
+                        throw new InvalidConfigException("servers[" + s + "].names[" + n + "]", "'"
+                                + server.names().get(n) + "' is already a name of "
+                                + (other == s ? "this server" : "servers[" + other + "] on the same listener"));
+                    }
+                }
+                owners.add(s);
+            }
             if (server.defaultServer()) {
                 defaults++;
                 if (defaults > 1) {
@@ -117,5 +133,18 @@ public record PorticoConfig(
     /** Event loops to start: {@link #workers()} or the number of cores. */
     public int effectiveWorkers() {
         return workers == 0 ? Runtime.getRuntime().availableProcessors() : workers;
+    }
+
+    /** Whether two servers answer on a listener in common (no listeners named: all of them). */
+    private static boolean shareListener(ServerConfig a, ServerConfig b) {
+        if (a.listeners().isEmpty() || b.listeners().isEmpty()) {
+            return true;
+        }
+        for (String l : a.listeners()) {
+            if (b.listeners().contains(l)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -41,8 +41,9 @@ public record RouteConfig(
     public RouteConfig {
         int actions = (upstream != null ? 1 : 0) + (redirect != null ? 1 : 0) + (respond != null ? 1 : 0);
         if (actions != 1) {
-            throw new InvalidConfigException(actions == 0 ? "upstream" : "redirect",
-                    "a route needs exactly one of upstream, redirect or respond");
+            // Named by the second action present (the first is fine alone), or upstream when none is.
+            String key = actions == 0 ? "upstream" : redirect != null && upstream != null ? "redirect" : "respond";
+            throw new InvalidConfigException(key, "a route needs exactly one of upstream, redirect or respond");
         }
         if (cache.enabled() && upstream == null) {
             throw new InvalidConfigException("cache.enabled", "only routes with an upstream can cache");
@@ -51,6 +52,10 @@ public record RouteConfig(
         for (int i = 0; i < methods.size(); i++) {
             if (!isToken(methods.get(i))) {
                 throw new InvalidConfigException("methods[" + i + "]", "not a method name: '" + methods.get(i) + "'");
+            }
+            if (methods.get(i).equals("CONNECT")) {
+                // Refused before routing (501): listed here it would only make the route refuse everything else.
+                throw new InvalidConfigException("methods[" + i + "]", "CONNECT is never proxied (Portico answers it 501)");
             }
         }
         if (name == null || name.isEmpty()) {

@@ -274,6 +274,49 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void placesARouteWithTwoActionsAtTheSecondAndRefusesConnectInItsMethods() {
+        ConfigException both = failure(LISTENER_ONLY + """
+                upstreams:
+                  o: {backends: [{address: "127.0.0.1:1"}]}
+                servers:
+                  - routes:
+                      - match: {path: /x}
+                        upstream: o
+                        respond: {status: 204}
+                """);
+        // It named redirect, which the route does not have.
+        assertThat(both.key()).isEqualTo("servers[0].routes[0].respond");
+        assertThat(both.line()).isEqualTo(9);
+        ConfigException connect = failure(LISTENER_ONLY + """
+                servers:
+                  - routes:
+                      - match: {path: /x}
+                        respond: {status: 204}
+                        methods: [GET, CONNECT]
+                """);
+        assertThat(connect.key()).isEqualTo("servers[0].routes[0].methods[1]");
+        assertThat(connect.reason()).contains("CONNECT is never proxied");
+    }
+
+    @Test
+    void refusesANameTwoServersOnOneListenerClaim() {
+        ConfigException twice = failure(LISTENER_ONLY + """
+                servers:
+                  - names: [a.test]
+                    routes: [{match: {prefix: /}, respond: {}}]
+                  - names: [b.test, A.test.]
+                    routes: [{match: {prefix: /}, respond: {}}]
+                """);
+        assertThat(twice).hasMessage("portico.yaml:6: servers[1].names[1]: 'A.test.' is already a name of servers[0]"
+                + " on the same listener");
+        assertThat(failure(LISTENER_ONLY + """
+                servers:
+                  - names: [a.test, a.test]
+                    routes: [{match: {prefix: /}, respond: {}}]
+                """).reason()).isEqualTo("'a.test' is already a name of this server");
+    }
+
+    @Test
     void placesASecondDefaultServerAtItsDefaultKey() {
         ConfigException e = failure(LISTENER_ONLY + """
                 servers:
