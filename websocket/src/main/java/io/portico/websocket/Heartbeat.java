@@ -104,6 +104,13 @@ final class Heartbeat implements Runnable {
             return false;
         }
         pingOutstanding = false;
+        if (timer != null && !stopped) {
+            // The timer was set for the pong's deadline; the next ping is due a ping interval of
+            // silence from now, which may come sooner (pings went out every pong_timeout when
+            // that was the longer of the two).
+            timer.cancel(false);
+            schedule(System.nanoTime());
+        }
         return true;
     }
 

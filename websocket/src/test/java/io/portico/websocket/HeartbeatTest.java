@@ -71,6 +71,15 @@ class HeartbeatTest {
     }
 
     @Test
+    void pingsEveryPingIntervalEvenWhenThePongTimeoutIsLonger() throws Exception {
+        // Answered pings: the next is due a ping interval after the pong, not at the pong's deadline
+        // (with these settings they went out once a second).
+        pair = new FramePair(limits(Duration.ZERO, Duration.ofMillis(100), Duration.ofSeconds(1)), false);
+        await().atMost(Duration.ofMillis(1500))
+                .until(() -> pair.client.frames.stream().filter(f -> f.type().equals("ping")).count() >= 4);
+    }
+
+    @Test
     void dropsASideThatStopsAnsweringPingsAndTellsTheOtherGoingAway() throws Exception {
         pair = new FramePair(limits(Duration.ZERO, Duration.ofMillis(100), Duration.ofMillis(300)), false);
         pair.upstream.answerPings = false;
