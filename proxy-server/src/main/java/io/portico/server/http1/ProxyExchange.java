@@ -282,7 +282,7 @@ final class ProxyExchange extends Exchange
         InetAddress peer = client.remote() == null ? null : client.remote().getAddress();
         if (peer != null) {
             ForwardedHeaders.apply(headers, peer, context.trustedProxies().contains(peer), context.scheme(),
-                    host == null ? "" : host, fwd.xForwarded(), fwd.forwarded(), fwd.via(), PSEUDONYM);
+                    host == null || host.isEmpty() ? null : host, fwd.xForwarded(), fwd.forwarded(), fwd.via(), PSEUDONYM);
         }
         headers.set(context.requestIdHeader(), log.requestId);
         // Only Portico vouches for a client certificate: whatever the client sent in those fields

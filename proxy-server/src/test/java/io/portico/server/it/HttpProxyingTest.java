@@ -82,6 +82,13 @@ class HttpProxyingTest {
                     .read();
             assertThat(connect.status()).isEqualTo(501);
         }
+        // HTTP/1.0 without Host: no empty X-Forwarded-Host or host="" goes upstream.
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            RawHttp.Response r = raw.send("GET /headers HTTP/1.0\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).doesNotContain("x-forwarded-host").doesNotContain("host=")
+                    .contains("forwarded: for=127.0.0.1;proto=http\n");
+        }
     }
 
     @Test
