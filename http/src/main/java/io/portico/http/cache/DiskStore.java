@@ -103,8 +103,8 @@ public final class DiskStore implements AutoCloseable {
         void released(String key, String baseKey, String url, List<String> tags);
     }
 
-    /** What is held for a key, on disk or on its way there: the URL and tags it is indexed under. */
-    record Held(String url, List<String> tags) {
+    /** A copy held for a key (in memory, on disk, or on its way there): what it is indexed under. */
+    record Held(String url, List<String> tags, String baseKey) {
     }
 
     private final Path dir;
@@ -188,14 +188,20 @@ public final class DiskStore implements AutoCloseable {
         released = listener;
     }
 
-    /** What is held for {@code key}: queued for writing or on disk; null when nothing is. */
-    Held held(String key) {
+    /** The copies held for {@code key}: one queued for writing, one on disk, both or none. */
+    List<Held> held(String key) {
         CachedResponse queued = pending.get(key);
-        if (queued != null) {
-            return new Held(queued.url(), queued.tags());
-        }
         Entry e = index.get(key);
-        return e == null ? null : new Held(e.url, e.tags);
+        if (queued == null) {
+            return e == null ? List.of() : List.of(new Held(e.url, e.tags, e.baseKey));
+        }
+        Held q = new Held(queued.url(), queued.tags(), queued.baseKey());
+        return e == null ? List.of(q) : List.of(q, new Held(e.url, e.tags, e.baseKey));
+    }
+
+    /** Runs {@code task} on the disk thread, behind the writes queued now (tests hold the writes back with it). */
+    void onDiskThread(Runnable task) {
+        io.execute(task);
     }
 
     /** Entries found on disk (at startup, for the cache to rebuild its URL, tag and Vary indexes). */
@@ -233,7 +239,7 @@ public final class DiskStore implements AutoCloseable {
 
     /** Writes a complete object (again, after a revalidation) in the background. */
     void write(CachedResponse object) {
-        if (!object.isComplete() || failing() || object.length() > budget) {
+        if (!object.isComplete() || failing() || object.length() > lowWater) {
             skipped.increment();
             return;
         }
@@ -282,7 +288,7 @@ public final class DiskStore implements AutoCloseable {
                 pos += n;
             }
             long size = pos;
-            if (!pending.remove(o.key(), o)) {
+            if (pending.get(o.key()) != o) {
                 // Purged while it was being written.
                 ch.close();
                 ch = null;
@@ -298,13 +304,17 @@ public final class DiskStore implements AutoCloseable {
                     o.meta().responseTime(), System.currentTimeMillis());
             Entry old = index.put(o.key(), e);
             used.addAndGet(size - (old == null ? 0 : old.size));
+            // In the index before it leaves the queue: the cache's indexes ask whether the disk holds
+            // the key, and it must be one or the other all along. A purge since the check above
+            // queued its delete behind this write, which takes the entry and the file away again.
+            pending.remove(o.key(), o);
             if (old != null) {
                 // Written again for a newer response, which may go by another URL or other tags.
                 released.released(old.key, old.baseKey, old.url, old.tags);
             }
-            writes.increment();
             failing = false;
             evictOverBudget();
+            writes.increment();
         } catch (IOException | RuntimeException e) {
             if (pending.remove(o.key(), o)) {
                 released.released(o.key(), o.baseKey(), o.url(), o.tags());
@@ -412,6 +422,7 @@ public final class DiskStore implements AutoCloseable {
                     // Only this file: a newer one written under the key since is not the unreadable one.
                     if (index.get(key) == e) {
                         remove(key);
+                        released.released(e.key, e.baseKey, e.url, e.tags);
                     }
                 }
                 CachedResponse result = o;

@@ -371,6 +371,14 @@ public final class HttpCache implements AutoCloseable {
         if (purgedSince(object, sentAt)) {
             return;
         }
+        // Stored first (the disk tier before memory, whose admission policy may turn a newcomer away
+        // as it goes in), indexed after: the indexes drop a key only when no tier holds a copy under
+        // it (see released), so a key must be held before it is indexed, or a tier letting go of an
+        // older copy meanwhile could take the new one's entries with it.
+        if (disk != null) {
+            disk.write(object);
+        }
+        memory.put(object.key(), object.retain());
         List<String> dropped = indexKnown(object.key(), object.baseKey(), object.url(), object.tags(),
                 object.varyNames(), maxVariants);
         for (String k : dropped) {
@@ -378,13 +386,6 @@ public final class HttpCache implements AutoCloseable {
                 removeKey(k);
             }
         }
-        // The disk tier first: the memory tier may evict the object as it goes in (its admission
-        // policy turns away a newcomer when full), and an object it evicts stays in the purge
-        // indexes only when the disk holds it or is about to.
-        if (disk != null) {
-            disk.write(object);
-        }
-        memory.put(object.key(), object.retain());
         stats.stored.increment();
     }
 
@@ -444,13 +445,11 @@ public final class HttpCache implements AutoCloseable {
     }
 
     private static void index(ConcurrentHashMap<String, Set<String>> index, String name, String key) {
-        index.computeIfAbsent(name, n -> ConcurrentHashMap.newKeySet()).add(key);
-    }
-
-    private static void unindex(ConcurrentHashMap<String, Set<String>> index, String name, String key) {
-        index.computeIfPresent(name, (n, keys) -> {
-            keys.remove(key);
-            return keys.isEmpty() ? null : keys;
+        // Added under the entry's lock: an unindex that empties the set removes it under the same lock.
+        index.compute(name, (n, keys) -> {
+            Set<String> k = keys == null ? ConcurrentHashMap.newKeySet() : keys;
+            k.add(key);
+            return k;
         });
     }
 
@@ -461,72 +460,58 @@ public final class HttpCache implements AutoCloseable {
         if (cause.wasEvicted()) {
             stats.evicted.increment();
         }
-        if (cause == RemovalCause.EXPLICIT) {
-            unindex(value, key);
-        } else {
-            // Evicted (perhaps still on disk: still known, still purgeable) or replaced by a newer response.
-            released(key, value.baseKey(), value.url(), value.tags());
-        }
+        // Evicted (perhaps still on disk: still known, still purgeable), replaced by a newer
+        // response, or removed (a purge takes the disk's copy first).
+        released(key, value.baseKey(), value.url(), value.tags());
         value.release();
     }
 
     /**
-     * An object under {@code key} is gone from one tier (evicted from memory or disk, replaced by a
-     * newer response, its disk write failed): its index entries go, but for what a copy still
-     * held under the key, in memory or on disk, is indexed under. A key left in the indexes with
-     * nothing stored under it would stay there for good: a URL or tag per object a client ever
-     * had stored.
+     * A copy under {@code key} is gone from one tier (evicted from memory or disk, replaced by a
+     * newer response, purged, its disk write failed): its index entries go, but for what a copy
+     * still held under the key (in memory, on disk, or queued for it) is indexed under. A key left
+     * in the indexes with nothing stored under it would stay for good: a URL or tag per object a
+     * client ever had stored. Each entry is checked and dropped under its own lock, where
+     * {@link #index} adds, and a store holds its copy before it indexes it: so a store racing this
+     * keeps its entries.
      */
     private void released(String key, String baseKey, String url, List<String> tags) {
-        CachedResponse inMemory = memory.asMap().get(key);
-        DiskStore.Held onDisk = inMemory != null || disk == null ? null : disk.held(key);
-        if (inMemory == null && onDisk == null) {
-            unindex(url, tags, baseKey, key);
-            inMemory = memory.asMap().get(key);
-            if (inMemory != null) {
-                // Stored again while this ran: its entries go back.
-                index(byUrl, inMemory.url(), key);
-                for (String tag : inMemory.tags()) {
-                    index(byTag, tag, key);
-                }
-                List<String> names = inMemory.varyNames();
-                if (!names.isEmpty()) {
-                    varies.compute(inMemory.baseKey(), (k, rec) -> {
-                        VaryRecord r = rec == null ? new VaryRecord(names) : rec;
-                        if (r.names.equals(names) && !r.keys.contains(key)) {
-                            r.keys.add(key);
-                        }
-                        return r;
-                    });
-                }
+        byUrl.computeIfPresent(url, (n, keys) -> {
+            if (!holds(key, h -> h.url().equals(url))) {
+                keys.remove(key);
             }
-            return;
-        }
-        String heldUrl = inMemory != null ? inMemory.url() : onDisk.url();
-        List<String> heldTags = inMemory != null ? inMemory.tags() : onDisk.tags();
-        if (!heldUrl.equals(url)) {
-            unindex(byUrl, url, key);
-        }
+            return keys.isEmpty() ? null : keys;
+        });
         for (String tag : tags) {
-            if (!heldTags.contains(tag)) {
-                unindex(byTag, tag, key);
-            }
-        }
-    }
-
-    private void unindex(CachedResponse value, String key) {
-        unindex(value.url(), value.tags(), value.baseKey(), key);
-    }
-
-    private void unindex(String url, List<String> tags, String baseKey, String key) {
-        unindex(byUrl, url, key);
-        for (String tag : tags) {
-            unindex(byTag, tag, key);
+            byTag.computeIfPresent(tag, (n, keys) -> {
+                if (!holds(key, h -> h.tags().contains(tag))) {
+                    keys.remove(key);
+                }
+                return keys.isEmpty() ? null : keys;
+            });
         }
         varies.computeIfPresent(baseKey, (k, rec) -> {
-            rec.keys.remove(key);
+            if (!holds(key, h -> h.baseKey().equals(baseKey))) {
+                rec.keys.remove(key);
+            }
             return rec.keys.isEmpty() ? null : rec;
         });
+    }
+
+    /** Whether a copy held under {@code key} (memory, disk, or queued for the disk) passes {@code test}. */
+    private boolean holds(String key, java.util.function.Predicate<DiskStore.Held> test) {
+        CachedResponse inMemory = memory.asMap().get(key);
+        if (inMemory != null && test.test(new DiskStore.Held(inMemory.url(), inMemory.tags(), inMemory.baseKey()))) {
+            return true;
+        }
+        if (disk != null) {
+            for (DiskStore.Held h : disk.held(key)) {
+                if (test.test(h)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     // ---- purge and invalidation ----------------------------------------------------------------
@@ -641,11 +626,13 @@ public final class HttpCache implements AutoCloseable {
     private boolean removeKey(String key) {
         // Disk first: a load promoting the key checks the disk entry under the memory tier's lock
         // for it (see load), so once the entry is gone nothing can put the object back.
-        DiskStore.Entry e = disk == null ? null : disk.entry(key);
+        List<DiskStore.Held> onDiskCopies = disk == null ? List.of() : disk.held(key);
         boolean onDisk = disk != null && disk.remove(key);
+        // The memory copy's entries go with its removal (onRemoval); a copy only on disk, or only
+        // queued for it, has its own to drop here.
         boolean inMemory = memory.asMap().remove(key) != null;
-        if (e != null && !inMemory) {
-            unindex(e.url, e.tags, e.baseKey, key);
+        for (DiskStore.Held h : onDiskCopies) {
+            released(key, h.baseKey(), h.url(), h.tags());
         }
         return inMemory || onDisk;
     }

@@ -326,6 +326,30 @@ class DiskStoreTest {
     }
 
     @Test
+    void aPurgeOfObjectsStillQueuedForTheDiskLeavesNoIndexEntries() throws Exception {
+        // Memory holds one 10 KB object: the others are only queued for the disk when purged.
+        open(15_000, 1 << 20, 0);
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        cache.disk().onDiskThread(() -> {
+            try {
+                hold.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        DefaultHttpHeaders tagged = new DefaultHttpHeaders();
+        tagged.set("Surrogate-Key", "queued");
+        for (int i = 0; i < 5; i++) {
+            store("http://h/q" + i, "y".repeat(10_000), tagged, new DefaultHttpHeaders());
+        }
+        assertThat(cache.purgeTag("queued")).isEqualTo(5);
+        assertThat(cache.indexEntries()).isZero();
+        hold.countDown();
+        await().until(() -> cache.disk().objects() == 0 && files() == 0);
+        assertThat(cache.indexEntries()).isZero();
+    }
+
+    @Test
     void aNewerResponseWithOtherTagsIsNotPurgedByTheOldOnes() throws Exception {
         open(1 << 20);
         DefaultHttpHeaders v1 = new DefaultHttpHeaders();
