@@ -72,7 +72,7 @@ final class ConfigGeneration {
             throws BuildException {
         Map<String, UpstreamGroup> groups = new LinkedHashMap<>();
         Map<String, ListenerTls> tls = new LinkedHashMap<>();
-        List<String> warnings = new ArrayList<>();
+        List<String> warnings = new ArrayList<>(config.lint());
         AccessLog accessLog = null;
         try {
             if (previous != null && previous.config.accessLog().equals(config.accessLog())) {

@@ -73,6 +73,9 @@ public final class Portico {
                 System.exit(1);
                 return;
             }
+            for (String note : config.lint()) {
+                System.err.println("portico: " + configFile + ": warning: " + note);
+            }
             System.out.println("portico: " + configFile + " is valid");
             return;
         }

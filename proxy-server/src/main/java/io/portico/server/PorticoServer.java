@@ -666,7 +666,7 @@ public final class PorticoServer implements AutoCloseable {
                     failure = e;
                 }
             }
-            if (slot == null) {
+            if (slot == null && addressInUse(failure)) {
                 // A new name where a listener the new config drops holds the port: a renamed
                 // listener (an unnamed one is named by its address, so 127.0.0.1:8080 written as
                 // localhost:8080 is one too). The old one closes to make room, as a move onto its
@@ -857,6 +857,17 @@ public final class PorticoServer implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** Whether a bind failed because the address is taken (the JDK's BindException, or Netty's native message). */
+    private static boolean addressInUse(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.net.BindException
+                    || t.getMessage() != null && t.getMessage().contains("Address already in use")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean holdsPort(ListenerSlot slot, ListenerConfig lc) {

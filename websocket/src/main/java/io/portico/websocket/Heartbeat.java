@@ -103,8 +103,9 @@ final class Heartbeat implements Runnable {
                 || payload.getLong(payload.readerIndex()) != pingPayload) {
             return false;
         }
+        boolean wasOutstanding = pingOutstanding;
         pingOutstanding = false;
-        if (timer != null && !stopped) {
+        if (wasOutstanding && timer != null && !stopped) {
             // The timer was set for the pong's deadline; the next ping is due a ping interval of
             // silence from now, which may come sooner (pings went out every pong_timeout when
             // that was the longer of the two).

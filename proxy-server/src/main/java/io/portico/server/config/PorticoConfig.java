@@ -59,24 +59,8 @@ public record PorticoConfig(
             }
         }
         int defaults = 0;
-        java.util.Map<String, List<Integer>> nameOwners = new java.util.HashMap<>();
         for (int s = 0; s < servers.size(); s++) {
             ServerConfig server = servers.get(s);
-            for (int n = 0; n < server.names().size(); n++) {
-                // A name two servers on one listener both claim: routing would pick one in silence
-                // (nginx warns "conflicting server name" and ignores the second).
-                String name = server.names().get(n).toLowerCase(java.util.Locale.ROOT);
-                name = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
-                List<Integer> owners = nameOwners.computeIfAbsent(name, k -> new java.util.ArrayList<>());
-                for (int other : owners) {
-                    if (other == s || shareListener(servers.get(other), server)) {
-                        throw new InvalidConfigException("servers[" + s + "].names[" + n + "]", "'"
-                                + server.names().get(n) + "' is already a name of "
-                                + (other == s ? "this server" : "servers[" + other + "] on the same listener"));
-                    }
-                }
-                owners.add(s);
-            }
             if (server.defaultServer()) {
                 defaults++;
                 if (defaults > 1) {
@@ -133,6 +117,48 @@ public record PorticoConfig(
     /** Event loops to start: {@link #workers()} or the number of cores. */
     public int effectiveWorkers() {
         return workers == 0 ? Runtime.getRuntime().availableProcessors() : workers;
+    }
+
+    /**
+     * What is allowed but cannot work as written, for the startup report and a reload's notes (as
+     * nginx warns "conflicting server name ... ignored"): a server name another server on one of
+     * its listeners claims too (routing picks one in silence), CONNECT in a route's methods
+     * (it is answered 501 before routing).
+     */
+    public List<String> lint() {
+        List<String> notes = new java.util.ArrayList<>();
+        java.util.Map<String, List<Integer>> nameOwners = new java.util.HashMap<>();
+        for (int s = 0; s < servers.size(); s++) {
+            ServerConfig server = servers.get(s);
+            java.util.Set<String> own = new java.util.HashSet<>();
+            for (int n = 0; n < server.names().size(); n++) {
+                String name = server.names().get(n).toLowerCase(java.util.Locale.ROOT);
+                name = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+                if (!own.add(name)) {
+                    continue;
+                }
+                List<Integer> owners = nameOwners.computeIfAbsent(name, k -> new java.util.ArrayList<>());
+                for (int other : owners) {
+                    if (shareListener(servers.get(other), server)) {
+                        notes.add("servers[" + s + "].names[" + n + "]: '" + server.names().get(n)
+                                + "' is also a name of servers[" + other + "] on the same listener; requests for it"
+                                + " go to one of them");
+                        break;
+                    }
+                }
+                owners.add(s);
+            }
+            for (int r = 0; r < server.routes().size(); r++) {
+                List<String> methods = server.routes().get(r).methods();
+                for (int m = 0; m < methods.size(); m++) {
+                    if (methods.get(m).equals("CONNECT")) {
+                        notes.add("servers[" + s + "].routes[" + r + "].methods[" + m + "]: CONNECT is never proxied"
+                                + " (Portico answers it 501)");
+                    }
+                }
+            }
+        }
+        return notes;
     }
 
     /** Whether two servers answer on a listener in common (no listeners named: all of them). */

@@ -53,10 +53,6 @@ public record RouteConfig(
             if (!isToken(methods.get(i))) {
                 throw new InvalidConfigException("methods[" + i + "]", "not a method name: '" + methods.get(i) + "'");
             }
-            if (methods.get(i).equals("CONNECT")) {
-                // Refused before routing (501): listed here it would only make the route refuse everything else.
-                throw new InvalidConfigException("methods[" + i + "]", "CONNECT is never proxied (Portico answers it 501)");
-            }
         }
         if (name == null || name.isEmpty()) {
             name = match.toString();
