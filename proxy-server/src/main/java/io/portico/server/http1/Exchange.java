@@ -155,7 +155,9 @@ abstract class Exchange {
         log.host = hostHeader;
 
         // Routing sees the normal form of the path; the upstream still gets the target as sent.
-        String path = uri.equals("*") ? uri : PathNormalizer.normalize(path(uri));
+        // OPTIONS * asks about the server as a whole (RFC 9110 section 9.3.7): it takes the route
+        // of "/" and goes on as "*", as HAProxy forwards it (it found no route: 404).
+        String path = uri.equals("*") ? "/" : PathNormalizer.normalize(path(uri));
         if (path == null) {
             return LocalExchange.error(client, request, log, HttpResponseStatus.BAD_REQUEST, "invalid_path");
         }

@@ -82,6 +82,11 @@ class HttpProxyingTest {
                     .read();
             assertThat(connect.status()).isEqualTo(501);
         }
+        // OPTIONS * is about the server as a whole: it goes upstream as it is, on the route of "/".
+        try (RawHttp raw = new RawHttp(portico.port())) {
+            RawHttp.Response r = raw.send("OPTIONS * HTTP/1.1\r\nHost: example.test\r\n\r\n").read();
+            assertThat(r.text()).contains("no such test path *");
+        }
         // HTTP/1.0 without Host: no empty X-Forwarded-Host or host="" goes upstream.
         try (RawHttp raw = new RawHttp(portico.port())) {
             RawHttp.Response r = raw.send("GET /headers HTTP/1.0\r\n\r\n").read();
