@@ -65,6 +65,8 @@ public final class DiskStore implements AutoCloseable {
     private static final int MAGIC = 0x50434f31; // "PCO1"
     private static final int READ_CHUNK = 64 * 1024;
     static final long FAILING_NANOS = TimeUnit.SECONDS.toNanos(30);
+    /** The unit files are counted in against the budget (see {@link Entry#size}). */
+    static final long BLOCK = 4096;
 
     /** What the index knows of one file. */
     static final class Entry {
@@ -74,6 +76,11 @@ public final class DiskStore implements AutoCloseable {
         final List<String> tags;
         final List<String> varyNames;
         final Path file;
+        /**
+         * What the file counts against the budget: its length in whole 4 KiB blocks, as nginx counts
+         * {@code max_size} (a file takes whole blocks on disk). It also bounds how many entries
+         * the in-heap index holds: at most the budget over 4 KiB, however small the objects.
+         */
         final long size;
         /** When the stored response arrived (epoch millis): which of two files for a base key is newer. */
         final long responseTime;
@@ -87,7 +94,7 @@ public final class DiskStore implements AutoCloseable {
             this.tags = tags;
             this.varyNames = varyNames;
             this.file = file;
-            this.size = size;
+            this.size = (size + BLOCK - 1) / BLOCK * BLOCK;
             this.responseTime = responseTime;
             this.lastAccess = lastAccess;
         }
@@ -303,7 +310,7 @@ public final class DiskStore implements AutoCloseable {
             Entry e = new Entry(o.key(), o.baseKey(), o.url(), o.tags(), o.varyNames(), file, size,
                     o.meta().responseTime(), System.currentTimeMillis());
             Entry old = index.put(o.key(), e);
-            used.addAndGet(size - (old == null ? 0 : old.size));
+            used.addAndGet(e.size - (old == null ? 0 : old.size));
             // In the index before it leaves the queue: the cache's indexes ask whether the disk holds
             // the key, and it must be one or the other all along. A purge since the check above
             // queued its delete behind this write, which takes the entry and the file away again.
