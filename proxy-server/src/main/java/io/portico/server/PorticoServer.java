@@ -126,6 +126,8 @@ public final class PorticoServer implements AutoCloseable {
     private volatile long lastReloadMillis;
     /** Shared by every config generation: a reload keeps what is cached. */
     private final HttpCache cache;
+    /** The metrics' listeners and groups when the reload under way began: a refused one drops what it added. */
+    private ProxyMetrics.Names metricsBeforeReload;
     /** tcp/udp listeners a reload removed or moved, whose relays are draining. */
     private final List<DrainingListener> drainingStreams = new CopyOnWriteArrayList<>();
     /** HTTP/3 sides of HTTP listeners a reload removed or moved, open while their QUIC connections finish. */
@@ -620,6 +622,7 @@ public final class PorticoServer implements AutoCloseable {
             return record(ReloadResult.failed(generation(), "the server is shutting down"));
         }
         ConfigGeneration old = current;
+        metricsBeforeReload = metrics.names();
         String token;
         try {
             token = next.admin().enabled() ? AdminServer.readToken(next.admin()) : null;
@@ -958,6 +961,10 @@ public final class PorticoServer implements AutoCloseable {
 
     private ReloadResult record(ReloadResult r) {
         metrics.reloaded(r.ok());
+        if (!r.ok() && metricsBeforeReload != null) {
+            metrics.restore(metricsBeforeReload);
+        }
+        metricsBeforeReload = null;
         lastReload = r;
         lastReloadMillis = System.currentTimeMillis();
         if (!r.ok()) {

@@ -40,6 +40,11 @@ public final class AdderCounter implements Collector {
         return series.computeIfAbsent(List.of(values), v -> new LongAdder());
     }
 
+    /** Forgets the series with these label values (a listener or group that never ran). */
+    public void remove(String... values) {
+        series.remove(List.of(values));
+    }
+
     /** The sum over every series. */
     public long total() {
         long n = 0;

@@ -42,6 +42,11 @@ public final class LatencySummary implements Collector {
         return series.computeIfAbsent(List.of(values), v -> new LatencyRecorder());
     }
 
+    /** Forgets the series with these label values (a listener or group that never ran). */
+    public void remove(String... values) {
+        series.remove(List.of(values));
+    }
+
     /** Every series with its label values. */
     public Map<List<String>, LatencyRecorder> series() {
         return Map.copyOf(series);

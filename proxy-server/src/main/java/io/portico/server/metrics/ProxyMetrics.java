@@ -153,6 +153,44 @@ public final class ProxyMetrics {
         return upstreams.computeIfAbsent(name, n -> new UpstreamMetrics(n, this));
     }
 
+    /** The names of the listeners and upstream groups that have metrics now, to {@link #restore} later. */
+    public Names names() {
+        return new Names(java.util.Set.copyOf(listeners.keySet()), java.util.Set.copyOf(upstreams.keySet()));
+    }
+
+    /**
+     * Drops the metrics of listeners and upstream groups made since {@code before}: a reload that
+     * was refused built them for a config that never ran, and their series would be scraped for
+     * the process's life.
+     */
+    public void restore(Names before) {
+        for (String name : java.util.List.copyOf(listeners.keySet())) {
+            if (!before.listeners().contains(name)) {
+                listeners.remove(name);
+                requestTime.remove(name);
+                bytesIn.remove(name);
+                bytesOut.remove(name);
+                connections.remove(name);
+                webSockets.remove(name);
+                tlsFailures.remove(name);
+            }
+        }
+        for (String name : java.util.List.copyOf(upstreams.keySet())) {
+            if (!before.upstreams().contains(name)) {
+                upstreams.remove(name);
+                upstreamTime.remove(name);
+                connectTime.remove(name);
+                upstreamRequests.remove(name);
+                upstreamReused.remove(name);
+                connectFailures.remove(name);
+            }
+        }
+    }
+
+    /** See {@link #names()}. */
+    public record Names(java.util.Set<String> listeners, java.util.Set<String> upstreams) {
+    }
+
     /** Every listener's metrics seen so far. */
     public Map<String, ListenerMetrics> listeners() {
         return Map.copyOf(listeners);

@@ -677,6 +677,27 @@ class ReloadTest {
         assertThat(third.headers().firstValue("x-generation")).hasValue("3");
     }
 
+    /** A refused reload leaves no metric series for the listener and group it would have added. */
+    @Test
+    void aRefusedReloadLeavesNoSeriesOfWhatItWouldHaveAdded() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            write(config(1, echo.address().getPort(), """
+                  - name: extra
+                    address: 127.0.0.1:%d
+                """.formatted(taken.getLocalPort())).replace("upstreams:\n", """
+                upstreams:
+                  more:
+                    backends: [{address: "127.0.0.1:%d"}]
+                """.formatted(echo.address().getPort())));
+            HttpResponse<String> r = admin.post("/reload");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
+            assertThat(r.body()).contains("listeners[1].address");
+        }
+        String metrics = admin.get("/metrics").body();
+        assertThat(metrics).contains("listener=\"http\"").doesNotContain("listener=\"extra\"")
+                .doesNotContain("upstream=\"more\"");
+    }
+
     @Test
     void anAdminListenerMovedOntoAPortInUseIsRefusedAndTheOldOneKeepsAnswering() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
