@@ -23,6 +23,8 @@ final class Durations {
         }
         try {
             Duration total = Duration.ZERO;
+            // Parts go from the largest unit down, each once (as nginx reads 1h30m): 1m1m is a typo, not 2m.
+            int lastRank = Integer.MAX_VALUE;
             int i = 0;
             while (i < s.length()) {
                 int digits = i;
@@ -37,7 +39,14 @@ final class Durations {
                 while (i < s.length() && Character.isLetter(s.charAt(i))) {
                     i++;
                 }
-                total = total.plus(part(n, s.substring(unit, i), digits == 0 && i == s.length(), text));
+                String unitText = s.substring(unit, i);
+                int rank = rank(unitText);
+                if (rank >= lastRank) {
+                    throw new IllegalArgumentException(EXPECTED + ", got '" + text
+                            + "' (parts go from the largest unit down, each once, as in 1h30m)");
+                }
+                lastRank = rank;
+                total = total.plus(part(n, unitText, digits == 0 && i == s.length(), text));
                 while (i < s.length() && s.charAt(i) == ' ') {
                     i++;
                 }
@@ -70,6 +79,18 @@ final class Durations {
             default:
                 throw new IllegalArgumentException(EXPECTED + ", got '" + text + "' (units are ms, s, m, h and d)");
         }
+    }
+
+    /** The order of units in a run-together duration, largest first; unknown units rank low (part() refuses them). */
+    private static int rank(String unit) {
+        return switch (unit) {
+            case "d" -> 5;
+            case "h" -> 4;
+            case "m" -> 3;
+            case "s", "" -> 2;
+            case "ms" -> 1;
+            default -> 0;
+        };
     }
 
     private static boolean isDigit(char c) {

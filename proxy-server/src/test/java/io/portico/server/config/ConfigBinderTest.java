@@ -149,6 +149,7 @@ class ConfigBinderTest {
         "30, PT30S",
         "0, PT0S",
         "1m30s, PT1M30S",
+        "1d2h3m4s5ms, PT26H3M4.005S",
         "'1h 15m', PT1H15M",
         "106751d, PT2562024H"
     })
@@ -166,7 +167,9 @@ class ConfigBinderTest {
         "soon | expected a duration such as 250ms, 5s, 10m, 2h or 1d, got 'soon'",
         "99999999999999999999d | a duration too long to use: '99999999999999999999d' (at most 106751d)",
         "9223372036854775807s | a duration too long to use: '9223372036854775807s' (at most 106751d)",
-        "300000d | a duration too long to use: '300000d' (at most 106751d)"
+        "300000d | a duration too long to use: '300000d' (at most 106751d)",
+        "1m1m | expected a duration such as 250ms, 5s, 10m, 2h or 1d, got '1m1m' (parts go from the largest unit down, each once, as in 1h30m)",
+        "30s1m | expected a duration such as 250ms, 5s, 10m, 2h or 1d, got '30s1m' (parts go from the largest unit down, each once, as in 1h30m)"
     })
     void rejectsNegativeAndMalformedDurations(String written, String reason) {
         ConfigException e = failure("count: 1\ntimeout: " + written, Sample.class);
