@@ -842,11 +842,6 @@ public final class PorticoServer implements AutoCloseable {
     }
 
     /**
-     * Whether {@code slot}'s sockets hold the port {@code lc} moves to, so that binding it before
-     * they close would fail (127.0.0.1:8080 to *:8080, or to 127.0.0.2:8080 with its own sockets on
-     * the wildcard).
-     */
-    /**
      * The running listener that {@code lc}, a name the running config does not have, takes over: one
      * the new config drops that holds {@code lc}'s port with the same protocol and has not been
      * closed for another already; null when there is none.
@@ -873,6 +868,11 @@ public final class PorticoServer implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether {@code slot}'s sockets hold the port {@code lc} moves to, so that binding it before
+     * they close would fail (127.0.0.1:8080 to *:8080, or to 127.0.0.2:8080 with its own sockets on
+     * the wildcard).
+     */
     private static boolean holdsPort(ListenerSlot slot, ListenerConfig lc) {
         int port = lc.address().port();
         return port != 0 && slot.bound.localAddress().getPort() == port
