@@ -106,9 +106,11 @@ final class CacheExchange extends Exchange implements Runnable {
         this.clientCtx = client.ctx();
         this.clientHeaders = request.headers();
         String scheme = client.context().scheme();
-        this.baseKey = cache.baseKey(scheme, keyAuthority(scheme, clientHeaders.get(HttpHeaderNames.HOST), this.host),
-                uri, clientHeaders);
-        this.url = CacheKeyTemplate.url(scheme, this.host, uri);
+        // The Host the origin sees: the one the route sets for it, else the client's.
+        String originHost = route.originHost();
+        this.baseKey = cache.baseKey(scheme, keyAuthority(scheme,
+                originHost != null ? originHost : clientHeaders.get(HttpHeaderNames.HOST), this.host), uri, clientHeaders);
+        this.url = CacheKeyTemplate.url(scheme, purgeHost(route, this.host), uri);
         this.clientKeepAlive = HttpUtil.isKeepAlive(request);
     }
 
@@ -141,6 +143,17 @@ final class CacheExchange extends Exchange implements Runnable {
         return x;
     }
 
+    /**
+     * The host of the URL purges and invalidations go by: the Host the route sets for its origin
+     * when it sets one (every client alias then shares the origin's objects, and a purge by the
+     * origin's URL reaches them), else the routing host (port-less, so a purge reaches every port).
+     */
+    static String purgeHost(Route route, String routingHost) {
+        String originHost = route.originHost();
+        String normal = originHost == null ? null : io.portico.server.route.Router.normalizeHost(originHost);
+        return normal != null ? normal : routingHost;
+    }
+
     /** The exchange for a request on a route with a cache. */
     static Exchange start(Http1ProxyHandler client, HttpRequest request, AccessLogRecord log, Route route,
                           String host, long maxBody) {
@@ -153,7 +166,7 @@ final class CacheExchange extends Exchange implements Runnable {
         route.cache().cache().statsCounters().bypassed();
         boolean safe = m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.TRACE;
         if (!safe) {
-            p.invalidateOnSuccess(route.cache(), host == null ? "" : host);
+            p.invalidateOnSuccess(route.cache(), purgeHost(route, host == null ? "" : host));
         }
         p.cacheStatus(CacheStatus.forward(safe ? "bypass" : "method", 0, false, false, null));
         return p;

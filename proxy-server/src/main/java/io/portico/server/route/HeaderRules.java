@@ -75,6 +75,17 @@ public final class HeaderRules {
         return false;
     }
 
+    /** The value the rules set for {@code name} (the last set wins), or null when they set none. */
+    public String setValue(CharSequence name) {
+        String value = null;
+        for (int i = 0; i < setNames.length; i++) {
+            if (setNames[i].contentEqualsIgnoreCase(name)) {
+                value = setValues[i];
+            }
+        }
+        return value;
+    }
+
     public void apply(HttpHeaders headers) {
         for (AsciiString name : remove) {
             headers.remove(name);

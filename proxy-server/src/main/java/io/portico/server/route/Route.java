@@ -165,6 +165,14 @@ public final class Route {
         return maxBodySize;
     }
 
+    /**
+     * The Host this route's request_headers set for its origin (a CDN cache tier naming the
+     * origin's host), or null when the origin gets the client's.
+     */
+    public String originHost() {
+        return requestHeaders.setValue(io.netty.handler.codec.http.HttpHeaderNames.HOST);
+    }
+
     public HeaderRules requestHeaders() {
         return requestHeaders;
     }

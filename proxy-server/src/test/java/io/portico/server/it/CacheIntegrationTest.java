@@ -700,6 +700,25 @@ class CacheIntegrationTest {
         }
     }
 
+    /**
+     * A cache tier that sets the origin's Host (conf/examples/cdn-cache.yaml) keys and purges by
+     * the Host the origin sees: every client alias shares one object, fetched once, and a purge by
+     * the origin's URL reaches it. The key went by the client's Host, and such a purge found nothing.
+     */
+    @Test
+    void aRouteThatSetsTheOriginsHostKeysAndPurgesByIt() throws Exception {
+        start("", "request_headers: {set: {Host: origin.example.com}}");
+        origin.on("/o", r -> ScriptedOrigin.Reply.ok("o", "Cache-Control", "max-age=60"));
+        for (String host : List.of("a.cdn.test", "b.cdn.test", "A.CDN.TEST:80", "a.cdn.test.")) {
+            try (RawHttp raw = new RawHttp(portico.port())) {
+                assertThat(raw.send("GET /o HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read().text()).isEqualTo("o");
+            }
+        }
+        assertThat(origin.hits("/o")).isEqualTo(1);
+        AdminClient admin = new AdminClient(portico.server().adminAddress(), null);
+        assertThat(admin.post("/cache/purge?url=http://origin.example.com/o").body()).contains("\"purged\":1");
+    }
+
     @Test
     void theAdminListenerPurgesAndCountsHitsAndMisses() throws Exception {
         start("");
