@@ -107,6 +107,17 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private boolean clientEnded;
     private long declaredLength = -1;
     private long received;
+    /**
+     * With a content-length, what completes it waits here for the client's END_STREAM: the head of
+     * a request declaring 0 bytes, or the DATA that brought the last declared byte. Passed on at
+     * once, the upstream would have the whole request and answer it, and a stream that then turns
+     * out malformed (more DATA) would have run there while its client was told it was refused
+     * (RFC 9113 section 8.1.1: a malformed request is not forwarded).
+     */
+    private HttpRequest heldHead;
+    /** The fields of {@link #heldHead}, for the access log should the stream turn out malformed. */
+    private Http2Headers heldFields;
+    private ByteBuf heldData;
     private boolean informational;
     private boolean reset;
     /** DATA bytes written since the last flush. */
@@ -142,11 +153,13 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         stopDeadlines();
+        dropHeld();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         stopDeadlines();
+        dropHeld();
         guard.untrack(this);
         ctx.fireChannelInactive();
     }
@@ -259,7 +272,39 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         // The codec opens a stream with its head complete: only the body's clock is left to run.
         deadlines = new StreamDeadlines(ctx, this, bodyTimeoutNanos, minBodyRate);
+        if (declaredLength == 0) {
+            // Complete already as far as an upstream can tell: it waits for END_STREAM (see heldHead).
+            heldHead = request;
+            heldFields = h2;
+            ctx.read();
+            return;
+        }
         ctx.fireChannelRead(request);
+    }
+
+    /** Passes on what was held for END_STREAM, before the request's end. */
+    private void releaseHeld(ChannelHandlerContext ctx) {
+        if (heldHead != null) {
+            HttpRequest head = heldHead;
+            heldHead = null;
+            heldFields = null;
+            ctx.fireChannelRead(head);
+        }
+        if (heldData != null) {
+            ByteBuf data = heldData;
+            heldData = null;
+            ctx.fireChannelRead(new DefaultHttpContent(data));
+        }
+    }
+
+    /** Drops what was held: the stream ended without its request. */
+    private void dropHeld() {
+        heldHead = null;
+        heldFields = null;
+        if (heldData != null) {
+            heldData.release();
+            heldData = null;
+        }
     }
 
     private void onData(ChannelHandlerContext ctx, Http2DataFrame frame) {
@@ -277,11 +322,20 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         if (end) {
             requestWhole(ctx);
+            releaseHeld(ctx);
             ctx.fireChannelRead(new DefaultLastHttpContent(content));
+        } else if (content.isReadable() && received == declaredLength) {
+            // The last declared byte: it waits for END_STREAM (see heldHead); the read asks for it.
+            heldData = content;
+            ctx.read();
         } else if (content.isReadable()) {
             ctx.fireChannelRead(new DefaultHttpContent(content));
         } else {
             frame.release();
+            if (heldHead != null || heldData != null) {
+                // An empty DATA without END_STREAM: what is held still waits, and nobody else reads.
+                ctx.read();
+            }
         }
     }
 
@@ -296,6 +350,7 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
             return;
         }
         requestWhole(ctx);
+        releaseHeld(ctx);
         ctx.fireChannelRead(last);
     }
 
@@ -347,6 +402,11 @@ final class Http2StreamBridge extends ChannelDuplexHandler implements StreamDead
     private void malformed(ChannelHandlerContext ctx, Http2Headers fields) {
         reset = true;
         stopDeadlines();
+        if (heldHead != null && fields == null) {
+            // The exchange never saw the held request: the access log gets its fields this way.
+            fields = heldFields;
+        }
+        dropHeld();
         counters.count(Http2Counters.Reason.MALFORMED_REQUEST);
         ctx.fireUserEventTriggered(MalformedStream.of(MALFORMED, fields));
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(ChannelFutureListener.CLOSE);

@@ -97,6 +97,35 @@ class Http2StreamRulesTest {
      * as an HTTP/1.1 request (and an HTTP/3 stream) is; before, it waited for stream_idle_timeout
      * and was reset without an answer. The connection's other streams are served meanwhile and after.
      */
+    /**
+     * A request that reaches its content-length before END_STREAM waits for it: forwarded at once,
+     * the upstream had a whole request and answered it, while the client, whose stream then went
+     * on (one more DATA frame), was told it was malformed (RFC 9113 section 8.1.1), and could retry
+     * a POST that had run. Found by a black-box probe.
+     */
+    @Test
+    void aRequestThatReachesItsLengthBeforeItsEndIsCompletedUpstreamOnlyAtTheEnd() throws Exception {
+        byte[] hello = "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (RawH2 h2 = new RawH2(port())) {
+            h2.headers(1, RawH2.request("POST", "/upload").add("content-length", "0"), false);
+            h2.data(1, hello, true);
+            assertThat(h2.response(1).resetCode()).isEqualTo(Http2AbuseTest.PROTOCOL_ERROR);
+            h2.headers(3, RawH2.request("POST", "/upload").add("content-length", "5"), false);
+            h2.data(3, hello, false);
+            h2.data(3, new byte[] {'x'}, true);
+            assertThat(h2.response(3).resetCode()).isEqualTo(Http2AbuseTest.PROTOCOL_ERROR);
+            // Well-formed: the length, then an empty DATA with END_STREAM; and no bytes, then the end.
+            h2.headers(5, RawH2.request("POST", "/upload").add("content-length", "5"), false);
+            h2.data(5, hello, false);
+            h2.data(5, new byte[0], true);
+            assertThat(h2.response(5).status()).isEqualTo("200");
+            h2.headers(7, RawH2.request("POST", "/upload").add("content-length", "0"), false);
+            h2.data(7, new byte[0], true);
+            assertThat(h2.response(7).status()).isEqualTo("200");
+        }
+        assertThat(origin.hits("/upload")).isEqualTo(2);
+    }
+
     @Test
     void aBodyThatStallsGets408AfterBodyTimeoutWhileOtherStreamsAreServed() throws Exception {
         try (RawH2 h2 = new RawH2(port())) {
