@@ -96,8 +96,18 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
     private StreamDeadlines deadlines;
     /** A fault (timeout, oversized head) went to the exchange handler: nothing more is read. */
     private boolean faulted;
-    /** A head without content-length, held until DATA or FIN says whether a body follows. */
+    /**
+     * A head without content-length, held until DATA or FIN says whether a body follows; or one
+     * declaring 0 bytes ({@link #pendingLengthKnown}), held for the FIN as {@link #heldData} is.
+     */
     private HttpRequest pending;
+    private boolean pendingLengthKnown;
+    /**
+     * The DATA that brought a content-length's last byte, held for the FIN: passed on at once, the
+     * upstream would have the whole request and answer it, and a stream that then turned out
+     * malformed (more DATA) would have run there while its client was told it was refused.
+     */
+    private ByteBuf heldData;
     private boolean requestSeen;
     /** The request's fields while no exchange has them, for the access-log line of a stream refused as malformed. */
     private Http3Headers requestFields;
@@ -134,11 +144,13 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         deadlines.stop();
+        dropHeldData();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         deadlines.stop();
+        dropHeldData();
         ctx.fireChannelInactive();
     }
 
@@ -197,6 +209,13 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
             pending = request;
             return;
         }
+        if (declaredLength == 0 && request.decoderResult().isSuccess()) {
+            // Complete already as far as an upstream can tell: it waits for the FIN (see heldData).
+            pending = request;
+            pendingLengthKnown = true;
+            ctx.read();
+            return;
+        }
         // The exchange has the request now: a later refusal is logged on its line.
         requestFields = null;
         ctx.fireChannelRead(request);
@@ -214,11 +233,36 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
             // Bytes came: the body's clock starts again with the exchange's next ask.
             deadlines.bytesReceived(content.readableBytes());
         }
+        if (pendingLengthKnown) {
+            // Only an empty DATA gets here (any byte is past a length of 0): the head still waits.
+            frame.release();
+            ctx.read();
+            return;
+        }
         releasePendingHead(ctx, true);
-        if (content.isReadable()) {
+        if (content.isReadable() && received == declaredLength) {
+            // The last declared byte: it waits for the FIN (see heldData).
+            heldData = content;
+            ctx.read();
+        } else if (content.isReadable()) {
             ctx.fireChannelRead(new DefaultHttpContent(content));
         } else {
             frame.release();
+        }
+    }
+
+    private void releaseHeldData(ChannelHandlerContext ctx) {
+        if (heldData != null) {
+            ByteBuf data = heldData;
+            heldData = null;
+            ctx.fireChannelRead(new DefaultHttpContent(data));
+        }
+    }
+
+    private void dropHeldData() {
+        if (heldData != null) {
+            heldData.release();
+            heldData = null;
         }
     }
 
@@ -233,6 +277,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
             return;
         }
         releasePendingHead(ctx, true);
+        releaseHeldData(ctx);
         requestEnded = true;
         deadlines.stop();
         ctx.fireChannelRead(last);
@@ -248,6 +293,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
             return;
         }
         releasePendingHead(ctx, false);
+        releaseHeldData(ctx);
         requestEnded = true;
         deadlines.stop();
         ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
@@ -261,7 +307,9 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         pending = null;
         requestFields = null;
-        if (body) {
+        boolean lengthKnown = pendingLengthKnown;
+        pendingLengthKnown = false;
+        if (body && !lengthKnown) {
             head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
         ctx.fireChannelRead(head);
@@ -306,6 +354,8 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
         reset = true;
         deadlines.stop();
         pending = null;
+        pendingLengthKnown = false;
+        dropHeldData();
         ((QuicStreamChannel) ctx.channel()).shutdown(code.code()).addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -318,6 +368,8 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
         faulted = true;
         deadlines.stop();
         pending = null;
+        pendingLengthKnown = false;
+        dropHeldData();
         ctx.fireUserEventTriggered(new ClientFault(status, reason));
     }
 

@@ -186,6 +186,29 @@ class Http3StreamRulesTest {
         assertThat(client.get("/hi").status()).as("the connection still serves").isEqualTo(200);
     }
 
+    /**
+     * A request that reaches its content-length before its FIN waits for it, as on HTTP/2: a
+     * request declaring 0 bytes went upstream whole at once, and ran there though the stream went
+     * on with DATA and was reset as malformed.
+     */
+    @Test
+    void aRequestThatReachesItsLengthBeforeItsFinIsCompletedUpstreamOnlyAtTheFin() throws Exception {
+        start("");
+        origin.on("/upload", r -> ScriptedOrigin.Reply.ok("stored"));
+        Http3Headers zero = client.headers("POST", "/upload");
+        zero.setInt("content-length", 0);
+        H3Client.Response r = new H3Client.Response();
+        QuicStreamChannel stream = client.open(zero, r);
+        stream.writeAndFlush(new DefaultHttp3DataFrame(Unpooled.wrappedBuffer(new byte[] {'x'})))
+                .addListener(f -> stream.shutdownOutput());
+        r.done.get(10, TimeUnit.SECONDS);
+        assertThat(r.resetCode).as(r::describe).isEqualTo(Http3ErrorCode.H3_MESSAGE_ERROR.code());
+        Http3Headers five = client.headers("POST", "/upload");
+        five.setInt("content-length", 5);
+        assertThat(client.send(five, "hello".getBytes(StandardCharsets.US_ASCII)).status()).isEqualTo(200);
+        assertThat(origin.hits("/upload")).isEqualTo(1);
+    }
+
     /** HTTP/1.1 logs the 400 it answers a malformed head with; an HTTP/3 stream reset for one was not logged. */
     @Test
     void aRequestResetAsMalformedIsLoggedAs400WithItsReason() throws Exception {
