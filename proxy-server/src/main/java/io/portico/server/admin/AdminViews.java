@@ -84,6 +84,12 @@ final class AdminViews {
             gm.put("balance", g.config().balance().name().toLowerCase(Locale.ROOT));
             double reuse = g.metrics().reuseRatio();
             gm.put("reuse_ratio", Double.isNaN(reuse) ? null : reuse);
+            // Each member's state and why (DOWN: "status 500", a timeout, a refused connect...), as
+            // the README promises; /upstreams showed only healthy true or false.
+            Map<String, io.portico.server.upstream.health.BackendStatus> states = new java.util.HashMap<>();
+            for (io.portico.server.upstream.health.BackendStatus st : g.status().members()) {
+                states.put(st.address(), st);
+            }
             List<Object> members = new ArrayList<>();
             for (Backend b : g.backends()) {
                 int idle = 0;
@@ -95,6 +101,16 @@ final class AdminViews {
                 bm.put("weight", b.weight());
                 bm.put("backup", b.backup());
                 bm.put("healthy", b.healthy(now));
+                io.portico.server.upstream.health.BackendStatus st = states.get(b.key());
+                if (st != null) {
+                    bm.put("state", st.state().name());
+                    bm.put("reason", st.reason());
+                    bm.put("last_check", st.lastCheck() == null ? null : st.lastCheck().toString());
+                    bm.put("last_check_passed", st.lastCheck() == null ? null : st.lastCheckPassed());
+                    bm.put("effective_weight", st.effectiveWeight());
+                    bm.put("ejections", st.ejections());
+                    bm.put("ejected_for_ms", st.ejectedFor().toMillis());
+                }
                 bm.put("in_flight", b.inFlight());
                 bm.put("connections", b.openConnections());
                 bm.put("idle", idle);

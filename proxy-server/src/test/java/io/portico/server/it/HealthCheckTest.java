@@ -1,5 +1,6 @@
 package io.portico.server.it;
 
+import io.portico.server.admin.AdminClient;
 import io.portico.server.metrics.DashboardHistory;
 import io.portico.server.upstream.health.BackendStatus;
 import io.portico.server.upstream.health.GroupStatus;
@@ -94,6 +95,9 @@ class HealthCheckTest {
             assertThat(a.healthChecks.get() - before).isGreaterThanOrEqualTo(3);
             assertThat(member(p, 0).reason()).isEqualTo("status 503");
             assertThat(member(p, 0).effectiveWeight()).isZero();
+            // The admin listener says which member is out and why (it said only healthy: false).
+            String upstreams = new AdminClient(p.server().adminAddress(), null).get("/upstreams").body();
+            assertThat(upstreams).contains("\"state\":\"DOWN\"", "\"reason\":\"status 503\"", "\"state\":\"UP\"");
             assertThat(p.server().upstream("g").status().available()).isEqualTo(1);
             // The dashboard's once-a-second sample counts it out too.
             await().atMost(Duration.ofSeconds(5)).until(() -> {
