@@ -476,25 +476,26 @@ public final class HttpCache implements AutoCloseable {
      * keeps its entries.
      */
     private void released(String key, String baseKey, String url, List<String> tags) {
-        byUrl.computeIfPresent(url, (n, keys) -> {
-            if (!holds(key, h -> h.url().equals(url))) {
-                keys.remove(key);
-            }
-            return keys.isEmpty() ? null : keys;
-        });
+        unindexUnlessHeld(byUrl, url, key, h -> h.url().equals(url));
         for (String tag : tags) {
-            byTag.computeIfPresent(tag, (n, keys) -> {
-                if (!holds(key, h -> h.tags().contains(tag))) {
-                    keys.remove(key);
-                }
-                return keys.isEmpty() ? null : keys;
-            });
+            unindexUnlessHeld(byTag, tag, key, h -> h.tags().contains(tag));
         }
         varies.computeIfPresent(baseKey, (k, rec) -> {
             if (!holds(key, h -> h.baseKey().equals(baseKey))) {
                 rec.keys.remove(key);
             }
             return rec.keys.isEmpty() ? null : rec;
+        });
+    }
+
+    /** Drops {@code key} from {@code name}'s entry (under its lock) unless a copy held under the key is indexed there. */
+    private void unindexUnlessHeld(ConcurrentHashMap<String, Set<String>> index, String name, String key,
+                                   java.util.function.Predicate<DiskStore.Held> indexedThere) {
+        index.computeIfPresent(name, (n, keys) -> {
+            if (!holds(key, indexedThere)) {
+                keys.remove(key);
+            }
+            return keys.isEmpty() ? null : keys;
         });
     }
 

@@ -98,10 +98,9 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
     private boolean faulted;
     /**
      * A head without content-length, held until DATA or FIN says whether a body follows; or one
-     * declaring 0 bytes ({@link #pendingLengthKnown}), held for the FIN as {@link #heldData} is.
+     * declaring 0 bytes ({@code declaredLength == 0}), held for the FIN as {@link #heldData} is.
      */
     private HttpRequest pending;
-    private boolean pendingLengthKnown;
     /**
      * The DATA that brought a content-length's last byte, held for the FIN: passed on at once, the
      * upstream would have the whole request and answer it, and a stream that then turned out
@@ -212,7 +211,6 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
         if (declaredLength == 0 && request.decoderResult().isSuccess()) {
             // Complete already as far as an upstream can tell: it waits for the FIN (see heldData).
             pending = request;
-            pendingLengthKnown = true;
             ctx.read();
             return;
         }
@@ -233,7 +231,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
             // Bytes came: the body's clock starts again with the exchange's next ask.
             deadlines.bytesReceived(content.readableBytes());
         }
-        if (pendingLengthKnown) {
+        if (pending != null && declaredLength == 0) {
             // Only an empty DATA gets here (any byte is past a length of 0): the head still waits.
             frame.release();
             ctx.read();
@@ -307,9 +305,7 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
         }
         pending = null;
         requestFields = null;
-        boolean lengthKnown = pendingLengthKnown;
-        pendingLengthKnown = false;
-        if (body && !lengthKnown) {
+        if (body && declaredLength < 0) {
             head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
         ctx.fireChannelRead(head);
@@ -354,7 +350,6 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
         reset = true;
         deadlines.stop();
         pending = null;
-        pendingLengthKnown = false;
         dropHeldData();
         ((QuicStreamChannel) ctx.channel()).shutdown(code.code()).addListener(ChannelFutureListener.CLOSE);
     }
@@ -368,7 +363,6 @@ final class Http3StreamBridge extends ChannelDuplexHandler implements StreamDead
         faulted = true;
         deadlines.stop();
         pending = null;
-        pendingLengthKnown = false;
         dropHeldData();
         ctx.fireUserEventTriggered(new ClientFault(status, reason));
     }

@@ -44,6 +44,7 @@ public final class RateLimiter {
     private static final long SWEEP_EVERY = 1_000_000_000L;
     /** Header values up to this many chars are keys as they are; longer ones by their digest. */
     static final int MAX_KEPT_VALUE = 64;
+    private static final HexFormat HEX = HexFormat.of();
 
     private enum KeyKind { CLIENT_IP, HEADER, ROUTE }
 
@@ -101,7 +102,7 @@ public final class RateLimiter {
             sha.update(salt);
             byte[] d = sha.digest(value.getBytes(StandardCharsets.UTF_8));
             // A prefix no kept value can have: digests and short values never meet.
-            return "\u0000" + HexFormat.of().formatHex(d, 0, 16);
+            return "\u0000" + HEX.formatHex(d, 0, 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -93,6 +93,12 @@ class ReloadTest {
                 """.formatted(extraListeners, originPort, gen);
     }
 
+    /** The config generation that answers a request on 127.0.0.1:{@code port} (its X-Generation). */
+    private static java.util.Optional<String> generationAt(int port) throws Exception {
+        return PorticoHarness.client().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).build(),
+                HttpResponse.BodyHandlers.ofString()).headers().firstValue("x-generation");
+    }
+
     private void write(String yaml) throws Exception {
         Files.writeString(file, yaml);
     }
@@ -643,9 +649,7 @@ class ReloadTest {
         assertThat(r.changes()).anySatisfy(c -> assertThat(c).startsWith("listener http moved to"));
         assertThat(server.address("http").getAddress().isAnyLocalAddress()).isTrue();
         assertThat(server.address("http").getPort()).isEqualTo(port);
-        HttpResponse<String> after = PorticoHarness.client().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + "/")).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(after.headers().firstValue("x-generation")).hasValue("1");
+        assertThat(generationAt(port)).hasValue("1");
     }
 
     /**
@@ -662,9 +666,7 @@ class ReloadTest {
         assertThat(r.changes()).anySatisfy(c -> assertThat(c).startsWith("listener web added on"))
                 .anySatisfy(c -> assertThat(c).startsWith("listener http removed"));
         assertThat(server.address("web").getPort()).isEqualTo(port);
-        HttpResponse<String> after = PorticoHarness.client().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + "/")).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(after.headers().firstValue("x-generation")).hasValue("1");
+        assertThat(generationAt(port)).hasValue("1");
         // An unnamed listener is named by its address: written as localhost it is renamed too.
         write(config(2, echo.address().getPort(), "").replace("  - name: http\n    address: 127.0.0.1:0\n",
                 "  - address: 127.0.0.1:" + port + "\n"));
@@ -672,9 +674,7 @@ class ReloadTest {
         write(config(3, echo.address().getPort(), "").replace("  - name: http\n    address: 127.0.0.1:0\n",
                 "  - address: localhost:" + port + "\n"));
         reloadThroughAdmin();
-        HttpResponse<String> third = PorticoHarness.client().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + "/")).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(third.headers().firstValue("x-generation")).hasValue("3");
+        assertThat(generationAt(port)).hasValue("3");
     }
 
     /** A refused reload leaves no metric series for the listener and group it would have added. */
