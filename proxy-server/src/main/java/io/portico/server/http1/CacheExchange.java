@@ -149,8 +149,7 @@ final class CacheExchange extends Exchange implements Runnable {
      * origin's URL reaches them), else the routing host (port-less, so a purge reaches every port).
      */
     static String purgeHost(Route route, String routingHost) {
-        String originHost = route.originHost();
-        String normal = originHost == null ? null : io.portico.server.route.Router.normalizeHost(originHost);
+        String normal = route.originHostNormal();
         return normal != null ? normal : routingHost;
     }
 

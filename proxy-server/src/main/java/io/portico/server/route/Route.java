@@ -40,6 +40,8 @@ public final class Route {
     private final FixedResponseConfig respond;
     private final long maxBodySize;
     private final HeaderRules requestHeaders;
+    private final String originHost;
+    private final String originHostNormal;
     private final HeaderRules responseHeaders;
     private final WebSocketRouteConfig websocket;
     private final RelayLimits relayLimits;
@@ -63,6 +65,10 @@ public final class Route {
         this.action = upstream != null ? RouteAction.UPSTREAM : redirect != null ? RouteAction.REDIRECT : RouteAction.RESPOND;
         this.maxBodySize = (config.maxBodySize() != null ? config.maxBodySize() : server.maxBodySize()).bytes();
         this.requestHeaders = HeaderRules.of(server.requestHeaders(), config.requestHeaders());
+        // Once per route: normalizing per request would push the client's Host out of the
+        // normalizer's one-entry memo on every request.
+        this.originHost = requestHeaders.setValue(io.netty.handler.codec.http.HttpHeaderNames.HOST);
+        this.originHostNormal = originHost == null ? null : Router.normalizeHost(originHost);
         this.responseHeaders = HeaderRules.of(server.responseHeaders(), config.responseHeaders());
         this.websocket = config.websocket();
         this.relayLimits = new RelayLimits(websocket.maxFrameSize().intBytes(), websocket.maxMessageSize().intBytes(),
@@ -170,7 +176,12 @@ public final class Route {
      * origin's host), or null when the origin gets the client's.
      */
     public String originHost() {
-        return requestHeaders.setValue(io.netty.handler.codec.http.HttpHeaderNames.HOST);
+        return originHost;
+    }
+
+    /** {@link #originHost()} in {@link Router#normalizeHost}'s form, or null (none set, or not a host). */
+    public String originHostNormal() {
+        return originHostNormal;
     }
 
     public HeaderRules requestHeaders() {
